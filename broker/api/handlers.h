@@ -1,0 +1,31 @@
+/*
+ * Request handlers, one file per API family, named st_handle_<api>. Each follows the
+ * contract in broker/proto/api.h. The API table in broker/proto/api.c points at them.
+ */
+#ifndef ST_HANDLERS_H
+#define ST_HANDLERS_H
+
+#include "broker/proto/api.h"
+
+st_handler_fn st_handle_api_versions;    /* api_versions.c */
+st_handler_fn st_handle_metadata;        /* metadata.c */
+st_handler_fn st_handle_produce;         /* produce.c */
+st_handler_fn st_handle_fetch;           /* fetch.c */
+st_handler_fn st_handle_list_offsets;    /* list_offsets.c */
+st_handler_fn st_handle_delete_records;  /* delete_records.c */
+st_handler_fn st_handle_create_topics;   /* topics.c */
+st_handler_fn st_handle_delete_topics;   /* topics.c */
+st_handler_fn st_handle_create_partitions; /* topics.c */
+st_handler_fn st_handle_describe_configs;  /* configs.c */
+st_handler_fn st_handle_alter_configs;     /* configs.c */
+
+/* Fetch long-polls (fetch.c). A produce that appended to a partition calls
+ * st_fetch_wake so parked fetches re-check min_bytes. st_fetch_shutdown answers every
+ * parked fetch (broker stop). */
+typedef struct st_fetch_waiters st_fetch_waiters;
+st_fetch_waiters *st_fetch_waiters_new(void);
+void st_fetch_waiters_free(st_fetch_waiters *w);
+void st_fetch_wake(st_broker *b, const char *topic, int32_t partition);
+void st_fetch_shutdown(st_broker *b);
+
+#endif

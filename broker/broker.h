@@ -1,0 +1,54 @@
+/*
+ * straitd: the broker. One context, one event loop thread, one flusher thread.
+ * main.c loads the config, builds a broker, runs it until SIGINT/SIGTERM.
+ */
+#ifndef ST_BROKER_H
+#define ST_BROKER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/log/log.h"
+
+typedef struct st_broker st_broker;
+
+/* Every option has a default (st_broker_config_defaults); the config file
+ * (deploy/config/straitd.cfg documents each) overrides them. */
+typedef struct st_broker_config {
+    int32_t node_id;                 /* broker.id [0] */
+    char listen_host[256];           /* listener host [127.0.0.1] */
+    int port;                        /* listener port [9092] */
+    char advertised_host[256];       /* what Metadata tells clients [listen_host] */
+    char data_dir[PATH_MAX];         /* log.dirs [./data] */
+    char cluster_id[64];             /* [generated once, kept in data_dir/meta] */
+    size_t socket_request_max_bytes; /* socket.request.max.bytes [104857600] */
+    bool auto_create_topics;         /* auto.create.topics.enable [true] */
+    int32_t num_partitions;          /* num.partitions [1] */
+    int16_t default_replication_factor; /* default.replication.factor [1] */
+    int64_t retention_check_interval_ms; /* log.retention.check.interval.ms [300000] */
+    st_log_config log_defaults;      /* log.* broker-wide topic defaults */
+    char mgmt_url[256];              /* management endpoint [tcp://127.0.0.1:9192] */
+    char mgmt_token[256];            /* shared secret; empty → generated, written to data_dir/meta/mgmt.token */
+    char log_level[16];              /* [info] */
+} st_broker_config;
+
+void st_broker_config_defaults(st_broker_config *cfg);
+/* Loads `path` over the defaults. On a bad file returns -1 with err holding
+ * "path:line: reason". */
+int st_broker_config_load(st_broker_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Opens the data directory (recovering logs), binds the listener and the management
+ * endpoint. Borrows cfg (copied). Returns a new broker or NULL with err set. */
+st_broker *st_broker_new(const st_broker_config *cfg, char *err, size_t errlen);
+/* Serves until st_broker_stop. Returns 0. */
+int st_broker_run(st_broker *b);
+/* Async-signal-safe: makes st_broker_run return. */
+void st_broker_stop(st_broker *b);
+/* Closes connections, flushes and closes logs, writes the clean-shutdown marker. */
+void st_broker_free(st_broker *b);
+/* The port the Kafka listener is bound to (useful with port 0 in tests). */
+int st_broker_port(const st_broker *b);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * The broker's private context, shared by the files of broker/ (handlers read it).
+ * Nothing outside broker/ includes this.
+ */
+#ifndef ST_BROKER_INT_H
+#define ST_BROKER_INT_H
+
+#include "broker/api/handlers.h"
+#include "broker/broker.h"
+#include "broker/cluster/topics.h"
+#include "broker/log/log.h"
+#include "broker/net/conn.h"
+#include "broker/net/loop.h"
+
+typedef struct st_mgmt_server st_mgmt_server;
+
+typedef struct st_broker_stats {
+    uint64_t requests;          /* frames dispatched */
+    uint64_t requests_by_key[64];
+    uint64_t bad_frames;        /* connections closed for malformed or unsupported input */
+    uint64_t bytes_in;          /* produced record bytes */
+    uint64_t bytes_out;         /* fetched record bytes */
+    uint64_t records_in;
+    uint64_t connections_total;
+} st_broker_stats;
+
+struct st_broker {
+    st_broker_config cfg;
+    st_loop *loop;
+    st_server *server;          /* NULL in the fuzz harness */
+    st_flusher *flusher;
+    st_topics *topics;
+    st_fetch_waiters *fetch_waiters;
+    st_mgmt_server *mgmt;       /* NULL in the fuzz harness */
+    st_timer tick_timer;        /* retention/flush/roll tick */
+    int64_t started_ms;         /* wall clock at start */
+    st_broker_stats stats;
+};
+
+/* Auto-creates `name` if auto.create.topics.enable is on (Metadata, Produce).
+ * Returns the topic or NULL. */
+st_topic *st_broker_auto_create(st_broker *b, const char *name, size_t len);
+
+/* A broker with its data directory, loop and flusher but no listener and no
+ * management endpoint: for the fuzz harness and unit tests, which feed st_dispatch
+ * directly. Free with st_broker_free. */
+st_broker *st_broker_new_detached(const st_broker_config *cfg, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * st_topics: the topic registry and local metadata store. It knows every topic, its
+ * partitions (each an st_log) and its config overrides, and keeps them in
+ * <data_dir>/meta/topics.json (written to a temp file, fsynced, renamed).
+ *
+ * The Kafka admin APIs (CreateTopics, DeleteTopics, CreatePartitions, Describe/Alter
+ * Configs) and the management endpoint both call these functions: no logic twice.
+ *
+ * A clean shutdown leaves <data_dir>/.clean_shutdown; st_topics_open consumes it and
+ * tells every log it may skip recovery.
+ *
+ * Loop thread only.
+ */
+#ifndef ST_TOPICS_H
+#define ST_TOPICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/log/log.h"
+
+typedef struct st_topics st_topics;
+
+typedef struct st_partition {
+    struct st_topic *topic; /* owner */
+    int32_t id;
+    st_log *log;
+} st_partition;
+
+/* An override set on a topic, e.g. {"retention.ms", "60000"}. */
+typedef struct st_config_kv {
+    char *name;  /* owned by the topic */
+    char *value;
+} st_config_kv;
+
+typedef struct st_topic {
+    char *name;
+    uint8_t id[16]; /* topic UUID, random at creation */
+    int32_t npartitions;
+    st_partition *partitions; /* npartitions entries */
+    st_log_config cfg;        /* effective settings: defaults + overrides */
+    st_config_kv *overrides;
+    size_t noverrides;
+    bool internal; /* name starts with "__" */
+} st_topic;
+
+/* What DescribeConfigs and `strait topics describe` show for one config. */
+typedef struct st_config_desc {
+    const char *name; /* static */
+    char value[64];
+    bool is_default;  /* no override on this topic */
+    bool read_only;
+    bool sensitive;
+} st_config_desc;
+
+/* A config set in a request: value NULL means delete the override. Borrowed. */
+typedef struct st_config_set {
+    const char *name;
+    const char *value;
+} st_config_set;
+
+/* Opens the registry and every partition log under data_dir (creating the directory
+ * tree if missing). Borrows defaults (copied) and flusher. NULL + err on failure. */
+st_topics *st_topics_open(const char *data_dir, const st_log_config *defaults,
+                          st_flusher *flusher, char *err, size_t errlen);
+/* Closes every log (flushing), writes the clean-shutdown marker, frees. */
+void st_topics_close(st_topics *t);
+
+size_t st_topics_count(const st_topics *t);
+/* Topics in name order; i < count. Valid until the registry changes. */
+st_topic *st_topics_at(const st_topics *t, size_t i);
+/* Looks a topic up by name (len bytes, not NUL-terminated). NULL if none. */
+st_topic *st_topics_find(const st_topics *t, const char *name, size_t len);
+/* A partition, or NULL if the topic or partition does not exist. */
+st_partition *st_topics_partition(const st_topics *t, const char *name, size_t len,
+                                  int32_t partition);
+
+/* Kafka's rules: 1..249 chars of [a-zA-Z0-9._-], not "." or "..". 0, or
+ * ST_ERR_INVALID_TOPIC_EXCEPTION with err saying why. */
+int st_topic_name_check(const char *name, size_t len, char *err, size_t errlen);
+
+/* Each returns a wire error code, with err holding a message for the client on
+ * failure, e.g. "topic \"orders\" already exists". partitions -1 / replication -1 mean
+ * the broker defaults. Replication above 1 is INVALID_REPLICATION_FACTOR on one node. */
+int st_topics_create(st_topics *t, const char *name, int32_t partitions,
+                     int16_t replication_factor, const st_config_set *configs, size_t nconfigs,
+                     bool validate_only, char *err, size_t errlen);
+int st_topics_delete(st_topics *t, const char *name, char *err, size_t errlen);
+/* Grows the topic to new_total partitions (fewer or equal → INVALID_PARTITIONS). */
+int st_topics_create_partitions(st_topics *t, const char *name, int32_t new_total,
+                                bool validate_only, char *err, size_t errlen);
+/* incremental=false: the given set replaces all overrides (AlterConfigs).
+ * incremental=true: only the named configs change (value NULL removes). Unknown names
+ * or bad values → INVALID_CONFIG naming the config and the reason. Applied to the
+ * partition logs at once. */
+int st_topics_alter_configs(st_topics *t, const char *name, const st_config_set *configs,
+                            size_t nconfigs, bool incremental, bool validate_only, char *err,
+                            size_t errlen);
+/* Every topic config with its current value. *out is a new array the caller frees. */
+int st_topics_describe_configs(const st_topics *t, const char *name, st_config_desc **out,
+                               size_t *n);
+/* The broker-level defaults, in the same shape (DescribeConfigs on a BROKER resource). */
+int st_topics_describe_defaults(const st_topics *t, st_config_desc **out, size_t *n);
+
+/* Retention, roll and timed flush on every partition. */
+void st_topics_tick(st_topics *t, int64_t now_ms);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * RecordBatch v2: the unit stored in segment files, exactly as a producer sent it
+ * (after the broker writes baseOffset and partitionLeaderEpoch, which lie outside the
+ * CRC). This header owns the format.
+ *
+ * | off | size | field                | CRC-covered |
+ * |   0 |    8 | baseOffset           | no  |
+ * |   8 |    4 | batchLength (after this field) | no |
+ * |  12 |    4 | partitionLeaderEpoch | no  |
+ * |  16 |    1 | magic (2)            | no  |
+ * |  17 |    4 | crc (CRC-32C of bytes 21..end) | — |
+ * |  21 |    2 | attributes: 0-2 codec, 3 LogAppendTime, 4 transactional, 5 control | yes |
+ * |  23 |    4 | lastOffsetDelta      | yes |
+ * |  27 |    8 | baseTimestamp        | yes |
+ * |  35 |    8 | maxTimestamp         | yes |
+ * |  43 |    8 | producerId (-1 none) | yes |
+ * |  51 |    2 | producerEpoch        | yes |
+ * |  53 |    4 | baseSequence         | yes |
+ * |  57 |    4 | recordsCount         | yes |
+ * |  61 |    … | records (one compressed block if codec != 0) | yes |
+ *
+ * A record: length varint, attributes int8, timestampDelta varlong, offsetDelta varint,
+ * key (varint length, -1 null), value (same), header count varint, then per header a
+ * key (varint length + bytes) and a value (varint length, -1 null).
+ */
+#ifndef ST_BATCH_H
+#define ST_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ST_BATCH_HEADER_SIZE     61
+#define ST_BATCH_LOG_OVERHEAD    12 /* baseOffset + batchLength */
+#define ST_BATCH_ATTR_CODEC_MASK 0x07
+#define ST_BATCH_ATTR_LOG_APPEND_TIME 0x08
+#define ST_BATCH_ATTR_TRANSACTIONAL   0x10
+#define ST_BATCH_ATTR_CONTROL         0x20
+
+typedef struct st_batch_info {
+    int64_t base_offset;
+    int32_t size; /* whole batch in bytes: batchLength + 12 */
+    int32_t partition_leader_epoch;
+    int16_t attributes;
+    int32_t last_offset_delta;
+    int64_t base_timestamp;
+    int64_t max_timestamp;
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t base_sequence;
+    int32_t records_count;
+} st_batch_info;
+
+/* Reads the fixed header of the batch at p (avail bytes readable). Checks the magic
+ * byte and that batchLength is at least the header and fits in `avail`. Does not check
+ * the CRC. Returns 0 (ST_ERR_NONE) or ST_ERR_CORRUPT_MESSAGE. */
+int st_batch_header(const uint8_t *p, size_t avail, st_batch_info *out);
+
+/* Full validation of one batch that a client produced (len = its exact size):
+ * header, CRC-32C, baseOffset 0, lastOffsetDelta + 1 == recordsCount > 0, not a control
+ * batch, a producer id's sequence not negative, and for uncompressed batches every
+ * record parses, its offsetDelta is its index, and the records fill the batch exactly.
+ * Size over max_message_bytes → MESSAGE_TOO_LARGE. Returns a wire error code and, on
+ * failure, a human reason in `why`. Never reads outside [p, p+len). */
+int st_batch_validate(const uint8_t *p, size_t len, int32_t max_message_bytes,
+                      st_batch_info *out, char *why, size_t whylen);
+
+/* Validates a whole record set (one or more batches back to back, as in a Produce
+ * request's records field). On success *nbatches and *nrecords count what it holds. */
+int st_batches_validate(const uint8_t *p, size_t len, int32_t max_message_bytes,
+                        int *nbatches, int64_t *nrecords, char *why, size_t whylen);
+
+/* True if the stored batch at p (size bytes, as found in a segment) has a valid header
+ * and CRC: what recovery checks. */
+bool st_batch_intact(const uint8_t *p, size_t size);
+
+/* In-place edits done on append. Offsets and epoch lie outside the CRC; the
+ * LogAppendTime edit changes covered fields and so recomputes the CRC. */
+void st_batch_set_base_offset(uint8_t *p, int64_t base_offset);
+void st_batch_set_leader_epoch(uint8_t *p, int32_t epoch);
+void st_batch_set_log_append_time(uint8_t *p, size_t size, int64_t now_ms);
+
+#endif

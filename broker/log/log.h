@@ -1,0 +1,131 @@
+/*
+ * st_log: one partition's log — a directory of segments named by base offset
+ * (00000000000000000000.log / .index / .timeindex) plus a checkpoint file.
+ *
+ * Threading: every function here runs on the broker's event loop thread, except what
+ * the flusher does on its own thread (fsync of segment files it holds references to).
+ *
+ * Durability: appends go to the page cache. fsync happens when flush.messages or
+ * flush.ms says so, on the flusher thread, group-committed: one fsync acknowledges
+ * every batch written before it started. A produce whose topic demands a flush waits
+ * for st_log_flush_async's callback before it is acknowledged.
+ */
+#ifndef ST_LOG_H
+#define ST_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/fileref.h"
+
+typedef struct st_log st_log;
+typedef struct st_flusher st_flusher;
+
+/* Per-topic settings, named as Kafka's topic configs. Defaults in brackets. */
+typedef struct st_log_config {
+    int64_t segment_bytes;          /* segment.bytes [1073741824] */
+    int64_t segment_ms;             /* segment.ms [604800000] */
+    int64_t retention_bytes;        /* retention.bytes [-1: unlimited] */
+    int64_t retention_ms;           /* retention.ms [604800000; -1: forever] */
+    int64_t flush_messages;         /* flush.messages [INT64_MAX: leave it to the OS] */
+    int64_t flush_ms;               /* flush.ms [INT64_MAX] */
+    int32_t max_message_bytes;      /* max.message.bytes [1048588] */
+    int32_t index_interval_bytes;   /* index.interval.bytes [4096] */
+    bool log_append_time;           /* message.timestamp.type=LogAppendTime [CreateTime] */
+    int64_t timestamp_difference_max_ms; /* message.timestamp.difference.max.ms [INT64_MAX] */
+    bool cleanup_delete;            /* cleanup.policy contains delete [yes] */
+    bool cleanup_compact;           /* cleanup.policy contains compact [no] */
+} st_log_config;
+
+/* Fills c with Kafka's defaults. */
+void st_log_config_defaults(st_log_config *c);
+
+/* Result of one append. */
+typedef struct st_append_result {
+    int64_t base_offset;     /* offset given to the first record */
+    int64_t last_offset;     /* offset of the last record */
+    int64_t log_append_time; /* -1 unless the topic uses LogAppendTime */
+    int64_t log_start_offset;
+    int64_t records;         /* records appended */
+    bool flush_needed;       /* flush.messages reached: acknowledge after a flush */
+    char why[200];           /* on error: what was wrong with the batch */
+} st_append_result;
+
+/* Bytes for a fetch: `len` bytes at `pos` of `file`, whole batches. */
+typedef struct st_log_slice {
+    st_fileref *file; /* a new reference; the caller unrefs it (NULL when len is 0) */
+    int64_t pos;
+    size_t len;
+} st_log_slice;
+
+/*
+ * Opens (creating if missing) the log in `dir`. `clean` says the previous shutdown was
+ * clean (the data directory's marker was present): then segments are trusted.
+ * Otherwise the active segment's tail is scanned from its last index entry and cut at
+ * the first torn or corrupt batch; what was cut is logged. Borrows cfg (copied) and
+ * flusher (must outlive the log). Returns a new log or NULL with err set.
+ */
+st_log *st_log_open(const char *dir, const st_log_config *cfg, bool clean, st_flusher *flusher,
+                    char *err, size_t errlen);
+
+/* Flushes if asked, writes the checkpoint, closes and frees. NULL is ignored. */
+void st_log_close(st_log *log, bool flush);
+
+/* Closes the log and deletes its directory (topic deletion). */
+void st_log_remove(st_log *log);
+
+/* Applies new settings at once (alter configs). */
+void st_log_set_config(st_log *log, const st_log_config *cfg);
+
+/*
+ * Validates (st_batches_validate) and appends a record set a client produced. Edits the
+ * batches in place (offsets, epoch, LogAppendTime). On error nothing is written and the
+ * wire error code is returned with res->why set. Timestamps outside
+ * timestamp_difference_max_ms of now → INVALID_TIMESTAMP.
+ */
+int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms,
+                  st_append_result *res);
+
+/*
+ * Finds the bytes a fetch at `offset` returns: whole batches starting with the one that
+ * holds `offset`, adding batches while the total stays within max_bytes, but at least
+ * one batch whatever its size. offset == end offset → len 0. Offsets below the start
+ * or above the end → ST_ERR_OFFSET_OUT_OF_RANGE. Reads only up to the end of the
+ * segment that holds `offset` (the client comes back for the next).
+ */
+int st_log_read(st_log *log, int64_t offset, size_t max_bytes, st_log_slice *out);
+
+int64_t st_log_start_offset(const st_log *log);
+int64_t st_log_end_offset(const st_log *log); /* next offset to be assigned */
+int64_t st_log_size_bytes(const st_log *log); /* sum of segment sizes */
+int st_log_segment_count(const st_log *log);
+
+/* First offset whose batch maxTimestamp >= ts (ListOffsets by time). Sets *offset and
+ * *timestamp, or *offset = -1 when no record is that late. */
+void st_log_offset_for_time(st_log *log, int64_t ts, int64_t *offset, int64_t *timestamp);
+
+/* DeleteRecords: moves the log start offset up to `offset` (-1 means the end offset),
+ * deleting segments wholly below it. Offsets above the end → OFFSET_OUT_OF_RANGE.
+ * Sets *low_watermark to the new start offset. */
+int st_log_delete_records(st_log *log, int64_t offset, int64_t *low_watermark);
+
+/* Periodic work: roll by segment.ms, retention by time and size (never the active
+ * segment), flush by flush.ms. Deleting a segment advances the start offset and is
+ * logged. Cheap when there is nothing to do. */
+void st_log_tick(st_log *log, int64_t now_ms);
+
+/* Called on the loop thread once everything written before the request is on disk;
+ * err is 0 or ST_ERR_KAFKA_STORAGE_ERROR. */
+typedef void st_log_flushed_cb(void *arg, int err);
+/* Asks for an fsync of everything appended so far; group-committed (see above). */
+void st_log_flush_async(st_log *log, st_log_flushed_cb *cb, void *arg);
+
+/* The flusher thread. `post` must run fn(arg) on the loop thread soon (thread-safe,
+ * e.g. st_loop_post); the flusher calls it for completions. */
+typedef void st_post_fn(void *post_ctx, void (*fn)(void *arg), void *arg);
+st_flusher *st_flusher_new(st_post_fn *post, void *post_ctx, char *err, size_t errlen);
+/* Finishes queued fsyncs, joins the thread, frees. */
+void st_flusher_free(st_flusher *f);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * Listeners and client connections speaking Kafka framing: a 4-byte big-endian size,
+ * then that many bytes.
+ *
+ * Each connection reads frames and hands them to on_request one at a time. When a
+ * handler answers later (long-poll fetch, produce waiting for fsync) the connection
+ * stops taking requests until that answer is sent, so responses leave in request order
+ * without a reorder queue (Kafka's own broker mutes a channel the same way).
+ *
+ * Responses are a memory buffer with file ranges spliced in; file ranges go out with
+ * sendfile(2), so fetched records never pass through user space.
+ *
+ * Everything here runs on the loop thread.
+ */
+#ifndef ST_CONN_H
+#define ST_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "broker/net/loop.h"
+#include "common/buf.h"
+#include "common/fileref.h"
+
+typedef struct st_server st_server;
+typedef struct st_conn st_conn;
+typedef struct st_resp st_resp;
+
+/* What on_request returns. */
+enum {
+    ST_CONN_NEXT = 0,     /* done with this frame (answered, or no answer is due) */
+    ST_CONN_WAIT = 1,     /* the answer comes later via st_conn_send: hold further frames */
+    ST_CONN_CLOSE = -1,   /* close the connection (the callee logged why) */
+};
+
+typedef struct st_server_callbacks {
+    /* A whole frame, without its size prefix. Takes ownership of `frame` (free()). */
+    int (*on_request)(void *ctx, st_conn *c, uint8_t *frame, size_t len);
+    /* The connection is about to be freed (peer closed, error, or st_conn_close).
+     * Whoever still points at it must forget it now. */
+    void (*on_close)(void *ctx, st_conn *c);
+} st_server_callbacks;
+
+/* Borrows loop and cb (copied). Frames over max_request_bytes close the connection
+ * with a log line (socket.request.max.bytes). */
+st_server *st_server_new(st_loop *loop, const st_server_callbacks *cb, void *ctx,
+                         size_t max_request_bytes);
+/* Listens on host:port (port 0 picks one; see st_server_port). May be called more than
+ * once for several listeners. Returns 0 or -1 with err set. */
+int st_server_listen(st_server *s, const char *host, int port, char *err, size_t errlen);
+/* The port of the first listener. */
+int st_server_port(const st_server *s);
+size_t st_server_conn_count(const st_server *s);
+/* Closes listeners and every connection (on_close is called for each), frees. */
+void st_server_free(st_server *s);
+
+/* A response: the buffer starts with the frame size (patched on send) and the
+ * correlation id; `flexible_header` adds the empty tagged-field block of response
+ * header v1. Returns a new response; st_conn_send takes it. */
+st_resp *st_resp_new(int32_t correlation_id, bool flexible_header);
+/* The body buffer to append to (valid until the response is sent or freed). */
+st_buf *st_resp_buf(st_resp *r);
+/* Appends len bytes of f at pos, after whatever the buffer holds now; the response
+ * takes its own reference. */
+void st_resp_add_file(st_resp *r, st_fileref *f, int64_t pos, size_t len);
+/* Total bytes after the size prefix so far. */
+size_t st_resp_size(const st_resp *r);
+void st_resp_free(st_resp *r);
+
+/* Queues r (takes ownership) and, if the connection was holding frames (ST_CONN_WAIT),
+ * resumes reading. */
+void st_conn_send(st_conn *c, st_resp *r);
+/* Resumes a held connection without sending anything (e.g. acks=0 after a wait). */
+void st_conn_resume(st_conn *c);
+/* Closes now; on_close runs before it returns. The reason is logged with the peer. */
+void st_conn_close(st_conn *c, const char *reason);
+/* "127.0.0.1:51234", static per connection. */
+const char *st_conn_peer(const st_conn *c);
+uint64_t st_conn_id(const st_conn *c);
+/* One opaque pointer for the layer above (per-connection state). */
+void *st_conn_get_data(const st_conn *c);
+void st_conn_set_data(st_conn *c, void *data);
+
+#endif

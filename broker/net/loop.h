@@ -1,0 +1,64 @@
+/*
+ * st_loop: an epoll event loop with one timer heap and a thread-safe post queue.
+ *
+ * All I/O callbacks and timers run on the thread that calls st_loop_run. Other threads
+ * (the flusher) hand work back with st_loop_post, which wakes the loop through an
+ * eventfd. Timers are intrusive (embedded in their owner, no allocation) and kept in
+ * a binary min-heap; the loop sleeps exactly until the earliest one, so an idle broker
+ * burns no CPU.
+ */
+#ifndef ST_LOOP_H
+#define ST_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct st_loop st_loop;
+typedef struct st_timer st_timer;
+
+/* events is a mask of EPOLLIN / EPOLLOUT / EPOLLERR / EPOLLHUP as epoll reported it. */
+typedef void st_io_cb(st_loop *loop, int fd, uint32_t events, void *arg);
+typedef void st_timer_cb(st_loop *loop, st_timer *timer);
+
+struct st_timer {
+    int64_t due_ms;    /* monotonic ms; private to the loop */
+    size_t heap_index; /* private: 0 when not armed */
+    st_timer_cb *cb;
+    void *arg; /* for the owner */
+};
+
+/* Returns a new loop or NULL with err set. */
+st_loop *st_loop_new(char *err, size_t errlen);
+/* Frees the loop. Watched fds are not closed; pending posts are dropped. */
+void st_loop_free(st_loop *loop);
+
+/* Watches fd for `events` (EPOLLIN|EPOLLOUT, level-triggered), replacing any earlier
+ * registration of the same fd. Returns 0 or -1 with errno. */
+int st_loop_watch(st_loop *loop, int fd, uint32_t events, st_io_cb *cb, void *arg);
+void st_loop_unwatch(st_loop *loop, int fd);
+
+/* A zeroed st_timer with cb set is ready to start. (Re)arms it to fire once after
+ * delay_ms. Loop thread only. */
+void st_timer_start(st_loop *loop, st_timer *t, int64_t delay_ms);
+void st_timer_stop(st_loop *loop, st_timer *t); /* no-op if not armed */
+static inline bool st_timer_armed(const st_timer *t)
+{
+    return t->heap_index != 0;
+}
+
+/* Runs fn(arg) on the loop thread soon. Any thread. Never fails (aborts on OOM). */
+void st_loop_post(st_loop *loop, void (*fn)(void *arg), void *arg);
+/* Same signature as st_post_fn in log.h, for the flusher: post_ctx is the loop. */
+void st_loop_post_fn(void *loop, void (*fn)(void *arg), void *arg);
+
+/* Runs until st_loop_stop. Returns 0. */
+int st_loop_run(st_loop *loop);
+/* Makes st_loop_run return after the current iteration. Any thread, and
+ * async-signal-safe (it only writes to the eventfd). */
+void st_loop_stop(st_loop *loop);
+
+/* Monotonic ms, read once per loop iteration (cheap). */
+int64_t st_loop_now_ms(const st_loop *loop);
+
+#endif

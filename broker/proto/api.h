@@ -1,0 +1,78 @@
+/*
+ * The API table and request dispatch.
+ *
+ * One row per API key: {key, name, min/max version, first flexible version, handler}.
+ * ApiVersions is generated from it; dispatch checks versions against it. Adding an API
+ * means adding a row and a handler, nothing else.
+ *
+ * Lifecycle of a request: the connection hands a frame to st_dispatch, which parses
+ * the request header, looks up the row, checks the version, builds an st_req with the
+ * response header already written, and calls the handler. The handler reads
+ * req->rd, appends its body to st_resp_buf(req->resp) and returns:
+ *   ST_REQ_DONE          send req->resp now (dispatch frees req);
+ *   ST_REQ_SILENT        no response is due (Produce acks=0);
+ *   ST_ERR__DEFERRED     the handler kept req and will call st_req_finish later;
+ *   ST_ERR__MALFORMED    the body did not parse: log and close the connection.
+ */
+#ifndef ST_API_H
+#define ST_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/net/conn.h"
+#include "broker/proto/codec.h"
+
+typedef struct st_broker st_broker;
+typedef struct st_req st_req;
+
+enum { ST_REQ_DONE = 0, ST_REQ_SILENT = 1 };
+
+typedef int st_handler_fn(st_req *req);
+
+typedef struct st_api {
+    int16_t key;
+    const char *name;
+    int16_t min_version; /* lowest we serve (we advertise 0: see KAFKA-NOTES) */
+    int16_t max_version;
+    int16_t first_flexible; /* first flexible version; INT16_MAX if none */
+    st_handler_fn *handler;
+} st_api;
+
+struct st_req {
+    st_broker *broker;
+    st_conn *conn; /* NULL once the connection is gone (or when fuzzing) */
+    const st_api *api;
+    int16_t api_key;
+    int16_t api_version;
+    int32_t correlation_id;
+    st_str client_id; /* points into frame */
+    bool flex;        /* body uses the flexible encoding */
+    st_rd rd;         /* the request body */
+    uint8_t *frame;   /* owned: the request bytes */
+    size_t frame_len;
+    st_resp *resp;    /* owned until sent */
+    int64_t received_us; /* monotonic, for request timing */
+};
+
+/* The row for a key, or NULL if we do not serve it. */
+const st_api *st_api_lookup(int16_t key);
+/* The whole table, in key order. */
+const st_api *st_api_table(size_t *n);
+
+/* The connection's on_request: takes ownership of frame. Returns ST_CONN_NEXT,
+ * ST_CONN_WAIT or ST_CONN_CLOSE. conn may be NULL (the fuzz harness): responses are
+ * built and dropped. */
+int st_dispatch(st_broker *b, st_conn *conn, uint8_t *frame, size_t len);
+/* The connection's on_close: detaches a deferred request from the connection so its
+ * later st_req_finish drops the response instead of sending it. */
+void st_dispatch_conn_closed(st_broker *b, st_conn *conn);
+
+/* Sends req->resp on its connection (if it still has one), resumes the connection,
+ * frees req. For deferred handlers. */
+void st_req_finish(st_req *req);
+/* Like st_req_finish but sends nothing (acks=0 after a deferred append). */
+void st_req_finish_silent(st_req *req);
+
+#endif

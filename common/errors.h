@@ -1,0 +1,77 @@
+/*
+ * Kafka wire error codes: the one enum every module returns.
+ *
+ * Non-negative values (and ST_ERR_UNKNOWN_SERVER_ERROR, -1) are exactly the codes that
+ * travel on the wire. Conditions that never leave the process are below -100, so
+ * they can never be confused with a wire code (librdkafka's split).
+ */
+#ifndef ST_ERRORS_H
+#define ST_ERRORS_H
+
+typedef enum st_err {
+    /* internal conditions: never sent */
+    ST_ERR__IO = -104,        /* a system call failed; errno holds why */
+    ST_ERR__NOMEM = -103,     /* allocation failed */
+    ST_ERR__MALFORMED = -102, /* the peer sent bytes we cannot parse: close it */
+    ST_ERR__DEFERRED = -101,  /* the answer comes later (long poll, fsync) */
+
+    /* wire codes */
+    ST_ERR_UNKNOWN_SERVER_ERROR = -1,
+    ST_ERR_NONE = 0,
+    ST_ERR_OFFSET_OUT_OF_RANGE = 1,
+    ST_ERR_CORRUPT_MESSAGE = 2,
+    ST_ERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
+    ST_ERR_INVALID_FETCH_SIZE = 4,
+    ST_ERR_LEADER_NOT_AVAILABLE = 5,
+    ST_ERR_NOT_LEADER_OR_FOLLOWER = 6,
+    ST_ERR_REQUEST_TIMED_OUT = 7,
+    ST_ERR_MESSAGE_TOO_LARGE = 10,
+    ST_ERR_COORDINATOR_LOAD_IN_PROGRESS = 14,
+    ST_ERR_COORDINATOR_NOT_AVAILABLE = 15,
+    ST_ERR_NOT_COORDINATOR = 16,
+    ST_ERR_INVALID_TOPIC_EXCEPTION = 17,
+    ST_ERR_RECORD_LIST_TOO_LARGE = 18,
+    ST_ERR_NOT_ENOUGH_REPLICAS = 19,
+    ST_ERR_INVALID_REQUIRED_ACKS = 21,
+    ST_ERR_ILLEGAL_GENERATION = 22,
+    ST_ERR_INCONSISTENT_GROUP_PROTOCOL = 23,
+    ST_ERR_INVALID_GROUP_ID = 24,
+    ST_ERR_UNKNOWN_MEMBER_ID = 25,
+    ST_ERR_INVALID_SESSION_TIMEOUT = 26,
+    ST_ERR_REBALANCE_IN_PROGRESS = 27,
+    ST_ERR_TOPIC_AUTHORIZATION_FAILED = 29,
+    ST_ERR_GROUP_AUTHORIZATION_FAILED = 30,
+    ST_ERR_CLUSTER_AUTHORIZATION_FAILED = 31,
+    ST_ERR_INVALID_TIMESTAMP = 32,
+    ST_ERR_UNSUPPORTED_SASL_MECHANISM = 33,
+    ST_ERR_ILLEGAL_SASL_STATE = 34,
+    ST_ERR_UNSUPPORTED_VERSION = 35,
+    ST_ERR_TOPIC_ALREADY_EXISTS = 36,
+    ST_ERR_INVALID_PARTITIONS = 37,
+    ST_ERR_INVALID_REPLICATION_FACTOR = 38,
+    ST_ERR_INVALID_REPLICA_ASSIGNMENT = 39,
+    ST_ERR_INVALID_CONFIG = 40,
+    ST_ERR_NOT_CONTROLLER = 41,
+    ST_ERR_INVALID_REQUEST = 42,
+    ST_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT = 43,
+    ST_ERR_POLICY_VIOLATION = 44,
+    ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
+    ST_ERR_DUPLICATE_SEQUENCE_NUMBER = 46,
+    ST_ERR_INVALID_PRODUCER_EPOCH = 47,
+    ST_ERR_SASL_AUTHENTICATION_FAILED = 58,
+    ST_ERR_UNKNOWN_PRODUCER_ID = 59,
+    ST_ERR_KAFKA_STORAGE_ERROR = 56,
+    ST_ERR_NON_EMPTY_GROUP = 68,
+    ST_ERR_GROUP_ID_NOT_FOUND = 69,
+    ST_ERR_FETCH_SESSION_ID_NOT_FOUND = 70,
+    ST_ERR_INVALID_FETCH_SESSION_EPOCH = 71,
+    ST_ERR_MEMBER_ID_REQUIRED = 79,
+    ST_ERR_INVALID_RECORD = 87,
+    ST_ERR_THROTTLING_QUOTA_EXCEEDED = 89,
+    ST_ERR_RESOURCE_NOT_FOUND = 91,
+} st_err;
+
+/* "OFFSET_OUT_OF_RANGE" for a code; "UNKNOWN_CODE" for one we do not name. Static. */
+const char *st_err_name(int code);
+
+#endif
