@@ -15,7 +15,10 @@ typedef struct st_buf {
     size_t cap;
 } st_buf;
 
-#define ST_BUF_INIT {NULL, 0, 0}
+#define ST_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void st_buf_reserve(st_buf *b, size_t extra); /* room for `extra` more bytes */
 void st_buf_free(st_buf *b);                  /* frees data; the struct is reusable */

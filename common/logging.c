@@ -60,7 +60,7 @@ void st_logging_write(enum st_log_level level, const char *file, int line, const
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     /* One fprintf per line: stdio locks the stream, so lines never interleave. */
-    fprintf(out, "%s.%03dZ %s %s:%d %s\n", stamp, (int)(tv.tv_usec / 1000),
-            level_names[level], shown, line, msg);
+    fprintf(out, "%s.%03dZ %s %s:%d %s\n", stamp, (int)(tv.tv_usec / 1000), level_names[level],
+            shown, line, msg);
     fflush(out);
 }

@@ -1,0 +1,494 @@
+/*
+ * Management commands of straitd (see admin.h): a table of {name, args, help,
+ * handler}. The dispatcher checks argument names against the table so a typo such as
+ * "partition" is an error rather than a silently ignored default; each handler checks
+ * types and calls into the topic registry, the one place topic logic lives.
+ */
+#include "broker/admin.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker_int.h"
+#include "common/clock.h"
+#include "common/errors.h"
+
+typedef int admin_fn(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen);
+
+typedef struct admin_cmd {
+    const char *name;
+    const char *const *args; /* accepted argument names, NULL-terminated */
+    const char *synopsis;    /* the args, for help */
+    const char *help;
+    admin_fn *fn;
+} admin_cmd;
+
+/* ---- argument helpers ---- */
+
+static const char *json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number with a fraction";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
+    }
+}
+
+/* The required "name" argument as a C string (borrowed from args). */
+static const char *arg_name(json_t *args, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(args, "name");
+    if (!v) {
+        snprintf(err, errlen, "\"name\" is required: the topic name");
+        return NULL;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        snprintf(err, errlen, "\"name\" must be a non-empty string, got %s", json_kind(v));
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/* An optional integer argument within [min, max]; *out keeps its value when absent. */
+static int arg_int(json_t *args, const char *key, int64_t min, int64_t max, int64_t *out, char *err,
+                   size_t errlen)
+{
+    json_t *v = json_object_get(args, key);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v)) {
+        snprintf(err, errlen, "\"%s\" must be an integer, got %s", key, json_kind(v));
+        return -1;
+    }
+    int64_t x = json_integer_value(v);
+    if (x < min || x > max) {
+        snprintf(err, errlen, "\"%s\" must be between %" PRId64 " and %" PRId64 ", got %" PRId64,
+                 key, min, max, x);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+/* Config changes built from JSON: names borrow from the JSON, values may be owned. */
+typedef struct config_list {
+    st_config_set *sets;
+    char **owned; /* per entry: a value we formatted (numbers, booleans), else NULL */
+    size_t n;
+} config_list;
+
+static void config_list_free(config_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->owned[i]);
+    free(l->sets);
+    free(l->owned);
+    memset(l, 0, sizeof(*l));
+}
+
+static int config_list_push(config_list *l, const char *name, const char *value, char *owned)
+{
+    st_config_set *sets = realloc(l->sets, (l->n + 1) * sizeof(*sets));
+    if (sets)
+        l->sets = sets;
+    char **own = realloc(l->owned, (l->n + 1) * sizeof(*own));
+    if (own)
+        l->owned = own;
+    if (!sets || !own) {
+        free(owned);
+        return -1;
+    }
+    l->sets[l->n] = (st_config_set){name, value};
+    l->owned[l->n] = owned;
+    l->n++;
+    return 0;
+}
+
+/* Adds {k: v} from an object; values may be strings, integers or booleans. */
+static int configs_from_object(json_t *obj, const char *key, config_list *l, char *err,
+                               size_t errlen)
+{
+    const char *name;
+    json_t *v;
+    if (!obj || json_is_null(obj))
+        return 0;
+    if (!json_is_object(obj)) {
+        snprintf(err, errlen, "\"%s\" must be an object of config names to values, got %s", key,
+                 json_kind(obj));
+        return -1;
+    }
+    json_object_foreach(obj, name, v)
+    {
+        char *owned = NULL;
+        const char *value;
+        if (json_is_string(v))
+            value = json_string_value(v);
+        else if (json_is_integer(v) &&
+                 asprintf(&owned, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) >= 0)
+            value = owned;
+        else if (json_is_boolean(v) && (owned = strdup(json_is_true(v) ? "true" : "false")))
+            value = owned;
+        else {
+            snprintf(err, errlen, "config \"%s\": the value must be a string, got %s", name,
+                     json_kind(v));
+            return -1;
+        }
+        if (config_list_push(l, name, value, owned) != 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Adds a delete (value NULL) for each name in an array. */
+static int deletes_from_array(json_t *arr, config_list *l, char *err, size_t errlen)
+{
+    size_t i;
+    json_t *v;
+    if (!arr || json_is_null(arr))
+        return 0;
+    if (!json_is_array(arr)) {
+        snprintf(err, errlen, "\"delete\" must be an array of config names, got %s",
+                 json_kind(arr));
+        return -1;
+    }
+    json_array_foreach(arr, i, v)
+    {
+        if (!json_is_string(v)) {
+            snprintf(err, errlen, "\"delete\"[%zu] must be a config name (a string), got %s", i,
+                     json_kind(v));
+            return -1;
+        }
+        if (config_list_push(l, json_string_value(v), NULL, NULL) != 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The message for a registry error that came back without one. */
+static void fill_err(int code, char *err, size_t errlen)
+{
+    if (!*err)
+        snprintf(err, errlen, "failed: %s (Kafka error %d)", st_err_name(code), code);
+}
+
+static st_topic *find_topic(st_broker *b, const char *name, char *err, size_t errlen)
+{
+    st_topic *t = st_topics_find(b->topics, name, strlen(name));
+    if (!t)
+        snprintf(err, errlen, "topic \"%s\" does not exist", name);
+    return t;
+}
+
+/* Kafka prints topic ids as unpadded URL-safe base64 of the 16 bytes. */
+static void topic_id_string(const uint8_t id[16], char out[23])
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    for (size_t i = 0; i < 16; i += 3) {
+        uint32_t v = (uint32_t)id[i] << 16;
+        size_t have = 16 - i < 3 ? 16 - i : 3;
+        if (have > 1)
+            v |= (uint32_t)id[i + 1] << 8;
+        if (have > 2)
+            v |= id[i + 2];
+        for (size_t k = 0; k < have + 1; k++)
+            out[o++] = alphabet[(v >> (18 - 6 * k)) & 63];
+    }
+    out[o] = '\0';
+}
+
+/* ---- commands ---- */
+
+static int cmd_help(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen);
+
+static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
+{
+    size_t ntopics = st_topics_count(b->topics);
+    int64_t npartitions = 0;
+    for (size_t i = 0; i < ntopics; i++)
+        npartitions += st_topics_at(b->topics, i)->npartitions;
+    int port = b->server ? st_server_port(b->server) : b->cfg.port;
+    char listener[300];
+    snprintf(listener, sizeof(listener), "%s:%d", b->cfg.listen_host, port);
+    int64_t uptime_s = (st_wall_ms() - b->started_ms) / 1000;
+    const st_broker_stats *st = &b->stats;
+
+    *result = json_pack(
+        "{s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "node_id",
+        (int)b->cfg.node_id, "cluster_id", b->cfg.cluster_id, "listener", listener, "data_dir",
+        b->cfg.data_dir, "uptime_s", (json_int_t)(uptime_s < 0 ? 0 : uptime_s), "topics",
+        (json_int_t)ntopics, "partitions", (json_int_t)npartitions, "connections",
+        b->server ? json_integer((json_int_t)st_server_conn_count(b->server)) : json_null(),
+        "stats", "requests", (json_int_t)st->requests, "bad_frames", (json_int_t)st->bad_frames,
+        "bytes_in", (json_int_t)st->bytes_in, "bytes_out", (json_int_t)st->bytes_out, "records_in",
+        (json_int_t)st->records_in, "connections_total", (json_int_t)st->connections_total);
+    if (!*result) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_topics_list(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
+{
+    json_t *list = json_array();
+    size_t n = st_topics_count(b->topics);
+    for (size_t i = 0; list && i < n; i++) {
+        const st_topic *t = st_topics_at(b->topics, i);
+        if (json_array_append_new(list, json_pack("{s:s, s:i, s:b}", "name", t->name, "partitions",
+                                                  (int)t->npartitions, "internal",
+                                                  (int)t->internal)) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    *result = list ? json_pack("{s:o}", "topics", list) : NULL;
+    if (!*result) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* The describe object for a topic (also the answer of create and alter). */
+static json_t *describe_topic(st_broker *b, const st_topic *t, char *err, size_t errlen)
+{
+    st_config_desc *descs = NULL;
+    size_t ndescs = 0;
+    json_t *parts = json_array(), *configs = json_array(), *desc = NULL;
+    char id[23];
+
+    *err = '\0';
+    if (!parts || !configs)
+        goto out;
+    for (int32_t p = 0; p < t->npartitions; p++) {
+        st_log *log = t->partitions[p].log;
+        if (json_array_append_new(parts,
+                                  json_pack("{s:i, s:I, s:I, s:I, s:i}", "partition", (int)p,
+                                            "start_offset", (json_int_t)st_log_start_offset(log),
+                                            "end_offset", (json_int_t)st_log_end_offset(log),
+                                            "size_bytes", (json_int_t)st_log_size_bytes(log),
+                                            "segments", st_log_segment_count(log))) != 0)
+            goto out;
+    }
+    int rc = st_topics_describe_configs(b->topics, t->name, &descs, &ndescs);
+    if (rc != ST_ERR_NONE) {
+        snprintf(err, errlen, "topic \"%s\": cannot describe configs: %s", t->name,
+                 st_err_name(rc));
+        goto out;
+    }
+    for (size_t i = 0; i < ndescs; i++) {
+        const st_config_desc *d = &descs[i];
+        if (json_array_append_new(
+                configs, json_pack("{s:s, s:o, s:b, s:b, s:b}", "name", d->name, "value",
+                                   d->sensitive ? json_null() : json_string(d->value), "default",
+                                   (int)d->is_default, "read_only", (int)d->read_only, "sensitive",
+                                   (int)d->sensitive)) != 0)
+            goto out;
+    }
+    topic_id_string(t->id, id);
+    desc = json_pack("{s:s, s:s, s:b, s:O, s:O}", "name", t->name, "id", id, "internal",
+                     (int)t->internal, "partitions", parts, "configs", configs);
+out:
+    if (!desc && !*err)
+        snprintf(err, errlen, "out of memory");
+    free(descs);
+    json_decref(parts);
+    json_decref(configs);
+    return desc;
+}
+
+static int cmd_topics_describe(st_broker *b, json_t *args, json_t **result, char *err,
+                               size_t errlen)
+{
+    const char *name = arg_name(args, err, errlen);
+    const st_topic *t = name ? find_topic(b, name, err, errlen) : NULL;
+    if (!t)
+        return -1;
+    *result = describe_topic(b, t, err, errlen);
+    return *result ? 0 : -1;
+}
+
+static int cmd_topics_create(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
+{
+    config_list configs = {0};
+    int64_t partitions = -1, replication = -1;
+    int rc = -1;
+    const char *name = arg_name(args, err, errlen);
+
+    if (!name || arg_int(args, "partitions", -1, INT32_MAX, &partitions, err, errlen) ||
+        arg_int(args, "replication_factor", -1, INT16_MAX, &replication, err, errlen) ||
+        configs_from_object(json_object_get(args, "configs"), "configs", &configs, err, errlen))
+        goto out;
+    int code = st_topics_create(b->topics, name, (int32_t)partitions, (int16_t)replication,
+                                configs.sets, configs.n, false, err, errlen);
+    if (code != ST_ERR_NONE) {
+        fill_err(code, err, errlen);
+        goto out;
+    }
+    const st_topic *t = find_topic(b, name, err, errlen);
+    *result = t ? describe_topic(b, t, err, errlen) : NULL;
+    rc = *result ? 0 : -1;
+out:
+    config_list_free(&configs);
+    return rc;
+}
+
+/* Validates every change first, then applies: a bad config does not leave the
+ * partition count changed, and the reverse. */
+static int cmd_topics_alter(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
+{
+    config_list changes = {0};
+    int64_t total = -1;
+    int rc = -1, code = ST_ERR_NONE;
+    const char *name = arg_name(args, err, errlen);
+
+    if (!name || !find_topic(b, name, err, errlen) ||
+        arg_int(args, "add_partitions", 1, INT32_MAX, &total, err, errlen) ||
+        configs_from_object(json_object_get(args, "set"), "set", &changes, err, errlen) ||
+        deletes_from_array(json_object_get(args, "delete"), &changes, err, errlen))
+        goto out;
+    if (changes.n == 0 && total < 0) {
+        snprintf(err, errlen,
+                 "topic \"%s\": nothing to alter: give \"set\", \"delete\" or "
+                 "\"add_partitions\"",
+                 name);
+        goto out;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        bool validate_only = pass == 0;
+        if (changes.n > 0)
+            code = st_topics_alter_configs(b->topics, name, changes.sets, changes.n, true,
+                                           validate_only, err, errlen);
+        if (code == ST_ERR_NONE && total >= 0)
+            code = st_topics_create_partitions(b->topics, name, (int32_t)total, validate_only, err,
+                                               errlen);
+        if (code != ST_ERR_NONE) {
+            fill_err(code, err, errlen);
+            goto out;
+        }
+    }
+    const st_topic *t = find_topic(b, name, err, errlen);
+    *result = t ? describe_topic(b, t, err, errlen) : NULL;
+    rc = *result ? 0 : -1;
+out:
+    config_list_free(&changes);
+    return rc;
+}
+
+static int cmd_topics_delete(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
+{
+    const char *name = arg_name(args, err, errlen);
+    if (!name)
+        return -1;
+    int code = st_topics_delete(b->topics, name, err, errlen);
+    if (code != ST_ERR_NONE) {
+        fill_err(code, err, errlen);
+        return -1;
+    }
+    *result = json_pack("{s:s, s:b}", "name", name, "deleted", 1);
+    return 0;
+}
+
+static const char *const no_args[] = {NULL};
+static const char *const name_arg[] = {"name", NULL};
+static const char *const create_args[] = {"name", "partitions", "replication_factor", "configs",
+                                          NULL};
+static const char *const alter_args[] = {"name", "set", "delete", "add_partitions", NULL};
+
+static const admin_cmd commands[] = {
+    {"help", no_args, "", "list the commands", cmd_help},
+    {"status", no_args, "", "node id, listener, data dir, uptime, counts and request stats",
+     cmd_status},
+    {"topics.list", no_args, "", "every topic with its partition count", cmd_topics_list},
+    {"topics.describe", name_arg, "{name}",
+     "partitions (start/end offset, size) and every config, marking defaults", cmd_topics_describe},
+    {"topics.create", create_args, "{name, partitions?, replication_factor?, configs?{k:v}}",
+     "create a topic (broker defaults for what is not given)", cmd_topics_create},
+    {"topics.alter", alter_args, "{name, set?{k:v}, delete?[k], add_partitions? (new total)}",
+     "change config overrides incrementally and/or grow the partition count", cmd_topics_alter},
+    {"topics.delete", name_arg, "{name}", "delete a topic and its data", cmd_topics_delete},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static int cmd_help(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < NCOMMANDS; i++)
+        if (json_array_append_new(list,
+                                  json_pack("{s:s, s:s, s:s}", "name", commands[i].name, "args",
+                                            commands[i].synopsis, "help", commands[i].help)) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    *result = list ? json_pack("{s:o}", "commands", list) : NULL;
+    if (!*result) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* 0 if every key of args is one the command takes; else -1 naming the stray one. */
+static int check_arg_names(const admin_cmd *c, json_t *args, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(args, key, v)
+    {
+        bool known = false;
+        for (const char *const *a = c->args; *a && !known; a++)
+            known = strcmp(*a, key) == 0;
+        if (!known) {
+            int n = snprintf(err, errlen, "%s: unknown argument \"%s\"", c->name, key);
+            if (c->args[0] && n > 0 && (size_t)n < errlen)
+                snprintf(err + n, errlen - (size_t)n, " (takes %s)", c->synopsis);
+            else if (n > 0 && (size_t)n < errlen)
+                snprintf(err + n, errlen - (size_t)n, " (takes none)");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int st_admin_handle(void *broker, const char *cmd, json_t *args, json_t **result, char *err,
+                    size_t errlen)
+{
+    st_broker *b = broker;
+    *result = NULL;
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const admin_cmd *c = &commands[i];
+        if (strcmp(c->name, cmd) != 0)
+            continue;
+        if (check_arg_names(c, args, err, errlen) != 0)
+            return -1;
+        if (!b->topics && c->fn != cmd_help) {
+            snprintf(err, errlen, "%s: the broker has no topic registry open", cmd);
+            return -1;
+        }
+        return c->fn(b, args, result, err, errlen);
+    }
+    snprintf(err, errlen, "unknown command \"%s\": send \"help\" for the list", cmd);
+    return -1;
+}

@@ -1,0 +1,548 @@
+/*
+ * Fetch (API key 1), versions 4..11, and the long-poll waiters.
+ *
+ * A fetch is decoded once into a `fetch`: its topics (names copied, so they outlive
+ * nothing but the fetch itself) and a flat array of partitions. Evaluating it
+ * (collect) looks each topic up once and asks the log for each partition's bytes as a
+ * file slice; answering writes the response and splices every slice in with
+ * st_resp_add_file, so record bytes go from the segment file to the socket with
+ * sendfile and are never copied here.
+ *
+ * Long poll: when the bytes found are fewer than min_bytes and max_wait_ms > 0 (and
+ * nothing went wrong), the fetch is parked: the slices are released, the request is
+ * kept (ST_ERR__DEFERRED) and a timer is armed for max_wait_ms.
+ *
+ *     handler ──collect──> enough / error / no wait ──> answer now (ST_REQ_DONE)
+ *        │
+ *        └──> PARKED ──st_fetch_wake reaches min_bytes──┐
+ *               │  ──timer fires────────────────────────┼──> collect, answer, free
+ *               │  ──client gone (req->conn NULL)───────┤
+ *               └──st_fetch_shutdown────────────────────┘
+ *
+ * st_fetch_wake runs after every successful append, so it must be cheap: with no
+ * parked fetch it returns at once; otherwise each parked fetch answers "do you read
+ * this partition?" from a small hash table built when it was parked, and only the
+ * woken partition is re-measured. The response is only ever built once, when the
+ * fetch is answered.
+ *
+ * Fetch sessions (KIP-227, v7+) are not kept: every fetch is answered as a full,
+ * sessionless one (session_id 0), which clients accept; an incremental fetch naming a
+ * session gets FETCH_SESSION_ID_NOT_FOUND and falls back to full fetches.
+ *
+ * Loop thread only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/api/handlers.h"
+#include "broker/broker_int.h"
+#include "broker/proto/codec.h"
+#include "common/errors.h"
+#include "common/logging.h"
+
+typedef struct fetch_topic {
+    const char *name; /* NUL-terminated, in the fetch's allocation */
+    size_t len;
+    uint64_t hash;
+    int32_t first, nparts; /* its partitions: parts[first .. first+nparts) */
+} fetch_topic;
+
+typedef struct fetch_part {
+    int32_t topic; /* index into topics */
+    int32_t partition;
+    int64_t fetch_offset;
+    int32_t max_bytes;
+    size_t avail; /* while parked: bytes last seen for this partition */
+    /* Set by collect, consumed by write_response. */
+    int16_t error;
+    int64_t high_watermark;
+    int64_t log_start_offset;
+    st_log_slice slice; /* slice.file is a reference we own until it is added */
+} fetch_part;
+
+typedef struct fetch {
+    st_req *req;
+    st_broker *b;
+    st_timer timer;
+    struct fetch *prev, *next; /* in the waiters list while parked */
+    int32_t max_wait_ms;
+    int32_t min_bytes;
+    int32_t max_bytes;
+    int16_t error; /* top-level (v7+) */
+    size_t avail;  /* sum of parts[].avail while parked */
+    int32_t ntopics, nparts;
+    fetch_topic *topics;
+    fetch_part *parts;
+    uint32_t *slots; /* open addressing: part index + 1, 0 = empty */
+    uint32_t mask;
+} fetch;
+
+struct st_fetch_waiters {
+    fetch *head;
+    size_t count;
+};
+
+/* What the first walk over a request learns: enough to size one allocation. */
+typedef struct fetch_shape {
+    int32_t ntopics, nparts;
+    size_t name_bytes;
+} fetch_shape;
+
+static uint64_t name_hash(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static uint32_t slot_of(uint64_t topic_hash, int32_t partition, uint32_t mask)
+{
+    uint64_t k = topic_hash ^ ((uint64_t)(uint32_t)partition * 0x9E3779B97F4A7C15ULL);
+    return (uint32_t)(k ^ (k >> 29)) & mask;
+}
+
+static size_t align8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* The request's partition fields, by version. */
+static size_t part_min_size(int16_t v)
+{
+    return 4 + (v >= 9 ? 4 : 0) + 8 + (v >= 5 ? 8 : 0) + 4;
+}
+
+/* First walk: checks the body parses and measures it. Takes a copy of the cursor. */
+static int fetch_scan(st_rd rd, int16_t v, fetch_shape *shape)
+{
+    fetch_shape s = {0, 0, 0};
+    st_rd_skip(&rd, 4 + 4 + 4 + 4 + 1); /* replica, max_wait, min_bytes, max_bytes, iso */
+    if (v >= 7)
+        st_rd_skip(&rd, 4 + 4); /* session_id, session_epoch */
+    int32_t ntopics = st_rd_array(&rd, false, 6);
+    for (int32_t t = 0; t < ntopics && !rd.err; t++) {
+        st_str name = st_rd_str(&rd, false);
+        int32_t n = st_rd_array(&rd, false, part_min_size(v));
+        st_rd_skip(&rd, (size_t)(n > 0 ? n : 0) * part_min_size(v));
+        if (name.len > 0)
+            s.name_bytes += (size_t)name.len;
+        s.name_bytes++;
+        if (n > 0)
+            s.nparts += n;
+    }
+    s.ntopics = ntopics > 0 ? ntopics : 0;
+    if (v >= 7) {
+        int32_t nforgotten = st_rd_array(&rd, false, 6);
+        for (int32_t t = 0; t < nforgotten && !rd.err; t++) {
+            st_rd_str(&rd, false);
+            int32_t n = st_rd_array(&rd, false, 4);
+            st_rd_skip(&rd, (size_t)(n > 0 ? n : 0) * 4);
+        }
+    }
+    if (v >= 11)
+        st_rd_str(&rd, false); /* rack_id */
+    *shape = s;
+    return rd.err ? ST_ERR__MALFORMED : 0;
+}
+
+/* Allocates a fetch sized for `shape` in one block, so freeing it is one free().
+ * *names is where the topic names go. */
+static fetch *fetch_alloc(const fetch_shape *shape, char **names)
+{
+    uint32_t nslots = 2;
+    while (nslots < 2u * (uint32_t)shape->nparts)
+        nslots <<= 1;
+    size_t parts_at = align8(sizeof(fetch));
+    size_t topics_at = parts_at + align8((size_t)shape->nparts * sizeof(fetch_part));
+    size_t slots_at = topics_at + align8((size_t)shape->ntopics * sizeof(fetch_topic));
+    size_t names_at = slots_at + (size_t)nslots * sizeof(uint32_t);
+    char *block = calloc(1, names_at + shape->name_bytes);
+    if (!block)
+        abort(); /* as st_buf: a broker that cannot allocate is done */
+    fetch *f = (fetch *)(void *)block;
+    f->parts = (fetch_part *)(void *)(block + parts_at);
+    f->topics = (fetch_topic *)(void *)(block + topics_at);
+    f->slots = (uint32_t *)(void *)(block + slots_at);
+    f->mask = nslots - 1;
+    *names = block + names_at;
+    return f;
+}
+
+/* Second walk: fills f from req->rd (fetch_scan already proved it parses and sized f
+ * for it). */
+static void fetch_decode(fetch *f, st_rd *rd, int16_t v, char *names)
+{
+    st_rd_i32(rd); /* replica_id: a single node has no followers */
+    f->max_wait_ms = st_rd_i32(rd);
+    f->min_bytes = st_rd_i32(rd);
+    f->max_bytes = st_rd_i32(rd);
+    st_rd_i8(rd); /* isolation_level: no transactions, so LSO == high watermark */
+    if (v >= 7) {
+        st_rd_i32(rd); /* session_id: any; we never keep one (see the top) */
+        int32_t epoch = st_rd_i32(rd);
+        /* Epoch 0 (open a session) and -1 (sessionless) are full fetches; anything
+         * else is an incremental fetch on a session we cannot have. */
+        if (epoch != 0 && epoch != -1)
+            f->error = ST_ERR_FETCH_SESSION_ID_NOT_FOUND;
+    }
+    int32_t ntopics = st_rd_array(rd, false, 6);
+    for (int32_t t = 0; t < ntopics && !rd->err; t++) {
+        fetch_topic *ft = &f->topics[f->ntopics++];
+        st_str name = st_rd_str(rd, false);
+        size_t len = name.len > 0 ? (size_t)name.len : 0;
+        if (len)
+            memcpy(names, name.ptr, len);
+        names[len] = '\0';
+        ft->name = names;
+        ft->len = len;
+        ft->hash = name_hash(names, len);
+        names += len + 1;
+        ft->first = f->nparts;
+        int32_t n = st_rd_array(rd, false, part_min_size(v));
+        for (int32_t p = 0; p < n; p++) {
+            fetch_part *fp = &f->parts[f->nparts++];
+            fp->topic = t;
+            fp->partition = st_rd_i32(rd);
+            if (v >= 9)
+                st_rd_i32(rd); /* current_leader_epoch: one leader, never fenced */
+            fp->fetch_offset = st_rd_i64(rd);
+            if (v >= 5)
+                st_rd_i64(rd); /* log_start_offset: followers only */
+            fp->max_bytes = st_rd_i32(rd);
+        }
+        ft->nparts = f->nparts - ft->first;
+    }
+    if (v >= 7) {
+        /* forgotten_topics_data only edits a session, which we never keep. */
+        int32_t nforgotten = st_rd_array(rd, false, 6);
+        for (int32_t t = 0; t < nforgotten && !rd->err; t++) {
+            st_rd_str(rd, false);
+            int32_t n = st_rd_array(rd, false, 4);
+            st_rd_skip(rd, (size_t)(n > 0 ? n : 0) * 4);
+        }
+    }
+    if (v >= 11)
+        st_rd_str(rd, false); /* rack_id: one broker, one rack */
+}
+
+static void release_slices(fetch *f)
+{
+    for (int32_t i = 0; i < f->nparts; i++) {
+        st_fileref_unref(f->parts[i].slice.file);
+        f->parts[i].slice = (st_log_slice){NULL, 0, 0};
+    }
+}
+
+/* Reads every partition into parts[].slice, within partition_max_bytes and the
+ * response-wide max_bytes, except that the first partition with data gets at least one
+ * whole batch (KIP-74). Returns the bytes found; *any_error says a partition failed. */
+static size_t collect(fetch *f, bool *any_error)
+{
+    st_broker *b = f->b;
+    size_t total = 0;
+    int64_t remaining = f->max_bytes;
+    *any_error = false;
+    for (int32_t t = 0; t < f->ntopics; t++) {
+        fetch_topic *ft = &f->topics[t];
+        st_topic *topic = st_topics_find(b->topics, ft->name, ft->len);
+        for (int32_t i = ft->first; i < ft->first + ft->nparts; i++) {
+            fetch_part *p = &f->parts[i];
+            p->slice = (st_log_slice){NULL, 0, 0};
+            if (!topic || p->partition < 0 || p->partition >= topic->npartitions) {
+                p->error = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+                p->high_watermark = p->log_start_offset = -1;
+                *any_error = true;
+                continue;
+            }
+            st_log *log = topic->partitions[p->partition].log;
+            p->error = 0;
+            p->high_watermark = st_log_end_offset(log);
+            p->log_start_offset = st_log_start_offset(log);
+            int64_t limit = p->max_bytes > 0 ? p->max_bytes : 0;
+            if (limit > remaining)
+                limit = remaining > 0 ? remaining : 0;
+            if (total > 0 && limit == 0)
+                continue; /* the response is full */
+            if (p->fetch_offset == p->high_watermark)
+                continue; /* nothing new: skip the index lookup */
+            int rc = st_log_read(log, p->fetch_offset, (size_t)limit, &p->slice);
+            if (rc) {
+                /* An internal code (I/O) never goes on the wire. */
+                p->error =
+                    (int16_t)(rc < ST_ERR_UNKNOWN_SERVER_ERROR ? ST_ERR_KAFKA_STORAGE_ERROR : rc);
+                p->slice = (st_log_slice){NULL, 0, 0};
+                *any_error = true;
+                continue;
+            }
+            /* st_log_read returns at least one batch; only the first partition with
+             * data may go over the limits with it. */
+            if (total > 0 && p->slice.len > (size_t)limit) {
+                st_fileref_unref(p->slice.file);
+                p->slice = (st_log_slice){NULL, 0, 0};
+                continue;
+            }
+            total += p->slice.len;
+            remaining -= (int64_t)p->slice.len;
+        }
+    }
+    return total;
+}
+
+/* Writes the response body into resp from what collect found; hands every slice to
+ * the response (the fetch's references are dropped). */
+static void write_response(fetch *f, st_resp *resp, int16_t v)
+{
+    st_buf *out = st_resp_buf(resp);
+    st_buf_put_i32(out, 0); /* throttle_time_ms */
+    if (v >= 7) {
+        st_buf_put_i16(out, f->error);
+        st_buf_put_i32(out, 0); /* session_id: no session */
+    }
+    if (f->error) {
+        st_wr_array(out, false, 0);
+        return;
+    }
+    uint64_t bytes = 0;
+    st_wr_array(out, false, f->ntopics);
+    for (int32_t t = 0; t < f->ntopics; t++) {
+        fetch_topic *ft = &f->topics[t];
+        st_wr_str(out, false, ft->name, (int32_t)ft->len);
+        st_wr_array(out, false, ft->nparts);
+        for (int32_t i = ft->first; i < ft->first + ft->nparts; i++) {
+            fetch_part *p = &f->parts[i];
+            st_buf_put_i32(out, p->partition);
+            st_buf_put_i16(out, p->error);
+            st_buf_put_i64(out, p->high_watermark);
+            if (v >= 4)
+                st_buf_put_i64(out, p->high_watermark); /* last_stable_offset */
+            if (v >= 5)
+                st_buf_put_i64(out, p->log_start_offset);
+            if (v >= 4)
+                st_wr_array(out, false, 0); /* aborted_transactions: none */
+            if (v >= 11)
+                st_buf_put_i32(out, -1); /* preferred_read_replica: this one */
+            /* records: a length, then the file bytes spliced in (never null: some
+             * clients reject a negative record set size). */
+            st_buf_put_i32(out, (int32_t)p->slice.len);
+            if (p->slice.len) {
+                st_resp_add_file(resp, p->slice.file, p->slice.pos, p->slice.len);
+                bytes += p->slice.len;
+            }
+            st_fileref_unref(p->slice.file);
+            p->slice = (st_log_slice){NULL, 0, 0};
+        }
+    }
+    f->b->stats.bytes_out += bytes;
+}
+
+/* Answers a fetch that is not (or no longer) in the waiters list, and frees it. */
+static void answer(fetch *f)
+{
+    st_req *req = f->req;
+    st_timer_stop(f->b->loop, &f->timer);
+    if (req->conn) { /* with no connection the response would be dropped unread */
+        bool any_error;
+        collect(f, &any_error);
+        write_response(f, req->resp, req->api_version);
+    }
+    free(f);
+    st_req_finish(req);
+}
+
+static void waiters_remove(st_fetch_waiters *w, fetch *f)
+{
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        w->head = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    f->prev = f->next = NULL;
+    w->count--;
+}
+
+static void on_timer(st_loop *loop, st_timer *timer)
+{
+    fetch *f = timer->arg;
+    waiters_remove(f->b->fetch_waiters, f);
+    answer(f);
+}
+
+/* Index of the part reading topic/partition, or -1. */
+static int32_t find_part(const fetch *f, uint64_t hash, const char *topic, size_t len,
+                         int32_t partition)
+{
+    for (uint32_t s = slot_of(hash, partition, f->mask);; s = (s + 1) & f->mask) {
+        uint32_t v = f->slots[s];
+        if (v == 0)
+            return -1;
+        const fetch_part *p = &f->parts[v - 1];
+        const fetch_topic *ft = &f->topics[p->topic];
+        if (p->partition == partition && ft->len == len && memcmp(ft->name, topic, len) == 0)
+            return (int32_t)(v - 1);
+    }
+}
+
+static void park(fetch *f, st_fetch_waiters *w)
+{
+    for (int32_t i = 0; i < f->nparts; i++) {
+        fetch_part *p = &f->parts[i];
+        p->avail = p->slice.len;
+        uint32_t s = slot_of(f->topics[p->topic].hash, p->partition, f->mask);
+        while (f->slots[s])
+            s = (s + 1) & f->mask;
+        f->slots[s] = (uint32_t)i + 1;
+    }
+    release_slices(f);
+    f->next = w->head;
+    if (w->head)
+        w->head->prev = f;
+    w->head = f;
+    w->count++;
+    f->timer.cb = on_timer; /* the rest of the timer is zero (calloc) */
+    f->timer.arg = f;
+    st_timer_start(f->b->loop, &f->timer, f->max_wait_ms);
+}
+
+int st_handle_fetch(st_req *req)
+{
+    st_broker *b = req->broker;
+    int16_t v = req->api_version;
+    fetch_shape shape;
+    if (fetch_scan(req->rd, v, &shape))
+        return ST_ERR__MALFORMED;
+    char *names;
+    fetch *f = fetch_alloc(&shape, &names);
+    f->req = req;
+    f->b = b;
+    fetch_decode(f, &req->rd, v, names);
+    if (req->rd.err) { /* fetch_scan said it parses; never answer half a request */
+        free(f);
+        return ST_ERR__MALFORMED;
+    }
+
+    bool any_error = false;
+    size_t total = f->error ? 0 : collect(f, &any_error);
+    /* A fetch with no connection (fuzz harness, unit tests) is never parked: nobody
+     * would ever read its answer. */
+    size_t min_bytes = f->min_bytes > 0 ? (size_t)f->min_bytes : 0;
+    if (!f->error && !any_error && f->max_wait_ms > 0 && total < min_bytes && req->conn &&
+        b->fetch_waiters) {
+        park(f, b->fetch_waiters);
+        return ST_ERR__DEFERRED;
+    }
+    write_response(f, req->resp, v);
+    free(f);
+    return ST_REQ_DONE;
+}
+
+st_fetch_waiters *st_fetch_waiters_new(void)
+{
+    st_fetch_waiters *w = calloc(1, sizeof *w);
+    if (!w)
+        abort();
+    return w;
+}
+
+void st_fetch_waiters_free(st_fetch_waiters *w)
+{
+    if (!w)
+        return;
+    /* st_fetch_shutdown should have answered everything while the loop was alive;
+     * whatever is left is freed without touching the (maybe gone) loop. */
+    fetch *left = w->head;
+    free(w);
+    while (left) {
+        fetch *f = left;
+        left = f->next;
+        st_warn("fetch waiters freed with a parked fetch (correlation id %d): dropping it",
+                f->req->correlation_id);
+        st_req *req = f->req;
+        free(f);
+        st_req_finish_silent(req);
+    }
+}
+
+/* Re-measures one parked partition. Returns true if the fetch should be answered now:
+ * it reached min_bytes, or the partition went away or out of range (collect will say
+ * which). */
+static bool remeasure(fetch *f, fetch_part *p, st_topic *topic)
+{
+    if (!topic || p->partition >= topic->npartitions)
+        return true;
+    st_log *log = topic->partitions[p->partition].log;
+    int64_t end = st_log_end_offset(log);
+    size_t now = 0;
+    if (f->min_bytes <= 1) {
+        /* The usual consumer (fetch.min.bytes=1): any new offset is enough, no need
+         * to ask the index how many bytes. */
+        if (end != p->fetch_offset)
+            return true;
+    } else if (end != p->fetch_offset) {
+        st_log_slice s;
+        size_t limit = p->max_bytes > 0 ? (size_t)p->max_bytes : 0;
+        if (st_log_read(log, p->fetch_offset, limit, &s))
+            return true;
+        now = s.len;
+        st_fileref_unref(s.file);
+    }
+    f->avail = f->avail - p->avail + now;
+    p->avail = now;
+    return f->avail >= (size_t)f->min_bytes;
+}
+
+void st_fetch_wake(st_broker *b, const char *topic, int32_t partition)
+{
+    st_fetch_waiters *w = b->fetch_waiters;
+    if (!w || !w->head)
+        return;
+    size_t len = strlen(topic);
+    uint64_t hash = name_hash(topic, len);
+    st_topic *t = NULL;
+    bool looked_up = false;
+    /* Collect first, answer after: answering can resume a connection whose next
+     * request wakes or parks fetches, which must not happen mid-walk. */
+    fetch *ready = NULL;
+    for (fetch *f = w->head, *next; f; f = next) {
+        next = f->next;
+        bool done = f->req->conn == NULL; /* the client left: free it now */
+        if (!done) {
+            int32_t i = find_part(f, hash, topic, len, partition);
+            if (i < 0)
+                continue;
+            if (!looked_up) {
+                t = st_topics_find(b->topics, topic, len);
+                looked_up = true;
+            }
+            done = remeasure(f, &f->parts[i], t);
+        }
+        if (done) {
+            waiters_remove(w, f);
+            f->next = ready;
+            ready = f;
+        }
+    }
+    while (ready) {
+        fetch *f = ready;
+        ready = f->next;
+        answer(f);
+    }
+}
+
+void st_fetch_shutdown(st_broker *b)
+{
+    st_fetch_waiters *w = b->fetch_waiters;
+    if (!w)
+        return;
+    /* Take the whole list first: answering may resume connections whose next
+     * requests park new fetches, which are not ours to answer. */
+    fetch *ready = w->head;
+    w->head = NULL;
+    w->count = 0;
+    while (ready) {
+        fetch *f = ready;
+        ready = f->next;
+        answer(f);
+    }
+}

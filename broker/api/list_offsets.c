@@ -1,0 +1,66 @@
+/*
+ * ListOffsets (API key 2), versions 1..3: the offset for a timestamp in each partition.
+ * Timestamp -1 asks for the latest offset (the next one to be written), -2 for the
+ * earliest still in the log; any other value for the first offset whose batch holds a
+ * record that late (st_log_offset_for_time).
+ *
+ * v0 (a list of offsets per partition) is not served: every client we know of uses
+ * v1+. Nothing here has side effects, so the response is written while the request is
+ * read, one topic lookup per topic.
+ */
+#include "broker/api/handlers.h"
+#include "broker/broker_int.h"
+#include "broker/proto/codec.h"
+#include "common/errors.h"
+
+#define LATEST_TIMESTAMP   (-1)
+#define EARLIEST_TIMESTAMP (-2)
+
+int st_handle_list_offsets(st_req *req)
+{
+    st_broker *b = req->broker;
+    st_rd *rd = &req->rd;
+    int16_t v = req->api_version;
+    st_buf *out = st_resp_buf(req->resp);
+
+    st_rd_i32(rd); /* replica_id: no followers on a single node */
+    if (v >= 2)
+        st_rd_i8(rd); /* isolation_level: no transactions, so LSO == high watermark */
+    if (v >= 2)
+        st_buf_put_i32(out, 0); /* throttle_time_ms */
+
+    int32_t ntopics = st_rd_array(rd, false, 6);
+    st_wr_array(out, false, ntopics < 0 ? 0 : ntopics);
+    for (int32_t t = 0; t < ntopics && !rd->err; t++) {
+        st_str name = st_rd_str(rd, false);
+        st_topic *topic =
+            name.len > 0 ? st_topics_find(b->topics, name.ptr, (size_t)name.len) : NULL;
+        st_wr_str(out, false, name.len < 0 ? NULL : name.ptr, name.len);
+        int32_t n = st_rd_array(rd, false, 12);
+        st_wr_array(out, false, n < 0 ? 0 : n);
+        for (int32_t p = 0; p < n && !rd->err; p++) {
+            int32_t index = st_rd_i32(rd);
+            int64_t timestamp = st_rd_i64(rd);
+            int16_t error = 0;
+            int64_t offset = -1, found_timestamp = -1;
+            if (!topic || index < 0 || index >= topic->npartitions) {
+                error = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            } else {
+                st_log *log = topic->partitions[index].log;
+                if (timestamp == LATEST_TIMESTAMP)
+                    offset = st_log_end_offset(log);
+                else if (timestamp == EARLIEST_TIMESTAMP)
+                    offset = st_log_start_offset(log);
+                else
+                    st_log_offset_for_time(log, timestamp, &offset, &found_timestamp);
+                if (offset < 0) /* no record that late: Kafka answers -1 / -1 */
+                    offset = found_timestamp = -1;
+            }
+            st_buf_put_i32(out, index);
+            st_buf_put_i16(out, error);
+            st_buf_put_i64(out, found_timestamp);
+            st_buf_put_i64(out, offset);
+        }
+    }
+    return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
+}

@@ -1,0 +1,134 @@
+/*
+ * Metadata (key 3), versions 0..6: the broker list (just us), the cluster id, the
+ * controller (us: librdkafka and kafkajs send admin requests to it) and the topics
+ * asked for, auto-creating unknown ones when the client and the broker allow it.
+ *
+ * Every partition is led by this broker with itself as the only replica and ISR.
+ */
+#include <stdlib.h>
+
+#include "broker/broker_int.h"
+#include "common/errors.h"
+#include "common/logging.h"
+
+static void write_topic(st_buf *w, bool flex, int16_t version, int32_t node_id,
+                        const st_topic *topic)
+{
+    st_buf_put_i16(w, ST_ERR_NONE);
+    st_wr_str(w, flex, topic->name, -1);
+    if (version >= 1)
+        st_wr_bool(w, topic->internal);
+    st_wr_array(w, flex, topic->npartitions);
+    for (int32_t p = 0; p < topic->npartitions; p++) {
+        st_buf_put_i16(w, ST_ERR_NONE);
+        st_buf_put_i32(w, p);
+        st_buf_put_i32(w, node_id); /* leader */
+        st_wr_array(w, flex, 1);    /* replicas */
+        st_buf_put_i32(w, node_id);
+        st_wr_array(w, flex, 1); /* isr */
+        st_buf_put_i32(w, node_id);
+        if (version >= 5)
+            st_wr_array(w, flex, 0); /* offline replicas */
+        st_wr_tags(w, flex);
+    }
+    st_wr_tags(w, flex);
+}
+
+static void write_topic_error(st_buf *w, bool flex, int16_t version, int err, st_str name)
+{
+    st_buf_put_i16(w, (int16_t)err);
+    st_wr_str(w, flex, name.ptr, name.len);
+    if (version >= 1)
+        st_wr_bool(w, false);
+    st_wr_array(w, flex, 0);
+    st_wr_tags(w, flex);
+}
+
+/* One requested topic: found, auto-created, or an error entry. */
+static void answer_topic(st_req *req, st_buf *w, st_str name, bool allow_auto)
+{
+    st_broker *b = req->broker;
+    bool flex = req->flex;
+    int16_t v = req->api_version;
+    char why[256];
+    if (st_topic_name_check(name.ptr, (size_t)name.len, why, sizeof(why)) != 0) {
+        st_debug("metadata: %s", why);
+        write_topic_error(w, flex, v, ST_ERR_INVALID_TOPIC_EXCEPTION, name);
+        return;
+    }
+    st_topic *topic = st_topics_find(b->topics, name.ptr, (size_t)name.len);
+    if (topic == NULL && allow_auto)
+        topic = st_broker_auto_create(b, name.ptr, (size_t)name.len);
+    if (topic == NULL) {
+        write_topic_error(w, flex, v, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, name);
+        return;
+    }
+    write_topic(w, flex, v, b->cfg.node_id, topic);
+}
+
+int st_handle_metadata(st_req *req)
+{
+    st_broker *b = req->broker;
+    st_rd *rd = &req->rd;
+    bool flex = req->flex;
+    int16_t v = req->api_version;
+    st_str *names = NULL;
+    int rc = ST_REQ_DONE;
+
+    /* each entry is at least a string length */
+    int32_t n = st_rd_array(rd, flex, 2);
+    if (n > 0) {
+        names = calloc((size_t)n, sizeof(*names));
+        if (names == NULL) {
+            rc = ST_ERR__MALFORMED;
+            goto out;
+        }
+    }
+    for (int32_t i = 0; i < n; i++) {
+        names[i] = st_rd_str(rd, flex);
+        if (names[i].len < 0)
+            rd->err = 1; /* topic names are not nullable before v10 */
+        st_rd_tags(rd, flex);
+    }
+    bool allow_auto = true;
+    if (v >= 4)
+        allow_auto = st_rd_bool(rd);
+    st_rd_tags(rd, flex);
+    if (rd->err) {
+        rc = ST_ERR__MALFORMED;
+        goto out;
+    }
+    /* v0: an empty list means every topic; v1+: null means every topic, empty none. */
+    bool all = n < 0 || (v == 0 && n == 0);
+
+    st_buf *w = st_resp_buf(req->resp);
+    if (v >= 3)
+        st_buf_put_i32(w, 0); /* throttle_time_ms */
+    st_wr_array(w, flex, 1);
+    st_buf_put_i32(w, b->cfg.node_id);
+    const char *host = b->cfg.advertised_host[0] ? b->cfg.advertised_host : b->cfg.listen_host;
+    st_wr_str(w, flex, host, -1);
+    st_buf_put_i32(w, st_broker_port(b));
+    if (v >= 1)
+        st_wr_str(w, flex, NULL, -1); /* rack */
+    st_wr_tags(w, flex);
+    if (v >= 2)
+        st_wr_str(w, flex, b->cfg.cluster_id[0] ? b->cfg.cluster_id : NULL, -1);
+    if (v >= 1)
+        st_buf_put_i32(w, b->cfg.node_id); /* controller: this broker */
+
+    if (all) {
+        size_t count = st_topics_count(b->topics);
+        st_wr_array(w, flex, (int32_t)count);
+        for (size_t i = 0; i < count; i++)
+            write_topic(w, flex, v, b->cfg.node_id, st_topics_at(b->topics, i));
+    } else {
+        st_wr_array(w, flex, n);
+        for (int32_t i = 0; i < n; i++)
+            answer_topic(req, w, names[i], allow_auto);
+    }
+    st_wr_tags(w, flex);
+out:
+    free(names);
+    return rc;
+}

@@ -1,0 +1,247 @@
+/*
+ * Produce (API key 0), versions 3..7: appends each partition's record batches to its
+ * log and answers with the offsets they got.
+ *
+ * The request is walked twice. The first walk only checks that it parses, so a body
+ * that is malformed half-way never leaves some partitions appended and the connection
+ * closed; the second walk appends and writes the response in the same order, one
+ * partition at a time. The response mirrors the request's arrays, so their counts are
+ * known before the first element is written and nothing has to be patched, except the
+ * error code of a partition whose fsync fails later.
+ *
+ * Durability: when an append reaches the topic's flush.messages the log says so
+ * (flush_needed) and the answer waits for st_log_flush_async on every such partition;
+ * the handler then returns ST_ERR__DEFERRED and the last flush callback sends it.
+ * Kafka flushes inside the append for acks=0 too, so an acks=0 request also waits
+ * (holding the connection, which is the back-pressure a flush policy implies) and is
+ * finished silently.
+ *
+ * acks=0 has no response, so a producer can only learn of an error by losing its
+ * connection: as Kafka does, any failed partition closes it (ST_ERR__MALFORMED, after a
+ * log line saying what really happened).
+ *
+ * Single node: acks=-1 (all in-sync replicas) is the same as acks=1.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/api/handlers.h"
+#include "broker/broker_int.h"
+#include "broker/proto/codec.h"
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/logging.h"
+
+/* One partition waiting for its fsync. */
+typedef struct flush_wait {
+    struct produce_flush *owner;
+    st_log *log;
+    size_t error_pos; /* where its error code sits in the response buffer */
+    st_str topic;     /* points into the request frame, alive as long as the request */
+    int32_t partition;
+} flush_wait;
+
+/* A deferred produce: answered when `pending` drops to zero. */
+typedef struct produce_flush {
+    st_req *req;
+    int16_t acks;
+    size_t pending;
+    size_t nwaits;
+    flush_wait waits[]; /* room for every partition of the request */
+} produce_flush;
+
+static const char *peer_of(const st_req *req)
+{
+    return req->conn ? st_conn_peer(req->conn) : "(no connection)";
+}
+
+/* First walk: does the body parse? Takes a copy of the cursor so req->rd is untouched.
+ * Sets *nparts to the number of partitions across all topics. */
+static int produce_scan(st_rd rd, size_t *nparts)
+{
+    size_t total = 0;
+    st_rd_str(&rd, false); /* transactional_id */
+    st_rd_i16(&rd);        /* acks */
+    st_rd_i32(&rd);        /* timeout_ms */
+    int32_t ntopics = st_rd_array(&rd, false, 6);
+    for (int32_t t = 0; t < ntopics && !rd.err; t++) {
+        st_rd_str(&rd, false);
+        int32_t n = st_rd_array(&rd, false, 8);
+        for (int32_t p = 0; p < n && !rd.err; p++) {
+            st_rd_i32(&rd);
+            st_rd_bytes(&rd, false);
+        }
+        if (n > 0)
+            total += (size_t)n;
+    }
+    *nparts = total;
+    return rd.err ? ST_ERR__MALFORMED : 0;
+}
+
+static void flush_done(produce_flush *pf)
+{
+    st_req *req = pf->req;
+    int16_t acks = pf->acks;
+    free(pf);
+    if (acks == 0)
+        st_req_finish_silent(req);
+    else
+        st_req_finish(req);
+}
+
+/* st_log_flushed_cb: on the loop thread once the partition's appends are on disk. */
+static void on_flushed(void *arg, int err)
+{
+    flush_wait *w = arg;
+    produce_flush *pf = w->owner;
+    if (err) {
+        /* The append is in the page cache but not durable, which the topic's flush
+         * policy forbids acknowledging. */
+        st_buf *out = st_resp_buf(pf->req->resp);
+        st_put_be16(out->data + w->error_pos, (uint16_t)ST_ERR_KAFKA_STORAGE_ERROR);
+        st_warn("%s: produce to %.*s-%d: flushing the log failed (%s)", peer_of(pf->req),
+                (int)w->topic.len, w->topic.ptr, w->partition, st_err_name(err));
+    }
+    if (--pf->pending == 0)
+        flush_done(pf);
+}
+
+/* Appends one partition's records. Returns the wire error code; fills *res on success.
+ * Borrows everything; `records` points into the request frame and is edited in place. */
+static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t index,
+                            st_str records, int64_t now_ms, st_append_result *res)
+{
+    st_broker *b = req->broker;
+    if (!topic || index < 0 || index >= topic->npartitions)
+        return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (records.len <= 0) {
+        /* Kafka (ProduceRequest.validateRecords): v3+ needs at least one batch. */
+        st_warn("%s: produce to %.*s-%d rejected: no record batch (records %s)", peer_of(req),
+                (int)name.len, name.ptr, index, records.len < 0 ? "null" : "empty");
+        return ST_ERR_INVALID_RECORD;
+    }
+    st_partition *part = &topic->partitions[index];
+    /* The frame is ours (req->frame is mutable); st_str only borrows it as const. */
+    uint8_t *bytes = (uint8_t *)(uintptr_t)records.ptr;
+    int rc = st_log_append(part->log, bytes, (size_t)records.len, now_ms, res);
+    if (rc < ST_ERR_UNKNOWN_SERVER_ERROR) /* internal (I/O): never on the wire */
+        rc = ST_ERR_KAFKA_STORAGE_ERROR;
+    if (rc) {
+        st_warn("%s: produce to %.*s-%d rejected (%s): %s", peer_of(req), (int)name.len, name.ptr,
+                index, st_err_name(rc), res->why);
+        return rc;
+    }
+    b->stats.bytes_in += (uint64_t)records.len;
+    b->stats.records_in += (uint64_t)res->records;
+    st_fetch_wake(b, topic->name, index);
+    return 0;
+}
+
+/* Finds the topic, auto-creating it when the broker allows. NULL if neither. */
+static st_topic *find_topic(st_broker *b, st_str name)
+{
+    if (name.len <= 0)
+        return NULL;
+    st_topic *t = st_topics_find(b->topics, name.ptr, (size_t)name.len);
+    if (!t)
+        t = st_broker_auto_create(b, name.ptr, (size_t)name.len);
+    return t;
+}
+
+int st_handle_produce(st_req *req)
+{
+    st_broker *b = req->broker;
+    st_rd *rd = &req->rd;
+    size_t nparts = 0;
+    if (produce_scan(*rd, &nparts))
+        return ST_ERR__MALFORMED;
+
+    st_rd_str(rd, false); /* transactional_id: no transactions, nothing to authorise */
+    int16_t acks = st_rd_i16(rd);
+    st_rd_i32(rd); /* timeout_ms: a single node never waits for replicas */
+    bool acks_ok = acks == -1 || acks == 0 || acks == 1;
+    if (!acks_ok)
+        st_warn("%s: produce with acks=%d rejected: acks must be -1, 0 or 1", peer_of(req), acks);
+
+    st_buf *out = st_resp_buf(req->resp);
+    bool v5 = req->api_version >= 5;
+    int64_t now_ms = st_wall_ms();
+    produce_flush *pf = NULL;
+    int failed = 0; /* partitions with an error, for acks=0 */
+    char first_failure[320] = "";
+
+    int32_t ntopics = st_rd_array(rd, false, 6);
+    st_wr_array(out, false, ntopics < 0 ? 0 : ntopics);
+    for (int32_t t = 0; t < ntopics; t++) {
+        st_str name = st_rd_str(rd, false);
+        st_topic *topic = acks_ok ? find_topic(b, name) : NULL;
+        st_wr_str(out, false, name.len < 0 ? NULL : name.ptr, name.len);
+        int32_t n = st_rd_array(rd, false, 8);
+        st_wr_array(out, false, n < 0 ? 0 : n);
+        for (int32_t p = 0; p < n; p++) {
+            int32_t index = st_rd_i32(rd);
+            st_str records = st_rd_bytes(rd, false);
+            st_append_result res;
+            int rc = ST_ERR_INVALID_REQUIRED_ACKS;
+            if (acks_ok)
+                rc = append_partition(req, topic, name, index, records, now_ms, &res);
+
+            st_buf_put_i32(out, index);
+            size_t error_pos = out->len;
+            st_buf_put_i16(out, (int16_t)rc);
+            st_buf_put_i64(out, rc ? -1 : res.base_offset);
+            st_buf_put_i64(out, rc ? -1 : res.log_append_time);
+            if (v5)
+                st_buf_put_i64(out, rc ? -1 : res.log_start_offset);
+
+            if (rc) {
+                if (failed++ == 0)
+                    snprintf(first_failure, sizeof first_failure, "%.*s-%d: %s",
+                             (int)(name.len < 0 ? 0 : name.len), name.ptr ? name.ptr : "", index,
+                             st_err_name(rc));
+                continue;
+            }
+            if (res.flush_needed) {
+                if (!pf) {
+                    pf = malloc(sizeof *pf + nparts * sizeof(flush_wait));
+                    if (!pf)
+                        abort(); /* as st_buf: a broker that cannot allocate is done */
+                    pf->req = req;
+                    pf->acks = acks;
+                    pf->nwaits = 0;
+                }
+                pf->waits[pf->nwaits++] =
+                    (flush_wait){pf, topic->partitions[index].log, error_pos, name, index};
+            }
+        }
+    }
+    st_buf_put_i32(out, 0); /* throttle_time_ms */
+    /* produce_scan proved the body parses, so this cannot fail; checked anyway so a
+     * codec change can never make us answer half a request. */
+    if (rd->err) {
+        free(pf);
+        return ST_ERR__MALFORMED;
+    }
+
+    if (acks == 0 && failed) {
+        st_warn("%s: acks=0 produce failed on %d partition(s) (first %s): closing the "
+                "connection, the only way to tell an acks=0 producer",
+                peer_of(req), failed, first_failure);
+        free(pf);
+        return ST_ERR__MALFORMED;
+    }
+    if (!pf)
+        return acks == 0 ? ST_REQ_SILENT : ST_REQ_DONE;
+
+    /* One extra count held while issuing, so a callback that runs synchronously cannot
+     * finish the request under us. */
+    pf->pending = pf->nwaits + 1;
+    for (size_t i = 0; i < pf->nwaits; i++)
+        st_log_flush_async(pf->waits[i].log, on_flushed, &pf->waits[i]);
+    if (--pf->pending == 0) {
+        free(pf);
+        return acks == 0 ? ST_REQ_SILENT : ST_REQ_DONE;
+    }
+    return ST_ERR__DEFERRED;
+}

@@ -1,0 +1,361 @@
+/*
+ * CreateTopics (19, v0..4), DeleteTopics (20, v0..1) and CreatePartitions (37, v0..1).
+ *
+ * Each handler reads the whole request first (per-topic problems found while reading,
+ * such as a replica assignment naming another broker, are remembered, not acted on),
+ * checks the cursor once, then asks the registry (broker/cluster/topics.h) topic by
+ * topic, so the rules live in one place for these APIs and the management endpoint.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/broker_int.h"
+#include "common/errors.h"
+#include "common/logging.h"
+
+#define MSG_LEN 320
+
+/* What one topic of a request asked for, and what went wrong before the registry saw
+ * it. */
+typedef struct topic_ask {
+    st_str name;
+    int32_t count;       /* partitions (create) or the new total (create partitions) */
+    int16_t replication; /* create only */
+    int32_t nassign;     /* replica assignments given; -1 when null */
+    int err;
+    char msg[MSG_LEN];
+    st_config_set *configs; /* names and values malloc'd */
+    size_t nconfigs;
+} topic_ask;
+
+static void asks_free(topic_ask *asks, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < asks[i].nconfigs; k++) {
+            free((char *)asks[i].configs[k].name);
+            free((char *)asks[i].configs[k].value);
+        }
+        free(asks[i].configs);
+    }
+    free(asks);
+}
+
+/* The topic's name for messages ("%.*s"); a null name prints as empty. */
+#define ASK_NAME(a)                                                                                \
+    ((a)->name.len > 0 ? (int)(a)->name.len : 0), ((a)->name.ptr ? (a)->name.ptr : "")
+
+/* Records the first problem found with a topic: that is the one reported. */
+__attribute__((format(printf, 3, 4))) static void fail_ask(topic_ask *a, int err, const char *fmt,
+                                                           ...)
+{
+    if (a->err != 0)
+        return;
+    a->err = err;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->msg, sizeof(a->msg), fmt, ap);
+    va_end(ap);
+}
+
+static int cmp_names(const void *x, const void *y, void *arg)
+{
+    const topic_ask *asks = arg;
+    st_str a = asks[*(const int32_t *)x].name, b = asks[*(const int32_t *)y].name;
+    int c = memcmp(a.ptr, b.ptr, (size_t)(a.len < b.len ? a.len : b.len));
+    return c != 0 ? c : (a.len > b.len) - (a.len < b.len);
+}
+
+/* Marks every topic named more than once: which entry was meant is a guess. */
+static void mark_duplicates(topic_ask *asks, int32_t n)
+{
+    if (n < 2)
+        return;
+    int32_t *order = malloc((size_t)n * sizeof(*order));
+    if (order == NULL)
+        abort(); /* as st_buf */
+    for (int32_t i = 0; i < n; i++)
+        order[i] = i;
+    qsort_r(order, (size_t)n, sizeof(*order), cmp_names, asks);
+    for (int32_t i = 1; i < n; i++)
+        if (cmp_names(&order[i - 1], &order[i], asks) == 0) {
+            asks[order[i - 1]].err = 0;
+            fail_ask(&asks[order[i - 1]], ST_ERR_INVALID_REQUEST,
+                     "topic \"%.*s\" appears more than once in the request",
+                     ASK_NAME(&asks[order[i - 1]]));
+            asks[order[i]].err = 0;
+            fail_ask(&asks[order[i]], ST_ERR_INVALID_REQUEST,
+                     "topic \"%.*s\" appears more than once in the request",
+                     ASK_NAME(&asks[order[i]]));
+        }
+    free(order);
+}
+
+/* Copies the name for the registry, or explains why it cannot be a topic name (the
+ * wire length, not strlen, decides: a NUL inside must not shorten the name). */
+static bool ask_name(topic_ask *a, char *out, size_t cap)
+{
+    if (a->err != 0)
+        return false;
+    if (st_topic_name_check(a->name.ptr, (size_t)a->name.len, a->msg, sizeof(a->msg)) != 0) {
+        a->err = ST_ERR_INVALID_TOPIC_EXCEPTION;
+        return false;
+    }
+    return st_str_copy(out, cap, a->name);
+}
+
+/* A broker_ids array: must be exactly this broker, once. */
+static void read_broker_ids(st_rd *rd, bool flex, topic_ask *a, int32_t node_id, int32_t partition)
+{
+    int32_t nb = st_rd_array(rd, flex, 4);
+    if (nb <= 0 && !rd->err)
+        fail_ask(a, ST_ERR_INVALID_REPLICA_ASSIGNMENT,
+                 "topic \"%.*s\": partition %d is assigned to no broker", ASK_NAME(a), partition);
+    for (int32_t k = 0; k < nb; k++) {
+        int32_t id = st_rd_i32(rd);
+        if (id != node_id)
+            fail_ask(a, ST_ERR_INVALID_REPLICA_ASSIGNMENT,
+                     "topic \"%.*s\": partition %d is assigned to broker %d, which is not in this "
+                     "cluster (only this broker is)",
+                     ASK_NAME(a), partition, id);
+        else if (k > 0)
+            fail_ask(a, ST_ERR_INVALID_REPLICA_ASSIGNMENT,
+                     "topic \"%.*s\": partition %d lists broker %d more than once", ASK_NAME(a),
+                     partition, id);
+    }
+}
+
+/* ---- CreateTopics ---- */
+
+static void read_create_topic(st_rd *rd, bool flex, int32_t node_id, topic_ask *a)
+{
+    a->name = st_rd_str(rd, flex);
+    if (a->name.len < 0)
+        rd->err = 1; /* not nullable */
+    a->count = st_rd_i32(rd);
+    a->replication = st_rd_i16(rd);
+    int32_t nassign = st_rd_array(rd, flex, 8);
+    a->nassign = nassign;
+    bool *seen = nassign > 0 ? calloc((size_t)nassign, 1) : NULL;
+    if (nassign > 0 && seen == NULL)
+        abort(); /* as st_buf */
+    for (int32_t i = 0; i < nassign && !rd->err; i++) {
+        int32_t partition = st_rd_i32(rd);
+        read_broker_ids(rd, flex, a, node_id, partition);
+        if (partition < 0 || partition >= nassign || seen[partition])
+            fail_ask(a, ST_ERR_INVALID_REPLICA_ASSIGNMENT,
+                     "topic \"%.*s\": assignments must name partitions 0..%d once each (got "
+                     "partition %d)",
+                     ASK_NAME(a), nassign - 1, partition);
+        else
+            seen[partition] = true;
+        st_rd_tags(rd, flex);
+    }
+    free(seen);
+    if (nassign > 0 && (a->count != -1 || a->replication != -1))
+        fail_ask(a, ST_ERR_INVALID_REQUEST,
+                 "topic \"%.*s\": give either replica assignments or num_partitions and "
+                 "replication_factor, not both (got %d partitions, replication %d)",
+                 ASK_NAME(a), a->count, a->replication);
+
+    int32_t nconfigs = st_rd_array(rd, flex, 4);
+    if (nconfigs > 0) {
+        a->configs = calloc((size_t)nconfigs, sizeof(*a->configs));
+        if (a->configs == NULL)
+            abort(); /* as st_buf */
+    }
+    for (int32_t i = 0; i < nconfigs && !rd->err; i++) {
+        st_str name = st_rd_str(rd, flex), value = st_rd_str(rd, flex);
+        st_rd_tags(rd, flex);
+        if (name.len < 0) {
+            rd->err = 1;
+            break;
+        }
+        if (memchr(name.ptr, 0, (size_t)name.len) ||
+            (value.len > 0 && memchr(value.ptr, 0, (size_t)value.len)))
+            fail_ask(a, ST_ERR_INVALID_CONFIG,
+                     "topic \"%.*s\": config names and values may not contain NUL bytes",
+                     ASK_NAME(a));
+        a->configs[a->nconfigs].name = st_str_dup(name);
+        a->configs[a->nconfigs].value = st_str_dup(value);
+        a->nconfigs++;
+    }
+    st_rd_tags(rd, flex);
+}
+
+int st_handle_create_topics(st_req *req)
+{
+    st_broker *b = req->broker;
+    st_rd *rd = &req->rd;
+    bool flex = req->flex;
+    int16_t v = req->api_version;
+    int rc = ST_REQ_DONE;
+
+    /* name, partitions, replication, assignments, configs: at least 16 bytes */
+    int32_t n = st_rd_array(rd, flex, 16);
+    topic_ask *asks = calloc(n > 0 ? (size_t)n : 1, sizeof(*asks));
+    if (asks == NULL)
+        abort(); /* as st_buf */
+    int32_t parsed = 0;
+    for (; parsed < n && !rd->err; parsed++)
+        read_create_topic(rd, flex, b->cfg.node_id, &asks[parsed]);
+    st_rd_i32(rd); /* timeout_ms: creation is synchronous, done before we answer */
+    bool validate_only = v >= 1 ? st_rd_bool(rd) : false;
+    st_rd_tags(rd, flex);
+    if (rd->err) {
+        rc = ST_ERR__MALFORMED;
+        goto out;
+    }
+    mark_duplicates(asks, n);
+
+    st_buf *w = st_resp_buf(req->resp);
+    if (v >= 2)
+        st_buf_put_i32(w, 0); /* throttle_time_ms */
+    st_wr_array(w, flex, n);
+    for (int32_t i = 0; i < n; i++) {
+        topic_ask *a = &asks[i];
+        char name[256];
+        if (ask_name(a, name, sizeof(name))) {
+            int32_t partitions = a->nassign > 0 ? a->nassign : a->count;
+            int16_t replication = a->nassign > 0 ? 1 : a->replication;
+            if (partitions == -1)
+                partitions = b->cfg.num_partitions;
+            if (replication == -1)
+                replication = b->cfg.default_replication_factor;
+            a->err = st_topics_create(b->topics, name, partitions, replication, a->configs,
+                                      a->nconfigs, validate_only, a->msg, sizeof(a->msg));
+        }
+        if (a->err != 0)
+            st_info("CreateTopics: %s: %s", st_err_name(a->err), a->msg);
+        st_wr_str(w, flex, a->name.ptr, a->name.len);
+        st_buf_put_i16(w, (int16_t)a->err);
+        if (v >= 1)
+            st_wr_str(w, flex, a->err ? a->msg : NULL, -1);
+        st_wr_tags(w, flex);
+    }
+    st_wr_tags(w, flex);
+out:
+    asks_free(asks, parsed);
+    return rc;
+}
+
+/* ---- DeleteTopics ---- */
+
+int st_handle_delete_topics(st_req *req)
+{
+    st_broker *b = req->broker;
+    st_rd *rd = &req->rd;
+    bool flex = req->flex;
+    int rc = ST_REQ_DONE;
+
+    int32_t n = st_rd_array(rd, flex, 2);
+    st_str *names = calloc(n > 0 ? (size_t)n : 1, sizeof(*names));
+    if (names == NULL)
+        abort(); /* as st_buf */
+    for (int32_t i = 0; i < n && !rd->err; i++)
+        if ((names[i] = st_rd_str(rd, flex)).len < 0)
+            rd->err = 1; /* not nullable */
+    st_rd_i32(rd);       /* timeout_ms: deletion is synchronous */
+    st_rd_tags(rd, flex);
+    if (rd->err) {
+        rc = ST_ERR__MALFORMED;
+        goto out;
+    }
+
+    st_buf *w = st_resp_buf(req->resp);
+    if (req->api_version >= 1)
+        st_buf_put_i32(w, 0); /* throttle_time_ms */
+    st_wr_array(w, flex, n);
+    for (int32_t i = 0; i < n; i++) {
+        char name[256], msg[MSG_LEN];
+        int err;
+        /* A name that cannot be a topic names no topic. */
+        if (st_topic_name_check(names[i].ptr, (size_t)names[i].len, msg, sizeof(msg)) != 0 ||
+            !st_str_copy(name, sizeof(name), names[i]))
+            err = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        else
+            err = st_topics_delete(b->topics, name, msg, sizeof(msg));
+        if (err != 0) /* v0..1 responses carry no message: the log has it */
+            st_info("DeleteTopics: %s: %s", st_err_name(err), msg);
+        st_wr_str(w, flex, names[i].ptr, names[i].len);
+        st_buf_put_i16(w, (int16_t)err);
+        st_wr_tags(w, flex);
+    }
+    st_wr_tags(w, flex);
+out:
+    free(names);
+    return rc;
+}
+
+/* ---- CreatePartitions ---- */
+
+static void read_partitions_topic(st_rd *rd, bool flex, int32_t node_id, topic_ask *a)
+{
+    a->name = st_rd_str(rd, flex);
+    if (a->name.len < 0)
+        rd->err = 1;
+    a->count = st_rd_i32(rd);
+    a->nassign = st_rd_array(rd, flex, 4);
+    for (int32_t i = 0; i < a->nassign && !rd->err; i++) {
+        /* Assignments list the new partitions in order; name them by their offset in
+         * the list since the final index depends on the current count. */
+        read_broker_ids(rd, flex, a, node_id, i);
+        st_rd_tags(rd, flex);
+    }
+    st_rd_tags(rd, flex);
+}
+
+int st_handle_create_partitions(st_req *req)
+{
+    st_broker *b = req->broker;
+    st_rd *rd = &req->rd;
+    bool flex = req->flex;
+    int rc = ST_REQ_DONE;
+
+    /* name, count, assignments: at least 10 bytes */
+    int32_t n = st_rd_array(rd, flex, 10);
+    topic_ask *asks = calloc(n > 0 ? (size_t)n : 1, sizeof(*asks));
+    if (asks == NULL)
+        abort(); /* as st_buf */
+    int32_t parsed = 0;
+    for (; parsed < n && !rd->err; parsed++)
+        read_partitions_topic(rd, flex, b->cfg.node_id, &asks[parsed]);
+    st_rd_i32(rd); /* timeout_ms */
+    bool validate_only = st_rd_bool(rd);
+    st_rd_tags(rd, flex);
+    if (rd->err) {
+        rc = ST_ERR__MALFORMED;
+        goto out;
+    }
+    mark_duplicates(asks, n);
+
+    st_buf *w = st_resp_buf(req->resp);
+    st_buf_put_i32(w, 0); /* throttle_time_ms */
+    st_wr_array(w, flex, n);
+    for (int32_t i = 0; i < n; i++) {
+        topic_ask *a = &asks[i];
+        char name[256];
+        if (ask_name(a, name, sizeof(name))) {
+            st_topic *topic = st_topics_find(b->topics, name, strlen(name));
+            if (topic != NULL && a->nassign >= 0 && a->count > topic->npartitions &&
+                a->nassign != a->count - topic->npartitions)
+                fail_ask(a, ST_ERR_INVALID_REPLICA_ASSIGNMENT,
+                         "topic \"%.*s\": %d replica assignments given for %d new partitions",
+                         ASK_NAME(a), a->nassign, a->count - topic->npartitions);
+            else
+                a->err = st_topics_create_partitions(b->topics, name, a->count, validate_only,
+                                                     a->msg, sizeof(a->msg));
+        }
+        if (a->err != 0)
+            st_info("CreatePartitions: %s: %s", st_err_name(a->err), a->msg);
+        st_wr_str(w, flex, a->name.ptr, a->name.len);
+        st_buf_put_i16(w, (int16_t)a->err);
+        st_wr_str(w, flex, a->err ? a->msg : NULL, -1);
+        st_wr_tags(w, flex);
+    }
+    st_wr_tags(w, flex);
+out:
+    asks_free(asks, parsed);
+    return rc;
+}

@@ -1,0 +1,252 @@
+/*
+ * The broker context: builds the loop, the flusher, the topic registry, the Kafka
+ * listener and the management endpoint, and ties them together. Request handling
+ * lives in broker/proto (dispatch) and broker/api (handlers); this file only wires.
+ */
+#include "broker/broker_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/admin.h"
+#include "broker/proto/api.h"
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/logging.h"
+#include "common/mgmt.h"
+
+static int on_request(void *ctx, st_conn *c, uint8_t *frame, size_t len)
+{
+    return st_dispatch(ctx, c, frame, len);
+}
+
+static void on_close(void *ctx, st_conn *c)
+{
+    st_dispatch_conn_closed(ctx, c);
+}
+
+static void on_mgmt(st_loop *loop, int fd, uint32_t events, void *arg)
+{
+    st_broker *b = arg;
+    st_mgmt_server_process(b->mgmt);
+}
+
+/* Retention, roll and timed flush. The period is the retention check interval, but at
+ * least once a second so flush.ms and segment.ms are honoured to about a second. */
+static int64_t tick_period(const st_broker *b)
+{
+    return b->cfg.retention_check_interval_ms < 1000 ? b->cfg.retention_check_interval_ms : 1000;
+}
+
+static void on_tick(st_loop *loop, st_timer *t)
+{
+    st_broker *b = t->arg;
+    st_topics_tick(b->topics, st_wall_ms());
+    st_timer_start(loop, t, tick_period(b));
+}
+
+/* Reads <meta>/<name> into buf, or creates it from `fresh` (mode 0600). */
+static int meta_value(const char *data_dir, const char *name, char *buf, size_t cap,
+                      const char *fresh, char *err, size_t errlen)
+{
+    char path[PATH_MAX + 128];
+    snprintf(path, sizeof path, "%s/meta/%s", data_dir, name);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        bool ok = fgets(buf, (int)cap, f) != NULL;
+        fclose(f);
+        buf[strcspn(buf, "\r\n")] = '\0';
+        if (ok && buf[0])
+            return 0;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, fresh, strlen(fresh)) != (ssize_t)strlen(fresh) || fsync(fd)) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    snprintf(buf, cap, "%s", fresh);
+    return 0;
+}
+
+static void random_hex(char *out, size_t nbytes)
+{
+    uint8_t raw[64];
+    int fd = open("/dev/urandom", O_RDONLY);
+    ssize_t got = fd >= 0 ? read(fd, raw, nbytes) : -1;
+    if (fd >= 0)
+        close(fd);
+    for (size_t i = 0; i < nbytes; i++) {
+        if (got != (ssize_t)nbytes)
+            raw[i] = (uint8_t)(st_mono_us() >> (i % 8));
+        sprintf(out + 2 * i, "%02x", raw[i]);
+    }
+}
+
+static int mkdir_p(const char *path, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX + 16];
+    if (strlen(path) >= sizeof tmp) {
+        snprintf(err, errlen, "directory path too long: %.64s...", path);
+        return -1;
+    }
+    strcpy(tmp, path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) && errno != EEXIST)
+            goto fail;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) && errno != EEXIST)
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, errlen, "cannot create directory %s: %s", tmp, strerror(errno));
+    return -1;
+}
+
+static st_broker *open_common(const st_broker_config *cfg, char *err, size_t errlen)
+{
+    st_broker *b = calloc(1, sizeof *b);
+    if (!b) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    b->cfg = *cfg;
+    b->started_ms = st_wall_ms();
+    char meta[PATH_MAX + 8];
+    _Static_assert(sizeof meta > sizeof cfg->data_dir + 5, "room for /meta");
+    snprintf(meta, sizeof meta, "%s/meta", cfg->data_dir);
+    if (mkdir_p(meta, err, errlen))
+        goto fail;
+    if (!b->cfg.cluster_id[0]) {
+        char fresh[33];
+        random_hex(fresh, 16);
+        if (meta_value(cfg->data_dir, "cluster_id", b->cfg.cluster_id, sizeof b->cfg.cluster_id,
+                       fresh, err, errlen))
+            goto fail;
+    }
+    if (!(b->loop = st_loop_new(err, errlen)))
+        goto fail;
+    if (!(b->flusher = st_flusher_new(st_loop_post_fn, b->loop, err, errlen)))
+        goto fail;
+    if (!(b->topics = st_topics_open(cfg->data_dir, &cfg->log_defaults, b->flusher, err, errlen)))
+        goto fail;
+    b->fetch_waiters = st_fetch_waiters_new();
+    b->tick_timer.cb = on_tick;
+    b->tick_timer.arg = b;
+    st_timer_start(b->loop, &b->tick_timer, tick_period(b));
+    return b;
+fail:
+    st_broker_free(b);
+    return NULL;
+}
+
+st_broker *st_broker_new_detached(const st_broker_config *cfg, char *err, size_t errlen)
+{
+    return open_common(cfg, err, errlen);
+}
+
+st_broker *st_broker_new(const st_broker_config *cfg, char *err, size_t errlen)
+{
+    st_broker *b = open_common(cfg, err, errlen);
+    if (!b)
+        return NULL;
+    st_server_callbacks cb = {on_request, on_close};
+    b->server = st_server_new(b->loop, &cb, b, cfg->socket_request_max_bytes);
+    if (st_server_listen(b->server, cfg->listen_host, cfg->port, err, errlen))
+        goto fail;
+
+    if (!b->cfg.mgmt_token[0]) {
+        char fresh[65];
+        random_hex(fresh, 32);
+        if (meta_value(cfg->data_dir, "mgmt.token", b->cfg.mgmt_token, sizeof b->cfg.mgmt_token,
+                       fresh, err, errlen))
+            goto fail;
+    }
+    b->mgmt =
+        st_mgmt_server_open(b->cfg.mgmt_url, b->cfg.mgmt_token, st_admin_handle, b, err, errlen);
+    if (!b->mgmt)
+        goto fail;
+    if (st_loop_watch(b->loop, st_mgmt_server_fd(b->mgmt), EPOLLIN, on_mgmt, b)) {
+        snprintf(err, errlen, "cannot watch the management socket: %s", strerror(errno));
+        goto fail;
+    }
+    return b;
+fail:
+    st_broker_free(b);
+    return NULL;
+}
+
+int st_broker_run(st_broker *b)
+{
+    st_info("straitd node %d serving Kafka on %s:%d, data in %s, management on %s", b->cfg.node_id,
+            b->cfg.listen_host, st_broker_port(b), b->cfg.data_dir, b->cfg.mgmt_url);
+    st_loop_run(b->loop);
+    st_info("shutting down");
+    return 0;
+}
+
+void st_broker_stop(st_broker *b)
+{
+    st_loop_stop(b->loop);
+}
+
+int st_broker_port(const st_broker *b)
+{
+    return b->server ? st_server_port(b->server) : b->cfg.port;
+}
+
+st_topic *st_broker_auto_create(st_broker *b, const char *name, size_t len)
+{
+    st_topic *t = st_topics_find(b->topics, name, len);
+    if (t || !b->cfg.auto_create_topics)
+        return t;
+    char copy[256], err[256];
+    if (len >= sizeof copy || st_topic_name_check(name, len, err, sizeof err))
+        return NULL;
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    int rc = st_topics_create(b->topics, copy, b->cfg.num_partitions,
+                              b->cfg.default_replication_factor, NULL, 0, false, err, sizeof err);
+    if (rc) {
+        st_warn("auto-creating topic \"%s\" failed: %s (%s)", copy, err, st_err_name(rc));
+        return NULL;
+    }
+    return st_topics_find(b->topics, name, len);
+}
+
+void st_broker_free(st_broker *b)
+{
+    if (!b)
+        return;
+    if (b->fetch_waiters)
+        st_fetch_shutdown(b);
+    if (b->mgmt) {
+        st_loop_unwatch(b->loop, st_mgmt_server_fd(b->mgmt));
+        st_mgmt_server_close(b->mgmt);
+    }
+    if (b->server)
+        st_server_free(b->server);
+    if (b->fetch_waiters)
+        st_fetch_waiters_free(b->fetch_waiters);
+    if (b->loop && st_timer_armed(&b->tick_timer))
+        st_timer_stop(b->loop, &b->tick_timer);
+    if (b->topics)
+        st_topics_close(b->topics);
+    if (b->flusher)
+        st_flusher_free(b->flusher);
+    if (b->loop)
+        st_loop_free(b->loop);
+    free(b);
+}

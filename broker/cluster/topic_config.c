@@ -1,0 +1,309 @@
+/*
+ * The table of topic configs (see topic_config.h). Each row names a value kind; the
+ * kind decides how a string is parsed and checked and how the value is shown, so a new
+ * config is one row, not new code.
+ */
+#include "broker/cluster/topic_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errors.h"
+
+enum value_kind {
+    KIND_I64,         /* int64_t field of st_log_config */
+    KIND_I32,         /* int32_t field */
+    KIND_CLEANUP,     /* cleanup.policy: cleanup_delete / cleanup_compact */
+    KIND_TS_TYPE,     /* message.timestamp.type: log_append_time */
+    KIND_NOOP_LONG,   /* accepted, validated as an integer, no effect yet */
+    KIND_NOOP_BOOL,   /* accepted, "true" or "false", no effect yet */
+    KIND_COMPRESSION, /* only "producer": batches are stored as the producer sent them */
+};
+
+struct st_topic_config_def {
+    const char *name;
+    const char *broker_name;
+    enum value_kind kind;
+    size_t offset; /* into st_log_config, for KIND_I64 / KIND_I32 */
+    int64_t min;
+    int64_t max;
+    const char *noop_default; /* Kafka's default, for the accepted-only kinds */
+};
+
+#define FIELD(f) offsetof(st_log_config, f)
+
+static const st_topic_config_def defs[] = {
+    {"cleanup.policy", "log.cleanup.policy", KIND_CLEANUP, 0, 0, 0, NULL},
+    {"compression.type", "compression.type", KIND_COMPRESSION, 0, 0, 0, "producer"},
+    {"delete.retention.ms", "log.cleaner.delete.retention.ms", KIND_NOOP_LONG, 0, 0, INT64_MAX,
+     "86400000"},
+    {"file.delete.delay.ms", "log.segment.delete.delay.ms", KIND_NOOP_LONG, 0, 0, INT64_MAX,
+     "60000"},
+    {"flush.messages", "log.flush.interval.messages", KIND_I64, FIELD(flush_messages), 1, INT64_MAX,
+     NULL},
+    {"flush.ms", "log.flush.interval.ms", KIND_I64, FIELD(flush_ms), 0, INT64_MAX, NULL},
+    {"index.interval.bytes", "log.index.interval.bytes", KIND_I32, FIELD(index_interval_bytes), 0,
+     INT32_MAX, NULL},
+    {"max.message.bytes", "message.max.bytes", KIND_I32, FIELD(max_message_bytes), 0, INT32_MAX,
+     NULL},
+    {"message.timestamp.difference.max.ms", "log.message.timestamp.difference.max.ms", KIND_I64,
+     FIELD(timestamp_difference_max_ms), 0, INT64_MAX, NULL},
+    {"message.timestamp.type", "log.message.timestamp.type", KIND_TS_TYPE, 0, 0, 0, NULL},
+    {"min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", KIND_NOOP_LONG, 0, 0, INT64_MAX,
+     "0"},
+    {"min.insync.replicas", "min.insync.replicas", KIND_NOOP_LONG, 0, 1, INT32_MAX, "1"},
+    /* Kafka has no lower bound on retention.bytes; anything negative means unlimited. */
+    {"retention.bytes", "log.retention.bytes", KIND_I64, FIELD(retention_bytes), INT64_MIN,
+     INT64_MAX, NULL},
+    {"retention.ms", "log.retention.ms", KIND_I64, FIELD(retention_ms), -1, INT64_MAX, NULL},
+    /* 14 bytes: Kafka's smallest legal segment (one v0 record's overhead). */
+    {"segment.bytes", "log.segment.bytes", KIND_I32, FIELD(segment_bytes), 14, INT32_MAX, NULL},
+    {"segment.ms", "log.roll.ms", KIND_I64, FIELD(segment_ms), 1, INT64_MAX, NULL},
+    {"unclean.leader.election.enable", "unclean.leader.election.enable", KIND_NOOP_BOOL, 0, 0, 0,
+     "false"},
+};
+
+size_t st_topic_config_count(void)
+{
+    return sizeof(defs) / sizeof(defs[0]);
+}
+
+const st_topic_config_def *st_topic_config_at(size_t i)
+{
+    return i < st_topic_config_count() ? &defs[i] : NULL;
+}
+
+const st_topic_config_def *st_topic_config_find(const char *name)
+{
+    for (size_t i = 0; i < st_topic_config_count(); i++)
+        if (strcmp(defs[i].name, name) == 0)
+            return &defs[i];
+    return NULL;
+}
+
+const char *st_topic_config_name(const st_topic_config_def *d)
+{
+    return d->name;
+}
+
+const char *st_topic_config_broker_name(const st_topic_config_def *d)
+{
+    return d->broker_name;
+}
+
+/* segment.bytes is an int in Kafka but an int64_t in st_log_config: the row says I32 for
+ * the range and the field's width decides how it is stored. */
+static bool field_is_i64(size_t offset)
+{
+    return offset == FIELD(segment_bytes) || offset == FIELD(segment_ms) ||
+           offset == FIELD(retention_bytes) || offset == FIELD(retention_ms) ||
+           offset == FIELD(flush_messages) || offset == FIELD(flush_ms) ||
+           offset == FIELD(timestamp_difference_max_ms);
+}
+
+static int64_t field_get(const st_log_config *cfg, size_t offset)
+{
+    const char *base = (const char *)cfg + offset;
+    if (field_is_i64(offset)) {
+        int64_t v;
+        memcpy(&v, base, sizeof(v));
+        return v;
+    }
+    int32_t v;
+    memcpy(&v, base, sizeof(v));
+    return v;
+}
+
+static void field_set(st_log_config *cfg, size_t offset, int64_t value)
+{
+    char *base = (char *)cfg + offset;
+    if (field_is_i64(offset)) {
+        memcpy(base, &value, sizeof(value));
+    } else {
+        int32_t v = (int32_t)value;
+        memcpy(base, &v, sizeof(v));
+    }
+}
+
+/* Parses a whole decimal integer within [min, max]. */
+static int parse_integer(const st_topic_config_def *d, const char *value, int64_t *out, char *err,
+                         size_t errlen)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (value[0] == '\0' || end == value || *end != '\0' || isspace((unsigned char)value[0])) {
+        snprintf(err, errlen, "%s: \"%s\" is not a number", d->name, value);
+        return ST_ERR_INVALID_CONFIG;
+    }
+    if (errno == ERANGE || v < d->min || v > d->max) {
+        if (d->min == INT64_MIN)
+            snprintf(err, errlen, "%s: %s is out of range (at most %" PRId64 ")", d->name, value,
+                     d->max);
+        else if (d->max == INT64_MAX)
+            snprintf(err, errlen, "%s: %s is out of range (at least %" PRId64 ")", d->name, value,
+                     d->min);
+        else
+            snprintf(err, errlen, "%s: %s is out of range (%" PRId64 "..%" PRId64 ")", d->name,
+                     value, d->min, d->max);
+        return ST_ERR_INVALID_CONFIG;
+    }
+    *out = v;
+    return 0;
+}
+
+/* cleanup.policy is a comma-separated list of "delete" and "compact" (Kafka's form, so
+ * "compact,delete" and "delete, compact" both work). */
+static int parse_cleanup(const char *value, bool *del, bool *compact, char *err, size_t errlen)
+{
+    *del = false;
+    *compact = false;
+    const char *p = value;
+    for (;;) {
+        while (*p == ' ')
+            p++;
+        const char *start = p;
+        while (*p != ',' && *p != '\0')
+            p++;
+        const char *stop = p;
+        while (stop > start && stop[-1] == ' ')
+            stop--;
+        size_t len = (size_t)(stop - start);
+        if (len == 6 && memcmp(start, "delete", 6) == 0) {
+            *del = true;
+        } else if (len == 7 && memcmp(start, "compact", 7) == 0) {
+            *compact = true;
+        } else {
+            snprintf(err, errlen,
+                     "cleanup.policy: \"%s\" is not valid (use delete, compact or "
+                     "\"compact,delete\")",
+                     value);
+            return ST_ERR_INVALID_CONFIG;
+        }
+        if (*p == '\0')
+            return 0;
+        p++; /* the comma */
+    }
+}
+
+int st_topic_config_apply(const char *name, const char *value, st_log_config *cfg, char *err,
+                          size_t errlen)
+{
+    const st_topic_config_def *d = st_topic_config_find(name);
+    if (d == NULL) {
+        snprintf(err, errlen, "unknown topic config \"%s\"", name);
+        return ST_ERR_INVALID_CONFIG;
+    }
+    if (value == NULL) {
+        snprintf(err, errlen, "%s: a value is required", name);
+        return ST_ERR_INVALID_CONFIG;
+    }
+    int64_t n;
+    int rc;
+    switch (d->kind) {
+    case KIND_I64:
+    case KIND_I32:
+        rc = parse_integer(d, value, &n, err, errlen);
+        if (rc == 0)
+            field_set(cfg, d->offset, n);
+        return rc;
+    case KIND_NOOP_LONG:
+        return parse_integer(d, value, &n, err, errlen);
+    case KIND_CLEANUP: {
+        bool del, compact;
+        rc = parse_cleanup(value, &del, &compact, err, errlen);
+        if (rc == 0) {
+            cfg->cleanup_delete = del;
+            cfg->cleanup_compact = compact;
+        }
+        return rc;
+    }
+    case KIND_TS_TYPE:
+        if (strcmp(value, "CreateTime") == 0) {
+            cfg->log_append_time = false;
+        } else if (strcmp(value, "LogAppendTime") == 0) {
+            cfg->log_append_time = true;
+        } else {
+            snprintf(err, errlen,
+                     "message.timestamp.type: \"%s\" is not valid (use CreateTime or "
+                     "LogAppendTime)",
+                     value);
+            return ST_ERR_INVALID_CONFIG;
+        }
+        return 0;
+    case KIND_NOOP_BOOL:
+        if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)
+            return 0;
+        snprintf(err, errlen, "%s: \"%s\" is not valid (use true or false)", name, value);
+        return ST_ERR_INVALID_CONFIG;
+    case KIND_COMPRESSION:
+        if (strcmp(value, "producer") == 0)
+            return 0;
+        snprintf(err, errlen,
+                 "compression.type: \"%s\" is not supported: only \"producer\" (batches are "
+                 "stored as the producer compressed them)",
+                 value);
+        return ST_ERR_INVALID_CONFIG;
+    }
+    snprintf(err, errlen, "%s: unsupported config kind", name);
+    return ST_ERR_INVALID_CONFIG;
+}
+
+static const char *cleanup_text(bool del, bool compact)
+{
+    if (del && compact)
+        return "compact,delete";
+    return compact ? "compact" : "delete";
+}
+
+void st_topic_config_format(const st_topic_config_def *d, const st_log_config *cfg,
+                            const char *override, char *out, size_t outlen)
+{
+    switch (d->kind) {
+    case KIND_I64:
+    case KIND_I32:
+        /* INT64_MAX prints as 9223372036854775807, which is what Kafka shows for
+         * flush.messages and flush.ms left to the OS. */
+        snprintf(out, outlen, "%" PRId64, field_get(cfg, d->offset));
+        return;
+    case KIND_CLEANUP:
+        snprintf(out, outlen, "%s", cleanup_text(cfg->cleanup_delete, cfg->cleanup_compact));
+        return;
+    case KIND_TS_TYPE:
+        snprintf(out, outlen, "%s", cfg->log_append_time ? "LogAppendTime" : "CreateTime");
+        return;
+    case KIND_NOOP_LONG:
+    case KIND_NOOP_BOOL:
+    case KIND_COMPRESSION:
+        snprintf(out, outlen, "%s", override != NULL ? override : d->noop_default);
+        return;
+    }
+    snprintf(out, outlen, "%s", "");
+}
+
+bool st_topic_config_is_kafka_default(const st_topic_config_def *d, const st_log_config *cfg)
+{
+    st_log_config kafka;
+    st_log_config_defaults(&kafka);
+    switch (d->kind) {
+    case KIND_I64:
+    case KIND_I32:
+        return field_get(cfg, d->offset) == field_get(&kafka, d->offset);
+    case KIND_CLEANUP:
+        return cfg->cleanup_delete == kafka.cleanup_delete &&
+               cfg->cleanup_compact == kafka.cleanup_compact;
+    case KIND_TS_TYPE:
+        return cfg->log_append_time == kafka.log_append_time;
+    case KIND_NOOP_LONG:
+    case KIND_NOOP_BOOL:
+    case KIND_COMPRESSION:
+        return true;
+    }
+    return true;
+}

@@ -1,0 +1,736 @@
+/*
+ * The topic registry (see topics.h): topics kept sorted by name in an array of
+ * pointers (binary search; a topic's address never changes while it exists), each
+ * partition an st_log in <data_dir>/<topic>-<partition>.
+ *
+ * <data_dir>/meta/topics.json (read and written by topics_store.c) is the source of
+ * truth for which topics exist:
+ *
+ *   {"version": 1, "topics": [{"name": "orders", "id": "<32 hex digits>",
+ *                              "partitions": 3, "overrides": {"retention.ms": "60000"}}]}
+ *
+ * It is rewritten whole on every change, atomically.
+ * Partition directories on disk that topics.json does not name are reported and left
+ * alone: they may be an operator's data, and deleting data on a guess is worse than a
+ * warning.
+ */
+#include "broker/cluster/topics.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker/cluster/topic_config.h"
+#include "broker/cluster/topics_int.h"
+#include "common/errors.h"
+#include "common/logging.h"
+
+#define MAX_PARTITIONS ST_TOPICS_MAX_PARTITIONS
+#define MAX_NAME_LEN   249
+#define CLEAN_MARKER   ".clean_shutdown"
+
+struct load_ctx {
+    st_topics *t;
+    bool clean;
+};
+
+struct st_topics {
+    char *data_dir;
+    char meta_dir[PATH_MAX];
+    char meta_path[PATH_MAX]; /* meta/topics.json */
+    st_log_config defaults;
+    st_flusher *flusher;
+    st_topic **topics; /* sorted by name */
+    size_t count;
+    size_t cap;
+};
+
+static void partition_dir(const st_topics *t, const char *topic, int32_t partition, char *buf,
+                          size_t cap)
+{
+    snprintf(buf, cap, "%s/%s-%d", t->data_dir, topic, partition);
+}
+
+/* ---- lookup ---- */
+
+static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c != 0)
+        return c;
+    return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+/* Binary search: true and *idx = position if found, else false and *idx = where it
+ * would be inserted. */
+static bool find_index(const st_topics *t, const char *name, size_t len, size_t *idx)
+{
+    size_t lo = 0, hi = t->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *m = t->topics[mid]->name;
+        int c = name_cmp(name, len, m, strlen(m));
+        if (c == 0) {
+            *idx = mid;
+            return true;
+        }
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    *idx = lo;
+    return false;
+}
+
+size_t st_topics_count(const st_topics *t)
+{
+    return t->count;
+}
+
+st_topic *st_topics_at(const st_topics *t, size_t i)
+{
+    return i < t->count ? t->topics[i] : NULL;
+}
+
+st_topic *st_topics_find(const st_topics *t, const char *name, size_t len)
+{
+    size_t idx;
+    return find_index(t, name, len, &idx) ? t->topics[idx] : NULL;
+}
+
+st_partition *st_topics_partition(const st_topics *t, const char *name, size_t len,
+                                  int32_t partition)
+{
+    st_topic *topic = st_topics_find(t, name, len);
+    if (topic == NULL || partition < 0 || partition >= topic->npartitions)
+        return NULL;
+    return &topic->partitions[partition];
+}
+
+static void insert_at(st_topics *t, size_t idx, st_topic *topic)
+{
+    if (t->count == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        st_topic **n = realloc(t->topics, cap * sizeof(*n));
+        if (n == NULL)
+            abort(); /* as st_buf: a broker that cannot grow a small array is done */
+        t->topics = n;
+        t->cap = cap;
+    }
+    memmove(&t->topics[idx + 1], &t->topics[idx], (t->count - idx) * sizeof(*t->topics));
+    t->topics[idx] = topic;
+    t->count++;
+}
+
+static void remove_at(st_topics *t, size_t idx)
+{
+    memmove(&t->topics[idx], &t->topics[idx + 1], (t->count - idx - 1) * sizeof(*t->topics));
+    t->count--;
+}
+
+/* ---- names ---- */
+
+int st_topic_name_check(const char *name, size_t len, char *err, size_t errlen)
+{
+    if (len == 0) {
+        snprintf(err, errlen, "topic name is empty");
+        return ST_ERR_INVALID_TOPIC_EXCEPTION;
+    }
+    if (len > MAX_NAME_LEN) {
+        snprintf(err, errlen, "topic name is %zu characters long; the limit is %d", len,
+                 MAX_NAME_LEN);
+        return ST_ERR_INVALID_TOPIC_EXCEPTION;
+    }
+    if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.')) {
+        snprintf(err, errlen, "topic name \"%.*s\" is not allowed", (int)len, name);
+        return ST_ERR_INVALID_TOPIC_EXCEPTION;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '.' || c == '_' || c == '-')
+            continue;
+        if (c >= ' ' && c < 0x7f)
+            snprintf(err, errlen,
+                     "topic name \"%.*s\" contains '%c': only a-z, A-Z, 0-9, '.', '_' and '-' "
+                     "are allowed",
+                     (int)len, name, c);
+        else
+            snprintf(err, errlen,
+                     "topic name contains byte 0x%02x at position %zu: only a-z, A-Z, 0-9, '.', "
+                     "'_' and '-' are allowed",
+                     c, i);
+        return ST_ERR_INVALID_TOPIC_EXCEPTION;
+    }
+    return 0;
+}
+
+/* Kafka maps '.' to '_' in metric names, so "a.b" and "a_b" would share metrics. */
+static bool names_collide(const char *a, const char *b)
+{
+    size_t len = strlen(a);
+    if (len != strlen(b))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char x = a[i] == '.' ? '_' : a[i];
+        char y = b[i] == '.' ? '_' : b[i];
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+/* ---- topics in memory ---- */
+
+/* cfg = defaults + overrides. 0 or ST_ERR_INVALID_CONFIG with err. */
+static int effective_config(const st_log_config *defaults, const st_config_kv *kv, size_t n,
+                            st_log_config *cfg, char *err, size_t errlen)
+{
+    *cfg = *defaults;
+    for (size_t i = 0; i < n; i++) {
+        int rc = st_topic_config_apply(kv[i].name, kv[i].value, cfg, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void random_id(uint8_t id[16])
+{
+    if (getrandom(id, 16, 0) != 16) {
+        /* Only uniqueness matters here, not secrecy. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t a = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30);
+        uint64_t b = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)id;
+        memcpy(id, &a, 8);
+        memcpy(id + 8, &b, 8);
+    }
+    id[6] = (uint8_t)((id[6] & 0x0f) | 0x40); /* a version 4 UUID, as Kafka makes */
+    id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
+}
+
+/* Opens logs [from, to) of topic. On failure closes (or, for new partitions, removes)
+ * the ones it opened and returns ST_ERR_KAFKA_STORAGE_ERROR with err. */
+static int open_partitions(st_topics *t, st_topic *topic, int32_t from, int32_t to, bool clean,
+                           bool fresh, char *err, size_t errlen)
+{
+    for (int32_t p = from; p < to; p++) {
+        char dir[PATH_MAX], why[256] = "";
+        partition_dir(t, topic->name, p, dir, sizeof(dir));
+        topic->partitions[p].topic = topic;
+        topic->partitions[p].id = p;
+        topic->partitions[p].log =
+            st_log_open(dir, &topic->cfg, clean, t->flusher, why, sizeof(why));
+        if (topic->partitions[p].log == NULL) {
+            snprintf(err, errlen, "cannot open partition log %s: %s", dir, why);
+            for (int32_t q = from; q < p; q++) {
+                if (fresh)
+                    st_log_remove(topic->partitions[q].log);
+                else
+                    st_log_close(topic->partitions[q].log, false);
+                topic->partitions[q].log = NULL;
+            }
+            return ST_ERR_KAFKA_STORAGE_ERROR;
+        }
+    }
+    return 0;
+}
+
+/* New partitions must not adopt a directory left on disk by something else. */
+static int check_dirs_free(const st_topics *t, const char *name, int32_t from, int32_t to,
+                           char *err, size_t errlen)
+{
+    for (int32_t p = from; p < to; p++) {
+        char dir[PATH_MAX];
+        struct stat st;
+        partition_dir(t, name, p, dir, sizeof(dir));
+        if (stat(dir, &st) == 0) {
+            snprintf(err, errlen,
+                     "partition directory %s already exists but is not part of topic \"%s\": "
+                     "move it away or delete it first",
+                     dir, name);
+            return ST_ERR_KAFKA_STORAGE_ERROR;
+        }
+    }
+    return 0;
+}
+
+/* ---- topics.json ---- */
+
+static int persist(st_topics *t, char *err, size_t errlen)
+{
+    return st_topics_store_save(t->meta_dir, t->topics, t->count, err, errlen);
+}
+
+/* One topic read from topics.json: compute its config, open its logs, register it. */
+static int load_topic(void *arg, st_topic *topic, char *err, size_t errlen)
+{
+    struct load_ctx *ctx = arg;
+    st_topics *t = ctx->t;
+    size_t idx;
+    char why[256];
+    int rc = -1;
+    if (find_index(t, topic->name, strlen(topic->name), &idx)) {
+        snprintf(err, errlen, "%s: topic \"%s\" is listed twice", t->meta_path, topic->name);
+        goto out;
+    }
+    if (effective_config(&t->defaults, topic->overrides, topic->noverrides, &topic->cfg, why,
+                         sizeof(why)) != 0) {
+        snprintf(err, errlen, "%s: topic \"%s\": %s", t->meta_path, topic->name, why);
+        goto out;
+    }
+    topic->partitions = calloc((size_t)topic->npartitions, sizeof(*topic->partitions));
+    if (topic->partitions == NULL) {
+        snprintf(err, errlen, "out of memory loading topic \"%s\"", topic->name);
+        goto out;
+    }
+    if (open_partitions(t, topic, 0, topic->npartitions, ctx->clean, false, err, errlen) != 0)
+        goto out;
+    insert_at(t, idx, topic);
+    topic = NULL;
+    rc = 0;
+out:
+    st_topic_free(topic);
+    return rc;
+}
+
+/* Warns about <name>-<n> directories that belong to no known partition. */
+static void report_strays(const st_topics *t)
+{
+    DIR *d = opendir(t->data_dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "meta") == 0)
+            continue;
+        const char *dash = strrchr(e->d_name, '-');
+        if (dash == NULL || dash == e->d_name || dash[1] == '\0' ||
+            strspn(dash + 1, "0123456789") != strlen(dash + 1) || strlen(dash + 1) > 9)
+            continue;
+        char path[PATH_MAX];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", t->data_dir, e->d_name);
+        if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+            continue;
+        int32_t partition = (int32_t)atoi(dash + 1);
+        if (st_topics_partition(t, e->d_name, (size_t)(dash - e->d_name), partition) == NULL)
+            st_warn("%s: partition directory for a topic or partition not in %s; leaving it "
+                    "alone (delete it by hand if it is not needed)",
+                    path, t->meta_path);
+    }
+    closedir(d);
+}
+
+/* Closes every log and frees; writes nothing. */
+static void topics_free(st_topics *t, bool flush)
+{
+    for (size_t i = 0; i < t->count; i++) {
+        st_topic *topic = t->topics[i];
+        for (int32_t p = 0; p < topic->npartitions; p++)
+            st_log_close(topic->partitions[p].log, flush);
+        st_topic_free(topic);
+    }
+    free(t->topics);
+    free(t->data_dir);
+    free(t);
+}
+
+st_topics *st_topics_open(const char *data_dir, const st_log_config *defaults, st_flusher *flusher,
+                          char *err, size_t errlen)
+{
+    st_topics *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    t->data_dir = strdup(data_dir);
+    t->defaults = *defaults;
+    if (t->data_dir == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    t->flusher = flusher;
+    if (snprintf(t->meta_dir, sizeof(t->meta_dir), "%s/meta", data_dir) >=
+            (int)sizeof(t->meta_dir) ||
+        snprintf(t->meta_path, sizeof(t->meta_path), "%s/topics.json", t->meta_dir) >=
+            (int)sizeof(t->meta_path)) {
+        snprintf(err, errlen, "data directory path \"%s\" is too long", data_dir);
+        goto fail;
+    }
+    if (st_topics_mkdir_p(data_dir, err, errlen) != 0 ||
+        st_topics_mkdir_p(t->meta_dir, err, errlen) != 0)
+        goto fail;
+
+    /* Consume the marker before opening anything: if we crash from here on, the next
+     * start must not trust the logs. */
+    char marker[PATH_MAX];
+    snprintf(marker, sizeof(marker), "%s/%s", data_dir, CLEAN_MARKER);
+    bool clean = access(marker, F_OK) == 0;
+    if (clean) {
+        if (unlink(marker) != 0 || st_topics_fsync_dir(data_dir) != 0) {
+            snprintf(err, errlen, "cannot remove %s: %s", marker, strerror(errno));
+            goto fail;
+        }
+    } else {
+        st_info("%s: no clean-shutdown marker: partition logs will be checked", data_dir);
+    }
+    struct load_ctx ctx = {t, clean};
+    if (st_topics_store_load(t->meta_dir, load_topic, &ctx, err, errlen) != 0)
+        goto fail;
+    report_strays(t);
+    st_info("%s: %zu topics open", data_dir, t->count);
+    return t;
+fail:
+    topics_free(t, false);
+    return NULL;
+}
+
+void st_topics_close(st_topics *t)
+{
+    if (t == NULL)
+        return;
+    char marker[PATH_MAX];
+    snprintf(marker, sizeof(marker), "%s/%s", t->data_dir, CLEAN_MARKER);
+    char *data_dir = strdup(t->data_dir);
+    topics_free(t, true);
+    if (data_dir == NULL)
+        return;
+    int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || fsync(fd) != 0 || st_topics_fsync_dir(data_dir) != 0)
+        st_warn("cannot write %s (%s): the next start will check every log", marker,
+                strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    free(data_dir);
+}
+
+/* ---- changes ---- */
+
+/* Rejects a config named twice: which value was meant is a guess. */
+static int check_duplicates(const st_config_set *configs, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = i + 1; k < n; k++)
+            if (strcmp(configs[i].name, configs[k].name) == 0) {
+                snprintf(err, errlen, "config \"%s\" is given more than once", configs[i].name);
+                return ST_ERR_INVALID_CONFIG;
+            }
+    return 0;
+}
+
+static int check_partitions(int32_t n, char *err, size_t errlen)
+{
+    if (n < 1 || n > MAX_PARTITIONS) {
+        snprintf(err, errlen, "number of partitions must be between 1 and %d, got %d",
+                 MAX_PARTITIONS, n);
+        return ST_ERR_INVALID_PARTITIONS;
+    }
+    return 0;
+}
+
+int st_topics_create(st_topics *t, const char *name, int32_t partitions, int16_t replication_factor,
+                     const st_config_set *configs, size_t nconfigs, bool validate_only, char *err,
+                     size_t errlen)
+{
+    size_t len = strlen(name), idx;
+    int rc = st_topic_name_check(name, len, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (find_index(t, name, len, &idx)) {
+        snprintf(err, errlen, "topic \"%s\" already exists", name);
+        return ST_ERR_TOPIC_ALREADY_EXISTS;
+    }
+    for (size_t i = 0; i < t->count; i++)
+        if (names_collide(name, t->topics[i]->name)) {
+            snprintf(err, errlen,
+                     "topic \"%s\" collides with existing topic \"%s\": names that differ only "
+                     "in '.' and '_' would share metric names",
+                     name, t->topics[i]->name);
+            return ST_ERR_INVALID_TOPIC_EXCEPTION;
+        }
+    if (partitions == -1)
+        partitions = 1; /* callers pass the broker's num.partitions; this is Kafka's */
+    if ((rc = check_partitions(partitions, err, errlen)) != 0)
+        return rc;
+    if (replication_factor == -1)
+        replication_factor = 1;
+    if (replication_factor < 1) {
+        snprintf(err, errlen,
+                 "replication factor must be at least 1 (or -1 for the default), "
+                 "got %d",
+                 replication_factor);
+        return ST_ERR_INVALID_REPLICATION_FACTOR;
+    }
+    if (replication_factor > 1) {
+        snprintf(err, errlen, "replication factor %d is larger than the 1 broker available",
+                 replication_factor);
+        return ST_ERR_INVALID_REPLICATION_FACTOR;
+    }
+    if ((rc = check_duplicates(configs, nconfigs, err, errlen)) != 0)
+        return rc;
+    st_log_config cfg = t->defaults;
+    for (size_t i = 0; i < nconfigs; i++)
+        if ((rc = st_topic_config_apply(configs[i].name, configs[i].value, &cfg, err, errlen)))
+            return rc;
+    if ((rc = check_dirs_free(t, name, 0, partitions, err, errlen)) != 0)
+        return rc;
+    if (validate_only)
+        return 0;
+
+    st_topic *topic = calloc(1, sizeof(*topic));
+    if (topic == NULL)
+        goto nomem;
+    topic->name = strdup(name);
+    topic->partitions = calloc((size_t)partitions, sizeof(*topic->partitions));
+    topic->overrides = calloc(nconfigs ? nconfigs : 1, sizeof(*topic->overrides));
+    if (topic->name == NULL || topic->partitions == NULL || topic->overrides == NULL)
+        goto nomem;
+    for (size_t i = 0; i < nconfigs; i++) {
+        topic->overrides[i].name = strdup(configs[i].name);
+        topic->overrides[i].value = strdup(configs[i].value);
+        topic->noverrides++;
+    }
+    random_id(topic->id);
+    topic->npartitions = partitions;
+    topic->cfg = cfg;
+    topic->internal = strncmp(name, "__", 2) == 0;
+    if ((rc = open_partitions(t, topic, 0, partitions, false, true, err, errlen)) != 0) {
+        st_topic_free(topic);
+        return rc;
+    }
+    insert_at(t, idx, topic);
+    if (persist(t, err, errlen) != 0) {
+        remove_at(t, idx);
+        for (int32_t p = 0; p < partitions; p++)
+            st_log_remove(topic->partitions[p].log);
+        st_topic_free(topic);
+        return ST_ERR_KAFKA_STORAGE_ERROR;
+    }
+    st_info("created topic \"%s\" with %d partitions and %zu config overrides", name, partitions,
+            nconfigs);
+    return 0;
+nomem:
+    st_topic_free(topic);
+    snprintf(err, errlen, "out of memory creating topic \"%s\"", name);
+    return ST_ERR_UNKNOWN_SERVER_ERROR;
+}
+
+static st_topic *find_or_fail(const st_topics *t, const char *name, size_t *idx, char *err,
+                              size_t errlen)
+{
+    if (find_index(t, name, strlen(name), idx))
+        return t->topics[*idx];
+    snprintf(err, errlen, "topic \"%s\" does not exist", name);
+    return NULL;
+}
+
+int st_topics_delete(st_topics *t, const char *name, char *err, size_t errlen)
+{
+    size_t idx;
+    st_topic *topic = find_or_fail(t, name, &idx, err, errlen);
+    if (topic == NULL)
+        return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (topic->internal) {
+        /* The broker's own modules hold these logs (e.g. committed offsets). */
+        snprintf(err, errlen, "topic \"%s\" is internal to the broker and cannot be deleted", name);
+        return ST_ERR_INVALID_REQUEST;
+    }
+    remove_at(t, idx);
+    for (int32_t p = 0; p < topic->npartitions; p++)
+        st_log_remove(topic->partitions[p].log);
+    st_info("deleted topic \"%s\" (%d partitions)", name, topic->npartitions);
+    st_topic_free(topic);
+    if (persist(t, err, errlen) != 0)
+        return ST_ERR_KAFKA_STORAGE_ERROR;
+    return 0;
+}
+
+int st_topics_create_partitions(st_topics *t, const char *name, int32_t new_total,
+                                bool validate_only, char *err, size_t errlen)
+{
+    size_t idx;
+    st_topic *topic = find_or_fail(t, name, &idx, err, errlen);
+    if (topic == NULL)
+        return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    int32_t old = topic->npartitions;
+    int rc = check_partitions(new_total, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (new_total <= old) {
+        snprintf(err, errlen,
+                 "topic \"%s\" has %d partitions; the new count must be larger (got %d): "
+                 "partitions can be added, never removed",
+                 name, old, new_total);
+        return ST_ERR_INVALID_PARTITIONS;
+    }
+    if ((rc = check_dirs_free(t, name, old, new_total, err, errlen)) != 0)
+        return rc;
+    if (validate_only)
+        return 0;
+    /* The array may move: st_partition pointers are valid until the registry changes. */
+    st_partition *parts = realloc(topic->partitions, (size_t)new_total * sizeof(*parts));
+    if (parts == NULL) {
+        snprintf(err, errlen, "out of memory adding partitions to \"%s\"", name);
+        return ST_ERR_UNKNOWN_SERVER_ERROR;
+    }
+    topic->partitions = parts;
+    memset(&parts[old], 0, (size_t)(new_total - old) * sizeof(*parts));
+    if ((rc = open_partitions(t, topic, old, new_total, false, true, err, errlen)) != 0)
+        return rc;
+    topic->npartitions = new_total;
+    if (persist(t, err, errlen) != 0) {
+        for (int32_t p = old; p < new_total; p++)
+            st_log_remove(parts[p].log);
+        topic->npartitions = old;
+        return ST_ERR_KAFKA_STORAGE_ERROR;
+    }
+    st_info("topic \"%s\": partitions %d -> %d", name, old, new_total);
+    return 0;
+}
+
+/* Sets (value non-NULL) or removes (NULL) one override in a list being built. */
+static void kv_set(st_config_kv **kv, size_t *n, const char *name, const char *value)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp((*kv)[i].name, name) != 0)
+            continue;
+        free((*kv)[i].value);
+        if (value != NULL) {
+            (*kv)[i].value = strdup(value);
+        } else {
+            free((*kv)[i].name);
+            (*kv)[i] = (*kv)[*n - 1];
+            (*n)--;
+        }
+        return;
+    }
+    if (value == NULL)
+        return;
+    (*kv)[*n].name = strdup(name);
+    (*kv)[*n].value = strdup(value);
+    (*n)++;
+}
+
+int st_topics_alter_configs(st_topics *t, const char *name, const st_config_set *configs,
+                            size_t nconfigs, bool incremental, bool validate_only, char *err,
+                            size_t errlen)
+{
+    size_t idx, n = 0;
+    st_topic *topic = find_or_fail(t, name, &idx, err, errlen);
+    if (topic == NULL)
+        return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    int rc = check_duplicates(configs, nconfigs, err, errlen);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < nconfigs; i++)
+        if (st_topic_config_find(configs[i].name) == NULL) {
+            snprintf(err, errlen, "unknown topic config \"%s\"", configs[i].name);
+            return ST_ERR_INVALID_CONFIG;
+        }
+    st_config_kv *kv = calloc(topic->noverrides + nconfigs + 1, sizeof(*kv));
+    if (kv == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return ST_ERR_UNKNOWN_SERVER_ERROR;
+    }
+    if (incremental)
+        for (size_t i = 0; i < topic->noverrides; i++)
+            kv_set(&kv, &n, topic->overrides[i].name, topic->overrides[i].value);
+    for (size_t i = 0; i < nconfigs; i++)
+        kv_set(&kv, &n, configs[i].name, configs[i].value);
+    st_log_config cfg;
+    if ((rc = effective_config(&t->defaults, kv, n, &cfg, err, errlen)) != 0 || validate_only)
+        goto out;
+
+    st_config_kv *old_kv = topic->overrides;
+    size_t old_n = topic->noverrides;
+    st_log_config old_cfg = topic->cfg;
+    topic->overrides = kv;
+    topic->noverrides = n;
+    topic->cfg = cfg;
+    if (persist(t, err, errlen) != 0) {
+        topic->overrides = old_kv;
+        topic->noverrides = old_n;
+        topic->cfg = old_cfg;
+        rc = ST_ERR_KAFKA_STORAGE_ERROR;
+        goto out;
+    }
+    kv = old_kv;
+    n = old_n;
+    for (int32_t p = 0; p < topic->npartitions; p++)
+        st_log_set_config(topic->partitions[p].log, &topic->cfg);
+    st_info("topic \"%s\": config overrides now %zu", name, topic->noverrides);
+out:
+    st_config_kv_free(kv, n);
+    return rc;
+}
+
+static const char *override_of(const st_topic *topic, const char *name)
+{
+    for (size_t i = 0; i < topic->noverrides; i++)
+        if (strcmp(topic->overrides[i].name, name) == 0)
+            return topic->overrides[i].value;
+    return NULL;
+}
+
+int st_topics_describe_configs(const st_topics *t, const char *name, st_config_desc **out,
+                               size_t *n)
+{
+    st_topic *topic = st_topics_find(t, name, strlen(name));
+    *out = NULL;
+    *n = 0;
+    if (topic == NULL)
+        return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    size_t count = st_topic_config_count();
+    st_config_desc *d = calloc(count, sizeof(*d));
+    if (d == NULL)
+        return ST_ERR__NOMEM;
+    for (size_t i = 0; i < count; i++) {
+        const st_topic_config_def *def = st_topic_config_at(i);
+        const char *ov = override_of(topic, st_topic_config_name(def));
+        d[i].name = st_topic_config_name(def);
+        st_topic_config_format(def, &topic->cfg, ov, d[i].value, sizeof(d[i].value));
+        d[i].is_default = ov == NULL;
+    }
+    *out = d;
+    *n = count;
+    return 0;
+}
+
+int st_topics_describe_defaults(const st_topics *t, st_config_desc **out, size_t *n)
+{
+    size_t count = st_topic_config_count();
+    st_config_desc *d = calloc(count, sizeof(*d));
+    *out = d;
+    *n = 0;
+    if (d == NULL)
+        return ST_ERR__NOMEM;
+    for (size_t i = 0; i < count; i++) {
+        const st_topic_config_def *def = st_topic_config_at(i);
+        d[i].name = st_topic_config_broker_name(def);
+        st_topic_config_format(def, &t->defaults, NULL, d[i].value, sizeof(d[i].value));
+        d[i].is_default = st_topic_config_is_kafka_default(def, &t->defaults);
+        d[i].read_only = true; /* broker settings come from the config file */
+    }
+    *n = count;
+    return 0;
+}
+
+void st_topics_tick(st_topics *t, int64_t now_ms)
+{
+    for (size_t i = 0; i < t->count; i++) {
+        st_topic *topic = t->topics[i];
+        for (int32_t p = 0; p < topic->npartitions; p++)
+            st_log_tick(topic->partitions[p].log, now_ms);
+    }
+}

@@ -1,0 +1,40 @@
+/*
+ * Private to broker/cluster/: the pieces of the topic registry that topics.c (the
+ * registry) and topics_store.c (topics.json and the file system) share.
+ */
+#ifndef ST_TOPICS_INT_H
+#define ST_TOPICS_INT_H
+
+#include <stddef.h>
+
+#include "broker/cluster/topics.h"
+
+#define ST_TOPICS_MAX_PARTITIONS 10000
+
+/* Frees a topic's memory (name, partitions array, overrides); its logs must already be
+ * closed or removed. Takes ownership; NULL is ignored. */
+void st_topic_free(st_topic *topic);
+/* Frees n overrides and the array. Takes ownership. */
+void st_config_kv_free(st_config_kv *kv, size_t n);
+
+/* mkdir -p; -1 with err naming the path that could not be made. */
+int st_topics_mkdir_p(const char *path, char *err, size_t errlen);
+/* fsyncs a directory (after a rename or unlink in it); 0 or -1 with errno. */
+int st_topics_fsync_dir(const char *path);
+
+/* Rewrites <meta_dir>/topics.json atomically from topics[0..n). Borrows all. 0, or -1
+ * with err saying which step failed on which file. */
+int st_topics_store_save(const char *meta_dir, st_topic *const *topics, size_t n, char *err,
+                         size_t errlen);
+
+/* Called once per topic read from topics.json, which it takes ownership of: name, id,
+ * npartitions, overrides and internal are set; partitions is NULL and cfg unset.
+ * Returns 0 to go on, or -1 (with err set) to stop the load. */
+typedef int st_topics_store_cb(void *arg, st_topic *topic, char *err, size_t errlen);
+
+/* Reads <meta_dir>/topics.json (a missing file means no topics). 0, or -1 with err
+ * naming the file and what is wrong with it. */
+int st_topics_store_load(const char *meta_dir, st_topics_store_cb *cb, void *arg, char *err,
+                         size_t errlen);
+
+#endif

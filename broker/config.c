@@ -1,0 +1,225 @@
+/*
+ * straitd's configuration: Kafka's broker settings in one libconfig file, grouped
+ * because libconfig names cannot contain dots (log.retention.ms → log.retention_ms).
+ * Every setting has a default; an unknown setting or a wrong type fails the start
+ * with file, line and reason, so a typo never silently falls back to a default.
+ */
+#include "broker/broker.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/errors.h"
+#include "common/logging.h"
+
+void st_broker_config_defaults(st_broker_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->node_id = 0;
+    snprintf(cfg->listen_host, sizeof cfg->listen_host, "127.0.0.1");
+    cfg->port = 9092;
+    snprintf(cfg->data_dir, sizeof cfg->data_dir, "./data");
+    cfg->socket_request_max_bytes = 104857600;
+    cfg->auto_create_topics = true;
+    cfg->num_partitions = 1;
+    cfg->default_replication_factor = 1;
+    cfg->retention_check_interval_ms = 300000;
+    st_log_config_defaults(&cfg->log_defaults);
+    snprintf(cfg->mgmt_url, sizeof cfg->mgmt_url, "tcp://127.0.0.1:9192");
+    snprintf(cfg->log_level, sizeof cfg->log_level, "info");
+}
+
+enum kind { K_INT, K_INT64, K_BOOL, K_STR, K_FLUSH, K_TSTYPE, K_POLICY };
+
+/* One row per accepted setting: "group.name", its kind and where it lands. */
+typedef struct setting {
+    const char *path;
+    enum kind kind;
+    size_t offset;
+    size_t size; /* strings: capacity */
+    int64_t min, max;
+} setting;
+
+#define F(field) offsetof(st_broker_config, field)
+#define L(field) (offsetof(st_broker_config, log_defaults) + offsetof(st_log_config, field))
+
+static const setting settings[] = {
+    {"broker.id", K_INT, F(node_id), 0, 0, INT32_MAX},
+    {"broker.host", K_STR, F(listen_host), sizeof(((st_broker_config *)0)->listen_host), 0, 0},
+    {"broker.port", K_INT, F(port), 0, 0, 65535},
+    {"broker.advertised_host", K_STR, F(advertised_host),
+     sizeof(((st_broker_config *)0)->advertised_host), 0, 0},
+    {"broker.data_dir", K_STR, F(data_dir), sizeof(((st_broker_config *)0)->data_dir), 0, 0},
+    {"broker.cluster_id", K_STR, F(cluster_id), sizeof(((st_broker_config *)0)->cluster_id), 0, 0},
+    {"broker.log_level", K_STR, F(log_level), sizeof(((st_broker_config *)0)->log_level), 0, 0},
+    {"socket.request_max_bytes", K_INT64, F(socket_request_max_bytes), sizeof(size_t), 1024,
+     INT32_MAX},
+    {"topics.auto_create", K_BOOL, F(auto_create_topics), 0, 0, 0},
+    {"topics.num_partitions", K_INT, F(num_partitions), 0, 1, 10000},
+    {"topics.default_replication_factor", K_INT, F(default_replication_factor), 2, 1, 1},
+    {"log.retention_check_interval_ms", K_INT64, F(retention_check_interval_ms), 8, 10, INT64_MAX},
+    {"log.segment_bytes", K_INT64, L(segment_bytes), 8, 14, INT32_MAX},
+    {"log.segment_ms", K_INT64, L(segment_ms), 8, 1, INT64_MAX},
+    {"log.retention_ms", K_INT64, L(retention_ms), 8, -1, INT64_MAX},
+    {"log.retention_bytes", K_INT64, L(retention_bytes), 8, -1, INT64_MAX},
+    {"log.flush_messages", K_FLUSH, L(flush_messages), 8, -1, INT64_MAX},
+    {"log.flush_ms", K_FLUSH, L(flush_ms), 8, -1, INT64_MAX},
+    {"log.max_message_bytes", K_INT, L(max_message_bytes), 0, 64, INT32_MAX},
+    {"log.index_interval_bytes", K_INT, L(index_interval_bytes), 0, 0, INT32_MAX},
+    {"log.message_timestamp_type", K_TSTYPE, L(log_append_time), 0, 0, 0},
+    {"log.cleanup_policy", K_POLICY, L(cleanup_delete), 0, 0, 0},
+    {"mgmt.url", K_STR, F(mgmt_url), sizeof(((st_broker_config *)0)->mgmt_url), 0, 0},
+    {"mgmt.token", K_STR, F(mgmt_token), sizeof(((st_broker_config *)0)->mgmt_token), 0, 0},
+};
+
+static const setting *find_setting(const char *path)
+{
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
+        if (strcmp(settings[i].path, path) == 0)
+            return &settings[i];
+    return NULL;
+}
+
+static int fail(char *err, size_t errlen, const char *file, const config_setting_t *s,
+                const char *what)
+{
+    snprintf(err, errlen, "%s:%d: %s", file, s ? config_setting_source_line(s) : 0, what);
+    return -1;
+}
+
+static int apply(st_broker_config *cfg, const setting *def, const config_setting_t *s,
+                 const char *path, const char *file, char *err, size_t errlen)
+{
+    char why[512];
+    uint8_t *base = (uint8_t *)cfg;
+    int type = config_setting_type(s);
+    switch (def->kind) {
+    case K_INT:
+    case K_INT64:
+    case K_FLUSH: {
+        if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
+            snprintf(why, sizeof why, "%s must be an integer", path);
+            return fail(err, errlen, file, s, why);
+        }
+        long long v = config_setting_get_int64(s);
+        if (v < def->min || v > def->max) {
+            snprintf(why, sizeof why, "%s = %lld is out of range [%lld, %lld]", path, v,
+                     (long long)def->min, (long long)def->max);
+            return fail(err, errlen, file, s, why);
+        }
+        if (def->kind == K_FLUSH && v <= 0)
+            v = INT64_MAX; /* -1: leave flushing to the OS, as Kafka's default */
+        if (def->kind == K_INT && def->size == 2)
+            *(int16_t *)(base + def->offset) = (int16_t)v;
+        else if (def->kind == K_INT)
+            *(int32_t *)(base + def->offset) = (int32_t)v;
+        else if (def->size == sizeof(size_t) && def->offset == F(socket_request_max_bytes))
+            *(size_t *)(base + def->offset) = (size_t)v;
+        else
+            *(int64_t *)(base + def->offset) = (int64_t)v;
+        return 0;
+    }
+    case K_BOOL:
+        if (type != CONFIG_TYPE_BOOL) {
+            snprintf(why, sizeof why, "%s must be true or false", path);
+            return fail(err, errlen, file, s, why);
+        }
+        *(bool *)(base + def->offset) = config_setting_get_bool(s);
+        return 0;
+    default:
+        break;
+    }
+    if (type != CONFIG_TYPE_STRING) {
+        snprintf(why, sizeof why, "%s must be a string", path);
+        return fail(err, errlen, file, s, why);
+    }
+    const char *v = config_setting_get_string(s);
+    if (def->kind == K_STR) {
+        if (strlen(v) >= def->size) {
+            snprintf(why, sizeof why, "%s is longer than %zu characters", path, def->size - 1);
+            return fail(err, errlen, file, s, why);
+        }
+        snprintf((char *)(base + def->offset), def->size, "%s", v);
+        return 0;
+    }
+    if (def->kind == K_TSTYPE) {
+        if (strcmp(v, "CreateTime") && strcmp(v, "LogAppendTime")) {
+            snprintf(why, sizeof why, "%s must be \"CreateTime\" or \"LogAppendTime\", not \"%s\"",
+                     path, v);
+            return fail(err, errlen, file, s, why);
+        }
+        cfg->log_defaults.log_append_time = strcmp(v, "LogAppendTime") == 0;
+        return 0;
+    }
+    /* K_POLICY */
+    bool del = false, compact = false;
+    if (strcmp(v, "delete") == 0)
+        del = true;
+    else if (strcmp(v, "compact") == 0)
+        compact = true;
+    else if (strcmp(v, "compact,delete") == 0 || strcmp(v, "delete,compact") == 0)
+        del = compact = true;
+    else {
+        snprintf(why, sizeof why,
+                 "%s must be \"delete\", \"compact\" or \"compact,delete\", not \"%s\"", path, v);
+        return fail(err, errlen, file, s, why);
+    }
+    cfg->log_defaults.cleanup_delete = del;
+    cfg->log_defaults.cleanup_compact = compact;
+    return 0;
+}
+
+int st_broker_config_load(st_broker_config *cfg, const char *path, char *err, size_t errlen)
+{
+    config_t lc;
+    int rc = -1;
+    config_init(&lc);
+    if (!config_read_file(&lc, path)) {
+        if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+            snprintf(err, errlen, "%s: cannot read the config file: %s", path, strerror(errno));
+        else
+            snprintf(err, errlen, "%s:%d: %s", path, config_error_line(&lc),
+                     config_error_text(&lc));
+        goto out;
+    }
+    config_setting_t *root = config_root_setting(&lc);
+    for (int g = 0; g < config_setting_length(root); g++) {
+        config_setting_t *group = config_setting_get_elem(root, (unsigned)g);
+        if (config_setting_type(group) != CONFIG_TYPE_GROUP) {
+            char why[300];
+            snprintf(why, sizeof why,
+                     "\"%s\" must be a group (broker, socket, topics, log or mgmt)",
+                     config_setting_name(group));
+            fail(err, errlen, path, group, why);
+            goto out;
+        }
+        for (int i = 0; i < config_setting_length(group); i++) {
+            config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+            char full[300];
+            snprintf(full, sizeof full, "%s.%s", config_setting_name(group),
+                     config_setting_name(s));
+            const setting *def = find_setting(full);
+            if (!def) {
+                char why[400];
+                snprintf(why, sizeof why,
+                         "unknown setting \"%s\" (deploy/config/straitd.cfg lists them all)", full);
+                fail(err, errlen, path, s, why);
+                goto out;
+            }
+            if (apply(cfg, def, s, full, path, err, errlen))
+                goto out;
+        }
+    }
+    if (st_logging_parse_level(cfg->log_level) < 0) {
+        snprintf(err, errlen, "%s: broker.log_level must be debug, info, warn or error, not \"%s\"",
+                 path, cfg->log_level);
+        goto out;
+    }
+    rc = 0;
+out:
+    config_destroy(&lc);
+    return rc;
+}

@@ -1,0 +1,723 @@
+/*
+ * st_log: one partition's log — a sorted array of segments, the last one active.
+ *
+ * Start-up reads a directory listing, a stat() per segment and the checkpoint; on a
+ * clean start whose checkpoint still matches the active segment's size, that is all.
+ * Segment files and indexes are opened and read on first use (segment.h), so idle
+ * partitions stay cheap. After a crash the segments holding data past the recovery
+ * point are re-verified batch by batch and cut at the first damage.
+ *
+ * The append path does one validation pass, edits offsets in place and issues one
+ * pwrite of the whole record set; fsync is left to the flusher (flusher.c).
+ */
+#include "broker/log/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/log/log_int.h"
+#include "broker/log/segment.h"
+#include "common/errors.h"
+#include "common/logging.h"
+
+void st_log_config_defaults(st_log_config *c)
+{
+    *c = (st_log_config){
+        .segment_bytes = 1073741824,
+        .segment_ms = 604800000,
+        .retention_bytes = -1,
+        .retention_ms = 604800000,
+        .flush_messages = INT64_MAX,
+        .flush_ms = INT64_MAX,
+        .max_message_bytes = 1048588,
+        .index_interval_bytes = 4096,
+        .log_append_time = false,
+        .timestamp_difference_max_ms = INT64_MAX,
+        .cleanup_delete = true,
+        .cleanup_compact = false,
+    };
+}
+
+static int push_segment(st_log *log, st_segment *s)
+{
+    if (log->nsegs == log->segs_cap) {
+        int cap = log->segs_cap ? log->segs_cap * 2 : 2;
+        st_segment **p = realloc(log->segs, (size_t)cap * sizeof *p);
+        if (!p)
+            return -1;
+        log->segs = p;
+        log->segs_cap = cap;
+    }
+    log->segs[log->nsegs++] = s;
+    log->total_size += s->size;
+    return 0;
+}
+
+/* Index of the segment holding `offset`: the last whose base is at or below it. */
+static int find_segment(const st_log *log, int64_t offset)
+{
+    int lo = 0, hi = log->nsegs;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (log->segs[mid]->base <= offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 ? lo - 1 : 0;
+}
+
+static int ensure_loaded(st_log *log, st_segment *s)
+{
+    int64_t size = s->size;
+    int rc = st_segment_load(log->dir, s, st_log_interval(log));
+    log->total_size += s->size - size;
+    return rc;
+}
+
+void st_log_write_checkpoint(st_log *log)
+{
+    st_checkpoint c = {
+        .start_offset = log->start_offset,
+        .recovery_point = log->recovery_point,
+        .high_watermark = log->end_offset,
+        .end_offset = log->end_offset,
+        .active_base = st_log_active(log)->base,
+        .active_size = st_log_active(log)->size,
+    };
+    /* An idle partition's close must not cost an fsync: 10,000 of them would. */
+    if (log->saved_valid && memcmp(&c, &log->saved, sizeof c) == 0)
+        return;
+    if (st_checkpoint_write(log->dir, &c) < 0) {
+        st_error("%s: cannot write %s: %s", log->dir, ST_CHECKPOINT_NAME, strerror(errno));
+        return;
+    }
+    log->saved = c;
+    log->saved_valid = true;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* "00000000000000000042.<ext>" → 42 and the extension; false for other names. */
+static bool parse_name(const char *name, int64_t *base, const char **ext)
+{
+    for (int i = 0; i < 20; i++)
+        if (name[i] < '0' || name[i] > '9')
+            return false;
+    if (name[20] != '.')
+        return false;
+    *base = strtoll(name, NULL, 10);
+    *ext = name + 21;
+    return *base >= 0;
+}
+
+static int cmp_segment(const void *a, const void *b)
+{
+    int64_t x = (*(st_segment *const *)a)->base, y = (*(st_segment *const *)b)->base;
+    return x < y ? -1 : x > y;
+}
+
+/* Lists the segments (a stat per .log) and drops leftovers: index files without a
+ * .log and unfinished checkpoint writes. */
+static int list_segments(st_log *log, char *err, size_t errlen)
+{
+    DIR *d = opendir(log->dir);
+    if (!d) {
+        snprintf(err, errlen, "%s: cannot list: %s", log->dir, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int64_t base;
+        const char *ext;
+        struct stat st;
+        if (strcmp(e->d_name, ST_CHECKPOINT_NAME ".tmp") == 0)
+            unlinkat(dirfd(d), e->d_name, 0);
+        if (!parse_name(e->d_name, &base, &ext) || strcmp(ext, "log") != 0)
+            continue;
+        if (fstatat(dirfd(d), e->d_name, &st, 0) < 0) {
+            snprintf(err, errlen, "%s/%s: %s", log->dir, e->d_name, strerror(errno));
+            rc = -1;
+            break;
+        }
+        st_segment *s = st_segment_new(base, st.st_size);
+        if (!s || push_segment(log, s) < 0) {
+            st_segment_free(s);
+            snprintf(err, errlen, "%s: out of memory", log->dir);
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && log->nsegs > 1)
+        qsort(log->segs, (size_t)log->nsegs, sizeof *log->segs, cmp_segment);
+    rewinddir(d);
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        int64_t base;
+        const char *ext;
+        if (!parse_name(e->d_name, &base, &ext) || strcmp(ext, "log") == 0)
+            continue;
+        int i = find_segment(log, base);
+        if (log->nsegs == 0 || log->segs[i]->base != base) {
+            st_warn("%s: deleting %s, which has no .log", log->dir, e->d_name);
+            unlinkat(dirfd(d), e->d_name, 0);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Drops segments from index `from` on (their data no longer follows on). */
+static void drop_segments_from(st_log *log, int from, const char *why)
+{
+    while (log->nsegs > from) {
+        st_segment *s = log->segs[--log->nsegs];
+        st_warn("%s: deleted segment %020" PRId64 " (%" PRId64 " bytes): %s", log->dir, s->base,
+                s->size, why);
+        log->total_size -= s->size;
+        st_segment_unlink(log->dir, s->base);
+        st_segment_free(s);
+    }
+}
+
+/* Unclean start: re-verify every segment holding data at or past recovery_point. */
+static int recover(st_log *log, int64_t recovery_point, char *err, size_t errlen)
+{
+    for (int i = 0; i < log->nsegs; i++) {
+        st_segment *s = log->segs[i];
+        bool last = i == log->nsegs - 1;
+        if (!last && log->segs[i + 1]->base <= recovery_point)
+            continue; /* on disk before the crash: trusted */
+        int64_t size = s->size, cut_bytes, cut_pos;
+        char reason[160];
+        int64_t from = recovery_point > s->base ? recovery_point : s->base;
+        if (st_segment_recover(log->dir, s, st_log_interval(log), from, &cut_bytes, &cut_pos,
+                               reason, sizeof reason) != ST_ERR_NONE) {
+            snprintf(err, errlen, "%s: recovering segment %" PRId64 " failed (I/O error)", log->dir,
+                     s->base);
+            return -1;
+        }
+        log->total_size += s->size - size;
+        if (cut_bytes > 0)
+            st_warn("%s: truncated %" PRId64 " bytes at position %" PRId64 " of segment %020" PRId64
+                    " (%s); log end offset now %" PRId64,
+                    log->dir, cut_bytes, cut_pos, s->base, reason, s->end_offset);
+        if (!last && (cut_bytes > 0 || s->end_offset > log->segs[i + 1]->base)) {
+            drop_segments_from(log, i + 1, "it followed a truncated segment");
+            break;
+        }
+    }
+    log->end_offset = st_log_active(log)->end_offset;
+    return 0;
+}
+
+static void free_log(st_log *log)
+{
+    log->flush_state->log = NULL;
+    if (--log->flush_state->refs == 0)
+        free(log->flush_state);
+    for (int i = 0; i < log->nsegs; i++)
+        st_segment_free(log->segs[i]);
+    free(log->segs);
+    free(log->dir);
+    free(log);
+}
+
+st_log *st_log_open(const char *dir, const st_log_config *cfg, bool clean, st_flusher *flusher,
+                    char *err, size_t errlen)
+{
+    st_log *log = calloc(1, sizeof *log);
+    struct st_log_flush_state *fs = calloc(1, sizeof *fs);
+    if (!log || !fs || !(log->dir = strdup(dir))) {
+        snprintf(err, errlen, "%s: out of memory", dir);
+        free(fs);
+        if (log)
+            free(log->dir);
+        free(log);
+        return NULL;
+    }
+    *fs = (struct st_log_flush_state){1, log};
+    log->flush_state = fs;
+    log->cfg = *cfg;
+    log->flusher = flusher;
+    log->dirty_since_ms = -1;
+    if (mkdir_p(dir) < 0) {
+        snprintf(err, errlen, "%s: cannot create the partition directory: %s", dir,
+                 strerror(errno));
+        goto fail;
+    }
+    st_checkpoint ck;
+    char why[300];
+    int ck_rc = st_checkpoint_read(dir, &ck, why, sizeof why);
+    if (ck_rc < 0)
+        st_warn("%s: %s; ignoring the checkpoint", dir, why);
+    bool have_ck = ck_rc == 0;
+    if (list_segments(log, err, errlen) < 0)
+        goto fail;
+
+    if (log->nsegs == 0) {
+        int64_t base = have_ck ? ck.end_offset : 0;
+        st_segment *s = st_segment_create(dir, base);
+        if (!s || push_segment(log, s) < 0) {
+            snprintf(err, errlen, "%s: cannot create segment %" PRId64 ": %s", dir, base,
+                     strerror(errno));
+            st_segment_free(s);
+            goto fail;
+        }
+        log->end_offset = base;
+        log->dir_dirty = true;
+    } else if (clean) {
+        st_segment *act = st_log_active(log);
+        if (have_ck && ck.active_base == act->base && ck.active_size == act->size &&
+            ck.end_offset >= act->base) {
+            log->end_offset = ck.end_offset; /* trusted: nothing to read */
+        } else {
+            if (ensure_loaded(log, act) != ST_ERR_NONE) {
+                snprintf(err, errlen, "%s: cannot read the active segment: %s", dir,
+                         strerror(errno));
+                goto fail;
+            }
+            log->end_offset = act->end_offset;
+        }
+    } else {
+        int64_t rp = have_ck ? ck.recovery_point : log->segs[0]->base;
+        if (recover(log, rp, err, errlen) < 0)
+            goto fail;
+    }
+
+    int64_t first = log->segs[0]->base;
+    log->start_offset = have_ck && ck.start_offset > first ? ck.start_offset : first;
+    if (log->start_offset > log->end_offset)
+        log->start_offset = log->end_offset;
+    log->recovery_point = have_ck ? ck.recovery_point : log->start_offset;
+    if (log->recovery_point > log->end_offset)
+        log->recovery_point = log->end_offset;
+    log->saved = ck;
+    log->saved_valid = have_ck;
+    return log;
+fail:
+    free_log(log);
+    return NULL;
+}
+
+/* fsyncs, on this thread, everything past the recovery point: the segments above it
+ * (.log and, for the active one, its open indexes) and the directory. */
+static int flush_now(st_log *log)
+{
+    int rc = ST_ERR_NONE;
+    for (int i = 0; i < log->nsegs; i++) {
+        st_segment *s = log->segs[i];
+        if (i < log->nsegs - 1 && log->segs[i + 1]->base <= log->recovery_point)
+            continue;
+        if (st_segment_open_log(log->dir, s) < 0) {
+            st_error("%s: cannot open segment %" PRId64 " to sync it: %s", log->dir, s->base,
+                     strerror(errno));
+            rc = ST_ERR_KAFKA_STORAGE_ERROR;
+            continue;
+        }
+        st_fileref *files[] = {s->file, s->index_file, s->time_file};
+        if (st_fsync_all(files, 3, NULL) != ST_ERR_NONE)
+            rc = ST_ERR_KAFKA_STORAGE_ERROR;
+    }
+    if (st_fsync_all(NULL, 0, log->dir) != ST_ERR_NONE)
+        rc = ST_ERR_KAFKA_STORAGE_ERROR;
+    if (rc == ST_ERR_NONE) {
+        log->recovery_point = log->end_offset;
+        log->dir_dirty = false;
+    }
+    return rc;
+}
+
+void st_log_close(st_log *log, bool flush)
+{
+    if (!log)
+        return;
+    st_segment *act = st_log_active(log);
+    if (act->loaded) {
+        st_segment_seal(act);
+        st_segment_sync_indexes(log->dir, act);
+    }
+    if (flush)
+        flush_now(log);
+    st_log_write_checkpoint(log);
+    free_log(log);
+}
+
+void st_log_remove(st_log *log)
+{
+    if (!log)
+        return;
+    char *dir = log->dir;
+    log->dir = NULL;
+    free_log(log);
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL)
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+                unlinkat(dirfd(d), e->d_name, 0) < 0)
+                st_warn("%s/%s: cannot delete: %s", dir, e->d_name, strerror(errno));
+        closedir(d);
+    }
+    if (rmdir(dir) < 0)
+        st_warn("%s: cannot remove the partition directory: %s", dir, strerror(errno));
+    else
+        st_info("%s: deleted", dir);
+    free(dir);
+}
+
+void st_log_set_config(st_log *log, const st_log_config *cfg)
+{
+    log->cfg = *cfg;
+}
+
+int64_t st_log_start_offset(const st_log *log)
+{
+    return log->start_offset;
+}
+
+int64_t st_log_end_offset(const st_log *log)
+{
+    return log->end_offset;
+}
+
+int64_t st_log_size_bytes(const st_log *log)
+{
+    return log->total_size;
+}
+
+int st_log_segment_count(const st_log *log)
+{
+    return log->nsegs;
+}
+
+/* ---- flushing ---- */
+
+static void flush_done(void *arg)
+{
+    st_flush_req *req = arg;
+    struct st_log_flush_state *fs = req->state;
+    int err = req->err;
+    st_log *log = fs->log;
+    if (log) {
+        if (!err && req->end_offset > log->recovery_point)
+            log->recovery_point = req->end_offset;
+        if (!req->cb && err) {
+            log->flush_error = err; /* a background flush: tell the next waiter */
+        } else if (req->cb) {
+            if (!err)
+                err = log->flush_error;
+            log->flush_error = 0;
+        }
+    }
+    if (req->cb)
+        req->cb(req->cb_arg, err);
+    if (--fs->refs == 0)
+        free(fs);
+    free(req);
+}
+
+/* Queues an fsync of seg's open files (and of the directory when dir is true) that
+ * completes with cb; the recovery point moves to end_offset when it succeeds. */
+static void submit_flush(st_log *log, st_segment *seg, bool dir, int64_t end_offset,
+                         st_log_flushed_cb *cb, void *arg)
+{
+    st_fileref *files[] = {seg->file, seg->index_file, seg->time_file};
+    if (!log->flusher) {
+        int err = st_fsync_all(files, 3, dir ? log->dir : NULL);
+        if (!err && end_offset > log->recovery_point)
+            log->recovery_point = end_offset;
+        if (cb)
+            cb(arg, err);
+        return;
+    }
+    st_flush_req *req = calloc(1, sizeof *req);
+    if (req)
+        req->files = calloc(3, sizeof *req->files);
+    if (!req || !req->files || (dir && !(req->dir_path = strdup(log->dir)))) {
+        if (req)
+            free(req->files);
+        free(req);
+        st_error("%s: out of memory queueing an fsync", log->dir);
+        if (cb)
+            cb(arg, ST_ERR_KAFKA_STORAGE_ERROR);
+        return;
+    }
+    for (int i = 0; i < 3; i++)
+        if (files[i])
+            req->files[req->nfiles++] = st_fileref_ref(files[i]);
+    req->done = flush_done;
+    req->end_offset = end_offset;
+    req->state = log->flush_state;
+    log->flush_state->refs++;
+    req->cb = cb;
+    req->cb_arg = arg;
+    st_flusher_submit(log->flusher, req);
+}
+
+void st_log_flush_async(st_log *log, st_log_flushed_cb *cb, void *arg)
+{
+    log->unflushed_messages = 0;
+    log->dirty_since_ms = -1;
+    submit_flush(log, st_log_active(log), log->dir_dirty, log->end_offset, cb, arg);
+    log->dir_dirty = false;
+}
+
+/* ---- appending ---- */
+
+/* Closes the active segment and starts a new one at the end offset. The old one is
+ * queued for fsync at once (Kafka does the same), with the directory for the new
+ * files, so rolled data never waits for the next explicit flush. */
+int st_log_roll(st_log *log)
+{
+    st_segment *old = st_log_active(log);
+    if (old->loaded) {
+        st_segment_seal(old);
+        st_segment_sync_indexes(log->dir, old);
+    }
+    st_segment *s = st_segment_create(log->dir, log->end_offset);
+    if (!s || push_segment(log, s) < 0) {
+        st_error("%s: cannot create segment %" PRId64 ": %s", log->dir, log->end_offset,
+                 s ? "out of memory" : strerror(errno));
+        if (s)
+            st_segment_unlink(log->dir, s->base);
+        st_segment_free(s);
+        return ST_ERR_KAFKA_STORAGE_ERROR;
+    }
+    submit_flush(log, old, true, s->base, NULL, NULL);
+    /* the old segment's index files are complete: their descriptors can go */
+    st_fileref_unref(old->index_file);
+    st_fileref_unref(old->time_file);
+    old->index_file = old->time_file = NULL;
+    st_debug("%s: rolled to segment %020" PRId64, log->dir, s->base);
+    return ST_ERR_NONE;
+}
+
+static int write_full(int fd, const uint8_t *p, size_t n, int64_t pos)
+{
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, pos);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+        pos += w;
+    }
+    return 0;
+}
+
+static int64_t abs_diff(int64_t a, int64_t b)
+{
+    return a > b ? a - b : b - a;
+}
+
+/* CreateTime topics: every batch's first and max timestamps within the allowed
+ * distance of the broker's clock. */
+static int check_timestamps(const st_log *log, const uint8_t *p, size_t len, int64_t now_ms,
+                            st_append_result *res)
+{
+    int64_t max_diff = log->cfg.timestamp_difference_max_ms;
+    if (log->cfg.log_append_time || max_diff < 0 || max_diff == INT64_MAX)
+        return ST_ERR_NONE;
+    for (size_t pos = 0, n = 0; pos < len; n++) {
+        st_batch_info b;
+        st_batch_parse_header(p + pos, &b);
+        int64_t worst = abs_diff(b.base_timestamp, now_ms) > abs_diff(b.max_timestamp, now_ms)
+                            ? b.base_timestamp
+                            : b.max_timestamp;
+        if (abs_diff(worst, now_ms) > max_diff) {
+            snprintf(res->why, sizeof res->why,
+                     "batch %zu: timestamp %" PRId64 " is more than "
+                     "message.timestamp.difference.max.ms=%" PRId64 " from the broker's %" PRId64,
+                     n, worst, max_diff, now_ms);
+            return ST_ERR_INVALID_TIMESTAMP;
+        }
+        pos += (size_t)b.size;
+    }
+    return ST_ERR_NONE;
+}
+
+int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_append_result *res)
+{
+    int nbatches;
+    int64_t nrecords;
+    *res = (st_append_result){.base_offset = -1, .last_offset = -1, .log_append_time = -1};
+    res->log_start_offset = log->start_offset;
+    int rc = st_batches_validate(records, len, log->cfg.max_message_bytes, &nbatches, &nrecords,
+                                 res->why, sizeof res->why);
+    if (rc == ST_ERR_NONE)
+        rc = check_timestamps(log, records, len, now_ms, res);
+    if (rc != ST_ERR_NONE)
+        return rc;
+    if (len > INT32_MAX / 2) {
+        snprintf(res->why, sizeof res->why, "record set of %zu bytes is too large", len);
+        return ST_ERR_RECORD_LIST_TOO_LARGE;
+    }
+
+    st_segment *act = st_log_active(log);
+    if (act->size > 0 && (act->size + (int64_t)len > log->cfg.segment_bytes ||
+                          act->size + (int64_t)len > INT32_MAX ||
+                          log->end_offset + nrecords - act->base > INT32_MAX)) {
+        rc = st_log_roll(log);
+        act = st_log_active(log);
+    }
+    if (rc == ST_ERR_NONE && ensure_loaded(log, act) != ST_ERR_NONE)
+        rc = ST_ERR_KAFKA_STORAGE_ERROR;
+    if (rc == ST_ERR_NONE && act->end_offset != log->end_offset) {
+        st_warn("%s: active segment ends at offset %" PRId64 ", not %" PRId64
+                " as checkpointed; continuing from the segment",
+                log->dir, act->end_offset, log->end_offset);
+        log->end_offset = act->end_offset;
+    }
+    int32_t entries = (int32_t)(len / (size_t)st_log_interval(log)) + 2;
+    if (rc == ST_ERR_NONE && (st_segment_open_indexes(log->dir, act) < 0 ||
+                              st_segment_reserve(act, entries < nbatches ? entries : nbatches)))
+        rc = ST_ERR_KAFKA_STORAGE_ERROR;
+    if (rc != ST_ERR_NONE) {
+        snprintf(res->why, sizeof res->why, "storage error: cannot write to %s", log->dir);
+        return rc;
+    }
+
+    /* Offsets, epoch and LogAppendTime, edited in place: no copy of the records. */
+    int64_t offset = log->end_offset;
+    for (size_t pos = 0; pos < len;) {
+        uint8_t *p = records + pos;
+        int32_t size = (int32_t)st_get_be32(p + 8) + ST_BATCH_LOG_OVERHEAD;
+        st_batch_set_base_offset(p, offset);
+        st_batch_set_leader_epoch(p, 0);
+        if (log->cfg.log_append_time)
+            st_batch_set_log_append_time(p, (size_t)size, now_ms);
+        offset += (int32_t)st_get_be32(p + 23) + 1;
+        pos += (size_t)size;
+    }
+    if (write_full(act->file->fd, records, len, act->size) < 0) {
+        int saved = errno;
+        st_error("%s: write of %zu bytes to segment %020" PRId64 " failed: %s", log->dir, len,
+                 act->base, strerror(saved));
+        if (ftruncate(act->file->fd, act->size) < 0)
+            st_error("%s: cannot cut the partial write: %s", log->dir, strerror(errno));
+        snprintf(res->why, sizeof res->why, "storage error: %s", strerror(saved));
+        return ST_ERR_KAFKA_STORAGE_ERROR;
+    }
+
+    for (size_t pos = 0; pos < len;) {
+        st_batch_info b;
+        st_batch_parse_header(records + pos, &b);
+        if (act->nindex + 1 > act->index_cap || act->ntimes + 1 > act->times_cap)
+            st_segment_reserve(act, 1); /* entries bound above; this is a safety net */
+        st_segment_note_batch(act, act->size + (int64_t)pos, &b, st_log_interval(log));
+        pos += (size_t)b.size;
+    }
+    st_segment_sync_indexes(log->dir, act);
+    act->size += (int64_t)len;
+    log->total_size += (int64_t)len;
+    res->base_offset = log->end_offset;
+    log->end_offset = offset;
+    res->last_offset = offset - 1;
+    res->records = nrecords;
+    res->log_append_time = log->cfg.log_append_time ? now_ms : -1;
+    log->unflushed_messages += nrecords;
+    res->flush_needed = log->unflushed_messages >= log->cfg.flush_messages;
+    if (log->dirty_since_ms < 0)
+        log->dirty_since_ms = now_ms;
+    return ST_ERR_NONE;
+}
+
+/* ---- reading ---- */
+
+int st_log_read(st_log *log, int64_t offset, size_t max_bytes, st_log_slice *out)
+{
+    *out = (st_log_slice){NULL, 0, 0};
+    if (offset < log->start_offset || offset > log->end_offset)
+        return ST_ERR_OFFSET_OUT_OF_RANGE;
+    if (offset == log->end_offset)
+        return ST_ERR_NONE;
+    for (int i = find_segment(log, offset); i < log->nsegs; i++) {
+        st_segment *s = log->segs[i];
+        if (ensure_loaded(log, s) != ST_ERR_NONE)
+            return ST_ERR_KAFKA_STORAGE_ERROR;
+        st_scan sc;
+        st_batch_info b;
+        int64_t at, first = -1;
+        int rc;
+        st_scan_init(&sc, s->file->fd, st_segment_lookup(s, offset), s->size);
+        while ((rc = st_scan_next(&sc, &b, &at)) == ST_SCAN_BATCH)
+            if (b.base_offset + b.last_offset_delta >= offset)
+                break;
+        if (rc == ST_SCAN_BATCH) {
+            first = at;
+            size_t len = (size_t)b.size;
+            while (len < max_bytes && st_scan_next(&sc, &b, &at) == ST_SCAN_BATCH &&
+                   len + (size_t)b.size <= max_bytes)
+                len += (size_t)b.size;
+            *out = (st_log_slice){st_fileref_ref(s->file), first, len};
+            return ST_ERR_NONE;
+        }
+        if (rc < 0) {
+            st_error("%s: segment %020" PRId64 " unreadable at position %" PRId64 ": %s", log->dir,
+                     s->base, sc.pos, rc == ST_SCAN_IO ? strerror(errno) : "bad batch header");
+            return ST_ERR_KAFKA_STORAGE_ERROR;
+        }
+    }
+    return ST_ERR_NONE; /* a gap up to the end: nothing to send yet */
+}
+
+void st_log_offset_for_time(st_log *log, int64_t ts, int64_t *offset, int64_t *timestamp)
+{
+    *offset = -1;
+    *timestamp = -1;
+    for (int i = find_segment(log, log->start_offset); i < log->nsegs; i++) {
+        st_segment *s = log->segs[i];
+        if (ensure_loaded(log, s) != ST_ERR_NONE || s->max_ts < ts)
+            continue;
+        int32_t lo = 0, hi = s->ntimes; /* first time entry with ts >= wanted */
+        while (lo < hi) {
+            int32_t mid = lo + (hi - lo) / 2;
+            if (s->times[mid].ts < ts)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        int64_t pos = lo > 0 ? st_segment_lookup(s, s->base + s->times[lo - 1].rel) : 0;
+        st_scan sc;
+        st_batch_info b;
+        int64_t at;
+        st_scan_init(&sc, s->file->fd, pos, s->size);
+        while (st_scan_next(&sc, &b, &at) == ST_SCAN_BATCH) {
+            if (b.max_timestamp < ts || b.base_offset + b.last_offset_delta < log->start_offset)
+                continue;
+            uint8_t *buf = malloc((size_t)b.size);
+            int32_t delta = 0;
+            *timestamp = b.max_timestamp;
+            if (buf && pread(s->file->fd, buf, (size_t)b.size, at) == b.size)
+                st_batch_find_time(buf, (size_t)b.size, ts, &delta, timestamp);
+            free(buf);
+            *offset = b.base_offset + delta;
+            if (*offset < log->start_offset)
+                *offset = log->start_offset;
+            return;
+        }
+    }
+}

@@ -1,0 +1,155 @@
+/*
+ * Private pieces shared by the files of broker/log/: big-endian helpers, the parts of
+ * batch.c that only the log uses, the checkpoint file and the flusher's request queue.
+ * Nothing outside broker/log/ includes this.
+ */
+#ifndef ST_LOG_INT_H
+#define ST_LOG_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/log/batch.h"
+#include "broker/log/log.h"
+#include "broker/log/segment.h"
+#include "common/fileref.h"
+
+static inline uint32_t st_get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t st_get_be64(const uint8_t *p)
+{
+    return (uint64_t)st_get_be32(p) << 32 | st_get_be32(p + 4);
+}
+
+static inline void st_put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static inline void st_put_be64(uint8_t *p, uint64_t v)
+{
+    st_put_be32(p, (uint32_t)(v >> 32));
+    st_put_be32(p + 4, (uint32_t)v);
+}
+
+/* --- batch.c --- */
+
+/* Parses the 61-byte fixed header at p (all 61 readable) without looking at the body:
+ * magic 2 and a batchLength that at least covers the header. 0 or CORRUPT_MESSAGE. */
+int st_batch_parse_header(const uint8_t *p, st_batch_info *out);
+
+/* ListOffsets by time inside one stored batch (size bytes at p, header already known
+ * to have maxTimestamp >= ts): the first record whose timestamp >= ts. Uncompressed
+ * batches are walked record by record; compressed or LogAppendTime batches answer the
+ * batch's first offset and maxTimestamp. Sets *offset_delta and *timestamp. */
+void st_batch_find_time(const uint8_t *p, size_t size, int64_t ts, int32_t *offset_delta,
+                        int64_t *timestamp);
+
+/* --- checkpoint.c --- */
+
+/* One partition's checkpoint. end_offset/active_base/active_size describe the log as
+ * it was written, so a clean start whose active segment still has that size can trust
+ * the end offset without reading the segment. */
+typedef struct st_checkpoint {
+    int64_t start_offset;
+    int64_t recovery_point; /* everything below is known to be on disk */
+    int64_t high_watermark;
+    int64_t end_offset;
+    int64_t active_base;
+    int64_t active_size;
+} st_checkpoint;
+
+/* Reads dir's checkpoint. Returns 0, 1 when there is none, -1 when it is unreadable
+ * (why says what was wrong). */
+int st_checkpoint_read(const char *dir, st_checkpoint *out, char *why, size_t whylen);
+/* Writes it atomically (tmp file, fsync, rename, fsync of dir). 0 or -1 with errno. */
+int st_checkpoint_write(const char *dir, const st_checkpoint *c);
+/* The checkpoint's file name, to skip it when listing segments. */
+#define ST_CHECKPOINT_NAME "partition.checkpoint"
+
+/* --- flusher.c --- */
+
+/*
+ * One fsync request. The submitter fills files (references it gives away), dir_path
+ * (a directory to fsync too, malloc'd, or NULL), done and whatever its done needs.
+ * The flusher fsyncs, drops the file references, sets err, and posts done(req) to the
+ * loop thread; done owns req from then on.
+ */
+typedef struct st_flush_req {
+    struct st_flush_req *next;
+    st_fileref **files; /* owned array of owned references */
+    int nfiles;
+    char *dir_path;
+    int err; /* 0 or ST_ERR_KAFKA_STORAGE_ERROR, set by the flusher */
+    void (*done)(void *req);
+    /* the log's part */
+    int64_t end_offset;
+    struct st_log_flush_state *state;
+    st_log_flushed_cb *cb;
+    void *cb_arg;
+} st_flush_req;
+
+/* Queues req; takes ownership. Any thread may call it, but the log calls it on the
+ * loop thread. */
+void st_flusher_submit(st_flusher *f, st_flush_req *req);
+
+/* fsyncs n files and, if dir_path is not NULL, that directory. Logs failures with the
+ * errno text. Returns 0 or ST_ERR_KAFKA_STORAGE_ERROR. Borrows everything. */
+int st_fsync_all(st_fileref **files, int n, const char *dir_path);
+
+/* --- log.c / retention.c: the log itself --- */
+
+/* How often the recovery point is checkpointed while running (Kafka's
+ * log.flush.offset.checkpoint.interval.ms); also written at close. */
+#define ST_LOG_CHECKPOINT_INTERVAL_MS 60000
+
+/* Shared between a log and its in-flight flush requests, so a completion that arrives
+ * after st_log_close finds log == NULL instead of freed memory. Loop thread only. */
+struct st_log_flush_state {
+    int refs;
+    st_log *log;
+};
+
+struct st_log {
+    char *dir;
+    st_log_config cfg;
+    st_flusher *flusher; /* borrowed; may be NULL (fsync inline) */
+    st_segment **segs;   /* sorted by base; segs[nsegs - 1] is active */
+    int nsegs, segs_cap;
+    int64_t start_offset, end_offset;
+    int64_t recovery_point; /* everything below is on disk */
+    int64_t total_size;
+    int64_t unflushed_messages; /* appended since the last flush request */
+    int64_t dirty_since_ms;     /* first append since the last flush request, -1 none */
+    int flush_error;            /* a background fsync failed: reported to the next cb */
+    bool dir_dirty;             /* files created that no directory fsync covers yet */
+    st_checkpoint saved;        /* what the checkpoint file holds, if saved_valid */
+    bool saved_valid;
+    int64_t checkpoint_ms; /* when the tick last wrote it */
+    struct st_log_flush_state *flush_state;
+};
+
+static inline struct st_segment *st_log_active(const st_log *log)
+{
+    return log->segs[log->nsegs - 1];
+}
+
+static inline int32_t st_log_interval(const st_log *log)
+{
+    return log->cfg.index_interval_bytes > 0 ? log->cfg.index_interval_bytes : 1;
+}
+
+/* Closes the active segment and starts a new one at the end offset; queues the old one
+ * for fsync. 0 or ST_ERR_KAFKA_STORAGE_ERROR. */
+int st_log_roll(st_log *log);
+/* Writes the checkpoint unless it would be identical to the last one written. */
+void st_log_write_checkpoint(st_log *log);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * straitd: parse the command line, load the config, run the broker until SIGINT or
+ * SIGTERM, shut down cleanly.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/broker.h"
+#include "common/logging.h"
+
+/* A signal handler cannot be handed a context, so the running broker is reachable from
+ * here — the one static of straitd, written once before signals are enabled. */
+static st_broker *running;
+
+static void on_signal(int sig)
+{
+    if (running)
+        st_broker_stop(running);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: straitd [-c FILE] [options]\n"
+                 "\n"
+                 "Runs one Strait broker, serving the Kafka protocol.\n"
+                 "\n"
+                 "  -c, --config FILE      libconfig file (see deploy/config/straitd.cfg);\n"
+                 "                         without it every setting has its default\n"
+                 "      --host HOST        listen host (broker.host) [127.0.0.1]\n"
+                 "      --port N           listen port (broker.port; 0 picks a free one) [9092]\n"
+                 "      --data-dir DIR     where logs live (broker.data_dir) [./data]\n"
+                 "      --mgmt URL         management endpoint (mgmt.url) [tcp://127.0.0.1:9192]\n"
+                 "      --ready-file PATH  once serving, write \"<port> <mgmt url>\" to PATH\n"
+                 "      --log-level LEVEL  debug, info, warn or error [info]\n"
+                 "  -h, --help             this text\n"
+                 "\n"
+                 "Command-line options override the file. SIGINT or SIGTERM shuts down cleanly.\n");
+}
+
+static int write_ready_file(const char *path, int port, const char *mgmt)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%d %s\n", port, mgmt);
+    if (fclose(f))
+        return -1;
+    return rename(tmp, path);
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_HOST = 1000, O_PORT, O_DATA, O_MGMT, O_READY, O_LEVEL };
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"host", required_argument, NULL, O_HOST},
+        {"port", required_argument, NULL, O_PORT},
+        {"data-dir", required_argument, NULL, O_DATA},
+        {"mgmt", required_argument, NULL, O_MGMT},
+        {"ready-file", required_argument, NULL, O_READY},
+        {"log-level", required_argument, NULL, O_LEVEL},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL, *host = NULL, *data = NULL, *mgmt = NULL, *ready = NULL;
+    const char *level = NULL;
+    long port = -1;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config = optarg;
+            break;
+        case O_HOST:
+            host = optarg;
+            break;
+        case O_PORT: {
+            char *end;
+            port = strtol(optarg, &end, 10);
+            if (*end || port < 0 || port > 65535) {
+                fprintf(stderr, "straitd: --port wants 0..65535, not \"%s\"\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case O_DATA:
+            data = optarg;
+            break;
+        case O_MGMT:
+            mgmt = optarg;
+            break;
+        case O_READY:
+            ready = optarg;
+            break;
+        case O_LEVEL:
+            level = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "straitd: see straitd --help\n");
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "straitd: unexpected argument \"%s\"; see straitd --help\n", argv[optind]);
+        return 2;
+    }
+
+    st_broker_config cfg;
+    char err[1024];
+    st_broker_config_defaults(&cfg);
+    if (config && st_broker_config_load(&cfg, config, err, sizeof err)) {
+        fprintf(stderr, "straitd: bad config: %s\n", err);
+        return 1;
+    }
+    if (host)
+        snprintf(cfg.listen_host, sizeof cfg.listen_host, "%s", host);
+    if (port >= 0)
+        cfg.port = (int)port;
+    if (data)
+        snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data);
+    if (mgmt)
+        snprintf(cfg.mgmt_url, sizeof cfg.mgmt_url, "%s", mgmt);
+    if (level)
+        snprintf(cfg.log_level, sizeof cfg.log_level, "%s", level);
+    int lvl = st_logging_parse_level(cfg.log_level);
+    if (lvl < 0) {
+        fprintf(stderr, "straitd: log level must be debug, info, warn or error, not \"%s\"\n",
+                cfg.log_level);
+        return 2;
+    }
+    st_logging_setup((enum st_log_level)lvl, stderr);
+
+    signal(SIGPIPE, SIG_IGN);
+    st_broker *b = st_broker_new(&cfg, err, sizeof err);
+    if (!b) {
+        st_error("cannot start: %s", err);
+        return 1;
+    }
+    running = b;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (ready && write_ready_file(ready, st_broker_port(b), cfg.mgmt_url)) {
+        st_error("cannot write the ready file %s: %s", ready, strerror(errno));
+        st_broker_free(b);
+        return 1;
+    }
+    st_broker_run(b);
+    running = NULL;
+    st_broker_free(b);
+    st_info("stopped cleanly");
+    return 0;
+}

@@ -1,0 +1,764 @@
+/*
+ * Listeners and connections: Kafka framing over non-blocking TCP on an st_loop.
+ *
+ * A connection reads into a small buffer (RBUF_MIN) that grows only to fit a frame
+ * larger than itself and shrinks back once drained, so idle connections stay cheap.
+ * Whole frames go to on_request one at a time. A connection is in one of these states:
+ *
+ *   reading --on_request returns ST_CONN_WAIT--> held --st_conn_send/resume--> reading
+ *      \                                           |
+ *       +------ error, EOF, oversized frame, st_conn_close ------> closed (freed when
+ *                                                   no callback of it is on the stack)
+ *
+ * While held, neither the socket nor the buffered frames are read; buffered frames are
+ * picked up by a zero-delay timer after the resume, so a resume issued from inside some
+ * other connection's callback never re-enters request handling. The socket is also not
+ * read while responses are queued behind a full socket buffer: a client that pipelines
+ * without reading its answers gets TCP backpressure, not an ever-growing queue.
+ *
+ * Every entry point that can run callbacks brackets itself with conn_enter/conn_leave.
+ * The outermost conn_leave flushes the output queue, updates the epoll interest and
+ * frees a connection that was closed meanwhile, so st_conn_close is safe anywhere.
+ *
+ * File ranges go out with sendfile(2), which cannot be told MSG_NOSIGNAL: the process
+ * must ignore SIGPIPE (memory parts use sendmsg with MSG_NOSIGNAL).
+ */
+#include "broker/net/conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/logging.h"
+
+#define RBUF_MIN           4096
+#define LISTEN_BACKLOG     1024
+#define MAX_IOV            64
+#define SENDFILE_MAX       0x7ffff000 /* Linux transfers at most this much per call */
+#define ACCEPT_RETRY_MS    100        /* pause after EMFILE so we do not spin on the listener */
+#define CONTAINER(p, T, m) ((T *)((char *)(p)-offsetof(T, m)))
+
+typedef struct file_part {
+    size_t at; /* buffer position the range is spliced before */
+    st_fileref *f;
+    int64_t pos;
+    size_t len;
+} file_part;
+
+struct st_resp {
+    st_resp *next;
+    st_buf buf;
+    file_part *parts; /* in buffer order */
+    size_t nparts;
+    size_t parts_cap;
+    size_t file_bytes;
+    /* Send cursor: bytes of buf sent; the part next to send; bytes of it sent. We are
+     * inside parts[part] exactly when mem_off == parts[part].at. */
+    size_t mem_off;
+    size_t part;
+    size_t file_off;
+};
+
+typedef struct listener {
+    st_server *s;
+    int fd;
+    int port;
+    char addr[80]; /* "127.0.0.1:9092", for messages */
+    bool watched;
+    st_timer retry; /* re-watch after running out of fds */
+} listener;
+
+struct st_server {
+    st_loop *loop;
+    st_server_callbacks cb;
+    void *ctx;
+    size_t max_request_bytes;
+    listener **listeners;
+    size_t nlisteners;
+    st_conn *conns; /* doubly linked, newest first */
+    size_t nconns;
+    uint64_t next_id;
+};
+
+struct st_conn {
+    st_server *s;
+    st_conn *prev, *next;
+    int fd;
+    uint64_t id;
+    char peer[64];
+    void *data;
+
+    uint8_t *rbuf; /* unconsumed bytes are rbuf[rstart, rend) */
+    size_t rcap;
+    size_t rstart;
+    size_t rend;
+
+    st_resp *out_head, *out_tail;
+    uint32_t watched; /* epoll interest currently registered */
+    bool held;        /* on_request said ST_CONN_WAIT; no answer yet */
+    bool resumed;     /* st_conn_send/resume ran during the current on_request */
+    bool closed;
+    int depth; /* nesting of conn_enter: free only at 0 */
+    st_timer resume_timer;
+};
+
+static void *xalloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "out of memory in the connection layer (%zu bytes)\n", n);
+        abort();
+    }
+    return q;
+}
+
+static void format_addr(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        port = ntohs(in->sin_port);
+        snprintf(out, outlen, "%s:%d", ip, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+        port = ntohs(in6->sin6_port);
+        snprintf(out, outlen, "[%s]:%d", ip, port);
+    } else {
+        snprintf(out, outlen, "unknown-address");
+    }
+}
+
+/* ---- responses ---- */
+
+st_resp *st_resp_new(int32_t correlation_id, bool flexible_header)
+{
+    st_resp *r = xalloc(NULL, sizeof *r);
+    memset(r, 0, sizeof *r);
+    st_buf_put_i32(&r->buf, 0); /* frame size, patched by st_conn_send */
+    st_buf_put_i32(&r->buf, correlation_id);
+    if (flexible_header)
+        st_buf_put_i8(&r->buf, 0); /* response header v1: no tagged fields */
+    return r;
+}
+
+st_buf *st_resp_buf(st_resp *r)
+{
+    return &r->buf;
+}
+
+void st_resp_add_file(st_resp *r, st_fileref *f, int64_t pos, size_t len)
+{
+    if (len == 0)
+        return; /* nothing to send; keeps the send cursor free of empty parts */
+    if (r->nparts == r->parts_cap) {
+        r->parts_cap = r->parts_cap ? r->parts_cap * 2 : 4;
+        r->parts = xalloc(r->parts, r->parts_cap * sizeof *r->parts);
+    }
+    r->parts[r->nparts++] = (file_part){r->buf.len, st_fileref_ref(f), pos, len};
+    r->file_bytes += len;
+}
+
+size_t st_resp_size(const st_resp *r)
+{
+    return r->buf.len - 4 + r->file_bytes;
+}
+
+void st_resp_free(st_resp *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nparts; i++)
+        st_fileref_unref(r->parts[i].f);
+    free(r->parts);
+    st_buf_free(&r->buf);
+    free(r);
+}
+
+/* End of the memory run the cursor is in (the next file part, or the buffer's end). */
+static size_t mem_end(const st_resp *r)
+{
+    return r->part < r->nparts ? r->parts[r->part].at : r->buf.len;
+}
+
+static bool in_file_part(const st_resp *r)
+{
+    return r->part < r->nparts && r->mem_off == r->parts[r->part].at;
+}
+
+static bool resp_done(const st_resp *r)
+{
+    return r->part == r->nparts && r->mem_off == r->buf.len;
+}
+
+/* ---- connections: lifecycle ---- */
+
+static void conn_free(st_conn *c)
+{
+    free(c->rbuf);
+    free(c);
+}
+
+static void drop_output(st_conn *c)
+{
+    st_resp *r = c->out_head;
+    while (r) {
+        st_resp *next = r->next;
+        st_resp_free(r);
+        r = next;
+    }
+    c->out_head = c->out_tail = NULL;
+}
+
+/* Logs `reason` (when not NULL) at `level`, then closes as conn.h describes. */
+static void conn_close_at(st_conn *c, enum st_log_level level, const char *reason)
+{
+    if (c->closed)
+        return;
+    c->closed = true;
+    if (reason && st_logging_enabled(level))
+        st_logging_write(level, __FILE__, __LINE__, "closing %s: %s", c->peer, reason);
+    st_server *s = c->s;
+    st_loop_unwatch(s->loop, c->fd);
+    st_timer_stop(s->loop, &c->resume_timer);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    s->nconns--;
+    if (s->cb.on_close)
+        s->cb.on_close(s->ctx, c);
+    close(c->fd);
+    c->fd = -1;
+    drop_output(c);
+    if (c->depth == 0)
+        conn_free(c);
+}
+
+void st_conn_close(st_conn *c, const char *reason)
+{
+    conn_close_at(c, ST_LOG_INFO, reason);
+}
+
+static void conn_enter(st_conn *c)
+{
+    c->depth++;
+}
+
+static void flush(st_conn *c);
+static void update_watch(st_conn *c);
+
+/* Leaves a callback scope; the outermost one sends what was queued and frees a
+ * connection closed meanwhile. Do not touch c after this. */
+static void conn_leave(st_conn *c)
+{
+    if (c->depth == 1 && !c->closed) {
+        flush(c);
+        if (!c->closed)
+            update_watch(c);
+    }
+    if (--c->depth == 0 && c->closed)
+        conn_free(c);
+}
+
+/* ---- connections: writing ---- */
+
+static void pop_done(st_conn *c)
+{
+    while (c->out_head && resp_done(c->out_head)) {
+        st_resp *r = c->out_head;
+        c->out_head = r->next;
+        if (!c->out_head)
+            c->out_tail = NULL;
+        st_resp_free(r);
+    }
+}
+
+/* Sends from the file part the head response is in. Returns 1 to go on, 0 when the
+ * socket is full, -1 when the connection was closed. */
+static int send_file_part(st_conn *c, st_resp *r)
+{
+    file_part *p = &r->parts[r->part];
+    size_t left = p->len - r->file_off;
+    off_t off = (off_t)(p->pos + (int64_t)r->file_off);
+    ssize_t n = sendfile(c->fd, p->f->fd, &off, left > SENDFILE_MAX ? SENDFILE_MAX : left);
+    if (n < 0) {
+        if (errno == EINTR)
+            return 1;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        char why[160];
+        snprintf(why, sizeof why, "sendfile failed: %s", strerror(errno));
+        conn_close_at(c, ST_LOG_INFO, why);
+        return -1;
+    }
+    if (n == 0) {
+        char why[200];
+        snprintf(why, sizeof why,
+                 "file range ended %zu bytes early at offset %lld (file truncated while a "
+                 "response was queued)",
+                 left, (long long)off);
+        conn_close_at(c, ST_LOG_WARN, why);
+        return -1;
+    }
+    r->file_off += (size_t)n;
+    if (r->file_off == p->len) {
+        r->part++;
+        r->file_off = 0;
+    }
+    pop_done(c);
+    return 1;
+}
+
+/* Sends memory runs of as many queued responses as one sendmsg can carry, up to the
+ * next file part. Same returns as send_file_part. */
+static int send_memory(st_conn *c)
+{
+    struct iovec iov[MAX_IOV];
+    int niov = 0;
+    for (st_resp *q = c->out_head; q && niov < MAX_IOV; q = q->next) {
+        size_t end = mem_end(q);
+        if (end > q->mem_off)
+            iov[niov++] = (struct iovec){q->buf.data + q->mem_off, end - q->mem_off};
+        if (q->part < q->nparts)
+            break; /* a file part follows: sendfile it before anything later */
+    }
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
+    ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+        if (errno == EINTR)
+            return 1;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        char why[160];
+        snprintf(why, sizeof why, "write failed: %s", strerror(errno));
+        conn_close_at(c, errno == EPIPE || errno == ECONNRESET ? ST_LOG_DEBUG : ST_LOG_INFO, why);
+        return -1;
+    }
+    size_t left = (size_t)n;
+    while (left > 0) {
+        st_resp *q = c->out_head;
+        size_t take = mem_end(q) - q->mem_off;
+        if (take > left)
+            take = left;
+        q->mem_off += take;
+        left -= take;
+        pop_done(c);
+    }
+    pop_done(c); /* responses whose last bytes were exactly this write */
+    return 1;
+}
+
+/* Writes queued responses until the queue is empty or the socket is full. */
+static void flush(st_conn *c)
+{
+    while (c->out_head) {
+        st_resp *r = c->out_head;
+        int rc = in_file_part(r) ? send_file_part(c, r) : send_memory(c);
+        if (rc <= 0)
+            return;
+    }
+}
+
+static void conn_io(st_loop *loop, int fd, uint32_t events, void *arg);
+
+static void update_watch(st_conn *c)
+{
+    uint32_t want = 0;
+    if (!c->held && !c->out_head)
+        want |= EPOLLIN;
+    if (c->out_head)
+        want |= EPOLLOUT;
+    if (want == c->watched)
+        return;
+    if (st_loop_watch(c->s->loop, c->fd, want, conn_io, c) < 0) {
+        char why[160];
+        snprintf(why, sizeof why, "cannot watch the socket: %s", strerror(errno));
+        conn_close_at(c, ST_LOG_ERROR, why);
+        return;
+    }
+    c->watched = want;
+}
+
+/* ---- connections: reading ---- */
+
+/* Hands every whole buffered frame to on_request until the connection is held or
+ * closed, then compacts the buffer. */
+static void process_frames(st_conn *c)
+{
+    st_server *s = c->s;
+    while (!c->held && !c->closed && c->rend - c->rstart >= 4) {
+        int32_t size = (int32_t)st_be32(c->rbuf + c->rstart);
+        if (size < 0 || (size_t)size > s->max_request_bytes) {
+            char why[160];
+            if (size < 0)
+                snprintf(why, sizeof why, "request size %d is negative (not Kafka framing?)", size);
+            else
+                snprintf(why, sizeof why,
+                         "request of %d bytes exceeds socket.request.max.bytes (%zu)", size,
+                         s->max_request_bytes);
+            conn_close_at(c, ST_LOG_WARN, why);
+            return;
+        }
+        if (c->rend - c->rstart - 4 < (size_t)size)
+            break;
+        uint8_t *frame = xalloc(NULL, (size_t)size);
+        memcpy(frame, c->rbuf + c->rstart + 4, (size_t)size);
+        c->rstart += 4 + (size_t)size;
+        c->resumed = false;
+        int rc = s->cb.on_request(s->ctx, c, frame, (size_t)size);
+        if (c->closed)
+            return;
+        if (rc == ST_CONN_CLOSE) {
+            conn_close_at(c, ST_LOG_DEBUG, "closed by the request handler");
+            return;
+        }
+        /* An answer sent before on_request even returned means nothing is awaited. */
+        if (rc == ST_CONN_WAIT && !c->resumed)
+            c->held = true;
+    }
+    if (c->rstart == c->rend) {
+        c->rstart = c->rend = 0;
+        if (c->rcap > RBUF_MIN) { /* a big frame is gone: give its memory back */
+            c->rbuf = xalloc(c->rbuf, RBUF_MIN);
+            c->rcap = RBUF_MIN;
+        }
+    } else if (c->rstart > 0) {
+        memmove(c->rbuf, c->rbuf + c->rstart, c->rend - c->rstart);
+        c->rend -= c->rstart;
+        c->rstart = 0;
+    }
+}
+
+/* One read into the buffer, grown first if the pending frame does not fit. Returns 0,
+ * or -1 when the connection was closed. */
+static int read_some(st_conn *c)
+{
+    size_t have = c->rend - c->rstart;
+    if (c->rstart > 0) {
+        memmove(c->rbuf, c->rbuf + c->rstart, have);
+        c->rstart = 0;
+        c->rend = have;
+    }
+    if (have >= 4) {
+        int32_t size = (int32_t)st_be32(c->rbuf);
+        if (size >= 0 && (size_t)size <= c->s->max_request_bytes && 4 + (size_t)size > c->rcap) {
+            c->rcap = 4 + (size_t)size;
+            c->rbuf = xalloc(c->rbuf, c->rcap);
+        }
+    }
+    if (c->rend == c->rcap)
+        return 0; /* only whole frames buffered: process them before reading more */
+    ssize_t n = read(c->fd, c->rbuf + c->rend, c->rcap - c->rend);
+    if (n > 0) {
+        c->rend += (size_t)n;
+        return 0;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return 0;
+    if (n == 0) {
+        conn_close_at(c, ST_LOG_DEBUG, "peer closed the connection");
+    } else {
+        char why[160];
+        snprintf(why, sizeof why, "read failed: %s", strerror(errno));
+        conn_close_at(c, errno == ECONNRESET ? ST_LOG_DEBUG : ST_LOG_INFO, why);
+    }
+    return -1;
+}
+
+static void conn_io(st_loop *loop, int fd, uint32_t events, void *arg)
+{
+    st_conn *c = arg;
+    conn_enter(c);
+    if (events & EPOLLERR) {
+        int soerr = 0;
+        socklen_t len = sizeof soerr;
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+        char why[160];
+        snprintf(why, sizeof why, "socket error: %s", strerror(soerr ? soerr : EIO));
+        conn_close_at(c, soerr == ECONNRESET || soerr == EPIPE ? ST_LOG_DEBUG : ST_LOG_INFO, why);
+    } else if ((events & (EPOLLIN | EPOLLHUP)) && (c->watched & EPOLLIN)) {
+        if (read_some(c) == 0)
+            process_frames(c);
+    } else if (events & EPOLLHUP) {
+        conn_close_at(c, ST_LOG_DEBUG, "peer hung up");
+    }
+    /* EPOLLOUT needs nothing here: conn_leave flushes. */
+    conn_leave(c);
+}
+
+static void resume_timer_cb(st_loop *loop, st_timer *t)
+{
+    st_conn *c = CONTAINER(t, st_conn, resume_timer);
+    conn_enter(c);
+    process_frames(c);
+    conn_leave(c);
+}
+
+/* Ends a hold; buffered frames are handed over from the next loop iteration. */
+static void unhold(st_conn *c)
+{
+    c->resumed = true;
+    if (!c->held)
+        return;
+    c->held = false;
+    if (c->rend > c->rstart)
+        st_timer_start(c->s->loop, &c->resume_timer, 0);
+}
+
+void st_conn_send(st_conn *c, st_resp *r)
+{
+    if (c->closed) {
+        st_resp_free(r);
+        return;
+    }
+    size_t size = st_resp_size(r);
+    if (size > INT32_MAX) {
+        st_resp_free(r);
+        char why[160];
+        snprintf(why, sizeof why, "response of %zu bytes does not fit Kafka framing", size);
+        conn_close_at(c, ST_LOG_ERROR, why);
+        return;
+    }
+    st_buf_patch_i32(&r->buf, 0, (int32_t)size);
+    r->next = NULL;
+    if (c->out_tail)
+        c->out_tail->next = r;
+    else
+        c->out_head = r;
+    c->out_tail = r;
+    unhold(c);
+    conn_enter(c);
+    conn_leave(c); /* sends now unless a callback of c is on the stack (it will) */
+}
+
+void st_conn_resume(st_conn *c)
+{
+    if (c->closed)
+        return;
+    unhold(c);
+    conn_enter(c);
+    conn_leave(c);
+}
+
+const char *st_conn_peer(const st_conn *c)
+{
+    return c->peer;
+}
+
+uint64_t st_conn_id(const st_conn *c)
+{
+    return c->id;
+}
+
+void *st_conn_get_data(const st_conn *c)
+{
+    return c->data;
+}
+
+void st_conn_set_data(st_conn *c, void *data)
+{
+    c->data = data;
+}
+
+/* ---- listeners ---- */
+
+static void conn_new(st_server *s, int fd, const struct sockaddr *peer)
+{
+    int one = 1;
+    /* Responses are whole frames written at once: Nagle would only delay them. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    st_conn *c = xalloc(NULL, sizeof *c);
+    memset(c, 0, sizeof *c);
+    c->s = s;
+    c->fd = fd;
+    c->id = ++s->next_id;
+    format_addr(peer, c->peer, sizeof c->peer);
+    c->rbuf = xalloc(NULL, RBUF_MIN);
+    c->rcap = RBUF_MIN;
+    c->resume_timer.cb = resume_timer_cb;
+    if (st_loop_watch(s->loop, fd, EPOLLIN, conn_io, c) < 0) {
+        st_warn("refusing connection from %s: cannot watch its socket: %s", c->peer,
+                strerror(errno));
+        close(fd);
+        conn_free(c);
+        return;
+    }
+    c->watched = EPOLLIN;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    st_debug("accepted connection %llu from %s", (unsigned long long)c->id, c->peer);
+}
+
+static void listener_io(st_loop *loop, int fd, uint32_t events, void *arg);
+
+static void listener_retry_cb(st_loop *loop, st_timer *t)
+{
+    listener *l = CONTAINER(t, listener, retry);
+    if (st_loop_watch(loop, l->fd, EPOLLIN, listener_io, l) == 0)
+        l->watched = true;
+    else
+        st_timer_start(loop, &l->retry, ACCEPT_RETRY_MS);
+}
+
+static void listener_io(st_loop *loop, int fd, uint32_t events, void *arg)
+{
+    listener *l = arg;
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd >= 0) {
+            conn_new(l->s, cfd, (struct sockaddr *)&ss);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        /* Out of fds or memory: the pending connection stays queued, so a
+         * level-triggered listener would spin; pause it instead. */
+        st_warn("cannot accept on %s: %s (retrying in %d ms)", l->addr, strerror(errno),
+                ACCEPT_RETRY_MS);
+        st_loop_unwatch(loop, fd);
+        l->watched = false;
+        st_timer_start(loop, &l->retry, ACCEPT_RETRY_MS);
+        return;
+    }
+}
+
+st_server *st_server_new(st_loop *loop, const st_server_callbacks *cb, void *ctx,
+                         size_t max_request_bytes)
+{
+    st_server *s = xalloc(NULL, sizeof *s);
+    memset(s, 0, sizeof *s);
+    s->loop = loop;
+    s->cb = *cb;
+    s->ctx = ctx;
+    s->max_request_bytes = max_request_bytes;
+    return s;
+}
+
+/* Binds and listens on one resolved address. Returns the fd or -1 with errno. */
+static int listen_on(const struct addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    /* Restarting the broker must not wait for TIME_WAIT sockets of the old one. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int st_server_listen(st_server *s, const char *host, int port, char *err, size_t errlen)
+{
+    const char *shown = host && *host ? host : "0.0.0.0";
+    bool v6 = strchr(shown, ':') != NULL;
+    char addr[80];
+    snprintf(addr, sizeof addr, v6 ? "[%s]:%d" : "%s:%d", shown, port);
+    if (port < 0 || port > 65535) {
+        snprintf(err, errlen, "cannot listen on %s: port must be 0..65535", addr);
+        return -1;
+    }
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int gai = getaddrinfo(host && *host ? host : NULL, portstr, &hints, &res);
+    if (gai != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", addr,
+                 gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+        return -1;
+    }
+    int fd = -1, saved = EADDRNOTAVAIL;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = listen_on(ai);
+        if (fd < 0)
+            saved = errno;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(saved));
+        return -1;
+    }
+
+    listener *l = xalloc(NULL, sizeof *l);
+    memset(l, 0, sizeof *l);
+    l->s = s;
+    l->fd = fd;
+    l->retry.cb = listener_retry_cb;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&ss)->sin_port);
+    else
+        l->port = port;
+    snprintf(l->addr, sizeof l->addr, v6 ? "[%s]:%d" : "%s:%d", shown, l->port);
+    if (st_loop_watch(s->loop, fd, EPOLLIN, listener_io, l) < 0) {
+        snprintf(err, errlen, "cannot listen on %s: epoll: %s", addr, strerror(errno));
+        close(fd);
+        free(l);
+        return -1;
+    }
+    l->watched = true;
+    s->listeners = xalloc(s->listeners, (s->nlisteners + 1) * sizeof *s->listeners);
+    s->listeners[s->nlisteners++] = l;
+    st_info("listening on %s", l->addr);
+    return 0;
+}
+
+int st_server_port(const st_server *s)
+{
+    return s->nlisteners ? s->listeners[0]->port : -1;
+}
+
+size_t st_server_conn_count(const st_server *s)
+{
+    return s->nconns;
+}
+
+void st_server_free(st_server *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nlisteners; i++) {
+        listener *l = s->listeners[i];
+        if (l->watched)
+            st_loop_unwatch(s->loop, l->fd);
+        st_timer_stop(s->loop, &l->retry);
+        close(l->fd);
+        free(l);
+    }
+    free(s->listeners);
+    while (s->conns)
+        conn_close_at(s->conns, ST_LOG_DEBUG, "server shutting down");
+    free(s);
+}

@@ -1,0 +1,143 @@
+/*
+ * strait: the command-line tool. main.c parses the global options and picks a command;
+ * each command family lives in its own file (cli_topics.c, cli_status.c,
+ * cli_produce.c, cli_consume.c) and shares the helpers declared here: option parsing
+ * that also accepts the global options after the command, the management call, table
+ * printing (cli.c), and librdkafka set-up (cli_kafka.c).
+ *
+ * Exit codes: 0 success, 1 the broker or the network said no, 2 the command line was
+ * wrong (the message says what and points at --help).
+ */
+#ifndef ST_CLI_H
+#define ST_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+#define CLI_DEFAULT_MGMT      "tcp://127.0.0.1:9192"
+#define CLI_DEFAULT_BOOTSTRAP "127.0.0.1:9092"
+#define CLI_DEFAULT_DATA_DIR  "./data"
+#define CLI_MGMT_TIMEOUT_MS   5000
+
+/* What every command sees. Strings borrow from argv or the environment. */
+typedef struct cli_ctx {
+    const char *prog;         /* "strait topics create": prefixes usage errors */
+    const char *mgmt_url;     /* --mgmt, STRAIT_MGMT */
+    const char *token;        /* --token, STRAIT_TOKEN; NULL → read from data_dir */
+    const char *data_dir;     /* --data-dir */
+    const char *bootstrap;    /* --bootstrap, STRAIT_BOOTSTRAP */
+    bool json;                /* --json */
+    void (*usage)(FILE *out); /* the current command's --help text */
+} cli_ctx;
+
+/* Values getopt_long returns for the global options (above any short option char). */
+enum { CLI_OPT_MGMT = 1000, CLI_OPT_TOKEN, CLI_OPT_DATA_DIR, CLI_OPT_BOOTSTRAP, CLI_OPT_JSON };
+
+/* The global options, to end each command's struct option array (before the zero row). */
+#define CLI_GLOBAL_LONGOPTS                                                                        \
+    {"mgmt", required_argument, NULL, CLI_OPT_MGMT},                                               \
+        {"token", required_argument, NULL, CLI_OPT_TOKEN},                                         \
+        {"data-dir", required_argument, NULL, CLI_OPT_DATA_DIR},                                   \
+        {"bootstrap", required_argument, NULL, CLI_OPT_BOOTSTRAP},                                 \
+        {"json", no_argument, NULL, CLI_OPT_JSON},                                                 \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
+
+/* What cli_getopt returns besides an option's value. */
+enum { CLI_GETOPT_END = -1, CLI_GETOPT_ERROR = -2, CLI_GETOPT_HELP = -3 };
+
+/*
+ * getopt_long over argv[1..] (argv[0] is the command word) that handles the global
+ * options and -h/--help itself. Returns the next command option's value, or
+ * CLI_GETOPT_END (positional arguments are then argv[optind..]), CLI_GETOPT_HELP
+ * (usage printed to stdout: exit 0), or CLI_GETOPT_ERROR (message printed: exit 2).
+ * shortopts may start with '+' (stop at the first word), not ':'; call cli_getopt_reset first.
+ */
+int cli_getopt(cli_ctx *c, int argc, char **argv, const char *shortopts,
+               const struct option *longopts);
+void cli_getopt_reset(void);
+
+/* Prints "PROG: <message>\nRun 'PROG --help' for usage.\n" to stderr; returns CLI_USAGE. */
+int cli_usage_error(const cli_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "strait: <message>" to stderr; returns CLI_FAIL. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses text as an integer in [min, max] for option `opt`; on error prints a usage
+ * error and returns -1. */
+int cli_parse_int(const cli_ctx *c, const char *opt, const char *text, int64_t min, int64_t max,
+                  int64_t *out);
+
+/* The global options' help lines, for every command's usage text. */
+void cli_print_global_options(FILE *out);
+
+/*
+ * Runs a management command. Takes ownership of args (may be NULL). Returns the result
+ * (new reference), or NULL after printing "strait: <why>" to stderr.
+ */
+json_t *cli_admin(cli_ctx *c, const char *cmd, json_t *args);
+/* Prints a JSON value indented, for --json. */
+void cli_print_json(const json_t *v);
+
+/* A growable list of strings (repeated options: --config, -X). Owns its copies. */
+typedef struct cli_list {
+    char **v;
+    size_t n;
+} cli_list;
+int cli_list_add(cli_list *l, const char *s);
+void cli_list_free(cli_list *l);
+/* Splits "name=value" at the first '='. Returns -1 (nothing set) if there is none or
+ * the name is empty. *name is a new string; *value points into it. */
+int cli_split_kv(const char *s, char **name, const char **value);
+
+/* A text table: left-aligned columns sized to their widest cell. */
+#define CLI_TABLE_MAX_COLS 8
+typedef struct cli_table {
+    size_t ncols;
+    char **cells; /* rows × ncols, owned */
+    size_t nrows;
+} cli_table;
+void cli_table_init(cli_table *t, size_t ncols, const char *const *headers);
+/* Adds a row of ncols cells (copied). */
+void cli_table_row(cli_table *t, const char *const *cells);
+void cli_table_print(const cli_table *t, FILE *out);
+void cli_table_free(cli_table *t);
+/* "512 B", "10.0 KiB", "1.5 GiB" into buf. */
+const char *cli_human_bytes(int64_t bytes, char *buf, size_t len);
+
+/* ---- librdkafka (cli_kafka.c) ---- */
+
+/* The -X help lines shared by produce and consume. */
+void cli_print_kafka_options(FILE *out);
+/* Checks one -X argument ("prop=val") and adds it; usage error (-1) if malformed. */
+int cli_kafka_prop_add(const cli_ctx *c, cli_list *props, const char *arg);
+/* A config with bootstrap.servers, client.id, quiet logging to stderr, the given
+ * defaults ({name, value} pairs, NULL-terminated) and then the -X properties (which win).
+ * Returns a new conf, or NULL after printing what was rejected. */
+rd_kafka_conf_t *cli_kafka_conf(const cli_ctx *c, const char *const *defaults,
+                                const cli_list *props);
+/* True if the -X list sets a security.protocol other than plaintext. */
+bool cli_kafka_secured(const cli_list *props);
+/*
+ * Asks the first reachable bootstrap broker for its ApiVersions. Returns 1 if it
+ * serves every key in keys, 0 if not (*missing is the first absent key), -1 if no
+ * broker answered (err says why). Plaintext only.
+ */
+int cli_broker_supports(const char *bootstrap, const int16_t *keys, size_t nkeys, int16_t *missing,
+                        char *err, size_t errlen);
+
+/* ---- commands ---- */
+int cli_topics_main(cli_ctx *c, int argc, char **argv);
+int cli_status_main(cli_ctx *c, int argc, char **argv);
+int cli_produce_main(cli_ctx *c, int argc, char **argv);
+int cli_consume_main(cli_ctx *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * librdkafka set-up shared by produce and consume, and a tiny ApiVersions probe.
+ *
+ * The probe exists because librdkafka, asked to join a group on a broker that does not
+ * serve the group APIs, retries its coordinator lookup forever and only says so in
+ * debug logs; asking the broker what it serves first turns that silence into a clear
+ * error.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tools/cli.h"
+
+#define PROBE_TIMEOUT_MS 3000
+
+void cli_print_kafka_options(FILE *out)
+{
+    fputs("  -X, --property PROP=VAL  a librdkafka property, e.g. -X linger.ms=50 or\n"
+          "                           -X debug=broker; repeat for several (see\n"
+          "                           librdkafka's CONFIGURATION.md) [none]\n",
+          out);
+}
+
+int cli_kafka_prop_add(const cli_ctx *c, cli_list *props, const char *arg)
+{
+    char *name;
+    const char *value;
+    if (cli_split_kv(arg, &name, &value) != 0)
+        return cli_usage_error(c, "-X \"%s\": expected PROP=VALUE, e.g. -X linger.ms=100", arg), -1;
+    free(name);
+    return cli_list_add(props, arg);
+}
+
+bool cli_kafka_secured(const cli_list *props)
+{
+    for (size_t i = 0; i < props->n; i++)
+        if (strncasecmp(props->v[i], "security.protocol=", 18) == 0 &&
+            strcasecmp(props->v[i] + 18, "plaintext") != 0)
+            return true;
+    return false;
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    fprintf(stderr, "strait: librdkafka %s: %s\n", fac, buf);
+}
+
+/* Errors not tied to a record. Connection failures were already logged (FAIL). */
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT)
+        return;
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        cli_fail("%s: is the broker running at the --bootstrap address? (still trying)", reason);
+    else
+        cli_fail("%s", reason);
+}
+
+rd_kafka_conf_t *cli_kafka_conf(const cli_ctx *c, const char *const *defaults,
+                                const cli_list *props)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    /* Warnings and errors only, unless -X log_level or -X debug asks for more. */
+    const char *base[] = {"bootstrap.servers", c->bootstrap, "client.id", "strait",
+                          "log_level",         "4",          NULL};
+    for (const char *const *kv = base; *kv; kv += 2)
+        if (rd_kafka_conf_set(conf, kv[0], kv[1], err, sizeof(err)) != RD_KAFKA_CONF_OK)
+            goto fail_conf;
+    for (const char *const *kv = defaults; kv && *kv; kv += 2)
+        if (rd_kafka_conf_set(conf, kv[0], kv[1], err, sizeof(err)) != RD_KAFKA_CONF_OK)
+            goto fail_conf;
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    for (size_t i = 0; i < props->n; i++) {
+        char *name;
+        const char *value;
+        if (cli_split_kv(props->v[i], &name, &value) != 0)
+            continue; /* checked when added */
+        rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, name, value, err, sizeof(err));
+        free(name);
+        if (r != RD_KAFKA_CONF_OK) {
+            cli_fail("-X %s: %s", props->v[i], err);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    return conf;
+
+fail_conf:
+    cli_fail("librdkafka configuration: %s", err);
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+/* Connects with a bounded wait. Returns the socket or -1 with err. */
+static int connect_host(const char *host, const char *port, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    int gai = getaddrinfo(host, port, &hints, &res);
+    if (gai != 0) {
+        snprintf(err, errlen, "%s:%s: %s", host, port, gai_strerror(gai));
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        if (rc < 0 && errno == EINPROGRESS) {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            int so = ETIMEDOUT;
+            socklen_t len = sizeof(so);
+            if (poll(&p, 1, PROBE_TIMEOUT_MS) == 1)
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &len);
+            errno = so;
+            rc = so == 0 ? 0 : -1;
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "%s:%s: %s", host, port, strerror(errno));
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+/* Reads exactly len bytes within the probe timeout. */
+static int read_full(int fd, uint8_t *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, PROBE_TIMEOUT_MS) != 1)
+            return -1;
+        ssize_t n = read(fd, buf + got, len - got);
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+    }
+    return 0;
+}
+
+static int16_t be16(const uint8_t *p)
+{
+    return (int16_t)((p[0] << 8) | p[1]);
+}
+
+static int32_t be32(const uint8_t *p)
+{
+    return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+}
+
+/* ApiVersions v0 to one broker: fills have[key] for keys < 128. 0 or -1 with err. */
+static int api_versions(const char *host, const char *port, bool have[128], char *err,
+                        size_t errlen)
+{
+    /* size, api_key 18, version 0, correlation id 1, client id "strait" */
+    static const uint8_t req[] = {0, 0, 0, 16, 0,   18,  0,   0,   0,   0,
+                                  0, 1, 0, 6,  's', 't', 'r', 'a', 'i', 't'};
+    uint8_t head[4], *body = NULL;
+    int rc = -1;
+    int fd = connect_host(host, port, err, errlen);
+    if (fd < 0)
+        return -1;
+    if (write(fd, req, sizeof(req)) != (ssize_t)sizeof(req) || read_full(fd, head, 4) != 0) {
+        snprintf(err, errlen, "%s:%s: no ApiVersions answer", host, port);
+        goto out;
+    }
+    int32_t size = be32(head);
+    if (size < 10 || size > 65536 || !(body = malloc((size_t)size)) ||
+        read_full(fd, body, (size_t)size) != 0) {
+        snprintf(err, errlen, "%s:%s: bad ApiVersions answer", host, port);
+        goto out;
+    }
+    /* correlation id (4), error (2), array length (4), then key/min/max (6 each) */
+    int32_t n = be32(body + 6);
+    if (be16(body + 4) != 0 || n < 0 || (int64_t)n * 6 > size - 10) {
+        snprintf(err, errlen, "%s:%s: ApiVersions failed (error %d)", host, port, be16(body + 4));
+        goto out;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        int16_t key = be16(body + 10 + 6 * i);
+        if (key >= 0 && key < 128)
+            have[key] = true;
+    }
+    rc = 0;
+out:
+    free(body);
+    close(fd);
+    return rc;
+}
+
+int cli_broker_supports(const char *bootstrap, const int16_t *keys, size_t nkeys, int16_t *missing,
+                        char *err, size_t errlen)
+{
+    char *list = strdup(bootstrap), *save = NULL;
+    int rc = -1;
+    snprintf(err, errlen, "no broker in \"%s\"", bootstrap);
+    for (char *tok = list ? strtok_r(list, ", ", &save) : NULL; tok && rc < 0;
+         tok = strtok_r(NULL, ", ", &save)) {
+        char *sep = strstr(tok, "://");
+        if (sep)
+            tok = sep + 3;
+        char *colon = strrchr(tok, ':');
+        if (!colon) {
+            snprintf(err, errlen, "\"%s\" is not host:port", tok);
+            continue;
+        }
+        *colon = '\0';
+        char *host = tok;
+        if (*host == '[') { /* [::1]:9092 */
+            host++;
+            host[strcspn(host, "]")] = '\0';
+        }
+        bool have[128] = {false};
+        if (api_versions(host, colon + 1, have, err, errlen) != 0)
+            continue;
+        rc = 1;
+        for (size_t i = 0; i < nkeys && rc == 1; i++)
+            if (keys[i] < 0 || keys[i] >= 128 || !have[keys[i]]) {
+                *missing = keys[i];
+                rc = 0;
+            }
+    }
+    free(list);
+    return rc;
+}

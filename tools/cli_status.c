@@ -1,0 +1,83 @@
+/* strait status: the broker's "status" management command, printed as key: value lines. */
+#include <inttypes.h>
+
+#include "tools/cli.h"
+
+static void usage_status(FILE *out)
+{
+    fputs("Usage: strait status [options]\n"
+          "\n"
+          "Shows the broker's node id, listener, data directory, uptime, topic,\n"
+          "partition and connection counts, and request counters.\n\n",
+          out);
+    cli_print_global_options(out);
+    fputs("\nExample:\n  strait status --mgmt tcp://127.0.0.1:9192 --data-dir /var/lib/strait\n",
+          out);
+}
+
+static void print_uptime(int64_t s)
+{
+    if (s >= 86400)
+        printf("%" PRId64 "d %02" PRId64 "h %02" PRId64 "m\n", s / 86400, s % 86400 / 3600,
+               s % 3600 / 60);
+    else if (s >= 3600)
+        printf("%" PRId64 "h %02" PRId64 "m %02" PRId64 "s\n", s / 3600, s % 3600 / 60, s % 60);
+    else
+        printf("%" PRId64 "m %02" PRId64 "s\n", s / 60, s % 60);
+}
+
+int cli_status_main(cli_ctx *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {CLI_GLOBAL_LONGOPTS, {0}};
+    int opt;
+    char human[32];
+
+    c->prog = "strait status";
+    c->usage = usage_status;
+    cli_getopt_reset();
+    while ((opt = cli_getopt(c, argc, argv, "", longopts)) != CLI_GETOPT_END)
+        return opt == CLI_GETOPT_HELP ? CLI_OK : CLI_USAGE;
+    if (optind < argc)
+        return cli_usage_error(c, "unexpected argument \"%s\"", argv[optind]);
+
+    json_t *res = cli_admin(c, "status", NULL);
+    if (!res)
+        return CLI_FAIL;
+    if (c->json) {
+        cli_print_json(res);
+        json_decref(res);
+        return CLI_OK;
+    }
+    const json_t *stats = json_object_get(res, "stats");
+    const json_t *conns = json_object_get(res, "connections");
+    printf("node id:      %" JSON_INTEGER_FORMAT "\n",
+           json_integer_value(json_object_get(res, "node_id")));
+    const char *cluster = json_string_value(json_object_get(res, "cluster_id"));
+    if (cluster && *cluster)
+        printf("cluster id:   %s\n", cluster);
+    printf("listener:     %s\n", json_string_value(json_object_get(res, "listener")));
+    printf("data dir:     %s\n", json_string_value(json_object_get(res, "data_dir")));
+    printf("uptime:       ");
+    print_uptime(json_integer_value(json_object_get(res, "uptime_s")));
+    printf("topics:       %" JSON_INTEGER_FORMAT "\n",
+           json_integer_value(json_object_get(res, "topics")));
+    printf("partitions:   %" JSON_INTEGER_FORMAT "\n",
+           json_integer_value(json_object_get(res, "partitions")));
+    if (json_is_integer(conns))
+        printf("connections:  %" JSON_INTEGER_FORMAT " open, %" JSON_INTEGER_FORMAT " total\n",
+               json_integer_value(conns),
+               json_integer_value(json_object_get(stats, "connections_total")));
+    printf("requests:     %" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT " bad frames)\n",
+           json_integer_value(json_object_get(stats, "requests")),
+           json_integer_value(json_object_get(stats, "bad_frames")));
+    printf("records in:   %" JSON_INTEGER_FORMAT "\n",
+           json_integer_value(json_object_get(stats, "records_in")));
+    printf("bytes in:     %s\n",
+           cli_human_bytes(json_integer_value(json_object_get(stats, "bytes_in")), human,
+                           sizeof(human)));
+    printf("bytes out:    %s\n",
+           cli_human_bytes(json_integer_value(json_object_get(stats, "bytes_out")), human,
+                           sizeof(human)));
+    json_decref(res);
+    return CLI_OK;
+}
