@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "broker/broker.h"
@@ -140,7 +141,16 @@ int main(int argc, char **argv)
     }
     st_logging_setup((enum st_log_level)lvl, stderr);
 
+    /* A client vanishing mid-sendfile must be an EPIPE, not a dead broker. */
     signal(SIGPIPE, SIG_IGN);
+    /* Every active segment holds three fds and every connection one: take the hard
+     * limit rather than the usual soft 1024. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl))
+            st_warn("cannot raise the open-file limit: %s", strerror(errno));
+    }
     st_broker *b = st_broker_new(&cfg, err, sizeof err);
     if (!b) {
         st_error("cannot start: %s", err);

@@ -1,0 +1,272 @@
+/*
+ * The API table and request dispatch; see api.h for the request lifecycle.
+ *
+ * Per-connection state is one small session struct hung on the connection
+ * (st_conn_set_data). It remembers the request a handler deferred, so that when the
+ * connection dies first st_dispatch_conn_closed can cut the request loose
+ * (req->conn = NULL) and the handler's later st_req_finish only frees it.
+ *
+ * A connection has at most one deferred request: it stops reading frames while one is
+ * outstanding (ST_CONN_WAIT), so a single pointer is enough.
+ *
+ * Everything here runs on the loop thread.
+ */
+#include "broker/proto/api.h"
+
+#include <stdlib.h>
+
+#include "broker/api/handlers.h"
+#include "broker/broker_int.h"
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/logging.h"
+
+#define API_VERSIONS_KEY 18
+/* No flexible version inside the range we serve. Kafka's first flexible versions lie
+ * just above our maxima (Produce 9, Fetch 12, CreateTopics 5, ...): raising a max past
+ * one means setting the real number here and teaching the handler the compact forms. */
+#define NO_FLEX INT16_MAX
+
+/* Sorted by key. min_version is what we serve; ApiVersions advertises 0 regardless
+ * (KAFKA-NOTES "advertise MinVersion 0"). */
+static const st_api api_table[] = {
+    {0, "Produce", 3, 7, NO_FLEX, st_handle_produce},
+    {1, "Fetch", 4, 11, NO_FLEX, st_handle_fetch},
+    {2, "ListOffsets", 1, 3, NO_FLEX, st_handle_list_offsets},
+    {3, "Metadata", 0, 6, NO_FLEX, st_handle_metadata},
+    {18, "ApiVersions", 0, 3, 3, st_handle_api_versions},
+    {19, "CreateTopics", 0, 4, NO_FLEX, st_handle_create_topics},
+    {20, "DeleteTopics", 0, 1, NO_FLEX, st_handle_delete_topics},
+    {21, "DeleteRecords", 0, 1, NO_FLEX, st_handle_delete_records},
+    {32, "DescribeConfigs", 0, 2, NO_FLEX, st_handle_describe_configs},
+    {33, "AlterConfigs", 0, 1, NO_FLEX, st_handle_alter_configs},
+    {37, "CreatePartitions", 0, 1, NO_FLEX, st_handle_create_partitions},
+};
+#define API_COUNT (sizeof api_table / sizeof api_table[0])
+
+/* Per-connection dispatch state (owned by the connection's data pointer). */
+typedef struct session {
+    st_req *pending; /* the deferred request, or NULL; owned by its handler */
+} session;
+
+const st_api *st_api_lookup(int16_t key)
+{
+    for (size_t i = 0; i < API_COUNT; i++)
+        if (api_table[i].key == key)
+            return &api_table[i];
+    return NULL;
+}
+
+const st_api *st_api_table(size_t *n)
+{
+    *n = API_COUNT;
+    return api_table;
+}
+
+static const char *peer_of(const st_conn *conn)
+{
+    return conn ? st_conn_peer(conn) : "(detached)";
+}
+
+/* Returns the connection's session, creating it on first use. */
+static session *session_of(st_conn *conn)
+{
+    session *s = st_conn_get_data(conn);
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            abort(); /* as st_buf: a broker that cannot allocate 8 bytes is done */
+        st_conn_set_data(conn, s);
+    }
+    return s;
+}
+
+static void req_free(st_req *req)
+{
+    if (req->resp)
+        st_resp_free(req->resp);
+    free(req->frame);
+    free(req);
+}
+
+/* Forgets req as the connection's pending request, if it is. */
+static void detach_pending(st_req *req)
+{
+    if (!req->conn)
+        return;
+    session *s = st_conn_get_data(req->conn);
+    if (s && s->pending == req)
+        s->pending = NULL;
+}
+
+/* Sends r on conn, or drops it when there is no connection (fuzzing). Takes r. */
+static void send_or_drop(st_conn *conn, st_resp *r)
+{
+    if (conn)
+        st_conn_send(conn, r);
+    else
+        st_resp_free(r);
+}
+
+/* ApiVersions at a version we do not know: answer in the v0 layout, which every
+ * client can parse, with UNSUPPORTED_VERSION and our ranges, so it retries lower. */
+static void answer_unsupported_api_versions(st_conn *conn, int32_t correlation_id)
+{
+    st_resp *r = st_resp_new(correlation_id, false);
+    st_buf *out = st_resp_buf(r);
+    st_buf_put_i16(out, ST_ERR_UNSUPPORTED_VERSION);
+    st_wr_array(out, false, (int32_t)API_COUNT);
+    for (size_t i = 0; i < API_COUNT; i++) {
+        st_buf_put_i16(out, api_table[i].key);
+        st_buf_put_i16(out, 0);
+        st_buf_put_i16(out, api_table[i].max_version);
+    }
+    send_or_drop(conn, r);
+}
+
+static void count_request(st_broker *b, int16_t key)
+{
+    b->stats.requests++;
+    if (key >= 0 && (size_t)key < sizeof b->stats.requests_by_key / sizeof(uint64_t))
+        b->stats.requests_by_key[key]++;
+}
+
+/* Counts a rejected frame (the caller logged why) and closes. Takes frame. */
+static int reject(st_broker *b, uint8_t *frame)
+{
+    b->stats.bad_frames++;
+    free(frame);
+    return ST_CONN_CLOSE;
+}
+
+int st_dispatch(st_broker *b, st_conn *conn, uint8_t *frame, size_t len)
+{
+    st_rd rd;
+    st_rd_init(&rd, frame, len);
+    /* Request header v1: api_key, api_version, correlation_id, client_id. */
+    int16_t key = st_rd_i16(&rd);
+    int16_t version = st_rd_i16(&rd);
+    int32_t correlation_id = st_rd_i32(&rd);
+    if (rd.err) {
+        st_warn("%s: request header truncated (%zu bytes): closing", peer_of(conn), len);
+        return reject(b, frame);
+    }
+
+    const st_api *api = st_api_lookup(key);
+    if (!api) {
+        st_warn("%s: unsupported API key %d (v%d): closing", peer_of(conn), key, version);
+        return reject(b, frame);
+    }
+    if (version < api->min_version || version > api->max_version) {
+        if (key == API_VERSIONS_KEY) {
+            count_request(b, key);
+            answer_unsupported_api_versions(conn, correlation_id);
+            free(frame);
+            return ST_CONN_NEXT;
+        }
+        st_warn("%s: %s v%d is not supported (we serve v%d..v%d): closing", peer_of(conn),
+                api->name, version, api->min_version, api->max_version);
+        return reject(b, frame);
+    }
+
+    bool flex = version >= api->first_flexible;
+    st_str client_id = st_rd_str(&rd, false); /* NULLABLE_STRING even in header v2 */
+    st_rd_tags(&rd, flex);                    /* header v2 adds a tagged-field block */
+    if (rd.err) {
+        st_warn("%s: %s v%d request header truncated after correlation id %d: closing",
+                peer_of(conn), api->name, version, correlation_id);
+        return reject(b, frame);
+    }
+
+    st_req *req = calloc(1, sizeof *req);
+    if (!req)
+        abort();
+    req->broker = b;
+    req->conn = conn;
+    req->api = api;
+    req->api_key = key;
+    req->api_version = version;
+    req->correlation_id = correlation_id;
+    req->client_id = client_id;
+    req->flex = flex;
+    req->rd = rd;
+    req->frame = frame;
+    req->frame_len = len;
+    /* ApiVersions answers with response header v0 at every version (KIP-511), so a
+     * client that does not yet know our versions can always parse it. */
+    req->resp = st_resp_new(correlation_id, flex && key != API_VERSIONS_KEY);
+    req->received_us = st_mono_us();
+    count_request(b, key);
+
+    session *s = conn ? session_of(conn) : NULL;
+    if (s)
+        s->pending = req; /* so a finish from inside the handler is recognised */
+
+    int rc = api->handler(req);
+    switch (rc) {
+    case ST_REQ_DONE:
+    case ST_REQ_SILENT:
+        if (s)
+            s->pending = NULL;
+        /* A handler that forgot to check rd.err must not send a half-parsed answer. */
+        if (req->rd.err)
+            break;
+        if (rc == ST_REQ_DONE) {
+            send_or_drop(conn, req->resp);
+            req->resp = NULL;
+        }
+        req_free(req);
+        return ST_CONN_NEXT;
+    case ST_ERR__DEFERRED:
+        /* The handler may already have finished it (then pending is NULL again and
+         * req is gone); otherwise hold further frames until it does. */
+        if (s && !s->pending)
+            return ST_CONN_NEXT;
+        return ST_CONN_WAIT;
+    case ST_ERR__MALFORMED:
+        if (s)
+            s->pending = NULL;
+        break;
+    default:
+        if (s)
+            s->pending = NULL;
+        st_error("%s: %s v%d handler returned %d (%s), which api.h does not allow: closing",
+                 peer_of(conn), api->name, version, rc, st_err_name(rc));
+        b->stats.bad_frames++;
+        req_free(req);
+        return ST_CONN_CLOSE;
+    }
+
+    st_warn("malformed %s v%d from %s (correlation id %d): closing", api->name, version,
+            peer_of(conn), correlation_id);
+    b->stats.bad_frames++;
+    req_free(req);
+    return ST_CONN_CLOSE;
+}
+
+void st_dispatch_conn_closed(st_broker *b, st_conn *conn)
+{
+    session *s = st_conn_get_data(conn);
+    if (!s)
+        return;
+    if (s->pending)
+        s->pending->conn = NULL;
+    st_conn_set_data(conn, NULL);
+    free(s);
+}
+
+void st_req_finish(st_req *req)
+{
+    detach_pending(req);
+    send_or_drop(req->conn, req->resp);
+    req->resp = NULL;
+    req_free(req);
+}
+
+void st_req_finish_silent(st_req *req)
+{
+    detach_pending(req);
+    if (req->conn)
+        st_conn_resume(req->conn);
+    req_free(req);
+}

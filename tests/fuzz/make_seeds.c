@@ -1,0 +1,239 @@
+/*
+ * Writes seed inputs for the fuzz harnesses, so libFuzzer starts from frames the
+ * broker accepts instead of having to discover the request header by chance.
+ *
+ *   make_seeds requests DIR   request frames (no size prefix) for fuzz_request
+ *   make_seeds batches DIR    record sets for fuzz_batch
+ *
+ * Every frame is built with the codec writers, field by field in the order of the
+ * Kafka message definitions for that version.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "broker/log/batch.h"
+#include "broker/proto/codec.h"
+#include "common/buf.h"
+#include "common/crc32c.h"
+
+#define TOPIC "fuzz-topic"
+
+/* Request header v1 (v2 adds the tagged-field block when flex). */
+static void header(st_buf *b, int16_t key, int16_t version, bool flex)
+{
+    static int32_t correlation_id = 1;
+    st_buf_put_i16(b, key);
+    st_buf_put_i16(b, version);
+    st_buf_put_i32(b, correlation_id++);
+    st_wr_str(b, false, "make-seeds", -1);
+    st_wr_tags(b, flex);
+}
+
+/* One v2 record batch holding `n` small records, CRC filled in. */
+static void record_batch(st_buf *b, int n)
+{
+    size_t start = b->len;
+    const int64_t timestamp = 1700000000000;
+    st_buf_put_i64(b, 0);  /* baseOffset */
+    st_buf_put_i32(b, 0);  /* batchLength: patched below */
+    st_buf_put_i32(b, -1); /* partitionLeaderEpoch */
+    st_buf_put_i8(b, 2);   /* magic */
+    st_buf_put_i32(b, 0);  /* crc: patched below */
+    st_buf_put_i16(b, 0);  /* attributes: no compression, CreateTime */
+    st_buf_put_i32(b, n - 1);
+    st_buf_put_i64(b, timestamp);
+    st_buf_put_i64(b, timestamp + n - 1);
+    st_buf_put_i64(b, -1); /* producerId */
+    st_buf_put_i16(b, -1); /* producerEpoch */
+    st_buf_put_i32(b, -1); /* baseSequence */
+    st_buf_put_i32(b, n);
+    for (int i = 0; i < n; i++) {
+        st_buf rec = ST_BUF_INIT;
+        char value[32];
+        int vlen = snprintf(value, sizeof value, "hello %d", i);
+        st_buf_put_i8(&rec, 0);   /* attributes */
+        st_wr_varlong(&rec, i);   /* timestampDelta */
+        st_wr_varint(&rec, i);    /* offsetDelta */
+        st_wr_varint(&rec, -1);   /* null key */
+        st_wr_varint(&rec, vlen); /* value */
+        st_buf_append(&rec, value, (size_t)vlen);
+        if (i == 0) { /* one header, so the header path is seeded too */
+            st_wr_varint(&rec, 1);
+            st_wr_varint(&rec, 2);
+            st_buf_append(&rec, "id", 2);
+            st_wr_varint(&rec, 1);
+            st_buf_append(&rec, "7", 1);
+        } else {
+            st_wr_varint(&rec, 0);
+        }
+        st_wr_varint(b, (int32_t)rec.len);
+        st_buf_append(b, rec.data, rec.len);
+        st_buf_free(&rec);
+    }
+    size_t size = b->len - start;
+    st_buf_patch_i32(b, start + 8, (int32_t)(size - ST_BATCH_LOG_OVERHEAD));
+    uint32_t crc = st_crc32c(0, b->data + start + 21, size - 21);
+    st_buf_patch_i32(b, start + 17, (int32_t)crc);
+}
+
+static void api_versions_v3(st_buf *b)
+{
+    header(b, 18, 3, true);
+    st_wr_str(b, true, "make-seeds", -1);
+    st_wr_str(b, true, "1.0", -1);
+    st_wr_tags(b, true);
+}
+
+static void api_versions_v0(st_buf *b)
+{
+    header(b, 18, 0, false);
+}
+
+static void metadata_v1(st_buf *b)
+{
+    header(b, 3, 1, false);
+    st_wr_array(b, false, 1);
+    st_wr_str(b, false, TOPIC, -1);
+}
+
+static void produce_v7(st_buf *b)
+{
+    st_buf records = ST_BUF_INIT;
+    record_batch(&records, 3);
+    header(b, 0, 7, false);
+    st_wr_str(b, false, NULL, 0); /* transactional_id */
+    st_buf_put_i16(b, -1);        /* acks */
+    st_buf_put_i32(b, 1000);      /* timeout_ms */
+    st_wr_array(b, false, 1);
+    st_wr_str(b, false, TOPIC, -1);
+    st_wr_array(b, false, 1);
+    st_buf_put_i32(b, 0); /* partition */
+    st_wr_bytes(b, false, records.data, (int32_t)records.len);
+    st_buf_free(&records);
+}
+
+static void fetch_v11(st_buf *b)
+{
+    header(b, 1, 11, false);
+    st_buf_put_i32(b, -1);      /* replica_id */
+    st_buf_put_i32(b, 0);       /* max_wait_ms: answer at once */
+    st_buf_put_i32(b, 1);       /* min_bytes */
+    st_buf_put_i32(b, 1 << 20); /* max_bytes */
+    st_buf_put_i8(b, 0);        /* isolation_level */
+    st_buf_put_i32(b, 0);       /* session_id */
+    st_buf_put_i32(b, -1);      /* session_epoch */
+    st_wr_array(b, false, 1);
+    st_wr_str(b, false, TOPIC, -1);
+    st_wr_array(b, false, 1);
+    st_buf_put_i32(b, 0);        /* partition */
+    st_buf_put_i32(b, -1);       /* current_leader_epoch */
+    st_buf_put_i64(b, 0);        /* fetch_offset */
+    st_buf_put_i64(b, -1);       /* log_start_offset */
+    st_buf_put_i32(b, 1 << 20);  /* partition_max_bytes */
+    st_wr_array(b, false, 0);    /* forgotten_topics_data */
+    st_wr_str(b, false, "", -1); /* rack_id */
+}
+
+static void list_offsets_v1(st_buf *b)
+{
+    header(b, 2, 1, false);
+    st_buf_put_i32(b, -1); /* replica_id */
+    st_wr_array(b, false, 1);
+    st_wr_str(b, false, TOPIC, -1);
+    st_wr_array(b, false, 1);
+    st_buf_put_i32(b, 0);  /* partition */
+    st_buf_put_i64(b, -1); /* timestamp: latest */
+}
+
+static void create_topics_v4(st_buf *b)
+{
+    header(b, 19, 4, false);
+    st_wr_array(b, false, 1);
+    st_wr_str(b, false, "fuzz-created", -1);
+    st_buf_put_i32(b, 2);     /* num_partitions */
+    st_buf_put_i16(b, 1);     /* replication_factor */
+    st_wr_array(b, false, 0); /* assignments */
+    st_wr_array(b, false, 1); /* configs */
+    st_wr_str(b, false, "retention.ms", -1);
+    st_wr_str(b, false, "60000", -1);
+    st_buf_put_i32(b, 5000); /* timeout_ms */
+    st_wr_bool(b, false);    /* validate_only */
+}
+
+static void describe_configs_v0(st_buf *b)
+{
+    header(b, 32, 0, false);
+    st_wr_array(b, false, 1);
+    st_buf_put_i8(b, 2); /* resource_type: TOPIC */
+    st_wr_str(b, false, TOPIC, -1);
+    st_wr_array(b, false, -1); /* configuration_keys: all */
+}
+
+static void batch_one(st_buf *b)
+{
+    record_batch(b, 1);
+}
+
+static void batch_two(st_buf *b)
+{
+    record_batch(b, 2);
+    record_batch(b, 5);
+}
+
+typedef struct seed {
+    const char *name;
+    void (*build)(st_buf *b);
+} seed;
+
+static const seed request_seeds[] = {
+    {"api_versions_v3", api_versions_v3},
+    {"api_versions_v0", api_versions_v0},
+    {"metadata_v1", metadata_v1},
+    {"produce_v7", produce_v7},
+    {"fetch_v11", fetch_v11},
+    {"list_offsets_v1", list_offsets_v1},
+    {"create_topics_v4", create_topics_v4},
+    {"describe_configs_v0", describe_configs_v0},
+};
+
+static const seed batch_seeds[] = {
+    {"batch_one", batch_one},
+    {"batch_two", batch_two},
+};
+
+static int write_seeds(const char *dir, const seed *seeds, size_t n)
+{
+    if (mkdir(dir, 0755) && errno != EEXIST) {
+        fprintf(stderr, "make_seeds: cannot create %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        st_buf b = ST_BUF_INIT;
+        seeds[i].build(&b);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/seed_%s", dir, seeds[i].name);
+        FILE *f = fopen(path, "wb");
+        bool ok = f && fwrite(b.data, 1, b.len, f) == b.len;
+        if (f && fclose(f))
+            ok = false;
+        if (!ok) {
+            fprintf(stderr, "make_seeds: cannot write %s: %s\n", path, strerror(errno));
+            st_buf_free(&b);
+            return 1;
+        }
+        st_buf_free(&b);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "requests") == 0)
+        return write_seeds(argv[2], request_seeds, sizeof request_seeds / sizeof *request_seeds);
+    if (argc == 3 && strcmp(argv[1], "batches") == 0)
+        return write_seeds(argv[2], batch_seeds, sizeof batch_seeds / sizeof *batch_seeds);
+    fprintf(stderr, "usage: make_seeds requests|batches DIR\n");
+    return 2;
+}
