@@ -17,21 +17,22 @@ typedef struct st_broker st_broker;
 /* Every option has a default (st_broker_config_defaults); the config file
  * (deploy/config/straitd.cfg documents each) overrides them. */
 typedef struct st_broker_config {
-    int32_t node_id;                 /* broker.id [0] */
-    char listen_host[256];           /* listener host [127.0.0.1] */
-    int port;                        /* listener port [9092] */
-    char advertised_host[256];       /* what Metadata tells clients [listen_host] */
-    char data_dir[PATH_MAX];         /* log.dirs [./data] */
-    char cluster_id[64];             /* [generated once, kept in data_dir/meta] */
-    size_t socket_request_max_bytes; /* socket.request.max.bytes [104857600] */
-    bool auto_create_topics;         /* auto.create.topics.enable [true] */
-    int32_t num_partitions;          /* num.partitions [1] */
-    int16_t default_replication_factor; /* default.replication.factor [1] */
+    int32_t node_id;                     /* broker.id [0] */
+    char listen_host[256];               /* listener host [127.0.0.1] */
+    int port;                            /* listener port [9092] */
+    char advertised_host[256];           /* what Metadata tells clients [listen_host] */
+    char data_dir[PATH_MAX];             /* log.dirs [./data] */
+    char cluster_id[64];                 /* [generated once, kept in data_dir/meta] */
+    size_t socket_request_max_bytes;     /* socket.request.max.bytes [104857600] */
+    bool auto_create_topics;             /* auto.create.topics.enable [true] */
+    int32_t num_partitions;              /* num.partitions [1] */
+    int16_t default_replication_factor;  /* default.replication.factor [1] */
     int64_t retention_check_interval_ms; /* log.retention.check.interval.ms [300000] */
-    st_log_config log_defaults;      /* log.* broker-wide topic defaults */
-    char mgmt_url[256];              /* management endpoint [tcp://127.0.0.1:9192] */
-    char mgmt_token[256];            /* shared secret; empty → generated, written to data_dir/meta/mgmt.token */
-    char log_level[16];              /* [info] */
+    st_log_config log_defaults;          /* log.* broker-wide topic defaults */
+    char mgmt_url[256];                  /* management endpoint [tcp://127.0.0.1:9192] */
+    char
+        mgmt_token[256]; /* shared secret; empty → generated, written to data_dir/meta/mgmt.token */
+    char log_level[16]; /* [info] */
 } st_broker_config;
 
 void st_broker_config_defaults(st_broker_config *cfg);

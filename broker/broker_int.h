@@ -15,11 +15,11 @@
 typedef struct st_mgmt_server st_mgmt_server;
 
 typedef struct st_broker_stats {
-    uint64_t requests;          /* frames dispatched */
+    uint64_t requests; /* frames dispatched */
     uint64_t requests_by_key[64];
-    uint64_t bad_frames;        /* connections closed for malformed or unsupported input */
-    uint64_t bytes_in;          /* produced record bytes */
-    uint64_t bytes_out;         /* fetched record bytes */
+    uint64_t bad_frames; /* connections closed for malformed or unsupported input */
+    uint64_t bytes_in;   /* produced record bytes */
+    uint64_t bytes_out;  /* fetched record bytes */
     uint64_t records_in;
     uint64_t connections_total;
 } st_broker_stats;
@@ -27,13 +27,13 @@ typedef struct st_broker_stats {
 struct st_broker {
     st_broker_config cfg;
     st_loop *loop;
-    st_server *server;          /* NULL in the fuzz harness */
+    st_server *server; /* NULL in the fuzz harness */
     st_flusher *flusher;
     st_topics *topics;
     st_fetch_waiters *fetch_waiters;
-    st_mgmt_server *mgmt;       /* NULL in the fuzz harness */
-    st_timer tick_timer;        /* retention/flush/roll tick */
-    int64_t started_ms;         /* wall clock at start */
+    st_mgmt_server *mgmt; /* NULL in the fuzz harness */
+    st_timer tick_timer;  /* retention/flush/roll tick */
+    int64_t started_ms;   /* wall clock at start */
     st_broker_stats stats;
 };
 

@@ -17,7 +17,7 @@
  * finished silently.
  *
  * acks=0 has no response, so a producer can only learn of an error by losing its
- * connection: as Kafka does, any failed partition closes it (ST_ERR__MALFORMED, after a
+ * connection: as Kafka does, any failed partition closes it (ST_REQ_CLOSE, after a
  * log line saying what really happened).
  *
  * Single node: acks=-1 (all in-sync replicas) is the same as acks=1.
@@ -229,7 +229,7 @@ int st_handle_produce(st_req *req)
                 "connection, the only way to tell an acks=0 producer",
                 peer_of(req), failed, first_failure);
         free(pf);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_CLOSE;
     }
     if (!pf)
         return acks == 0 ? ST_REQ_SILENT : ST_REQ_DONE;

@@ -223,6 +223,11 @@ int st_dispatch(st_broker *b, st_conn *conn, uint8_t *frame, size_t len)
         if (s && !s->pending)
             return ST_CONN_NEXT;
         return ST_CONN_WAIT;
+    case ST_REQ_CLOSE:
+        if (s)
+            s->pending = NULL;
+        req_free(req);
+        return ST_CONN_CLOSE;
     case ST_ERR__MALFORMED:
         if (s)
             s->pending = NULL;

@@ -11,6 +11,8 @@
  * req->rd, appends its body to st_resp_buf(req->resp) and returns:
  *   ST_REQ_DONE          send req->resp now (dispatch frees req);
  *   ST_REQ_SILENT        no response is due (Produce acks=0);
+ *   ST_REQ_CLOSE         close the connection; the handler logged why (a failed
+ *                        acks=0 produce: closing is the only way to tell that client);
  *   ST_ERR__DEFERRED     the handler kept req and will call st_req_finish later;
  *   ST_ERR__MALFORMED    the body did not parse: log and close the connection.
  */
@@ -27,7 +29,7 @@
 typedef struct st_broker st_broker;
 typedef struct st_req st_req;
 
-enum { ST_REQ_DONE = 0, ST_REQ_SILENT = 1 };
+enum { ST_REQ_DONE = 0, ST_REQ_SILENT = 1, ST_REQ_CLOSE = 2 };
 
 typedef int st_handler_fn(st_req *req);
 
@@ -52,7 +54,7 @@ struct st_req {
     st_rd rd;         /* the request body */
     uint8_t *frame;   /* owned: the request bytes */
     size_t frame_len;
-    st_resp *resp;    /* owned until sent */
+    st_resp *resp;       /* owned until sent */
     int64_t received_us; /* monotonic, for request timing */
 };
 
