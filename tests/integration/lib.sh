@@ -103,21 +103,24 @@ st_bg() {
     ST_PIDS+=("$ST_BG_PID")
 }
 
-# start_broker: writes $ST_TMP/straitd.cfg (broker + mgmt groups, then $ST_EXTRA_CFG)
-# and starts straitd on a free port over $ST_DATA (kept across restarts). Waits (up to
+# start_broker: writes $ST_TMP/straitd.cfg (broker + mgmt groups, then $ST_EXTRA_CFG),
+# or uses $ST_CONFIG_FILE when set, and starts straitd on a free port over $ST_DATA (kept across restarts). Waits (up to
 # 30 s) for the ready file, then exports BROKER_PID, BROKER_PORT, BOOTSTRAP.
 start_broker() {
     [ -z "$BROKER_PID" ] || fail "start_broker: a broker is already running (pid $BROKER_PID)"
-    cat >"$ST_TMP/straitd.cfg" <<CFG
+    local cfg="${ST_CONFIG_FILE:-$ST_TMP/straitd.cfg}"
+    if [ -z "${ST_CONFIG_FILE:-}" ]; then
+        cat >"$cfg" <<CFG
 broker = { id = 0; host = "127.0.0.1"; data_dir = "$ST_DATA"; log_level = "info"; };
 mgmt = { url = "$ST_MGMT"; };
 $ST_EXTRA_CFG
 CFG
+    fi
     rm -f "$ST_READY"
     touch "$ST_LOG"
     ST_LOG_MARK=$(wc -l <"$ST_LOG")
     echo "==== start_broker $(date -u +%FT%TZ) ====" >>"$ST_LOG"
-    "$STRAITD" -c "$ST_TMP/straitd.cfg" --host 127.0.0.1 --port 0 --data-dir "$ST_DATA" \
+    "$STRAITD" -c "$cfg" --host 127.0.0.1 --port 0 --data-dir "$ST_DATA" \
         --mgmt "$ST_MGMT" --ready-file "$ST_READY" >>"$ST_LOG" 2>&1 &
     BROKER_PID=$!
     local deadline=$(($(date +%s) + 30)) rc
