@@ -100,21 +100,21 @@ static bool read_record(reader *r, int64_t *timestamp_delta, int32_t *offset_del
 
 int st_batch_parse_header(const uint8_t *p, st_batch_info *out)
 {
-    int32_t batch_length = (int32_t)st_get_be32(p + 8);
+    int32_t batch_length = (int32_t)st_be32(p + 8);
     if (p[16] != MAGIC_V2 || batch_length < MIN_BATCH_LENGTH ||
         batch_length > INT32_MAX - ST_BATCH_LOG_OVERHEAD)
         return ST_ERR_CORRUPT_MESSAGE;
-    out->base_offset = (int64_t)st_get_be64(p);
+    out->base_offset = (int64_t)st_be64(p);
     out->size = batch_length + ST_BATCH_LOG_OVERHEAD;
-    out->partition_leader_epoch = (int32_t)st_get_be32(p + 12);
+    out->partition_leader_epoch = (int32_t)st_be32(p + 12);
     out->attributes = (int16_t)(p[21] << 8 | p[22]);
-    out->last_offset_delta = (int32_t)st_get_be32(p + 23);
-    out->base_timestamp = (int64_t)st_get_be64(p + 27);
-    out->max_timestamp = (int64_t)st_get_be64(p + 35);
-    out->producer_id = (int64_t)st_get_be64(p + 43);
+    out->last_offset_delta = (int32_t)st_be32(p + 23);
+    out->base_timestamp = (int64_t)st_be64(p + 27);
+    out->max_timestamp = (int64_t)st_be64(p + 35);
+    out->producer_id = (int64_t)st_be64(p + 43);
     out->producer_epoch = (int16_t)(p[51] << 8 | p[52]);
-    out->base_sequence = (int32_t)st_get_be32(p + 53);
-    out->records_count = (int32_t)st_get_be32(p + 57);
+    out->base_sequence = (int32_t)st_be32(p + 53);
+    out->records_count = (int32_t)st_be32(p + 57);
     return ST_ERR_NONE;
 }
 
@@ -148,7 +148,7 @@ int st_batch_validate(const uint8_t *p, size_t len, int32_t max_message_bytes, s
     }
     if (st_batch_header(p, len, &info) != ST_ERR_NONE || (size_t)info.size != len) {
         snprintf(why, whylen, "batchLength %d does not match the %zu bytes of the batch",
-                 (int32_t)st_get_be32(p + 8), len);
+                 (int32_t)st_be32(p + 8), len);
         return ST_ERR_CORRUPT_MESSAGE;
     }
     if (max_message_bytes >= 0 && info.size > max_message_bytes) {
@@ -156,7 +156,7 @@ int st_batch_validate(const uint8_t *p, size_t len, int32_t max_message_bytes, s
                  max_message_bytes);
         return ST_ERR_MESSAGE_TOO_LARGE;
     }
-    uint32_t stored = st_get_be32(p + 17), computed = batch_crc(p, len);
+    uint32_t stored = st_be32(p + 17), computed = batch_crc(p, len);
     if (stored != computed) {
         snprintf(why, whylen, "batch CRC is 0x%08x but its bytes give 0x%08x", stored, computed);
         return ST_ERR_CORRUPT_MESSAGE;
@@ -222,7 +222,7 @@ int st_batches_validate(const uint8_t *p, size_t len, int32_t max_message_bytes,
                      batches);
             return ST_ERR_CORRUPT_MESSAGE;
         }
-        int32_t batch_length = (int32_t)st_get_be32(p + pos + 8);
+        int32_t batch_length = (int32_t)st_be32(p + pos + 8);
         if (batch_length < MIN_BATCH_LENGTH ||
             (size_t)batch_length + ST_BATCH_LOG_OVERHEAD > left) {
             snprintf(why, whylen,
@@ -255,7 +255,7 @@ bool st_batch_intact(const uint8_t *p, size_t size)
     st_batch_info info;
     if (st_batch_header(p, size, &info) != ST_ERR_NONE || (size_t)info.size != size)
         return false;
-    return st_get_be32(p + 17) == batch_crc(p, size);
+    return st_be32(p + 17) == batch_crc(p, size);
 }
 
 void st_batch_set_base_offset(uint8_t *p, int64_t base_offset)

@@ -604,12 +604,12 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
     int64_t offset = log->end_offset;
     for (size_t pos = 0; pos < len;) {
         uint8_t *p = records + pos;
-        int32_t size = (int32_t)st_get_be32(p + 8) + ST_BATCH_LOG_OVERHEAD;
+        int32_t size = (int32_t)st_be32(p + 8) + ST_BATCH_LOG_OVERHEAD;
         st_batch_set_base_offset(p, offset);
         st_batch_set_leader_epoch(p, 0);
         if (log->cfg.log_append_time)
             st_batch_set_log_append_time(p, (size_t)size, now_ms);
-        offset += (int32_t)st_get_be32(p + 23) + 1;
+        offset += (int32_t)st_be32(p + 23) + 1;
         pos += (size_t)size;
     }
     if (write_full(act->file->fd, records, len, act->size) < 0) {

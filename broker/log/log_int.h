@@ -1,5 +1,5 @@
 /*
- * Private pieces shared by the files of broker/log/: big-endian helpers, the parts of
+ * Private pieces shared by the files of broker/log/: the parts of
  * batch.c that only the log uses, the checkpoint file and the flusher's request queue.
  * Nothing outside broker/log/ includes this.
  */
@@ -13,31 +13,8 @@
 #include "broker/log/batch.h"
 #include "broker/log/log.h"
 #include "broker/log/segment.h"
+#include "common/buf.h" /* st_be32 and friends */
 #include "common/fileref.h"
-
-static inline uint32_t st_get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t st_get_be64(const uint8_t *p)
-{
-    return (uint64_t)st_get_be32(p) << 32 | st_get_be32(p + 4);
-}
-
-static inline void st_put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static inline void st_put_be64(uint8_t *p, uint64_t v)
-{
-    st_put_be32(p, (uint32_t)(v >> 32));
-    st_put_be32(p + 4, (uint32_t)v);
-}
 
 /* --- batch.c --- */
 

@@ -343,8 +343,8 @@ static bool parse_indexes(const char *dir, st_segment *s, int64_t file_size)
     size_t n = len / INDEX_ENTRY;
     if (n > 0 && st_segment_reserve(s, (int32_t)n) == 0) {
         for (size_t i = 0; i < n; i++) {
-            int32_t rel = (int32_t)st_get_be32(data + i * INDEX_ENTRY);
-            int32_t pos = (int32_t)st_get_be32(data + i * INDEX_ENTRY + 4);
+            int32_t rel = (int32_t)st_be32(data + i * INDEX_ENTRY);
+            int32_t pos = (int32_t)st_be32(data + i * INDEX_ENTRY + 4);
             bool ordered = s->nindex == 0 ||
                            (rel > s->index[s->nindex - 1].rel && pos > s->index[s->nindex - 1].pos);
             if (rel < 0 || pos <= 0 || pos >= file_size || !ordered)
@@ -361,8 +361,8 @@ static bool parse_indexes(const char *dir, st_segment *s, int64_t file_size)
     n = len / TIME_ENTRY;
     if (n > 0 && st_segment_reserve(s, (int32_t)n) == 0) {
         for (size_t i = 0; i < n; i++) {
-            int64_t ts = (int64_t)st_get_be64(data + i * TIME_ENTRY);
-            int32_t rel = (int32_t)st_get_be32(data + i * TIME_ENTRY + 8);
+            int64_t ts = (int64_t)st_be64(data + i * TIME_ENTRY);
+            int32_t rel = (int32_t)st_be32(data + i * TIME_ENTRY + 8);
             bool ordered = s->ntimes == 0 ||
                            (ts > s->times[s->ntimes - 1].ts && rel >= s->times[s->ntimes - 1].rel);
             if (rel < 0 || ts < 0 || !ordered)
@@ -423,7 +423,7 @@ static int32_t start_entry(st_segment *s, int64_t offset)
     if (k >= 0) {
         uint8_t head[8];
         if (pread_full(s->file->fd, head, 8, s->index[k].pos) != 8 ||
-            (int64_t)st_get_be64(head) != s->base + s->index[k].rel)
+            (int64_t)st_be64(head) != s->base + s->index[k].rel)
             k = -1; /* the index does not describe this file: rebuild it whole */
     }
     return k;
@@ -509,7 +509,7 @@ int st_segment_recover(const char *dir, st_segment *s, int32_t index_interval, i
         }
         if (pread_full(s->file->fd, head, sizeof head, pos) != (ssize_t)sizeof head)
             goto io_error;
-        int32_t batch_length = (int32_t)st_get_be32(head + 8);
+        int32_t batch_length = (int32_t)st_be32(head + 8);
         if (batch_length < ST_BATCH_HEADER_SIZE - ST_BATCH_LOG_OVERHEAD ||
             batch_length > INT32_MAX - ST_BATCH_LOG_OVERHEAD) {
             snprintf(reason, reasonlen, "impossible batchLength %d", batch_length);
