@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
+#include "broker/proto/api.h"
 #include "common/clock.h"
 #include "common/errors.h"
 
@@ -246,6 +247,20 @@ static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, si
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    /* Requests per API by name, from the API table: only APIs that were called. */
+    json_t *by_api = json_object();
+    size_t napis;
+    const st_api *apis = st_api_table(&napis);
+    for (size_t i = 0; by_api && i < napis; i++) {
+        int16_t key = apis[i].key;
+        if (key >= 0 && (size_t)key < sizeof st->requests_by_key / sizeof st->requests_by_key[0] &&
+            st->requests_by_key[key])
+            json_object_set_new(by_api, apis[i].name,
+                                json_integer((json_int_t)st->requests_by_key[key]));
+    }
+    json_t *stats = json_object_get(*result, "stats");
+    json_object_set_new(stats, "requests_by_api", by_api ? by_api : json_null());
+    json_object_set_new(stats, "parked_fetches", json_integer((json_int_t)st_fetch_parked(b)));
     return 0;
 }
 

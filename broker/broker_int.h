@@ -21,7 +21,7 @@ typedef struct st_broker_stats {
     uint64_t bytes_in;   /* produced record bytes */
     uint64_t bytes_out;  /* fetched record bytes */
     uint64_t records_in;
-    uint64_t connections_total;
+    uint64_t connections_total; /* connections that sent at least one request */
 } st_broker_stats;
 
 struct st_broker {

@@ -78,6 +78,19 @@ int cli_status_main(cli_ctx *c, int argc, char **argv)
     printf("bytes out:    %s\n",
            cli_human_bytes(json_integer_value(json_object_get(stats, "bytes_out")), human,
                            sizeof(human)));
+    printf("parked fetches: %" JSON_INTEGER_FORMAT " (long polls waiting for data)\n",
+           json_integer_value(json_object_get(stats, "parked_fetches")));
+    json_t *by_api = json_object_get(stats, "requests_by_api");
+    if (json_object_size(by_api)) {
+        printf("requests by API:");
+        const char *name;
+        json_t *count;
+        json_object_foreach(by_api, name, count)
+        {
+            printf(" %s=%" JSON_INTEGER_FORMAT, name, json_integer_value(count));
+        }
+        printf("\n");
+    }
     json_decref(res);
     return CLI_OK;
 }

@@ -386,9 +386,11 @@ static int32_t find_part(const fetch *f, uint64_t hash, const char *topic, size_
 
 static void park(fetch *f, st_fetch_waiters *w)
 {
+    f->avail = 0; /* remeasure keeps it as the sum of the parts */
     for (int32_t i = 0; i < f->nparts; i++) {
         fetch_part *p = &f->parts[i];
         p->avail = p->slice.len;
+        f->avail += p->avail;
         uint32_t s = slot_of(f->topics[p->topic].hash, p->partition, f->mask);
         while (f->slots[s])
             s = (s + 1) & f->mask;
@@ -527,6 +529,25 @@ void st_fetch_wake(st_broker *b, const char *topic, int32_t partition)
         fetch *f = ready;
         ready = f->next;
         answer(f);
+    }
+}
+
+size_t st_fetch_parked(const st_broker *b)
+{
+    return b->fetch_waiters ? b->fetch_waiters->count : 0;
+}
+
+void st_fetch_cancel(st_broker *b, st_req *req)
+{
+    st_fetch_waiters *w = b->fetch_waiters;
+    for (fetch *f = w ? w->head : NULL; f; f = f->next) {
+        if (f->req != req)
+            continue;
+        waiters_remove(w, f);
+        st_timer_stop(b->loop, &f->timer);
+        free(f);
+        st_req_finish_silent(req);
+        return;
     }
 }
 

@@ -7,14 +7,14 @@
 
 #include "broker/proto/api.h"
 
-st_handler_fn st_handle_api_versions;    /* api_versions.c */
-st_handler_fn st_handle_metadata;        /* metadata.c */
-st_handler_fn st_handle_produce;         /* produce.c */
-st_handler_fn st_handle_fetch;           /* fetch.c */
-st_handler_fn st_handle_list_offsets;    /* list_offsets.c */
-st_handler_fn st_handle_delete_records;  /* delete_records.c */
-st_handler_fn st_handle_create_topics;   /* topics.c */
-st_handler_fn st_handle_delete_topics;   /* topics.c */
+st_handler_fn st_handle_api_versions;      /* api_versions.c */
+st_handler_fn st_handle_metadata;          /* metadata.c */
+st_handler_fn st_handle_produce;           /* produce.c */
+st_handler_fn st_handle_fetch;             /* fetch.c */
+st_handler_fn st_handle_list_offsets;      /* list_offsets.c */
+st_handler_fn st_handle_delete_records;    /* delete_records.c */
+st_handler_fn st_handle_create_topics;     /* topics.c */
+st_handler_fn st_handle_delete_topics;     /* topics.c */
 st_handler_fn st_handle_create_partitions; /* topics.c */
 st_handler_fn st_handle_describe_configs;  /* configs.c */
 st_handler_fn st_handle_alter_configs;     /* configs.c */
@@ -27,5 +27,10 @@ st_fetch_waiters *st_fetch_waiters_new(void);
 void st_fetch_waiters_free(st_fetch_waiters *w);
 void st_fetch_wake(st_broker *b, const char *topic, int32_t partition);
 void st_fetch_shutdown(st_broker *b);
+/* Frees the parked fetch of req (its client left) at once, rather than holding it
+ * until max_wait_ms. No-op if req is not a parked fetch. */
+void st_fetch_cancel(st_broker *b, st_req *req);
+/* Fetches parked now, waiting for min_bytes or max_wait_ms (for status). */
+size_t st_fetch_parked(const st_broker *b);
 
 #endif

@@ -413,6 +413,16 @@ int st_log_segment_count(const st_log *log)
 
 /* ---- flushing ---- */
 
+static void mark_offline_on_error(st_log *log, int err)
+{
+    if (!err || log->offline)
+        return;
+    log->offline = true;
+    st_error("%s: fsync failed; the partition refuses writes until straitd restarts and "
+             "re-verifies everything after offset %" PRId64,
+             log->dir, log->recovery_point);
+}
+
 static void flush_done(void *arg)
 {
     st_flush_req *req = arg;
@@ -420,7 +430,8 @@ static void flush_done(void *arg)
     int err = req->err;
     st_log *log = fs->log;
     if (log) {
-        if (!err && req->end_offset > log->recovery_point)
+        mark_offline_on_error(log, err);
+        if (!err && !log->offline && req->end_offset > log->recovery_point)
             log->recovery_point = req->end_offset;
         if (!req->cb && err) {
             log->flush_error = err; /* a background flush: tell the next waiter */
@@ -445,7 +456,8 @@ static void submit_flush(st_log *log, st_segment *seg, bool dir, int64_t end_off
     st_fileref *files[] = {seg->file, seg->index_file, seg->time_file};
     if (!log->flusher) {
         int err = st_fsync_all(files, 3, dir ? log->dir : NULL);
-        if (!err && end_offset > log->recovery_point)
+        mark_offline_on_error(log, err);
+        if (!err && !log->offline && end_offset > log->recovery_point)
             log->recovery_point = end_offset;
         if (cb)
             cb(arg, err);
@@ -528,9 +540,10 @@ static int write_full(int fd, const uint8_t *p, size_t n, int64_t pos)
     return 0;
 }
 
-static int64_t abs_diff(int64_t a, int64_t b)
+/* |a - b| without signed overflow (a client may send INT64_MIN as a timestamp). */
+static uint64_t abs_diff(int64_t a, int64_t b)
 {
-    return a > b ? a - b : b - a;
+    return a > b ? (uint64_t)a - (uint64_t)b : (uint64_t)b - (uint64_t)a;
 }
 
 /* CreateTime topics: every batch's first and max timestamps within the allowed
@@ -547,7 +560,7 @@ static int check_timestamps(const st_log *log, const uint8_t *p, size_t len, int
         int64_t worst = abs_diff(b.base_timestamp, now_ms) > abs_diff(b.max_timestamp, now_ms)
                             ? b.base_timestamp
                             : b.max_timestamp;
-        if (abs_diff(worst, now_ms) > max_diff) {
+        if (abs_diff(worst, now_ms) > (uint64_t)max_diff) {
             snprintf(res->why, sizeof res->why,
                      "batch %zu: timestamp %" PRId64 " is more than "
                      "message.timestamp.difference.max.ms=%" PRId64 " from the broker's %" PRId64,
@@ -565,6 +578,11 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
     int64_t nrecords;
     *res = (st_append_result){.base_offset = -1, .last_offset = -1, .log_append_time = -1};
     res->log_start_offset = log->start_offset;
+    if (log->offline) {
+        snprintf(res->why, sizeof res->why,
+                 "an earlier fsync of %s failed: the partition is offline until restart", log->dir);
+        return ST_ERR_KAFKA_STORAGE_ERROR;
+    }
     int rc = st_batches_validate(records, len, log->cfg.max_message_bytes, &nbatches, &nrecords,
                                  res->why, sizeof res->why);
     if (rc == ST_ERR_NONE)
@@ -590,6 +608,16 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
                 " as checkpointed; continuing from the segment",
                 log->dir, act->end_offset, log->end_offset);
         log->end_offset = act->end_offset;
+    }
+    /* Index entries hold offsets relative to the segment base as int32. A compressed
+     * batch's record count is taken on trust (we do not decompress), so one request
+     * could claim more offsets than an empty segment can index: refuse it rather than
+     * wrap the index. */
+    if (rc == ST_ERR_NONE && log->end_offset + nrecords - act->base > INT32_MAX) {
+        snprintf(res->why, sizeof res->why,
+                 "record set claims %" PRId64 " records, more than one segment can index",
+                 nrecords);
+        return ST_ERR_RECORD_LIST_TOO_LARGE;
     }
     int32_t entries = (int32_t)(len / (size_t)st_log_interval(log)) + 2;
     if (rc == ST_ERR_NONE && (st_segment_open_indexes(log->dir, act) < 0 ||

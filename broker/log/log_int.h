@@ -106,6 +106,11 @@ struct st_log {
     int64_t unflushed_messages; /* appended since the last flush request */
     int64_t dirty_since_ms;     /* first append since the last flush request, -1 none */
     int flush_error;            /* a background fsync failed: reported to the next cb */
+    bool offline;               /* an fsync failed: Linux may have dropped the dirty pages,
+                                 * so nothing written since the recovery point can be
+                                 * trusted. Appends fail and the recovery point stays put
+                                 * until a restart re-verifies the tail (Kafka takes the
+                                 * log dir offline the same way). */
     bool dir_dirty;             /* files created that no directory fsync covers yet */
     st_checkpoint saved;        /* what the checkpoint file holds, if saved_valid */
     bool saved_valid;

@@ -384,6 +384,12 @@ static void update_watch(st_conn *c)
         want |= EPOLLIN;
     if (c->out_head)
         want |= EPOLLOUT;
+    /* A held connection reads nothing, but must still learn that its peer left: a
+     * fetch parked for max_wait_ms (or a produce waiting for fsync) is then freed at
+     * once instead of holding memory for a client that is gone. Kafka clients never
+     * half-close while waiting for an answer, so a read hang-up means gone. */
+    if (c->held)
+        want |= EPOLLRDHUP;
     if (want == c->watched)
         return;
     if (st_loop_watch(c->s->loop, c->fd, want, conn_io, c) < 0) {
@@ -495,7 +501,7 @@ static void conn_io(st_loop *loop, int fd, uint32_t events, void *arg)
     } else if ((events & (EPOLLIN | EPOLLHUP)) && (c->watched & EPOLLIN)) {
         if (read_some(c) == 0)
             process_frames(c);
-    } else if (events & EPOLLHUP) {
+    } else if (events & (EPOLLHUP | EPOLLRDHUP)) {
         conn_close_at(c, ST_LOG_DEBUG, "peer hung up");
     }
     /* EPOLLOUT needs nothing here: conn_leave flushes. */

@@ -22,6 +22,7 @@
 #include "common/logging.h"
 
 #define API_VERSIONS_KEY 18
+#define FETCH_KEY        1
 /* No flexible version inside the range we serve. Kafka's first flexible versions lie
  * just above our maxima (Produce 9, Fetch 12, CreateTopics 5, ...): raising a max past
  * one means setting the real number here and teaching the handler the compact forms. */
@@ -69,7 +70,7 @@ static const char *peer_of(const st_conn *conn)
 }
 
 /* Returns the connection's session, creating it on first use. */
-static session *session_of(st_conn *conn)
+static session *session_of(st_broker *b, st_conn *conn)
 {
     session *s = st_conn_get_data(conn);
     if (!s) {
@@ -77,6 +78,7 @@ static session *session_of(st_conn *conn)
         if (!s)
             abort(); /* as st_buf: a broker that cannot allocate 8 bytes is done */
         st_conn_set_data(conn, s);
+        b->stats.connections_total++; /* connections that sent at least one request */
     }
     return s;
 }
@@ -198,7 +200,7 @@ int st_dispatch(st_broker *b, st_conn *conn, uint8_t *frame, size_t len)
     req->received_us = st_mono_us();
     count_request(b, key);
 
-    session *s = conn ? session_of(conn) : NULL;
+    session *s = conn ? session_of(b, conn) : NULL;
     if (s)
         s->pending = req; /* so a finish from inside the handler is recognised */
 
@@ -254,10 +256,16 @@ void st_dispatch_conn_closed(st_broker *b, st_conn *conn)
     session *s = st_conn_get_data(conn);
     if (!s)
         return;
-    if (s->pending)
-        s->pending->conn = NULL;
+    st_req *pending = s->pending;
     st_conn_set_data(conn, NULL);
     free(s);
+    if (!pending)
+        return;
+    pending->conn = NULL;
+    /* A parked fetch may wait up to max_wait_ms; its client is gone, so free it now
+     * (a produce waiting for fsync finishes by itself shortly). */
+    if (pending->api_key == FETCH_KEY)
+        st_fetch_cancel(b, pending);
 }
 
 void st_req_finish(st_req *req)

@@ -682,6 +682,33 @@ static void test_remove(void **state)
     st_fileref_unref(s.file);
 }
 
+/* A compressed batch's record count is not checked against its body (we do not
+ * decompress), so a client can claim 2^31-1 records in 70 bytes. Two of them in one
+ * request would overflow the int32 relative offsets of an empty segment's index:
+ * refused whole, and the log stays usable. */
+static void test_offset_span(void **state)
+{
+    fixture *f = *state;
+    st_log_config c = small_config();
+    st_log *log = open_log(f, &c, true, NULL);
+    uint8_t one[512], two[1024];
+    size_t n = build_batch(one, sizeof one, 1, NOW, 10);
+    put_be(one + 21, 1, 2);          /* attributes: gzip */
+    put_be(one + 23, 0x7ffffffe, 4); /* lastOffsetDelta */
+    put_be(one + 57, 0x7fffffff, 4); /* recordsCount */
+    fix_crc(one, n);
+    memcpy(two, one, n);
+    memcpy(two + n, one, n);
+    st_append_result res;
+    assert_int_equal(st_log_append(log, two, 2 * n, NOW, &res), ST_ERR_RECORD_LIST_TOO_LARGE);
+    assert_non_null(strstr(res.why, "more than one segment can index"));
+    assert_int_equal(st_log_end_offset(log), 0);
+    append(log, 3, NOW, 100);
+    assert_int_equal(st_log_end_offset(log), 3);
+    assert_int_equal(check_read(log, 0, 1 << 20), 1);
+    st_log_close(log, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -699,6 +726,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roll_by_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_async, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offset_span, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
