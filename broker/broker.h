@@ -17,12 +17,14 @@ typedef struct st_broker st_broker;
 /* Every option has a default (st_broker_config_defaults); the config file
  * (deploy/config/straitd.cfg documents each) overrides them. */
 typedef struct st_broker_config {
-    int32_t node_id;                     /* broker.id [0] */
-    char listen_host[256];               /* listener host [127.0.0.1] */
-    int port;                            /* listener port [9092] */
-    char advertised_host[256];           /* what Metadata tells clients [listen_host] */
-    char data_dir[PATH_MAX];             /* log.dirs [./data] */
-    char cluster_id[64];                 /* [generated once, kept in data_dir/meta] */
+    int32_t node_id;           /* broker.id [0] */
+    char listen_host[256];     /* listener host [127.0.0.1] */
+    int port;                  /* listener port [9092] */
+    char advertised_host[256]; /* what Metadata tells clients [listen_host] */
+    int advertised_port;       /* what Metadata tells clients [0: the bound port]; a proxy in front
+                                * of the broker sets it */
+    char data_dir[PATH_MAX];   /* log.dirs [./data] */
+    char cluster_id[64];       /* [generated once, kept in data_dir/meta] */
     size_t socket_request_max_bytes;     /* socket.request.max.bytes [104857600] */
     bool auto_create_topics;             /* auto.create.topics.enable [true] */
     int32_t num_partitions;              /* num.partitions [1] */

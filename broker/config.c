@@ -52,6 +52,7 @@ static const setting settings[] = {
     {"broker.port", K_INT, F(port), 0, 0, 65535},
     {"broker.advertised_host", K_STR, F(advertised_host),
      sizeof(((st_broker_config *)0)->advertised_host), 0, 0},
+    {"broker.advertised_port", K_INT, F(advertised_port), 0, 0, 65535},
     {"broker.data_dir", K_STR, F(data_dir), sizeof(((st_broker_config *)0)->data_dir), 0, 0},
     {"broker.cluster_id", K_STR, F(cluster_id), sizeof(((st_broker_config *)0)->cluster_id), 0, 0},
     {"broker.log_level", K_STR, F(log_level), sizeof(((st_broker_config *)0)->log_level), 0, 0},

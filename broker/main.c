@@ -26,21 +26,25 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: straitd [-c FILE] [options]\n"
-                 "\n"
-                 "Runs one Strait broker, serving the Kafka protocol.\n"
-                 "\n"
-                 "  -c, --config FILE      libconfig file (see deploy/config/straitd.cfg);\n"
-                 "                         without it every setting has its default\n"
-                 "      --host HOST        listen host (broker.host) [127.0.0.1]\n"
-                 "      --port N           listen port (broker.port; 0 picks a free one) [9092]\n"
-                 "      --data-dir DIR     where logs live (broker.data_dir) [./data]\n"
-                 "      --mgmt URL         management endpoint (mgmt.url) [tcp://127.0.0.1:9192]\n"
-                 "      --ready-file PATH  once serving, write \"<port> <mgmt url>\" to PATH\n"
-                 "      --log-level LEVEL  debug, info, warn or error [info]\n"
-                 "  -h, --help             this text\n"
-                 "\n"
-                 "Command-line options override the file. SIGINT or SIGTERM shuts down cleanly.\n");
+    fprintf(
+        out,
+        "usage: straitd [-c FILE] [options]\n"
+        "\n"
+        "Runs one Strait broker, serving the Kafka protocol.\n"
+        "\n"
+        "  -c, --config FILE      libconfig file (see deploy/config/straitd.cfg);\n"
+        "                         without it every setting has its default\n"
+        "      --host HOST        listen host (broker.host) [127.0.0.1]\n"
+        "      --port N           listen port (broker.port; 0 picks a free one) [9092]\n"
+        "      --advertised-port N  the port Metadata tells clients, for a proxy in\n"
+        "                         front of the broker (broker.advertised_port) [0: bound port]\n"
+        "      --data-dir DIR     where logs live (broker.data_dir) [./data]\n"
+        "      --mgmt URL         management endpoint (mgmt.url) [tcp://127.0.0.1:9192]\n"
+        "      --ready-file PATH  once serving, write \"<port> <mgmt url>\" to PATH\n"
+        "      --log-level LEVEL  debug, info, warn or error [info]\n"
+        "  -h, --help             this text\n"
+        "\n"
+        "Command-line options override the file. SIGINT or SIGTERM shuts down cleanly.\n");
 }
 
 static int write_ready_file(const char *path, int port, const char *mgmt)
@@ -58,7 +62,7 @@ static int write_ready_file(const char *path, int port, const char *mgmt)
 
 int main(int argc, char **argv)
 {
-    enum { O_HOST = 1000, O_PORT, O_DATA, O_MGMT, O_READY, O_LEVEL };
+    enum { O_HOST = 1000, O_PORT, O_DATA, O_MGMT, O_READY, O_LEVEL, O_APORT };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"host", required_argument, NULL, O_HOST},
@@ -67,12 +71,13 @@ int main(int argc, char **argv)
         {"mgmt", required_argument, NULL, O_MGMT},
         {"ready-file", required_argument, NULL, O_READY},
         {"log-level", required_argument, NULL, O_LEVEL},
+        {"advertised-port", required_argument, NULL, O_APORT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *host = NULL, *data = NULL, *mgmt = NULL, *ready = NULL;
     const char *level = NULL;
-    long port = -1;
+    long port = -1, advertised_port = -1;
     int c;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
@@ -87,6 +92,15 @@ int main(int argc, char **argv)
             port = strtol(optarg, &end, 10);
             if (*end || port < 0 || port > 65535) {
                 fprintf(stderr, "straitd: --port wants 0..65535, not \"%s\"\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case O_APORT: {
+            char *end;
+            advertised_port = strtol(optarg, &end, 10);
+            if (*end || advertised_port < 0 || advertised_port > 65535) {
+                fprintf(stderr, "straitd: --advertised-port wants 0..65535, not \"%s\"\n", optarg);
                 return 2;
             }
             break;
@@ -127,6 +141,8 @@ int main(int argc, char **argv)
         snprintf(cfg.listen_host, sizeof cfg.listen_host, "%s", host);
     if (port >= 0)
         cfg.port = (int)port;
+    if (advertised_port >= 0)
+        cfg.advertised_port = (int)advertised_port;
     if (data)
         snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data);
     if (mgmt)

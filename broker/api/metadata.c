@@ -108,7 +108,7 @@ int st_handle_metadata(st_req *req)
     st_buf_put_i32(w, b->cfg.node_id);
     const char *host = b->cfg.advertised_host[0] ? b->cfg.advertised_host : b->cfg.listen_host;
     st_wr_str(w, flex, host, -1);
-    st_buf_put_i32(w, st_broker_port(b));
+    st_buf_put_i32(w, b->cfg.advertised_port ? b->cfg.advertised_port : st_broker_port(b));
     if (v >= 1)
         st_wr_str(w, flex, NULL, -1); /* rack */
     st_wr_tags(w, flex);
