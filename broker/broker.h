@@ -25,13 +25,18 @@ typedef struct st_broker_config {
                                 * of the broker sets it */
     char data_dir[PATH_MAX];   /* log.dirs [./data] */
     char cluster_id[64];       /* [generated once, kept in data_dir/meta] */
-    size_t socket_request_max_bytes;     /* socket.request.max.bytes [104857600] */
-    bool auto_create_topics;             /* auto.create.topics.enable [true] */
-    int32_t num_partitions;              /* num.partitions [1] */
-    int16_t default_replication_factor;  /* default.replication.factor [1] */
-    int64_t retention_check_interval_ms; /* log.retention.check.interval.ms [300000] */
-    st_log_config log_defaults;          /* log.* broker-wide topic defaults */
-    char mgmt_url[256];                  /* management endpoint [tcp://127.0.0.1:9192] */
+    size_t socket_request_max_bytes;          /* socket.request.max.bytes [104857600] */
+    bool auto_create_topics;                  /* auto.create.topics.enable [true] */
+    int32_t num_partitions;                   /* num.partitions [1] */
+    int16_t default_replication_factor;       /* default.replication.factor [1] */
+    int32_t offsets_topic_partitions;         /* offsets.topic.num.partitions [50] */
+    int64_t offsets_segment_bytes;            /* offsets.topic.segment.bytes [104857600] */
+    int64_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms [3000] */
+    int64_t group_min_session_timeout_ms;     /* group.min.session.timeout.ms [6000] */
+    int64_t group_max_session_timeout_ms;     /* group.max.session.timeout.ms [1800000] */
+    int64_t retention_check_interval_ms;      /* log.retention.check.interval.ms [300000] */
+    st_log_config log_defaults;               /* log.* broker-wide topic defaults */
+    char mgmt_url[256];                       /* management endpoint [tcp://127.0.0.1:9192] */
     char
         mgmt_token[256]; /* shared secret; empty → generated, written to data_dir/meta/mgmt.token */
     char log_level[16]; /* [info] */

@@ -13,6 +13,7 @@
 #include "broker/net/loop.h"
 
 typedef struct st_mgmt_server st_mgmt_server;
+typedef struct st_groups st_groups;
 
 typedef struct st_broker_stats {
     uint64_t requests; /* frames dispatched */
@@ -31,9 +32,12 @@ struct st_broker {
     st_flusher *flusher;
     st_topics *topics;
     st_fetch_waiters *fetch_waiters;
-    st_mgmt_server *mgmt; /* NULL in the fuzz harness */
-    st_timer tick_timer;  /* retention/flush/roll tick */
-    int64_t started_ms;   /* wall clock at start */
+    st_groups *groups;         /* the group coordinator (broker/group/) */
+    int64_t next_producer_id;  /* InitProducerId hands these out (init_producer_id.c) */
+    int64_t producer_id_limit; /* end of the id block reserved in meta/producer_ids */
+    st_mgmt_server *mgmt;      /* NULL in the fuzz harness */
+    st_timer tick_timer;       /* retention/flush/roll tick */
+    int64_t started_ms;        /* wall clock at start */
     st_broker_stats stats;
 };
 

@@ -26,6 +26,11 @@ void st_broker_config_defaults(st_broker_config *cfg)
     cfg->auto_create_topics = true;
     cfg->num_partitions = 1;
     cfg->default_replication_factor = 1;
+    cfg->offsets_topic_partitions = 50;
+    cfg->offsets_segment_bytes = 104857600;
+    cfg->group_initial_rebalance_delay_ms = 3000;
+    cfg->group_min_session_timeout_ms = 6000;
+    cfg->group_max_session_timeout_ms = 1800000;
     cfg->retention_check_interval_ms = 300000;
     st_log_config_defaults(&cfg->log_defaults);
     snprintf(cfg->mgmt_url, sizeof cfg->mgmt_url, "tcp://127.0.0.1:9192");
@@ -61,6 +66,12 @@ static const setting settings[] = {
     {"topics.auto_create", K_BOOL, F(auto_create_topics), 0, 0, 0},
     {"topics.num_partitions", K_INT, F(num_partitions), 0, 1, 10000},
     {"topics.default_replication_factor", K_INT, F(default_replication_factor), 2, 1, 1},
+    {"groups.offsets_topic_partitions", K_INT, F(offsets_topic_partitions), 0, 1, 1000},
+    {"groups.offsets_segment_bytes", K_INT64, F(offsets_segment_bytes), 8, 1024, INT32_MAX},
+    {"groups.initial_rebalance_delay_ms", K_INT64, F(group_initial_rebalance_delay_ms), 8, 0,
+     INT32_MAX},
+    {"groups.min_session_timeout_ms", K_INT64, F(group_min_session_timeout_ms), 8, 1, INT32_MAX},
+    {"groups.max_session_timeout_ms", K_INT64, F(group_max_session_timeout_ms), 8, 1, INT32_MAX},
     {"log.retention_check_interval_ms", K_INT64, F(retention_check_interval_ms), 8, 10, INT64_MAX},
     {"log.segment_bytes", K_INT64, L(segment_bytes), 8, 14, INT32_MAX},
     {"log.segment_ms", K_INT64, L(segment_ms), 8, 1, INT64_MAX},
@@ -68,6 +79,8 @@ static const setting settings[] = {
     {"log.retention_bytes", K_INT64, L(retention_bytes), 8, -1, INT64_MAX},
     {"log.flush_messages", K_FLUSH, L(flush_messages), 8, -1, INT64_MAX},
     {"log.flush_ms", K_FLUSH, L(flush_ms), 8, -1, INT64_MAX},
+    {"log.delete_retention_ms", K_INT64, L(delete_retention_ms), 8, 0, INT64_MAX},
+    {"log.min_compaction_lag_ms", K_INT64, L(min_compaction_lag_ms), 8, 0, INT64_MAX},
     {"log.max_message_bytes", K_INT, L(max_message_bytes), 0, 64, INT32_MAX},
     {"log.index_interval_bytes", K_INT, L(index_interval_bytes), 0, 0, INT32_MAX},
     {"log.message_timestamp_type", K_TSTYPE, L(log_append_time), 0, 0, 0},
@@ -192,7 +205,7 @@ int st_broker_config_load(st_broker_config *cfg, const char *path, char *err, si
         if (config_setting_type(group) != CONFIG_TYPE_GROUP) {
             char why[300];
             snprintf(why, sizeof why,
-                     "\"%s\" must be a group (broker, socket, topics, log or mgmt)",
+                     "\"%s\" must be a group (broker, socket, topics, groups, log or mgmt)",
                      config_setting_name(group));
             fail(err, errlen, path, group, why);
             goto out;

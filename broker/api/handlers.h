@@ -18,6 +18,19 @@ st_handler_fn st_handle_delete_topics;     /* topics.c */
 st_handler_fn st_handle_create_partitions; /* topics.c */
 st_handler_fn st_handle_describe_configs;  /* configs.c */
 st_handler_fn st_handle_alter_configs;     /* configs.c */
+st_handler_fn st_handle_init_producer_id;  /* init_producer_id.c */
+
+/* Consumer groups (broker/group/, handlers in broker/group/handlers.c) */
+st_handler_fn st_handle_find_coordinator;
+st_handler_fn st_handle_join_group;
+st_handler_fn st_handle_sync_group;
+st_handler_fn st_handle_heartbeat;
+st_handler_fn st_handle_leave_group;
+st_handler_fn st_handle_offset_commit;
+st_handler_fn st_handle_offset_fetch;
+st_handler_fn st_handle_list_groups;
+st_handler_fn st_handle_describe_groups;
+st_handler_fn st_handle_delete_groups;
 
 /* Fetch long-polls (fetch.c). A produce that appended to a partition calls
  * st_fetch_wake so parked fetches re-check min_bytes. st_fetch_shutdown answers every

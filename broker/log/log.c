@@ -42,6 +42,9 @@ void st_log_config_defaults(st_log_config *c)
         .timestamp_difference_max_ms = INT64_MAX,
         .cleanup_delete = true,
         .cleanup_compact = false,
+        .delete_retention_ms = 86400000,
+        .min_compaction_lag_ms = 0,
+        .min_cleanable_dirty_ratio = 0.5,
     };
 }
 

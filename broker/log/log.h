@@ -24,18 +24,22 @@ typedef struct st_flusher st_flusher;
 
 /* Per-topic settings, named as Kafka's topic configs. Defaults in brackets. */
 typedef struct st_log_config {
-    int64_t segment_bytes;          /* segment.bytes [1073741824] */
-    int64_t segment_ms;             /* segment.ms [604800000] */
-    int64_t retention_bytes;        /* retention.bytes [-1: unlimited] */
-    int64_t retention_ms;           /* retention.ms [604800000; -1: forever] */
-    int64_t flush_messages;         /* flush.messages [INT64_MAX: leave it to the OS] */
-    int64_t flush_ms;               /* flush.ms [INT64_MAX] */
-    int32_t max_message_bytes;      /* max.message.bytes [1048588] */
-    int32_t index_interval_bytes;   /* index.interval.bytes [4096] */
-    bool log_append_time;           /* message.timestamp.type=LogAppendTime [CreateTime] */
+    int64_t segment_bytes;               /* segment.bytes [1073741824] */
+    int64_t segment_ms;                  /* segment.ms [604800000] */
+    int64_t retention_bytes;             /* retention.bytes [-1: unlimited] */
+    int64_t retention_ms;                /* retention.ms [604800000; -1: forever] */
+    int64_t flush_messages;              /* flush.messages [INT64_MAX: leave it to the OS] */
+    int64_t flush_ms;                    /* flush.ms [INT64_MAX] */
+    int32_t max_message_bytes;           /* max.message.bytes [1048588] */
+    int32_t index_interval_bytes;        /* index.interval.bytes [4096] */
+    bool log_append_time;                /* message.timestamp.type=LogAppendTime [CreateTime] */
     int64_t timestamp_difference_max_ms; /* message.timestamp.difference.max.ms [INT64_MAX] */
-    bool cleanup_delete;            /* cleanup.policy contains delete [yes] */
-    bool cleanup_compact;           /* cleanup.policy contains compact [no] */
+    bool cleanup_delete;                 /* cleanup.policy contains delete [yes] */
+    bool cleanup_compact;                /* cleanup.policy contains compact [no] */
+    int64_t delete_retention_ms;         /* delete.retention.ms: tombstones kept this long
+                                          * after compaction reaches them [86400000] */
+    int64_t min_compaction_lag_ms;       /* min.compaction.lag.ms [0] */
+    double min_cleanable_dirty_ratio;    /* min.cleanable.dirty.ratio [0.5] */
 } st_log_config;
 
 /* Fills c with Kafka's defaults. */
@@ -47,9 +51,9 @@ typedef struct st_append_result {
     int64_t last_offset;     /* offset of the last record */
     int64_t log_append_time; /* -1 unless the topic uses LogAppendTime */
     int64_t log_start_offset;
-    int64_t records;         /* records appended */
-    bool flush_needed;       /* flush.messages reached: acknowledge after a flush */
-    char why[200];           /* on error: what was wrong with the batch */
+    int64_t records;   /* records appended */
+    bool flush_needed; /* flush.messages reached: acknowledge after a flush */
+    char why[200];     /* on error: what was wrong with the batch */
 } st_append_result;
 
 /* Bytes for a fetch: `len` bytes at `pos` of `file`, whole batches. */
@@ -84,8 +88,7 @@ void st_log_set_config(st_log *log, const st_log_config *cfg);
  * wire error code is returned with res->why set. Timestamps outside
  * timestamp_difference_max_ms of now → INVALID_TIMESTAMP.
  */
-int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms,
-                  st_append_result *res);
+int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_append_result *res);
 
 /*
  * Finds the bytes a fetch at `offset` returns: whole batches starting with the one that

@@ -116,6 +116,8 @@ struct st_log {
     bool saved_valid;
     int64_t checkpoint_ms; /* when the tick last wrote it */
     struct st_log_flush_state *flush_state;
+    struct st_cleaner_state *cleaner; /* owned by cleaner.c; NULL when no pass ran */
+    struct st_producer_state *producers; /* owned by producer_state.c (idempotence) */
 };
 
 static inline struct st_segment *st_log_active(const st_log *log)

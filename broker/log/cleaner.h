@@ -1,0 +1,26 @@
+/*
+ * The log cleaner (compaction) for cleanup.policy=compact topics. Private to
+ * broker/log/.
+ *
+ * A pass reads the log's non-active segments on the background worker thread (never
+ * the loop thread, so produce and fetch never wait on it), keeps the latest record per
+ * key (and tombstones younger than delete.retention.ms), writes the survivors into new
+ * segment files (merging small neighbours up to segment.bytes) and hands them back to
+ * the loop thread, which swaps them in only if those segments are still the log's.
+ * The active segment is never touched.
+ */
+#ifndef ST_CLEANER_H
+#define ST_CLEANER_H
+
+#include <stdint.h>
+
+typedef struct st_log st_log;
+
+/* From st_log_tick (loop thread): starts a pass when the topic is compacted, no pass
+ * is running for this log, and the dirty ratio reaches min.cleanable.dirty.ratio. */
+void st_cleaner_tick(st_log *log, int64_t now_ms);
+/* From st_log_close / st_log_remove (loop thread), before the segments go away: a
+ * pass in flight is abandoned and its output deleted when it comes back. */
+void st_cleaner_detach(st_log *log);
+
+#endif
