@@ -431,6 +431,11 @@ static const char *const create_args[] = {"name", "partitions", "replication_fac
                                           NULL};
 static const char *const alter_args[] = {"name", "set", "delete", "add_partitions", NULL};
 
+static const char *const group_arg[] = {"group", NULL};
+static const char *const reset_args[] = {"group",     "topic",     "partitions",  "to_earliest",
+                                         "to_latest", "to_offset", "to_datetime", "shift_by",
+                                         "dry_run",   NULL};
+
 static const admin_cmd commands[] = {
     {"help", no_args, "", "list the commands", cmd_help},
     {"status", no_args, "", "node id, listener, data dir, uptime, counts and request stats",
@@ -443,6 +448,18 @@ static const admin_cmd commands[] = {
     {"topics.alter", alter_args, "{name, set?{k:v}, delete?[k], add_partitions? (new total)}",
      "change config overrides incrementally and/or grow the partition count", cmd_topics_alter},
     {"topics.delete", name_arg, "{name}", "delete a topic and its data", cmd_topics_delete},
+    {"groups.list", no_args, "", "every consumer group with its state and member count",
+     st_admin_groups_list},
+    {"groups.describe", group_arg, "{group}",
+     "members with their assignments; per partition the commit, log end, lag and owner",
+     st_admin_groups_describe},
+    {"groups.delete", group_arg, "{group}",
+     "delete a group without members and its committed offsets", st_admin_groups_delete},
+    {"groups.reset-offsets", reset_args,
+     "{group, topic (or \"all\"), partitions?[..], to_earliest | to_latest | to_offset N | "
+     "to_datetime T | shift_by N, dry_run?}",
+     "compute new committed offsets and, unless dry_run, write them (group must have no members)",
+     st_admin_groups_reset_offsets},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -14,6 +14,11 @@
  *   topics.create   {name, partitions?, replication_factor?, configs?{k:v}}
  *   topics.alter    {name, set?{k:v}, delete?[k], add_partitions? (new total)}
  *   topics.delete   {name}
+ *   groups.list
+ *   groups.describe {group}
+ *   groups.delete   {group}
+ *   groups.reset-offsets {group, topic ("all": every topic with commits), partitions?,
+ *                   to_earliest | to_latest | to_offset | to_datetime | shift_by, dry_run}
  */
 #ifndef ST_ADMIN_H
 #define ST_ADMIN_H
@@ -29,5 +34,17 @@
  */
 int st_admin_handle(void *broker, const char *cmd, json_t *args, json_t **result, char *err,
                     size_t errlen);
+
+/* The groups.* commands (admin_groups.c), entries of admin.c's command table with the
+ * same contract as st_admin_handle. Loop thread only. */
+struct st_broker;
+int st_admin_groups_list(struct st_broker *b, json_t *args, json_t **result, char *err,
+                         size_t errlen);
+int st_admin_groups_describe(struct st_broker *b, json_t *args, json_t **result, char *err,
+                             size_t errlen);
+int st_admin_groups_delete(struct st_broker *b, json_t *args, json_t **result, char *err,
+                           size_t errlen);
+int st_admin_groups_reset_offsets(struct st_broker *b, json_t *args, json_t **result, char *err,
+                                  size_t errlen);
 
 #endif

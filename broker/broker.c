@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "broker/admin.h"
+#include "broker/group/group.h"
 #include "broker/proto/api.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -142,6 +143,8 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
         goto fail;
     if (!(b->topics = st_topics_open(cfg->data_dir, &cfg->log_defaults, b->flusher, err, errlen)))
         goto fail;
+    if (!(b->groups = st_groups_open(b, err, errlen)))
+        goto fail;
     b->fetch_waiters = st_fetch_waiters_new();
     b->tick_timer.cb = on_tick;
     b->tick_timer.arg = b;
@@ -242,6 +245,7 @@ void st_broker_free(st_broker *b)
         st_fetch_waiters_free(b->fetch_waiters);
     if (b->loop && st_timer_armed(&b->tick_timer))
         st_timer_stop(b->loop, &b->tick_timer);
+    st_groups_close(b->groups);
     if (b->topics)
         st_topics_close(b->topics);
     if (b->flusher)

@@ -136,6 +136,7 @@ int cli_broker_supports(const char *bootstrap, const int16_t *keys, size_t nkeys
 
 /* ---- commands ---- */
 int cli_topics_main(cli_ctx *c, int argc, char **argv);
+int cli_groups_main(cli_ctx *c, int argc, char **argv);
 int cli_status_main(cli_ctx *c, int argc, char **argv);
 int cli_produce_main(cli_ctx *c, int argc, char **argv);
 int cli_consume_main(cli_ctx *c, int argc, char **argv);

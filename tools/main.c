@@ -16,6 +16,7 @@ typedef struct cli_command {
 
 static const cli_command commands[] = {
     {"topics", cli_topics_main, "create, list, describe, alter and delete topics"},
+    {"groups", cli_groups_main, "consumer groups: list, describe (lag), delete, reset offsets"},
     {"status", cli_status_main, "the broker's node id, listener, uptime and counters"},
     {"produce", cli_produce_main, "send stdin to a topic, a line a record"},
     {"consume", cli_consume_main, "print a topic's records, a line a record"},
@@ -87,8 +88,8 @@ int main(int argc, char **argv)
             return CLI_USAGE;
     }
     if (optind >= argc) {
-        return cli_usage_error(&c, "no command given (one of: topics, status, produce, "
-                                   "consume)");
+        return cli_usage_error(&c, "no command given (one of: topics, groups, status, "
+                                   "produce, consume)");
     }
     const char *word = argv[optind];
     char *help_argv[3];
@@ -111,8 +112,8 @@ int main(int argc, char **argv)
     const cli_command *cmd = find_command(word);
     if (!cmd)
         return cli_usage_error(&c,
-                               "unknown command \"%s\" (one of: topics, status, produce, "
-                               "consume)",
+                               "unknown command \"%s\" (one of: topics, groups, status, "
+                               "produce, consume)",
                                word);
     return cmd->main(&c, argc - optind, argv + optind);
 }

@@ -19,6 +19,7 @@
 enum value_kind {
     KIND_I64,         /* int64_t field of st_log_config */
     KIND_I32,         /* int32_t field */
+    KIND_RATIO,       /* double field in [0, 1] (min.cleanable.dirty.ratio) */
     KIND_CLEANUP,     /* cleanup.policy: cleanup_delete / cleanup_compact */
     KIND_TS_TYPE,     /* message.timestamp.type: log_append_time */
     KIND_NOOP_LONG,   /* accepted, validated as an integer, no effect yet */
@@ -41,8 +42,8 @@ struct st_topic_config_def {
 static const st_topic_config_def defs[] = {
     {"cleanup.policy", "log.cleanup.policy", KIND_CLEANUP, 0, 0, 0, NULL},
     {"compression.type", "compression.type", KIND_COMPRESSION, 0, 0, 0, "producer"},
-    {"delete.retention.ms", "log.cleaner.delete.retention.ms", KIND_NOOP_LONG, 0, 0, INT64_MAX,
-     "86400000"},
+    {"delete.retention.ms", "log.cleaner.delete.retention.ms", KIND_I64, FIELD(delete_retention_ms),
+     0, INT64_MAX, NULL},
     {"file.delete.delay.ms", "log.segment.delete.delay.ms", KIND_NOOP_LONG, 0, 0, INT64_MAX,
      "60000"},
     {"flush.messages", "log.flush.interval.messages", KIND_I64, FIELD(flush_messages), 1, INT64_MAX,
@@ -55,8 +56,10 @@ static const st_topic_config_def defs[] = {
     {"message.timestamp.difference.max.ms", "log.message.timestamp.difference.max.ms", KIND_I64,
      FIELD(timestamp_difference_max_ms), 0, INT64_MAX, NULL},
     {"message.timestamp.type", "log.message.timestamp.type", KIND_TS_TYPE, 0, 0, 0, NULL},
-    {"min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", KIND_NOOP_LONG, 0, 0, INT64_MAX,
-     "0"},
+    {"min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", KIND_RATIO,
+     FIELD(min_cleanable_dirty_ratio), 0, 1, NULL},
+    {"min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", KIND_I64,
+     FIELD(min_compaction_lag_ms), 0, INT64_MAX, NULL},
     {"min.insync.replicas", "min.insync.replicas", KIND_NOOP_LONG, 0, 1, INT32_MAX, "1"},
     /* Kafka has no lower bound on retention.bytes; anything negative means unlimited. */
     {"retention.bytes", "log.retention.bytes", KIND_I64, FIELD(retention_bytes), INT64_MIN,
@@ -104,7 +107,8 @@ static bool field_is_i64(size_t offset)
     return offset == FIELD(segment_bytes) || offset == FIELD(segment_ms) ||
            offset == FIELD(retention_bytes) || offset == FIELD(retention_ms) ||
            offset == FIELD(flush_messages) || offset == FIELD(flush_ms) ||
-           offset == FIELD(timestamp_difference_max_ms);
+           offset == FIELD(timestamp_difference_max_ms) || offset == FIELD(delete_retention_ms) ||
+           offset == FIELD(min_compaction_lag_ms);
 }
 
 static int64_t field_get(const st_log_config *cfg, size_t offset)
@@ -152,6 +156,34 @@ static int parse_integer(const st_topic_config_def *d, const char *value, int64_
         else
             snprintf(err, errlen, "%s: %s is out of range (%" PRId64 "..%" PRId64 ")", d->name,
                      value, d->min, d->max);
+        return ST_ERR_INVALID_CONFIG;
+    }
+    *out = v;
+    return 0;
+}
+
+static double ratio_get(const st_log_config *cfg, size_t offset)
+{
+    double v;
+    memcpy(&v, (const char *)cfg + offset, sizeof v);
+    return v;
+}
+
+/* A ratio such as min.cleanable.dirty.ratio: a decimal number within [min, max]. */
+static int parse_ratio(const st_topic_config_def *d, const char *value, double *out, char *err,
+                       size_t errlen)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (value[0] == '\0' || end == value || *end != '\0' || isspace((unsigned char)value[0]) ||
+        errno == ERANGE || v != v) {
+        snprintf(err, errlen, "%s: \"%s\" is not a number", d->name, value);
+        return ST_ERR_INVALID_CONFIG;
+    }
+    if (v < (double)d->min || v > (double)d->max) {
+        snprintf(err, errlen, "%s: %s is out of range (%" PRId64 "..%" PRId64 ")", d->name, value,
+                 d->min, d->max);
         return ST_ERR_INVALID_CONFIG;
     }
     *out = v;
@@ -213,6 +245,13 @@ int st_topic_config_apply(const char *name, const char *value, st_log_config *cf
         if (rc == 0)
             field_set(cfg, d->offset, n);
         return rc;
+    case KIND_RATIO: {
+        double ratio;
+        rc = parse_ratio(d, value, &ratio, err, errlen);
+        if (rc == 0)
+            memcpy((char *)cfg + d->offset, &ratio, sizeof ratio);
+        return rc;
+    }
     case KIND_NOOP_LONG:
         return parse_integer(d, value, &n, err, errlen);
     case KIND_CLEANUP: {
@@ -272,6 +311,10 @@ void st_topic_config_format(const st_topic_config_def *d, const st_log_config *c
          * flush.messages and flush.ms left to the OS. */
         snprintf(out, outlen, "%" PRId64, field_get(cfg, d->offset));
         return;
+    case KIND_RATIO:
+        /* %g prints Kafka's "0.5" rather than "0.500000" */
+        snprintf(out, outlen, "%g", ratio_get(cfg, d->offset));
+        return;
     case KIND_CLEANUP:
         snprintf(out, outlen, "%s", cleanup_text(cfg->cleanup_delete, cfg->cleanup_compact));
         return;
@@ -295,6 +338,8 @@ bool st_topic_config_is_kafka_default(const st_topic_config_def *d, const st_log
     case KIND_I64:
     case KIND_I32:
         return field_get(cfg, d->offset) == field_get(&kafka, d->offset);
+    case KIND_RATIO:
+        return ratio_get(cfg, d->offset) == ratio_get(&kafka, d->offset);
     case KIND_CLEANUP:
         return cfg->cleanup_delete == kafka.cleanup_delete &&
                cfg->cleanup_compact == kafka.cleanup_compact;

@@ -5,7 +5,7 @@
  * default (what DescribeConfigs on a BROKER resource shows), and how its value is
  * parsed into and formatted from st_log_config. Some configs are accepted and
  * described without changing anything yet (min.insync.replicas on a single node,
- * compression.type=producer, compaction timings): clients send them when they create
+ * compression.type=producer, file.delete.delay.ms): clients send them when they create
  * topics, and refusing them would break those clients for no benefit.
  */
 #ifndef ST_TOPIC_CONFIG_H

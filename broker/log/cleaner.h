@@ -12,6 +12,7 @@
 #ifndef ST_CLEANER_H
 #define ST_CLEANER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct st_log st_log;
@@ -22,5 +23,14 @@ void st_cleaner_tick(st_log *log, int64_t now_ms);
 /* From st_log_close / st_log_remove (loop thread), before the segments go away: a
  * pass in flight is abandoned and its output deleted when it comes back. */
 void st_cleaner_detach(st_log *log);
+
+/*
+ * Resolves what a crash during a swap left in dir; st_log_open must call it before it
+ * lists the segments. Every <base>.log.swap is a committed output: the old segments it
+ * replaces (base equal to it or inside its offsets) are deleted and the .swap files are
+ * renamed into place. Every *.cleaned file is an uncommitted output and is deleted.
+ * Returns 0, or -1 with err set (an I/O error).
+ */
+int st_cleaner_recover(const char *dir, char *err, size_t errlen);
 
 #endif

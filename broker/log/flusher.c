@@ -11,6 +11,9 @@
  *   loop thread                     flusher thread
  *   st_flusher_submit ──queue──▶    take all ─▶ fsync distinct files ─▶ post(done, req)
  *   done(req) ◀──────────post─────────────────────────────────────────────┘
+ *
+ * A second thread, started on first use, runs long background jobs (compaction passes,
+ * cleaner_int.h) one at a time, so a pass never delays an fsync a producer waits for.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/log/cleaner_int.h"
 #include "broker/log/log_int.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -32,6 +36,11 @@ struct st_flusher {
     bool stopping;             /* guarded by lock */
     st_post_fn *post;
     void *post_ctx;
+    /* the background thread, guarded by lock too */
+    pthread_t bg_thread;
+    bool bg_started;
+    pthread_cond_t bg_wake;
+    st_bg_job *bg_head, *bg_tail;
 };
 
 static int fsync_dir(const char *dir_path)
@@ -125,6 +134,55 @@ static void *flusher_main(void *arg)
     return NULL;
 }
 
+static void *background_main(void *arg)
+{
+    st_flusher *f = arg;
+    pthread_mutex_lock(&f->lock);
+    for (;;) {
+        while (!f->bg_head && !f->stopping)
+            pthread_cond_wait(&f->bg_wake, &f->lock);
+        st_bg_job *job = f->bg_head;
+        if (!job)
+            break; /* stopping and drained */
+        f->bg_head = job->next;
+        if (!f->bg_head)
+            f->bg_tail = NULL;
+        pthread_mutex_unlock(&f->lock);
+        job->next = NULL;
+        job->work(job->arg);
+        f->post(f->post_ctx, job->done, job->arg);
+        pthread_mutex_lock(&f->lock);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return NULL;
+}
+
+void st_flusher_run_background(st_flusher *f, st_bg_job *job)
+{
+    job->next = NULL;
+    pthread_mutex_lock(&f->lock);
+    if (!f->bg_started) {
+        int rc = pthread_create(&f->bg_thread, NULL, background_main, f);
+        if (rc != 0) {
+            /* no thread: run it here rather than never (slower, still correct) */
+            pthread_mutex_unlock(&f->lock);
+            st_error("cannot start the background thread: %s; running the job inline",
+                     strerror(rc));
+            job->work(job->arg);
+            job->done(job->arg);
+            return;
+        }
+        f->bg_started = true;
+    }
+    if (f->bg_tail)
+        f->bg_tail->next = job;
+    else
+        f->bg_head = job;
+    f->bg_tail = job;
+    pthread_cond_signal(&f->bg_wake);
+    pthread_mutex_unlock(&f->lock);
+}
+
 st_flusher *st_flusher_new(st_post_fn *post, void *post_ctx, char *err, size_t errlen)
 {
     st_flusher *f = calloc(1, sizeof *f);
@@ -136,10 +194,12 @@ st_flusher *st_flusher_new(st_post_fn *post, void *post_ctx, char *err, size_t e
     f->post_ctx = post_ctx;
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->wake, NULL);
+    pthread_cond_init(&f->bg_wake, NULL);
     int rc = pthread_create(&f->thread, NULL, flusher_main, f);
     if (rc != 0) {
         snprintf(err, errlen, "flusher: cannot start its thread: %s", strerror(rc));
         pthread_cond_destroy(&f->wake);
+        pthread_cond_destroy(&f->bg_wake);
         pthread_mutex_destroy(&f->lock);
         free(f);
         return NULL;
@@ -168,9 +228,14 @@ void st_flusher_free(st_flusher *f)
     pthread_mutex_lock(&f->lock);
     f->stopping = true;
     pthread_cond_signal(&f->wake);
+    pthread_cond_signal(&f->bg_wake);
+    bool bg = f->bg_started;
     pthread_mutex_unlock(&f->lock);
     pthread_join(f->thread, NULL);
+    if (bg)
+        pthread_join(f->bg_thread, NULL); /* after the logs detached, jobs end quickly */
     pthread_cond_destroy(&f->wake);
+    pthread_cond_destroy(&f->bg_wake);
     pthread_mutex_destroy(&f->lock);
     free(f);
 }

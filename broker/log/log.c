@@ -22,7 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/log/cleaner.h"
 #include "broker/log/log_int.h"
+#include "broker/log/producer_state.h"
 #include "broker/log/segment.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -140,8 +142,8 @@ static int cmp_segment(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Lists the segments (a stat per .log) and drops leftovers: index files without a
- * .log and unfinished checkpoint writes. */
+/* Lists the segments (a stat per .log), notes producer snapshots and drops leftovers:
+ * index files without a .log and unfinished checkpoint and snapshot writes. */
 static int list_segments(st_log *log, char *err, size_t errlen)
 {
     DIR *d = opendir(log->dir);
@@ -180,6 +182,17 @@ static int list_segments(st_log *log, char *err, size_t errlen)
         const char *ext;
         if (!parse_name(e->d_name, &base, &ext) || strcmp(ext, "log") == 0)
             continue;
+        if (strcmp(ext, ST_SNAPSHOT_EXT) == 0) {
+            if (st_producers_note_snapshot(log, base) < 0) {
+                snprintf(err, errlen, "%s: out of memory", log->dir);
+                rc = -1;
+            }
+            continue;
+        }
+        if (strcmp(ext, ST_SNAPSHOT_EXT ".tmp") == 0) {
+            unlinkat(dirfd(d), e->d_name, 0);
+            continue;
+        }
         int i = find_segment(log, base);
         if (log->nsegs == 0 || log->segs[i]->base != base) {
             st_warn("%s: deleting %s, which has no .log", log->dir, e->d_name);
@@ -241,6 +254,7 @@ static void free_log(st_log *log)
         free(log->flush_state);
     for (int i = 0; i < log->nsegs; i++)
         st_segment_free(log->segs[i]);
+    st_producers_free(log->producers);
     free(log->segs);
     free(log->dir);
     free(log);
@@ -269,6 +283,10 @@ st_log *st_log_open(const char *dir, const st_log_config *cfg, bool clean, st_fl
                  strerror(errno));
         goto fail;
     }
+    /* A crash in the middle of a compaction swap leaves .swap/.cleaned files: settle
+     * them before the segments are listed (cleaner.c explains the order). */
+    if (st_cleaner_recover(dir, err, errlen) < 0)
+        goto fail;
     st_checkpoint ck;
     char why[300];
     int ck_rc = st_checkpoint_read(dir, &ck, why, sizeof why);
@@ -317,6 +335,10 @@ st_log *st_log_open(const char *dir, const st_log_config *cfg, bool clean, st_fl
         log->recovery_point = log->end_offset;
     log->saved = ck;
     log->saved_valid = have_ck;
+    if (st_producers_load(log) < 0) {
+        snprintf(err, errlen, "%s: cannot restore the producer state (out of memory or disk)", dir);
+        goto fail;
+    }
     return log;
 fail:
     free_log(log);
@@ -355,11 +377,13 @@ void st_log_close(st_log *log, bool flush)
 {
     if (!log)
         return;
+    st_cleaner_detach(log);
     st_segment *act = st_log_active(log);
     if (act->loaded) {
         st_segment_seal(act);
         st_segment_sync_indexes(log->dir, act);
     }
+    st_producers_snapshot(log, flush); /* before flush_now, whose directory fsync covers it */
     if (flush)
         flush_now(log);
     st_log_write_checkpoint(log);
@@ -370,6 +394,7 @@ void st_log_remove(st_log *log)
 {
     if (!log)
         return;
+    st_cleaner_detach(log);
     char *dir = log->dir;
     log->dir = NULL;
     free_log(log);
@@ -519,6 +544,7 @@ int st_log_roll(st_log *log)
         st_segment_free(s);
         return ST_ERR_KAFKA_STORAGE_ERROR;
     }
+    st_producers_snapshot(log, false); /* before the flush: its directory fsync covers it */
     submit_flush(log, old, true, s->base, NULL, NULL);
     /* the old segment's index files are complete: their descriptors can go */
     st_fileref_unref(old->index_file);
@@ -590,7 +616,10 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
                                  res->why, sizeof res->why);
     if (rc == ST_ERR_NONE)
         rc = check_timestamps(log, records, len, now_ms, res);
-    if (rc != ST_ERR_NONE)
+    bool has_producer = false;
+    if (rc == ST_ERR_NONE)
+        rc = st_producers_check(log, records, len, &has_producer, res);
+    if (rc != ST_ERR_NONE || res->duplicate)
         return rc;
     if (len > INT32_MAX / 2) {
         snprintf(res->why, sizeof res->why, "record set of %zu bytes is too large", len);
@@ -626,6 +655,8 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
     if (rc == ST_ERR_NONE && (st_segment_open_indexes(log->dir, act) < 0 ||
                               st_segment_reserve(act, entries < nbatches ? entries : nbatches)))
         rc = ST_ERR_KAFKA_STORAGE_ERROR;
+    if (rc == ST_ERR_NONE && has_producer)
+        rc = st_producers_before_write(log);
     if (rc != ST_ERR_NONE) {
         snprintf(res->why, sizeof res->why, "storage error: cannot write to %s", log->dir);
         return rc;
@@ -662,6 +693,8 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
         pos += (size_t)b.size;
     }
     st_segment_sync_indexes(log->dir, act);
+    if (has_producer)
+        st_producers_append(log, records, len);
     act->size += (int64_t)len;
     log->total_size += (int64_t)len;
     res->base_offset = log->end_offset;

@@ -53,6 +53,8 @@ typedef struct st_append_result {
     int64_t log_start_offset;
     int64_t records;   /* records appended */
     bool flush_needed; /* flush.messages reached: acknowledge after a flush */
+    bool duplicate;    /* idempotent retry of cached batches: nothing was written;
+                        * base/last_offset are the original ones (answer NONE with them) */
     char why[200];     /* on error: what was wrong with the batch */
 } st_append_result;
 
@@ -87,6 +89,11 @@ void st_log_set_config(st_log *log, const st_log_config *cfg);
  * batches in place (offsets, epoch, LogAppendTime). On error nothing is written and the
  * wire error code is returned with res->why set. Timestamps outside
  * timestamp_difference_max_ms of now → INVALID_TIMESTAMP.
+ *
+ * Idempotent producers (batches with producerId >= 0; others are not checked): a stale
+ * epoch → INVALID_PRODUCER_EPOCH; a sequence gap, or a first sequence other than 0 for
+ * a new epoch or an unknown producer → OUT_OF_ORDER_SEQUENCE_NUMBER; a retry of one of
+ * the producer's last five batches → 0 with res->duplicate (nothing written).
  */
 int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_append_result *res);
 
@@ -128,7 +135,7 @@ void st_log_flush_async(st_log *log, st_log_flushed_cb *cb, void *arg);
  * e.g. st_loop_post); the flusher calls it for completions. */
 typedef void st_post_fn(void *post_ctx, void (*fn)(void *arg), void *arg);
 st_flusher *st_flusher_new(st_post_fn *post, void *post_ctx, char *err, size_t errlen);
-/* Finishes queued fsyncs, joins the thread, frees. */
+/* Finishes queued fsyncs, joins the threads (fsync and compaction), frees. */
 void st_flusher_free(st_flusher *f);
 
 #endif

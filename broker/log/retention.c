@@ -1,7 +1,8 @@
 /*
  * Housekeeping of a partition log, driven by st_log_tick and DeleteRecords: rolling by
- * age, retention by time and size, flushing by flush.ms and the periodic checkpoint of
- * the recovery point. Only whole segments are deleted, never the active one; fetches
+ * age, retention by time and size (cleanup.policy=delete only), compaction passes
+ * (cleanup.policy=compact, cleaner.c), flushing by flush.ms and the periodic checkpoint
+ * of the recovery point. Only whole segments are deleted, never the active one; fetches
  * that hold a deleted segment's fd keep reading it (st_fileref).
  */
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/log/cleaner.h"
 #include "broker/log/log_int.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -111,4 +113,6 @@ void st_log_tick(st_log *log, int64_t now_ms)
         log->checkpoint_ms = now_ms;
         st_log_write_checkpoint(log);
     }
+    /* last: a pass snapshots the segments retention left */
+    st_cleaner_tick(log, now_ms);
 }

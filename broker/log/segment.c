@@ -453,7 +453,8 @@ int st_segment_load(const char *dir, st_segment *s, int32_t index_interval)
             st_error("%s: out of memory loading segment %" PRId64, dir, s->base);
             return ST_ERR_KAFKA_STORAGE_ERROR;
         }
-        if (b.base_offset != s->end_offset) {
+        /* compaction leaves gaps: offsets only have to increase */
+        if (b.base_offset < s->end_offset) {
             rc = ST_SCAN_BAD;
             sc.pos = at;
             break;
@@ -538,10 +539,10 @@ int st_segment_recover(const char *dir, st_segment *s, int32_t index_interval, i
             snprintf(reason, reasonlen, "CRC mismatch");
             break;
         }
-        if (b.base_offset != s->end_offset || b.last_offset_delta < 0) {
+        if (b.base_offset < s->end_offset || b.last_offset_delta < 0) {
             snprintf(reason, reasonlen,
-                     "batch at offset %" PRId64 " where %" PRId64 " was expected", b.base_offset,
-                     s->end_offset);
+                     "batch at offset %" PRId64 " where %" PRId64 " or later was expected",
+                     b.base_offset, s->end_offset);
             break;
         }
         if (st_segment_reserve(s, 1) < 0)

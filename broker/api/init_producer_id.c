@@ -1,0 +1,165 @@
+/*
+ * InitProducerId (API key 22), versions 0..1: hands an idempotent producer a fresh
+ * producer id with epoch 0. The partition logs then use (id, epoch, sequence) to drop
+ * retried batches and refuse gaps (broker/log/producer_state.c).
+ *
+ * Ids are never reused, even across restarts and kill -9: they are handed out from
+ * blocks of ID_BLOCK, and the end of the current block is written durably to
+ * <data_dir>/meta/producer_ids (tmp, fsync, rename, fsync of meta/) before any id of
+ * the block is given out. A restart skips whatever was left of the block, as Kafka's
+ * ProducerIdManager does. The file is read on the first request, so a broker that
+ * never sees an idempotent producer never touches it.
+ *
+ * Transactions are not supported. A request with a transactional id is answered
+ * INVALID_REQUEST, which is what Kafka answers for an empty transactional id: clients
+ * treat it as fatal and say so (Java: "Unexpected error in InitProducerIdResponse";
+ * librdkafka raises a fatal error), instead of retrying for ever as they would on a
+ * coordinator error. librdkafka's and Java's idempotent producers send a null id.
+ *
+ * Loop thread only (it uses and updates b->next_producer_id / producer_id_limit).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/api/handlers.h"
+#include "broker/broker_int.h"
+#include "broker/proto/codec.h"
+#include "common/errors.h"
+#include "common/logging.h"
+
+#define ID_BLOCK 1000
+#define ID_FILE  "producer_ids"
+
+/* Reads the reserved limit from meta/producer_ids: 0 and *limit (0 when the file does
+ * not exist yet), or -1 with why set. */
+static int read_limit(const char *meta, int64_t *limit, char *why, size_t whylen)
+{
+    char path[PATH_MAX + 32], text[64];
+    snprintf(path, sizeof path, "%s/%s", meta, ID_FILE);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        *limit = 0;
+        return 0;
+    }
+    if (fd < 0) {
+        snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n < 0) {
+        snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    text[n] = '\0';
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || (*end && *end != '\n') || errno || v < 0 || v > INT64_MAX - ID_BLOCK) {
+        snprintf(why, whylen,
+                 "%s holds \"%.20s\", not a producer id count; restore it (ids below the value "
+                 "it had must never be handed out again)",
+                 path, text);
+        return -1;
+    }
+    *limit = v;
+    return 0;
+}
+
+/* Writes `limit` durably. 0, or -1 with why set. */
+static int write_limit(const char *meta, int64_t limit, char *why, size_t whylen)
+{
+    char path[PATH_MAX + 32], tmp[PATH_MAX + 40], text[32];
+    snprintf(path, sizeof path, "%s/%s", meta, ID_FILE);
+    snprintf(tmp, sizeof tmp, "%s/%s.tmp", meta, ID_FILE);
+    int len = snprintf(text, sizeof text, "%" PRId64 "\n", limit);
+    int rc = -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        rc = write(fd, text, (size_t)len) == len && fsync(fd) == 0 ? 0 : -1;
+        if (close(fd) < 0)
+            rc = -1;
+        if (rc == 0)
+            rc = rename(tmp, path);
+    }
+    if (rc == 0) {
+        /* the rename is what makes the new limit durable */
+        int dfd = open(meta, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        rc = dfd >= 0 && fsync(dfd) == 0 ? 0 : -1;
+        if (dfd >= 0)
+            close(dfd);
+    }
+    if (rc < 0) {
+        snprintf(why, whylen, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    return rc;
+}
+
+/* Next producer id, reserving a new block when the current one is used up (and
+ * loading the file on first use). 0 and *id, or -1 with why set. */
+static int next_producer_id(st_broker *b, int64_t *id, char *why, size_t whylen)
+{
+    char meta[PATH_MAX + 8];
+    snprintf(meta, sizeof meta, "%s/meta", b->cfg.data_dir);
+    if (b->producer_id_limit == 0) { /* first call since start: nothing reserved yet */
+        int64_t limit;
+        if (read_limit(meta, &limit, why, whylen) < 0)
+            return -1;
+        b->next_producer_id = limit;
+        b->producer_id_limit = limit; /* the block in the file may have been in use */
+    }
+    if (b->next_producer_id >= b->producer_id_limit) {
+        int64_t limit = b->next_producer_id + ID_BLOCK;
+        if (write_limit(meta, limit, why, whylen) < 0)
+            return -1;
+        b->producer_id_limit = limit;
+        st_info("reserved producer ids %" PRId64 "..%" PRId64 " in %s/%s", b->next_producer_id,
+                limit - 1, meta, ID_FILE);
+    }
+    *id = b->next_producer_id++;
+    return 0;
+}
+
+int st_handle_init_producer_id(st_req *req)
+{
+    st_rd *rd = &req->rd;
+    st_str transactional_id = st_rd_str(rd, false);
+    st_rd_i32(rd); /* transaction_timeout_ms: only for transactions */
+    if (rd->err)
+        return ST_ERR__MALFORMED;
+    const char *peer = req->conn ? st_conn_peer(req->conn) : "(no connection)";
+
+    int rc = ST_ERR_NONE;
+    int64_t id = -1;
+    int16_t epoch = -1;
+    char why[PATH_MAX + 200];
+    if (transactional_id.len >= 0) {
+        st_warn("%s: InitProducerId for transactional id \"%.*s\" refused (INVALID_REQUEST): "
+                "this broker does not support transactions; use an idempotent producer without "
+                "transactional.id",
+                peer, (int)(transactional_id.len > 200 ? 200 : transactional_id.len),
+                transactional_id.ptr);
+        rc = ST_ERR_INVALID_REQUEST;
+    } else if (next_producer_id(req->broker, &id, why, sizeof why) < 0) {
+        /* Retriable for clients: they come back, and the operator sees why. */
+        st_error("%s: InitProducerId failed: %s", peer, why);
+        rc = ST_ERR_COORDINATOR_NOT_AVAILABLE;
+        id = -1;
+    } else {
+        epoch = 0;
+        st_debug("%s: producer id %" PRId64 " epoch 0", peer, id);
+    }
+    st_buf *out = st_resp_buf(req->resp);
+    st_buf_put_i32(out, 0); /* throttle_time_ms */
+    st_buf_put_i16(out, (int16_t)rc);
+    st_buf_put_i64(out, id);
+    st_buf_put_i16(out, epoch);
+    return ST_REQ_DONE;
+}

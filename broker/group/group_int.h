@@ -1,0 +1,262 @@
+/*
+ * The group coordinator's private types, shared by coordinator.c (groups, members,
+ * the state machine, timers), offsets.c (committed offsets and the
+ * __consumer_offsets records) and handlers.c (the wire). Tests include it to drive
+ * the coordinator without a connection.
+ *
+ * The internal calls take decoded requests whose strings (st_str) are borrowed for
+ * the duration of the call: the coordinator copies whatever it keeps. JoinGroup and
+ * SyncGroup may have to wait for other members; they either fill *res and return 0
+ * (answer now) or return ST_ERR__DEFERRED and call cb(arg, result) later, exactly
+ * once (at the latest from st_groups_close). Results passed to callbacks or left in
+ * *res are valid only until the next call into the coordinator.
+ *
+ * Loop thread only.
+ */
+#ifndef ST_GROUP_INT_H
+#define ST_GROUP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/group/group.h"
+#include "broker/log/log.h"
+#include "broker/net/loop.h"
+#include "broker/proto/codec.h"
+
+#define GROUP_OFFSETS_TOPIC "__consumer_offsets"
+
+/* Kafka's offset.metadata.max.bytes default. */
+#define GROUP_OFFSET_METADATA_MAX 4096
+
+typedef struct grp_group grp_group;
+
+/* One protocol a member supports: name and its metadata bytes (owned). */
+typedef struct grp_protocol {
+    char *name;
+    uint8_t *metadata;
+    size_t metadata_len;
+} grp_protocol;
+
+typedef struct grp_join_result grp_join_result;
+typedef struct grp_sync_result grp_sync_result;
+typedef void grp_join_cb(void *arg, const grp_join_result *r);
+typedef void grp_sync_cb(void *arg, const grp_sync_result *r);
+
+typedef struct grp_member {
+    grp_group *group; /* owner */
+    char *member_id;
+    char *group_instance_id; /* NULL when not static */
+    char *client_id;
+    char *client_host;
+    int32_t session_timeout_ms;
+    int32_t rebalance_timeout_ms;
+    grp_protocol *protocols; /* in the member's order of preference */
+    size_t nprotocols;
+    uint8_t *assignment; /* what the leader gave it (NULL: none yet) */
+    size_t assignment_len;
+    bool pending; /* JoinGroup v4+: id handed out with MEMBER_ID_REQUIRED, not joined */
+    /* A parked JoinGroup (PreparingRebalance) or SyncGroup (CompletingRebalance). */
+    grp_join_cb *join_cb;
+    void *join_arg;
+    grp_sync_cb *sync_cb;
+    void *sync_arg;
+    st_timer session_timer; /* the member is dropped when it fires */
+} grp_member;
+
+/* A committed offset. */
+typedef struct grp_offset {
+    char *topic;
+    int32_t partition;
+    int64_t offset;
+    int32_t leader_epoch; /* -1 unknown */
+    char *metadata;       /* "" when none */
+    int64_t commit_timestamp_ms;
+} grp_offset;
+
+struct grp_group {
+    st_groups *owner;
+    char *id;
+    st_group_state state;
+    char *protocol_type; /* "" until the first member joins */
+    char *protocol;      /* chosen protocol, "" when none */
+    int32_t generation;
+    grp_member *leader;   /* NULL when none */
+    grp_member **members; /* in join order */
+    size_t nmembers, members_cap;
+    grp_member **pending; /* member ids handed out, awaiting their JoinGroup */
+    size_t npending, pending_cap;
+    st_timer join_timer;      /* ends the join phase (initial delay or rebalance timeout) */
+    bool initial_delay;       /* join_timer is the initial rebalance delay */
+    bool new_member_added;    /* a member joined during the initial delay */
+    int64_t delay_remaining;  /* how far the initial delay may still be extended */
+    bool has_metadata_record; /* a group metadata record for it is in the log */
+    int64_t state_timestamp_ms;
+    grp_offset *offsets; /* sorted by (topic, partition) */
+    size_t noffsets, offsets_cap;
+};
+
+struct st_groups {
+    st_broker *b;
+    st_loop *loop;
+    grp_group **groups; /* sorted by id */
+    size_t ngroups, groups_cap;
+    bool closing;
+    /* Scratch memory behind results returned to callers (valid until the next call). */
+    void *scratch;
+    size_t scratch_cap;
+    char *echo_member_id;
+};
+
+typedef struct grp_join_proto {
+    st_str name;
+    st_str metadata;
+} grp_join_proto;
+
+typedef struct grp_join_args {
+    st_str group_id;
+    st_str member_id; /* "" for a new member */
+    st_str group_instance_id;
+    st_str client_id;
+    st_str protocol_type;
+    const char *client_host; /* "" when unknown */
+    int32_t session_timeout_ms;
+    int32_t rebalance_timeout_ms;
+    bool require_known_member_id; /* JoinGroup v4+ */
+    const grp_join_proto *protocols;
+    size_t nprotocols;
+} grp_join_args;
+
+typedef struct grp_join_member {
+    const char *member_id;
+    const char *group_instance_id; /* NULL when not static */
+    const uint8_t *metadata;
+    size_t metadata_len;
+} grp_join_member;
+
+struct grp_join_result {
+    int16_t error;
+    int32_t generation;
+    const char *protocol;  /* "" on error */
+    const char *leader_id; /* "" on error */
+    const char *member_id;
+    size_t nmembers; /* the leader only */
+    const grp_join_member *members;
+};
+
+/* ---- members.c ---- */
+
+/* Allocation failure aborts, as st_buf does: a broker that cannot allocate is done. */
+void *grp_xcalloc(size_t n, size_t size);
+void *grp_xrealloc(void *p, size_t n);
+/* New NUL-terminated copies ("" for a null string). */
+char *grp_dup_str(st_str s);
+char *grp_dup_cstr(const char *s);
+bool grp_str_is(st_str s, const char *c);
+int grp_str_cmp(st_str s, const char *c); /* strcmp order */
+
+/* A new member of grp with a fresh id ("<client id>-<uuid>") and the JoinGroup's
+ * fields; on_timeout is its session timer's callback. */
+grp_member *grp_member_new(grp_group *grp, const grp_join_args *a, st_timer_cb *on_timeout);
+/* Replaces the member's JoinGroup fields (protocols, timeouts, client). */
+void grp_member_update(grp_member *m, const grp_join_args *a);
+/* Stops its timer and frees it; it must have no parked request. */
+void grp_member_free(st_groups *g, grp_member *m);
+void grp_list_add(grp_member ***list, size_t *n, size_t *cap, grp_member *m);
+void grp_list_remove(grp_member **list, size_t *n, grp_member *m);
+grp_member *grp_find_in(grp_member **list, size_t n, st_str member_id);
+grp_member *grp_find_member(grp_group *grp, st_str member_id);
+/* (Re)starts the member's session timer. */
+void grp_touch_session(grp_member *m);
+const grp_protocol *grp_member_protocol(const grp_member *m, const char *name);
+bool grp_protocols_match(const grp_member *m, const grp_join_args *a);
+bool grp_supports_protocols(const grp_group *grp, const grp_join_args *a);
+/* The protocol of the next generation (the group has members). */
+const char *grp_select_protocol(const grp_group *grp);
+
+/* ---- coordinator.c ---- */
+
+/* Moves grp to `to`, asserting the transition is one the state machine allows. */
+void grp_transition(grp_group *grp, st_group_state to);
+
+grp_group *grp_find(st_groups *g, st_str id);
+/* Returns the group, creating it (Empty) when missing. */
+grp_group *grp_get_or_create(st_groups *g, st_str id);
+/* Removes and frees a group (it must have no members or pending members). */
+void grp_remove(st_groups *g, grp_group *grp);
+
+int grp_join(st_groups *g, const grp_join_args *a, grp_join_cb *cb, void *arg,
+             grp_join_result *res);
+
+typedef struct grp_sync_assignment {
+    st_str member_id;
+    st_str assignment;
+} grp_sync_assignment;
+
+typedef struct grp_sync_args {
+    st_str group_id;
+    st_str member_id;
+    st_str group_instance_id;
+    int32_t generation;
+    const grp_sync_assignment *assignments; /* the leader's */
+    size_t nassignments;
+} grp_sync_args;
+
+struct grp_sync_result {
+    int16_t error;
+    const uint8_t *assignment;
+    size_t assignment_len;
+};
+
+int grp_sync(st_groups *g, const grp_sync_args *a, grp_sync_cb *cb, void *arg,
+             grp_sync_result *res);
+/* Returns the Heartbeat error code. */
+int grp_heartbeat(st_groups *g, st_str group_id, st_str member_id, int32_t generation);
+/* Removes each member (or pending member) named; errors[i] gets its code. Returns the
+ * top-level error. */
+int grp_leave(st_groups *g, st_str group_id, const st_str *member_ids, size_t n, int16_t *errors);
+
+/* OffsetCommit's group-level check (Kafka's validateOffsetCommit). On success *out is
+ * the group (created for a generation -1 commit to an unknown group). */
+int grp_commit_check(st_groups *g, st_str group_id, int32_t generation, st_str member_id,
+                     grp_group **out);
+
+/* ---- admin.c ---- */
+
+/* Builds the public view of a group and calls fn with it. */
+void grp_view(st_groups *g, grp_group *grp, void (*fn)(void *arg, const st_group_view *v),
+              void *arg);
+
+/* ---- offsets.c ---- */
+
+/* Kafka's partitionFor: Utils.abs(groupId.hashCode) % partitions. */
+int32_t grp_offsets_partition(st_str group_id, int32_t partitions);
+/* Creates __consumer_offsets when missing and loads every record in it. */
+int grp_offsets_open(st_groups *g, char *err, size_t errlen);
+
+typedef struct grp_commit {
+    st_str topic;
+    int32_t partition;
+    int64_t offset;
+    int32_t leader_epoch;
+    st_str metadata; /* len -1: null */
+    int16_t error;   /* out */
+} grp_commit;
+
+/* Sets c[i].error for partitions that cannot be committed (unknown topic/partition,
+ * metadata too large); others keep their error (normally 0). */
+void grp_offsets_validate(st_groups *g, grp_commit *c, size_t n);
+/* Appends and applies the commits whose error is 0 (an append failure sets their
+ * error). *flush_log is set when the offsets log must be flushed before answering. */
+void grp_offsets_store(st_groups *g, grp_group *grp, grp_commit *c, size_t n, st_log **flush_log);
+/* The committed offset, or NULL. */
+const grp_offset *grp_offsets_find(const grp_group *grp, st_str topic, int32_t partition);
+/* Writes the group's metadata record (its members, or none when Empty). */
+void grp_offsets_write_group(st_groups *g, grp_group *grp);
+/* Writes tombstones for every offset of the group and its metadata; frees the
+ * offsets. Returns 0 or a wire error code (with err set). */
+int grp_offsets_delete_group(st_groups *g, grp_group *grp, char *err, size_t errlen);
+void grp_offsets_free(grp_group *grp);
+
+#endif

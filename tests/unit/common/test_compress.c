@@ -1,0 +1,189 @@
+/* Unit tests for common/compress.c: each codec decompresses what its library
+ * compressed, refuses garbage and truncation, and refuses data that inflates past
+ * max_out (a decompression bomb). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <lz4frame.h>
+#include <snappy-c.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "common/compress.h"
+
+enum { GZIP = 1, SNAPPY = 2, LZ4 = 3, ZSTD = 4 };
+
+static size_t comp_gzip(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+    z_stream z = {0};
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    size_t len = z.total_out;
+    deflateEnd(&z);
+    return len;
+}
+
+static size_t comp_snappy(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+    size_t len = cap;
+    assert_int_equal(snappy_compress((const char *)in, n, (char *)out, &len), SNAPPY_OK);
+    return len;
+}
+
+/* xerial framing (the Java client's SnappyOutputStream), blocks of at most 32 KiB */
+static size_t comp_xerial(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+    static const uint8_t head[16] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0, 0, 0, 0, 1, 0, 0, 0, 1};
+    memcpy(out, head, sizeof head);
+    size_t pos = sizeof head;
+    for (size_t done = 0; done < n;) {
+        size_t len = n - done > 32768 ? 32768 : n - done;
+        size_t clen = comp_snappy(in + done, len, out + pos + 4, cap - pos - 4);
+        out[pos] = (uint8_t)(clen >> 24);
+        out[pos + 1] = (uint8_t)(clen >> 16);
+        out[pos + 2] = (uint8_t)(clen >> 8);
+        out[pos + 3] = (uint8_t)clen;
+        pos += 4 + clen;
+        done += len;
+    }
+    return pos;
+}
+
+static size_t comp_lz4(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+    size_t len = LZ4F_compressFrame(out, cap, in, n, NULL);
+    assert_false(LZ4F_isError(len));
+    return len;
+}
+
+static size_t comp_zstd(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+    size_t len = ZSTD_compress(out, cap, in, n, 3);
+    assert_false(ZSTD_isError(len));
+    return len;
+}
+
+typedef size_t compress_fn(const uint8_t *in, size_t n, uint8_t *out, size_t cap);
+
+static const struct {
+    int codec;
+    const char *name;
+    compress_fn *fn;
+} codecs[] = {
+    {GZIP, "gzip", comp_gzip}, {SNAPPY, "snappy", comp_snappy}, {SNAPPY, "snappy", comp_xerial},
+    {LZ4, "lz4", comp_lz4},    {ZSTD, "zstd", comp_zstd},
+};
+#define NCODECS (sizeof codecs / sizeof codecs[0])
+
+/* Text that compresses but is not trivially uniform. */
+static uint8_t *sample(size_t n)
+{
+    uint8_t *p = malloc(n);
+    assert_non_null(p);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245 + 12345;
+        p[i] = (uint8_t)('a' + (x >> 16) % 8);
+    }
+    return p;
+}
+
+static void test_round_trips(void **state)
+{
+    size_t sizes[] = {1, 1000, 300000};
+    for (size_t c = 0; c < NCODECS; c++) {
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+            size_t n = sizes[s], cap = n * 2 + 1024;
+            uint8_t *in = sample(n), *comp = malloc(cap), *out = NULL;
+            size_t clen = codecs[c].fn(in, n, comp, cap), outlen = 0;
+            char err[200] = "";
+            int rc = st_decompress(codecs[c].codec, comp, clen, n, &out, &outlen, err, sizeof err);
+            if (rc != 0)
+                fail_msg("%s of %zu bytes: %s", codecs[c].name, n, err);
+            assert_int_equal(outlen, n);
+            assert_memory_equal(out, in, n);
+            free(out);
+            /* one byte less than the data is a bomb */
+            out = NULL;
+            assert_int_equal(
+                st_decompress(codecs[c].codec, comp, clen, n - 1, &out, &outlen, err, sizeof err),
+                -1);
+            assert_null(out);
+            free(in);
+            free(comp);
+        }
+    }
+}
+
+static void test_bomb(void **state)
+{
+    size_t n = 16 << 20; /* 16 MiB of zeros squeeze into a few KB */
+    uint8_t *in = calloc(1, n);
+    size_t cap = snappy_max_compressed_length(n); /* snappy wants the worst case */
+    uint8_t *comp = malloc(cap);
+    assert_non_null(in);
+    assert_non_null(comp);
+    for (size_t c = 0; c < NCODECS; c++) {
+        size_t clen = codecs[c].fn(in, n, comp, cap);
+        assert_true(clen < n / 16); /* snappy tops out near 21:1 */
+        uint8_t *out = NULL;
+        size_t outlen = 0;
+        char err[200] = "";
+        assert_int_equal(
+            st_decompress(codecs[c].codec, comp, clen, 1 << 20, &out, &outlen, err, sizeof err),
+            -1);
+        assert_null(out);
+        assert_non_null(strstr(err, "more than 1048576 bytes"));
+        assert_non_null(strstr(err, codecs[c].name));
+    }
+    free(in);
+    free(comp);
+}
+
+static void test_garbage_and_truncation(void **state)
+{
+    size_t n = 20000, cap = n * 2 + 1024;
+    uint8_t *in = sample(n), *comp = malloc(cap);
+    for (size_t c = 0; c < NCODECS; c++) {
+        size_t clen = codecs[c].fn(in, n, comp, cap);
+        uint8_t *out = NULL;
+        size_t outlen = 0;
+        char err[200] = "";
+        /* cut in half */
+        assert_int_equal(
+            st_decompress(codecs[c].codec, comp, clen / 2, n, &out, &outlen, err, sizeof err), -1);
+        assert_null(out);
+        assert_non_null(strstr(err, codecs[c].name));
+        /* not compressed at all */
+        assert_int_equal(
+            st_decompress(codecs[c].codec, in, 1000, n, &out, &outlen, err, sizeof err), -1);
+        assert_null(out);
+    }
+    uint8_t *out = NULL;
+    size_t outlen;
+    char err[200] = "";
+    assert_int_equal(st_decompress(7, in, 10, n, &out, &outlen, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown compression codec 7"));
+    free(in);
+    free(comp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trips),
+        cmocka_unit_test(test_bomb),
+        cmocka_unit_test(test_garbage_and_truncation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
