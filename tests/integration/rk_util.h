@@ -83,10 +83,11 @@ static inline int rk_topic_in_metadata(rd_kafka_t *rk, const char *topic, int pa
 }
 
 /*
- * Reading without consumer groups. librdkafka's assign() needs a group.id, and a group.id
- * makes the client look for a group coordinator, which Strait does not serve yet (consumer
- * groups are a later issue). So the programs read with the partition consumer
- * (rd_kafka_consume_start at an explicit offset): the same path `kcat -C` without -G takes.
+ * Reading without consumer groups: the partition consumer (rd_kafka_consume_start at an
+ * explicit offset), the path `kcat -C` without -G takes. These programs check the data
+ * path without involving the group coordinator (librdkafka's assign() would need a
+ * group.id); group consumption is tested by test_group_rebalance.sh and
+ * test_kafkajs_group.sh.
  *
  * Starts reading topic/partition at `offset` (a real offset or RD_KAFKA_OFFSET_BEGINNING).
  * Returns the topic handle, owned by the caller (rk_consume_stop releases it).

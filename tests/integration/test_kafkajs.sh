@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # kafkajs 2.2.4 (tests/integration/js): admin create/list/metadata, 1,000 messages with
 # keys and headers produced with acks=-1, offsets checked with fetchTopicOffsets; the
-# content is then read back with kcat -C and compared byte for byte (kafkajs consumers
-# need consumer groups, which come in a later issue: see js/produce_consume.js).
+# content is then read back with kcat -C and compared byte for byte. A kafkajs consumer
+# (which always joins a group) reads back in test_kafkajs_group.sh.
 . "$(dirname "$0")/lib.sh"
 JS_DIR="$(cd "$(dirname "$0")/js" && pwd)"
 : "${NODE:=node}"

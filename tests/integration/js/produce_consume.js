@@ -3,10 +3,10 @@
 // broker acknowledged and the topic's offsets (admin.fetchTopicOffsets), and write the
 // expected records to a file for the shell test to compare with what kcat reads back.
 //
-// Why not read back with a kafkajs consumer: kafkajs consumers always join a consumer
-// group, and Strait does not serve consumer groups yet (a later issue). So the content
-// is verified with kcat -C (no group) by test_kafkajs.sh, and kafkajs proves the
-// producer and admin paths plus the acknowledged offsets.
+// The content is verified with kcat -C (no group) by test_kafkajs.sh, so this script
+// proves the producer and admin paths plus the acknowledged offsets independently of the
+// group coordinator; group_consume.js (test_kafkajs_group.sh) reads back with a kafkajs
+// consumer group.
 //
 // Usage: BOOTSTRAP=127.0.0.1:PORT node produce_consume.js EXPECTED_FILE
 'use strict';
