@@ -140,5 +140,6 @@ int cli_groups_main(cli_ctx *c, int argc, char **argv);
 int cli_status_main(cli_ctx *c, int argc, char **argv);
 int cli_produce_main(cli_ctx *c, int argc, char **argv);
 int cli_consume_main(cli_ctx *c, int argc, char **argv);
+int cli_perf_main(cli_ctx *c, int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const cli_command commands[] = {
     {"status", cli_status_main, "the broker's node id, listener, uptime and counters"},
     {"produce", cli_produce_main, "send stdin to a topic, a line a record"},
     {"consume", cli_consume_main, "print a topic's records, a line a record"},
+    {"perf", cli_perf_main, "measure a broker: produce, consume or end-to-end load"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

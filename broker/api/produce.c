@@ -115,6 +115,13 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
     st_broker *b = req->broker;
     if (!topic || index < 0 || index >= topic->npartitions)
         return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (topic->internal) {
+        /* __consumer_offsets is the coordinator's: a forged record there would move
+         * another group's offsets at the next load. Kafka refuses the same way. */
+        st_warn("%s: produce to internal topic %.*s-%d refused", peer_of(req), (int)name.len,
+                name.ptr, index);
+        return ST_ERR_INVALID_TOPIC_EXCEPTION;
+    }
     if (records.len <= 0) {
         /* Kafka (ProduceRequest.validateRecords): v3+ needs at least one batch. */
         st_warn("%s: produce to %.*s-%d rejected: no record batch (records %s)", peer_of(req),

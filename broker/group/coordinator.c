@@ -447,11 +447,14 @@ int grp_join(st_groups *g, const grp_join_args *a, grp_join_cb *cb, void *arg, g
             return res->error = ST_ERR_INCONSISTENT_GROUP_PROTOCOL, 0;
         if (!grp)
             grp = grp_get_or_create(g, a->group_id);
+        if (a->require_known_member_id && grp->npending >= GROUP_MAX_PENDING)
+            return res->error = ST_ERR_GROUP_MAX_SIZE_REACHED, 0;
         grp_member *m = grp_member_new(grp, a, on_session_timeout);
         if (a->require_known_member_id) {
             /* KIP-394: the client must come back with this id, so a client that
              * times out and retries never leaves a ghost member behind. */
             m->pending = true;
+            grp_member_forget_protocols(m);
             grp_list_add(&grp->pending, &grp->npending, &grp->pending_cap, m);
             grp_touch_session(m);
             res->error = ST_ERR_MEMBER_ID_REQUIRED;

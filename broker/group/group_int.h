@@ -159,6 +159,13 @@ int grp_str_cmp(st_str s, const char *c); /* strcmp order */
 /* A new member of grp with a fresh id ("<client id>-<uuid>") and the JoinGroup's
  * fields; on_timeout is its session timer's callback. */
 grp_member *grp_member_new(grp_group *grp, const grp_join_args *a, st_timer_cb *on_timeout);
+/* Frees a member's protocol metadata (a pending member keeps only its id and timer;
+ * its JoinGroup with the id brings the protocols again). */
+void grp_member_forget_protocols(grp_member *m);
+/* Pending members (ids handed out with MEMBER_ID_REQUIRED) one group may hold; more
+ * JoinGroups get GROUP_MAX_SIZE_REACHED, so a client looping on JoinGroup cannot pin
+ * unbounded memory. */
+#define GROUP_MAX_PENDING 1000
 /* Replaces the member's JoinGroup fields (protocols, timeouts, client). */
 void grp_member_update(grp_member *m, const grp_join_args *a);
 /* Stops its timer and frees it; it must have no parked request. */

@@ -77,6 +77,11 @@ static void protocols_free(grp_member *m)
     m->nprotocols = 0;
 }
 
+void grp_member_forget_protocols(grp_member *m)
+{
+    protocols_free(m);
+}
+
 /* Copies what a JoinGroup says about its member into m. */
 void grp_member_update(grp_member *m, const grp_join_args *a)
 {

@@ -91,7 +91,9 @@ static int next_batch(batch_reader *r, const uint8_t **batch, st_batch_info *inf
     if (st_batch_parse_header(r->buf + off, info) != ST_ERR_NONE || r->pos + info->size > r->limit)
         return RD_BAD;
     if (off + info->size > (int64_t)r->len) {
-        int rc = fill(r, (size_t)info->size > r->cap ? (size_t)info->size : r->cap);
+        /* Ask for the batch only: near the end of the input fewer than cap bytes
+         * remain, and fill() reads at most up to the limit. */
+        int rc = fill(r, (size_t)info->size);
         if (rc != RD_BATCH)
             return rc;
         off = 0;
@@ -337,6 +339,15 @@ static int filter_batch(st_clean_job *job, const st_key_map *map, output *o, con
     }
     st_records_close(&it);
     size_t size = st_batch_builder_finish(&bb);
+    if (size > (size_t)b->size) {
+        /* Rebuilt batches are uncompressed: from a compressed original the survivors can
+         * take more room than the whole batch did. Keep the original then, so an output
+         * never outgrows its inputs and the merge bound (segment.bytes, and the int32
+         * positions of the index) holds. The stale records it keeps are harmless: the
+         * newer values come after them. */
+        job->dropped -= total - kept;
+        return append_batch(job, o, p, b);
+    }
     st_batch_set_leader_epoch(scratch->data, b->partition_leader_epoch);
     st_batch_info nb;
     st_batch_header(scratch->data, size, &nb);

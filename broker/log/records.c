@@ -145,9 +145,14 @@ int st_records_open(st_record_iter *it, const uint8_t *batch, size_t size, char 
         it->end = it->owned + out_len;
     }
     it->left = it->info.records_count;
+    it->prev_delta = -1;
     return ST_ERR_NONE;
 }
 
+/* Offsets inside a compressed batch are never checked on append (we do not decompress
+ * there), so they are checked here: each record's offsetDelta must rise and stay within
+ * lastOffsetDelta. Otherwise one crafted batch could claim a key at an offset beyond the
+ * log end and make the cleaner drop that key's real latest value. */
 int st_records_next(st_record_iter *it, st_record *out)
 {
     if (it->err)
@@ -162,9 +167,9 @@ int st_records_next(st_record_iter *it, st_record *out)
     const uint8_t *end = p + len;
     p++; /* attributes: unused in v2 */
     if (!get_varlong(&p, end, &timestamp_delta) || !get_varint(&p, end, &offset_delta) ||
-        offset_delta < 0 || !get_bytes(&p, end, true, &out->key) ||
-        !get_bytes(&p, end, true, &out->value) || !get_varint(&p, end, &out->header_count) ||
-        out->header_count < 0)
+        offset_delta <= it->prev_delta || offset_delta > it->info.last_offset_delta ||
+        !get_bytes(&p, end, true, &out->key) || !get_bytes(&p, end, true, &out->value) ||
+        !get_varint(&p, end, &out->header_count) || out->header_count < 0)
         goto bad;
     const uint8_t *headers = p;
     for (int32_t i = 0; i < out->header_count; i++) {
@@ -180,6 +185,7 @@ int st_records_next(st_record_iter *it, st_record *out)
                          ? it->info.max_timestamp
                          : (int64_t)((uint64_t)it->info.base_timestamp + (uint64_t)timestamp_delta);
     it->p = end;
+    it->prev_delta = offset_delta;
     it->left--;
     return 1;
 bad:

@@ -38,6 +38,7 @@ typedef struct st_record_iter {
     const uint8_t *p;   /* next record */
     const uint8_t *end; /* end of the records */
     int32_t left;       /* records not yet returned */
+    int32_t prev_delta; /* offsetDelta of the record last returned, -1 before the first */
     uint8_t *owned;     /* decompressed records, freed by close */
     int err;            /* sticky: CORRUPT_MESSAGE once a record did not parse */
 } st_record_iter;

@@ -77,4 +77,15 @@ assert_eq "$(seq 501 1000 | sed 's/^/k/')" "$(cat "$ST_TMP/second.txt")" \
 if [ -n "${STRAIT:-}" ]; then
     assert_eq "1000 1000 0" "$(describe_row)" "describe after the resumed consumer"
 fi
+
+# Clients cannot write into __consumer_offsets: a forged commit record there would move
+# this group's offsets at the next load. The produce fails with INVALID_TOPIC_EXCEPTION.
+rc=0
+echo "forged" | kc -P -t __consumer_offsets -p 0 -X message.send.max.retries=0 \
+    2>"$ST_TMP/forge.err" || rc=$?
+[ "$rc" -ne 0 ] || fail "a produce to __consumer_offsets was accepted"
+assert_contains "$ST_TMP/forge.err" "Invalid topic" "the refused produce to __consumer_offsets"
+if [ -n "${STRAIT:-}" ]; then
+    assert_eq "1000 1000 0" "$(describe_row)" "describe after the refused forged record"
+fi
 stop_broker

@@ -616,6 +616,106 @@ static void test_not_compacted_without_policy(void **state)
     st_log_close(log, true);
 }
 
+/* Segments larger than the cleaner's 1 MiB read buffer (the default segment.bytes is
+ * 1 GiB and __consumer_offsets uses 100 MiB): batches straddle the buffer's end. */
+static void test_big_segments(void **state)
+{
+    fixture *f = *state;
+    st_log_config c = compact_config();
+    c.segment_bytes = 3 << 20;
+    c.index_interval_bytes = 4096;
+    st_log *log = open_log(f, &c, true, NULL);
+    static char value[1001];
+    memset(value, 'x', 1000);
+    char expected[NKEYS + 3][32] = {{0}};
+    for (int i = 0; i < 8000; i++) { /* ~8.6 MB: two full 3 MiB segments and more */
+        char key[8];
+        snprintf(key, sizeof key, "k%d", i % NKEYS);
+        value[0] = (char)('a' + i % 26);
+        put(log, key, value, NOW + i);
+        snprintf(expected[i % NKEYS], 32, "%.20s", value);
+    }
+    int64_t size_before = st_log_size_bytes(log);
+    assert_true(st_log_segment_count(log) >= 3);
+    st_log_tick(log, NOW + 10000);
+    assert_true(logged(f, "compacted"));
+    assert_false(logged(f, "pass failed"));
+    assert_true(st_log_size_bytes(log) < size_before / 2);
+    scan_result r;
+    scan(log, &r);
+    for (int k = 0; k < NKEYS; k++)
+        assert_memory_equal(r.latest[k], expected[k], 20);
+    st_log_close(log, true);
+}
+
+/* A compressed batch whose record claims an offset outside the batch (only compressed
+ * batches can: uncompressed ones are checked on append) must not make the cleaner drop
+ * the real latest value of that key. */
+static void test_forged_offset_delta(void **state)
+{
+    fixture *f = *state;
+    st_log_config c = compact_config();
+    st_log *log = open_log(f, &c, true, NULL);
+    put(log, "victim", "v1", NOW);
+    /* one record at offsetDelta 100000 in a batch that says lastOffsetDelta 0 */
+    st_buf b = ST_BUF_INIT;
+    st_batch_builder bb;
+    st_batch_builder_init(&bb, &b, 0, NOW, -1, -1, -1, 0);
+    st_batch_builder_add(&bb, 100000, NOW, (st_bytes){(const uint8_t *)"victim", 6},
+                         (st_bytes){(const uint8_t *)"evil", 4}, 0, (st_bytes){NULL, 0});
+    size_t size = st_batch_builder_finish(&bb);
+    uint8_t comp[1024];
+    memcpy(comp, b.data, 61);
+    z_stream z = {0};
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = b.data + 61;
+    z.avail_in = (uInt)(size - 61);
+    z.next_out = comp + 61;
+    z.avail_out = sizeof comp - 61;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    size_t csize = 61 + z.total_out;
+    deflateEnd(&z);
+    put_be(comp + 8, csize - 12, 4);
+    put_be(comp + 21, 1, 2); /* gzip */
+    put_be(comp + 23, 0, 4); /* lastOffsetDelta */
+    put_be(comp + 57, 1, 4); /* recordsCount */
+    fix_crc(comp, csize);
+    st_append_result res;
+    assert_int_equal(st_log_append(log, comp, csize, NOW, &res), ST_ERR_NONE);
+    st_buf_free(&b);
+    put(log, "victim", "LATEST", NOW);
+    for (int i = 0; i < 200; i++)
+        put(log, "filler", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", NOW);
+    st_log_tick(log, NOW + 1000);
+    assert_true(logged(f, "compacted"));
+    /* "LATEST" is still there: scan every record of the log for it */
+    bool found = false;
+    for (int64_t off = st_log_start_offset(log); off < st_log_end_offset(log);) {
+        st_log_slice s;
+        assert_int_equal(st_log_read(log, off, 1 << 20, &s), ST_ERR_NONE);
+        if (!s.len)
+            break;
+        uint8_t *buf = malloc(s.len);
+        assert_int_equal(pread(s.file->fd, buf, s.len, s.pos), (ssize_t)s.len);
+        st_fileref_unref(s.file);
+        for (size_t pos = 0; pos < s.len;) {
+            st_record_iter it;
+            st_record rec;
+            st_records_open(&it, buf + pos, s.len - pos, NULL, 0);
+            while (st_records_next(&it, &rec) == 1)
+                if (rec.key.len == 6 && memcmp(rec.key.ptr, "victim", 6) == 0 &&
+                    rec.value.len == 6 && memcmp(rec.value.ptr, "LATEST", 6) == 0)
+                    found = true;
+            off = it.info.base_offset + it.info.last_offset_delta + 1;
+            pos += (size_t)it.info.size;
+            st_records_close(&it);
+        }
+        free(buf);
+    }
+    assert_true(found);
+    st_log_close(log, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -626,6 +726,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_leftovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_small_map, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_compacted_without_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forged_offset_delta, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
