@@ -22,75 +22,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "tools/cli.h"
 #include "tools/cli_perf.h"
-
-#define PERF_MAGIC      0x5354504552460001ull /* "STPERF" v1: marks e2e payloads */
-#define PERF_E2E_HEADER 16                    /* send time (8) + run id (8) */
-#define PERF_DRAIN_GRACE_NS                                                                        \
-    (10ull * 1000000000u) /* e2e: wait for stragglers after the last ack                           \
-                           */
-#define PERF_BATCH 1024   /* messages per consume_batch call */
-
-typedef struct perf_opts {
-    const char *mode;
-    const char *topic;
-    int64_t records;     /* -1: the default of the mode */
-    int64_t record_size; /* payload bytes */
-    int64_t partitions;  /* 0: not given (create with 1) */
-    const char *acks;
-    const char *compression;
-    int64_t linger_ms;  /* -1: librdkafka's default */
-    int64_t batch_size; /* -1: librdkafka's default */
-    int64_t throughput; /* records/s over all producers; -1 unlimited */
-    int64_t duration_s; /* 0: no limit */
-    int64_t producers;
-    bool quiet;
-    cli_list props;
-    cli_list topic_configs;
-} perf_opts;
-
-struct perf_run;
-
-typedef struct perf_worker {
-    struct perf_run *run;
-    rd_kafka_t *rk;
-    rd_kafka_topic_t *rkt;
-    int64_t quota;
-    double rate;   /* records/s of this worker, <= 0 unlimited */
-    char *scratch; /* e2e: this worker's payload copy (send time written per record) */
-    _Atomic int64_t sent;
-    _Atomic int64_t delivered;
-    _Atomic int64_t delivered_bytes;
-    _Atomic int64_t failed;
-    uint64_t last_ack_ns;
-    int errors_shown;
-    perf_hist hist;
-    pthread_t thread;
-    bool started;
-    int rc; /* nonzero: set-up failed (message printed) */
-} perf_worker;
-
-typedef struct perf_run {
-    cli_ctx *c;
-    perf_opts *o;
-    int partitions;
-    bool e2e;
-    const char *payload; /* record_size bytes, shared read-only */
-    uint64_t run_id;
-    uint64_t start_ns;
-    pthread_barrier_t ready, go;
-    _Atomic bool stop;          /* duration elapsed: producers stop sending */
-    _Atomic int producers_left; /* producer threads not yet finished */
-    perf_worker *workers;
-    /* e2e consumer */
-    rd_kafka_t *consumer;
-    perf_hist e2e_hist;
-    _Atomic int64_t consumed;
-    _Atomic int64_t consumed_bytes;
-    _Atomic bool consumer_done;
-    uint64_t last_consumed_ns;
-} perf_run;
 
 static void usage_perf(FILE *out)
 {
@@ -101,7 +33,8 @@ static void usage_perf(FILE *out)
           "percentiles (p50, p99, p99.9, max); a progress line a second goes to stderr.\n"
           "  produce  K producers send --records; latency = delivery report\n"
           "  consume  read the topic from the beginning (no group: every partition\n"
-          "           assigned) until --records, --duration or the end of the log\n"
+          "           assigned) until --records, --duration or the end of the log;\n"
+          "           timed from the first record received\n"
           "  e2e      produce, and consume the same records in the same process;\n"
           "           latency = send call to receipt by the consumer\n"
           "The topic is created first (Kafka CreateTopics) with --partitions and\n"
@@ -396,206 +329,6 @@ done:
     return NULL;
 }
 
-/* ---- consumers ---- */
-
-static rd_kafka_t *new_consumer(perf_run *run)
-{
-    char err[512], group[64];
-    /* A group id only because librdkafka's consumer API wants one: partitions are
-     * assigned, never joined, and nothing is committed. */
-    snprintf(group, sizeof(group), "strait-perf-%llx", (unsigned long long)run->run_id);
-    const char *defaults[] = {"group.id",
-                              group,
-                              "enable.auto.commit",
-                              "false",
-                              "enable.auto.offset.store",
-                              "false",
-                              "enable.partition.eof",
-                              "true",
-                              NULL};
-    rd_kafka_conf_t *conf = cli_kafka_conf(run->c, defaults, &run->o->props);
-    if (!conf)
-        return NULL;
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        cli_fail("cannot create the consumer: %s", err);
-        return NULL;
-    }
-    rd_kafka_poll_set_consumer(rk);
-    return rk;
-}
-
-/* Assigns every partition, at the beginning (consume) or at the current end (e2e, so
- * only this run's records are seen). Returns 0 or -1. */
-static int assign_all(perf_run *run, rd_kafka_t *rk, bool at_end)
-{
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(run->partitions);
-    int rc = -1;
-    for (int p = 0; p < run->partitions; p++) {
-        int64_t offset = RD_KAFKA_OFFSET_BEGINNING, low, high;
-        if (at_end) {
-            rd_kafka_resp_err_t e =
-                rd_kafka_query_watermark_offsets(rk, run->o->topic, p, &low, &high, 10000);
-            if (e) {
-                cli_fail("%s [%d]: cannot read the end offset: %s", run->o->topic, p,
-                         rd_kafka_err2str(e));
-                goto out;
-            }
-            offset = high;
-        }
-        rd_kafka_topic_partition_list_add(l, run->o->topic, p)->offset = offset;
-    }
-    rd_kafka_resp_err_t e = rd_kafka_assign(rk, l);
-    if (e)
-        cli_fail("cannot assign %s: %s", run->o->topic, rd_kafka_err2str(e));
-    else
-        rc = 0;
-out:
-    rd_kafka_topic_partition_list_destroy(l);
-    return rc;
-}
-
-/* Fetch errors other than the end of a partition: reported, not counted. */
-static void consume_error(perf_run *run, const rd_kafka_message_t *m)
-{
-    cli_fail("consuming %s [%d]: %s", run->o->topic, (int)m->partition, rd_kafka_message_errstr(m));
-}
-
-static void *e2e_consumer_main(void *arg)
-{
-    perf_run *run = arg;
-    rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(run->consumer);
-    rd_kafka_message_t *batch[PERF_BATCH];
-    uint64_t drained_since = 0;
-    for (;;) {
-        ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch, PERF_BATCH);
-        uint64_t now = perf_now_ns();
-        for (ssize_t i = 0; i < n; i++) {
-            rd_kafka_message_t *m = batch[i];
-            uint64_t head[2];
-            if (m->err) {
-                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                    consume_error(run, m);
-            } else if (m->len >= PERF_E2E_HEADER) {
-                memcpy(head, m->payload, sizeof(head));
-                if (head[1] == run->run_id) {
-                    perf_hist_record(&run->e2e_hist, now - head[0]);
-                    run->last_consumed_ns = now;
-                    atomic_fetch_add_explicit(&run->consumed, 1, memory_order_relaxed);
-                    atomic_fetch_add_explicit(&run->consumed_bytes, (int64_t)m->len,
-                                              memory_order_relaxed);
-                }
-            }
-            rd_kafka_message_destroy(m);
-        }
-        if (atomic_load(&run->producers_left) > 0)
-            continue;
-        /* Producers are done: every acknowledged record must arrive (a bounded wait). */
-        int64_t delivered = 0;
-        for (int64_t k = 0; k < run->o->producers; k++)
-            delivered += atomic_load(&run->workers[k].delivered);
-        if (atomic_load(&run->consumed) >= delivered)
-            break;
-        if (!drained_since)
-            drained_since = now;
-        else if (now - drained_since > PERF_DRAIN_GRACE_NS)
-            break;
-    }
-    rd_kafka_queue_destroy(q);
-    atomic_store(&run->consumer_done, true);
-    return NULL;
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* Progress a second, duration limit; returns when the work is done. */
-typedef struct progress {
-    uint64_t last_ns;
-    int64_t last_records, last_bytes;
-} progress;
-
-static void progress_tick(perf_run *run, progress *pg, uint64_t now, const char *what,
-                          int64_t records, int64_t bytes)
-{
-    if (run->o->quiet || now - pg->last_ns < 1000000000u)
-        return;
-    perf_print_progress(what, (double)(now - run->start_ns) / 1e9, records, bytes,
-                        records - pg->last_records, bytes - pg->last_bytes,
-                        (double)(now - pg->last_ns) / 1e9);
-    pg->last_ns = now;
-    pg->last_records = records;
-    pg->last_bytes = bytes;
-}
-
-static int run_consume(perf_run *run, perf_result *res)
-{
-    rd_kafka_t *rk = new_consumer(run);
-    if (!rk)
-        return CLI_FAIL;
-    int rc = CLI_FAIL;
-    bool *at_eof = calloc((size_t)run->partitions, sizeof(bool));
-    int eof_count = 0;
-    int64_t limit = run->o->records, records = 0, bytes = 0;
-    rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(rk);
-    rd_kafka_message_t *batch[PERF_BATCH];
-    uint64_t last_ns = 0;
-    if (!at_eof || assign_all(run, rk, false) != 0)
-        goto out;
-    double cpu0 = cpu_seconds();
-    run->start_ns = last_ns = perf_now_ns();
-    progress pg = {.last_ns = run->start_ns};
-    uint64_t deadline = run->o->duration_s
-                            ? run->start_ns + (uint64_t)run->o->duration_s * 1000000000u
-                            : UINT64_MAX;
-    while ((limit < 0 || records < limit) && (limit >= 0 || eof_count < run->partitions)) {
-        ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch, PERF_BATCH);
-        uint64_t now = perf_now_ns();
-        for (ssize_t i = 0; i < n; i++) {
-            rd_kafka_message_t *m = batch[i];
-            int p = m->partition;
-            bool ours = p >= 0 && p < run->partitions;
-            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                if (ours && !at_eof[p]) {
-                    at_eof[p] = true;
-                    eof_count++;
-                }
-            } else if (m->err) {
-                consume_error(run, m);
-            } else if (limit < 0 || records < limit) {
-                if (ours && at_eof[p]) { /* more arrived after the end was seen */
-                    at_eof[p] = false;
-                    eof_count--;
-                }
-                records++;
-                bytes += (int64_t)m->len;
-                last_ns = now;
-            }
-            rd_kafka_message_destroy(m);
-        }
-        progress_tick(run, &pg, now, "consumed", records, bytes);
-        if (now >= deadline)
-            break;
-    }
-    res->records = records;
-    res->bytes = bytes;
-    res->seconds = (double)(last_ns - run->start_ns) / 1e9;
-    res->cpu_seconds = cpu_seconds() - cpu0;
-    rc = CLI_OK;
-out:
-    rd_kafka_queue_destroy(q);
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    free(at_eof);
-    return rc;
-}
-
 /* produce and e2e. */
 static int run_produce(perf_run *run, perf_result *res, perf_hist *delivery)
 {
@@ -623,7 +356,8 @@ static int run_produce(perf_run *run, perf_result *res, perf_hist *delivery)
         w->rkt = rd_kafka_topic_new(w->rk, o->topic, NULL);
     }
     if (run->e2e) {
-        if (!(run->consumer = new_consumer(run)) || assign_all(run, run->consumer, true) != 0)
+        if (!(run->consumer = perf_new_consumer(run)) ||
+            perf_assign_all(run, run->consumer, true) != 0)
             goto out;
     }
     atomic_store(&run->producers_left, (int)k_count);
@@ -638,17 +372,17 @@ static int run_produce(perf_run *run, perf_result *res, perf_hist *delivery)
     for (int64_t k = 0; k < k_count; k++)
         if (run->workers[k].rc)
             atomic_store(&run->stop, true);
-    double cpu0 = cpu_seconds();
+    double cpu0 = perf_cpu_seconds();
     run->start_ns = perf_now_ns();
     if (run->e2e) {
-        if (pthread_create(&consumer_thread, NULL, e2e_consumer_main, run) == 0)
+        if (pthread_create(&consumer_thread, NULL, perf_e2e_consumer_main, run) == 0)
             consumer_started = true;
         else
             atomic_store(&run->stop, true);
     }
     pthread_barrier_wait(&run->go);
 
-    progress pg = {.last_ns = run->start_ns};
+    perf_progress pg = {.last_ns = run->start_ns};
     uint64_t deadline =
         o->duration_s ? run->start_ns + (uint64_t)o->duration_s * 1000000000u : UINT64_MAX;
     for (;;) {
@@ -669,7 +403,7 @@ static int run_produce(perf_run *run, perf_result *res, perf_hist *delivery)
                 bytes += atomic_load(&run->workers[k].delivered_bytes);
             }
         }
-        progress_tick(run, &pg, now, run->e2e ? "consumed" : "acknowledged", records, bytes);
+        perf_progress_tick(run, &pg, now, run->e2e ? "consumed" : "acknowledged", records, bytes);
     }
     uint64_t end_ns = run->start_ns;
     for (int64_t k = 0; k < k_count; k++) {
@@ -697,7 +431,7 @@ static int run_produce(perf_run *run, perf_result *res, perf_hist *delivery)
             end_ns = run->last_consumed_ns;
     }
     res->seconds = (double)(end_ns - run->start_ns) / 1e9;
-    res->cpu_seconds = cpu_seconds() - cpu0;
+    res->cpu_seconds = perf_cpu_seconds() - cpu0;
     rc = CLI_OK;
 out:
     atomic_store(&run->stop, true);
@@ -906,7 +640,7 @@ int cli_perf_main(cli_ctx *c, int argc, char **argv)
                        .producers = strcmp(o.mode, "consume") == 0 ? 0 : (int)o.producers,
                        .record_size = (int)o.record_size};
     if (strcmp(o.mode, "consume") == 0) {
-        rc = run_consume(&run, &res);
+        rc = perf_run_consume(&run, &res);
     } else {
         rc = run_produce(&run, &res, delivery);
         if (run.e2e) {

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "tools/cli_perf.h"
@@ -179,4 +180,25 @@ void perf_print_progress(const char *what, double elapsed_s, int64_t records, in
     fprintf(stderr, "%6.1f s: %lld records %s, %.1f records/sec (%.2f MB/sec) in the last %.1f s\n",
             elapsed_s, (long long)records, what, per_second((double)window_records, window_s),
             per_second((double)window_bytes, window_s) / (1024.0 * 1024.0), window_s);
+}
+
+double perf_cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+void perf_progress_tick(perf_run *run, perf_progress *pg, uint64_t now, const char *what,
+                        int64_t records, int64_t bytes)
+{
+    if (run->o->quiet || now - pg->last_ns < 1000000000u)
+        return;
+    perf_print_progress(what, (double)(now - run->start_ns) / 1e9, records, bytes,
+                        records - pg->last_records, bytes - pg->last_bytes,
+                        (double)(now - pg->last_ns) / 1e9);
+    pg->last_ns = now;
+    pg->last_records = records;
+    pg->last_bytes = bytes;
 }

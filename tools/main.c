@@ -89,7 +89,7 @@ int main(int argc, char **argv)
             return CLI_USAGE;
     }
     if (optind >= argc) {
-        return cli_usage_error(&c, "no command given (one of: topics, groups, status, "
+        return cli_usage_error(&c, "no command given (one of: topics, groups, status, perf, "
                                    "produce, consume)");
     }
     const char *word = argv[optind];
@@ -113,7 +113,7 @@ int main(int argc, char **argv)
     const cli_command *cmd = find_command(word);
     if (!cmd)
         return cli_usage_error(&c,
-                               "unknown command \"%s\" (one of: topics, groups, status, "
+                               "unknown command \"%s\" (one of: topics, groups, status, perf, "
                                "produce, consume)",
                                word);
     return cmd->main(&c, argc - optind, argv + optind);
