@@ -10,5 +10,7 @@
 
 /* Continues `crc` (0 to start) over n bytes. Thread-safe. */
 uint32_t st_crc32c(uint32_t crc, const void *data, size_t n);
+/* The portable table-driven path only, whatever the CPU: for tests and benchmarks. */
+uint32_t st_crc32c_sw(uint32_t crc, const void *data, size_t n);
 
 #endif
