@@ -1,8 +1,17 @@
 /*
  * Listeners and connections: Kafka framing over non-blocking TCP on an st_loop.
  *
- * A connection reads into a small buffer (RBUF_MIN) that grows only to fit a frame
- * larger than itself and shrinks back once drained, so idle connections stay cheap.
+ * Reading: a connection has one small buffer of fixed size (RBUF_SIZE, allocated on the
+ * first read, so a connection that never sends costs nothing). Small frames are parsed
+ * out of it, many per read, and each is copied into its own allocation for on_request.
+ * A frame of LARGE_FRAME bytes or more (Produce requests are typically ~1 MB) gets an
+ * exactly-sized buffer as soon as its size prefix is seen: the bytes already buffered
+ * are moved into it once, the rest is read straight into it, and it is handed to
+ * on_request as is. That read is a readv into [rest of the frame, small buffer], so the
+ * next frame's head comes in the same syscall. Nothing grows and shrinks per request:
+ * a buffer resized for every big frame means fresh pages mapped and faulted in, plus a
+ * copy, for every megabyte received.
+ *
  * Whole frames go to on_request one at a time. A connection is in one of these states:
  *
  *   reading --on_request returns ST_CONN_WAIT--> held --st_conn_send/resume--> reading
@@ -41,7 +50,14 @@
 
 #include "common/logging.h"
 
-#define RBUF_MIN           4096
+/* The small read buffer. Frames under LARGE_FRAME are parsed out of it; keeping
+ * LARGE_FRAME at half its size means a partial small frame left at the end of a read
+ * needs at most a short memmove and always leaves room for the rest. */
+#define RBUF_SIZE   (16 * 1024)
+#define LARGE_FRAME (RBUF_SIZE / 2)
+/* Responses start with this much room: a Produce answer for 16 partitions is ~700 bytes,
+ * so starting at st_buf's default 256 meant two reallocs on every request. */
+#define RESP_INITIAL       1024
 #define LISTEN_BACKLOG     1024
 #define MAX_IOV            64
 #define SENDFILE_MAX       0x7ffff000 /* Linux transfers at most this much per call */
@@ -98,10 +114,14 @@ struct st_conn {
     char peer[64];
     void *data;
 
-    uint8_t *rbuf; /* unconsumed bytes are rbuf[rstart, rend) */
-    size_t rcap;
+    uint8_t *rbuf; /* RBUF_SIZE or NULL before the first read; unconsumed: [rstart, rend) */
     size_t rstart;
     size_t rend;
+    /* The large frame being read (NULL if none): body bytes [0, big_have) of big_len are
+     * in. Handed to on_request, which takes it, once whole. */
+    uint8_t *big;
+    size_t big_len;
+    size_t big_have;
 
     st_resp *out_head, *out_tail;
     uint32_t watched; /* epoll interest currently registered */
@@ -147,6 +167,7 @@ st_resp *st_resp_new(int32_t correlation_id, bool flexible_header)
 {
     st_resp *r = xalloc(NULL, sizeof *r);
     memset(r, 0, sizeof *r);
+    st_buf_reserve(&r->buf, RESP_INITIAL);
     st_buf_put_i32(&r->buf, 0); /* frame size, patched by st_conn_send */
     st_buf_put_i32(&r->buf, correlation_id);
     if (flexible_header)
@@ -208,6 +229,7 @@ static bool resp_done(const st_resp *r)
 static void conn_free(st_conn *c)
 {
     free(c->rbuf);
+    free(c->big);
     free(c);
 }
 
@@ -403,12 +425,49 @@ static void update_watch(st_conn *c)
 
 /* ---- connections: reading ---- */
 
-/* Hands every whole buffered frame to on_request until the connection is held or
- * closed, then compacts the buffer. */
+static bool big_ready(const st_conn *c)
+{
+    return c->big && c->big_have == c->big_len;
+}
+
+/* Calls on_request with frame (handing it over) and applies its answer. Returns false
+ * when the connection was closed. */
+static bool deliver(st_conn *c, uint8_t *frame, size_t len)
+{
+    st_server *s = c->s;
+    c->resumed = false;
+    int rc = s->cb.on_request(s->ctx, c, frame, len);
+    if (c->closed)
+        return false;
+    if (rc == ST_CONN_CLOSE) {
+        conn_close_at(c, ST_LOG_DEBUG, "closed by the request handler");
+        return false;
+    }
+    /* An answer sent before on_request even returned means nothing is awaited. */
+    if (rc == ST_CONN_WAIT && !c->resumed)
+        c->held = true;
+    return true;
+}
+
+/* Hands every whole frame to on_request until the connection is held or closed, starts
+ * reading a large frame whose size prefix is in, then compacts the small buffer. */
 static void process_frames(st_conn *c)
 {
     st_server *s = c->s;
-    while (!c->held && !c->closed && c->rend - c->rstart >= 4) {
+    while (!c->held && !c->closed) {
+        if (c->big) {
+            if (!big_ready(c))
+                break; /* the rest is read straight into it */
+            uint8_t *frame = c->big;
+            size_t len = c->big_len;
+            c->big = NULL;
+            c->big_len = c->big_have = 0;
+            if (!deliver(c, frame, len))
+                return;
+            continue;
+        }
+        if (c->rend - c->rstart < 4)
+            break;
         int32_t size = (int32_t)st_be32(c->rbuf + c->rstart);
         if (size < 0 || (size_t)size > s->max_request_bytes) {
             char why[160];
@@ -421,58 +480,62 @@ static void process_frames(st_conn *c)
             conn_close_at(c, ST_LOG_WARN, why);
             return;
         }
-        if (c->rend - c->rstart - 4 < (size_t)size)
+        size_t have = c->rend - c->rstart - 4;
+        if ((size_t)size >= LARGE_FRAME) {
+            /* Its own buffer now; the one copy of what arrived with the prefix. */
+            size_t take = have < (size_t)size ? have : (size_t)size;
+            c->big = xalloc(NULL, (size_t)size);
+            c->big_len = (size_t)size;
+            c->big_have = take;
+            memcpy(c->big, c->rbuf + c->rstart + 4, take);
+            c->rstart += 4 + take;
+            continue;
+        }
+        if (have < (size_t)size)
             break;
         uint8_t *frame = xalloc(NULL, (size_t)size);
         memcpy(frame, c->rbuf + c->rstart + 4, (size_t)size);
         c->rstart += 4 + (size_t)size;
-        c->resumed = false;
-        int rc = s->cb.on_request(s->ctx, c, frame, (size_t)size);
-        if (c->closed)
+        if (!deliver(c, frame, (size_t)size))
             return;
-        if (rc == ST_CONN_CLOSE) {
-            conn_close_at(c, ST_LOG_DEBUG, "closed by the request handler");
-            return;
-        }
-        /* An answer sent before on_request even returned means nothing is awaited. */
-        if (rc == ST_CONN_WAIT && !c->resumed)
-            c->held = true;
     }
     if (c->rstart == c->rend) {
         c->rstart = c->rend = 0;
-        if (c->rcap > RBUF_MIN) { /* a big frame is gone: give its memory back */
-            c->rbuf = xalloc(c->rbuf, RBUF_MIN);
-            c->rcap = RBUF_MIN;
-        }
     } else if (c->rstart > 0) {
+        /* Move what is left to the front so the rest of a partial frame fits. Unless
+         * held, that is one partial small frame (under LARGE_FRAME + 4 bytes), so the
+         * move is short and the room after it enough. */
         memmove(c->rbuf, c->rbuf + c->rstart, c->rend - c->rstart);
         c->rend -= c->rstart;
         c->rstart = 0;
     }
 }
 
-/* One read into the buffer, grown first if the pending frame does not fit. Returns 0,
- * or -1 when the connection was closed. */
+/* One read: into the large frame in progress and, in the same call, the small buffer
+ * behind it; else into the small buffer. Returns 0, or -1 when the connection was
+ * closed. */
 static int read_some(st_conn *c)
 {
-    size_t have = c->rend - c->rstart;
-    if (c->rstart > 0) {
-        memmove(c->rbuf, c->rbuf + c->rstart, have);
-        c->rstart = 0;
-        c->rend = have;
+    if (!c->rbuf)
+        c->rbuf = xalloc(NULL, RBUF_SIZE);
+    /* process_frames left the unconsumed bytes at the front (rstart == 0). */
+    struct iovec iov[2];
+    int niov = 0;
+    size_t big_want = 0;
+    if (c->big && c->big_have < c->big_len) {
+        big_want = c->big_len - c->big_have;
+        iov[niov++] = (struct iovec){c->big + c->big_have, big_want};
     }
-    if (have >= 4) {
-        int32_t size = (int32_t)st_be32(c->rbuf);
-        if (size >= 0 && (size_t)size <= c->s->max_request_bytes && 4 + (size_t)size > c->rcap) {
-            c->rcap = 4 + (size_t)size;
-            c->rbuf = xalloc(c->rbuf, c->rcap);
-        }
-    }
-    if (c->rend == c->rcap)
+    if (c->rend < RBUF_SIZE)
+        iov[niov++] = (struct iovec){c->rbuf + c->rend, RBUF_SIZE - c->rend};
+    if (niov == 0)
         return 0; /* only whole frames buffered: process them before reading more */
-    ssize_t n = read(c->fd, c->rbuf + c->rend, c->rcap - c->rend);
+    ssize_t n = niov == 1 ? read(c->fd, iov[0].iov_base, iov[0].iov_len) : readv(c->fd, iov, niov);
     if (n > 0) {
-        c->rend += (size_t)n;
+        size_t got = (size_t)n;
+        size_t to_big = got < big_want ? got : big_want;
+        c->big_have += to_big;
+        c->rend += got - to_big;
         return 0;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -523,7 +586,7 @@ static void unhold(st_conn *c)
     if (!c->held)
         return;
     c->held = false;
-    if (c->rend > c->rstart)
+    if (c->rend > c->rstart || big_ready(c))
         st_timer_start(c->s->loop, &c->resume_timer, 0);
 }
 
@@ -595,8 +658,6 @@ static void conn_new(st_server *s, int fd, const struct sockaddr *peer)
     c->fd = fd;
     c->id = ++s->next_id;
     format_addr(peer, c->peer, sizeof c->peer);
-    c->rbuf = xalloc(NULL, RBUF_MIN);
-    c->rcap = RBUF_MIN;
     c->resume_timer.cb = resume_timer_cb;
     if (st_loop_watch(s->loop, fd, EPOLLIN, conn_io, c) < 0) {
         st_warn("refusing connection from %s: cannot watch its socket: %s", c->peer,

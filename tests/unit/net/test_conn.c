@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -375,12 +376,185 @@ static void test_frame_split_across_writes_and_large_frame(void **state)
     payload[big] = 0;
     send_frame(fd, 8, 'E', payload, big);
     expect_echo(fd, 8, payload);
-    /* And the connection still takes small frames after the buffer shrank back. */
+    /* And the connection still takes small frames after the large one. */
     send_frame(fd, 9, 'E', "small", 5);
     expect_echo(fd, 9, "small");
     free(payload);
     close(fd);
     await_conns(t, 0);
+}
+
+/* A payload whose bytes depend on its seed and position, so a misplaced chunk shows. */
+static char *pattern(size_t len, unsigned seed)
+{
+    char *p = malloc(len + 1);
+    for (size_t i = 0; i < len; i++)
+        p[i] = (char)('a' + (i * 7 + seed + i / 1000) % 26);
+    p[len] = 0;
+    return p;
+}
+
+static void expect_echo_n(int fd, int32_t corr, const char *payload, size_t n)
+{
+    size_t len;
+    uint8_t *body = read_response(fd, corr, &len);
+    assert_int_equal(len, n);
+    assert_memory_equal(body, payload, n);
+    free(body);
+}
+
+typedef struct writer {
+    int fd;
+    const uint8_t *data;
+    size_t len;
+    size_t chunk; /* bytes a send, 0 for all at once */
+    int pause_us; /* between chunks */
+    pthread_t thread;
+} writer;
+
+static void *writer_thread(void *arg)
+{
+    writer *w = arg;
+    size_t off = 0;
+    while (off < w->len) {
+        size_t n = w->chunk && w->len - off > w->chunk ? w->chunk : w->len - off;
+        send_all(w->fd, w->data + off, n);
+        off += n;
+        if (w->pause_us)
+            usleep((useconds_t)w->pause_us);
+    }
+    return NULL;
+}
+
+/* Sends from a thread while the test reads the answers, so neither side's socket
+ * buffers have to hold everything. */
+static void writer_start(writer *w, int fd, const st_buf *out, size_t chunk, int pause_us)
+{
+    *w = (writer){
+        .fd = fd, .data = out->data, .len = out->len, .chunk = chunk, .pause_us = pause_us};
+    assert_int_equal(pthread_create(&w->thread, NULL, writer_thread, w), 0);
+}
+
+static void test_large_frame_in_many_small_pieces(void **state)
+{
+    server *t = *state;
+    int fd = client(t);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* a segment per send */
+    size_t big = 100 * 1024;
+    char *payload = pattern(big, 3);
+    st_buf out = ST_BUF_INIT;
+    append_frame(&out, 11, 'E', payload, big);
+    append_frame(&out, 12, 'E', "tail", 4);
+    /* 3-byte pieces first (the size prefix itself arrives split), then odd-sized ones,
+     * each after a pause so the server sees them in separate reads. */
+    send_all(fd, out.data, 3);
+    usleep(2000);
+    send_all(fd, out.data + 3, 3);
+    usleep(2000);
+    writer w;
+    st_buf rest = {out.data + 6, out.len - 6, out.len - 6};
+    writer_start(&w, fd, &rest, 997, 50);
+    expect_echo_n(fd, 11, payload, big);
+    expect_echo(fd, 12, "tail");
+    pthread_join(w.thread, NULL);
+    st_buf_free(&out);
+    free(payload);
+    close(fd);
+    await_conns(t, 0);
+}
+
+static void test_large_and_small_frames_in_one_segment(void **state)
+{
+    server *t = *state;
+    int fd = client(t);
+    /* Sizes around every boundary a read buffer might have (4, 8, 16, 32, 64 KiB), big
+     * and small interleaved, all written back to back. */
+    static const size_t sizes[] = {0,      1,     100,   4090,  4091,  4092,  4096,   8187,
+                                   8188,   8191,  8192,  8193,  16379, 16380, 16384,  16385,
+                                   3,      32763, 32764, 32768, 65536, 7,     200000, 5,
+                                   300000, 2,     65531, 65532, 1};
+    const size_t count = sizeof sizes / sizeof sizes[0];
+    char *payloads[sizeof sizes / sizeof sizes[0]];
+    st_buf out = ST_BUF_INIT;
+    for (size_t i = 0; i < count; i++) {
+        payloads[i] = pattern(sizes[i], (unsigned)i);
+        append_frame(&out, 100 + (int32_t)i, 'E', payloads[i], sizes[i]);
+    }
+    writer w;
+    writer_start(&w, fd, &out, 0, 0);
+    for (size_t i = 0; i < count; i++)
+        expect_echo_n(fd, 100 + (int32_t)i, payloads[i], sizes[i]);
+    pthread_join(w.thread, NULL);
+    for (size_t i = 0; i < count; i++)
+        free(payloads[i]);
+    st_buf_free(&out);
+
+    /* A big frame and the small ones right behind it in a single send. */
+    size_t big = 64 * 1024;
+    char *payload = pattern(big, 9);
+    append_frame(&out, 1, 'E', payload, big);
+    append_frame(&out, 2, 'E', "right", 5);
+    append_frame(&out, 3, 'E', "behind", 6);
+    send_all(fd, out.data, out.len);
+    st_buf_free(&out);
+    expect_echo_n(fd, 1, payload, big);
+    expect_echo(fd, 2, "right");
+    expect_echo(fd, 3, "behind");
+    free(payload);
+    close(fd);
+    await_conns(t, 0);
+}
+
+static void test_large_frame_while_held(void **state)
+{
+    server *t = *state;
+    int fd = client(t);
+    size_t big = 200 * 1024;
+    char *payload = pattern(big, 5);
+    st_buf out = ST_BUF_INIT;
+    append_frame(&out, 1, 'W', "held", 4);
+    append_frame(&out, 2, 'E', payload, big);
+    append_frame(&out, 3, 'W', "again", 5);
+    append_frame(&out, 4, 'E', payload, big);
+    writer w;
+    writer_start(&w, fd, &out, 0, 0);
+    int64_t t0 = st_mono_ms();
+    expect_echo(fd, 1, "held");
+    assert_true(st_mono_ms() - t0 >= WAIT_MS - 5);
+    expect_echo_n(fd, 2, payload, big);
+    expect_echo(fd, 3, "again");
+    expect_echo_n(fd, 4, payload, big);
+    pthread_join(w.thread, NULL);
+    pthread_mutex_lock(&t->mu);
+    /* Neither big frame reached on_request before the held answer ahead of it went out. */
+    assert_int_equal(t->nevents, 6);
+    assert_memory_equal(t->events, "WSEWSE", 6);
+    pthread_mutex_unlock(&t->mu);
+    st_buf_free(&out);
+    free(payload);
+    close(fd);
+    await_conns(t, 0);
+}
+
+static void test_peer_close_mid_large_frame(void **state)
+{
+    server *t = *state;
+    int fd = client(t);
+    size_t big = 100 * 1024;
+    char *payload = pattern(big, 1);
+    st_buf out = ST_BUF_INIT;
+    append_frame(&out, 1, 'E', payload, big);
+    send_all(fd, out.data, out.len / 2);
+    await_conns(t, 1);
+    close(fd);
+    await_conns(t, 0);
+    assert_int_equal(__atomic_load_n(&t->closes, __ATOMIC_ACQUIRE), 1);
+    pthread_mutex_lock(&t->mu);
+    assert_int_equal(t->nevents, 0); /* the half frame was never handed over */
+    pthread_mutex_unlock(&t->mu);
+    st_buf_free(&out);
+    free(payload);
 }
 
 static void test_oversized_frame_closes_only_that_connection(void **state)
@@ -567,6 +741,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pipelined_frames_answered_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frame_split_across_writes_and_large_frame, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_large_frame_in_many_small_pieces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_and_small_frames_in_one_segment, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_large_frame_while_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_close_mid_large_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_frame_closes_only_that_connection, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_garbage_size_prefix_closes, setup, teardown),
