@@ -5,6 +5,9 @@
  * such as a replica assignment naming another broker, are remembered, not acted on),
  * checks the cursor once, then asks the registry (broker/cluster/topics.h) topic by
  * topic, so the rules live in one place for these APIs and the management endpoint.
+ * The registry batches a request's changes and writes topics.json once before the
+ * answer (500 topics cost one write, not 500); if that write fails, every topic the
+ * request changed is answered KAFKA_STORAGE_ERROR and the changes are undone.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -90,6 +93,18 @@ static void mark_duplicates(topic_ask *asks, int32_t n)
                      ASK_NAME(&asks[order[i]]));
         }
     free(order);
+}
+
+/* Ends a batch of registry changes: on failure every ask that had succeeded (err 0) and
+ * changed something gets the storage error and why. */
+static void persist_asks(st_broker *b, topic_ask *asks, int32_t n, bool validate_only)
+{
+    char why[MSG_LEN];
+    if (st_topics_persist(b->topics, why, sizeof(why)) == 0 || validate_only)
+        return;
+    for (int32_t i = 0; i < n; i++)
+        if (asks[i].err == 0)
+            fail_ask(&asks[i], ST_ERR_KAFKA_STORAGE_ERROR, "%s", why);
 }
 
 /* Copies the name for the registry, or explains why it cannot be a topic name (the
@@ -209,10 +224,7 @@ int st_handle_create_topics(st_req *req)
     }
     mark_duplicates(asks, n);
 
-    st_buf *w = st_resp_buf(req->resp);
-    if (v >= 2)
-        st_buf_put_i32(w, 0); /* throttle_time_ms */
-    st_wr_array(w, flex, n);
+    st_topics_defer(b->topics);
     for (int32_t i = 0; i < n; i++) {
         topic_ask *a = &asks[i];
         char name[256];
@@ -226,6 +238,15 @@ int st_handle_create_topics(st_req *req)
             a->err = st_topics_create(b->topics, name, partitions, replication, a->configs,
                                       a->nconfigs, validate_only, a->msg, sizeof(a->msg));
         }
+    }
+    persist_asks(b, asks, n, validate_only);
+
+    st_buf *w = st_resp_buf(req->resp);
+    if (v >= 2)
+        st_buf_put_i32(w, 0); /* throttle_time_ms */
+    st_wr_array(w, flex, n);
+    for (int32_t i = 0; i < n; i++) {
+        topic_ask *a = &asks[i];
         if (a->err != 0)
             st_info("CreateTopics: %s: %s", st_err_name(a->err), a->msg);
         st_wr_str(w, flex, a->name.ptr, a->name.len);
@@ -248,6 +269,7 @@ int st_handle_delete_topics(st_req *req)
     st_rd *rd = &req->rd;
     bool flex = req->flex;
     int rc = ST_REQ_DONE;
+    topic_ask *asks = NULL;
 
     int32_t n = st_rd_array(rd, flex, 2);
     st_str *names = calloc(n > 0 ? (size_t)n : 1, sizeof(*names));
@@ -263,27 +285,39 @@ int st_handle_delete_topics(st_req *req)
         goto out;
     }
 
+    /* the same shape as the other two, for persist_asks */
+    asks = calloc(n > 0 ? (size_t)n : 1, sizeof(*asks));
+    if (asks == NULL)
+        abort(); /* as st_buf */
+    st_topics_defer(b->topics);
+    for (int32_t i = 0; i < n; i++) {
+        topic_ask *a = &asks[i];
+        char name[256];
+        a->name = names[i];
+        /* A name that cannot be a topic names no topic. */
+        if (st_topic_name_check(a->name.ptr, (size_t)a->name.len, a->msg, sizeof(a->msg)) != 0 ||
+            !st_str_copy(name, sizeof(name), a->name))
+            a->err = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        else
+            a->err = st_topics_delete(b->topics, name, a->msg, sizeof(a->msg));
+    }
+    persist_asks(b, asks, n, false);
+
     st_buf *w = st_resp_buf(req->resp);
     if (req->api_version >= 1)
         st_buf_put_i32(w, 0); /* throttle_time_ms */
     st_wr_array(w, flex, n);
     for (int32_t i = 0; i < n; i++) {
-        char name[256], msg[MSG_LEN];
-        int err;
-        /* A name that cannot be a topic names no topic. */
-        if (st_topic_name_check(names[i].ptr, (size_t)names[i].len, msg, sizeof(msg)) != 0 ||
-            !st_str_copy(name, sizeof(name), names[i]))
-            err = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-        else
-            err = st_topics_delete(b->topics, name, msg, sizeof(msg));
-        if (err != 0) /* v0..1 responses carry no message: the log has it */
-            st_info("DeleteTopics: %s: %s", st_err_name(err), msg);
-        st_wr_str(w, flex, names[i].ptr, names[i].len);
-        st_buf_put_i16(w, (int16_t)err);
+        topic_ask *a = &asks[i];
+        if (a->err != 0) /* v0..1 responses carry no message: the log has it */
+            st_info("DeleteTopics: %s: %s", st_err_name(a->err), a->msg);
+        st_wr_str(w, flex, a->name.ptr, a->name.len);
+        st_buf_put_i16(w, (int16_t)a->err);
         st_wr_tags(w, flex);
     }
     st_wr_tags(w, flex);
 out:
+    free(asks);
     free(names);
     return rc;
 }
@@ -330,9 +364,7 @@ int st_handle_create_partitions(st_req *req)
     }
     mark_duplicates(asks, n);
 
-    st_buf *w = st_resp_buf(req->resp);
-    st_buf_put_i32(w, 0); /* throttle_time_ms */
-    st_wr_array(w, flex, n);
+    st_topics_defer(b->topics);
     for (int32_t i = 0; i < n; i++) {
         topic_ask *a = &asks[i];
         char name[256];
@@ -347,6 +379,14 @@ int st_handle_create_partitions(st_req *req)
                 a->err = st_topics_create_partitions(b->topics, name, a->count, validate_only,
                                                      a->msg, sizeof(a->msg));
         }
+    }
+    persist_asks(b, asks, n, validate_only);
+
+    st_buf *w = st_resp_buf(req->resp);
+    st_buf_put_i32(w, 0); /* throttle_time_ms */
+    st_wr_array(w, flex, n);
+    for (int32_t i = 0; i < n; i++) {
+        topic_ask *a = &asks[i];
         if (a->err != 0)
             st_info("CreatePartitions: %s: %s", st_err_name(a->err), a->msg);
         st_wr_str(w, flex, a->name.ptr, a->name.len);

@@ -9,7 +9,11 @@
  *   {"version": 1, "topics": [{"name": "orders", "id": "<32 hex digits>",
  *                              "partitions": 3, "overrides": {"retention.ms": "60000"}}]}
  *
- * It is rewritten whole on every change, atomically.
+ * It is rewritten whole, atomically, once per batch of changes: each change takes
+ * effect in memory and is journalled (struct change); st_topics_persist writes the file
+ * and then commits the journal (deleted topics' data goes only now) or, if the write
+ * fails, undoes it, so memory never promises what topics.json does not hold. Outside
+ * a batch (st_topics_defer) every change persists at once.
  * Partition directories on disk that topics.json does not name are reported and left
  * alone: they may be an operator's data, and deleting data on a guess is worse than a
  * warning.
@@ -42,6 +46,18 @@ struct load_ctx {
     bool clean;
 };
 
+/* One change since topics.json was last written, with what undoing it needs. */
+typedef enum { CH_CREATED, CH_DELETED, CH_GREW, CH_ALTERED } change_kind;
+
+typedef struct change {
+    change_kind kind;
+    st_topic *topic;         /* CH_DELETED: owned here (logs still open) until commit */
+    int32_t old_npartitions; /* CH_GREW */
+    st_config_kv *old_kv;    /* CH_ALTERED: owned */
+    size_t old_n;
+    st_log_config old_cfg;
+} change;
+
 struct st_topics {
     char *data_dir;
     char meta_dir[PATH_MAX];
@@ -51,6 +67,10 @@ struct st_topics {
     st_topic **topics; /* sorted by name */
     size_t count;
     size_t cap;
+    change *changes; /* journal since the last write of topics.json */
+    size_t nchanges, changes_cap;
+    bool deferred; /* in a batch: st_topics_persist writes */
+    bool dirty;    /* topics.json may differ from memory */
 };
 
 static void partition_dir(const st_topics *t, const char *topic, int32_t partition, char *buf,
@@ -265,11 +285,123 @@ static int check_dirs_free(const st_topics *t, const char *name, int32_t from, i
     return 0;
 }
 
-/* ---- topics.json ---- */
+/* ---- topics.json and the journal ---- */
 
-static int persist(st_topics *t, char *err, size_t errlen)
+static void journal(st_topics *t, change c)
 {
-    return st_topics_store_save(t->meta_dir, t->topics, t->count, err, errlen);
+    if (t->nchanges == t->changes_cap) {
+        size_t cap = t->changes_cap ? t->changes_cap * 2 : 16;
+        change *n = realloc(t->changes, cap * sizeof(*n));
+        if (n == NULL)
+            abort(); /* as insert_at */
+        t->changes = n;
+        t->changes_cap = cap;
+    }
+    t->changes[t->nchanges++] = c;
+    t->dirty = true;
+}
+
+static void remove_logs(st_topic *topic, int32_t from, int32_t to)
+{
+    for (int32_t p = from; p < to; p++) {
+        st_log_remove(topic->partitions[p].log);
+        topic->partitions[p].log = NULL;
+    }
+}
+
+/* topics.json holds the journal's changes: make them final, oldest first. */
+static void commit(st_topics *t)
+{
+    for (size_t i = 0; i < t->nchanges; i++) {
+        change *c = &t->changes[i];
+        switch (c->kind) {
+        case CH_CREATED:
+            st_info("created topic \"%s\" with %d partitions and %zu config overrides",
+                    c->topic->name, c->topic->npartitions, c->topic->noverrides);
+            break;
+        case CH_DELETED:
+            remove_logs(c->topic, 0, c->topic->npartitions);
+            st_info("deleted topic \"%s\" (%d partitions)", c->topic->name, c->topic->npartitions);
+            st_topic_free(c->topic);
+            break;
+        case CH_GREW:
+            st_info("topic \"%s\": partitions %d -> %d", c->topic->name, c->old_npartitions,
+                    c->topic->npartitions);
+            break;
+        case CH_ALTERED:
+            st_info("topic \"%s\": config overrides now %zu", c->topic->name, c->topic->noverrides);
+            st_config_kv_free(c->old_kv, c->old_n);
+            break;
+        }
+    }
+    t->nchanges = 0;
+}
+
+/* topics.json does not hold the journal's changes: undo them, newest first. */
+static void rollback(st_topics *t)
+{
+    while (t->nchanges > 0) {
+        change *c = &t->changes[--t->nchanges];
+        st_topic *topic = c->topic;
+        size_t idx;
+        bool found = find_index(t, topic->name, strlen(topic->name), &idx);
+        switch (c->kind) {
+        case CH_CREATED:
+            if (found)
+                remove_at(t, idx);
+            remove_logs(topic, 0, topic->npartitions);
+            st_warn("topic \"%s\" not created: the registry could not be saved", topic->name);
+            st_topic_free(topic);
+            break;
+        case CH_DELETED:
+            if (!found)
+                insert_at(t, idx, topic);
+            st_warn("topic \"%s\" not deleted: the registry could not be saved", topic->name);
+            break;
+        case CH_GREW:
+            remove_logs(topic, c->old_npartitions, topic->npartitions);
+            topic->npartitions = c->old_npartitions;
+            break;
+        case CH_ALTERED:
+            st_config_kv_free(topic->overrides, topic->noverrides);
+            topic->overrides = c->old_kv;
+            topic->noverrides = c->old_n;
+            topic->cfg = c->old_cfg;
+            for (int32_t p = 0; p < topic->npartitions; p++)
+                st_log_set_config(topic->partitions[p].log, &topic->cfg);
+            break;
+        }
+    }
+}
+
+void st_topics_defer(st_topics *t)
+{
+    t->deferred = true;
+}
+
+int st_topics_persist(st_topics *t, char *err, size_t errlen)
+{
+    t->deferred = false;
+    if (!t->dirty)
+        return 0;
+    char why[512];
+    if (st_topics_store_save(t->meta_dir, t->topics, t->count, why, sizeof(why)) != 0) {
+        /* Whether the file holds the old or the new list is not known (the rename may
+         * have happened): stay dirty so the next persist writes it again. */
+        st_error("saving the topic registry failed: %s; undoing %zu changes", why, t->nchanges);
+        snprintf(err, errlen, "the topic registry could not be saved: %s", why);
+        rollback(t);
+        return ST_ERR_KAFKA_STORAGE_ERROR;
+    }
+    t->dirty = false;
+    commit(t);
+    return 0;
+}
+
+/* A change outside a batch persists at once. */
+static int changed(st_topics *t, char *err, size_t errlen)
+{
+    return t->deferred ? 0 : st_topics_persist(t, err, errlen);
 }
 
 /* One topic read from topics.json: compute its config, open its logs, register it. */
@@ -342,6 +474,7 @@ static void topics_free(st_topics *t, bool flush)
         st_topic_free(topic);
     }
     free(t->topics);
+    free(t->changes);
     free(t->data_dir);
     free(t);
 }
@@ -402,6 +535,9 @@ void st_topics_close(st_topics *t)
         return;
     char marker[PATH_MAX];
     snprintf(marker, sizeof(marker), "%s/%s", t->data_dir, CLEAN_MARKER);
+    char why[600];
+    if (st_topics_persist(t, why, sizeof(why)) != 0)
+        st_warn("closing the topic registry: %s", why);
     char *data_dir = strdup(t->data_dir);
     topics_free(t, true);
     if (data_dir == NULL)
@@ -451,7 +587,8 @@ int st_topics_create(st_topics *t, const char *name, int32_t partitions, int16_t
         snprintf(err, errlen, "topic \"%s\" already exists", name);
         return ST_ERR_TOPIC_ALREADY_EXISTS;
     }
-    for (size_t i = 0; i < t->count; i++)
+    /* only a name with '.' or '_' can collide with another (O(n): rare) */
+    for (size_t i = 0; strpbrk(name, "._") && i < t->count; i++)
         if (names_collide(name, t->topics[i]->name)) {
             snprintf(err, errlen,
                      "topic \"%s\" collides with existing topic \"%s\": names that differ only "
@@ -510,16 +647,8 @@ int st_topics_create(st_topics *t, const char *name, int32_t partitions, int16_t
         return rc;
     }
     insert_at(t, idx, topic);
-    if (persist(t, err, errlen) != 0) {
-        remove_at(t, idx);
-        for (int32_t p = 0; p < partitions; p++)
-            st_log_remove(topic->partitions[p].log);
-        st_topic_free(topic);
-        return ST_ERR_KAFKA_STORAGE_ERROR;
-    }
-    st_info("created topic \"%s\" with %d partitions and %zu config overrides", name, partitions,
-            nconfigs);
-    return 0;
+    journal(t, (change){.kind = CH_CREATED, .topic = topic});
+    return changed(t, err, errlen);
 nomem:
     st_topic_free(topic);
     snprintf(err, errlen, "out of memory creating topic \"%s\"", name);
@@ -546,14 +675,10 @@ int st_topics_delete(st_topics *t, const char *name, char *err, size_t errlen)
         snprintf(err, errlen, "topic \"%s\" is internal to the broker and cannot be deleted", name);
         return ST_ERR_INVALID_REQUEST;
     }
+    /* its data goes once topics.json no longer names it (commit) */
     remove_at(t, idx);
-    for (int32_t p = 0; p < topic->npartitions; p++)
-        st_log_remove(topic->partitions[p].log);
-    st_info("deleted topic \"%s\" (%d partitions)", name, topic->npartitions);
-    st_topic_free(topic);
-    if (persist(t, err, errlen) != 0)
-        return ST_ERR_KAFKA_STORAGE_ERROR;
-    return 0;
+    journal(t, (change){.kind = CH_DELETED, .topic = topic});
+    return changed(t, err, errlen);
 }
 
 int st_topics_create_partitions(st_topics *t, const char *name, int32_t new_total,
@@ -589,14 +714,8 @@ int st_topics_create_partitions(st_topics *t, const char *name, int32_t new_tota
     if ((rc = open_partitions(t, topic, old, new_total, false, true, err, errlen)) != 0)
         return rc;
     topic->npartitions = new_total;
-    if (persist(t, err, errlen) != 0) {
-        for (int32_t p = old; p < new_total; p++)
-            st_log_remove(parts[p].log);
-        topic->npartitions = old;
-        return ST_ERR_KAFKA_STORAGE_ERROR;
-    }
-    st_info("topic \"%s\": partitions %d -> %d", name, old, new_total);
-    return 0;
+    journal(t, (change){.kind = CH_GREW, .topic = topic, .old_npartitions = old});
+    return changed(t, err, errlen);
 }
 
 /* Sets (value non-NULL) or removes (NULL) one override in a list being built. */
@@ -652,24 +771,19 @@ int st_topics_alter_configs(st_topics *t, const char *name, const st_config_set 
     if ((rc = effective_config(&t->defaults, kv, n, &cfg, err, errlen)) != 0 || validate_only)
         goto out;
 
-    st_config_kv *old_kv = topic->overrides;
-    size_t old_n = topic->noverrides;
-    st_log_config old_cfg = topic->cfg;
+    journal(t, (change){.kind = CH_ALTERED,
+                        .topic = topic,
+                        .old_kv = topic->overrides,
+                        .old_n = topic->noverrides,
+                        .old_cfg = topic->cfg});
     topic->overrides = kv;
     topic->noverrides = n;
     topic->cfg = cfg;
-    if (persist(t, err, errlen) != 0) {
-        topic->overrides = old_kv;
-        topic->noverrides = old_n;
-        topic->cfg = old_cfg;
-        rc = ST_ERR_KAFKA_STORAGE_ERROR;
-        goto out;
-    }
-    kv = old_kv;
-    n = old_n;
     for (int32_t p = 0; p < topic->npartitions; p++)
         st_log_set_config(topic->partitions[p].log, &topic->cfg);
-    st_info("topic \"%s\": config overrides now %zu", name, topic->noverrides);
+    kv = NULL; /* the topic's now */
+    n = 0;
+    rc = changed(t, err, errlen);
 out:
     st_config_kv_free(kv, n);
     return rc;

@@ -1,7 +1,9 @@
 /*
  * st_topics: the topic registry and local metadata store. It knows every topic, its
  * partitions (each an st_log) and its config overrides, and keeps them in
- * <data_dir>/meta/topics.json (written to a temp file, fsynced, renamed).
+ * <data_dir>/meta/topics.json (written to a temp file, fsynced, renamed). The file is
+ * written once per change, or once per batch of changes (st_topics_defer, e.g. a
+ * CreateTopics request naming 500 topics).
  *
  * The Kafka admin APIs (CreateTopics, DeleteTopics, CreatePartitions, Describe/Alter
  * Configs) and the management endpoint both call these functions: no logic twice.
@@ -30,7 +32,7 @@ typedef struct st_partition {
 
 /* An override set on a topic, e.g. {"retention.ms", "60000"}. */
 typedef struct st_config_kv {
-    char *name;  /* owned by the topic */
+    char *name; /* owned by the topic */
     char *value;
 } st_config_kv;
 
@@ -49,7 +51,7 @@ typedef struct st_topic {
 typedef struct st_config_desc {
     const char *name; /* static */
     char value[64];
-    bool is_default;  /* no override on this topic */
+    bool is_default; /* no override on this topic */
     bool read_only;
     bool sensitive;
 } st_config_desc;
@@ -62,9 +64,10 @@ typedef struct st_config_set {
 
 /* Opens the registry and every partition log under data_dir (creating the directory
  * tree if missing). Borrows defaults (copied) and flusher. NULL + err on failure. */
-st_topics *st_topics_open(const char *data_dir, const st_log_config *defaults,
-                          st_flusher *flusher, char *err, size_t errlen);
-/* Closes every log (flushing), writes the clean-shutdown marker, frees. */
+st_topics *st_topics_open(const char *data_dir, const st_log_config *defaults, st_flusher *flusher,
+                          char *err, size_t errlen);
+/* Persists pending changes, closes every log (flushing), writes the clean-shutdown
+ * marker, frees. */
 void st_topics_close(st_topics *t);
 
 size_t st_topics_count(const st_topics *t);
@@ -80,12 +83,31 @@ st_partition *st_topics_partition(const st_topics *t, const char *name, size_t l
  * ST_ERR_INVALID_TOPIC_EXCEPTION with err saying why. */
 int st_topic_name_check(const char *name, size_t len, char *err, size_t errlen);
 
+/*
+ * Batches the changes that follow: until st_topics_persist, create, delete,
+ * create_partitions and alter_configs change memory only (a deleted topic's data stays
+ * until topics.json no longer names it) and return 0 where they would have persisted.
+ * Without a batch, each of them persists at once.
+ */
+void st_topics_defer(st_topics *t);
+/*
+ * Writes topics.json if anything changed since it was last written, and ends a batch.
+ * Returns 0, or ST_ERR_KAFKA_STORAGE_ERROR with err saying why (also logged): then
+ * every change since the last successful write is undone (created topics and
+ * partitions removed with their directories, deleted topics back with their data,
+ * overrides restored), so what the broker serves is what topics.json holds, and the
+ * caller answers that error for each topic it changed.
+ */
+int st_topics_persist(st_topics *t, char *err, size_t errlen);
+
 /* Each returns a wire error code, with err holding a message for the client on
  * failure, e.g. "topic \"orders\" already exists". partitions -1 / replication -1 mean
- * the broker defaults. Replication above 1 is INVALID_REPLICATION_FACTOR on one node. */
-int st_topics_create(st_topics *t, const char *name, int32_t partitions,
-                     int16_t replication_factor, const st_config_set *configs, size_t nconfigs,
-                     bool validate_only, char *err, size_t errlen);
+ * the broker defaults. Replication above 1 is INVALID_REPLICATION_FACTOR on one node.
+ * Outside a batch a failed write of topics.json undoes the change and returns
+ * KAFKA_STORAGE_ERROR (see st_topics_persist). */
+int st_topics_create(st_topics *t, const char *name, int32_t partitions, int16_t replication_factor,
+                     const st_config_set *configs, size_t nconfigs, bool validate_only, char *err,
+                     size_t errlen);
 int st_topics_delete(st_topics *t, const char *name, char *err, size_t errlen);
 /* Grows the topic to new_total partitions (fewer or equal → INVALID_PARTITIONS). */
 int st_topics_create_partitions(st_topics *t, const char *name, int32_t new_total,

@@ -8,7 +8,9 @@
  * point are re-verified batch by batch and cut at the first damage.
  *
  * The append path does one validation pass, edits offsets in place and issues one
- * pwrite of the whole record set; fsync is left to the flusher (flusher.c).
+ * pwrite of the whole record set; index entries are added in memory only and written
+ * by a roll, a flush or the close, and fsync is left to the flusher (flusher.c). A
+ * written partition holds one descriptor, its active .log; a new one holds none.
  */
 #include "broker/log/log.h"
 
@@ -79,6 +81,7 @@ static int find_segment(const st_log *log, int64_t offset)
     return lo > 0 ? lo - 1 : 0;
 }
 
+/* Loads s's indexes if needed and opens its .log (st_segment_load). */
 static int ensure_loaded(st_log *log, st_segment *s)
 {
     int64_t size = s->size;
@@ -110,6 +113,11 @@ void st_log_write_checkpoint(st_log *log)
 
 static int mkdir_p(const char *dir)
 {
+    /* the parent almost always exists: one mkdir for a new partition */
+    if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return -1;
     char path[4096];
     snprintf(path, sizeof path, "%s", dir);
     for (char *p = path + 1; *p; p++) {
@@ -346,7 +354,8 @@ fail:
 }
 
 /* fsyncs, on this thread, everything past the recovery point: the segments above it
- * (.log and, for the active one, its open indexes) and the directory. */
+ * (.log and the index entries written for it now or unsynced before) and the
+ * directory. */
 static int flush_now(st_log *log)
 {
     int rc = ST_ERR_NONE;
@@ -354,15 +363,19 @@ static int flush_now(st_log *log)
         st_segment *s = log->segs[i];
         if (i < log->nsegs - 1 && log->segs[i + 1]->base <= log->recovery_point)
             continue;
-        if (st_segment_open_log(log->dir, s) < 0) {
+        if (s->size > 0 && st_segment_open_log(log->dir, s) < 0) {
             st_error("%s: cannot open segment %" PRId64 " to sync it: %s", log->dir, s->base,
                      strerror(errno));
             rc = ST_ERR_KAFKA_STORAGE_ERROR;
             continue;
         }
-        st_fileref *files[] = {s->file, s->index_file, s->time_file};
+        st_fileref *files[3] = {s->file, NULL, NULL};
+        if (st_segment_write_indexes(log->dir, s, files + 1) != ST_ERR_NONE)
+            rc = ST_ERR_KAFKA_STORAGE_ERROR;
         if (st_fsync_all(files, 3, NULL) != ST_ERR_NONE)
             rc = ST_ERR_KAFKA_STORAGE_ERROR;
+        st_fileref_unref(files[1]);
+        st_fileref_unref(files[2]);
     }
     if (st_fsync_all(NULL, 0, log->dir) != ST_ERR_NONE)
         rc = ST_ERR_KAFKA_STORAGE_ERROR;
@@ -379,13 +392,13 @@ void st_log_close(st_log *log, bool flush)
         return;
     st_cleaner_detach(log);
     st_segment *act = st_log_active(log);
-    if (act->loaded) {
+    if (act->loaded)
         st_segment_seal(act);
-        st_segment_sync_indexes(log->dir, act);
-    }
     st_producers_snapshot(log, flush); /* before flush_now, whose directory fsync covers it */
     if (flush)
-        flush_now(log);
+        flush_now(log); /* writes the active segment's index entries too */
+    else if (act->loaded)
+        st_segment_sync_indexes(log->dir, act);
     st_log_write_checkpoint(log);
     free_log(log);
 }
@@ -476,14 +489,24 @@ static void flush_done(void *arg)
     free(req);
 }
 
-/* Queues an fsync of seg's open files (and of the directory when dir is true) that
- * completes with cb; the recovery point moves to end_offset when it succeeds. */
+/* Writes seg's pending index entries (opening the index files just for this) and
+ * queues an fsync of its .log and of those files (and of the directory when dir is
+ * true) that completes with cb; the recovery point moves to end_offset when it
+ * succeeds. The flusher closes the index files when it is done with them. */
 static void submit_flush(st_log *log, st_segment *seg, bool dir, int64_t end_offset,
                          st_log_flushed_cb *cb, void *arg)
 {
-    st_fileref *files[] = {seg->file, seg->index_file, seg->time_file};
+    st_fileref *files[3] = {seg->file, NULL, NULL};
+    bool first_write = seg->index_synced == 0 && seg->times_synced == 0;
+    /* Index files only speed up the next start: a failed write of one is logged and
+     * retried by the next flush; only a failed fsync puts data in doubt. */
+    st_segment_write_indexes(log->dir, seg, files + 1);
+    if (first_write && (files[1] || files[2]))
+        dir = true; /* the index files may be new: make their names durable too */
     if (!log->flusher) {
         int err = st_fsync_all(files, 3, dir ? log->dir : NULL);
+        st_fileref_unref(files[1]);
+        st_fileref_unref(files[2]);
         mark_offline_on_error(log, err);
         if (!err && !log->offline && end_offset > log->recovery_point)
             log->recovery_point = end_offset;
@@ -498,14 +521,18 @@ static void submit_flush(st_log *log, st_segment *seg, bool dir, int64_t end_off
         if (req)
             free(req->files);
         free(req);
+        st_fileref_unref(files[1]);
+        st_fileref_unref(files[2]);
         st_error("%s: out of memory queueing an fsync", log->dir);
         if (cb)
             cb(arg, ST_ERR_KAFKA_STORAGE_ERROR);
         return;
     }
-    for (int i = 0; i < 3; i++)
+    if (files[0])
+        req->files[req->nfiles++] = st_fileref_ref(files[0]);
+    for (int i = 1; i < 3; i++) /* the index files' references go to the request */
         if (files[i])
-            req->files[req->nfiles++] = st_fileref_ref(files[i]);
+            req->files[req->nfiles++] = files[i];
     req->done = flush_done;
     req->end_offset = end_offset;
     req->state = log->flush_state;
@@ -531,10 +558,8 @@ void st_log_flush_async(st_log *log, st_log_flushed_cb *cb, void *arg)
 int st_log_roll(st_log *log)
 {
     st_segment *old = st_log_active(log);
-    if (old->loaded) {
-        st_segment_seal(old);
-        st_segment_sync_indexes(log->dir, old);
-    }
+    if (old->loaded)
+        st_segment_seal(old); /* submit_flush writes the index entries */
     st_segment *s = st_segment_create(log->dir, log->end_offset);
     if (!s || push_segment(log, s) < 0) {
         st_error("%s: cannot create segment %" PRId64 ": %s", log->dir, log->end_offset,
@@ -546,10 +571,10 @@ int st_log_roll(st_log *log)
     }
     st_producers_snapshot(log, false); /* before the flush: its directory fsync covers it */
     submit_flush(log, old, true, s->base, NULL, NULL);
-    /* the old segment's index files are complete: their descriptors can go */
-    st_fileref_unref(old->index_file);
-    st_fileref_unref(old->time_file);
-    old->index_file = old->time_file = NULL;
+    /* Writes to the old segment are over: its descriptor goes (the flush holds its
+     * own reference), so rolled segments hold none until something reads them. */
+    st_fileref_unref(old->file);
+    old->file = NULL;
     st_debug("%s: rolled to segment %020" PRId64, log->dir, s->base);
     return ST_ERR_NONE;
 }
@@ -652,8 +677,7 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
         return ST_ERR_RECORD_LIST_TOO_LARGE;
     }
     int32_t entries = (int32_t)(len / (size_t)st_log_interval(log)) + 2;
-    if (rc == ST_ERR_NONE && (st_segment_open_indexes(log->dir, act) < 0 ||
-                              st_segment_reserve(act, entries < nbatches ? entries : nbatches)))
+    if (rc == ST_ERR_NONE && st_segment_reserve(act, entries < nbatches ? entries : nbatches))
         rc = ST_ERR_KAFKA_STORAGE_ERROR;
     if (rc == ST_ERR_NONE && has_producer)
         rc = st_producers_before_write(log);
@@ -692,7 +716,7 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
         st_segment_note_batch(act, act->size + (int64_t)pos, &b, st_log_interval(log));
         pos += (size_t)b.size;
     }
-    st_segment_sync_indexes(log->dir, act);
+    /* index entries stay in memory: a roll, a flush or the close writes them */
     if (has_producer)
         st_producers_append(log, records, len);
     act->size += (int64_t)len;
@@ -754,7 +778,7 @@ void st_log_offset_for_time(st_log *log, int64_t ts, int64_t *offset, int64_t *t
     *timestamp = -1;
     for (int i = find_segment(log, log->start_offset); i < log->nsegs; i++) {
         st_segment *s = log->segs[i];
-        if (ensure_loaded(log, s) != ST_ERR_NONE || s->max_ts < ts)
+        if (s->size == 0 || ensure_loaded(log, s) != ST_ERR_NONE || s->max_ts < ts)
             continue;
         int32_t lo = 0, hi = s->ntimes; /* first time entry with ts >= wanted */
         while (lo < hi) {

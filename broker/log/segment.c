@@ -137,15 +137,27 @@ st_segment *st_segment_create(const char *dir, int64_t base)
         errno = ENOMEM;
         return NULL;
     }
-    int flags = O_RDWR | O_CREAT | O_TRUNC;
-    s->file = open_ref(dir, base, "log", flags);
-    s->index_file = s->file ? open_ref(dir, base, "index", flags) : NULL;
-    s->time_file = s->index_file ? open_ref(dir, base, "timeindex", flags) : NULL;
-    if (!s->time_file) {
+    st_fileref *log = open_ref(dir, base, "log", O_RDWR | O_CREAT | O_TRUNC);
+    if (!log) {
         int saved = errno;
         st_segment_free(s);
         errno = saved;
         return NULL;
+    }
+    /* Nothing stays open: an idle new partition holds no descriptor. Index files of an
+     * earlier segment with this base would describe other data; an empty segment has
+     * none (the first write creates them). */
+    st_fileref_unref(log);
+    static const char *const exts[] = {"index", "timeindex"};
+    for (int i = 0; i < 2; i++) {
+        char path[4096];
+        st_segment_path(path, sizeof path, dir, base, exts[i]);
+        if (unlink(path) < 0 && errno != ENOENT) {
+            int saved = errno;
+            st_segment_free(s);
+            errno = saved;
+            return NULL;
+        }
     }
     s->loaded = true;
     return s;
@@ -157,15 +169,6 @@ int st_segment_open_log(const char *dir, st_segment *s)
         return 0;
     s->file = open_ref(dir, s->base, "log", O_RDWR);
     return s->file ? 0 : -1;
-}
-
-int st_segment_open_indexes(const char *dir, st_segment *s)
-{
-    if (!s->index_file)
-        s->index_file = open_ref(dir, s->base, "index", O_RDWR | O_CREAT);
-    if (s->index_file && !s->time_file)
-        s->time_file = open_ref(dir, s->base, "timeindex", O_RDWR | O_CREAT);
-    return s->index_file && s->time_file ? 0 : -1;
 }
 
 int st_segment_reserve(st_segment *s, int32_t n)
@@ -237,8 +240,13 @@ int64_t st_segment_lookup(const st_segment *s, int64_t offset)
     return lo == 0 ? 0 : s->index[lo - 1].pos;
 }
 
+/*
+ * Writes len bytes at `at` of one index file: into ref when the cleaner set one, else
+ * into the file opened for this write, cut after them. With out, the file is returned
+ * there (a new reference) for an fsync; without, a file opened here is closed.
+ */
 static int write_entries(const char *dir, st_segment *s, st_fileref *ref, const char *ext,
-                         int64_t at, const uint8_t *data, size_t len)
+                         int64_t at, const uint8_t *data, size_t len, st_fileref **out)
 {
     int fd = ref ? ref->fd : -1;
     if (!ref) {
@@ -252,14 +260,43 @@ static int write_entries(const char *dir, st_segment *s, st_fileref *ref, const 
     if (rc < 0)
         st_error("%s: writing .%s of segment %" PRId64 " failed: %s", dir, ext, s->base,
                  strerror(errno));
+    if (rc == 0 && out) {
+        *out = ref ? st_fileref_ref(ref) : st_fileref_new(fd);
+        if (*out)
+            return 0;
+        rc = -1; /* out of memory: the caller cannot fsync it */
+    }
     if (!ref && fd >= 0)
         close(fd);
+    if (rc == 0)
+        s->index_unflushed = true;
     return rc;
 }
 
-int st_segment_sync_indexes(const char *dir, st_segment *s)
+/* Opens an index file only to fsync what an earlier write left in the page cache. */
+static st_fileref *reopen_for_fsync(const char *dir, st_segment *s, st_fileref *ref,
+                                    const char *ext)
+{
+    if (ref)
+        return st_fileref_ref(ref);
+    char path[4096];
+    st_segment_path(path, sizeof path, dir, s->base, ext);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL; /* never written (or removed): nothing to sync */
+    st_fileref *f = st_fileref_new(fd);
+    if (!f)
+        close(fd);
+    return f;
+}
+
+int st_segment_write_indexes(const char *dir, st_segment *s, st_fileref *out[2])
 {
     int rc = ST_ERR_NONE;
+    bool was_unflushed = s->index_unflushed;
+    st_fileref **index_out = out ? &out[0] : NULL, **times_out = out ? &out[1] : NULL;
+    if (out)
+        out[0] = out[1] = NULL;
     if (s->index_synced < s->nindex) {
         int32_t n = s->nindex - s->index_synced;
         uint8_t *buf = malloc((size_t)n * INDEX_ENTRY);
@@ -270,7 +307,7 @@ int st_segment_sync_indexes(const char *dir, st_segment *s)
             st_put_be32(buf + i * INDEX_ENTRY + 4, (uint32_t)s->index[s->index_synced + i].pos);
         }
         if (write_entries(dir, s, s->index_file, "index", (int64_t)s->index_synced * INDEX_ENTRY,
-                          buf, (size_t)n * INDEX_ENTRY) == 0)
+                          buf, (size_t)n * INDEX_ENTRY, index_out) == 0)
             s->index_synced = s->nindex;
         else
             rc = ST_ERR_KAFKA_STORAGE_ERROR;
@@ -286,13 +323,26 @@ int st_segment_sync_indexes(const char *dir, st_segment *s)
             st_put_be32(buf + i * TIME_ENTRY + 8, (uint32_t)s->times[s->times_synced + i].rel);
         }
         if (write_entries(dir, s, s->time_file, "timeindex", (int64_t)s->times_synced * TIME_ENTRY,
-                          buf, (size_t)n * TIME_ENTRY) == 0)
+                          buf, (size_t)n * TIME_ENTRY, times_out) == 0)
             s->times_synced = s->ntimes;
         else
             rc = ST_ERR_KAFKA_STORAGE_ERROR;
         free(buf);
     }
+    if (out && rc == ST_ERR_NONE) {
+        /* files an earlier plain write left unsynced: this flush covers them too */
+        if (was_unflushed && !out[0])
+            out[0] = reopen_for_fsync(dir, s, s->index_file, "index");
+        if (was_unflushed && !out[1])
+            out[1] = reopen_for_fsync(dir, s, s->time_file, "timeindex");
+        s->index_unflushed = false;
+    }
     return rc;
+}
+
+int st_segment_sync_indexes(const char *dir, st_segment *s)
+{
+    return st_segment_write_indexes(dir, s, NULL);
 }
 
 /* Reads a whole small file. 0, 1 if missing, -1 on error (errno). *data is malloc'd. */
@@ -337,8 +387,9 @@ static bool parse_indexes(const char *dir, st_segment *s, int64_t file_size)
     bool exact = true;
     s->nindex = s->ntimes = 0;
 
+    /* a missing file is exact when nothing is kept: an empty segment has none */
     st_segment_path(path, sizeof path, dir, s->base, "index");
-    if (read_whole(path, &data, &len) != 0)
+    if (read_whole(path, &data, &len) < 0)
         exact = false;
     size_t n = len / INDEX_ENTRY;
     if (n > 0 && st_segment_reserve(s, (int32_t)n) == 0) {
@@ -356,7 +407,7 @@ static bool parse_indexes(const char *dir, st_segment *s, int64_t file_size)
     free(data);
 
     st_segment_path(path, sizeof path, dir, s->base, "timeindex");
-    if (read_whole(path, &data, &len) != 0)
+    if (read_whole(path, &data, &len) < 0)
         exact = false;
     n = len / TIME_ENTRY;
     if (n > 0 && st_segment_reserve(s, (int32_t)n) == 0) {
@@ -407,6 +458,7 @@ static int empty_file(const char *dir, st_segment *s, st_fileref *ref, const cha
 static int rewrite_indexes(const char *dir, st_segment *s)
 {
     s->index_synced = s->times_synced = 0;
+    s->index_unflushed = true; /* the truncation too wants the next flush's fsync */
     if (empty_file(dir, s, s->index_file, "index") < 0 ||
         empty_file(dir, s, s->time_file, "timeindex") < 0)
         return ST_ERR_KAFKA_STORAGE_ERROR;
@@ -431,18 +483,19 @@ static int32_t start_entry(st_segment *s, int64_t offset)
 
 int st_segment_load(const char *dir, st_segment *s, int32_t index_interval)
 {
-    if (s->loaded)
-        return ST_ERR_NONE;
     if (st_segment_open_log(dir, s) < 0) {
         st_error("%s: cannot open segment %" PRId64 ": %s", dir, s->base, strerror(errno));
         return ST_ERR_KAFKA_STORAGE_ERROR;
     }
+    if (s->loaded)
+        return ST_ERR_NONE; /* a new segment, or one whose .log was closed at a roll */
     bool exact = parse_indexes(dir, s, s->size);
     int32_t k = start_entry(s, INT64_MAX);
     if (k != s->nindex - 1)
         exact = false;
     restart_at(s, k);
     int64_t before = s->nindex;
+    int32_t times_kept = s->ntimes; /* the file's prefix still in memory */
     st_scan sc;
     st_scan_init(&sc, s->file->fd, k >= 0 ? s->index[k].pos : 0, s->size);
     st_batch_info b;
@@ -479,8 +532,12 @@ int st_segment_load(const char *dir, st_segment *s, int32_t index_interval)
     if (s->nindex != before)
         exact = false;
     s->loaded = true;
-    if (!exact)
+    if (exact) {
+        s->index_synced = s->nindex;
+        s->times_synced = s->ntimes < times_kept ? s->ntimes : times_kept;
+    } else {
         rewrite_indexes(dir, s); /* failures are logged; memory is what counts */
+    }
     return ST_ERR_NONE;
 }
 
@@ -493,6 +550,7 @@ int st_segment_recover(const char *dir, st_segment *s, int32_t index_interval, i
     struct stat st;
     *cut_bytes = *cut_pos = 0;
     reason[0] = '\0';
+    bool was_open = s->file != NULL;
     if (st_segment_open_log(dir, s) < 0 || fstat(s->file->fd, &st) < 0) {
         st_error("%s: cannot open segment %" PRId64 ": %s", dir, s->base, strerror(errno));
         return rc;
@@ -566,6 +624,12 @@ io_error:
     st_error("%s: reading segment %" PRId64 " failed: %s", dir, s->base, strerror(errno));
 out:
     free(buf);
+    if (!was_open) {
+        /* recovery of 10,000 idle partitions must not leave 10,000 descriptors: the
+         * first read or append opens the .log again */
+        st_fileref_unref(s->file);
+        s->file = NULL;
+    }
     return rc;
 }
 

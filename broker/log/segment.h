@@ -10,7 +10,12 @@
  * to and including the one at O has maxTimestamp <= T, and the batch at O has T.
  *
  * Everything is lazy so that 10,000 idle partitions cost a stat() each: the .log is
- * opened on first read or append, the indexes are read on first use.
+ * opened on first read or append, the indexes are read on first use. The index files
+ * hold no descriptor: entries are added in memory and written in batches (at a roll, a
+ * flush and at close) by opening the files for just that write, so a partition that was
+ * written costs one descriptor, its active .log. A crash loses at most the entries
+ * added since the last flush, which recovery rebuilds from the .log anyway (it re-reads
+ * everything past the recovery point, and a flush writes the entries up to it).
  */
 #ifndef ST_SEGMENT_H
 #define ST_SEGMENT_H
@@ -35,12 +40,13 @@ typedef struct st_segment {
     int64_t base;
     int64_t size;           /* bytes of whole batches in the .log */
     st_fileref *file;       /* .log, NULL until needed */
-    st_fileref *index_file; /* .index / .timeindex, open only while appending */
-    st_fileref *time_file;
+    st_fileref *index_file; /* .index / .timeindex: set only by the cleaner while it */
+    st_fileref *time_file;  /* writes .cleaned files; NULL otherwise (opened per write) */
     st_index_entry *index;
     st_time_entry *times;
     int32_t nindex, index_cap, ntimes, times_cap;
     int32_t index_synced, times_synced; /* entries already in the files */
+    bool index_unflushed;               /* files written that no fsync has covered yet */
     bool loaded;                        /* index, times and the fields below are valid */
     int64_t end_offset;                 /* next offset after the last batch */
     int64_t max_ts;                     /* largest maxTimestamp, -1 when empty */
@@ -75,14 +81,16 @@ void st_segment_free(st_segment *s);
 /* dir/<20 digits>.<ext> into buf. */
 void st_segment_path(char *buf, size_t buflen, const char *dir, int64_t base, const char *ext);
 
-/* Creates the three files of a new, empty segment (truncating leftovers) and keeps
- * them open. Returns a new segment or NULL with errno set. */
+/* Creates the empty .log of a new segment (truncating a leftover) and removes leftover
+ * index files; keeps nothing open (the first append opens the .log). Returns a new,
+ * loaded segment or NULL with errno set. */
 st_segment *st_segment_create(const char *dir, int64_t base);
 
 /* Opens the .log if it is not open yet. 0 or -1 with errno. */
 int st_segment_open_log(const char *dir, st_segment *s);
 
-/* Reads the indexes into memory, cuts entries that are torn, out of order or beyond the
+/* Reads the indexes into memory (and opens the .log; a loaded segment whose .log is
+ * not open yet has it opened here), cuts entries that are torn, out of order or beyond the
  * file, then catches up by scanning batch headers from the last index entry to the end
  * (which also yields end_offset and max_ts). Rewrites index files that had to change.
  * Trusts batch contents (clean path). 0 or ST_ERR_KAFKA_STORAGE_ERROR. */
@@ -97,18 +105,22 @@ int st_segment_load(const char *dir, st_segment *s, int32_t index_interval);
 int st_segment_recover(const char *dir, st_segment *s, int32_t index_interval, int64_t from_offset,
                        int64_t *cut_bytes, int64_t *cut_pos, char *reason, size_t reasonlen);
 
-/* Opens the index files for appending (the active segment). 0 or -1 with errno. */
-int st_segment_open_indexes(const char *dir, st_segment *s);
-
 /* Position of the last index entry at or below `offset` (0 if none). Needs loaded. */
 int64_t st_segment_lookup(const st_segment *s, int64_t offset);
 
 /* Makes room for n more entries in each in-memory index. 0 or -1 (out of memory). */
 int st_segment_reserve(st_segment *s, int32_t n);
 
-/* Writes in-memory entries not yet in the files (one pwrite per file). Logs and
- * returns ST_ERR_KAFKA_STORAGE_ERROR on failure; memory stays authoritative. */
+/* Writes in-memory entries not yet in the files (one pwrite per file), into
+ * index_file/time_file when set, else opening each file for just this write and closing
+ * it. Logs and returns ST_ERR_KAFKA_STORAGE_ERROR on failure; memory stays
+ * authoritative and the next call retries. */
 int st_segment_sync_indexes(const char *dir, st_segment *s);
+
+/* As st_segment_sync_indexes, for a flush: the files that need an fsync (written now,
+ * or by an earlier write no fsync covered) are returned open in out[0..1] (new
+ * references the caller fsyncs and drops; unused slots NULL) instead of being closed. */
+int st_segment_write_indexes(const char *dir, st_segment *s, st_fileref *out[2]);
 
 /* Records that a batch was appended at `pos` (the size before it): adds index and time
  * entries when index_interval bytes passed since the last. Capacity must be reserved. */

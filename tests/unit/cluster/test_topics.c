@@ -574,6 +574,98 @@ static void test_tick(void **state)
     assert_int_equal(st_log_segment_count(st_topics_partition(f->topics, "ticked", 6, 1)->log), 1);
 }
 
+/* Inode of topics.json: every write renames a new file over it. */
+static ino_t registry_inode(const fixture *f)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/meta/topics.json", f->dir);
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_ino;
+}
+
+static void test_batch_persists_once(void **state)
+{
+    fixture *f = *state;
+    char err[256], name[32];
+    assert_int_equal(create(f, "old", 1, NULL, 0, err, sizeof(err)), 0);
+    ino_t before = registry_inode(f);
+
+    st_topics_defer(f->topics);
+    for (int i = 0; i < 50; i++) {
+        snprintf(name, sizeof(name), "batch-%d", i);
+        assert_int_equal(create(f, name, 2, NULL, 0, err, sizeof(err)), 0);
+    }
+    assert_int_equal(st_topics_delete(f->topics, "old", err, sizeof(err)), 0);
+    /* in memory at once; on disk not yet, and the deleted topic's data stays */
+    assert_non_null(st_topics_find(f->topics, "batch-49", 8));
+    assert_null(st_topics_find(f->topics, "old", 3));
+    assert_true(exists(f, "old-0"));
+    assert_true(registry_inode(f) == before);
+
+    assert_int_equal(st_topics_persist(f->topics, err, sizeof(err)), 0);
+    assert_true(registry_inode(f) != before);
+    assert_false(exists(f, "old-0"));
+    before = registry_inode(f);
+    assert_int_equal(st_topics_persist(f->topics, err, sizeof(err)), 0); /* nothing to do */
+    assert_true(registry_inode(f) == before);
+
+    /* the batch is over: a single change persists at once again */
+    assert_int_equal(create(f, "single", 1, NULL, 0, err, sizeof(err)), 0);
+    assert_true(registry_inode(f) != before);
+
+    close_registry(f);
+    f->topics = open_registry(f);
+    assert_int_equal(st_topics_count(f->topics), 51);
+    assert_int_equal(st_topics_find(f->topics, "batch-7", 7)->npartitions, 2);
+}
+
+static void test_failed_persist_undoes(void **state)
+{
+    fixture *f = *state;
+    char err[256], tmp[512];
+    assert_int_equal(create(f, "kept", 1, NULL, 0, err, sizeof(err)), 0);
+    assert_int_equal(create(f, "grown", 1, NULL, 0, err, sizeof(err)), 0);
+    st_log *log = st_topics_partition(f->topics, "kept", 4, 0)->log;
+    int64_t kept_end = st_log_end_offset(log);
+
+    /* a directory where the temp file goes makes every write of topics.json fail */
+    snprintf(tmp, sizeof(tmp), "%s/meta/topics.json.tmp", f->dir);
+    assert_int_equal(mkdir(tmp, 0755), 0);
+
+    st_topics_defer(f->topics);
+    assert_int_equal(create(f, "new", 3, NULL, 0, err, sizeof(err)), 0);
+    assert_int_equal(st_topics_delete(f->topics, "kept", err, sizeof(err)), 0);
+    assert_int_equal(st_topics_create_partitions(f->topics, "grown", 4, false, err, sizeof(err)),
+                     0);
+    assert_true(exists(f, "new-2"));
+    assert_int_equal(st_topics_persist(f->topics, err, sizeof(err)), ST_ERR_KAFKA_STORAGE_ERROR);
+    assert_non_null(strstr(err, "topics.json.tmp"));
+    /* everything as topics.json has it */
+    assert_null(st_topics_find(f->topics, "new", 3));
+    assert_false(exists(f, "new-0"));
+    assert_non_null(st_topics_find(f->topics, "kept", 4));
+    assert_true(st_topics_partition(f->topics, "kept", 4, 0)->log == log);
+    assert_int_equal(st_log_end_offset(log), kept_end);
+    assert_true(exists(f, "kept-0"));
+    assert_int_equal(st_topics_find(f->topics, "grown", 5)->npartitions, 1);
+    assert_false(exists(f, "grown-1"));
+
+    /* outside a batch the change fails and is undone at once */
+    assert_int_equal(create(f, "single", 1, NULL, 0, err, sizeof(err)), ST_ERR_KAFKA_STORAGE_ERROR);
+    assert_null(st_topics_find(f->topics, "single", 6));
+    assert_false(exists(f, "single-0"));
+
+    /* once the disk is fine again, changes persist */
+    assert_int_equal(rmdir(tmp), 0);
+    assert_int_equal(create(f, "later", 1, NULL, 0, err, sizeof(err)), 0);
+    close_registry(f);
+    f->topics = open_registry(f);
+    assert_int_equal(st_topics_count(f->topics), 3);
+    assert_non_null(st_topics_find(f->topics, "later", 5));
+    assert_null(st_topics_find(f->topics, "new", 3));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -587,6 +679,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tick, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_persists_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_persist_undoes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
