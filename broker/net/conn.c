@@ -353,15 +353,22 @@ static int send_memory(st_conn *c)
 {
     struct iovec iov[MAX_IOV];
     int niov = 0;
+    int flags = MSG_NOSIGNAL;
     for (st_resp *q = c->out_head; q && niov < MAX_IOV; q = q->next) {
         size_t end = mem_end(q);
         if (end > q->mem_off)
             iov[niov++] = (struct iovec){q->buf.data + q->mem_off, end - q->mem_off};
-        if (q->part < q->nparts)
-            break; /* a file part follows: sendfile it before anything later */
+        if (q->part < q->nparts) {
+            /* A file part follows: sendfile it before anything later. MSG_MORE lets
+             * the kernel put these bytes and the file's in the same TCP segments
+             * (the socket is TCP_NODELAY), so a fetch answer of many small
+             * partitions is not one segment per header and one per slice. */
+            flags |= MSG_MORE;
+            break;
+        }
     }
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
-    ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+    ssize_t n = sendmsg(c->fd, &msg, flags);
     if (n < 0) {
         if (errno == EINTR)
             return 1;
