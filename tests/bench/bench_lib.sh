@@ -6,7 +6,19 @@
 set -euo pipefail
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$BENCH_ROOT/build-test}
+# Benchmarks measure an optimised, uninstrumented build: ./build-test (deploy/test.sh)
+# carries the sanitizers and fuzzing instrumentation, so by default the benchmarks
+# build their own Release tree in ./build-bench (incrementally; the packages are the
+# ones deploy/test.sh installed). BUILD_DIR points them at another build instead.
+if [ -z "${BUILD_DIR:-}" ]; then
+    BUILD_DIR=$BENCH_ROOT/build-bench
+    echo "bench: building Release into $BUILD_DIR" >&2
+    cmake -S "$BENCH_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null ||
+        { echo "bench: cmake failed: run ./deploy/test.sh first (it installs what the build needs)" >&2; exit 2; }
+    cmake --build "$BUILD_DIR" -j"$(nproc)" --target straitd strait mock_cluster loopback \
+        footprint_client >/dev/null ||
+        { echo "bench: the Release build failed (see: cmake --build $BUILD_DIR)" >&2; exit 2; }
+fi
 BUILD_DIR=$(cd "$BUILD_DIR" 2>/dev/null && pwd || echo "$BUILD_DIR")
 STRAITD_BIN=$BUILD_DIR/straitd
 STRAIT_BIN=$BUILD_DIR/strait
@@ -21,8 +33,8 @@ bench_need_builds() {
     done
     if [ "${#missing[@]}" -gt 0 ]; then
         echo "bench: not built: ${missing[*]}" >&2
-        echo "bench: run ./deploy/test.sh first (it builds ./build-test), or point BUILD_DIR at" \
-            "a build directory (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build)" >&2
+        echo "bench: BUILD_DIR=$BUILD_DIR lacks them: build it (cmake -S . -B DIR" \
+            "-DCMAKE_BUILD_TYPE=Release && cmake --build DIR), or unset BUILD_DIR" >&2
         exit 2
     fi
 }
