@@ -19,6 +19,7 @@
 #include "broker/proto/api.h"
 #include "common/clock.h"
 #include "common/errors.h"
+#include "common/fileio.h"
 #include "common/logging.h"
 #include "common/mgmt.h"
 
@@ -52,28 +53,23 @@ static void on_tick(st_loop *loop, st_timer *t)
     st_timer_start(loop, t, tick_period(b));
 }
 
-/* Reads <meta>/<name> into buf, or creates it from `fresh` (mode 0600). */
+/* Reads <data>/meta/<name> into buf, or creates it (atomically, durably) from `fresh`. */
 static int meta_value(const char *data_dir, const char *name, char *buf, size_t cap,
                       const char *fresh, char *err, size_t errlen)
 {
-    char path[PATH_MAX + 128];
-    snprintf(path, sizeof path, "%s/meta/%s", data_dir, name);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        bool ok = fgets(buf, (int)cap, f) != NULL;
-        fclose(f);
-        buf[strcspn(buf, "\r\n")] = '\0';
-        if (ok && buf[0])
-            return 0;
-    }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || write(fd, fresh, strlen(fresh)) != (ssize_t)strlen(fresh) || fsync(fd)) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    char meta[PATH_MAX + 8], path[PATH_MAX + 128];
+    snprintf(meta, sizeof meta, "%s/meta", data_dir);
+    snprintf(path, sizeof path, "%s/%s", meta, name);
+    size_t len;
+    int rc = st_file_read_small(path, buf, cap, &len, err, errlen);
+    if (rc < 0)
         return -1;
-    }
-    close(fd);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    if (rc == 0 && buf[0])
+        return 0;
+    /* 0600: the management token is a secret (the cluster id need not be public) */
+    if (st_file_write_atomic_mode(meta, name, fresh, strlen(fresh), true, 0600, err, errlen) < 0)
+        return -1;
     snprintf(buf, cap, "%s", fresh);
     return 0;
 }

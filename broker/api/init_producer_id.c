@@ -31,6 +31,7 @@
 #include "broker/broker_int.h"
 #include "broker/proto/codec.h"
 #include "common/errors.h"
+#include "common/fileio.h"
 #include "common/logging.h"
 
 #define ID_BLOCK 1000
@@ -42,22 +43,14 @@ static int read_limit(const char *meta, int64_t *limit, char *why, size_t whylen
 {
     char path[PATH_MAX + 32], text[64];
     snprintf(path, sizeof path, "%s/%s", meta, ID_FILE);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) {
+    size_t n;
+    int rc = st_file_read_small(path, text, sizeof text, &n, why, whylen);
+    if (rc == 1) { /* no file yet: nothing was ever handed out */
         *limit = 0;
         return 0;
     }
-    if (fd < 0) {
-        snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
+    if (rc < 0)
         return -1;
-    }
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n < 0) {
-        snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    text[n] = '\0';
     char *end;
     errno = 0;
     long long v = strtoll(text, &end, 10);
@@ -75,31 +68,10 @@ static int read_limit(const char *meta, int64_t *limit, char *why, size_t whylen
 /* Writes `limit` durably. 0, or -1 with why set. */
 static int write_limit(const char *meta, int64_t limit, char *why, size_t whylen)
 {
-    char path[PATH_MAX + 32], tmp[PATH_MAX + 40], text[32];
-    snprintf(path, sizeof path, "%s/%s", meta, ID_FILE);
-    snprintf(tmp, sizeof tmp, "%s/%s.tmp", meta, ID_FILE);
+    char text[32];
     int len = snprintf(text, sizeof text, "%" PRId64 "\n", limit);
-    int rc = -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-        rc = write(fd, text, (size_t)len) == len && fsync(fd) == 0 ? 0 : -1;
-        if (close(fd) < 0)
-            rc = -1;
-        if (rc == 0)
-            rc = rename(tmp, path);
-    }
-    if (rc == 0) {
-        /* the rename is what makes the new limit durable */
-        int dfd = open(meta, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        rc = dfd >= 0 && fsync(dfd) == 0 ? 0 : -1;
-        if (dfd >= 0)
-            close(dfd);
-    }
-    if (rc < 0) {
-        snprintf(why, whylen, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-    }
-    return rc;
+    /* durable before any id of the new block is handed out */
+    return st_file_write_atomic(meta, ID_FILE, text, (size_t)len, true, why, whylen);
 }
 
 /* Next producer id, reserving a new block when the current one is used up (and

@@ -35,6 +35,7 @@
 #include "broker/cluster/topic_config.h"
 #include "broker/cluster/topics_int.h"
 #include "common/errors.h"
+#include "common/fileio.h"
 #include "common/logging.h"
 
 #define MAX_PARTITIONS ST_TOPICS_MAX_PARTITIONS
@@ -511,7 +512,7 @@ st_topics *st_topics_open(const char *data_dir, const st_log_config *defaults, s
     snprintf(marker, sizeof(marker), "%s/%s", data_dir, CLEAN_MARKER);
     bool clean = access(marker, F_OK) == 0;
     if (clean) {
-        if (unlink(marker) != 0 || st_topics_fsync_dir(data_dir) != 0) {
+        if (unlink(marker) != 0 || st_file_fsync_dir(data_dir) != 0) {
             snprintf(err, errlen, "cannot remove %s: %s", marker, strerror(errno));
             goto fail;
         }
@@ -543,7 +544,7 @@ void st_topics_close(st_topics *t)
     if (data_dir == NULL)
         return;
     int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || fsync(fd) != 0 || st_topics_fsync_dir(data_dir) != 0)
+    if (fd < 0 || fsync(fd) != 0 || st_file_fsync_dir(data_dir) != 0)
         st_warn("cannot write %s (%s): the next start will check every log", marker,
                 strerror(errno));
     if (fd >= 0)

@@ -19,8 +19,6 @@ void st_config_kv_free(st_config_kv *kv, size_t n);
 
 /* mkdir -p; -1 with err naming the path that could not be made. */
 int st_topics_mkdir_p(const char *path, char *err, size_t errlen);
-/* fsyncs a directory (after a rename or unlink in it); 0 or -1 with errno. */
-int st_topics_fsync_dir(const char *path);
 
 /* Rewrites <meta_dir>/topics.json atomically from topics[0..n). Borrows all. 0, or -1
  * with err saying which step failed on which file. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/errors.h"
+#include "common/fileio.h"
 
 #define TOPICS_FILE "topics.json"
 
@@ -68,60 +69,6 @@ int st_topics_mkdir_p(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-int st_topics_fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* Writes data to dir/name through dir/name.tmp, so readers see old or new, whole. */
-static int write_atomic(const char *dir, const char *name, const char *data, size_t len, char *err,
-                        size_t errlen)
-{
-    char path[PATH_MAX], tmp[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
-    int rc = -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-        return -1;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-            goto out;
-        }
-        off += (size_t)n;
-    }
-    if (fsync(fd) != 0) {
-        snprintf(err, errlen, "cannot fsync %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        goto out;
-    }
-    if (st_topics_fsync_dir(dir) != 0) {
-        snprintf(err, errlen, "cannot fsync directory %s: %s", dir, strerror(errno));
-        goto out;
-    }
-    rc = 0;
-out:
-    close(fd);
-    if (rc != 0)
-        unlink(tmp);
-    return rc;
-}
-
 int st_topics_store_save(const char *meta_dir, st_topic *const *topics, size_t n, char *err,
                          size_t errlen)
 {
@@ -152,7 +99,7 @@ int st_topics_store_save(const char *meta_dir, st_topic *const *topics, size_t n
         snprintf(err, errlen, "cannot encode %s/" TOPICS_FILE ": out of memory", meta_dir);
         goto out;
     }
-    rc = write_atomic(meta_dir, TOPICS_FILE, text, strlen(text), err, errlen);
+    rc = st_file_write_atomic(meta_dir, TOPICS_FILE, text, strlen(text), true, err, errlen);
 out:
     free(text);
     json_decref(arr);

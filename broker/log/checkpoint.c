@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "broker/log/log_int.h"
+#include "common/fileio.h"
 
 #define HEADER "strait-partition-checkpoint 1"
 
@@ -39,20 +40,10 @@ int st_checkpoint_read(const char *dir, st_checkpoint *out, char *why, size_t wh
 {
     char path[4096], text[1024];
     snprintf(path, sizeof path, "%s/%s", dir, ST_CHECKPOINT_NAME);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT)
-        return 1;
-    if (fd < 0) {
-        snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n < 0) {
-        snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    text[n] = '\0';
+    size_t n;
+    int rc = st_file_read_small(path, text, sizeof text, &n, why, whylen);
+    if (rc != 0)
+        return rc; /* 1: no checkpoint yet */
     if (strncmp(text, HEADER "\n", sizeof HEADER) != 0) {
         snprintf(why, whylen, "%s does not start with \"%s\"", path, HEADER);
         return -1;
@@ -83,34 +74,11 @@ int st_checkpoint_read(const char *dir, st_checkpoint *out, char *why, size_t wh
 
 int st_checkpoint_write(const char *dir, const st_checkpoint *c)
 {
-    char path[4096], tmp[4096], text[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, ST_CHECKPOINT_NAME);
-    snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, ST_CHECKPOINT_NAME);
+    char text[1024], err[300];
     st_checkpoint copy = *c;
     int len = snprintf(text, sizeof text, HEADER "\n");
     for (int i = 0; i < 6; i++)
         len += snprintf(text + len, sizeof text - (size_t)len, "%s %" PRId64 "\n", keys[i],
                         *field(&copy, i));
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    int rc = -1;
-    if (write(fd, text, (size_t)len) != len || fsync(fd) < 0)
-        goto out;
-    if (rename(tmp, path) < 0)
-        goto out;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd); /* the rename's durability; the data is already safe in either name */
-        close(dfd);
-    }
-    rc = 0;
-out:
-    if (rc) {
-        int saved = errno;
-        unlink(tmp);
-        errno = saved;
-    }
-    close(fd);
-    return rc;
+    return st_file_write_atomic(dir, ST_CHECKPOINT_NAME, text, (size_t)len, true, err, sizeof err);
 }

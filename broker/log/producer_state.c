@@ -29,6 +29,7 @@
 #include "common/buf.h"
 #include "common/crc32c.h"
 #include "common/errors.h"
+#include "common/fileio.h"
 #include "common/logging.h"
 
 #define SNAP_MAGIC       "STPS"
@@ -352,9 +353,9 @@ void st_producers_append(st_log *log, const uint8_t *records, size_t len)
 
 /* ---- snapshots ---- */
 
-static void snapshot_path(char *buf, size_t cap, const st_log *log, int64_t offset, bool tmp)
+static void snapshot_path(char *buf, size_t cap, const st_log *log, int64_t offset)
 {
-    st_segment_path(buf, cap, log->dir, offset, tmp ? ST_SNAPSHOT_EXT ".tmp" : ST_SNAPSHOT_EXT);
+    st_segment_path(buf, cap, log->dir, offset, ST_SNAPSHOT_EXT);
 }
 
 static int note_offset(struct st_producer_state *ps, int64_t offset)
@@ -383,7 +384,7 @@ static void drop_snapshot(st_log *log, int i)
 {
     struct st_producer_state *ps = log->producers;
     char path[4096];
-    snapshot_path(path, sizeof path, log, ps->snaps[i], false);
+    snapshot_path(path, sizeof path, log, ps->snaps[i]);
     if (unlink(path) < 0 && errno != ENOENT)
         st_warn("%s: cannot delete: %s", path, strerror(errno));
     memmove(ps->snaps + i, ps->snaps + i + 1, (size_t)(ps->nsnaps - i - 1) * sizeof *ps->snaps);
@@ -393,20 +394,6 @@ static void drop_snapshot(st_log *log, int i)
 int st_producers_note_snapshot(st_log *log, int64_t offset)
 {
     return state_of(log) ? note_offset(log->producers, offset) : -1;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* Writes the state as of the end offset (tmp file, rename). 0 or -1 (logged). */
@@ -436,34 +423,16 @@ static int write_snapshot(st_log *log, bool sync)
     }
     st_put_be32(out.data + 6, st_crc32c(0, out.data + 10, out.len - 10));
 
-    char path[4096], tmp[4096];
-    snapshot_path(path, sizeof path, log, offset, false);
-    snapshot_path(tmp, sizeof tmp, log, offset, true);
-    int rc = -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-        rc = write_all(fd, out.data, out.len) == 0 && (!sync || fsync(fd) == 0) ? 0 : -1;
-        if (close(fd) < 0)
-            rc = -1;
-        if (rc == 0)
-            rc = rename(tmp, path);
-    }
-    if (rc < 0) {
-        st_error("%s: cannot write the producer snapshot: %s", path, strerror(errno));
-        unlink(tmp);
-    }
+    char name[64], err[512];
+    snprintf(name, sizeof name, "%020" PRId64 "." ST_SNAPSHOT_EXT, offset);
+    int rc = st_file_write_atomic(log->dir, name, out.data, out.len, sync, err, sizeof err);
+    if (rc < 0)
+        st_error("%s: cannot write the producer snapshot: %s", log->dir, err);
     st_buf_free(&out);
     if (rc < 0)
         return -1;
-    if (sync) {
-        int dfd = open(log->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    } else {
+    if (!sync)
         log->dir_dirty = true; /* the next flush fsyncs the directory: the name is kept */
-    }
     if (note_offset(ps, offset) < 0)
         return -1;
     while (ps->nsnaps > SNAPS_KEPT)
@@ -491,7 +460,7 @@ static int read_snapshot(st_log *log, int64_t offset, char *why, size_t whylen)
 {
     struct st_producer_state *ps = log->producers;
     char path[4096];
-    snapshot_path(path, sizeof path, log, offset, false);
+    snapshot_path(path, sizeof path, log, offset);
     uint8_t *data = NULL;
     int rc = -1;
     struct stat st;
