@@ -435,7 +435,7 @@ int grp_join(st_groups *g, const grp_join_args *a, grp_join_cb *cb, void *arg, g
     st_broker_config *cfg = &g->b->cfg;
     if (g->closing)
         return res->error = ST_ERR_COORDINATOR_NOT_AVAILABLE, 0;
-    if (a->group_id.len <= 0)
+    if (!grp_id_valid(a->group_id))
         return res->error = ST_ERR_INVALID_GROUP_ID, 0;
     if (a->session_timeout_ms < cfg->group_min_session_timeout_ms ||
         a->session_timeout_ms > cfg->group_max_session_timeout_ms)
@@ -609,7 +609,7 @@ int grp_commit_check(st_groups *g, st_str group_id, int32_t generation, st_str m
     *out = NULL;
     if (g->closing)
         return ST_ERR_COORDINATOR_NOT_AVAILABLE;
-    if (group_id.len <= 0)
+    if (!grp_id_valid(group_id))
         return ST_ERR_INVALID_GROUP_ID;
     grp_group *grp = grp_find(g, group_id);
     if (!grp) {
@@ -643,14 +643,9 @@ int grp_commit_check(st_groups *g, st_str group_id, int32_t generation, st_str m
 
 /* ---- lifetime ---- */
 
-void grp_remove(st_groups *g, grp_group *grp)
+/* Frees a group that is no longer in g->groups, answering its parked requests. */
+static void group_destroy(st_groups *g, grp_group *grp)
 {
-    bool found;
-    size_t i = group_slot(g, (st_str){grp->id, (int32_t)strlen(grp->id)}, &found);
-    if (found && g->groups[i] == grp) {
-        memmove(&g->groups[i], &g->groups[i + 1], (g->ngroups - i - 1) * sizeof *g->groups);
-        g->ngroups--;
-    }
     st_timer_stop(g->loop, &grp->join_timer);
     for (size_t k = 0; k < grp->nmembers; k++) {
         answer_join_error(grp->members[k], ST_ERR_COORDINATOR_NOT_AVAILABLE);
@@ -666,6 +661,17 @@ void grp_remove(st_groups *g, grp_group *grp)
     free(grp->protocol_type);
     free(grp->protocol);
     free(grp);
+}
+
+void grp_remove(st_groups *g, grp_group *grp)
+{
+    bool found;
+    size_t i = group_slot(g, (st_str){grp->id, (int32_t)strlen(grp->id)}, &found);
+    /* grp_id_valid keeps ids NUL-free, so the group is always found under its id */
+    assert(found && g->groups[i] == grp);
+    memmove(&g->groups[i], &g->groups[i + 1], (g->ngroups - i - 1) * sizeof *g->groups);
+    g->ngroups--;
+    group_destroy(g, grp);
 }
 
 st_groups *st_groups_open(st_broker *b, char *err, size_t errlen)
@@ -685,10 +691,10 @@ void st_groups_close(st_groups *g)
     if (!g)
         return;
     g->closing = true;
-    /* From the last: grp_remove shifts the array. Parked JoinGroup/SyncGroup requests
-     * are answered COORDINATOR_NOT_AVAILABLE there. */
+    /* By index, from the last: no lookups while the array empties. Parked
+     * JoinGroup/SyncGroup requests are answered COORDINATOR_NOT_AVAILABLE. */
     while (g->ngroups)
-        grp_remove(g, g->groups[g->ngroups - 1]);
+        group_destroy(g, g->groups[--g->ngroups]);
     free(g->groups);
     free(g->scratch);
     free(g->echo_member_id);

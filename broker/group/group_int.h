@@ -17,6 +17,7 @@
 #define ST_GROUP_INT_H
 
 #include <stdbool.h>
+#include <string.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -166,6 +167,13 @@ void grp_member_forget_protocols(grp_member *m);
  * JoinGroups get GROUP_MAX_SIZE_REACHED, so a client looping on JoinGroup cannot pin
  * unbounded memory. */
 #define GROUP_MAX_PENDING 1000
+
+/* A usable group id: non-empty and without NUL bytes (ids are kept as C strings; a NUL
+ * inside would make one group look like another). */
+static inline bool grp_id_valid(st_str id)
+{
+    return id.len > 0 && memchr(id.ptr, 0, (size_t)id.len) == NULL;
+}
 /* Replaces the member's JoinGroup fields (protocols, timeouts, client). */
 void grp_member_update(grp_member *m, const grp_join_args *a);
 /* Stops its timer and frees it; it must have no parked request. */

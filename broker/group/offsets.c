@@ -454,13 +454,17 @@ static void apply_offset(st_groups *g, st_str group, st_rd *key, st_bytes value,
         st->skipped++;
         return;
     }
+    if (!grp_id_valid(group)) {
+        st->skipped++;
+        return;
+    }
     grp_group *grp = grp_get_or_create(g, group);
     offset_put(grp, topic, partition, offset, epoch, metadata, ts);
 }
 
 static void apply_group(st_groups *g, st_str group, st_bytes value, load_stats *st)
 {
-    if (group.len <= 0) {
+    if (!grp_id_valid(group)) {
         st->skipped++;
         return;
     }
