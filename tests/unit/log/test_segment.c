@@ -22,50 +22,9 @@
 #include "common/errors.h"
 #include "common/logging.h"
 #include "tests/unit/log/build_batch.h"
+#include "tests/unit/log/fixture.h"
 
 #define NOW 1700000000000LL
-
-typedef struct fixture {
-    char root[64];
-    char dir[128];
-    FILE *logfile; /* what st_warn/st_info wrote */
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    snprintf(f->root, sizeof f->root, "/tmp/segment-test-XXXXXX");
-    assert_non_null(mkdtemp(f->root));
-    snprintf(f->dir, sizeof f->dir, "%s/orders-0", f->root);
-    f->logfile = tmpfile();
-    st_logging_setup(ST_LOG_INFO, f->logfile);
-    *state = f;
-    return 0;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    st_logging_setup(ST_LOG_INFO, NULL);
-    fclose(f->logfile);
-    free(f);
-    return 0;
-}
-
-static bool logged(fixture *f, const char *needle)
-{
-    static char text[65536];
-    fflush(f->logfile);
-    size_t n = (size_t)pread(fileno(f->logfile), text, sizeof text - 1, 0);
-    text[n] = '\0';
-    return strstr(text, needle) != NULL;
-}
 
 /* Open descriptors of this process (the listing's own included, the same each time). */
 static int count_fds(void)
