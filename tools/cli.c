@@ -269,3 +269,45 @@ const char *cli_human_bytes(int64_t bytes, char *buf, size_t len)
     snprintf(buf, len, "%.1f %s", v, units[u]);
     return buf;
 }
+
+bool cli_parse_simple(cli_ctx *c, int argc, char **argv, const char *what, const char **arg,
+                      int *exit_code)
+{
+    static const struct option longopts[] = {CLI_GLOBAL_LONGOPTS, {0}};
+    int opt;
+    cli_getopt_reset();
+    while ((opt = cli_getopt(c, argc, argv, "", longopts)) != CLI_GETOPT_END) {
+        *exit_code = opt == CLI_GETOPT_HELP ? CLI_OK : CLI_USAGE;
+        return true;
+    }
+    int npos = argc - optind, want = what ? 1 : 0;
+    *exit_code = CLI_USAGE;
+    if (want && npos == 0) {
+        cli_usage_error(c, "missing the %s", what);
+        return true;
+    }
+    if (npos > want) {
+        cli_usage_error(c, "unexpected argument \"%s\"", argv[optind + want]);
+        return true;
+    }
+    if (want)
+        *arg = argv[optind];
+    return false;
+}
+
+int cli_dispatch(cli_ctx *c, int argc, char **argv, const cli_subcommand *table, size_t n,
+                 const char *names)
+{
+    static const struct option longopts[] = {CLI_GLOBAL_LONGOPTS, {0}};
+    int opt;
+    cli_getopt_reset();
+    while ((opt = cli_getopt(c, argc, argv, "+", longopts)) != CLI_GETOPT_END)
+        return opt == CLI_GETOPT_HELP ? CLI_OK : CLI_USAGE;
+    if (optind >= argc)
+        return cli_usage_error(c, "missing the subcommand (%s)", names);
+    const char *word = argv[optind];
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(table[i].name, word) == 0)
+            return table[i].fn(c, argc - optind, argv + optind);
+    return cli_usage_error(c, "unknown subcommand \"%s\" (%s)", word, names);
+}

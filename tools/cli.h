@@ -68,6 +68,22 @@ void cli_getopt_reset(void);
 
 /* Prints "PROG: <message>\nRun 'PROG --help' for usage.\n" to stderr; returns CLI_USAGE. */
 int cli_usage_error(const cli_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parses the command line of a subcommand with no options of its own. With `what`
+ * (e.g. "GROUP") it takes exactly one positional argument into *arg; with NULL, none.
+ * Returns true if the command is done (help shown or a usage error: "missing the
+ * GROUP"), with *exit_code set. */
+bool cli_parse_simple(cli_ctx *c, int argc, char **argv, const char *what, const char **arg,
+                      int *exit_code);
+/* A command family's subcommands ("topics create", "groups list", ...). */
+typedef struct cli_subcommand {
+    const char *name;
+    int (*fn)(cli_ctx *c, int argc, char **argv);
+} cli_subcommand;
+/* Takes the global options that may stand before the subcommand word, then runs the
+ * named one from the table (n entries) with argv starting at its name. Missing or
+ * unknown words are usage errors listing `names` ("create, list or delete"). */
+int cli_dispatch(cli_ctx *c, int argc, char **argv, const cli_subcommand *table, size_t n,
+                 const char *names);
 /* Prints "strait: <message>" to stderr; returns CLI_FAIL. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

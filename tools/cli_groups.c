@@ -131,33 +131,6 @@ static const char *str_or_dash(const json_t *obj, const char *key)
     return s && *s ? s : "-";
 }
 
-/* Parses a subcommand with no options of its own and one GROUP (when want_group).
- * Returns true if the command is done (help or a usage error), with *exit_code set. */
-static bool parse_simple(cli_ctx *c, int argc, char **argv, bool want_group, const char **group,
-                         int *exit_code)
-{
-    static const struct option longopts[] = {CLI_GLOBAL_LONGOPTS, {0}};
-    int opt;
-    cli_getopt_reset();
-    while ((opt = cli_getopt(c, argc, argv, "", longopts)) != CLI_GETOPT_END) {
-        *exit_code = opt == CLI_GETOPT_HELP ? CLI_OK : CLI_USAGE;
-        return true;
-    }
-    int npos = argc - optind;
-    *exit_code = CLI_USAGE;
-    if (want_group && npos == 0) {
-        cli_usage_error(c, "missing the GROUP");
-        return true;
-    }
-    if (npos > (want_group ? 1 : 0)) {
-        cli_usage_error(c, "unexpected argument \"%s\"", argv[optind + (want_group ? 1 : 0)]);
-        return true;
-    }
-    if (want_group)
-        *group = argv[optind];
-    return false;
-}
-
 /* ---- subcommands ---- */
 
 static int groups_list(cli_ctx *c, int argc, char **argv)
@@ -165,7 +138,7 @@ static int groups_list(cli_ctx *c, int argc, char **argv)
     c->prog = "strait groups list";
     c->usage = usage_list;
     int rc;
-    if (parse_simple(c, argc, argv, false, NULL, &rc))
+    if (cli_parse_simple(c, argc, argv, NULL, NULL, &rc))
         return rc;
     json_t *res = cli_admin(c, "groups.list", NULL);
     if (!res)
@@ -284,7 +257,7 @@ static int groups_describe(cli_ctx *c, int argc, char **argv)
     c->prog = "strait groups describe";
     c->usage = usage_describe;
     int rc;
-    if (parse_simple(c, argc, argv, true, &group, &rc))
+    if (cli_parse_simple(c, argc, argv, "GROUP", &group, &rc))
         return rc;
     json_t *res = cli_admin(c, "groups.describe", json_pack("{s:s}", "group", group));
     if (!res)
@@ -303,7 +276,7 @@ static int groups_delete(cli_ctx *c, int argc, char **argv)
     c->prog = "strait groups delete";
     c->usage = usage_delete;
     int rc;
-    if (parse_simple(c, argc, argv, true, &group, &rc))
+    if (cli_parse_simple(c, argc, argv, "GROUP", &group, &rc))
         return rc;
     json_t *res = cli_admin(c, "groups.delete", json_pack("{s:s}", "group", group));
     if (!res)
@@ -527,10 +500,7 @@ out:
     return rc;
 }
 
-static const struct {
-    const char *name;
-    int (*fn)(cli_ctx *c, int argc, char **argv);
-} subcommands[] = {
+static const cli_subcommand subcommands[] = {
     {"list", groups_list},
     {"describe", groups_describe},
     {"delete", groups_delete},
@@ -542,20 +512,6 @@ int cli_groups_main(cli_ctx *c, int argc, char **argv)
     c->prog = "strait groups";
     c->usage = usage_groups;
     /* Global options may come between "groups" and the subcommand. */
-    static const struct option longopts[] = {CLI_GLOBAL_LONGOPTS, {0}};
-    int opt;
-    cli_getopt_reset();
-    while ((opt = cli_getopt(c, argc, argv, "+", longopts)) != CLI_GETOPT_END)
-        return opt == CLI_GETOPT_HELP ? CLI_OK : CLI_USAGE;
-    if (optind >= argc)
-        return cli_usage_error(c, "missing the subcommand (list, describe, delete or "
-                                  "reset-offsets)");
-    const char *word = argv[optind];
-    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-        if (strcmp(subcommands[i].name, word) == 0)
-            return subcommands[i].fn(c, argc - optind, argv + optind);
-    return cli_usage_error(c,
-                           "unknown subcommand \"%s\" (list, describe, delete or "
-                           "reset-offsets)",
-                           word);
+    return cli_dispatch(c, argc, argv, subcommands, sizeof subcommands / sizeof subcommands[0],
+                        "list, describe, delete or reset-offsets");
 }

@@ -154,34 +154,6 @@ static void print_describe(const json_t *d)
 
 /* ---- subcommands ---- */
 
-/* Parses the command line of a subcommand with no options of its own, setting *name
- * to its one positional argument when want_name. Returns true if the command is done
- * (help shown or a usage error), with *exit_code set. */
-static bool parse_simple(cli_ctx *c, int argc, char **argv, bool want_name, const char **name,
-                         int *exit_code)
-{
-    static const struct option longopts[] = {CLI_GLOBAL_LONGOPTS, {0}};
-    int opt;
-    cli_getopt_reset();
-    while ((opt = cli_getopt(c, argc, argv, "", longopts)) != CLI_GETOPT_END) {
-        *exit_code = opt == CLI_GETOPT_HELP ? CLI_OK : CLI_USAGE;
-        return true;
-    }
-    int npos = argc - optind;
-    *exit_code = CLI_USAGE;
-    if (want_name && npos == 0) {
-        cli_usage_error(c, "missing the topic NAME");
-        return true;
-    }
-    if (npos > (want_name ? 1 : 0)) {
-        cli_usage_error(c, "unexpected argument \"%s\"", argv[optind + (want_name ? 1 : 0)]);
-        return true;
-    }
-    if (want_name)
-        *name = argv[optind];
-    return false;
-}
-
 /* Builds {"k":"v",...} from --config arguments; usage error if one has no '='. */
 static int configs_object(cli_ctx *c, const cli_list *l, json_t *obj)
 {
@@ -272,7 +244,7 @@ static int topics_list(cli_ctx *c, int argc, char **argv)
     c->prog = "strait topics list";
     c->usage = usage_list;
     int rc;
-    if (parse_simple(c, argc, argv, false, NULL, &rc))
+    if (cli_parse_simple(c, argc, argv, NULL, NULL, &rc))
         return rc;
     json_t *res = cli_admin(c, "topics.list", NULL);
     if (!res)
@@ -311,7 +283,7 @@ static int topics_describe(cli_ctx *c, int argc, char **argv)
     c->prog = "strait topics describe";
     c->usage = usage_describe;
     int rc;
-    if (parse_simple(c, argc, argv, true, &name, &rc))
+    if (cli_parse_simple(c, argc, argv, "topic NAME", &name, &rc))
         return rc;
     json_t *res = cli_admin(c, "topics.describe", json_pack("{s:s}", "name", name));
     if (!res)
@@ -418,7 +390,7 @@ static int topics_delete(cli_ctx *c, int argc, char **argv)
     c->prog = "strait topics delete";
     c->usage = usage_delete;
     int rc;
-    if (parse_simple(c, argc, argv, true, &name, &rc))
+    if (cli_parse_simple(c, argc, argv, "topic NAME", &name, &rc))
         return rc;
     json_t *res = cli_admin(c, "topics.delete", json_pack("{s:s}", "name", name));
     if (!res)
@@ -431,10 +403,7 @@ static int topics_delete(cli_ctx *c, int argc, char **argv)
     return CLI_OK;
 }
 
-static const struct {
-    const char *name;
-    int (*fn)(cli_ctx *c, int argc, char **argv);
-} subcommands[] = {
+static const cli_subcommand subcommands[] = {
     {"create", topics_create}, {"list", topics_list},     {"describe", topics_describe},
     {"alter", topics_alter},   {"delete", topics_delete},
 };
@@ -444,20 +413,6 @@ int cli_topics_main(cli_ctx *c, int argc, char **argv)
     c->prog = "strait topics";
     c->usage = usage_topics;
     /* Global options may come between "topics" and the subcommand. */
-    static const struct option longopts[] = {CLI_GLOBAL_LONGOPTS, {0}};
-    int opt;
-    cli_getopt_reset();
-    while ((opt = cli_getopt(c, argc, argv, "+", longopts)) != CLI_GETOPT_END)
-        return opt == CLI_GETOPT_HELP ? CLI_OK : CLI_USAGE;
-    if (optind >= argc)
-        return cli_usage_error(c, "missing the subcommand (create, list, describe, alter or "
-                                  "delete)");
-    const char *word = argv[optind];
-    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-        if (strcmp(subcommands[i].name, word) == 0)
-            return subcommands[i].fn(c, argc - optind, argv + optind);
-    return cli_usage_error(c,
-                           "unknown subcommand \"%s\" (create, list, describe, alter or "
-                           "delete)",
-                           word);
+    return cli_dispatch(c, argc, argv, subcommands, sizeof subcommands / sizeof subcommands[0],
+                        "create, list, describe, alter or delete");
 }
