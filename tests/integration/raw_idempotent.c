@@ -31,73 +31,12 @@
 #include <unistd.h>
 
 #include "common/crc32c.h"
+#include "tests/integration/raw_util.h"
 
 #define API_PRODUCE          0
 #define API_INIT_PRODUCER_ID 22
 #define ERR_OUT_OF_ORDER     45
 #define ERR_INVALID_EPOCH    47
-
-static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "raw_idempotent: FAIL: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-typedef struct wbuf {
-    uint8_t data[4096];
-    size_t len;
-} wbuf;
-
-static void put(wbuf *b, const void *p, size_t n)
-{
-    if (b->len + n > sizeof(b->data))
-        fail("internal: frame buffer too small");
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-static void put_i8(wbuf *b, int8_t v)
-{
-    put(b, &v, 1);
-}
-static void put_i16(wbuf *b, int16_t v)
-{
-    uint16_t n = htons((uint16_t)v);
-    put(b, &n, 2);
-}
-static void put_i32(wbuf *b, int32_t v)
-{
-    uint32_t n = htonl((uint32_t)v);
-    put(b, &n, 4);
-}
-static void put_i64(wbuf *b, int64_t v)
-{
-    put_i32(b, (int32_t)((uint64_t)v >> 32));
-    put_i32(b, (int32_t)(uint32_t)v);
-}
-static void put_varint(wbuf *b, int64_t v)
-{
-    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); /* zigzag */
-    while (z >= 0x80) {
-        put_i8(b, (int8_t)((z & 0x7f) | 0x80));
-        z >>= 7;
-    }
-    put_i8(b, (int8_t)z);
-}
-static void put_string(wbuf *b, const char *s)
-{
-    put_i16(b, (int16_t)strlen(s));
-    put(b, s, strlen(s));
-}
-static void patch_i32(wbuf *b, size_t at, int32_t v)
-{
-    uint32_t n = htonl((uint32_t)v);
-    memcpy(b->data + at, &n, 4);
-}
 
 /* A response being read: bounds-checked big-endian getters. */
 typedef struct rbuf {
@@ -134,13 +73,7 @@ static int correlation_id;
 
 static void connect_broker(int port)
 {
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    struct timeval tv = {.tv_sec = 10};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    broker_fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (broker_fd < 0 || connect(broker_fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
-        fail("connect to 127.0.0.1:%d: %s", port, strerror(errno));
-    setsockopt(broker_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    broker_fd = connect_loopback(port, 10);
 }
 
 static void begin_request(wbuf *b, int16_t key, int16_t version)
