@@ -569,7 +569,13 @@ static int client_final(st_scram_server *s, const char *msg, size_t n, char **ou
         snprintf(err, errlen, "%s: expected r=<nonce> after c=", what);
         goto out;
     }
-    if (len != strlen(s->full_nonce) || memcmp(val, s->full_nonce, len) != 0) {
+    /* RFC 5802 wants exactly the server-first nonce here. librdkafka sends its client
+     * nonce followed by the whole server-first nonce (which already starts with the
+     * client nonce), and Kafka's broker accepts any nonce that ends with the server-first
+     * one; so do we. The server's random part must still be there, which is what
+     * protects against replay; the proof covers the message exactly as sent. */
+    size_t full_len = strlen(s->full_nonce);
+    if (len < full_len || memcmp(val + (len - full_len), s->full_nonce, full_len) != 0) {
         snprintf(err, errlen, "%s: nonce does not match the server-first nonce", what);
         goto out;
     }

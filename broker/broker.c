@@ -17,6 +17,7 @@
 #include "broker/admin.h"
 #include "broker/group/group.h"
 #include "broker/proto/api.h"
+#include "broker/security/security.h"
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/fileio.h"
@@ -141,6 +142,8 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
         goto fail;
     if (!(b->groups = st_groups_open(b, err, errlen)))
         goto fail;
+    if (st_security_open(cfg, &b->security, err, errlen))
+        goto fail;
     b->fetch_waiters = st_fetch_waiters_new();
     b->tick_timer.cb = on_tick;
     b->tick_timer.arg = b;
@@ -156,6 +159,56 @@ st_broker *st_broker_new_detached(const st_broker_config *cfg, char *err, size_t
     return open_common(cfg, err, errlen);
 }
 
+/* broker.listeners, or one PLAINTEXT listener on broker.host:port when none is set.
+ * SASL_SSL needs the certificate and key; they are loaded once, shared by every TLS
+ * listener. */
+static int open_listeners(st_broker *b, char *err, size_t errlen)
+{
+    st_broker_config *cfg = &b->cfg;
+    if (cfg->nlisteners == 0) {
+        cfg->listeners[0].protocol = ST_SEC_PLAINTEXT;
+        snprintf(cfg->listeners[0].host, sizeof cfg->listeners[0].host, "%s", cfg->listen_host);
+        cfg->listeners[0].port = cfg->port;
+        cfg->nlisteners = 1;
+    }
+    for (size_t i = 0; i < cfg->nlisteners; i++) {
+        const st_listener_config *l = &cfg->listeners[i];
+        st_tls_ctx *tls = NULL;
+        if (l->protocol == ST_SEC_SASL_SSL) {
+            if (!b->tls) {
+                if (!cfg->ssl_certificate[0] || !cfg->ssl_key[0]) {
+                    snprintf(err, errlen,
+                             "a SASL_SSL listener needs security.ssl_certificate and "
+                             "security.ssl_key (PEM files)");
+                    return -1;
+                }
+                b->tls = st_tls_ctx_new(cfg->ssl_certificate, cfg->ssl_key, err, errlen);
+                if (!b->tls)
+                    return -1;
+            }
+            tls = b->tls;
+        }
+        if (st_server_listen_ex(b->server, l->host, l->port, (int)l->protocol, tls, err, errlen))
+            return -1;
+        st_info("listener %zu: %s on port %d", i, st_sec_protocol_name(l->protocol),
+                st_server_listener_port(b->server, i));
+        if (l->protocol != ST_SEC_PLAINTEXT && !cfg->authorizer)
+            st_warn("a %s listener without security.authorizer = true: authenticated users may "
+                    "do everything (ACLs are stored but not enforced)",
+                    st_sec_protocol_name(l->protocol));
+    }
+    return 0;
+}
+
+int st_broker_listener(const st_broker *b, size_t i, st_sec_protocol *protocol)
+{
+    if (!b->server || i >= b->cfg.nlisteners)
+        return -1;
+    if (protocol)
+        *protocol = b->cfg.listeners[i].protocol;
+    return st_server_listener_port(b->server, i);
+}
+
 st_broker *st_broker_new(const st_broker_config *cfg, char *err, size_t errlen)
 {
     st_broker *b = open_common(cfg, err, errlen);
@@ -163,7 +216,7 @@ st_broker *st_broker_new(const st_broker_config *cfg, char *err, size_t errlen)
         return NULL;
     st_server_callbacks cb = {on_request, on_close};
     b->server = st_server_new(b->loop, &cb, b, cfg->socket_request_max_bytes);
-    if (st_server_listen(b->server, cfg->listen_host, cfg->port, err, errlen))
+    if (open_listeners(b, err, errlen))
         goto fail;
 
     if (!b->cfg.mgmt_token[0]) {
@@ -237,6 +290,8 @@ void st_broker_free(st_broker *b)
     }
     if (b->server)
         st_server_free(b->server);
+    st_tls_ctx_free(b->tls);
+    st_security_free(b->security);
     if (b->fetch_waiters)
         st_fetch_waiters_free(b->fetch_waiters);
     if (b->loop && st_timer_armed(&b->tick_timer))

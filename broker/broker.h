@@ -14,6 +14,29 @@
 
 typedef struct st_broker st_broker;
 
+/* Listener security protocols (Kafka's names). */
+typedef enum st_sec_protocol {
+    ST_SEC_PLAINTEXT = 0,
+    ST_SEC_SASL_PLAINTEXT = 1,
+    ST_SEC_SASL_SSL = 2,
+} st_sec_protocol;
+
+/* "PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"; static. */
+const char *st_sec_protocol_name(st_sec_protocol p);
+
+/* SASL mechanisms, as a bit set (security.sasl_mechanisms). */
+#define ST_SASL_MECH_PLAIN         1u
+#define ST_SASL_MECH_SCRAM_SHA_256 2u
+#define ST_SASL_MECH_SCRAM_SHA_512 4u
+
+#define ST_MAX_LISTENERS 8
+
+typedef struct st_listener_config {
+    st_sec_protocol protocol;
+    char host[256];
+    int port; /* 0: a free port */
+} st_listener_config;
+
 /* Every option has a default (st_broker_config_defaults); the config file
  * (deploy/config/straitd.cfg documents each) overrides them. */
 typedef struct st_broker_config {
@@ -40,6 +63,18 @@ typedef struct st_broker_config {
     char
         mgmt_token[256]; /* shared secret; empty → generated, written to data_dir/meta/mgmt.token */
     char log_level[16]; /* [info] */
+
+    /* broker.listeners ["": one PLAINTEXT listener on listen_host:port]. When set, --host
+     * and --port override the first listener's host and port. */
+    st_listener_config listeners[ST_MAX_LISTENERS];
+    size_t nlisteners;
+    unsigned sasl_mechanisms;            /* security.sasl_mechanisms [all three] */
+    char ssl_certificate[PATH_MAX];      /* security.ssl_certificate: PEM chain (SASL_SSL) */
+    char ssl_key[PATH_MAX];              /* security.ssl_key: PEM private key (SASL_SSL) */
+    bool authorizer;                     /* security.authorizer [false] */
+    char super_users[1024];              /* security.super_users ["User:a;User:b"] */
+    bool allow_everyone_if_no_acl_found; /* security.allow_everyone_if_no_acl_found [false] */
+    int64_t failed_auth_delay_ms;        /* security.failed_auth_delay_ms [100] */
 } st_broker_config;
 
 void st_broker_config_defaults(st_broker_config *cfg);
@@ -56,7 +91,9 @@ int st_broker_run(st_broker *b);
 void st_broker_stop(st_broker *b);
 /* Closes connections, flushes and closes logs, writes the clean-shutdown marker. */
 void st_broker_free(st_broker *b);
-/* The port the Kafka listener is bound to (useful with port 0 in tests). */
+/* The port the first Kafka listener is bound to (useful with port 0 in tests). */
 int st_broker_port(const st_broker *b);
+/* The i-th listener (in config order): its protocol and bound port; -1 past the end. */
+int st_broker_listener(const st_broker *b, size_t i, st_sec_protocol *protocol);
 
 #endif

@@ -32,12 +32,14 @@ struct st_broker {
     st_flusher *flusher;
     st_topics *topics;
     st_fetch_waiters *fetch_waiters;
-    st_groups *groups;         /* the group coordinator (broker/group/) */
-    int64_t next_producer_id;  /* InitProducerId hands these out (init_producer_id.c) */
-    int64_t producer_id_limit; /* end of the id block reserved in meta/producer_ids */
-    st_mgmt_server *mgmt;      /* NULL in the fuzz harness */
-    st_timer tick_timer;       /* retention/flush/roll tick */
-    int64_t started_ms;        /* wall clock at start */
+    st_groups *groups;            /* the group coordinator (broker/group/) */
+    struct st_security *security; /* SASL, ACLs, tenants (broker/security/) */
+    st_tls_ctx *tls;              /* SASL_SSL listeners' certificate; NULL without one */
+    int64_t next_producer_id;     /* InitProducerId hands these out (init_producer_id.c) */
+    int64_t producer_id_limit;    /* end of the id block reserved in meta/producer_ids */
+    st_mgmt_server *mgmt;         /* NULL in the fuzz harness */
+    st_timer tick_timer;          /* retention/flush/roll tick */
+    int64_t started_ms;           /* wall clock at start */
     st_broker_stats stats;
 };
 

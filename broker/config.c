@@ -10,6 +10,7 @@
 #include <libconfig.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/errors.h"
@@ -35,9 +36,132 @@ void st_broker_config_defaults(st_broker_config *cfg)
     st_log_config_defaults(&cfg->log_defaults);
     snprintf(cfg->mgmt_url, sizeof cfg->mgmt_url, "tcp://127.0.0.1:9192");
     snprintf(cfg->log_level, sizeof cfg->log_level, "info");
+    cfg->sasl_mechanisms =
+        ST_SASL_MECH_PLAIN | ST_SASL_MECH_SCRAM_SHA_256 | ST_SASL_MECH_SCRAM_SHA_512;
+    cfg->failed_auth_delay_ms = 100;
 }
 
-enum kind { K_INT, K_INT64, K_BOOL, K_STR, K_FLUSH, K_TSTYPE, K_POLICY };
+const char *st_sec_protocol_name(st_sec_protocol p)
+{
+    switch (p) {
+    case ST_SEC_PLAINTEXT:
+        return "PLAINTEXT";
+    case ST_SEC_SASL_PLAINTEXT:
+        return "SASL_PLAINTEXT";
+    case ST_SEC_SASL_SSL:
+        return "SASL_SSL";
+    }
+    return "UNKNOWN";
+}
+
+/* Parses one "PROTOCOL://host:port" (host may be empty: every address; [v6] allowed). */
+static int parse_listener(const char *item, size_t len, st_listener_config *out, char *why,
+                          size_t whylen)
+{
+    static const st_sec_protocol protos[] = {ST_SEC_PLAINTEXT, ST_SEC_SASL_PLAINTEXT,
+                                             ST_SEC_SASL_SSL};
+    const char *sep = memmem(item, len, "://", 3);
+    bool found = false;
+    for (size_t i = 0; sep && i < sizeof protos / sizeof protos[0]; i++) {
+        const char *name = st_sec_protocol_name(protos[i]);
+        if (strlen(name) == (size_t)(sep - item) && strncmp(item, name, strlen(name)) == 0) {
+            out->protocol = protos[i];
+            found = true;
+        }
+    }
+    if (!found) {
+        snprintf(why, whylen,
+                 "listener \"%.*s\" must be PROTOCOL://host:port with PROTOCOL one of "
+                 "PLAINTEXT, SASL_PLAINTEXT, SASL_SSL",
+                 (int)len, item);
+        return -1;
+    }
+    const char *hp = sep + 3, *end = item + len;
+    const char *colon = NULL;
+    for (const char *p = hp; p < end; p++)
+        if (*p == ':')
+            colon = p;
+    char *num_end;
+    long port = colon ? strtol(colon + 1, &num_end, 10) : -1;
+    if (!colon || colon + 1 == end || num_end != end || port < 0 || port > 65535) {
+        snprintf(why, whylen, "listener \"%.*s\" needs a port 0..65535 (0: a free port)", (int)len,
+                 item);
+        return -1;
+    }
+    const char *h = hp, *he = colon;
+    if (he - h >= 2 && *h == '[' && he[-1] == ']') {
+        h++;
+        he--;
+    }
+    if ((size_t)(he - h) >= sizeof out->host) {
+        snprintf(why, whylen, "listener \"%.*s\": host name too long", (int)len, item);
+        return -1;
+    }
+    snprintf(out->host, sizeof out->host, "%.*s", (int)(he - h), h);
+    out->port = (int)port;
+    return 0;
+}
+
+/* broker.listeners: comma-separated listeners, at most ST_MAX_LISTENERS. */
+static int parse_listeners(st_broker_config *cfg, const char *v, char *why, size_t whylen)
+{
+    cfg->nlisteners = 0;
+    const char *p = v;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        size_t n = strcspn(p, ",");
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
+        if (cfg->nlisteners == ST_MAX_LISTENERS) {
+            snprintf(why, whylen, "broker.listeners: at most %d listeners", ST_MAX_LISTENERS);
+            return -1;
+        }
+        if (parse_listener(p, n, &cfg->listeners[cfg->nlisteners], why, whylen))
+            return -1;
+        cfg->nlisteners++;
+        p += n;
+    }
+    return 0;
+}
+
+/* security.sasl_mechanisms: "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512" in any order/subset. */
+static int parse_mechanisms(st_broker_config *cfg, const char *v, char *why, size_t whylen)
+{
+    unsigned set = 0;
+    const char *p = v;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (n == 0)
+            break;
+        if (n == 5 && strncmp(p, "PLAIN", 5) == 0)
+            set |= ST_SASL_MECH_PLAIN;
+        else if (n == 13 && strncmp(p, "SCRAM-SHA-256", 13) == 0)
+            set |= ST_SASL_MECH_SCRAM_SHA_256;
+        else if (n == 13 && strncmp(p, "SCRAM-SHA-512", 13) == 0)
+            set |= ST_SASL_MECH_SCRAM_SHA_512;
+        else {
+            snprintf(why, whylen,
+                     "security.sasl_mechanisms: unknown mechanism \"%.*s\" (PLAIN, "
+                     "SCRAM-SHA-256, SCRAM-SHA-512)",
+                     (int)n, p);
+            return -1;
+        }
+        p += n;
+    }
+    if (!set) {
+        snprintf(why, whylen, "security.sasl_mechanisms must name at least one mechanism");
+        return -1;
+    }
+    cfg->sasl_mechanisms = set;
+    return 0;
+}
+
+enum kind { K_INT, K_INT64, K_BOOL, K_STR, K_FLUSH, K_TSTYPE, K_POLICY, K_LISTENERS, K_MECHS };
 
 /* One row per accepted setting: "group.name", its kind and where it lands. */
 typedef struct setting {
@@ -87,6 +211,16 @@ static const setting settings[] = {
     {"log.cleanup_policy", K_POLICY, L(cleanup_delete), 0, 0, 0},
     {"mgmt.url", K_STR, F(mgmt_url), sizeof(((st_broker_config *)0)->mgmt_url), 0, 0},
     {"mgmt.token", K_STR, F(mgmt_token), sizeof(((st_broker_config *)0)->mgmt_token), 0, 0},
+    {"broker.listeners", K_LISTENERS, 0, 0, 0, 0},
+    {"security.sasl_mechanisms", K_MECHS, 0, 0, 0, 0},
+    {"security.ssl_certificate", K_STR, F(ssl_certificate),
+     sizeof(((st_broker_config *)0)->ssl_certificate), 0, 0},
+    {"security.ssl_key", K_STR, F(ssl_key), sizeof(((st_broker_config *)0)->ssl_key), 0, 0},
+    {"security.authorizer", K_BOOL, F(authorizer), 0, 0, 0},
+    {"security.super_users", K_STR, F(super_users), sizeof(((st_broker_config *)0)->super_users), 0,
+     0},
+    {"security.allow_everyone_if_no_acl_found", K_BOOL, F(allow_everyone_if_no_acl_found), 0, 0, 0},
+    {"security.failed_auth_delay_ms", K_INT64, F(failed_auth_delay_ms), 8, 0, 60000},
 };
 
 static const setting *find_setting(const char *path)
@@ -159,6 +293,11 @@ static int apply(st_broker_config *cfg, const setting *def, const config_setting
         snprintf((char *)(base + def->offset), def->size, "%s", v);
         return 0;
     }
+    if (def->kind == K_LISTENERS || def->kind == K_MECHS) {
+        int rc = def->kind == K_LISTENERS ? parse_listeners(cfg, v, why, sizeof why)
+                                          : parse_mechanisms(cfg, v, why, sizeof why);
+        return rc ? fail(err, errlen, file, s, why) : 0;
+    }
     if (def->kind == K_TSTYPE) {
         if (strcmp(v, "CreateTime") && strcmp(v, "LogAppendTime")) {
             snprintf(why, sizeof why, "%s must be \"CreateTime\" or \"LogAppendTime\", not \"%s\"",
@@ -204,9 +343,10 @@ int st_broker_config_load(st_broker_config *cfg, const char *path, char *err, si
         config_setting_t *group = config_setting_get_elem(root, (unsigned)g);
         if (config_setting_type(group) != CONFIG_TYPE_GROUP) {
             char why[300];
-            snprintf(why, sizeof why,
-                     "\"%s\" must be a group (broker, socket, topics, groups, log or mgmt)",
-                     config_setting_name(group));
+            snprintf(
+                why, sizeof why,
+                "\"%s\" must be a group (broker, socket, topics, groups, log, mgmt or security)",
+                config_setting_name(group));
             fail(err, errlen, path, group, why);
             goto out;
         }

@@ -40,21 +40,27 @@ static void usage(FILE *out)
         "                         front of the broker (broker.advertised_port) [0: bound port]\n"
         "      --data-dir DIR     where logs live (broker.data_dir) [./data]\n"
         "      --mgmt URL         management endpoint (mgmt.url) [tcp://127.0.0.1:9192]\n"
-        "      --ready-file PATH  once serving, write \"<port> <mgmt url>\" to PATH\n"
+        "      --ready-file PATH  once serving, write \"<port> <mgmt url> PROTOCOL=<port>...\"\n"
+        "                         (every listener) to PATH\n"
         "      --log-level LEVEL  debug, info, warn or error [info]\n"
         "  -h, --help             this text\n"
         "\n"
         "Command-line options override the file. SIGINT or SIGTERM shuts down cleanly.\n");
 }
 
-static int write_ready_file(const char *path, int port, const char *mgmt)
+static int write_ready_file(const char *path, const st_broker *b, const char *mgmt)
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f)
         return -1;
-    fprintf(f, "%d %s\n", port, mgmt);
+    fprintf(f, "%d %s", st_broker_port(b), mgmt);
+    st_sec_protocol proto;
+    int port;
+    for (size_t i = 0; (port = st_broker_listener(b, i, &proto)) >= 0; i++)
+        fprintf(f, " %s=%d", st_sec_protocol_name(proto), port);
+    fputc('\n', f);
     if (fclose(f))
         return -1;
     return rename(tmp, path);
@@ -141,6 +147,11 @@ int main(int argc, char **argv)
         snprintf(cfg.listen_host, sizeof cfg.listen_host, "%s", host);
     if (port >= 0)
         cfg.port = (int)port;
+    /* With broker.listeners set, --host/--port apply to the first listener. */
+    if (host && cfg.nlisteners)
+        snprintf(cfg.listeners[0].host, sizeof cfg.listeners[0].host, "%s", host);
+    if (port >= 0 && cfg.nlisteners)
+        cfg.listeners[0].port = (int)port;
     if (advertised_port >= 0)
         cfg.advertised_port = (int)advertised_port;
     if (data)
@@ -178,7 +189,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (ready && write_ready_file(ready, st_broker_port(b), cfg.mgmt_url)) {
+    if (ready && write_ready_file(ready, b, cfg.mgmt_url)) {
         st_error("cannot write the ready file %s: %s", ready, strerror(errno));
         st_broker_free(b);
         return 1;

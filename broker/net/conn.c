@@ -31,6 +31,11 @@
  *
  * File ranges go out with sendfile(2), which cannot be told MSG_NOSIGNAL: the process
  * must ignore SIGPIPE (memory parts use sendmsg with MSG_NOSIGNAL).
+ *
+ * TLS connections (a listener with an st_tls_ctx) read and write through broker/net/tls.h
+ * instead: the same buffers and cursors, but file ranges are copied through a buffer
+ * (pread, then encrypt) since the kernel cannot encrypt for us. OpenSSL may hold
+ * decrypted bytes the socket no longer signals, so conn_leave re-arms a read for them.
  */
 #include "broker/net/conn.h"
 
@@ -63,6 +68,7 @@
 #define SENDFILE_MAX       0x7ffff000 /* Linux transfers at most this much per call */
 #define ACCEPT_RETRY_MS    100        /* pause after EMFILE so we do not spin on the listener */
 #define CONTAINER(p, T, m) ((T *)((char *)(p)-offsetof(T, m)))
+#define TLS_CHUNK          16384 /* one TLS record's worth of a file range per write */
 
 typedef struct file_part {
     size_t at; /* buffer position the range is spliced before */
@@ -92,6 +98,8 @@ typedef struct listener {
     char addr[80]; /* "127.0.0.1:9092", for messages */
     bool watched;
     st_timer retry; /* re-watch after running out of fds */
+    int tag;
+    st_tls_ctx *tls; /* borrowed; NULL: plaintext */
 } listener;
 
 struct st_server {
@@ -130,6 +138,12 @@ struct st_conn {
     bool closed;
     int depth; /* nesting of conn_enter: free only at 0 */
     st_timer resume_timer;
+    int tag;            /* of the listener */
+    int lport;          /* the listener's port */
+    st_tls *tls;        /* NULL: plaintext */
+    int tls_read_want;  /* a TLS read waits for this (handshake may need to write) */
+    int tls_write_want; /* a TLS write waits for this */
+    char *close_reason; /* st_conn_close_after_send: close when the queue is empty */
 };
 
 static void *xalloc(void *p, size_t n)
@@ -228,6 +242,7 @@ static bool resp_done(const st_resp *r)
 
 static void conn_free(st_conn *c)
 {
+    free(c->close_reason);
     free(c->rbuf);
     free(c->big);
     free(c);
@@ -265,6 +280,8 @@ static void conn_close_at(st_conn *c, enum st_log_level level, const char *reaso
     s->nconns--;
     if (s->cb.on_close)
         s->cb.on_close(s->ctx, c);
+    st_tls_free(c->tls);
+    c->tls = NULL;
     close(c->fd);
     c->fd = -1;
     drop_output(c);
@@ -291,8 +308,15 @@ static void conn_leave(st_conn *c)
 {
     if (c->depth == 1 && !c->closed) {
         flush(c);
+        if (!c->closed && c->close_reason && !c->out_head)
+            conn_close_at(c, ST_LOG_INFO, c->close_reason);
         if (!c->closed)
             update_watch(c);
+        /* Decrypted bytes waiting inside OpenSSL raise no epoll event: read them from
+         * the next loop iteration (resume_timer_cb reads for TLS connections). */
+        if (!c->closed && c->tls && !c->held && !c->out_head && !c->close_reason &&
+            st_tls_pending(c->tls) && !st_timer_armed(&c->resume_timer))
+            st_timer_start(c->s->loop, &c->resume_timer, 0);
     }
     if (--c->depth == 0 && c->closed)
         conn_free(c);
@@ -313,8 +337,12 @@ static void pop_done(st_conn *c)
 
 /* Sends from the file part the head response is in. Returns 1 to go on, 0 when the
  * socket is full, -1 when the connection was closed. */
+static int tls_send_file_part(st_conn *c, st_resp *r);
+
 static int send_file_part(st_conn *c, st_resp *r)
 {
+    if (c->tls)
+        return tls_send_file_part(c, r);
     file_part *p = &r->parts[r->part];
     size_t left = p->len - r->file_off;
     off_t off = (off_t)(p->pos + (int64_t)r->file_off);
@@ -347,10 +375,80 @@ static int send_file_part(st_conn *c, st_resp *r)
     return 1;
 }
 
+/* Advances the send cursors over n bytes of memory runs just written. */
+static void consume_memory(st_conn *c, size_t n)
+{
+    size_t left = n;
+    while (left > 0) {
+        st_resp *q = c->out_head;
+        size_t take = mem_end(q) - q->mem_off;
+        if (take > left)
+            take = left;
+        q->mem_off += take;
+        left -= take;
+        pop_done(c);
+    }
+    pop_done(c); /* responses whose last bytes were exactly this write */
+}
+
+/* TLS: the file range through a buffer. Each call encrypts at most TLS_CHUNK bytes; a
+ * retry after would-block reads the same bytes again (the buffer may move: see tls.c). */
+static int tls_send_file_part(st_conn *c, st_resp *r)
+{
+    uint8_t chunk[TLS_CHUNK];
+    file_part *p = &r->parts[r->part];
+    size_t want = p->len - r->file_off;
+    if (want > sizeof chunk)
+        want = sizeof chunk;
+    ssize_t got = pread(p->f->fd, chunk, want, (off_t)(p->pos + (int64_t)r->file_off));
+    if (got <= 0) {
+        char why[200];
+        snprintf(why, sizeof why, "reading a file range for a TLS response failed: %s",
+                 got < 0 ? strerror(errno) : "file truncated while a response was queued");
+        conn_close_at(c, ST_LOG_WARN, why);
+        return -1;
+    }
+    char why[300];
+    ssize_t n = st_tls_write(c->tls, chunk, (size_t)got, &c->tls_write_want, why, sizeof why);
+    if (n == 0)
+        return 0;
+    if (n < 0) {
+        conn_close_at(c, ST_LOG_INFO, why);
+        return -1;
+    }
+    r->file_off += (size_t)n;
+    if (r->file_off == p->len) {
+        r->part++;
+        r->file_off = 0;
+    }
+    pop_done(c);
+    return 1;
+}
+
+/* TLS: the head response's current memory run. */
+static int tls_send_memory(st_conn *c)
+{
+    st_resp *q = c->out_head;
+    size_t end = mem_end(q);
+    char why[300];
+    ssize_t n = st_tls_write(c->tls, q->buf.data + q->mem_off, end - q->mem_off, &c->tls_write_want,
+                             why, sizeof why);
+    if (n == 0)
+        return 0;
+    if (n < 0) {
+        conn_close_at(c, ST_LOG_INFO, why);
+        return -1;
+    }
+    consume_memory(c, (size_t)n);
+    return 1;
+}
+
 /* Sends memory runs of as many queued responses as one sendmsg can carry, up to the
  * next file part. Same returns as send_file_part. */
 static int send_memory(st_conn *c)
 {
+    if (c->tls)
+        return tls_send_memory(c);
     struct iovec iov[MAX_IOV];
     int niov = 0;
     int flags = MSG_NOSIGNAL;
@@ -379,17 +477,7 @@ static int send_memory(st_conn *c)
         conn_close_at(c, errno == EPIPE || errno == ECONNRESET ? ST_LOG_DEBUG : ST_LOG_INFO, why);
         return -1;
     }
-    size_t left = (size_t)n;
-    while (left > 0) {
-        st_resp *q = c->out_head;
-        size_t take = mem_end(q) - q->mem_off;
-        if (take > left)
-            take = left;
-        q->mem_off += take;
-        left -= take;
-        pop_done(c);
-    }
-    pop_done(c); /* responses whose last bytes were exactly this write */
+    consume_memory(c, (size_t)n);
     return 1;
 }
 
@@ -409,10 +497,17 @@ static void conn_io(st_loop *loop, int fd, uint32_t events, void *arg);
 static void update_watch(st_conn *c)
 {
     uint32_t want = 0;
-    if (!c->held && !c->out_head)
+    bool reading = !c->held && !c->out_head && !c->close_reason;
+    if (reading)
         want |= EPOLLIN;
     if (c->out_head)
         want |= EPOLLOUT;
+    /* TLS: a handshake step inside a read may need to write, and a write may need to
+     * read; wait for what OpenSSL asked for. */
+    if (c->tls && reading && c->tls_read_want == ST_TLS_WANT_WRITE)
+        want |= EPOLLOUT;
+    if (c->tls && c->out_head && c->tls_write_want == ST_TLS_WANT_READ)
+        want |= EPOLLIN;
     /* A held connection reads nothing, but must still learn that its peer left: a
      * fetch parked for max_wait_ms (or a produce waiting for fsync) is then freed at
      * once instead of holding memory for a client that is gone. Kafka clients never
@@ -461,7 +556,7 @@ static bool deliver(st_conn *c, uint8_t *frame, size_t len)
 static void process_frames(st_conn *c)
 {
     st_server *s = c->s;
-    while (!c->held && !c->closed) {
+    while (!c->held && !c->closed && !c->close_reason) {
         if (c->big) {
             if (!big_ready(c))
                 break; /* the rest is read straight into it */
@@ -521,10 +616,14 @@ static void process_frames(st_conn *c)
 /* One read: into the large frame in progress and, in the same call, the small buffer
  * behind it; else into the small buffer. Returns 0, or -1 when the connection was
  * closed. */
+static int tls_read_some(st_conn *c);
+
 static int read_some(st_conn *c)
 {
     if (!c->rbuf)
         c->rbuf = xalloc(NULL, RBUF_SIZE);
+    if (c->tls)
+        return tls_read_some(c);
     /* process_frames left the unconsumed bytes at the front (rstart == 0). */
     struct iovec iov[2];
     int niov = 0;
@@ -557,6 +656,38 @@ static int read_some(st_conn *c)
     return -1;
 }
 
+/* TLS: decrypts into the large frame in progress, then the small buffer, until both are
+ * full or OpenSSL would block. Same returns as read_some. */
+static int tls_read_some(st_conn *c)
+{
+    for (;;) {
+        uint8_t *dst;
+        size_t room;
+        bool to_big = c->big && c->big_have < c->big_len;
+        if (to_big) {
+            dst = c->big + c->big_have;
+            room = c->big_len - c->big_have;
+        } else if (c->rend < RBUF_SIZE) {
+            dst = c->rbuf + c->rend;
+            room = RBUF_SIZE - c->rend;
+        } else {
+            return 0;
+        }
+        char why[300];
+        ssize_t n = st_tls_read(c->tls, dst, room, &c->tls_read_want, why, sizeof why);
+        if (n == 0)
+            return 0;
+        if (n < 0) {
+            conn_close_at(c, ST_LOG_INFO, why);
+            return -1;
+        }
+        if (to_big)
+            c->big_have += (size_t)n;
+        else
+            c->rend += (size_t)n;
+    }
+}
+
 static void conn_io(st_loop *loop, int fd, uint32_t events, void *arg)
 {
     st_conn *c = arg;
@@ -568,7 +699,9 @@ static void conn_io(st_loop *loop, int fd, uint32_t events, void *arg)
         char why[160];
         snprintf(why, sizeof why, "socket error: %s", strerror(soerr ? soerr : EIO));
         conn_close_at(c, soerr == ECONNRESET || soerr == EPIPE ? ST_LOG_DEBUG : ST_LOG_INFO, why);
-    } else if ((events & (EPOLLIN | EPOLLHUP)) && (c->watched & EPOLLIN)) {
+    } else if (((events & (EPOLLIN | EPOLLHUP)) && (c->watched & EPOLLIN) && !c->out_head) ||
+               (c->tls && (events & EPOLLOUT) && c->tls_read_want == ST_TLS_WANT_WRITE &&
+                !c->out_head)) {
         if (read_some(c) == 0)
             process_frames(c);
     } else if (events & (EPOLLHUP | EPOLLRDHUP)) {
@@ -583,6 +716,10 @@ static void resume_timer_cb(st_loop *loop, st_timer *t)
     st_conn *c = CONTAINER(t, st_conn, resume_timer);
     conn_enter(c);
     process_frames(c);
+    /* TLS: bytes OpenSSL already decrypted never wake epoll (see conn_leave). */
+    if (!c->closed && c->tls && !c->held && !c->out_head && st_tls_pending(c->tls) &&
+        read_some(c) == 0)
+        process_frames(c);
     conn_leave(c);
 }
 
@@ -623,6 +760,43 @@ void st_conn_send(st_conn *c, st_resp *r)
     conn_leave(c); /* sends now unless a callback of c is on the stack (it will) */
 }
 
+void st_conn_close_after_send(st_conn *c, const char *reason)
+{
+    if (c->closed || c->close_reason)
+        return;
+    c->close_reason = strdup(reason ? reason : "closing after the last answer");
+    if (!c->close_reason)
+        abort();
+    conn_enter(c);
+    conn_leave(c); /* closes now if nothing is queued (unless a callback is on the stack) */
+}
+
+void st_conn_send_and_close(st_conn *c, st_resp *r, const char *reason)
+{
+    if (c->closed) {
+        st_resp_free(r);
+        return;
+    }
+    conn_enter(c);
+    st_conn_send(c, r); /* queued; sent by the conn_leave below, not inside */
+    if (!c->closed && !c->close_reason) {
+        c->close_reason = strdup(reason ? reason : "closing after the last answer");
+        if (!c->close_reason)
+            abort();
+    }
+    conn_leave(c);
+}
+
+int st_conn_listener_tag(const st_conn *c)
+{
+    return c->tag;
+}
+
+int st_conn_listener_port(const st_conn *c)
+{
+    return c->lport;
+}
+
 void st_conn_resume(st_conn *c)
 {
     if (c->closed)
@@ -654,8 +828,9 @@ void st_conn_set_data(st_conn *c, void *data)
 
 /* ---- listeners ---- */
 
-static void conn_new(st_server *s, int fd, const struct sockaddr *peer)
+static void conn_new(listener *l, int fd, const struct sockaddr *peer)
 {
+    st_server *s = l->s;
     int one = 1;
     /* Responses are whole frames written at once: Nagle would only delay them. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -666,6 +841,14 @@ static void conn_new(st_server *s, int fd, const struct sockaddr *peer)
     c->id = ++s->next_id;
     format_addr(peer, c->peer, sizeof c->peer);
     c->resume_timer.cb = resume_timer_cb;
+    c->tag = l->tag;
+    c->lport = l->port;
+    if (l->tls && !(c->tls = st_tls_new(l->tls, fd))) {
+        st_warn("refusing connection from %s: cannot start a TLS session", c->peer);
+        close(fd);
+        conn_free(c);
+        return;
+    }
     if (st_loop_watch(s->loop, fd, EPOLLIN, conn_io, c) < 0) {
         st_warn("refusing connection from %s: cannot watch its socket: %s", c->peer,
                 strerror(errno));
@@ -701,7 +884,7 @@ static void listener_io(st_loop *loop, int fd, uint32_t events, void *arg)
         socklen_t sl = sizeof ss;
         int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd >= 0) {
-            conn_new(l->s, cfd, (struct sockaddr *)&ss);
+            conn_new(l, cfd, (struct sockaddr *)&ss);
             continue;
         }
         if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
@@ -751,6 +934,12 @@ static int listen_on(const struct addrinfo *ai)
 
 int st_server_listen(st_server *s, const char *host, int port, char *err, size_t errlen)
 {
+    return st_server_listen_ex(s, host, port, 0, NULL, err, errlen);
+}
+
+int st_server_listen_ex(st_server *s, const char *host, int port, int tag, st_tls_ctx *tls,
+                        char *err, size_t errlen)
+{
     const char *shown = host && *host ? host : "0.0.0.0";
     bool v6 = strchr(shown, ':') != NULL;
     char addr[80];
@@ -788,6 +977,8 @@ int st_server_listen(st_server *s, const char *host, int port, char *err, size_t
     l->s = s;
     l->fd = fd;
     l->retry.cb = listener_retry_cb;
+    l->tag = tag;
+    l->tls = tls;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
@@ -812,6 +1003,11 @@ int st_server_listen(st_server *s, const char *host, int port, char *err, size_t
 int st_server_port(const st_server *s)
 {
     return s->nlisteners ? s->listeners[0]->port : -1;
+}
+
+int st_server_listener_port(const st_server *s, size_t i)
+{
+    return i < s->nlisteners ? s->listeners[i]->port : -1;
 }
 
 size_t st_server_conn_count(const st_server *s)

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "broker/net/loop.h"
+#include "broker/net/tls.h"
 #include "common/buf.h"
 #include "common/fileref.h"
 
@@ -30,9 +31,9 @@ typedef struct st_resp st_resp;
 
 /* What on_request returns. */
 enum {
-    ST_CONN_NEXT = 0,     /* done with this frame (answered, or no answer is due) */
-    ST_CONN_WAIT = 1,     /* the answer comes later via st_conn_send: hold further frames */
-    ST_CONN_CLOSE = -1,   /* close the connection (the callee logged why) */
+    ST_CONN_NEXT = 0,   /* done with this frame (answered, or no answer is due) */
+    ST_CONN_WAIT = 1,   /* the answer comes later via st_conn_send: hold further frames */
+    ST_CONN_CLOSE = -1, /* close the connection (the callee logged why) */
 };
 
 typedef struct st_server_callbacks {
@@ -50,8 +51,15 @@ st_server *st_server_new(st_loop *loop, const st_server_callbacks *cb, void *ctx
 /* Listens on host:port (port 0 picks one; see st_server_port). May be called more than
  * once for several listeners. Returns 0 or -1 with err set. */
 int st_server_listen(st_server *s, const char *host, int port, char *err, size_t errlen);
+/* Like st_server_listen, for a listener whose connections carry `tag` (the layer above's
+ * meaning: the security protocol) and, with tls non-NULL (borrowed: it must outlive the
+ * server), speak TLS. */
+int st_server_listen_ex(st_server *s, const char *host, int port, int tag, st_tls_ctx *tls,
+                        char *err, size_t errlen);
 /* The port of the first listener. */
 int st_server_port(const st_server *s);
+/* The bound port of the i-th listener, or -1 past the end. */
+int st_server_listener_port(const st_server *s, size_t i);
 size_t st_server_conn_count(const st_server *s);
 /* Closes listeners and every connection (on_close is called for each), frees. */
 void st_server_free(st_server *s);
@@ -76,6 +84,15 @@ void st_conn_send(st_conn *c, st_resp *r);
 void st_conn_resume(st_conn *c);
 /* Closes now; on_close runs before it returns. The reason is logged with the peer. */
 void st_conn_close(st_conn *c, const char *reason);
+/* Reads no further requests and closes once every queued response is sent (an error
+ * answer that must reach the client before the close, e.g. a failed authentication).
+ * `reason` is copied and logged at the close. */
+void st_conn_close_after_send(st_conn *c, const char *reason);
+/* st_conn_send, then st_conn_close_after_send: the answer is the last thing sent. */
+void st_conn_send_and_close(st_conn *c, st_resp *r, const char *reason);
+/* The tag and bound port of the listener the connection came in on. */
+int st_conn_listener_tag(const st_conn *c);
+int st_conn_listener_port(const st_conn *c);
 /* "127.0.0.1:51234", static per connection. */
 const char *st_conn_peer(const st_conn *c);
 uint64_t st_conn_id(const st_conn *c);

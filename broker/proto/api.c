@@ -13,10 +13,13 @@
  */
 #include "broker/proto/api.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "broker/api/handlers.h"
 #include "broker/broker_int.h"
+#include "broker/proto/session.h"
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -44,22 +47,29 @@ static const st_api api_table[] = {
     {14, "SyncGroup", 0, 3, NO_FLEX, st_handle_sync_group},
     {15, "DescribeGroups", 0, 4, NO_FLEX, st_handle_describe_groups},
     {16, "ListGroups", 0, 2, NO_FLEX, st_handle_list_groups},
+    {17, "SaslHandshake", 0, 1, NO_FLEX, st_handle_sasl_handshake},
     {18, "ApiVersions", 0, 3, 3, st_handle_api_versions},
     {19, "CreateTopics", 0, 4, NO_FLEX, st_handle_create_topics},
     {20, "DeleteTopics", 0, 1, NO_FLEX, st_handle_delete_topics},
     {21, "DeleteRecords", 0, 1, NO_FLEX, st_handle_delete_records},
     {22, "InitProducerId", 0, 1, NO_FLEX, st_handle_init_producer_id},
+    {29, "DescribeAcls", 0, 1, NO_FLEX, st_handle_describe_acls},
+    {30, "CreateAcls", 0, 1, NO_FLEX, st_handle_create_acls},
+    {31, "DeleteAcls", 0, 1, NO_FLEX, st_handle_delete_acls},
     {32, "DescribeConfigs", 0, 2, NO_FLEX, st_handle_describe_configs},
     {33, "AlterConfigs", 0, 1, NO_FLEX, st_handle_alter_configs},
+    {36, "SaslAuthenticate", 0, 1, NO_FLEX, st_handle_sasl_authenticate},
     {37, "CreatePartitions", 0, 1, NO_FLEX, st_handle_create_partitions},
     {42, "DeleteGroups", 0, 1, NO_FLEX, st_handle_delete_groups},
+    {50, "DescribeUserScramCredentials", 0, 0, 0, st_handle_describe_user_scram_credentials},
+    {51, "AlterUserScramCredentials", 0, 0, 0, st_handle_alter_user_scram_credentials},
 };
 #define API_COUNT (sizeof api_table / sizeof api_table[0])
 
-/* Per-connection dispatch state (owned by the connection's data pointer). */
-typedef struct session {
-    st_req *pending; /* the deferred request, or NULL; owned by its handler */
-} session;
+#define SASL_HANDSHAKE_KEY    17
+#define SASL_AUTHENTICATE_KEY 36
+
+typedef st_session session;
 
 const st_api *st_api_lookup(int16_t key)
 {
@@ -80,6 +90,18 @@ static const char *peer_of(const st_conn *conn)
     return conn ? st_conn_peer(conn) : "(detached)";
 }
 
+/* "10.0.0.1:5000" → "10.0.0.1", "[::1]:5000" → "::1": ACL hosts are addresses. */
+static void host_of(const char *peer, char *out, size_t cap)
+{
+    const char *colon = strrchr(peer, ':');
+    size_t n = colon ? (size_t)(colon - peer) : strlen(peer);
+    if (n >= 2 && peer[0] == '[' && peer[n - 1] == ']') {
+        peer++;
+        n -= 2;
+    }
+    snprintf(out, cap, "%.*s", (int)n, peer);
+}
+
 /* Returns the connection's session, creating it on first use. */
 static session *session_of(st_broker *b, st_conn *conn)
 {
@@ -87,11 +109,23 @@ static session *session_of(st_broker *b, st_conn *conn)
     if (!s) {
         s = calloc(1, sizeof *s);
         if (!s)
-            abort(); /* as st_buf: a broker that cannot allocate 8 bytes is done */
+            abort(); /* as st_buf: a broker that cannot allocate this is done */
+        s->protocol = (st_sec_protocol)st_conn_listener_tag(conn);
+        s->listener_port = st_conn_listener_port(conn);
+        host_of(st_conn_peer(conn), s->host, sizeof s->host);
+        if (s->protocol == ST_SEC_PLAINTEXT) {
+            s->sasl = ST_SASL_AUTHENTICATED;
+            snprintf(s->principal, sizeof s->principal, "User:ANONYMOUS");
+        }
         st_conn_set_data(conn, s);
         b->stats.connections_total++; /* connections that sent at least one request */
     }
     return s;
+}
+
+st_session *st_req_session(const st_req *req)
+{
+    return req->conn ? st_conn_get_data(req->conn) : NULL;
 }
 
 static void req_free(st_req *req)
@@ -112,10 +146,13 @@ static void detach_pending(st_req *req)
         s->pending = NULL;
 }
 
-/* Sends r on conn, or drops it when there is no connection (fuzzing). Takes r. */
-static void send_or_drop(st_conn *conn, st_resp *r)
+/* Sends r on conn, or drops it when there is no connection (fuzzing). Takes r. With
+ * close_after, the connection closes once r is out. */
+static void send_or_drop(st_conn *conn, st_resp *r, const char *close_after)
 {
-    if (conn)
+    if (conn && close_after)
+        st_conn_send_and_close(conn, r, close_after);
+    else if (conn)
         st_conn_send(conn, r);
     else
         st_resp_free(r);
@@ -134,7 +171,7 @@ static void answer_unsupported_api_versions(st_conn *conn, int32_t correlation_i
         st_buf_put_i16(out, 0);
         st_buf_put_i16(out, api_table[i].max_version);
     }
-    send_or_drop(conn, r);
+    send_or_drop(conn, r, NULL);
 }
 
 static void count_request(st_broker *b, int16_t key)
@@ -182,6 +219,20 @@ int st_dispatch(st_broker *b, st_conn *conn, uint8_t *frame, size_t len)
         return reject(b, frame);
     }
 
+    /* SASL listeners: until authenticated, only ApiVersions and the SASL exchange. Kafka
+     * closes the connection here (IllegalSaslStateException) without an answer: most
+     * responses have no common place for an error code, and a client this confused is
+     * better told by a close. SASL requests out of order get ILLEGAL_SASL_STATE in their
+     * own answer (sasl.c). */
+    session *s = conn ? session_of(b, conn) : NULL;
+    if (s && s->sasl != ST_SASL_AUTHENTICATED && key != API_VERSIONS_KEY &&
+        key != SASL_HANDSHAKE_KEY && key != SASL_AUTHENTICATE_KEY) {
+        st_warn("%s: %s v%d before SASL authentication on a %s listener (ILLEGAL_SASL_STATE): "
+                "closing",
+                peer_of(conn), api->name, version, st_sec_protocol_name(s->protocol));
+        return reject(b, frame);
+    }
+
     bool flex = version >= api->first_flexible;
     st_str client_id = st_rd_str(&rd, false); /* NULLABLE_STRING even in header v2 */
     st_rd_tags(&rd, flex);                    /* header v2 adds a tagged-field block */
@@ -211,7 +262,6 @@ int st_dispatch(st_broker *b, st_conn *conn, uint8_t *frame, size_t len)
     req->received_us = st_mono_us();
     count_request(b, key);
 
-    session *s = conn ? session_of(b, conn) : NULL;
     if (s)
         s->pending = req; /* so a finish from inside the handler is recognised */
 
@@ -225,7 +275,7 @@ int st_dispatch(st_broker *b, st_conn *conn, uint8_t *frame, size_t len)
         if (req->rd.err)
             break;
         if (rc == ST_REQ_DONE) {
-            send_or_drop(conn, req->resp);
+            send_or_drop(conn, req->resp, req->close_after);
             req->resp = NULL;
         }
         req_free(req);
@@ -269,20 +319,20 @@ void st_dispatch_conn_closed(st_broker *b, st_conn *conn)
         return;
     st_req *pending = s->pending;
     st_conn_set_data(conn, NULL);
+    if (pending)
+        pending->conn = NULL;
+    st_session_release(b, s); /* SASL state, and an authentication answer held back */
     free(s);
-    if (!pending)
-        return;
-    pending->conn = NULL;
     /* A parked fetch may wait up to max_wait_ms; its client is gone, so free it now
      * (a produce waiting for fsync finishes by itself shortly). */
-    if (pending->api_key == FETCH_KEY)
+    if (pending && pending->api_key == FETCH_KEY)
         st_fetch_cancel(b, pending);
 }
 
 void st_req_finish(st_req *req)
 {
     detach_pending(req);
-    send_or_drop(req->conn, req->resp);
+    send_or_drop(req->conn, req->resp, req->close_after);
     req->resp = NULL;
     req_free(req);
 }

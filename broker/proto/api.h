@@ -56,6 +56,9 @@ struct st_req {
     size_t frame_len;
     st_resp *resp;       /* owned until sent */
     int64_t received_us; /* monotonic, for request timing */
+    /* Set by a handler: close the connection once this answer is sent (a failed
+     * authentication); logged as the reason. Static or owned by the session. */
+    const char *close_after;
 };
 
 /* The row for a key, or NULL if we do not serve it. */

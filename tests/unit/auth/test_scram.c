@@ -108,6 +108,7 @@ typedef struct {
     char final_without_proof[512];
     uint8_t server_key[64];
     uint8_t expected_sig[64];
+    const char *nonce_prefix; /* sent before the server-first nonce (librdkafka does) */
 } client;
 
 static const EVP_MD *md(st_scram_mech mech)
@@ -134,7 +135,8 @@ static char *client_final(client *c, const char *server_first, const char *passw
     HMAC(md(c->mech), salted, (int)klen, (const uint8_t *)"Client Key", 10, client_key, &n);
     HMAC(md(c->mech), salted, (int)klen, (const uint8_t *)"Server Key", 10, c->server_key, &n);
     EVP_Digest(client_key, klen, stored, &n, md(c->mech), NULL);
-    snprintf(c->final_without_proof, sizeof c->final_without_proof, "c=%s,r=%s", gs2_b64, nonce);
+    snprintf(c->final_without_proof, sizeof c->final_without_proof, "c=%s,r=%s%s", gs2_b64,
+             c->nonce_prefix ? c->nonce_prefix : "", nonce);
     char auth_message[2048];
     snprintf(auth_message, sizeof auth_message, "%s,%s,%s", c->bare, server_first,
              c->final_without_proof);
@@ -321,6 +323,26 @@ static void test_malformed_client_first(void **state)
     st_credstore_free(cs);
 }
 
+/* librdkafka's client-final nonce is its client nonce followed by the whole server-first
+ * nonce; Kafka accepts a nonce that ends with the server-first one, and so must we. A
+ * nonce that lacks the server's part still fails (test_malformed_client_final). */
+static void test_librdkafka_nonce_form(void **state)
+{
+    st_credstore *cs = store_with("alice", ST_SCRAM_SHA_256, "pw", NULL, 4096);
+    st_scram_server *s = st_scram_server_new(cs, ST_SCRAM_SHA_256);
+    client c = {.mech = ST_SCRAM_SHA_256, .nonce_prefix = "=C0x"};
+    snprintf(c.bare, sizeof c.bare, "n=alice,r==C0x");
+    char *server_first = step_ok(s, "n,,n=alice,r==C0x");
+    char *final = client_final(&c, server_first, "pw", "biws");
+    assert_memory_equal(final, "c=biws,r==C0x=C0x", 17);
+    free(step_ok(s, final));
+    assert_true(st_scram_server_done(s));
+    free(server_first);
+    free(final);
+    st_scram_server_free(s);
+    st_credstore_free(cs);
+}
+
 static void test_malformed_client_final(void **state)
 {
     st_credstore *cs = store_with("alice", ST_SCRAM_SHA_256, "pw", NULL, 4096);
@@ -430,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_escaped_user_and_authzid),
         cmocka_unit_test(test_malformed_client_first),
         cmocka_unit_test(test_malformed_client_final),
+        cmocka_unit_test(test_librdkafka_nonce_form),
         cmocka_unit_test(test_base64_strict),
         cmocka_unit_test(test_credential_limits),
     };

@@ -1,0 +1,239 @@
+/*
+ * SaslHandshake (17) v0–1 and SaslAuthenticate (36) v0–1: the SASL exchange on
+ * SASL_PLAINTEXT and SASL_SSL listeners, driving the session's state (proto/session.h).
+ *
+ * PLAIN is one SaslAuthenticate; SCRAM two (client-first → server-first, client-final →
+ * server-final). Any failure answers with its error, marks the session FAILED and closes
+ * the connection after the answer. A wrong user or password is logged with the peer
+ * address, and its answer is held back for a delay that doubles with each recent failure
+ * from the same address (security.h), so guessing passwords is slow while one honest typo
+ * costs a tenth of a second.
+ *
+ * What the client is told never says whether the user exists: the broker log has the
+ * precise reason.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/plain.h"
+#include "auth/scram.h"
+#include "broker/api/handlers.h"
+#include "broker/broker_int.h"
+#include "broker/proto/session.h"
+#include "broker/security/security.h"
+#include "common/clock.h"
+#include "common/errors.h"
+#include "common/logging.h"
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} mechs[] = {
+    {ST_SASL_MECH_PLAIN, "PLAIN"},
+    {ST_SASL_MECH_SCRAM_SHA_256, "SCRAM-SHA-256"},
+    {ST_SASL_MECH_SCRAM_SHA_512, "SCRAM-SHA-512"},
+};
+#define NMECHS (sizeof mechs / sizeof mechs[0])
+
+static const char *mech_name(unsigned bit)
+{
+    for (size_t i = 0; i < NMECHS; i++)
+        if (mechs[i].bit == bit)
+            return mechs[i].name;
+    return "?";
+}
+
+/* SaslHandshake response: error code and the enabled mechanisms. */
+static void write_handshake(st_req *req, int16_t error)
+{
+    st_buf *out = st_resp_buf(req->resp);
+    unsigned enabled = req->broker->cfg.sasl_mechanisms;
+    int32_t n = 0;
+    for (size_t i = 0; i < NMECHS; i++)
+        n += (enabled & mechs[i].bit) != 0;
+    st_buf_put_i16(out, error);
+    st_wr_array(out, false, n);
+    for (size_t i = 0; i < NMECHS; i++)
+        if (enabled & mechs[i].bit)
+            st_wr_str(out, false, mechs[i].name, (int32_t)strlen(mechs[i].name));
+}
+
+int st_handle_sasl_handshake(st_req *req)
+{
+    st_str mech = st_rd_str(&req->rd, false);
+    if (req->rd.err || !mech.ptr)
+        return ST_ERR__MALFORMED;
+    st_session *s = st_req_session(req);
+    const char *peer = req->conn ? st_conn_peer(req->conn) : "(detached)";
+    if (!s || s->protocol == ST_SEC_PLAINTEXT || s->sasl != ST_SASL_START) {
+        st_warn("%s: SaslHandshake %s (ILLEGAL_SASL_STATE): closing", peer,
+                !s || s->protocol == ST_SEC_PLAINTEXT ? "on a PLAINTEXT listener"
+                                                      : "after the handshake");
+        write_handshake(req, ST_ERR_ILLEGAL_SASL_STATE);
+        req->close_after = "SASL handshake out of order";
+        if (s)
+            s->sasl = ST_SASL_FAILED;
+        return ST_REQ_DONE;
+    }
+    if (req->api_version == 0) {
+        /* v0 is followed by raw SASL tokens outside Kafka framing (pre-KIP-152 clients);
+         * every client in use sends v1 and SaslAuthenticate. */
+        st_warn("%s: SaslHandshake v0 (unframed SASL tokens) is not supported; clients "
+                "since Kafka 1.0 use v1: closing",
+                peer);
+        write_handshake(req, ST_ERR_UNSUPPORTED_VERSION);
+        req->close_after = "SaslHandshake v0";
+        s->sasl = ST_SASL_FAILED;
+        return ST_REQ_DONE;
+    }
+    unsigned chosen = 0;
+    for (size_t i = 0; i < NMECHS; i++)
+        if (st_str_eq(mech, mechs[i].name))
+            chosen = mechs[i].bit;
+    if (!(chosen & req->broker->cfg.sasl_mechanisms)) {
+        st_warn("%s: SASL mechanism \"%.*s\" is not enabled (UNSUPPORTED_SASL_MECHANISM): "
+                "closing",
+                peer, (int)(mech.len > 64 ? 64 : mech.len), mech.ptr);
+        write_handshake(req, ST_ERR_UNSUPPORTED_SASL_MECHANISM);
+        req->close_after = "unsupported SASL mechanism";
+        s->sasl = ST_SASL_FAILED;
+        return ST_REQ_DONE;
+    }
+    s->sasl = ST_SASL_HANDSHAKE;
+    s->sasl_mech = chosen;
+    s->handshake_version = req->api_version;
+    write_handshake(req, ST_ERR_NONE);
+    return ST_REQ_DONE;
+}
+
+/* SaslAuthenticate response. */
+static void write_authenticate(st_req *req, int16_t error, const char *message, const void *bytes,
+                               size_t len)
+{
+    st_buf *out = st_resp_buf(req->resp);
+    st_buf_put_i16(out, error);
+    st_wr_str(out, false, message, message ? (int32_t)strlen(message) : -1);
+    st_wr_bytes(out, false, bytes ? bytes : "", (int32_t)len);
+    if (req->api_version >= 1)
+        st_buf_put_i64(out, 0); /* session_lifetime_ms: no re-authentication required */
+}
+
+static void delay_fired(st_loop *loop, st_timer *t)
+{
+    st_session *s = t->arg;
+    st_req *req = s->delayed;
+    s->delayed = NULL;
+    if (req)
+        st_req_finish(req); /* sends the failure and closes (req->close_after) */
+}
+
+/* The failure answer: logged with the peer, held back by the slowdown, then sent and
+ * the connection closed. The client gets Kafka's wording, which does not say whether the
+ * user or the password was wrong; `why` (the log) does. */
+static int fail_auth(st_req *req, st_session *s, const char *why)
+{
+    st_broker *b = req->broker;
+    const char *peer = req->conn ? st_conn_peer(req->conn) : "(detached)";
+    st_warn("SASL %s authentication failed from %s: %s", mech_name(s->sasl_mech), peer, why);
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "Authentication failed during authentication due to invalid credentials with SASL "
+             "mechanism %s",
+             mech_name(s->sasl_mech));
+    write_authenticate(req, ST_ERR_SASL_AUTHENTICATION_FAILED, msg, NULL, 0);
+    s->sasl = ST_SASL_FAILED;
+    req->close_after = "SASL authentication failed";
+    int64_t delay = st_security_auth_failure_delay(b->security, s->host, st_mono_ms());
+    if (delay <= 0)
+        return ST_REQ_DONE;
+    s->delayed = req;
+    s->delay_timer.cb = delay_fired;
+    s->delay_timer.arg = s;
+    st_timer_start(b->loop, &s->delay_timer, delay);
+    return ST_ERR__DEFERRED;
+}
+
+static void authenticated(st_req *req, st_session *s, const char *user)
+{
+    snprintf(s->user, sizeof s->user, "%s", user);
+    snprintf(s->principal, sizeof s->principal, "User:%s", user);
+    s->sasl = ST_SASL_AUTHENTICATED;
+    st_info("%s authenticated as %s with %s on %s", req->conn ? st_conn_peer(req->conn) : "?",
+            s->principal, mech_name(s->sasl_mech), st_sec_protocol_name(s->protocol));
+}
+
+int st_handle_sasl_authenticate(st_req *req)
+{
+    st_str bytes = st_rd_bytes(&req->rd, false);
+    if (req->rd.err || !bytes.ptr)
+        return ST_ERR__MALFORMED;
+    st_session *s = st_req_session(req);
+    if (!s || s->sasl != ST_SASL_HANDSHAKE) {
+        const char *peer = req->conn ? st_conn_peer(req->conn) : "(detached)";
+        st_warn("%s: SaslAuthenticate without a SaslHandshake first (ILLEGAL_SASL_STATE): "
+                "closing",
+                peer);
+        write_authenticate(req, ST_ERR_ILLEGAL_SASL_STATE,
+                           "SaslAuthenticate must follow a successful SaslHandshake", NULL, 0);
+        req->close_after = "SASL exchange out of order";
+        if (s)
+            s->sasl = ST_SASL_FAILED;
+        return ST_REQ_DONE;
+    }
+    st_credstore *creds = st_security_credstore(req->broker->security);
+    char why[512];
+
+    if (s->sasl_mech == ST_SASL_MECH_PLAIN) {
+        char user[ST_SCRAM_USER_MAX + 1];
+        if (st_plain_verify(creds, (const uint8_t *)bytes.ptr, (size_t)bytes.len, user, sizeof user,
+                            why, sizeof why) != 0)
+            return fail_auth(req, s, why);
+        authenticated(req, s, user);
+        write_authenticate(req, ST_ERR_NONE, NULL, NULL, 0);
+        return ST_REQ_DONE;
+    }
+
+    if (!s->scram) {
+        st_scram_mech m =
+            s->sasl_mech == ST_SASL_MECH_SCRAM_SHA_512 ? ST_SCRAM_SHA_512 : ST_SCRAM_SHA_256;
+        s->scram = st_scram_server_new(creds, m);
+        if (!s->scram)
+            abort(); /* out of memory: as st_buf */
+    }
+    char *answer = NULL;
+    size_t answer_len = 0;
+    int rc = st_scram_server_step(s->scram, (const uint8_t *)bytes.ptr, (size_t)bytes.len, &answer,
+                                  &answer_len, why, sizeof why);
+    if (rc != 0) {
+        /* The SCRAM layer names the user in its reason once it knows it. */
+        const char *user = st_scram_server_user(s->scram);
+        char full[600];
+        if (user && !strstr(why, user))
+            snprintf(full, sizeof full, "user \"%s\": %s", user, why);
+        else
+            snprintf(full, sizeof full, "%s", why);
+        return fail_auth(req, s, full);
+    }
+    if (st_scram_server_done(s->scram)) {
+        authenticated(req, s, st_scram_server_user(s->scram));
+        st_scram_server_free(s->scram);
+        s->scram = NULL;
+    }
+    write_authenticate(req, ST_ERR_NONE, NULL, answer, answer_len);
+    free(answer);
+    return ST_REQ_DONE;
+}
+
+void st_session_release(st_broker *b, st_session *s)
+{
+    st_scram_server_free(s->scram);
+    s->scram = NULL;
+    if (s->delayed) {
+        st_timer_stop(b->loop, &s->delay_timer);
+        st_req *req = s->delayed;
+        s->delayed = NULL;
+        req->conn = NULL;
+        st_req_finish_silent(req); /* no connection: frees it */
+    }
+}
