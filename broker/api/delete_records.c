@@ -6,10 +6,14 @@
  * timeout_ms comes after the topics, so the request is first walked without acting on
  * it: a malformed body deletes nothing. Deleting is synchronous on a single node (no
  * replicas to wait for), so the timeout is never needed.
+ *
+ * Authorization: DELETE on each topic, else TOPIC_AUTHORIZATION_FAILED for its
+ * partitions, checked before the lookup so a denied caller cannot tell whether it exists.
  */
 #include "broker/api/handlers.h"
 #include "broker/broker_int.h"
 #include "broker/proto/codec.h"
+#include "broker/security/security.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
@@ -42,8 +46,10 @@ int st_handle_delete_records(st_req *req)
     st_wr_array(out, false, ntopics < 0 ? 0 : ntopics);
     for (int32_t t = 0; t < ntopics && !rd->err; t++) {
         st_str name = st_rd_str(rd, false);
+        bool allowed = st_authorize(req, ST_ACL_OP_DELETE, ST_ACL_RESOURCE_TOPIC,
+                                    name.ptr ? name.ptr : "", name.len > 0 ? (size_t)name.len : 0);
         st_topic *topic =
-            name.len > 0 ? st_topics_find(b->topics, name.ptr, (size_t)name.len) : NULL;
+            allowed && name.len > 0 ? st_topics_find(b->topics, name.ptr, (size_t)name.len) : NULL;
         st_wr_str(out, false, name.len < 0 ? NULL : name.ptr, name.len);
         int32_t n = st_rd_array(rd, false, 12);
         st_wr_array(out, false, n < 0 ? 0 : n);
@@ -52,7 +58,9 @@ int st_handle_delete_records(st_req *req)
             int64_t offset = st_rd_i64(rd);
             int64_t low_watermark = -1;
             int rc;
-            if (!topic || index < 0 || index >= topic->npartitions) {
+            if (!allowed) {
+                rc = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
+            } else if (!topic || index < 0 || index >= topic->npartitions) {
                 rc = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
             } else if (offset < 0 && offset != HIGH_WATERMARK) {
                 rc = ST_ERR_OFFSET_OUT_OF_RANGE; /* as Kafka: only -1 may be negative */

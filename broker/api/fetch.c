@@ -29,6 +29,11 @@
  * sessionless one (session_id 0), which clients accept; an incremental fetch naming a
  * session gets FETCH_SESSION_ID_NOT_FOUND and falls back to full fetches.
  *
+ * Authorization: READ on each topic, decided once when the fetch is decoded (a parked
+ * fetch keeps that answer). A denied topic's partitions get TOPIC_AUTHORIZATION_FAILED
+ * whether the topic exists or not, and do not stop the others from long-polling; as in
+ * Kafka, a fetch whose every partition is denied is answered at once.
+ *
  * Loop thread only.
  */
 #include <stdlib.h>
@@ -37,6 +42,7 @@
 #include "broker/api/handlers.h"
 #include "broker/broker_int.h"
 #include "broker/proto/codec.h"
+#include "broker/security/security.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
@@ -45,6 +51,7 @@ typedef struct fetch_topic {
     size_t len;
     uint64_t hash;
     int32_t first, nparts; /* its partitions: parts[first .. first+nparts) */
+    bool denied;           /* no READ on it: its partitions answer TOPIC_AUTHORIZATION_FAILED */
 } fetch_topic;
 
 typedef struct fetch_part {
@@ -71,6 +78,7 @@ typedef struct fetch {
     int16_t error; /* top-level (v7+) */
     size_t avail;  /* sum of parts[].avail while parked */
     int32_t ntopics, nparts;
+    int32_t nallowed; /* partitions of topics the caller may READ */
     fetch_topic *topics;
     fetch_part *parts;
     uint32_t *slots; /* open addressing: part index + 1, 0 = empty */
@@ -197,6 +205,7 @@ static void fetch_decode(fetch *f, st_rd *rd, int16_t v, char *names)
         ft->name = names;
         ft->len = len;
         ft->hash = name_hash(names, len);
+        ft->denied = !st_authorize(f->req, ST_ACL_OP_READ, ST_ACL_RESOURCE_TOPIC, names, len);
         names += len + 1;
         ft->first = f->nparts;
         int32_t n = st_rd_array(rd, false, part_min_size(v));
@@ -212,6 +221,8 @@ static void fetch_decode(fetch *f, st_rd *rd, int16_t v, char *names)
             fp->max_bytes = st_rd_i32(rd);
         }
         ft->nparts = f->nparts - ft->first;
+        if (!ft->denied)
+            f->nallowed += ft->nparts;
     }
     if (v >= 7) {
         /* forgotten_topics_data only edits a session, which we never keep. */
@@ -245,10 +256,17 @@ static size_t collect(fetch *f, bool *any_error)
     *any_error = false;
     for (int32_t t = 0; t < f->ntopics; t++) {
         fetch_topic *ft = &f->topics[t];
-        st_topic *topic = st_topics_find(b->topics, ft->name, ft->len);
+        st_topic *topic = ft->denied ? NULL : st_topics_find(b->topics, ft->name, ft->len);
         for (int32_t i = ft->first; i < ft->first + ft->nparts; i++) {
             fetch_part *p = &f->parts[i];
             p->slice = (st_log_slice){NULL, 0, 0};
+            if (ft->denied) {
+                /* Not an error that ends the long poll: the allowed partitions may still
+                 * wait for data (Kafka answers the denied ones alongside them). */
+                p->error = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
+                p->high_watermark = p->log_start_offset = -1;
+                continue;
+            }
             if (!topic || p->partition < 0 || p->partition >= topic->npartitions) {
                 p->error = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
                 p->high_watermark = p->log_start_offset = -1;
@@ -429,8 +447,9 @@ int st_handle_fetch(st_req *req)
     /* A fetch with no connection (fuzz harness, unit tests) is never parked: nobody
      * would ever read its answer. */
     size_t min_bytes = f->min_bytes > 0 ? (size_t)f->min_bytes : 0;
-    if (!f->error && !any_error && f->max_wait_ms > 0 && total < min_bytes && req->conn &&
-        b->fetch_waiters) {
+    bool all_denied = f->nparts > 0 && f->nallowed == 0; /* nothing to wait for */
+    if (!f->error && !any_error && !all_denied && f->max_wait_ms > 0 && total < min_bytes &&
+        req->conn && b->fetch_waiters) {
         park(f, b->fetch_waiters);
         return ST_ERR__DEFERRED;
     }
@@ -471,6 +490,8 @@ void st_fetch_waiters_free(st_fetch_waiters *w)
  * which). */
 static bool remeasure(fetch *f, fetch_part *p, st_topic *topic)
 {
+    if (f->topics[p->topic].denied)
+        return false; /* its data is not the caller's to wait for */
     if (!topic || p->partition >= topic->npartitions)
         return true;
     st_log *log = topic->partitions[p->partition].log;

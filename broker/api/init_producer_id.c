@@ -16,6 +16,13 @@
  * librdkafka raises a fatal error), instead of retrying for ever as they would on a
  * coordinator error. librdkafka's and Java's idempotent producers send a null id.
  *
+ * Authorization, before anything else: a transactional id needs WRITE on it (else
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED, so a denied caller never learns whether
+ * transactions would work), no id IDEMPOTENT_WRITE on the cluster (else
+ * CLUSTER_AUTHORIZATION_FAILED). Kafka 3 also accepts WRITE on any topic instead of
+ * IDEMPOTENT_WRITE; the authorizer has no "on any resource of a type" question, and a
+ * tenant's ACLs include IDEMPOTENT_WRITE.
+ *
  * Loop thread only (it uses and updates b->next_producer_id / producer_id_limit).
  */
 #include <errno.h>
@@ -30,6 +37,7 @@
 #include "broker/api/handlers.h"
 #include "broker/broker_int.h"
 #include "broker/proto/codec.h"
+#include "broker/security/security.h"
 #include "common/errors.h"
 #include "common/fileio.h"
 #include "common/logging.h"
@@ -112,7 +120,21 @@ int st_handle_init_producer_id(st_req *req)
     int64_t id = -1;
     int16_t epoch = -1;
     char why[PATH_MAX + 200];
-    if (transactional_id.len >= 0) {
+    if (transactional_id.len >= 0 &&
+        !st_authorize(req, ST_ACL_OP_WRITE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
+                      transactional_id.ptr ? transactional_id.ptr : "",
+                      (size_t)transactional_id.len)) {
+        st_info("%s: InitProducerId for transactional id \"%.*s\" refused: %s needs WRITE on "
+                "it",
+                peer, (int)(transactional_id.len > 200 ? 200 : transactional_id.len),
+                transactional_id.ptr, st_req_principal(req));
+        rc = ST_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    } else if (transactional_id.len < 0 && !st_authorize_cluster(req, ST_ACL_OP_IDEMPOTENT_WRITE)) {
+        st_info("%s: InitProducerId refused: %s needs IDEMPOTENT_WRITE on the cluster for an "
+                "idempotent producer",
+                peer, st_req_principal(req));
+        rc = ST_ERR_CLUSTER_AUTHORIZATION_FAILED;
+    } else if (transactional_id.len >= 0) {
         st_warn("%s: InitProducerId for transactional id \"%.*s\" refused (INVALID_REQUEST): "
                 "this broker does not support transactions; use an idempotent producer without "
                 "transactional.id",

@@ -7,10 +7,14 @@
  * v0 (a list of offsets per partition) is not served: every client we know of uses
  * v1+. Nothing here has side effects, so the response is written while the request is
  * read, one topic lookup per topic.
+ *
+ * Authorization: DESCRIBE on each topic, else TOPIC_AUTHORIZATION_FAILED for its
+ * partitions, checked before the lookup so a denied caller cannot tell whether it exists.
  */
 #include "broker/api/handlers.h"
 #include "broker/broker_int.h"
 #include "broker/proto/codec.h"
+#include "broker/security/security.h"
 #include "common/errors.h"
 
 #define LATEST_TIMESTAMP   (-1)
@@ -33,8 +37,10 @@ int st_handle_list_offsets(st_req *req)
     st_wr_array(out, false, ntopics < 0 ? 0 : ntopics);
     for (int32_t t = 0; t < ntopics && !rd->err; t++) {
         st_str name = st_rd_str(rd, false);
+        bool allowed = st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC,
+                                    name.ptr ? name.ptr : "", name.len > 0 ? (size_t)name.len : 0);
         st_topic *topic =
-            name.len > 0 ? st_topics_find(b->topics, name.ptr, (size_t)name.len) : NULL;
+            allowed && name.len > 0 ? st_topics_find(b->topics, name.ptr, (size_t)name.len) : NULL;
         st_wr_str(out, false, name.len < 0 ? NULL : name.ptr, name.len);
         int32_t n = st_rd_array(rd, false, 12);
         st_wr_array(out, false, n < 0 ? 0 : n);
@@ -43,7 +49,9 @@ int st_handle_list_offsets(st_req *req)
             int64_t timestamp = st_rd_i64(rd);
             int16_t error = 0;
             int64_t offset = -1, found_timestamp = -1;
-            if (!topic || index < 0 || index >= topic->npartitions) {
+            if (!allowed) {
+                error = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
+            } else if (!topic || index < 0 || index >= topic->npartitions) {
                 error = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
             } else {
                 st_log *log = topic->partitions[index].log;

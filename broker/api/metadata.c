@@ -4,10 +4,23 @@
  * asked for, auto-creating unknown ones when the client and the broker allow it.
  *
  * Every partition is led by this broker with itself as the only replica and ISR.
+ *
+ * Authorization (Kafka's): a listing of every topic silently leaves out those the caller
+ * may not DESCRIBE; a named topic it may not DESCRIBE is answered TOPIC_AUTHORIZATION_FAILED
+ * whether it exists or not, so the answer never reveals existence. Auto-creating a named
+ * unknown topic also needs CREATE on the cluster or on the topic; without it the answer is
+ * TOPIC_AUTHORIZATION_FAILED, as in Kafka — the client learns it may not create the
+ * topic, rather than retrying a topic that will never appear.
+ *
+ * The broker's port is the one of the listener the client came in on, so a client on the
+ * SASL listener is not sent to the PLAINTEXT one.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "broker/broker_int.h"
+#include "broker/proto/session.h"
+#include "broker/security/security.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
@@ -51,19 +64,43 @@ static void answer_topic(st_req *req, st_buf *w, st_str name, bool allow_auto)
     bool flex = req->flex;
     int16_t v = req->api_version;
     char why[256];
+    /* First, before even the name check: a denied caller learns nothing about the name. */
+    if (!st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, name.ptr ? name.ptr : "",
+                      name.len > 0 ? (size_t)name.len : 0)) {
+        write_topic_error(w, flex, v, ST_ERR_TOPIC_AUTHORIZATION_FAILED, name);
+        return;
+    }
     if (st_topic_name_check(name.ptr, (size_t)name.len, why, sizeof(why)) != 0) {
         st_debug("metadata: %s", why);
         write_topic_error(w, flex, v, ST_ERR_INVALID_TOPIC_EXCEPTION, name);
         return;
     }
     st_topic *topic = st_topics_find(b->topics, name.ptr, (size_t)name.len);
-    if (topic == NULL && allow_auto)
+    if (topic == NULL && allow_auto && b->cfg.auto_create_topics) {
+        if (!st_authorize_cluster(req, ST_ACL_OP_CREATE) &&
+            !st_authorize(req, ST_ACL_OP_CREATE, ST_ACL_RESOURCE_TOPIC, name.ptr,
+                          (size_t)name.len)) {
+            write_topic_error(w, flex, v, ST_ERR_TOPIC_AUTHORIZATION_FAILED, name);
+            return;
+        }
         topic = st_broker_auto_create(b, name.ptr, (size_t)name.len);
+    }
     if (topic == NULL) {
         write_topic_error(w, flex, v, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, name);
         return;
     }
     write_topic(w, flex, v, b->cfg.node_id, topic);
+}
+
+/* The port to advertise: the configured one, else the listener this client came in on,
+ * else the first listener's. */
+static int advertised_port(const st_req *req)
+{
+    const st_broker *b = req->broker;
+    if (b->cfg.advertised_port)
+        return b->cfg.advertised_port;
+    const st_session *s = st_req_session(req);
+    return s && s->listener_port ? s->listener_port : st_broker_port(b);
 }
 
 int st_handle_metadata(st_req *req)
@@ -73,6 +110,7 @@ int st_handle_metadata(st_req *req)
     bool flex = req->flex;
     int16_t v = req->api_version;
     st_str *names = NULL;
+    bool *shown = NULL; /* all topics: which ones the caller may describe */
     int rc = ST_REQ_DONE;
 
     /* each entry is at least a string length */
@@ -108,7 +146,7 @@ int st_handle_metadata(st_req *req)
     st_buf_put_i32(w, b->cfg.node_id);
     const char *host = b->cfg.advertised_host[0] ? b->cfg.advertised_host : b->cfg.listen_host;
     st_wr_str(w, flex, host, -1);
-    st_buf_put_i32(w, b->cfg.advertised_port ? b->cfg.advertised_port : st_broker_port(b));
+    st_buf_put_i32(w, advertised_port(req));
     if (v >= 1)
         st_wr_str(w, flex, NULL, -1); /* rack */
     st_wr_tags(w, flex);
@@ -118,10 +156,21 @@ int st_handle_metadata(st_req *req)
         st_buf_put_i32(w, b->cfg.node_id); /* controller: this broker */
 
     if (all) {
-        size_t count = st_topics_count(b->topics);
-        st_wr_array(w, flex, (int32_t)count);
+        /* The array's length comes first, so decide once per topic, then write. */
+        size_t count = st_topics_count(b->topics), nshown = 0;
+        shown = calloc(count ? count : 1, sizeof(*shown));
+        if (shown == NULL)
+            abort(); /* as st_buf: a broker that cannot allocate is done */
+        for (size_t i = 0; i < count; i++) {
+            const st_topic *topic = st_topics_at(b->topics, i);
+            shown[i] = st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, topic->name,
+                                    strlen(topic->name));
+            nshown += shown[i];
+        }
+        st_wr_array(w, flex, (int32_t)nshown);
         for (size_t i = 0; i < count; i++)
-            write_topic(w, flex, v, b->cfg.node_id, st_topics_at(b->topics, i));
+            if (shown[i])
+                write_topic(w, flex, v, b->cfg.node_id, st_topics_at(b->topics, i));
     } else {
         st_wr_array(w, flex, n);
         for (int32_t i = 0; i < n; i++)
@@ -129,6 +178,7 @@ int st_handle_metadata(st_req *req)
     }
     st_wr_tags(w, flex);
 out:
+    free(shown);
     free(names);
     return rc;
 }

@@ -21,6 +21,11 @@
  * log line saying what really happened).
  *
  * Single node: acks=-1 (all in-sync replicas) is the same as acks=1.
+ *
+ * Authorization (Kafka's): WRITE on each topic, else TOPIC_AUTHORIZATION_FAILED for every
+ * partition of it. An idempotent batch needs nothing more: as in Kafka 3, WRITE on the
+ * topic implies IDEMPOTENT_WRITE. A transactional id needs WRITE on it, else every
+ * partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +34,7 @@
 #include "broker/api/handlers.h"
 #include "broker/broker_int.h"
 #include "broker/proto/codec.h"
+#include "broker/security/security.h"
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -145,31 +151,43 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
     return 0;
 }
 
-/* Finds the topic, auto-creating it when the broker allows. NULL if neither. */
-static st_topic *find_topic(st_broker *b, st_str name)
+/* Finds the topic, auto-creating it when the broker allows and the caller may create
+ * it (CREATE on the cluster or the topic, as Metadata's auto-create). NULL if neither.
+ * The caller has WRITE on it, hence DESCRIBE: saying it does not exist reveals nothing. */
+static st_topic *find_topic(st_req *req, st_str name)
 {
+    st_broker *b = req->broker;
     if (name.len <= 0)
         return NULL;
     st_topic *t = st_topics_find(b->topics, name.ptr, (size_t)name.len);
-    if (!t)
+    if (!t && b->cfg.auto_create_topics &&
+        (st_authorize_cluster(req, ST_ACL_OP_CREATE) ||
+         st_authorize(req, ST_ACL_OP_CREATE, ST_ACL_RESOURCE_TOPIC, name.ptr, (size_t)name.len)))
         t = st_broker_auto_create(b, name.ptr, (size_t)name.len);
     return t;
 }
 
 int st_handle_produce(st_req *req)
 {
-    st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     size_t nparts = 0;
     if (produce_scan(*rd, &nparts))
         return ST_ERR__MALFORMED;
 
-    st_rd_str(rd, false); /* transactional_id: no transactions, nothing to authorise */
+    st_str transactional_id = st_rd_str(rd, false);
     int16_t acks = st_rd_i16(rd);
     st_rd_i32(rd); /* timeout_ms: a single node never waits for replicas */
     bool acks_ok = acks == -1 || acks == 0 || acks == 1;
     if (!acks_ok)
         st_warn("%s: produce with acks=%d rejected: acks must be -1, 0 or 1", peer_of(req), acks);
+    /* No transactions here, but Kafka refuses a transactional produce the caller may not
+     * write as that id before looking at any topic. */
+    int request_error = acks_ok ? 0 : ST_ERR_INVALID_REQUIRED_ACKS;
+    if (!request_error && transactional_id.len >= 0 &&
+        !st_authorize(req, ST_ACL_OP_WRITE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
+                      transactional_id.ptr ? transactional_id.ptr : "",
+                      (size_t)transactional_id.len))
+        request_error = ST_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
 
     st_buf *out = st_resp_buf(req->resp);
     bool v5 = req->api_version >= 5;
@@ -182,7 +200,14 @@ int st_handle_produce(st_req *req)
     st_wr_array(out, false, ntopics < 0 ? 0 : ntopics);
     for (int32_t t = 0; t < ntopics; t++) {
         st_str name = st_rd_str(rd, false);
-        st_topic *topic = acks_ok ? find_topic(b, name) : NULL;
+        /* Checked before the lookup: a denied topic is never auto-created, and its answer
+         * is the same whether it exists or not. */
+        int topic_error = request_error;
+        if (!topic_error &&
+            !st_authorize(req, ST_ACL_OP_WRITE, ST_ACL_RESOURCE_TOPIC, name.ptr ? name.ptr : "",
+                          name.len > 0 ? (size_t)name.len : 0))
+            topic_error = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
+        st_topic *topic = topic_error ? NULL : find_topic(req, name);
         st_wr_str(out, false, name.len < 0 ? NULL : name.ptr, name.len);
         int32_t n = st_rd_array(rd, false, 8);
         st_wr_array(out, false, n < 0 ? 0 : n);
@@ -190,8 +215,8 @@ int st_handle_produce(st_req *req)
             int32_t index = st_rd_i32(rd);
             st_str records = st_rd_bytes(rd, false);
             st_append_result res;
-            int rc = ST_ERR_INVALID_REQUIRED_ACKS;
-            if (acks_ok)
+            int rc = topic_error;
+            if (!rc)
                 rc = append_partition(req, topic, name, index, records, now_ms, &res);
 
             st_buf_put_i32(out, index);

@@ -8,6 +8,11 @@
  * The registry batches a request's changes and writes topics.json once before the
  * answer (500 topics cost one write, not 500); if that write fails, every topic the
  * request changed is answered KAFKA_STORAGE_ERROR and the changes are undone.
+ *
+ * Authorization (Kafka's order: a duplicated name first, then the ACL, then the rest):
+ * CreateTopics needs CREATE on the cluster or on the topic, DeleteTopics DELETE on the
+ * topic, CreatePartitions ALTER on the topic; otherwise TOPIC_AUTHORIZATION_FAILED, the
+ * same whether the topic exists or not.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +20,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
+#include "broker/security/security.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
@@ -93,6 +99,28 @@ static void mark_duplicates(topic_ask *asks, int32_t n)
                      ASK_NAME(&asks[order[i]]));
         }
     free(order);
+}
+
+/* Marks every ask whose topic the caller may not `op` (nor, when cluster_op is set, `op`
+ * on the cluster). Replaces a problem found while reading: the caller is not entitled
+ * to learn what else was wrong with a topic it may not touch. mark_duplicates runs after
+ * and overrides this, as Kafka checks duplicates first. */
+static void authorize_asks(st_req *req, topic_ask *asks, int32_t n, st_acl_operation op,
+                           bool cluster_op)
+{
+    if (cluster_op && st_authorize_cluster(req, op))
+        return;
+    for (int32_t i = 0; i < n; i++) {
+        topic_ask *a = &asks[i];
+        if (st_authorize(req, op, ST_ACL_RESOURCE_TOPIC, a->name.ptr ? a->name.ptr : "",
+                         a->name.len > 0 ? (size_t)a->name.len : 0))
+            continue;
+        a->err = 0;
+        fail_ask(a, ST_ERR_TOPIC_AUTHORIZATION_FAILED,
+                 "topic \"%.*s\": %s is not authorized: it needs %s on the topic%s", ASK_NAME(a),
+                 st_req_principal(req), st_acl_operation_name(op),
+                 cluster_op ? " or on the cluster" : "");
+    }
 }
 
 /* Ends a batch of registry changes: on failure every ask that had succeeded (err 0) and
@@ -222,6 +250,7 @@ int st_handle_create_topics(st_req *req)
         rc = ST_ERR__MALFORMED;
         goto out;
     }
+    authorize_asks(req, asks, n, ST_ACL_OP_CREATE, true);
     mark_duplicates(asks, n);
 
     st_topics_defer(b->topics);
@@ -289,11 +318,15 @@ int st_handle_delete_topics(st_req *req)
     asks = calloc(n > 0 ? (size_t)n : 1, sizeof(*asks));
     if (asks == NULL)
         abort(); /* as st_buf */
+    for (int32_t i = 0; i < n; i++)
+        asks[i].name = names[i];
+    authorize_asks(req, asks, n, ST_ACL_OP_DELETE, false);
     st_topics_defer(b->topics);
     for (int32_t i = 0; i < n; i++) {
         topic_ask *a = &asks[i];
         char name[256];
-        a->name = names[i];
+        if (a->err != 0)
+            continue; /* denied */
         /* A name that cannot be a topic names no topic. */
         if (st_topic_name_check(a->name.ptr, (size_t)a->name.len, a->msg, sizeof(a->msg)) != 0 ||
             !st_str_copy(name, sizeof(name), a->name))
@@ -362,6 +395,7 @@ int st_handle_create_partitions(st_req *req)
         rc = ST_ERR__MALFORMED;
         goto out;
     }
+    authorize_asks(req, asks, n, ST_ACL_OP_ALTER, false);
     mark_duplicates(asks, n);
 
     st_topics_defer(b->topics);

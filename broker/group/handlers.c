@@ -11,6 +11,18 @@
  * OffsetCommit whose append needs a flush (flush.messages) is answered from the
  * flush callback.
  *
+ * Authorization (Kafka's), checked before the coordinator sees the request so a denied
+ * caller neither changes nor learns anything:
+ *   FindCoordinator    DESCRIBE on the group (TRANSACTIONAL_ID for key type 1)
+ *   Join/Sync/Heartbeat/Leave   READ on the group
+ *   OffsetCommit       READ on the group, then READ on each topic
+ *   OffsetFetch        DESCRIBE on the group, then DESCRIBE on each topic
+ *   ListGroups         DESCRIBE on the cluster, else only the groups it may DESCRIBE
+ *   DescribeGroups     DESCRIBE, DeleteGroups DELETE, on each group
+ * A denied group answers GROUP_AUTHORIZATION_FAILED, a denied topic
+ * TOPIC_AUTHORIZATION_FAILED, a denied transactional id
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+ *
  * Loop thread only.
  */
 #include <stdio.h>
@@ -19,11 +31,26 @@
 
 #include "broker/broker_int.h"
 #include "broker/group/group_int.h"
+#include "broker/proto/session.h"
+#include "broker/security/security.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
-/* DescribeGroups v3+: "not provided" (we have no ACLs to report). */
+/* DescribeGroups v3+: "not provided" (the operations allowed are not computed). */
 #define AUTHORIZED_OPERATIONS_UNKNOWN INT32_MIN
+
+/* May the caller do `op` on the group / topic named by a wire string (borrowed)? */
+static bool group_allowed(const st_req *req, st_acl_operation op, st_str id)
+{
+    return st_authorize(req, op, ST_ACL_RESOURCE_GROUP, id.ptr ? id.ptr : "",
+                        id.len > 0 ? (size_t)id.len : 0);
+}
+
+static bool topic_allowed(const st_req *req, st_acl_operation op, st_str name)
+{
+    return st_authorize(req, op, ST_ACL_RESOURCE_TOPIC, name.ptr ? name.ptr : "",
+                        name.len > 0 ? (size_t)name.len : 0);
+}
 
 /* The peer's address without the port ("127.0.0.1:5555" -> "127.0.0.1",
  * "[::1]:5555" -> "::1"); "" without a connection. */
@@ -55,17 +82,30 @@ int st_handle_find_coordinator(st_req *req)
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
-    st_rd_str(rd, false); /* key: every group and transactional id lives here */
+    st_str key = st_rd_str(rd, false); /* every group and transactional id lives here */
     int8_t key_type = v >= 1 ? st_rd_i8(rd) : 0;
     if (rd->err)
         return ST_ERR__MALFORMED;
     st_buf *out = st_resp_buf(req->resp);
     put_throttle(out, req, 1);
+    int error = 0;
+    const char *message = NULL;
     if (key_type != 0 && key_type != 1) {
-        st_buf_put_i16(out, ST_ERR_INVALID_REQUEST);
+        error = ST_ERR_INVALID_REQUEST;
+        message = "unknown coordinator key type (0 is group, 1 is transaction)";
+    } else if (key_type == 0 && !group_allowed(req, ST_ACL_OP_DESCRIBE, key)) {
+        error = ST_ERR_GROUP_AUTHORIZATION_FAILED;
+        message = "not authorized: DESCRIBE on the group is needed";
+    } else if (key_type == 1 &&
+               !st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
+                             key.ptr ? key.ptr : "", key.len > 0 ? (size_t)key.len : 0)) {
+        error = ST_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+        message = "not authorized: DESCRIBE on the transactional id is needed";
+    }
+    if (error) {
+        st_buf_put_i16(out, (int16_t)error);
         if (v >= 1)
-            st_wr_str(out, false, "unknown coordinator key type (0 is group, 1 is transaction)",
-                      -1);
+            st_wr_str(out, false, message, -1);
         st_buf_put_i32(out, -1);
         st_wr_str(out, false, "", 0);
         st_buf_put_i32(out, -1);
@@ -74,11 +114,16 @@ int st_handle_find_coordinator(st_req *req)
     st_buf_put_i16(out, 0);
     if (v >= 1)
         st_wr_str(out, false, NULL, -1); /* error_message */
-    /* The address Metadata gives for this broker (metadata.c). */
+    /* The address Metadata gives for this broker (metadata.c): the port of the listener
+     * the client came in on, so a SASL client is not sent to the PLAINTEXT port. */
     const char *host = b->cfg.advertised_host[0] ? b->cfg.advertised_host : b->cfg.listen_host;
+    const st_session *session = st_req_session(req);
+    int port = b->cfg.advertised_port;
+    if (!port)
+        port = session && session->listener_port ? session->listener_port : st_broker_port(b);
     st_buf_put_i32(out, b->cfg.node_id);
     st_wr_str(out, false, host, -1);
-    st_buf_put_i32(out, b->cfg.advertised_port ? b->cfg.advertised_port : st_broker_port(b));
+    st_buf_put_i32(out, port);
     return ST_REQ_DONE;
 }
 
@@ -133,6 +178,12 @@ int st_handle_join_group(st_req *req)
         free(protocols);
         return ST_ERR__MALFORMED;
     }
+    if (!group_allowed(req, ST_ACL_OP_READ, a.group_id)) {
+        free(protocols);
+        grp_join_result denied = {ST_ERR_GROUP_AUTHORIZATION_FAILED, -1, "", "", "", 0, NULL};
+        write_join(req, &denied);
+        return ST_REQ_DONE;
+    }
     char host[128];
     client_host(req, host, sizeof host);
     a.client_id = req->client_id;
@@ -185,6 +236,12 @@ int st_handle_sync_group(st_req *req)
         free(as);
         return ST_ERR__MALFORMED;
     }
+    if (!group_allowed(req, ST_ACL_OP_READ, a.group_id)) {
+        free(as);
+        grp_sync_result denied = {ST_ERR_GROUP_AUTHORIZATION_FAILED, NULL, 0};
+        write_sync(req, &denied);
+        return ST_REQ_DONE;
+    }
     a.assignments = as;
     a.nassignments = n > 0 ? (size_t)n : 0;
     grp_sync_result res;
@@ -208,7 +265,9 @@ int st_handle_heartbeat(st_req *req)
         st_rd_str(rd, false); /* group_instance_id: static members are dynamic here */
     if (rd->err)
         return ST_ERR__MALFORMED;
-    int rc = grp_heartbeat(req->broker->groups, group_id, member_id, generation);
+    int rc = group_allowed(req, ST_ACL_OP_READ, group_id)
+                 ? grp_heartbeat(req->broker->groups, group_id, member_id, generation)
+                 : ST_ERR_GROUP_AUTHORIZATION_FAILED;
     st_buf *out = st_resp_buf(req->resp);
     put_throttle(out, req, 1);
     st_buf_put_i16(out, (int16_t)rc);
@@ -241,7 +300,13 @@ int st_handle_leave_group(st_req *req)
     size_t count = n > 0 ? (size_t)n : 0;
     int16_t *errors = grp_xcalloc(count, sizeof *errors);
     if (!rd->err) {
-        int top = grp_leave(req->broker->groups, group_id, ids, count, errors);
+        int top;
+        if (group_allowed(req, ST_ACL_OP_READ, group_id)) {
+            top = grp_leave(req->broker->groups, group_id, ids, count, errors);
+        } else {
+            top = ST_ERR_GROUP_AUTHORIZATION_FAILED;
+            count = 0; /* as Kafka: no member list with a request-level error */
+        }
         st_buf *out = st_resp_buf(req->resp);
         put_throttle(out, req, 1);
         if (!batch && !top && count)
@@ -382,12 +447,25 @@ int st_handle_offset_commit(st_req *req)
     }
 
     st_groups *g = req->broker->groups;
-    grp_group *grp;
-    int rc = grp_commit_check(g, group_id, generation, member_id, &grp);
+    grp_group *grp = NULL;
     st_log *flush_log = NULL;
+    /* A denied group is never looked at (a commit may create it). Denied topics keep
+     * their error; the coordinator handles the rest, skipping commits with an error. */
+    int rc = ST_ERR_GROUP_AUTHORIZATION_FAILED;
+    if (group_allowed(req, ST_ACL_OP_READ, group_id)) {
+        for (size_t t = 0; t < c->ntopics; t++) {
+            const commit_topic *ct = &c->topics[t];
+            if (topic_allowed(req, ST_ACL_OP_READ, ct->name))
+                continue;
+            for (size_t i = ct->first; i < ct->first + ct->n; i++)
+                c->commits[i].error = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
+        }
+        rc = grp_commit_check(g, group_id, generation, member_id, &grp);
+    }
     if (rc) {
         for (size_t i = 0; i < c->ncommits; i++)
-            c->commits[i].error = (int16_t)rc;
+            if (!c->commits[i].error)
+                c->commits[i].error = (int16_t)rc;
     } else {
         grp_offsets_validate(g, c->commits, c->ncommits);
         grp_offsets_store(g, grp, c->commits, c->ncommits, &flush_log);
@@ -404,14 +482,45 @@ int st_handle_offset_commit(st_req *req)
 
 /* ---- OffsetFetch ---- */
 
-static void write_fetched(st_buf *out, int16_t v, int32_t partition, const grp_offset *o)
+/* One partition's answer: its committed offset, or none (o NULL) with `error`. */
+static void write_fetched(st_buf *out, int16_t v, int32_t partition, const grp_offset *o, int error)
 {
     st_buf_put_i32(out, partition);
     st_buf_put_i64(out, o ? o->offset : -1);
     if (v >= 5)
         st_buf_put_i32(out, o ? o->leader_epoch : -1);
     st_wr_str(out, false, o ? o->metadata : "", -1);
-    st_buf_put_i16(out, 0);
+    st_buf_put_i16(out, (int16_t)error);
+}
+
+/* Reads the rest of a request whose group the caller may not DESCRIBE and answers
+ * GROUP_AUTHORIZATION_FAILED: at the top for v2+ (no topics), per partition for v1,
+ * which has no top-level error. */
+static int offset_fetch_denied(st_req *req, st_buf *out)
+{
+    st_rd *rd = &req->rd;
+    int16_t v = req->api_version;
+    int32_t nt = st_rd_array(rd, false, 2 + 4);
+    if (v >= 2) {
+        for (int32_t t = 0; t < nt && !rd->err; t++) {
+            st_rd_str(rd, false);
+            int32_t np = st_rd_array(rd, false, 4);
+            st_rd_skip(rd, (size_t)(np > 0 ? np : 0) * 4);
+        }
+        st_wr_array(out, false, 0);
+        st_buf_put_i16(out, ST_ERR_GROUP_AUTHORIZATION_FAILED);
+        return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
+    }
+    st_wr_array(out, false, nt > 0 ? nt : 0);
+    for (int32_t t = 0; t < nt && !rd->err; t++) {
+        st_str topic = st_rd_str(rd, false);
+        st_wr_str(out, false, topic.ptr, topic.len);
+        int32_t np = st_rd_array(rd, false, 4);
+        st_wr_array(out, false, np > 0 ? np : 0);
+        for (int32_t p = 0; p < np && !rd->err; p++)
+            write_fetched(out, v, st_rd_i32(rd), NULL, ST_ERR_GROUP_AUTHORIZATION_FAILED);
+    }
+    return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
 }
 
 int st_handle_offset_fetch(st_req *req)
@@ -419,39 +528,60 @@ int st_handle_offset_fetch(st_req *req)
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
     st_str group_id = st_rd_str(rd, false);
-    grp_group *grp = grp_find(req->broker->groups, group_id);
     st_buf *out = st_resp_buf(req->resp);
     put_throttle(out, req, 3);
+    if (!group_allowed(req, ST_ACL_OP_DESCRIBE, group_id))
+        return rd->err ? ST_ERR__MALFORMED : offset_fetch_denied(req, out);
+    grp_group *grp = grp_find(req->broker->groups, group_id);
     int32_t nt = st_rd_array(rd, false, 2 + 4);
     if (nt < 0) {
-        /* v2+: null topics = everything the group committed, by topic. */
+        /* v2+: null topics = everything the group committed, by topic, leaving out the
+         * topics the caller may not DESCRIBE (decided once per topic, as the count is
+         * written first). */
         size_t n = grp ? grp->noffsets : 0, ntopics = 0;
-        for (size_t i = 0; i < n; i++)
-            if (i == 0 || strcmp(grp->offsets[i].topic, grp->offsets[i - 1].topic) != 0)
-                ntopics++;
+        bool *shown = grp_xcalloc(n ? n : 1, sizeof *shown);
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0 && strcmp(grp->offsets[i].topic, grp->offsets[i - 1].topic) == 0) {
+                shown[i] = shown[i - 1];
+                continue;
+            }
+            const char *topic = grp->offsets[i].topic;
+            shown[i] =
+                st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, topic, strlen(topic));
+            ntopics += shown[i];
+        }
         st_wr_array(out, false, (int32_t)ntopics);
         for (size_t i = 0; i < n;) {
             size_t j = i;
             while (j < n && strcmp(grp->offsets[j].topic, grp->offsets[i].topic) == 0)
                 j++;
+            if (!shown[i]) {
+                i = j;
+                continue;
+            }
             st_wr_str(out, false, grp->offsets[i].topic, -1);
             st_wr_array(out, false, (int32_t)(j - i));
             for (size_t k = i; k < j; k++)
-                write_fetched(out, v, grp->offsets[k].partition, &grp->offsets[k]);
+                write_fetched(out, v, grp->offsets[k].partition, &grp->offsets[k], 0);
             i = j;
         }
+        free(shown);
     } else {
         /* The response mirrors the request, so it is written while reading. */
         st_wr_array(out, false, nt);
         for (int32_t t = 0; t < nt && !rd->err; t++) {
             st_str topic = st_rd_str(rd, false);
+            bool allowed = topic_allowed(req, ST_ACL_OP_DESCRIBE, topic);
             st_wr_str(out, false, topic.ptr, topic.len);
             int32_t np = st_rd_array(rd, false, 4);
             st_wr_array(out, false, np > 0 ? np : 0);
             for (int32_t p = 0; p < np && !rd->err; p++) {
                 int32_t partition = st_rd_i32(rd);
-                write_fetched(out, v, partition,
-                              grp ? grp_offsets_find(grp, topic, partition) : NULL);
+                if (!allowed)
+                    write_fetched(out, v, partition, NULL, ST_ERR_TOPIC_AUTHORIZATION_FAILED);
+                else
+                    write_fetched(out, v, partition,
+                                  grp ? grp_offsets_find(grp, topic, partition) : NULL, 0);
             }
         }
     }
@@ -475,8 +605,25 @@ int st_handle_list_groups(st_req *req)
     st_buf *out = st_resp_buf(req->resp);
     put_throttle(out, req, 1);
     st_buf_put_i16(out, 0);
-    st_wr_array(out, false, (int32_t)g->ngroups);
-    st_groups_foreach(g, list_one, out);
+    if (st_authorize_cluster(req, ST_ACL_OP_DESCRIBE)) {
+        st_wr_array(out, false, (int32_t)g->ngroups);
+        st_groups_foreach(g, list_one, out);
+        return ST_REQ_DONE;
+    }
+    /* Otherwise only the groups it may DESCRIBE, silently (Kafka's filter): decided once
+     * per group, as the count goes first. */
+    size_t nshown = 0;
+    bool *shown = grp_xcalloc(g->ngroups ? g->ngroups : 1, sizeof *shown);
+    for (size_t i = 0; i < g->ngroups; i++) {
+        const char *id = g->groups[i]->id;
+        shown[i] = st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_GROUP, id, strlen(id));
+        nshown += shown[i];
+    }
+    st_wr_array(out, false, (int32_t)nshown);
+    for (size_t i = 0; i < g->ngroups; i++)
+        if (shown[i])
+            grp_view(g, g->groups[i], list_one, out);
+    free(shown);
     return ST_REQ_DONE;
 }
 
@@ -543,7 +690,9 @@ int st_handle_describe_groups(st_req *req)
     for (int32_t i = 0; i < n && !rd->err; i++) {
         st_str id = st_rd_str(rd, false);
         char *cid = grp_dup_str(id);
-        if (id.len <= 0)
+        if (!group_allowed(req, ST_ACL_OP_DESCRIBE, id))
+            describe_none(&d, ST_ERR_GROUP_AUTHORIZATION_FAILED, id, "");
+        else if (id.len <= 0)
             describe_none(&d, ST_ERR_INVALID_GROUP_ID, id, "");
         else if (st_groups_describe(req->broker->groups, cid, describe_one, &d))
             describe_none(&d, 0, id, st_group_state_name(ST_GROUP_DEAD));
@@ -565,7 +714,14 @@ int st_handle_delete_groups(st_req *req)
         st_str id = st_rd_str(rd, false);
         char *cid = grp_dup_str(id);
         char why[300] = "";
-        int rc = st_groups_delete(req->broker->groups, cid, why, sizeof why);
+        int rc;
+        if (group_allowed(req, ST_ACL_OP_DELETE, id)) {
+            rc = st_groups_delete(req->broker->groups, cid, why, sizeof why);
+        } else {
+            rc = ST_ERR_GROUP_AUTHORIZATION_FAILED;
+            snprintf(why, sizeof why, "group \"%s\": %s is not authorized: it needs DELETE on it",
+                     cid, st_req_principal(req));
+        }
         if (rc)
             st_info("DeleteGroups from %s: %s", req->conn ? st_conn_peer(req->conn) : "(none)",
                     why);
