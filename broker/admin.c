@@ -436,6 +436,15 @@ static const char *const reset_args[] = {"group",     "topic",     "partitions",
                                          "to_latest", "to_offset", "to_datetime", "shift_by",
                                          "dry_run",   NULL};
 
+static const char *const tenant_create_args[] = {"name", "prefix", NULL};
+static const char *const tenant_delete_args[] = {"name", "force", NULL};
+static const char *const user_add_args[] = {"user",      "password",   "tenant",
+                                            "mechanism", "iterations", NULL};
+static const char *const user_remove_args[] = {"user", "mechanism", NULL};
+static const char *const acl_args[] = {
+    "resource_type", "resource_name", "pattern_type", "principal",
+    "host",          "operation",     "permission",   NULL};
+
 static const admin_cmd commands[] = {
     {"help", no_args, "", "list the commands", cmd_help},
     {"status", no_args, "", "node id, listener, data dir, uptime, counts and request stats",
@@ -460,6 +469,34 @@ static const admin_cmd commands[] = {
      "to_datetime T | shift_by N, dry_run?}",
      "compute new committed offsets and, unless dry_run, write them (group must have no members)",
      st_admin_groups_reset_offsets},
+    {"tenants.create", tenant_create_args, "{name, prefix? (default \"<name>.\")}",
+     "create a tenant owning a topic prefix, with its ACLs on principal Tenant:<name>",
+     st_admin_tenants_create},
+    {"tenants.list", no_args, "", "every tenant with its prefix, users and counts",
+     st_admin_tenants_list},
+    {"tenants.describe", name_arg, "{name}", "a tenant's prefix, users, topics and ACLs",
+     st_admin_tenants_describe},
+    {"tenants.delete", tenant_delete_args, "{name, force?}",
+     "delete a tenant, its ACLs and users (refused while it has topics unless force, which "
+     "deletes them)",
+     st_admin_tenants_delete},
+    {"users.add", user_add_args,
+     "{user, password, tenant?, mechanism? (SCRAM-SHA-256|SCRAM-SHA-512; default both), "
+     "iterations? (4096)}",
+     "add or replace a user's SCRAM credentials, optionally joining a tenant", st_admin_users_add},
+    {"users.remove", user_remove_args, "{user, mechanism?}",
+     "remove a user's credentials (one mechanism, or all and its tenant membership)",
+     st_admin_users_remove},
+    {"users.list", no_args, "", "every user: mechanisms with iterations, tenant",
+     st_admin_users_list},
+    {"acls.add", acl_args,
+     "{resource_type, resource_name, pattern_type? (LITERAL), principal, host? (*), operation, "
+     "permission? (ALLOW)}",
+     "add an ACL", st_admin_acls_add},
+    {"acls.remove", acl_args, "{the acls.add fields, each optional: absent = ANY}",
+     "remove the ACLs a filter selects (at least one field)", st_admin_acls_remove},
+    {"acls.list", acl_args, "{the acls.add fields, each optional: absent = ANY}",
+     "the ACLs a filter selects", st_admin_acls_list},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

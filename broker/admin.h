@@ -19,6 +19,13 @@
  *   groups.delete   {group}
  *   groups.reset-offsets {group, topic ("all": every topic with commits), partitions?,
  *                   to_earliest | to_latest | to_offset | to_datetime | shift_by, dry_run}
+ *   tenants.create {name, prefix?}; tenants.list; tenants.describe {name};
+ *   tenants.delete {name, force?}
+ *   users.add {user, password, tenant?, mechanism?, iterations?}; users.remove {user,
+ *                   mechanism?}; users.list
+ *   acls.add {resource_type, resource_name, pattern_type?, principal, host?, operation,
+ *                   permission?}; acls.remove {filter}; acls.list {filter?}
+ *                   (filter: the same fields, each optional, absent = ANY)
  */
 #ifndef ST_ADMIN_H
 #define ST_ADMIN_H
@@ -46,5 +53,27 @@ int st_admin_groups_delete(struct st_broker *b, json_t *args, json_t **result, c
                            size_t errlen);
 int st_admin_groups_reset_offsets(struct st_broker *b, json_t *args, json_t **result, char *err,
                                   size_t errlen);
+
+/* The tenants.*, users.* and acls.* commands (admin_security.c), same contract. Each
+ * answers an error when the broker has no security context (b->security NULL). */
+int st_admin_tenants_create(struct st_broker *b, json_t *args, json_t **result, char *err,
+                            size_t errlen);
+int st_admin_tenants_list(struct st_broker *b, json_t *args, json_t **result, char *err,
+                          size_t errlen);
+int st_admin_tenants_describe(struct st_broker *b, json_t *args, json_t **result, char *err,
+                              size_t errlen);
+int st_admin_tenants_delete(struct st_broker *b, json_t *args, json_t **result, char *err,
+                            size_t errlen);
+int st_admin_users_add(struct st_broker *b, json_t *args, json_t **result, char *err,
+                       size_t errlen);
+int st_admin_users_remove(struct st_broker *b, json_t *args, json_t **result, char *err,
+                          size_t errlen);
+int st_admin_users_list(struct st_broker *b, json_t *args, json_t **result, char *err,
+                        size_t errlen);
+int st_admin_acls_add(struct st_broker *b, json_t *args, json_t **result, char *err, size_t errlen);
+int st_admin_acls_remove(struct st_broker *b, json_t *args, json_t **result, char *err,
+                         size_t errlen);
+int st_admin_acls_list(struct st_broker *b, json_t *args, json_t **result, char *err,
+                       size_t errlen);
 
 #endif

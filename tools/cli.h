@@ -157,5 +157,8 @@ int cli_status_main(cli_ctx *c, int argc, char **argv);
 int cli_produce_main(cli_ctx *c, int argc, char **argv);
 int cli_consume_main(cli_ctx *c, int argc, char **argv);
 int cli_perf_main(cli_ctx *c, int argc, char **argv);
+int cli_tenants_main(cli_ctx *c, int argc, char **argv);
+int cli_users_main(cli_ctx *c, int argc, char **argv);
+int cli_acls_main(cli_ctx *c, int argc, char **argv);
 
 #endif

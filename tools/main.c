@@ -21,6 +21,9 @@ static const cli_command commands[] = {
     {"produce", cli_produce_main, "send stdin to a topic, a line a record"},
     {"consume", cli_consume_main, "print a topic's records, a line a record"},
     {"perf", cli_perf_main, "measure a broker: produce, consume or end-to-end load"},
+    {"tenants", cli_tenants_main, "tenants: create, list, describe, delete (prefix + ACLs)"},
+    {"users", cli_users_main, "SASL users: add (SCRAM credentials), remove, list"},
+    {"acls", cli_acls_main, "ACLs: add, remove, list"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -90,7 +93,7 @@ int main(int argc, char **argv)
     }
     if (optind >= argc) {
         return cli_usage_error(&c, "no command given (one of: topics, groups, status, perf, "
-                                   "produce, consume)");
+                                   "produce, consume, tenants, users, acls)");
     }
     const char *word = argv[optind];
     char *help_argv[3];
@@ -114,7 +117,7 @@ int main(int argc, char **argv)
     if (!cmd)
         return cli_usage_error(&c,
                                "unknown command \"%s\" (one of: topics, groups, status, perf, "
-                               "produce, consume)",
+                               "produce, consume, tenants, users, acls)",
                                word);
     return cmd->main(&c, argc - optind, argv + optind);
 }
