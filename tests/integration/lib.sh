@@ -24,9 +24,13 @@ ST_LOG="$ST_TMP/straitd.log" # every broker start appends here
 ST_READY="$ST_TMP/ready"
 ST_MGMT="ipc://$ST_TMP/mgmt.ipc"
 ST_EXTRA_CFG=""   # extra config groups (libconfig text) for the next start_broker
+ST_BROKER_CFG=""  # extra settings inside the broker group, e.g. 'listeners = "...";'
 BROKER_PID=""
 BROKER_PORT=""
 BOOTSTRAP=""
+PLAINTEXT_PORT=""      # per-protocol ports, when the ready file lists them (broker.listeners)
+SASL_PLAINTEXT_PORT=""
+SASL_SSL_PORT=""
 ST_LOG_MARK=0     # line count of $ST_LOG when the current broker started
 ST_PIDS=()        # helper processes started with st_bg
 ST_T0=$(date +%s)
@@ -103,15 +107,19 @@ st_bg() {
     ST_PIDS+=("$ST_BG_PID")
 }
 
-# start_broker: writes $ST_TMP/straitd.cfg (broker + mgmt groups, then $ST_EXTRA_CFG),
-# or uses $ST_CONFIG_FILE when set, and starts straitd on a free port over $ST_DATA (kept across restarts). Waits (up to
-# 30 s) for the ready file, then exports BROKER_PID, BROKER_PORT, BOOTSTRAP.
+# start_broker: writes $ST_TMP/straitd.cfg (broker group with $ST_BROKER_CFG inside, mgmt
+# group, then $ST_EXTRA_CFG), or uses $ST_CONFIG_FILE when set, and starts straitd on a
+# free port over $ST_DATA (kept across restarts). Waits (up to 30 s) for the ready file,
+# then exports BROKER_PID, BROKER_PORT, BOOTSTRAP, and PLAINTEXT_PORT / SASL_PLAINTEXT_PORT
+# / SASL_SSL_PORT for each "PROTOCOL=port" token the ready file lists after the mgmt url
+# (empty when absent; ports change across restarts since every listener binds port 0).
 start_broker() {
     [ -z "$BROKER_PID" ] || fail "start_broker: a broker is already running (pid $BROKER_PID)"
     local cfg="${ST_CONFIG_FILE:-$ST_TMP/straitd.cfg}"
     if [ -z "${ST_CONFIG_FILE:-}" ]; then
         cat >"$cfg" <<CFG
-broker = { id = 0; host = "127.0.0.1"; data_dir = "$ST_DATA"; log_level = "info"; };
+broker = { id = 0; host = "127.0.0.1"; data_dir = "$ST_DATA"; log_level = "info";
+           $ST_BROKER_CFG };
 mgmt = { url = "$ST_MGMT"; };
 $ST_EXTRA_CFG
 CFG
@@ -133,12 +141,19 @@ CFG
         [ "$(date +%s)" -lt "$deadline" ] || fail "straitd not ready within 30 s"
         sleep 0.05
     done
-    read -r BROKER_PORT _ <"$ST_READY"
+    local tokens tok
+    read -r BROKER_PORT _ tokens <"$ST_READY" || true
     [[ "$BROKER_PORT" =~ ^[0-9]+$ ]] && [ "$BROKER_PORT" -gt 0 ] ||
-        fail "ready file holds \"$(cat "$ST_READY")\", expected \"<port> <mgmt url>\""
+        fail "ready file holds \"$(cat "$ST_READY")\", expected \"<port> <mgmt url> [PROTOCOL=port...]\""
+    PLAINTEXT_PORT="" SASL_PLAINTEXT_PORT="" SASL_SSL_PORT=""
+    for tok in ${tokens:-}; do
+        [[ "$tok" =~ ^(PLAINTEXT|SASL_PLAINTEXT|SASL_SSL)=([0-9]+)$ ]] ||
+            fail "ready file token \"$tok\" is not PLAINTEXT|SASL_PLAINTEXT|SASL_SSL=<port>"
+        printf -v "${BASH_REMATCH[1]}_PORT" '%s' "${BASH_REMATCH[2]}"
+    done
     BOOTSTRAP="127.0.0.1:$BROKER_PORT"
-    export BROKER_PID BROKER_PORT BOOTSTRAP
-    log "straitd pid $BROKER_PID ready on $BOOTSTRAP"
+    export BROKER_PID BROKER_PORT BOOTSTRAP PLAINTEXT_PORT SASL_PLAINTEXT_PORT SASL_SSL_PORT
+    log "straitd pid $BROKER_PID ready on $BOOTSTRAP${tokens:+ ($tokens)}"
 }
 
 # stop_broker: SIGTERM, wait (20 s) and require exit status 0 and the clean-shutdown marker.
