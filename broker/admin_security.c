@@ -678,25 +678,25 @@ out:
 typedef struct user_names {
     char **v;
     size_t n, cap;
-    bool st_admsec_oom;
+    bool out_of_memory;
 } user_names;
 
 static void names_add(user_names *u, const char *name)
 {
-    if (u->st_admsec_oom || (u->n > 0 && strcmp(u->v[u->n - 1], name) == 0))
+    if (u->out_of_memory || (u->n > 0 && strcmp(u->v[u->n - 1], name) == 0))
         return; /* credentials come sorted by user: one entry per user */
     if (u->n == u->cap) {
         size_t cap = u->cap ? u->cap * 2 : 16;
         char **v = realloc(u->v, cap * sizeof(*v));
         if (!v) {
-            u->st_admsec_oom = true;
+            u->out_of_memory = true;
             return;
         }
         u->v = v;
         u->cap = cap;
     }
     if (!(u->v[u->n] = strdup(name)))
-        u->st_admsec_oom = true;
+        u->out_of_memory = true;
     else
         u->n++;
 }
@@ -730,7 +730,7 @@ int st_admin_users_list(st_broker *b, json_t *args, json_t **result, char *err, 
         }
     }
     qsort(names.v, names.n, sizeof(*names.v), str_cmp);
-    json_t *list = names.st_admsec_oom ? NULL : json_array();
+    json_t *list = names.out_of_memory ? NULL : json_array();
     for (size_t i = 0; list && i < names.n; i++)
         if (json_array_append_new(list, user_json(sec, names.v[i])) != 0) {
             json_decref(list);

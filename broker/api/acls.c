@@ -276,6 +276,8 @@ int st_handle_create_acls(st_req *req)
 
     /* type, name, [pattern], principal, host, operation, permission: at least 9 bytes */
     int32_t n = st_rd_array(rd, false, v >= 1 ? 10 : 9);
+    if (n < 0)
+        return ST_ERR__MALFORMED; /* creations is not nullable (CreateAclsRequest.json) */
     creation *c = calloc(n > 0 ? (size_t)n : 1, sizeof(*c));
     if (c == NULL)
         abort(); /* as st_buf */
@@ -392,6 +394,8 @@ int st_handle_delete_acls(st_req *req)
 
     /* type, name, [pattern], principal, host, operation, permission: at least 9 bytes */
     int32_t n = st_rd_array(rd, false, v >= 1 ? 10 : 9);
+    if (n < 0)
+        return ST_ERR__MALFORMED; /* filters is not nullable (DeleteAclsRequest.json) */
     deletion *d = calloc(n > 0 ? (size_t)n : 1, sizeof(*d));
     if (d == NULL)
         abort(); /* as st_buf */

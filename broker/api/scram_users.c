@@ -28,14 +28,6 @@
 #include "common/errors.h"
 #include "common/logging.h"
 
-/* Kafka codes common/errors.h does not name yet (the lead owns it). */
-#ifndef ST_ERR_DUPLICATE_RESOURCE
-#define ST_ERR_DUPLICATE_RESOURCE 92
-#endif
-#ifndef ST_ERR_UNACCEPTABLE_CREDENTIAL
-#define ST_ERR_UNACCEPTABLE_CREDENTIAL 93
-#endif
-
 #define MSG_LEN 320
 
 /* A user name from the request for messages ("%.*s"); a null one prints as empty. */

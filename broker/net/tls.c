@@ -17,7 +17,8 @@ struct st_tls_ctx {
 
 struct st_tls {
     SSL *ssl;
-    bool failed; /* a fatal error happened: no shutdown may be attempted */
+    bool failed;      /* a fatal error happened: no shutdown may be attempted */
+    bool established; /* the handshake completed (for messages) */
 };
 
 /* OpenSSL's queued error reason, or `fallback`. Clears the queue. */
@@ -51,7 +52,10 @@ st_tls_ctx *st_tls_ctx_new(const char *cert_path, const char *key_path, char *er
                                    SSL_MODE_RELEASE_BUFFERS);
     /* Kafka clients reconnect rather than renegotiate; refusing renegotiation keeps a
      * write from ever needing a read. */
-    SSL_CTX_set_options(ctx->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    /* A client that closes the TCP connection without close_notify (most do) is a normal
+     * end, not a protocol error to log. */
+    SSL_CTX_set_options(ctx->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                                      SSL_OP_IGNORE_UNEXPECTED_EOF);
     if (SSL_CTX_use_certificate_chain_file(ctx->ssl, cert_path) != 1) {
         ssl_reason(why, sizeof why, "unreadable");
         snprintf(err, errlen, "security.ssl_certificate %s: %s", cert_path, why);
@@ -137,8 +141,13 @@ static ssize_t settle(st_tls *t, int rc, int *want, char *why, size_t whylen, co
         t->failed = true;
         char r[200];
         ssl_reason(r, sizeof r, "protocol error");
-        snprintf(why, whylen, "TLS %s%s failed: %s (a client without TLS on a SASL_SSL port?)",
-                 SSL_is_init_finished(t->ssl) ? "" : "handshake during ", what, r);
+        if (t->established)
+            snprintf(why, whylen, "TLS %s failed: %s", what, r);
+        else
+            snprintf(why, whylen,
+                     "TLS handshake failed: %s (a client without TLS on a SASL_SSL port, or one "
+                     "that does not trust our certificate?)",
+                     r);
         return -1;
     }
     }
@@ -149,8 +158,10 @@ ssize_t st_tls_read(st_tls *t, void *buf, size_t n, int *want, char *why, size_t
     *want = ST_TLS_WANT_NONE;
     size_t got = 0;
     int rc = SSL_read_ex(t->ssl, buf, n, &got);
-    if (rc == 1)
+    if (rc == 1) {
+        t->established = true;
         return (ssize_t)got;
+    }
     return settle(t, rc, want, why, whylen, "read");
 }
 
@@ -159,8 +170,10 @@ ssize_t st_tls_write(st_tls *t, const void *buf, size_t n, int *want, char *why,
     *want = ST_TLS_WANT_NONE;
     size_t put = 0;
     int rc = SSL_write_ex(t->ssl, buf, n, &put);
-    if (rc == 1)
+    if (rc == 1) {
+        t->established = true;
         return (ssize_t)put;
+    }
     return settle(t, rc, want, why, whylen, "write");
 }
 

@@ -8,6 +8,9 @@
  * buffer may move between retries, so a caller retrying after "would block" with the
  * same bytes at another address is fine.
  *
+ * OpenSSL writes with write(2), which raises SIGPIPE on a closed peer: the process
+ * ignores SIGPIPE (main.c), as for sendfile.
+ *
  * Plaintext listeners never touch this: their fetches keep sendfile(2); TLS connections
  * copy file ranges through a buffer, because the bytes must be encrypted in user space.
  */

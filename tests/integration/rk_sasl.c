@@ -764,6 +764,27 @@ static int cmd_delays(char **argv)
              err, msg, first_msg);
     expect_eof(fd, "unknown-user");
     printf("ok: an unknown user gets the same error 58 and message as a wrong password\n");
+
+    /* A client that hangs up while its failure answer is held (the delay is seconds by
+     * now): the held answer must be dropped with the connection, and the broker go on.
+     * (It once freed the held request and then read it: a crash under ASan.) */
+    fd = connect_loopback(raw_port, RAW_TIMEOUT_S);
+    if (sasl_handshake(fd, "PLAIN", mechs, sizeof(mechs), "hang-up") != 0)
+        fail("hang-up: SaslHandshake PLAIN refused");
+    send_plain(fd, user, "definitely-not-the-password", "hang-up");
+    /* An answer on a connection opened after ours was sent: the loop has been round,
+     * so the broker has read the authentication and holds its failure answer. */
+    int32_t pending = raw_correlation;
+    int fd2 = connect_loopback(raw_port, RAW_TIMEOUT_S);
+    api_versions(fd2, API_SASL_HANDSHAKE, "ApiVersions while the failure is held");
+    close(fd2);
+    raw_correlation = pending;
+    close(fd);
+    fd = connect_loopback(raw_port, RAW_TIMEOUT_S);
+    api_versions(fd, API_SASL_HANDSHAKE, "ApiVersions after a client hung up mid-delay");
+    close(fd);
+    printf("ok: a client hanging up while its failure answer is held leaves the broker "
+           "serving\n");
     return 0;
 }
 
