@@ -17,6 +17,7 @@
 #include "broker/admin.h"
 #include "broker/group/group.h"
 #include "broker/proto/api.h"
+#include "broker/quota/quota.h"
 #include "broker/security/security.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -143,6 +144,8 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
     if (!(b->groups = st_groups_open(b, err, errlen)))
         goto fail;
     if (st_security_open(cfg, &b->security, err, errlen))
+        goto fail;
+    if (st_bquota_open(b, err, errlen))
         goto fail;
     b->fetch_waiters = st_fetch_waiters_new();
     b->tick_timer.cb = on_tick;
@@ -292,6 +295,7 @@ void st_broker_free(st_broker *b)
         st_server_free(b->server);
     st_tls_ctx_free(b->tls);
     st_security_free(b->security);
+    st_bquota_close(b);
     if (b->fetch_waiters)
         st_fetch_waiters_free(b->fetch_waiters);
     if (b->loop && st_timer_armed(&b->tick_timer))

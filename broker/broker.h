@@ -75,6 +75,8 @@ typedef struct st_broker_config {
     char super_users[1024];              /* security.super_users ["User:a;User:b"] */
     bool allow_everyone_if_no_acl_found; /* security.allow_everyone_if_no_acl_found [false] */
     int64_t failed_auth_delay_ms;        /* security.failed_auth_delay_ms [100] */
+    int32_t quota_window_num;            /* quotas.window_num (quota.window.num) [11] */
+    int32_t quota_window_size_seconds;   /* quotas.window_size_seconds [1] */
 } st_broker_config;
 
 void st_broker_config_defaults(st_broker_config *cfg);

@@ -35,6 +35,8 @@ struct st_broker {
     st_groups *groups;            /* the group coordinator (broker/group/) */
     struct st_security *security; /* SASL, ACLs, tenants (broker/security/) */
     st_tls_ctx *tls;              /* SASL_SSL listeners' certificate; NULL without one */
+    struct st_quotas *quotas;     /* quota configuration and sensors (quotas/quotas.h) */
+    struct st_bquota *bquota;     /* tenant use and connections (broker/quota/quota.c) */
     int64_t next_producer_id;     /* InitProducerId hands these out (init_producer_id.c) */
     int64_t producer_id_limit;    /* end of the id block reserved in meta/producer_ids */
     st_mgmt_server *mgmt;         /* NULL in the fuzz harness */

@@ -39,6 +39,8 @@ void st_broker_config_defaults(st_broker_config *cfg)
     cfg->sasl_mechanisms =
         ST_SASL_MECH_PLAIN | ST_SASL_MECH_SCRAM_SHA_256 | ST_SASL_MECH_SCRAM_SHA_512;
     cfg->failed_auth_delay_ms = 100;
+    cfg->quota_window_num = 11;
+    cfg->quota_window_size_seconds = 1;
 }
 
 const char *st_sec_protocol_name(st_sec_protocol p)
@@ -221,6 +223,8 @@ static const setting settings[] = {
      0},
     {"security.allow_everyone_if_no_acl_found", K_BOOL, F(allow_everyone_if_no_acl_found), 0, 0, 0},
     {"security.failed_auth_delay_ms", K_INT64, F(failed_auth_delay_ms), 8, 0, 60000},
+    {"quotas.window_num", K_INT, F(quota_window_num), 0, 2, 1000},
+    {"quotas.window_size_seconds", K_INT, F(quota_window_size_seconds), 0, 1, 3600},
 };
 
 static const setting *find_setting(const char *path)
@@ -343,10 +347,10 @@ int st_broker_config_load(st_broker_config *cfg, const char *path, char *err, si
         config_setting_t *group = config_setting_get_elem(root, (unsigned)g);
         if (config_setting_type(group) != CONFIG_TYPE_GROUP) {
             char why[300];
-            snprintf(
-                why, sizeof why,
-                "\"%s\" must be a group (broker, socket, topics, groups, log, mgmt or security)",
-                config_setting_name(group));
+            snprintf(why, sizeof why,
+                     "\"%s\" must be a group (broker, socket, topics, groups, log, mgmt, security "
+                     "or quotas)",
+                     config_setting_name(group));
             fail(err, errlen, path, group, why);
             goto out;
         }

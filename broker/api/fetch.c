@@ -40,9 +40,11 @@
 #include <string.h>
 
 #include "broker/api/handlers.h"
+#include "broker/quota/quota.h"
 #include "broker/broker_int.h"
 #include "broker/proto/codec.h"
 #include "broker/security/security.h"
+#include "common/clock.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
@@ -79,6 +81,7 @@ typedef struct fetch {
     size_t avail;  /* sum of parts[].avail while parked */
     int32_t ntopics, nparts;
     int32_t nallowed; /* partitions of topics the caller may READ */
+    int64_t owed_ms;  /* > 0: over consumer_byte_rate already; answered empty, throttled */
     fetch_topic *topics;
     fetch_part *parts;
     uint32_t *slots; /* open addressing: part index + 1, 0 = empty */
@@ -277,6 +280,8 @@ static size_t collect(fetch *f, bool *any_error)
             p->error = 0;
             p->high_watermark = st_log_end_offset(log);
             p->log_start_offset = st_log_start_offset(log);
+            if (f->owed_ms > 0)
+                continue; /* throttled: offsets only, no records */
             int64_t limit = p->max_bytes > 0 ? p->max_bytes : 0;
             if (limit > remaining)
                 limit = remaining > 0 ? remaining : 0;
@@ -312,7 +317,8 @@ static size_t collect(fetch *f, bool *any_error)
 static void write_response(fetch *f, st_resp *resp, int16_t v)
 {
     st_buf *out = st_resp_buf(resp);
-    st_buf_put_i32(out, 0); /* throttle_time_ms */
+    size_t throttle_pos = out->len;
+    st_buf_put_i32(out, 0); /* throttle_time_ms: patched below */
     if (v >= 7) {
         st_buf_put_i16(out, f->error);
         st_buf_put_i32(out, 0); /* session_id: no session */
@@ -352,6 +358,19 @@ static void write_response(fetch *f, st_resp *resp, int16_t v)
         }
     }
     f->b->stats.bytes_out += bytes;
+    /* consumer_byte_rate: the bytes sent are charged (recorded first, then checked, as
+     * Kafka); a fetch that found the client already over answered empty (owed_ms). */
+    int64_t throttle = f->owed_ms;
+    if (throttle == 0 && bytes > 0 && f->b->quotas && f->req->conn) {
+        st_quota_client qc;
+        char qc_buf[256];
+        st_bquota_client(f->req, &qc, qc_buf, sizeof qc_buf);
+        throttle = st_quotas_record(f->b->quotas, &qc, ST_QUOTA_FETCH, (double)bytes, st_wall_ms());
+    }
+    if (throttle > 0) {
+        st_buf_patch_i32(out, throttle_pos, (int32_t)(throttle > INT32_MAX ? INT32_MAX : throttle));
+        st_bquota_throttle(f->req, throttle);
+    }
 }
 
 /* Answers a fetch that is not (or no longer) in the waiters list, and frees it. */
@@ -442,14 +461,23 @@ int st_handle_fetch(st_req *req)
         return ST_ERR__MALFORMED;
     }
 
+    /* Over consumer_byte_rate already: answer at once with no records and the time owed
+     * (KIP-219). Checked before reading, never after: a fetch bigger than a whole window
+     * is sent whole once the client is back under its quota, so nothing starves. */
+    if (b->quotas && req->conn) {
+        st_quota_client qc;
+        char qc_buf[256];
+        st_bquota_client(req, &qc, qc_buf, sizeof qc_buf);
+        f->owed_ms = st_quotas_owed(b->quotas, &qc, ST_QUOTA_FETCH, st_wall_ms());
+    }
     bool any_error = false;
     size_t total = f->error ? 0 : collect(f, &any_error);
     /* A fetch with no connection (fuzz harness, unit tests) is never parked: nobody
      * would ever read its answer. */
     size_t min_bytes = f->min_bytes > 0 ? (size_t)f->min_bytes : 0;
     bool all_denied = f->nparts > 0 && f->nallowed == 0; /* nothing to wait for */
-    if (!f->error && !any_error && !all_denied && f->max_wait_ms > 0 && total < min_bytes &&
-        req->conn && b->fetch_waiters) {
+    if (!f->error && !any_error && !all_denied && f->owed_ms == 0 && f->max_wait_ms > 0 &&
+        total < min_bytes && req->conn && b->fetch_waiters) {
         park(f, b->fetch_waiters);
         return ST_ERR__DEFERRED;
     }

@@ -21,13 +21,17 @@ st_handler_fn st_handle_alter_configs;     /* configs.c */
 st_handler_fn st_handle_init_producer_id;  /* init_producer_id.c */
 
 /* Authentication and authorization (issue 4) */
-st_handler_fn st_handle_sasl_handshake;                   /* sasl.c */
-st_handler_fn st_handle_sasl_authenticate;                /* sasl.c */
-st_handler_fn st_handle_describe_acls;                    /* acls.c */
-st_handler_fn st_handle_create_acls;                      /* acls.c */
-st_handler_fn st_handle_delete_acls;                      /* acls.c */
+st_handler_fn st_handle_sasl_handshake;                  /* sasl.c */
+st_handler_fn st_handle_sasl_authenticate;               /* sasl.c */
+st_handler_fn st_handle_describe_acls;                   /* acls.c */
+st_handler_fn st_handle_create_acls;                     /* acls.c */
+st_handler_fn st_handle_delete_acls;                     /* acls.c */
 st_handler_fn st_handle_describe_user_scram_credentials; /* scram_users.c */
 st_handler_fn st_handle_alter_user_scram_credentials;    /* scram_users.c */
+
+/* Quotas (issue 5) */
+st_handler_fn st_handle_describe_client_quotas; /* client_quotas.c */
+st_handler_fn st_handle_alter_client_quotas;    /* client_quotas.c */
 
 /* Consumer groups (broker/group/, handlers in broker/group/handlers.c) */
 st_handler_fn st_handle_find_coordinator;

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "broker/api/handlers.h"
+#include "broker/quota/quota.h"
 #include "broker/broker_int.h"
 #include "broker/proto/codec.h"
 #include "broker/security/security.h"
@@ -134,6 +135,9 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
                 (int)name.len, name.ptr, index, records.len < 0 ? "null" : "empty");
         return ST_ERR_INVALID_RECORD;
     }
+    char why[320];
+    if (st_bquota_check_produce(req, name.ptr, (size_t)name.len, records.len, why, sizeof why))
+        return ST_ERR_POLICY_VIOLATION; /* logged (rate-limited) by the quota layer */
     st_partition *part = &topic->partitions[index];
     /* The frame is ours (req->frame is mutable); st_str only borrows it as const. */
     uint8_t *bytes = (uint8_t *)(uintptr_t)records.ptr;
@@ -146,6 +150,7 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
         return rc;
     }
     b->stats.bytes_in += (uint64_t)records.len;
+    req->produced_bytes += records.len;
     b->stats.records_in += (uint64_t)res->records;
     st_fetch_wake(b, topic->name, index);
     return 0;
@@ -248,7 +253,18 @@ int st_handle_produce(st_req *req)
             }
         }
     }
-    st_buf_put_i32(out, 0); /* throttle_time_ms */
+    /* producer_byte_rate: what was written is charged (Kafka records first, then checks),
+     * the answer says how long to back off and the connection is muted that long. */
+    int64_t throttle = 0;
+    if (req->broker->quotas && req->produced_bytes > 0) {
+        st_quota_client qc;
+        char qc_buf[256];
+        st_bquota_client(req, &qc, qc_buf, sizeof qc_buf);
+        throttle = st_quotas_record(req->broker->quotas, &qc, ST_QUOTA_PRODUCE,
+                                    (double)req->produced_bytes, now_ms);
+    }
+    st_buf_put_i32(out, (int32_t)(throttle > INT32_MAX ? INT32_MAX : throttle));
+    st_bquota_throttle(req, throttle);
     /* produce_scan proved the body parses, so this cannot fail; checked anyway so a
      * codec change can never make us answer half a request. */
     if (rd->err) {

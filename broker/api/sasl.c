@@ -21,6 +21,7 @@
 #include "broker/api/handlers.h"
 #include "broker/broker_int.h"
 #include "broker/proto/session.h"
+#include "broker/quota/quota.h"
 #include "broker/security/security.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -128,12 +129,13 @@ static void delay_fired(st_loop *loop, st_timer *t)
         st_req_finish(req); /* sends the failure and closes (req->close_after) */
 }
 
+static int refuse(st_req *req, st_session *s, const char *msg, bool slow);
+
 /* The failure answer: logged with the peer, held back by the slowdown, then sent and
  * the connection closed. The client gets Kafka's wording, which does not say whether the
  * user or the password was wrong; `why` (the log) does. */
 static int fail_auth(st_req *req, st_session *s, const char *why)
 {
-    st_broker *b = req->broker;
     const char *peer = req->conn ? st_conn_peer(req->conn) : "(detached)";
     st_warn("SASL %s authentication failed from %s: %s", mech_name(s->sasl_mech), peer, why);
     char msg[256];
@@ -141,10 +143,18 @@ static int fail_auth(st_req *req, st_session *s, const char *why)
              "Authentication failed during authentication due to invalid credentials with SASL "
              "mechanism %s",
              mech_name(s->sasl_mech));
+    return refuse(req, s, msg, true);
+}
+
+/* Sends `msg` with SASL_AUTHENTICATION_FAILED and closes; `slow`: after the
+ * failed-login delay. */
+static int refuse(st_req *req, st_session *s, const char *msg, bool slow)
+{
+    st_broker *b = req->broker;
     write_authenticate(req, ST_ERR_SASL_AUTHENTICATION_FAILED, msg, NULL, 0);
     s->sasl = ST_SASL_FAILED;
     req->close_after = "SASL authentication failed";
-    int64_t delay = st_security_auth_failure_delay(b->security, s->host, st_mono_ms());
+    int64_t delay = slow ? st_security_auth_failure_delay(b->security, s->host, st_mono_ms()) : 0;
     if (delay <= 0)
         return ST_REQ_DONE;
     s->delayed = req;
@@ -154,13 +164,28 @@ static int fail_auth(st_req *req, st_session *s, const char *why)
     return ST_ERR__DEFERRED;
 }
 
-static void authenticated(st_req *req, st_session *s, const char *user)
+/* The credentials are good. A user of a tenant at its connections or connection-rate
+ * limit is still refused, with the limit in the message (no slowdown: the password was
+ * right): false, with the handler's return code in *rc. */
+static bool authenticated(st_req *req, st_session *s, const char *user, int *rc)
 {
+    st_broker *b = req->broker;
+    const st_tenant *t = st_tenants_of_user(st_security_tenants(b->security), user);
+    if (t) {
+        char msg[300];
+        if (st_bquota_connection_open(b, t->name, msg, sizeof msg)) {
+            st_warn("%s: refusing %s: %s", req->conn ? st_conn_peer(req->conn) : "?", user, msg);
+            *rc = refuse(req, s, msg, false);
+            return false;
+        }
+        snprintf(s->tenant, sizeof s->tenant, "%s", t->name); /* counted until close */
+    }
     snprintf(s->user, sizeof s->user, "%s", user);
     snprintf(s->principal, sizeof s->principal, "User:%s", user);
     s->sasl = ST_SASL_AUTHENTICATED;
     st_info("%s authenticated as %s with %s on %s", req->conn ? st_conn_peer(req->conn) : "?",
             s->principal, mech_name(s->sasl_mech), st_sec_protocol_name(s->protocol));
+    return true;
 }
 
 int st_handle_sasl_authenticate(st_req *req)
@@ -189,7 +214,9 @@ int st_handle_sasl_authenticate(st_req *req)
         if (st_plain_verify(creds, (const uint8_t *)bytes.ptr, (size_t)bytes.len, user, sizeof user,
                             why, sizeof why) != 0)
             return fail_auth(req, s, why);
-        authenticated(req, s, user);
+        int rc;
+        if (!authenticated(req, s, user, &rc))
+            return rc;
         write_authenticate(req, ST_ERR_NONE, NULL, NULL, 0);
         return ST_REQ_DONE;
     }
@@ -216,9 +243,13 @@ int st_handle_sasl_authenticate(st_req *req)
         return fail_auth(req, s, full);
     }
     if (st_scram_server_done(s->scram)) {
-        authenticated(req, s, st_scram_server_user(s->scram));
+        bool ok = authenticated(req, s, st_scram_server_user(s->scram), &rc);
         st_scram_server_free(s->scram);
         s->scram = NULL;
+        if (!ok) {
+            free(answer);
+            return rc;
+        }
     }
     write_authenticate(req, ST_ERR_NONE, NULL, answer, answer_len);
     free(answer);
@@ -227,6 +258,8 @@ int st_handle_sasl_authenticate(st_req *req)
 
 void st_session_release(st_broker *b, st_session *s)
 {
+    if (s->tenant[0])
+        st_bquota_connection_closed(b, s->tenant);
     st_scram_server_free(s->scram);
     s->scram = NULL;
     if (s->delayed) {

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
+#include "broker/quota/quota.h"
 #include "broker/security/security.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -264,8 +265,12 @@ int st_handle_create_topics(st_req *req)
                 partitions = b->cfg.num_partitions;
             if (replication == -1)
                 replication = b->cfg.default_replication_factor;
-            a->err = st_topics_create(b->topics, name, partitions, replication, a->configs,
-                                      a->nconfigs, validate_only, a->msg, sizeof(a->msg));
+            /* Tenant limits (topics, partitions): POLICY_VIOLATION naming the limit. */
+            a->err = st_bquota_check_create(
+                b, name, strlen(name), 1, partitions > 0 ? partitions : 0, a->msg, sizeof(a->msg));
+            if (!a->err)
+                a->err = st_topics_create(b->topics, name, partitions, replication, a->configs,
+                                          a->nconfigs, validate_only, a->msg, sizeof(a->msg));
         }
     }
     persist_asks(b, asks, n, validate_only);
@@ -409,9 +414,16 @@ int st_handle_create_partitions(st_req *req)
                 fail_ask(a, ST_ERR_INVALID_REPLICA_ASSIGNMENT,
                          "topic \"%.*s\": %d replica assignments given for %d new partitions",
                          ASK_NAME(a), a->nassign, a->count - topic->npartitions);
-            else
-                a->err = st_topics_create_partitions(b->topics, name, a->count, validate_only,
-                                                     a->msg, sizeof(a->msg));
+            else {
+                /* The tenant's partitions limit first: POLICY_VIOLATION naming it. */
+                if (topic != NULL && a->count > topic->npartitions)
+                    a->err = st_bquota_check_create(b, name, strlen(name), 0,
+                                                    a->count - topic->npartitions, a->msg,
+                                                    sizeof(a->msg));
+                if (!a->err)
+                    a->err = st_topics_create_partitions(b->topics, name, a->count, validate_only,
+                                                         a->msg, sizeof(a->msg));
+            }
         }
     }
     persist_asks(b, asks, n, validate_only);

@@ -53,6 +53,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/logging.h"
 
 /* The small read buffer. Frames under LARGE_FRAME are parsed out of it; keeping
@@ -144,6 +145,8 @@ struct st_conn {
     int tls_read_want;  /* a TLS read waits for this (handshake may need to write) */
     int tls_write_want; /* a TLS write waits for this */
     char *close_reason; /* st_conn_close_after_send: close when the queue is empty */
+    bool muted;         /* st_conn_mute: no requests read until mute_timer fires */
+    st_timer mute_timer;
 };
 
 static void *xalloc(void *p, size_t n)
@@ -270,6 +273,7 @@ static void conn_close_at(st_conn *c, enum st_log_level level, const char *reaso
     st_server *s = c->s;
     st_loop_unwatch(s->loop, c->fd);
     st_timer_stop(s->loop, &c->resume_timer);
+    st_timer_stop(s->loop, &c->mute_timer);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -314,7 +318,7 @@ static void conn_leave(st_conn *c)
             update_watch(c);
         /* Decrypted bytes waiting inside OpenSSL raise no epoll event: read them from
          * the next loop iteration (resume_timer_cb reads for TLS connections). */
-        if (!c->closed && c->tls && !c->held && !c->out_head && !c->close_reason &&
+        if (!c->closed && c->tls && !c->held && !c->muted && !c->out_head && !c->close_reason &&
             st_tls_pending(c->tls) && !st_timer_armed(&c->resume_timer))
             st_timer_start(c->s->loop, &c->resume_timer, 0);
     }
@@ -497,22 +501,23 @@ static void conn_io(st_loop *loop, int fd, uint32_t events, void *arg);
 static void update_watch(st_conn *c)
 {
     uint32_t want = 0;
-    bool reading = !c->held && !c->out_head && !c->close_reason;
+    bool reading = !c->held && !c->muted && !c->out_head && !c->close_reason;
     if (reading)
         want |= EPOLLIN;
     if (c->out_head)
         want |= EPOLLOUT;
     /* TLS: a handshake step inside a read may need to write, and a write may need to
-     * read; wait for what OpenSSL asked for. */
+     * read; wait only for what OpenSSL asked for (watching the other direction too would
+     * spin: level-triggered epoll reports it ready again and again). */
     if (c->tls && reading && c->tls_read_want == ST_TLS_WANT_WRITE)
-        want |= EPOLLOUT;
+        want = EPOLLOUT;
     if (c->tls && c->out_head && c->tls_write_want == ST_TLS_WANT_READ)
-        want |= EPOLLIN;
+        want = EPOLLIN;
     /* A held connection reads nothing, but must still learn that its peer left: a
      * fetch parked for max_wait_ms (or a produce waiting for fsync) is then freed at
      * once instead of holding memory for a client that is gone. Kafka clients never
      * half-close while waiting for an answer, so a read hang-up means gone. */
-    if (c->held)
+    if (c->held || c->muted)
         want |= EPOLLRDHUP;
     if (want == c->watched)
         return;
@@ -556,7 +561,7 @@ static bool deliver(st_conn *c, uint8_t *frame, size_t len)
 static void process_frames(st_conn *c)
 {
     st_server *s = c->s;
-    while (!c->held && !c->closed && !c->close_reason) {
+    while (!c->held && !c->muted && !c->closed && !c->close_reason) {
         if (c->big) {
             if (!big_ready(c))
                 break; /* the rest is read straight into it */
@@ -717,7 +722,7 @@ static void resume_timer_cb(st_loop *loop, st_timer *t)
     conn_enter(c);
     process_frames(c);
     /* TLS: bytes OpenSSL already decrypted never wake epoll (see conn_leave). */
-    if (!c->closed && c->tls && !c->held && !c->out_head && st_tls_pending(c->tls) &&
+    if (!c->closed && c->tls && !c->held && !c->muted && !c->out_head && st_tls_pending(c->tls) &&
         read_some(c) == 0)
         process_frames(c);
     conn_leave(c);
@@ -758,6 +763,28 @@ void st_conn_send(st_conn *c, st_resp *r)
     unhold(c);
     conn_enter(c);
     conn_leave(c); /* sends now unless a callback of c is on the stack (it will) */
+}
+
+static void mute_timer_cb(st_loop *loop, st_timer *t)
+{
+    st_conn *c = CONTAINER(t, st_conn, mute_timer);
+    c->muted = false;
+    conn_enter(c);
+    process_frames(c); /* frames that arrived before the mute */
+    conn_leave(c);     /* watches the socket again */
+}
+
+void st_conn_mute(st_conn *c, int64_t ms)
+{
+    if (c->closed || ms <= 0)
+        return;
+    /* A longer mute already running stands; a shorter one is extended. */
+    if (c->muted && st_timer_armed(&c->mute_timer) && c->mute_timer.due_ms >= st_mono_ms() + ms)
+        return;
+    c->muted = true;
+    st_timer_start(c->s->loop, &c->mute_timer, ms);
+    conn_enter(c);
+    conn_leave(c);
 }
 
 void st_conn_close_after_send(st_conn *c, const char *reason)
@@ -841,6 +868,7 @@ static void conn_new(listener *l, int fd, const struct sockaddr *peer)
     c->id = ++s->next_id;
     format_addr(peer, c->peer, sizeof c->peer);
     c->resume_timer.cb = resume_timer_cb;
+    c->mute_timer.cb = mute_timer_cb;
     c->tag = l->tag;
     c->lport = l->port;
     if (l->tls && !(c->tls = st_tls_new(l->tls, fd))) {

@@ -88,6 +88,9 @@ void st_conn_close(st_conn *c, const char *reason);
  * answer that must reach the client before the close, e.g. a failed authentication).
  * `reason` is copied and logged at the close. */
 void st_conn_close_after_send(st_conn *c, const char *reason);
+/* Reads no further requests for ms (a quota throttle, KIP-219): answers already queued
+ * still go out. A longer mute in progress is kept. */
+void st_conn_mute(st_conn *c, int64_t ms);
 /* st_conn_send, then st_conn_close_after_send: the answer is the last thing sent. */
 void st_conn_send_and_close(st_conn *c, st_resp *r, const char *reason);
 /* The tag and bound port of the listener the connection came in on. */

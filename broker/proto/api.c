@@ -20,6 +20,7 @@
 #include "broker/api/handlers.h"
 #include "broker/broker_int.h"
 #include "broker/proto/session.h"
+#include "broker/quota/quota.h"
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -61,6 +62,8 @@ static const st_api api_table[] = {
     {36, "SaslAuthenticate", 0, 1, NO_FLEX, st_handle_sasl_authenticate},
     {37, "CreatePartitions", 0, 1, NO_FLEX, st_handle_create_partitions},
     {42, "DeleteGroups", 0, 1, NO_FLEX, st_handle_delete_groups},
+    {48, "DescribeClientQuotas", 0, 0, NO_FLEX, st_handle_describe_client_quotas},
+    {49, "AlterClientQuotas", 0, 0, NO_FLEX, st_handle_alter_client_quotas},
     {50, "DescribeUserScramCredentials", 0, 0, 0, st_handle_describe_user_scram_credentials},
     {51, "AlterUserScramCredentials", 0, 0, 0, st_handle_alter_user_scram_credentials},
 };
@@ -174,6 +177,21 @@ static void answer_unsupported_api_versions(st_conn *conn, int32_t correlation_i
     send_or_drop(conn, r, NULL);
 }
 
+/* Records a request's handling time; over request_percentage the connection is muted
+ * (Kafka also puts the throttle in the answer's throttle_time_ms; ours carries the byte
+ * rate throttle of Produce and Fetch, and the mute enforces this one). */
+static void charge_request_time(st_broker *b, st_conn *conn, const st_quota_client *qc,
+                                int64_t elapsed_us)
+{
+    int64_t now = st_wall_ms();
+    int64_t throttle =
+        st_quotas_record(b->quotas, qc, ST_QUOTA_REQUEST, (double)elapsed_us / 1000.0, now);
+    if (throttle > 0) {
+        st_quotas_note_throttle(b->quotas, qc, throttle, now);
+        st_conn_mute(conn, throttle);
+    }
+}
+
 static void count_request(st_broker *b, int16_t key)
 {
     b->stats.requests++;
@@ -265,7 +283,17 @@ int st_dispatch(st_broker *b, st_conn *conn, uint8_t *frame, size_t len)
     if (s)
         s->pending = req; /* so a finish from inside the handler is recognised */
 
+    /* request_percentage: the handler's time on the loop thread is charged to its
+     * client (and tenant). The identity is taken first: the handler may free req. */
+    st_quota_client qc;
+    char qc_buf[256];
+    bool metered = conn && b->quotas;
+    if (metered)
+        st_bquota_client(req, &qc, qc_buf, sizeof qc_buf);
+    int64_t t0 = metered ? st_mono_us() : 0;
     int rc = api->handler(req);
+    if (metered)
+        charge_request_time(b, conn, &qc, st_mono_us() - t0);
     switch (rc) {
     case ST_REQ_DONE:
     case ST_REQ_SILENT:
@@ -319,7 +347,9 @@ void st_dispatch_conn_closed(st_broker *b, st_conn *conn)
         return;
     st_req *pending = s->pending;
     st_conn_set_data(conn, NULL);
-    if (pending)
+    if (pending == s->delayed)
+        pending = NULL; /* a held authentication failure: st_session_release frees it */
+    else if (pending)
         pending->conn = NULL;
     st_session_release(b, s); /* SASL state, and an authentication answer held back */
     free(s);

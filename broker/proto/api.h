@@ -59,6 +59,7 @@ struct st_req {
     /* Set by a handler: close the connection once this answer is sent (a failed
      * authentication); logged as the reason. Static or owned by the session. */
     const char *close_after;
+    int64_t produced_bytes; /* Produce: record bytes appended, charged to the byte-rate quota */
 };
 
 /* The row for a key, or NULL if we do not serve it. */

@@ -40,6 +40,7 @@ typedef struct st_session {
     char user[ST_SCRAM_USER_MAX + 1];      /* authenticated user; "" for ANONYMOUS */
     char principal[ST_SCRAM_USER_MAX + 8]; /* "User:alice" or "User:ANONYMOUS" */
     char host[64];                         /* peer address without the port */
+    char tenant[65]; /* the user's tenant when authenticated (counted in its connections) */
     /* A failed authentication's answer held back (the slowdown), and its timer. */
     st_req *delayed;
     st_timer delay_timer;

@@ -14,7 +14,9 @@
 #include "broker/broker_int.h"
 #include "broker/proto/api.h"
 #include "broker/proto/session.h"
+#include "common/clock.h"
 #include "common/errors.h"
+#include "quotas/quotas.h"
 #include "common/fileio.h"
 #include "common/logging.h"
 
@@ -250,6 +252,15 @@ bool st_security_authorize(const st_security *sec, const char *principal, const 
     }
     /* Resource names are length-delimited on the wire; the store wants C strings. Topic
      * names are at most 249 bytes; group ids can be longer, so those go to the heap. */
+    if (decision) {
+        memset(decision, 0, sizeof *decision);
+        decision->result = ST_ACL_DENIED;
+        decision->reason = ST_ACL_REASON_INVALID;
+    }
+    /* A NUL inside a wire name would cut the C string short and the check would be about
+     * another resource (a LITERAL allow on "g1" covering "g1\0x"): deny. */
+    if (memchr(name, '\0', len))
+        return false;
     char small[256], *copy = small;
     if (len >= sizeof small) {
         copy = malloc(len + 1);
@@ -294,6 +305,12 @@ bool st_authorize(const st_req *req, st_acl_operation op, st_acl_resource_type t
         return true;
     st_acl_decision d;
     bool ok = st_security_authorize(sec, st_req_principal(req), s->host, op, type, name, len, &d);
+    if (!ok && req->broker->quotas && s->user[0]) {
+        /* Per-tenant denial counts, for the console and `strait quotas usage`. */
+        const st_tenant *t = st_tenants_of_user(sec->tenants, s->user);
+        if (t)
+            st_quotas_note(req->broker->quotas, t->name, ST_QM_DENIALS, 1, st_wall_ms());
+    }
     if (!ok && st_logging_enabled(ST_LOG_DEBUG)) {
         char why[512];
         st_acl_decision_format(&d, why, sizeof why);
