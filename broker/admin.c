@@ -444,6 +444,13 @@ static const char *const user_remove_args[] = {"user", "mechanism", NULL};
 static const char *const acl_args[] = {
     "resource_type", "resource_name", "pattern_type", "principal",
     "host",          "operation",     "permission",   NULL};
+static const char *const quota_set_args[] = {"entity", "key", "value", "values", NULL};
+static const char *const quota_remove_args[] = {"entity", "key", "keys", NULL};
+static const char *const quota_describe_args[] = {"entity", NULL};
+static const char *const quota_usage_args[] = {"tenant", NULL};
+static const char *const quota_metrics_args[] = {"tenant", "seconds", NULL};
+static const char *const explain_args[] = {"principal",     "client_id",     "host", "operation",
+                                           "resource_type", "resource_name", "kind", NULL};
 
 static const admin_cmd commands[] = {
     {"help", no_args, "", "list the commands", cmd_help},
@@ -497,6 +504,29 @@ static const admin_cmd commands[] = {
      "remove the ACLs a filter selects (at least one field)", st_admin_acls_remove},
     {"acls.list", acl_args, "{the acls.add fields, each optional: absent = ANY}",
      "the ACLs a filter selects", st_admin_acls_list},
+    {"quotas.set", quota_set_args,
+     "{entity{user?, client-id?, tenant?} (names or \"<default>\"), key, value | values{k:v}}",
+     "set client quotas (producer_byte_rate, consumer_byte_rate, request_percentage) or "
+     "tenant limits (retained_bytes, partitions, topics, connections, "
+     "connection_creation_rate); all or nothing",
+     st_admin_quotas_set},
+    {"quotas.remove", quota_remove_args, "{entity, key | keys[k]}",
+     "remove quota keys from an entity", st_admin_quotas_remove},
+    {"quotas.describe", quota_describe_args, "{entity?}",
+     "every quota set, or those set on exactly one entity", st_admin_quotas_describe},
+    {"quotas.usage", quota_usage_args, "{tenant?}",
+     "per tenant: limits with their use, rate quotas, the last seconds of metrics; every "
+     "active quota sensor with its rate and throttle time",
+     st_admin_quotas_usage},
+    {"quotas.metrics", quota_metrics_args, "{tenant, seconds? (60)}",
+     "a tenant's per-second bytes in/out, requests, throttle time and denials",
+     st_admin_quotas_metrics},
+    {"explain", explain_args,
+     "{principal, client_id?, host?, operation?, resource_type?, resource_name?, kind? "
+     "(produce|fetch|request)}",
+     "why a request is allowed, denied or throttled: the deciding ACL binding, the quota "
+     "entities that apply with rate and budget left, the tenant's limits",
+     st_admin_explain},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -26,6 +26,11 @@
  *   acls.add {resource_type, resource_name, pattern_type?, principal, host?, operation,
  *                   permission?}; acls.remove {filter}; acls.list {filter?}
  *                   (filter: the same fields, each optional, absent = ANY)
+ *   quotas.set {entity{user?, client-id?, tenant?}, key, value} (or values{k:v});
+ *                   quotas.remove {entity, key} (or keys[k]); quotas.describe {entity?};
+ *                   quotas.usage {tenant?}; quotas.metrics {tenant, seconds?}
+ *   explain {principal, client_id?, host?, operation?, resource_type?, resource_name?,
+ *                   kind?}   (admin_quotas.c)
  */
 #ifndef ST_ADMIN_H
 #define ST_ADMIN_H
@@ -75,5 +80,19 @@ int st_admin_acls_remove(struct st_broker *b, json_t *args, json_t **result, cha
                          size_t errlen);
 int st_admin_acls_list(struct st_broker *b, json_t *args, json_t **result, char *err,
                        size_t errlen);
+
+/* The quotas.* and explain commands (admin_quotas.c), same contract. Each answers an
+ * error when the broker has no quota engine (b->quotas NULL). */
+int st_admin_quotas_set(struct st_broker *b, json_t *args, json_t **result, char *err,
+                        size_t errlen);
+int st_admin_quotas_remove(struct st_broker *b, json_t *args, json_t **result, char *err,
+                           size_t errlen);
+int st_admin_quotas_describe(struct st_broker *b, json_t *args, json_t **result, char *err,
+                             size_t errlen);
+int st_admin_quotas_usage(struct st_broker *b, json_t *args, json_t **result, char *err,
+                          size_t errlen);
+int st_admin_quotas_metrics(struct st_broker *b, json_t *args, json_t **result, char *err,
+                            size_t errlen);
+int st_admin_explain(struct st_broker *b, json_t *args, json_t **result, char *err, size_t errlen);
 
 #endif

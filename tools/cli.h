@@ -160,5 +160,7 @@ int cli_perf_main(cli_ctx *c, int argc, char **argv);
 int cli_tenants_main(cli_ctx *c, int argc, char **argv);
 int cli_users_main(cli_ctx *c, int argc, char **argv);
 int cli_acls_main(cli_ctx *c, int argc, char **argv);
+int cli_quotas_main(cli_ctx *c, int argc, char **argv);
+int cli_explain_main(cli_ctx *c, int argc, char **argv);
 
 #endif

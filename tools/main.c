@@ -24,6 +24,8 @@ static const cli_command commands[] = {
     {"tenants", cli_tenants_main, "tenants: create, list, describe, delete (prefix + ACLs)"},
     {"users", cli_users_main, "SASL users: add (SCRAM credentials), remove, list"},
     {"acls", cli_acls_main, "ACLs: add, remove, list"},
+    {"quotas", cli_quotas_main, "quotas and tenant limits: set, remove, describe, usage"},
+    {"explain", cli_explain_main, "why a request is denied or throttled (ACL, quota, limit)"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -93,7 +95,7 @@ int main(int argc, char **argv)
     }
     if (optind >= argc) {
         return cli_usage_error(&c, "no command given (one of: topics, groups, status, perf, "
-                                   "produce, consume, tenants, users, acls)");
+                                   "produce, consume, tenants, users, acls, quotas, explain)");
     }
     const char *word = argv[optind];
     char *help_argv[3];
@@ -117,7 +119,7 @@ int main(int argc, char **argv)
     if (!cmd)
         return cli_usage_error(&c,
                                "unknown command \"%s\" (one of: topics, groups, status, perf, "
-                               "produce, consume, tenants, users, acls)",
+                               "produce, consume, tenants, users, acls, quotas, explain)",
                                word);
     return cmd->main(&c, argc - optind, argv + optind);
 }
