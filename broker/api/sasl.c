@@ -137,7 +137,13 @@ static int refuse(st_req *req, st_session *s, const char *msg, bool slow);
 static int fail_auth(st_req *req, st_session *s, const char *why)
 {
     const char *peer = req->conn ? st_conn_peer(req->conn) : "(detached)";
-    st_warn("SASL %s authentication failed from %s: %s", mech_name(s->sasl_mech), peer, why);
+    /* User names come from the wire: a newline in one must not forge a log line. */
+    char clean[600];
+    snprintf(clean, sizeof clean, "%s", why);
+    for (char *p = clean; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    st_warn("SASL %s authentication failed from %s: %s", mech_name(s->sasl_mech), peer, clean);
     char msg[256];
     snprintf(msg, sizeof msg,
              "Authentication failed during authentication due to invalid credentials with SASL "
