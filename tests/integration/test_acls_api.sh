@@ -40,6 +40,13 @@ fi
 stop_broker
 start_broker
 run "rk_acls after-restart" "$RK_BIN/rk_acls" "$BOOTSTRAP" after-restart
+# kafkajs's admin ACL API against the same broker (and the bindings librdkafka made).
+JS_DIR="$(dirname "$0")/js"
+if [ -d "$JS_DIR/node_modules/kafkajs" ]; then
+    run "kafkajs acls" timeout 60 "${NODE:-node}" "$JS_DIR/acls.js" "$BOOTSTRAP"
+else
+    fail "kafkajs is not installed in $JS_DIR (deploy/test.sh runs npm ci there)"
+fi
 stop_broker
 
 # Same data, but ANONYMOUS is no longer a super user and holds no ACL on the cluster.
