@@ -32,12 +32,17 @@
  * File ranges go out with sendfile(2), which cannot be told MSG_NOSIGNAL: the process
  * must ignore SIGPIPE (memory parts use sendmsg with MSG_NOSIGNAL).
  *
+ * Files: conn.c (this: connections, framing, responses), conn_tls.c (the TLS path),
+ * listen.c (listeners and accepting); conn_int.h holds what they share.
+ *
  * TLS connections (a listener with an st_tls_ctx) read and write through broker/net/tls.h
  * instead: the same buffers and cursors, but file ranges are copied through a buffer
  * (pread, then encrypt) since the kernel cannot encrypt for us. OpenSSL may hold
  * decrypted bytes the socket no longer signals, so conn_leave re-arms a read for them.
  */
 #include "broker/net/conn.h"
+
+#include "broker/net/conn_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -56,100 +61,7 @@
 #include "common/clock.h"
 #include "common/logging.h"
 
-/* The small read buffer. Frames under LARGE_FRAME are parsed out of it; keeping
- * LARGE_FRAME at half its size means a partial small frame left at the end of a read
- * needs at most a short memmove and always leaves room for the rest. */
-#define RBUF_SIZE   (16 * 1024)
-#define LARGE_FRAME (RBUF_SIZE / 2)
-/* Responses start with this much room: a Produce answer for 16 partitions is ~700 bytes,
- * so starting at st_buf's default 256 meant two reallocs on every request. */
-#define RESP_INITIAL       1024
-#define LISTEN_BACKLOG     1024
-#define MAX_IOV            64
-#define SENDFILE_MAX       0x7ffff000 /* Linux transfers at most this much per call */
-#define ACCEPT_RETRY_MS    100        /* pause after EMFILE so we do not spin on the listener */
-#define CONTAINER(p, T, m) ((T *)((char *)(p)-offsetof(T, m)))
-#define TLS_CHUNK          16384 /* one TLS record's worth of a file range per write */
-
-typedef struct file_part {
-    size_t at; /* buffer position the range is spliced before */
-    st_fileref *f;
-    int64_t pos;
-    size_t len;
-} file_part;
-
-struct st_resp {
-    st_resp *next;
-    st_buf buf;
-    file_part *parts; /* in buffer order */
-    size_t nparts;
-    size_t parts_cap;
-    size_t file_bytes;
-    /* Send cursor: bytes of buf sent; the part next to send; bytes of it sent. We are
-     * inside parts[part] exactly when mem_off == parts[part].at. */
-    size_t mem_off;
-    size_t part;
-    size_t file_off;
-};
-
-typedef struct listener {
-    st_server *s;
-    int fd;
-    int port;
-    char addr[80]; /* "127.0.0.1:9092", for messages */
-    bool watched;
-    st_timer retry; /* re-watch after running out of fds */
-    int tag;
-    st_tls_ctx *tls; /* borrowed; NULL: plaintext */
-} listener;
-
-struct st_server {
-    st_loop *loop;
-    st_server_callbacks cb;
-    void *ctx;
-    size_t max_request_bytes;
-    listener **listeners;
-    size_t nlisteners;
-    st_conn *conns; /* doubly linked, newest first */
-    size_t nconns;
-    uint64_t next_id;
-};
-
-struct st_conn {
-    st_server *s;
-    st_conn *prev, *next;
-    int fd;
-    uint64_t id;
-    char peer[64];
-    void *data;
-
-    uint8_t *rbuf; /* RBUF_SIZE or NULL before the first read; unconsumed: [rstart, rend) */
-    size_t rstart;
-    size_t rend;
-    /* The large frame being read (NULL if none): body bytes [0, big_have) of big_len are
-     * in. Handed to on_request, which takes it, once whole. */
-    uint8_t *big;
-    size_t big_len;
-    size_t big_have;
-
-    st_resp *out_head, *out_tail;
-    uint32_t watched; /* epoll interest currently registered */
-    bool held;        /* on_request said ST_CONN_WAIT; no answer yet */
-    bool resumed;     /* st_conn_send/resume ran during the current on_request */
-    bool closed;
-    int depth; /* nesting of conn_enter: free only at 0 */
-    st_timer resume_timer;
-    int tag;            /* of the listener */
-    int lport;          /* the listener's port */
-    st_tls *tls;        /* NULL: plaintext */
-    int tls_read_want;  /* a TLS read waits for this (handshake may need to write) */
-    int tls_write_want; /* a TLS write waits for this */
-    char *close_reason; /* st_conn_close_after_send: close when the queue is empty */
-    bool muted;         /* st_conn_mute: no requests read until mute_timer fires */
-    st_timer mute_timer;
-};
-
-static void *xalloc(void *p, size_t n)
+void *st_conn__xalloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
     if (!q) {
@@ -182,7 +94,7 @@ static void format_addr(const struct sockaddr *sa, char *out, size_t outlen)
 
 st_resp *st_resp_new(int32_t correlation_id, bool flexible_header)
 {
-    st_resp *r = xalloc(NULL, sizeof *r);
+    st_resp *r = st_conn__xalloc(NULL, sizeof *r);
     memset(r, 0, sizeof *r);
     st_buf_reserve(&r->buf, RESP_INITIAL);
     st_buf_put_i32(&r->buf, 0); /* frame size, patched by st_conn_send */
@@ -203,7 +115,7 @@ void st_resp_add_file(st_resp *r, st_fileref *f, int64_t pos, size_t len)
         return; /* nothing to send; keeps the send cursor free of empty parts */
     if (r->nparts == r->parts_cap) {
         r->parts_cap = r->parts_cap ? r->parts_cap * 2 : 4;
-        r->parts = xalloc(r->parts, r->parts_cap * sizeof *r->parts);
+        r->parts = st_conn__xalloc(r->parts, r->parts_cap * sizeof *r->parts);
     }
     r->parts[r->nparts++] = (file_part){r->buf.len, st_fileref_ref(f), pos, len};
     r->file_bytes += len;
@@ -226,7 +138,7 @@ void st_resp_free(st_resp *r)
 }
 
 /* End of the memory run the cursor is in (the next file part, or the buffer's end). */
-static size_t mem_end(const st_resp *r)
+size_t st_conn__mem_end(const st_resp *r)
 {
     return r->part < r->nparts ? r->parts[r->part].at : r->buf.len;
 }
@@ -263,7 +175,7 @@ static void drop_output(st_conn *c)
 }
 
 /* Logs `reason` (when not NULL) at `level`, then closes as conn.h describes. */
-static void conn_close_at(st_conn *c, enum st_log_level level, const char *reason)
+void st_conn__close_at(st_conn *c, enum st_log_level level, const char *reason)
 {
     if (c->closed)
         return;
@@ -295,7 +207,7 @@ static void conn_close_at(st_conn *c, enum st_log_level level, const char *reaso
 
 void st_conn_close(st_conn *c, const char *reason)
 {
-    conn_close_at(c, ST_LOG_INFO, reason);
+    st_conn__close_at(c, ST_LOG_INFO, reason);
 }
 
 static void conn_enter(st_conn *c)
@@ -313,7 +225,7 @@ static void conn_leave(st_conn *c)
     if (c->depth == 1 && !c->closed) {
         flush(c);
         if (!c->closed && c->close_reason && !c->out_head)
-            conn_close_at(c, ST_LOG_INFO, c->close_reason);
+            st_conn__close_at(c, ST_LOG_INFO, c->close_reason);
         if (!c->closed)
             update_watch(c);
         /* Decrypted bytes waiting inside OpenSSL raise no epoll event: read them from
@@ -328,7 +240,7 @@ static void conn_leave(st_conn *c)
 
 /* ---- connections: writing ---- */
 
-static void pop_done(st_conn *c)
+void st_conn__pop_done(st_conn *c)
 {
     while (c->out_head && resp_done(c->out_head)) {
         st_resp *r = c->out_head;
@@ -341,12 +253,10 @@ static void pop_done(st_conn *c)
 
 /* Sends from the file part the head response is in. Returns 1 to go on, 0 when the
  * socket is full, -1 when the connection was closed. */
-static int tls_send_file_part(st_conn *c, st_resp *r);
-
 static int send_file_part(st_conn *c, st_resp *r)
 {
     if (c->tls)
-        return tls_send_file_part(c, r);
+        return st_conn__tls_send_file_part(c, r);
     file_part *p = &r->parts[r->part];
     size_t left = p->len - r->file_off;
     off_t off = (off_t)(p->pos + (int64_t)r->file_off);
@@ -358,7 +268,7 @@ static int send_file_part(st_conn *c, st_resp *r)
             return 0;
         char why[160];
         snprintf(why, sizeof why, "sendfile failed: %s", strerror(errno));
-        conn_close_at(c, ST_LOG_INFO, why);
+        st_conn__close_at(c, ST_LOG_INFO, why);
         return -1;
     }
     if (n == 0) {
@@ -367,7 +277,7 @@ static int send_file_part(st_conn *c, st_resp *r)
                  "file range ended %zu bytes early at offset %lld (file truncated while a "
                  "response was queued)",
                  left, (long long)off);
-        conn_close_at(c, ST_LOG_WARN, why);
+        st_conn__close_at(c, ST_LOG_WARN, why);
         return -1;
     }
     r->file_off += (size_t)n;
@@ -375,76 +285,24 @@ static int send_file_part(st_conn *c, st_resp *r)
         r->part++;
         r->file_off = 0;
     }
-    pop_done(c);
+    st_conn__pop_done(c);
     return 1;
 }
 
 /* Advances the send cursors over n bytes of memory runs just written. */
-static void consume_memory(st_conn *c, size_t n)
+void st_conn__consume_memory(st_conn *c, size_t n)
 {
     size_t left = n;
     while (left > 0) {
         st_resp *q = c->out_head;
-        size_t take = mem_end(q) - q->mem_off;
+        size_t take = st_conn__mem_end(q) - q->mem_off;
         if (take > left)
             take = left;
         q->mem_off += take;
         left -= take;
-        pop_done(c);
+        st_conn__pop_done(c);
     }
-    pop_done(c); /* responses whose last bytes were exactly this write */
-}
-
-/* TLS: the file range through a buffer. Each call encrypts at most TLS_CHUNK bytes; a
- * retry after would-block reads the same bytes again (the buffer may move: see tls.c). */
-static int tls_send_file_part(st_conn *c, st_resp *r)
-{
-    uint8_t chunk[TLS_CHUNK];
-    file_part *p = &r->parts[r->part];
-    size_t want = p->len - r->file_off;
-    if (want > sizeof chunk)
-        want = sizeof chunk;
-    ssize_t got = pread(p->f->fd, chunk, want, (off_t)(p->pos + (int64_t)r->file_off));
-    if (got <= 0) {
-        char why[200];
-        snprintf(why, sizeof why, "reading a file range for a TLS response failed: %s",
-                 got < 0 ? strerror(errno) : "file truncated while a response was queued");
-        conn_close_at(c, ST_LOG_WARN, why);
-        return -1;
-    }
-    char why[300];
-    ssize_t n = st_tls_write(c->tls, chunk, (size_t)got, &c->tls_write_want, why, sizeof why);
-    if (n == 0)
-        return 0;
-    if (n < 0) {
-        conn_close_at(c, ST_LOG_INFO, why);
-        return -1;
-    }
-    r->file_off += (size_t)n;
-    if (r->file_off == p->len) {
-        r->part++;
-        r->file_off = 0;
-    }
-    pop_done(c);
-    return 1;
-}
-
-/* TLS: the head response's current memory run. */
-static int tls_send_memory(st_conn *c)
-{
-    st_resp *q = c->out_head;
-    size_t end = mem_end(q);
-    char why[300];
-    ssize_t n = st_tls_write(c->tls, q->buf.data + q->mem_off, end - q->mem_off, &c->tls_write_want,
-                             why, sizeof why);
-    if (n == 0)
-        return 0;
-    if (n < 0) {
-        conn_close_at(c, ST_LOG_INFO, why);
-        return -1;
-    }
-    consume_memory(c, (size_t)n);
-    return 1;
+    st_conn__pop_done(c); /* responses whose last bytes were exactly this write */
 }
 
 /* Sends memory runs of as many queued responses as one sendmsg can carry, up to the
@@ -452,12 +310,12 @@ static int tls_send_memory(st_conn *c)
 static int send_memory(st_conn *c)
 {
     if (c->tls)
-        return tls_send_memory(c);
+        return st_conn__tls_send_memory(c);
     struct iovec iov[MAX_IOV];
     int niov = 0;
     int flags = MSG_NOSIGNAL;
     for (st_resp *q = c->out_head; q && niov < MAX_IOV; q = q->next) {
-        size_t end = mem_end(q);
+        size_t end = st_conn__mem_end(q);
         if (end > q->mem_off)
             iov[niov++] = (struct iovec){q->buf.data + q->mem_off, end - q->mem_off};
         if (q->part < q->nparts) {
@@ -478,10 +336,11 @@ static int send_memory(st_conn *c)
             return 0;
         char why[160];
         snprintf(why, sizeof why, "write failed: %s", strerror(errno));
-        conn_close_at(c, errno == EPIPE || errno == ECONNRESET ? ST_LOG_DEBUG : ST_LOG_INFO, why);
+        st_conn__close_at(c, errno == EPIPE || errno == ECONNRESET ? ST_LOG_DEBUG : ST_LOG_INFO,
+                          why);
         return -1;
     }
-    consume_memory(c, (size_t)n);
+    st_conn__consume_memory(c, (size_t)n);
     return 1;
 }
 
@@ -524,7 +383,7 @@ static void update_watch(st_conn *c)
     if (st_loop_watch(c->s->loop, c->fd, want, conn_io, c) < 0) {
         char why[160];
         snprintf(why, sizeof why, "cannot watch the socket: %s", strerror(errno));
-        conn_close_at(c, ST_LOG_ERROR, why);
+        st_conn__close_at(c, ST_LOG_ERROR, why);
         return;
     }
     c->watched = want;
@@ -547,7 +406,7 @@ static bool deliver(st_conn *c, uint8_t *frame, size_t len)
     if (c->closed)
         return false;
     if (rc == ST_CONN_CLOSE) {
-        conn_close_at(c, ST_LOG_DEBUG, "closed by the request handler");
+        st_conn__close_at(c, ST_LOG_DEBUG, "closed by the request handler");
         return false;
     }
     /* An answer sent before on_request even returned means nothing is awaited. */
@@ -584,14 +443,14 @@ static void process_frames(st_conn *c)
                 snprintf(why, sizeof why,
                          "request of %d bytes exceeds socket.request.max.bytes (%zu)", size,
                          s->max_request_bytes);
-            conn_close_at(c, ST_LOG_WARN, why);
+            st_conn__close_at(c, ST_LOG_WARN, why);
             return;
         }
         size_t have = c->rend - c->rstart - 4;
         if ((size_t)size >= LARGE_FRAME) {
             /* Its own buffer now; the one copy of what arrived with the prefix. */
             size_t take = have < (size_t)size ? have : (size_t)size;
-            c->big = xalloc(NULL, (size_t)size);
+            c->big = st_conn__xalloc(NULL, (size_t)size);
             c->big_len = (size_t)size;
             c->big_have = take;
             memcpy(c->big, c->rbuf + c->rstart + 4, take);
@@ -600,7 +459,7 @@ static void process_frames(st_conn *c)
         }
         if (have < (size_t)size)
             break;
-        uint8_t *frame = xalloc(NULL, (size_t)size);
+        uint8_t *frame = st_conn__xalloc(NULL, (size_t)size);
         memcpy(frame, c->rbuf + c->rstart + 4, (size_t)size);
         c->rstart += 4 + (size_t)size;
         if (!deliver(c, frame, (size_t)size))
@@ -621,14 +480,12 @@ static void process_frames(st_conn *c)
 /* One read: into the large frame in progress and, in the same call, the small buffer
  * behind it; else into the small buffer. Returns 0, or -1 when the connection was
  * closed. */
-static int tls_read_some(st_conn *c);
-
 static int read_some(st_conn *c)
 {
     if (!c->rbuf)
-        c->rbuf = xalloc(NULL, RBUF_SIZE);
+        c->rbuf = st_conn__xalloc(NULL, RBUF_SIZE);
     if (c->tls)
-        return tls_read_some(c);
+        return st_conn__tls_read_some(c);
     /* process_frames left the unconsumed bytes at the front (rstart == 0). */
     struct iovec iov[2];
     int niov = 0;
@@ -652,45 +509,13 @@ static int read_some(st_conn *c)
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return 0;
     if (n == 0) {
-        conn_close_at(c, ST_LOG_DEBUG, "peer closed the connection");
+        st_conn__close_at(c, ST_LOG_DEBUG, "peer closed the connection");
     } else {
         char why[160];
         snprintf(why, sizeof why, "read failed: %s", strerror(errno));
-        conn_close_at(c, errno == ECONNRESET ? ST_LOG_DEBUG : ST_LOG_INFO, why);
+        st_conn__close_at(c, errno == ECONNRESET ? ST_LOG_DEBUG : ST_LOG_INFO, why);
     }
     return -1;
-}
-
-/* TLS: decrypts into the large frame in progress, then the small buffer, until both are
- * full or OpenSSL would block. Same returns as read_some. */
-static int tls_read_some(st_conn *c)
-{
-    for (;;) {
-        uint8_t *dst;
-        size_t room;
-        bool to_big = c->big && c->big_have < c->big_len;
-        if (to_big) {
-            dst = c->big + c->big_have;
-            room = c->big_len - c->big_have;
-        } else if (c->rend < RBUF_SIZE) {
-            dst = c->rbuf + c->rend;
-            room = RBUF_SIZE - c->rend;
-        } else {
-            return 0;
-        }
-        char why[300];
-        ssize_t n = st_tls_read(c->tls, dst, room, &c->tls_read_want, why, sizeof why);
-        if (n == 0)
-            return 0;
-        if (n < 0) {
-            conn_close_at(c, ST_LOG_INFO, why);
-            return -1;
-        }
-        if (to_big)
-            c->big_have += (size_t)n;
-        else
-            c->rend += (size_t)n;
-    }
 }
 
 static void conn_io(st_loop *loop, int fd, uint32_t events, void *arg)
@@ -703,14 +528,15 @@ static void conn_io(st_loop *loop, int fd, uint32_t events, void *arg)
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
         char why[160];
         snprintf(why, sizeof why, "socket error: %s", strerror(soerr ? soerr : EIO));
-        conn_close_at(c, soerr == ECONNRESET || soerr == EPIPE ? ST_LOG_DEBUG : ST_LOG_INFO, why);
+        st_conn__close_at(c, soerr == ECONNRESET || soerr == EPIPE ? ST_LOG_DEBUG : ST_LOG_INFO,
+                          why);
     } else if (((events & (EPOLLIN | EPOLLHUP)) && (c->watched & EPOLLIN) && !c->out_head) ||
                (c->tls && (events & EPOLLOUT) && c->tls_read_want == ST_TLS_WANT_WRITE &&
                 !c->out_head)) {
         if (read_some(c) == 0)
             process_frames(c);
     } else if (events & (EPOLLHUP | EPOLLRDHUP)) {
-        conn_close_at(c, ST_LOG_DEBUG, "peer hung up");
+        st_conn__close_at(c, ST_LOG_DEBUG, "peer hung up");
     }
     /* EPOLLOUT needs nothing here: conn_leave flushes. */
     conn_leave(c);
@@ -750,7 +576,7 @@ void st_conn_send(st_conn *c, st_resp *r)
         st_resp_free(r);
         char why[160];
         snprintf(why, sizeof why, "response of %zu bytes does not fit Kafka framing", size);
-        conn_close_at(c, ST_LOG_ERROR, why);
+        st_conn__close_at(c, ST_LOG_ERROR, why);
         return;
     }
     st_buf_patch_i32(&r->buf, 0, (int32_t)size);
@@ -853,15 +679,15 @@ void st_conn_set_data(st_conn *c, void *data)
     c->data = data;
 }
 
-/* ---- listeners ---- */
+/* ---- accepted connections (listen.c accepts) ---- */
 
-static void conn_new(listener *l, int fd, const struct sockaddr *peer)
+void st_conn__new(listener *l, int fd, const struct sockaddr *peer)
 {
     st_server *s = l->s;
     int one = 1;
     /* Responses are whole frames written at once: Nagle would only delay them. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    st_conn *c = xalloc(NULL, sizeof *c);
+    st_conn *c = st_conn__xalloc(NULL, sizeof *c);
     memset(c, 0, sizeof *c);
     c->s = s;
     c->fd = fd;
@@ -891,172 +717,4 @@ static void conn_new(listener *l, int fd, const struct sockaddr *peer)
     s->conns = c;
     s->nconns++;
     st_debug("accepted connection %llu from %s", (unsigned long long)c->id, c->peer);
-}
-
-static void listener_io(st_loop *loop, int fd, uint32_t events, void *arg);
-
-static void listener_retry_cb(st_loop *loop, st_timer *t)
-{
-    listener *l = CONTAINER(t, listener, retry);
-    if (st_loop_watch(loop, l->fd, EPOLLIN, listener_io, l) == 0)
-        l->watched = true;
-    else
-        st_timer_start(loop, &l->retry, ACCEPT_RETRY_MS);
-}
-
-static void listener_io(st_loop *loop, int fd, uint32_t events, void *arg)
-{
-    listener *l = arg;
-    for (;;) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd >= 0) {
-            conn_new(l, cfd, (struct sockaddr *)&ss);
-            continue;
-        }
-        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return;
-        /* Out of fds or memory: the pending connection stays queued, so a
-         * level-triggered listener would spin; pause it instead. */
-        st_warn("cannot accept on %s: %s (retrying in %d ms)", l->addr, strerror(errno),
-                ACCEPT_RETRY_MS);
-        st_loop_unwatch(loop, fd);
-        l->watched = false;
-        st_timer_start(loop, &l->retry, ACCEPT_RETRY_MS);
-        return;
-    }
-}
-
-st_server *st_server_new(st_loop *loop, const st_server_callbacks *cb, void *ctx,
-                         size_t max_request_bytes)
-{
-    st_server *s = xalloc(NULL, sizeof *s);
-    memset(s, 0, sizeof *s);
-    s->loop = loop;
-    s->cb = *cb;
-    s->ctx = ctx;
-    s->max_request_bytes = max_request_bytes;
-    return s;
-}
-
-/* Binds and listens on one resolved address. Returns the fd or -1 with errno. */
-static int listen_on(const struct addrinfo *ai)
-{
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0)
-        return -1;
-    int one = 1;
-    /* Restarting the broker must not wait for TIME_WAIT sockets of the old one. */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    return fd;
-}
-
-int st_server_listen(st_server *s, const char *host, int port, char *err, size_t errlen)
-{
-    return st_server_listen_ex(s, host, port, 0, NULL, err, errlen);
-}
-
-int st_server_listen_ex(st_server *s, const char *host, int port, int tag, st_tls_ctx *tls,
-                        char *err, size_t errlen)
-{
-    const char *shown = host && *host ? host : "0.0.0.0";
-    bool v6 = strchr(shown, ':') != NULL;
-    char addr[80];
-    snprintf(addr, sizeof addr, v6 ? "[%s]:%d" : "%s:%d", shown, port);
-    if (port < 0 || port > 65535) {
-        snprintf(err, errlen, "cannot listen on %s: port must be 0..65535", addr);
-        return -1;
-    }
-    char portstr[16];
-    snprintf(portstr, sizeof portstr, "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    int gai = getaddrinfo(host && *host ? host : NULL, portstr, &hints, &res);
-    if (gai != 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", addr,
-                 gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
-        return -1;
-    }
-    int fd = -1, saved = EADDRNOTAVAIL;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = listen_on(ai);
-        if (fd < 0)
-            saved = errno;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(saved));
-        return -1;
-    }
-
-    listener *l = xalloc(NULL, sizeof *l);
-    memset(l, 0, sizeof *l);
-    l->s = s;
-    l->fd = fd;
-    l->retry.cb = listener_retry_cb;
-    l->tag = tag;
-    l->tls = tls;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-        l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                 : ((struct sockaddr_in *)&ss)->sin_port);
-    else
-        l->port = port;
-    snprintf(l->addr, sizeof l->addr, v6 ? "[%s]:%d" : "%s:%d", shown, l->port);
-    if (st_loop_watch(s->loop, fd, EPOLLIN, listener_io, l) < 0) {
-        snprintf(err, errlen, "cannot listen on %s: epoll: %s", addr, strerror(errno));
-        close(fd);
-        free(l);
-        return -1;
-    }
-    l->watched = true;
-    s->listeners = xalloc(s->listeners, (s->nlisteners + 1) * sizeof *s->listeners);
-    s->listeners[s->nlisteners++] = l;
-    st_info("listening on %s", l->addr);
-    return 0;
-}
-
-int st_server_port(const st_server *s)
-{
-    return s->nlisteners ? s->listeners[0]->port : -1;
-}
-
-int st_server_listener_port(const st_server *s, size_t i)
-{
-    return i < s->nlisteners ? s->listeners[i]->port : -1;
-}
-
-size_t st_server_conn_count(const st_server *s)
-{
-    return s->nconns;
-}
-
-void st_server_free(st_server *s)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < s->nlisteners; i++) {
-        listener *l = s->listeners[i];
-        if (l->watched)
-            st_loop_unwatch(s->loop, l->fd);
-        st_timer_stop(s->loop, &l->retry);
-        close(l->fd);
-        free(l);
-    }
-    free(s->listeners);
-    while (s->conns)
-        conn_close_at(s->conns, ST_LOG_DEBUG, "server shutting down");
-    free(s);
 }
