@@ -52,6 +52,8 @@ static void on_tick(st_loop *loop, st_timer *t)
 {
     st_broker *b = t->arg;
     st_topics_tick(b->topics, st_wall_ms());
+    if (b->quotas)
+        st_quotas_sweep(b->quotas, st_wall_ms()); /* idle sensors go even when nobody records */
     st_timer_start(loop, t, tick_period(b));
 }
 
@@ -262,14 +264,23 @@ int st_broker_port(const st_broker *b)
     return b->server ? st_server_port(b->server) : b->cfg.port;
 }
 
-st_topic *st_broker_auto_create(st_broker *b, const char *name, size_t len)
+st_topic *st_broker_auto_create(st_broker *b, const char *name, size_t len, int *refused)
 {
+    if (refused)
+        *refused = 0;
     st_topic *t = st_topics_find(b->topics, name, len);
     if (t || !b->cfg.auto_create_topics)
         return t;
-    char copy[256], err[256];
+    char copy[256], err[320];
     if (len >= sizeof copy || st_topic_name_check(name, len, err, sizeof err))
         return NULL;
+    /* A tenant's topics and partitions limits hold for auto-created topics too. */
+    if (st_bquota_check_create(b, name, len, 1, b->cfg.num_partitions, err, sizeof err)) {
+        st_info("not auto-creating \"%.*s\": %s", (int)len, name, err);
+        if (refused)
+            *refused = ST_ERR_POLICY_VIOLATION;
+        return NULL;
+    }
     memcpy(copy, name, len);
     copy[len] = '\0';
     int rc = st_topics_create(b->topics, copy, b->cfg.num_partitions,

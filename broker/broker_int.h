@@ -46,8 +46,10 @@ struct st_broker {
 };
 
 /* Auto-creates `name` if auto.create.topics.enable is on (Metadata, Produce).
- * Returns the topic or NULL. */
-st_topic *st_broker_auto_create(st_broker *b, const char *name, size_t len);
+ * Returns the topic or NULL; *refused (may be NULL) says why not: 0 (auto-creation off,
+ * or a bad name: the topic is simply unknown) or ST_ERR_POLICY_VIOLATION (the owning
+ * tenant is at its topics or partitions limit; logged). */
+st_topic *st_broker_auto_create(st_broker *b, const char *name, size_t len, int *refused);
 
 /* A broker with its data directory, loop and flusher but no listener and no
  * management endpoint: for the fuzz harness and unit tests, which feed st_dispatch

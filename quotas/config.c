@@ -118,6 +118,14 @@ static int check_name(const char *type, const char *name, char *err, size_t errl
                  strlen(name), NAME_MAX_BYTES);
         return ST_ERR_INVALID_REQUEST;
     }
+    /* Names are saved as JSON strings, which must be UTF-8: refuse here rather than fail
+     * the save after the change was accepted. */
+    json_t *probe = json_string(name);
+    if (!probe) {
+        snprintf(err, errlen, "%s name is not valid UTF-8", type);
+        return ST_ERR_INVALID_REQUEST;
+    }
+    json_decref(probe);
     return 0;
 }
 

@@ -201,6 +201,8 @@ static int64_t throttle_of(st_quotas *q, qsensor *s, int kind, double quota, int
 
 /* ---- runtime ---- */
 
+#define USAGE_SENSORS_MAX 10000 /* sensors kept for clients without any quota */
+
 static qsensor *client_sensor(st_quotas *q, const st_quota_client *c, int kind, const resolved *r,
                               bool create)
 {
@@ -258,7 +260,11 @@ int64_t st_quotas_record(st_quotas *q, const st_quota_client *c, st_quota_kind k
     int64_t throttle = 0;
     resolved r;
     resolve_client(q, c, kind, &r);
-    qsensor *s = client_sensor(q, c, kind, &r, true);
+    /* A client no quota applies to gets a sensor only for `usage`, and only while the
+     * table is small: a client inventing a new client id per request must not grow the
+     * broker's memory (sensors under a quota are always kept: they enforce it). */
+    bool create = r.has_quota || q->sensors.map.count < USAGE_SENSORS_MAX;
+    qsensor *s = client_sensor(q, c, kind, &r, create);
     if (s && qsensor_set_tenant(s, has_tenant(c) ? c->tenant : NULL) == 0)
         throttle = record_into(q, s, kind, &r, value, now_ms);
     if (has_tenant(c)) {
@@ -278,6 +284,36 @@ int64_t st_quotas_record(st_quotas *q, const st_quota_client *c, st_quota_kind k
     }
     tick(q, now_ms);
     return throttle;
+}
+
+void st_quotas_sweep(st_quotas *q, int64_t now_ms)
+{
+    qsensors_sweep(&q->sensors, now_ms);
+    qmetrics_sweep(&q->metrics, now_ms);
+}
+
+bool st_quotas_window_budget(const st_quotas *q, const st_quota_client *c, st_quota_kind kind,
+                             double *bytes)
+{
+    if (!q || !c || (int)kind < 0 || kind >= ST_QUOTA_KINDS)
+        return false;
+    /* Kafka's getMaxValueInQuotaWindow: what the quota allows over (num - 1) windows. */
+    double span_s = (double)(q->w.num - 1) * (double)q->w.ms / 1000.0;
+    bool any = false;
+    resolved r;
+    resolve_client(q, c, kind, &r);
+    if (r.has_quota) {
+        *bytes = r.quota * span_s;
+        any = true;
+    }
+    if (has_tenant(c)) {
+        resolve_tenant(q, c->tenant, kind, &r);
+        if (r.has_quota && (!any || r.quota * span_s < *bytes)) {
+            *bytes = r.quota * span_s;
+            any = true;
+        }
+    }
+    return any;
 }
 
 int64_t st_quotas_owed(st_quotas *q, const st_quota_client *c, st_quota_kind kind, int64_t now_ms)
@@ -345,14 +381,29 @@ bool st_quotas_connection_created(st_quotas *q, const char *tenant, int64_t now_
 
 /* ---- usage and explain ---- */
 
+/* A JSON string of s; a client id from the wire need not be UTF-8, so bytes outside ASCII
+ * are shown as '?' when it is not (usage must not fail for one odd client). */
+static json_t *name_json(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char buf[300];
+    size_t n = 0;
+    for (; s[n] && n + 1 < sizeof buf; n++)
+        buf[n] = (unsigned char)s[n] < 0x80 ? s[n] : '?';
+    buf[n] = '\0';
+    return json_string(buf);
+}
+
 static json_t *entity_json(const char *user, const char *client_id, const char *tenant)
 {
     json_t *o = json_object();
     if (!o)
         return NULL;
-    if ((user && json_object_set_new(o, "user", json_string(user))) ||
-        (client_id && json_object_set_new(o, "client-id", json_string(client_id))) ||
-        (tenant && json_object_set_new(o, "tenant", json_string(tenant)))) {
+    if ((user && json_object_set_new(o, "user", name_json(user))) ||
+        (client_id && json_object_set_new(o, "client-id", name_json(client_id))) ||
+        (tenant && json_object_set_new(o, "tenant", name_json(tenant)))) {
         json_decref(o);
         return NULL;
     }

@@ -152,6 +152,17 @@ int64_t st_quotas_record(st_quotas *q, const st_quota_client *c, st_quota_kind k
  */
 int64_t st_quotas_owed(st_quotas *q, const st_quota_client *c, st_quota_kind kind, int64_t now_ms);
 
+/* Drops idle sensors and metrics now (the broker calls it from its periodic tick, so an
+ * idle broker frees what a burst of clients left behind). */
+void st_quotas_sweep(st_quotas *q, int64_t now_ms);
+
+/* The most `kind` the quota applying to c (client or tenant, the smaller) allows in one
+ * measurement span ((window_num - 1) windows): true and *bytes, or false without a quota.
+ * A fetch is capped to it (Kafka's getMaxValueInQuotaWindow), so one answer never runs
+ * up a throttle of minutes. */
+bool st_quotas_window_budget(const st_quotas *q, const st_quota_client *c, st_quota_kind kind,
+                             double *bytes);
+
 /* Notes a throttle the broker applied (ms) and a request (for metrics and usage), and a
  * denial (ACL or limit) for the tenant's metrics. */
 void st_quotas_note_throttle(st_quotas *q, const st_quota_client *c, int64_t throttle_ms,

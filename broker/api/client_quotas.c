@@ -31,7 +31,8 @@
 #include "common/logging.h"
 #include "quotas/quotas.h"
 
-#define MSG_LEN 320
+#define MAX_ALTERATIONS 10000
+#define MSG_LEN         320
 
 /* The entity types, in the order entities are written back. */
 enum { ET_USER, ET_CLIENT_ID, ET_TENANT, ET_COUNT };
@@ -358,8 +359,11 @@ static void read_alteration(st_rd *rd, alteration *a)
     if (!a->types || !a->names)
         abort(); /* as st_buf */
     for (int32_t k = 0; k < n && !rd->err; k++, a->nparts++) {
-        a->types[k] = dup_checked(st_rd_str(rd, false), &a->bad_string);
+        st_str type = st_rd_str(rd, false);
+        a->types[k] = dup_checked(type, &a->bad_string);
         a->names[k] = dup_checked(st_rd_str(rd, false), &a->bad_string);
+        if (!type.ptr)
+            rd->err = 1; /* entity_type is not nullable */
     }
     /* op: key (2+), value (8), remove (1) */
     n = st_rd_array(rd, false, 11);
@@ -367,7 +371,10 @@ static void read_alteration(st_rd *rd, alteration *a)
     if (!a->ops)
         abort();
     for (int32_t k = 0; k < n && !rd->err; k++, a->nops++) {
-        a->ops[k].key = dup_checked(st_rd_str(rd, false), &a->bad_string);
+        st_str key = st_rd_str(rd, false);
+        if (!key.ptr)
+            rd->err = 1; /* key is not nullable: a null one once crashed the duplicate check */
+        a->ops[k].key = dup_checked(key, &a->bad_string);
         a->ops[k].value = rd_f64(rd);
         a->ops[k].remove = st_rd_bool(rd);
     }
@@ -528,8 +535,12 @@ int st_handle_alter_client_quotas(st_req *req)
     st_rd *rd = &req->rd;
     int rc = ST_REQ_DONE;
 
-    /* entity array (4) and ops array (4): at least 8 bytes */
+    /* entity array (4) and ops array (4): at least 8 bytes. Each entry costs far more in
+     * memory than on the wire, so the count is capped: a request of millions of empty
+     * entries must not allocate gigabytes. */
     int32_t n = st_rd_array(rd, false, 8);
+    if (n < 0 || n > MAX_ALTERATIONS)
+        return ST_ERR__MALFORMED;
     alteration *a = calloc(n > 0 ? (size_t)n : 1, sizeof(*a));
     if (!a)
         abort(); /* as st_buf */

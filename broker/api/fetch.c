@@ -362,10 +362,10 @@ static void write_response(fetch *f, st_resp *resp, int16_t v)
      * Kafka); a fetch that found the client already over answered empty (owed_ms). */
     int64_t throttle = f->owed_ms;
     if (throttle == 0 && bytes > 0 && f->b->quotas && f->req->conn) {
-        st_quota_client qc;
-        char qc_buf[256];
-        st_bquota_client(f->req, &qc, qc_buf, sizeof qc_buf);
-        throttle = st_quotas_record(f->b->quotas, &qc, ST_QUOTA_FETCH, (double)bytes, st_wall_ms());
+        st_bquota_id qid;
+        st_bquota_client(f->req, &qid);
+        throttle =
+            st_quotas_record(f->b->quotas, &qid.c, ST_QUOTA_FETCH, (double)bytes, st_wall_ms());
     }
     if (throttle > 0) {
         st_buf_patch_i32(out, throttle_pos, (int32_t)(throttle > INT32_MAX ? INT32_MAX : throttle));
@@ -462,13 +462,18 @@ int st_handle_fetch(st_req *req)
     }
 
     /* Over consumer_byte_rate already: answer at once with no records and the time owed
-     * (KIP-219). Checked before reading, never after: a fetch bigger than a whole window
-     * is sent whole once the client is back under its quota, so nothing starves. */
+     * (KIP-219). Checked before reading, never after, and the answer is capped to what
+     * the quota allows in one measurement span (Kafka's getMaxValueInQuotaWindow) —
+     * though always at least one batch (KIP-74) — so a fetch never runs up a throttle of
+     * minutes and never starves. */
     if (b->quotas && req->conn) {
-        st_quota_client qc;
-        char qc_buf[256];
-        st_bquota_client(req, &qc, qc_buf, sizeof qc_buf);
-        f->owed_ms = st_quotas_owed(b->quotas, &qc, ST_QUOTA_FETCH, st_wall_ms());
+        st_bquota_id qid;
+        st_bquota_client(req, &qid);
+        f->owed_ms = st_quotas_owed(b->quotas, &qid.c, ST_QUOTA_FETCH, st_wall_ms());
+        double budget;
+        if (st_quotas_window_budget(b->quotas, &qid.c, ST_QUOTA_FETCH, &budget) &&
+            budget < (double)f->max_bytes)
+            f->max_bytes = budget < 1 ? 1 : (int32_t)budget;
     }
     bool any_error = false;
     size_t total = f->error ? 0 : collect(f, &any_error);

@@ -83,7 +83,13 @@ static void answer_topic(st_req *req, st_buf *w, st_str name, bool allow_auto)
             write_topic_error(w, flex, v, ST_ERR_TOPIC_AUTHORIZATION_FAILED, name);
             return;
         }
-        topic = st_broker_auto_create(b, name.ptr, (size_t)name.len);
+        int refused;
+        topic = st_broker_auto_create(b, name.ptr, (size_t)name.len, &refused);
+        if (!topic && refused) {
+            /* Over the tenant's limit: a permanent error, not a topic to wait for. */
+            write_topic_error(w, flex, v, refused, name);
+            return;
+        }
     }
     if (topic == NULL) {
         write_topic_error(w, flex, v, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, name);

@@ -168,7 +168,7 @@ static st_topic *find_topic(st_req *req, st_str name)
     if (!t && b->cfg.auto_create_topics &&
         (st_authorize_cluster(req, ST_ACL_OP_CREATE) ||
          st_authorize(req, ST_ACL_OP_CREATE, ST_ACL_RESOURCE_TOPIC, name.ptr, (size_t)name.len)))
-        t = st_broker_auto_create(b, name.ptr, (size_t)name.len);
+        t = st_broker_auto_create(b, name.ptr, (size_t)name.len, NULL);
     return t;
 }
 
@@ -257,10 +257,9 @@ int st_handle_produce(st_req *req)
      * the answer says how long to back off and the connection is muted that long. */
     int64_t throttle = 0;
     if (req->broker->quotas && req->produced_bytes > 0) {
-        st_quota_client qc;
-        char qc_buf[256];
-        st_bquota_client(req, &qc, qc_buf, sizeof qc_buf);
-        throttle = st_quotas_record(req->broker->quotas, &qc, ST_QUOTA_PRODUCE,
+        st_bquota_id qid;
+        st_bquota_client(req, &qid);
+        throttle = st_quotas_record(req->broker->quotas, &qid.c, ST_QUOTA_PRODUCE,
                                     (double)req->produced_bytes, now_ms);
     }
     st_buf_put_i32(out, (int32_t)(throttle > INT32_MAX ? INT32_MAX : throttle));

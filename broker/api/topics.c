@@ -265,9 +265,13 @@ int st_handle_create_topics(st_req *req)
                 partitions = b->cfg.num_partitions;
             if (replication == -1)
                 replication = b->cfg.default_replication_factor;
-            /* Tenant limits (topics, partitions): POLICY_VIOLATION naming the limit. */
-            a->err = st_bquota_check_create(
-                b, name, strlen(name), 1, partitions > 0 ? partitions : 0, a->msg, sizeof(a->msg));
+            /* Tenant limits (topics, partitions): POLICY_VIOLATION naming the limit. Not for
+             * a topic that exists: that answer is TOPIC_ALREADY_EXISTS, which clients that
+             * "ensure a topic exists" rely on. */
+            if (!st_topics_find(b->topics, name, strlen(name)))
+                a->err =
+                    st_bquota_check_create(b, name, strlen(name), 1,
+                                           partitions > 0 ? partitions : 0, a->msg, sizeof(a->msg));
             if (!a->err)
                 a->err = st_topics_create(b->topics, name, partitions, replication, a->configs,
                                           a->nconfigs, validate_only, a->msg, sizeof(a->msg));

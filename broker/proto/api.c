@@ -285,15 +285,16 @@ int st_dispatch(st_broker *b, st_conn *conn, uint8_t *frame, size_t len)
 
     /* request_percentage: the handler's time on the loop thread is charged to its
      * client (and tenant). The identity is taken first: the handler may free req. */
-    st_quota_client qc;
-    char qc_buf[256];
-    bool metered = conn && b->quotas;
+    /* Not before authentication: a client that has not logged in has no identity to
+     * charge, and must not create sensors by inventing client ids. */
+    st_bquota_id qid;
+    bool metered = conn && b->quotas && s && s->sasl == ST_SASL_AUTHENTICATED;
     if (metered)
-        st_bquota_client(req, &qc, qc_buf, sizeof qc_buf);
+        st_bquota_client(req, &qid);
     int64_t t0 = metered ? st_mono_us() : 0;
     int rc = api->handler(req);
     if (metered)
-        charge_request_time(b, conn, &qc, st_mono_us() - t0);
+        charge_request_time(b, conn, &qid.c, st_mono_us() - t0);
     switch (rc) {
     case ST_REQ_DONE:
     case ST_REQ_SILENT:

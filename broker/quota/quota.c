@@ -172,19 +172,20 @@ void st_bquota_tenant_use(st_broker *b, const char *tenant, st_tenant_use *out)
     out->connections = s->connections;
 }
 
-void st_bquota_client(const st_req *req, st_quota_client *out, char *buf, size_t cap)
+void st_bquota_client(const st_req *req, st_bquota_id *id)
 {
     const st_session *s = st_req_session(req);
-    out->user = s && s->user[0] ? s->user : "ANONYMOUS";
-    if (!st_str_copy(buf, cap, req->client_id))
-        buf[0] = '\0';
-    out->client_id = buf;
-    out->tenant = NULL;
+    snprintf(id->user, sizeof id->user, "%s", s && s->user[0] ? s->user : "ANONYMOUS");
+    if (!st_str_copy(id->client_id, sizeof id->client_id, req->client_id))
+        id->client_id[0] = '\0';
+    id->tenant[0] = '\0';
     if (s && s->user[0] && req->broker->security) {
         const st_tenant *t =
             st_tenants_of_user(st_security_tenants(req->broker->security), s->user);
-        out->tenant = t ? t->name : NULL;
+        if (t)
+            snprintf(id->tenant, sizeof id->tenant, "%s", t->name);
     }
+    id->c = (st_quota_client){id->user, id->client_id, id->tenant[0] ? id->tenant : NULL};
 }
 
 /* Logs a refusal at most once per WARN_EVERY_MS per tenant (a producer refused flat out
@@ -240,8 +241,10 @@ int st_bquota_check_create(st_broker *b, const char *topic, size_t len, int topi
     double limit;
     if (topics > 0 && st_quotas_limit(b->quotas, t->name, ST_QK_TOPICS, &limit) &&
         (double)(s->use.topics + topics) > limit) {
-        snprintf(msg, cap, "tenant %s: topics limit %.0f reached (%lld topics exist)", t->name,
-                 limit, (long long)s->use.topics);
+        snprintf(msg, cap,
+                 "tenant %s: topics limit %.0f reached (%lld topics exist); delete topics or raise "
+                 "the limit",
+                 t->name, limit, (long long)s->use.topics);
         note_denial(b, t->name);
         return ST_ERR_POLICY_VIOLATION;
     }
@@ -249,7 +252,7 @@ int st_bquota_check_create(st_broker *b, const char *topic, size_t len, int topi
         (double)(s->use.partitions + partitions) > limit) {
         snprintf(msg, cap,
                  "tenant %s: partitions limit %.0f would be exceeded (%lld partitions exist, "
-                 "%lld more requested)",
+                 "%lld more requested); delete topics or raise the limit",
                  t->name, limit, (long long)s->use.partitions, (long long)partitions);
         note_denial(b, t->name);
         return ST_ERR_POLICY_VIOLATION;
@@ -265,8 +268,11 @@ int st_bquota_connection_open(st_broker *b, const char *tenant, char *msg, size_
     double limit, rate;
     if (st_quotas_limit(b->quotas, tenant, ST_QK_CONNECTIONS, &limit) &&
         (double)(s->connections + 1) > limit) {
-        snprintf(msg, cap, "tenant %s: connections limit %.0f reached (%lld open)", tenant, limit,
-                 (long long)s->connections);
+        snprintf(
+            msg, cap,
+            "tenant %s: connections limit %.0f reached (%lld open); close connections or raise "
+            "the limit",
+            tenant, limit, (long long)s->connections);
         note_denial(b, tenant);
         return ST_ERR_POLICY_VIOLATION;
     }
@@ -296,9 +302,8 @@ void st_bquota_throttle(st_req *req, int64_t ms)
 {
     if (ms <= 0 || !req->conn || !req->broker->quotas)
         return;
-    st_quota_client c;
-    char buf[256];
-    st_bquota_client(req, &c, buf, sizeof buf);
-    st_quotas_note_throttle(req->broker->quotas, &c, ms, st_wall_ms());
+    st_bquota_id id;
+    st_bquota_client(req, &id);
+    st_quotas_note_throttle(req->broker->quotas, &id.c, ms, st_wall_ms());
     st_conn_mute(req->conn, ms);
 }

@@ -45,8 +45,16 @@ typedef struct st_tenant_use {
 void st_bquota_tenant_use(st_broker *b, const char *tenant, st_tenant_use *out);
 
 /* The quota identity of a request: its user ("ANONYMOUS" when not authenticated), client
- * id (copied into buf) and tenant (NULL: none). Borrowed pointers valid for the request. */
-void st_bquota_client(const st_req *req, st_quota_client *out, char *buf, size_t cap);
+ * id and tenant (none: NULL), copied, so it stays valid after the request, its
+ * connection or its tenant are gone. id->c points into id. A client id of 256 bytes or
+ * more counts as "". */
+typedef struct st_bquota_id {
+    st_quota_client c;
+    char user[256];
+    char client_id[256];
+    char tenant[65];
+} st_bquota_id;
+void st_bquota_client(const st_req *req, st_bquota_id *id);
 
 /*
  * Produce: may `bytes` more be written to `topic`? 0, or ST_ERR_POLICY_VIOLATION with a

@@ -288,7 +288,7 @@ static void alter(int fd, const alter_entry *a, int n, bool validate_only, alter
         }
         put_i32(&b, a[i].nops);
         for (int k = 0; k < a[i].nops; k++) {
-            put_string(&b, a[i].ops[k].key);
+            put_nstring(&b, a[i].ops[k].key); /* NULL: a null key (malformed) */
             put_f64(&b, a[i].ops[k].value);
             put_i8(&b, a[i].ops[k].remove ? 1 : 0);
         }
@@ -509,14 +509,60 @@ static void run_api(int fd)
     printf("Alter remove: ok\n");
 }
 
+/* A null quota key (not nullable in AlterClientQuotasRequest.json) once crashed the
+ * broker's duplicate-key check: now the request is malformed, that connection is closed
+ * without an answer, and the broker goes on serving. */
+static void run_malformed(int port)
+{
+    int fd = connect_loopback(port, READ_TIMEOUT_S);
+    wbuf b;
+    begin_request(&b, API_ALTER_CLIENT_QUOTAS);
+    put_i32(&b, 1);
+    put_i32(&b, 1);
+    put_string(&b, "user");
+    put_string(&b, "rk-null-key");
+    put_i32(&b, 2);
+    put_string(&b, "producer_byte_rate");
+    put_f64(&b, 1000);
+    put_i8(&b, 0);
+    put_i16(&b, -1); /* the null key */
+    put_f64(&b, 1000);
+    put_i8(&b, 0);
+    put_i8(&b, 0); /* validate_only */
+    patch_i32(&b, 0, (int32_t)(b.len - 4));
+    send_all(fd, b.data, b.len, "AlterClientQuotas with a null key");
+    uint8_t byte;
+    ssize_t n = recv(fd, &byte, 1, 0);
+    if (n != 0)
+        fail("AlterClientQuotas with a null key: expected the connection closed without an "
+             "answer, recv returned %zd",
+             n);
+    close(fd);
+    fd = connect_loopback(port, READ_TIMEOUT_S);
+    describe_result res;
+    describe(fd, NULL, 0, false, &res);
+    if (res.err != 0)
+        fail("Describe after the malformed request: error %d \"%s\"", res.err, res.msg);
+    if (find(&res, "rk-null-key", NULL, NULL))
+        fail("the malformed request stored a quota for rk-null-key");
+    close(fd);
+    printf("malformed Alter (null key): connection closed, nothing stored, broker serving\n");
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3 || (strcmp(argv[2], "denied") != 0 && strcmp(argv[2], "api") != 0))
-        fail("usage: rk_client_quotas HOST:PORT denied|api");
+    if (argc != 3 || (strcmp(argv[2], "denied") != 0 && strcmp(argv[2], "api") != 0 &&
+                      strcmp(argv[2], "malformed") != 0))
+        fail("usage: rk_client_quotas HOST:PORT denied|api|malformed");
     (void)put_varint; /* raw_util.h's record helper: not needed here */
     const char *colon = strrchr(argv[1], ':');
     if (!colon)
         fail("bootstrap \"%s\" is not host:port", argv[1]);
+    if (strcmp(argv[2], "malformed") == 0) {
+        run_malformed(atoi(colon + 1));
+        printf("rk_client_quotas malformed: PASS\n");
+        return 0;
+    }
     int fd = connect_loopback(atoi(colon + 1), READ_TIMEOUT_S);
     if (strcmp(argv[2], "denied") == 0)
         run_denied(fd);

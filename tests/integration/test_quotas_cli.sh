@@ -169,6 +169,9 @@ refused "explain a bad operation" 1 'must be one of ALL' explain --principal Use
 log "$(tail -n 1 "$out")"
 ok "allow ANONYMOUS" acls add --principal User:ANONYMOUS --operation ALTER_CONFIGS --cluster
 "$RK_BIN/rk_client_quotas" "$BOOTSTRAP" api >"$out" 2>&1 || { cat "$out" >&2; fail "rk_client_quotas api"; }
+"$RK_BIN/rk_client_quotas" "$BOOTSTRAP" malformed >"$out" 2>&1 ||
+    { cat "$out" >&2; fail "rk_client_quotas malformed"; }
+sed 's/^/  /' "$out"
 log "$(tail -n 1 "$out")"
 ok "describe rk-user" quotas describe --user rk-user
 assert_contains "$out" '^user=rk-user +producer_byte_rate +1048576 ' "a quota set through AlterClientQuotas"

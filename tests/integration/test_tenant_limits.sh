@@ -107,6 +107,18 @@ kc -L >"$out" || fail "kcat -L (admin) failed"
 assert_not_contains "$out" 'topic "t1.t7"' "t1.t7 was refused, so it must not exist"
 assert_contains "$out" 'topic "t1.p2" with 4 partitions' "t1.p2 has the 4 partitions allowed after the raise"
 
+# Auto-creation obeys the limit too: at topics=6 (t1 has 6), u1 producing to a new topic
+# of its prefix must not create it (it once did: auto-create skipped the limit check).
+limit topics=6
+echo "auto" | timeout 30 kcat -P -b "$SASL" -t t1.auto7 -X security.protocol=SASL_PLAINTEXT \
+    -X sasl.mechanisms=SCRAM-SHA-256 -X sasl.username=u1 -X sasl.password="$PW" \
+    -X message.timeout.ms=3000 >"$ST_TMP/auto.out" 2>&1 && fail "kcat produced to t1.auto7 past the topics limit"
+kc -L >"$out" || fail "kcat -L (admin) failed"
+assert_not_contains "$out" 'topic "t1.auto7"' "auto-creation past topics=6 created no topic"
+assert_contains "$ST_TMP/auto.out" 'Policy violation' "the producer is told POLICY_VIOLATION, not left waiting"
+log "auto-create past the topics limit refused: $(tail -n 1 "$ST_TMP/auto.out")"
+unlimit topics
+
 # ---- 4. connections ----
 limit connections=3
 timeout 120 "$Q" connections "$SASL" "u1:$PW" max_clients=6 \

@@ -399,8 +399,10 @@ static void test_connection_rate(void **state)
     json_decref(u);
 }
 
-/* 20 000 client ids with no quota each get a cheap sensor; once they have been idle past
- * the expiry, records by one client sweep them away (and the idle tenant rings too). */
+/* 20 000 client ids with no quota: usage sensors stop at 10 000 (the rest are not
+ * tracked), a client under a quota still gets its sensor when the table is full (so the
+ * cap never lets anyone past a quota), and once idle past the expiry, records by one
+ * client sweep them away (and the idle tenant rings too). */
 static void test_sensor_expiry_bounds_memory(void **state)
 {
     st_quotas *q = *state;
@@ -409,13 +411,34 @@ static void test_sensor_expiry_bounds_memory(void **state)
         snprintf(cid, sizeof cid, "client-%d", i);
         rec(q, "alice", cid, i < 10 ? "acme" : NULL, PROD, 10, i / 10);
     }
-    assert_true(st_quotas__sensor_count(q) >= 20000);
+    size_t n = st_quotas__sensor_count(q);
+    assert_true(n >= 10000 && n <= 10002);
+    set(q, "carol", NULL, NULL, ST_QK_PRODUCER_BYTE_RATE, 1000);
+    assert_int_equal(rec(q, "carol", "x", NULL, PROD, 15000, 1999), 5000);
+    assert_int_equal(st_quotas__sensor_count(q), n + 1);
     for (int i = 0; i < 20000; i++)
         rec(q, "bob", "steady", NULL, PROD, 10, 2000 + 12001 + i);
     assert_true(st_quotas__sensor_count(q) <= 2);
     for (int i = 0; i < 1000; i++)
         rec(q, "bob", "steady", NULL, PROD, 10, 400000 + i);
     assert_int_equal(st_quotas__metrics_tenants(q), 0);
+}
+
+/* A fetch is capped to what the quota allows over (num - 1) windows: 1000 B/s x 10 s;
+ * the tenant's smaller quota wins; no quota, no cap. */
+static void test_window_budget(void **state)
+{
+    st_quotas *q = *state;
+    st_quota_client c = {"alice", "app", "acme"};
+    double b = 0;
+    assert_false(st_quotas_window_budget(q, &c, ST_QUOTA_FETCH, &b));
+    set(q, "alice", NULL, NULL, ST_QK_CONSUMER_BYTE_RATE, 1000);
+    assert_true(st_quotas_window_budget(q, &c, ST_QUOTA_FETCH, &b));
+    assert_float_equal(b, 10000, 1e-9);
+    set(q, NULL, NULL, "acme", ST_QK_CONSUMER_BYTE_RATE, 300);
+    assert_true(st_quotas_window_budget(q, &c, ST_QUOTA_FETCH, &b));
+    assert_float_equal(b, 3000, 1e-9);
+    assert_false(st_quotas_window_budget(q, &c, ST_QUOTA_PRODUCE, &b));
 }
 
 /* Bad measurements do not crash or credit the client. */
@@ -446,7 +469,7 @@ int main(void)
         T(test_owed_vs_record),   T(test_metrics),
         T(test_usage_shape),      T(test_explain_shape),
         T(test_connection_rate),  T(test_sensor_expiry_bounds_memory),
-        T(test_bad_input),
+        T(test_bad_input),        T(test_window_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
