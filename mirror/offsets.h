@@ -1,0 +1,92 @@
+/*
+ * st_moffsets: the exact source offset → target offset mapping of one flow, kept as runs.
+ *
+ * Mirroring appends each source record to the same partition of the target topic, in
+ * order, so consecutive source offsets usually land on consecutive target offsets: one
+ * run (src_start, tgt_start, count) covers them. A new run starts when the difference
+ * moves — a gap in the source (compaction, transaction markers, records skipped because
+ * their origin is the target) or records on the target that did not come from this
+ * source (active/active). Translation is exact for every mirrored offset, at any lag.
+ *
+ * Runs are persisted as records of the internal topic ST_MIRROR_OFFSETS_TOPIC on the
+ * target: key "<source alias>\0<source topic>\0<partition>\0<src_start>" (decimal numbers,
+ * binary-safe), value 24 bytes big-endian src_start, tgt_start, count. One key per run: a
+ * run that grows is written again under the same key (the later record wins when
+ * loading), so the topic is compacted down to one record per run.
+ *
+ * Translation of a consumer's committed source offset s (the next offset it would read):
+ *   - s inside a run: tgt_start + (s - src_start);
+ *   - s == the end of the last run (caught up to what was mirrored): the target offset
+ *     right after the last mirrored record;
+ *   - s between runs (a source gap): the target offset where the next run starts;
+ *   - s beyond everything mirrored: the target end of the mapping, and *beyond set — the
+ *     consumer read records that were never replicated (data at risk in a failover);
+ *   - s before every run: not translatable (ST_ERR_OFFSET_OUT_OF_RANGE).
+ *
+ * Not thread-safe; the flow owns it.
+ */
+#ifndef ST_MIRROR_OFFSETS_H
+#define ST_MIRROR_OFFSETS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ST_MIRROR_OFFSETS_TOPIC    "strait-mirror.offsets"
+#define ST_MIRROR_HEARTBEATS_TOPIC "strait-mirror.heartbeats"
+#define ST_MIRROR_VALUE_LEN        24
+
+typedef struct st_moffsets st_moffsets;
+
+typedef struct st_mrun {
+    int64_t src_start, tgt_start, count;
+} st_mrun;
+
+st_moffsets *st_moffsets_new(void);
+void st_moffsets_free(st_moffsets *m);
+
+/*
+ * Notes that source offset `src` of (topic, partition) was written at target offset `tgt`.
+ * Calls must come in increasing src order per partition (delivery order). Extends the
+ * current run or starts a new one. Marks the partition dirty for st_moffsets_take_dirty.
+ */
+void st_moffsets_add(st_moffsets *m, const char *topic, int32_t partition, int64_t src,
+                     int64_t tgt);
+
+/* Translates as described above. 0 with *out (and *beyond); ST_ERR_OFFSET_OUT_OF_RANGE when
+ * s precedes every run; ST_ERR_UNKNOWN_TOPIC_OR_PARTITION when nothing is known. */
+int st_moffsets_translate(const st_moffsets *m, const char *topic, int32_t partition, int64_t s,
+                          int64_t *out, bool *beyond);
+
+/* The last mirrored source offset + 1 and its target offset + 1 for the partition (where a
+ * restarted flow resumes): true, or false when nothing is known. */
+bool st_moffsets_position(const st_moffsets *m, const char *topic, int32_t partition,
+                          int64_t *next_src, int64_t *next_tgt);
+
+/* Runs changed since the last call, for persisting: calls fn for every run of a dirty
+ * partition from the first one that changed to the last (usually just the last), then
+ * clears the dirty marks. */
+typedef void (*st_moffsets_run_fn)(void *arg, const char *topic, int32_t partition,
+                                   const st_mrun *run);
+void st_moffsets_take_dirty(st_moffsets *m, st_moffsets_run_fn fn, void *arg);
+
+/* Every partition known, with all its runs (for status and failover reports). */
+typedef void (*st_moffsets_part_fn)(void *arg, const char *topic, int32_t partition,
+                                    const st_mrun *runs, size_t nruns);
+void st_moffsets_each(const st_moffsets *m, st_moffsets_part_fn fn, void *arg);
+
+/* Persistence records: key and value encoding (source alias is part of the key so two
+ * flows into one target never mix). encode_key returns the key length, or 0 if cap is short. */
+size_t st_moffsets_encode_key(const char *source_alias, const char *topic, int32_t partition,
+                              int64_t src_start, char *out, size_t cap);
+void st_moffsets_encode_value(const st_mrun *run, uint8_t out[ST_MIRROR_VALUE_LEN]);
+/* Loads one persisted record (a restart replays the topic): 0; 1 when the key belongs to
+ * another source alias (ignored); ST_ERR__MALFORMED for a bad key or value. A record for
+ * an existing run (same src_start) replaces it; runs are kept sorted. */
+int st_moffsets_load_record(st_moffsets *m, const char *source_alias, const void *key,
+                            size_t keylen, const void *value, size_t valuelen);
+
+/* Drops runs that end before `src_floor` for the partition (source retention moved on). */
+void st_moffsets_trim(st_moffsets *m, const char *topic, int32_t partition, int64_t src_floor);
+
+#endif
