@@ -1,0 +1,275 @@
+/*
+ * strait-mirror's management commands (see admin.h): a table of {name, args, synopsis,
+ * help, handler}, the same shape as straitd's broker/admin.c. Argument names are
+ * checked against the table before a handler runs; handlers then check types and
+ * find the flow, so every handler below works on a known, running flow.
+ */
+#include "mirror/admin.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/clock.h"
+
+typedef int admin_fn(st_mirror_admin *a, json_t *args, json_t **result, char *err, size_t errlen);
+
+typedef struct admin_cmd {
+    const char *name;
+    const char *const *args; /* accepted argument names, NULL-terminated */
+    const char *synopsis;    /* the args, for help */
+    const char *help;
+    admin_fn *fn;
+} admin_cmd;
+
+static const char *json_kind(const json_t *v)
+{
+    if (!v)
+        return "nothing";
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number with a fraction";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
+    }
+}
+
+/* "dc1->dc2, dc2->dc1" (or "none") into out, for errors naming the flows. */
+static void flow_list(const st_mirror_admin *a, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    if (a->nflows == 0) {
+        snprintf(out, cap, "none");
+        return;
+    }
+    for (size_t i = 0; i < a->nflows && used < cap; i++) {
+        int n = snprintf(out + used, cap - used, "%s%s", i ? ", " : "", a->configs[i].name);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/*
+ * The flow named by the "flow" argument. With required false an absent argument is
+ * fine: returns -1 with *index unchanged and err empty. Otherwise 0 with *index, or -1
+ * with err saying what was wrong.
+ */
+static int arg_flow(const st_mirror_admin *a, json_t *args, bool required, size_t *index, char *err,
+                    size_t errlen)
+{
+    char names[1024];
+    json_t *v = json_object_get(args, "flow");
+    err[0] = '\0';
+    if (!v || json_is_null(v)) {
+        if (!required)
+            return -1;
+        flow_list(a, names, sizeof names);
+        snprintf(err, errlen, "\"flow\" is required: one of %s", names);
+        return -1;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        snprintf(err, errlen, "\"flow\" must be a non-empty string such as \"dc1->dc2\", got %s",
+                 json_kind(v));
+        return -1;
+    }
+    const char *name = json_string_value(v);
+    for (size_t i = 0; i < a->nflows; i++)
+        if (strcmp(a->configs[i].name, name) == 0) {
+            *index = i;
+            return 0;
+        }
+    flow_list(a, names, sizeof names);
+    snprintf(err, errlen, "no flow \"%s\": this daemon runs %s", name, names);
+    return -1;
+}
+
+static int out_of_memory(char *err, size_t errlen)
+{
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+/* ---- commands ---- */
+
+static int cmd_help(st_mirror_admin *a, json_t *args, json_t **result, char *err, size_t errlen);
+
+static int cmd_status(st_mirror_admin *a, json_t *args, json_t **result, char *err, size_t errlen)
+{
+    int64_t now = st_wall_ms();
+    size_t idx;
+    if (arg_flow(a, args, false, &idx, err, errlen) == 0) {
+        *result = st_mflow_status(a->flows[idx], now);
+        return *result ? 0 : out_of_memory(err, errlen);
+    }
+    if (err[0])
+        return -1;
+    json_t *flows = json_array();
+    for (size_t i = 0; flows && i < a->nflows; i++)
+        if (json_array_append_new(flows, st_mflow_status(a->flows[i], now)) != 0) {
+            json_decref(flows);
+            flows = NULL;
+        }
+    if (!flows)
+        return out_of_memory(err, errlen);
+    *result =
+        json_pack("{s:o, s:I}", "flows", flows, "uptime_ms", (json_int_t)(now - a->started_ms));
+    return *result ? 0 : out_of_memory(err, errlen);
+}
+
+/* {"flow", "state"} with the flow's state as its status reports it now. */
+static int flow_state(st_mirror_admin *a, size_t idx, json_t **result, char *err, size_t errlen)
+{
+    json_t *status = st_mflow_status(a->flows[idx], st_wall_ms());
+    const char *state = json_string_value(json_object_get(status, "state"));
+    *result = json_pack("{s:s, s:s}", "flow", a->configs[idx].name, "state", state ? state : "?");
+    json_decref(status);
+    return *result ? 0 : out_of_memory(err, errlen);
+}
+
+static int cmd_pause(st_mirror_admin *a, json_t *args, json_t **result, char *err, size_t errlen)
+{
+    size_t idx;
+    char why[512];
+    if (arg_flow(a, args, true, &idx, err, errlen) != 0)
+        return -1;
+    if (st_mflow_pause(a->flows[idx], why, sizeof why) != 0) {
+        snprintf(err, errlen, "cannot pause %s: %s", a->configs[idx].name, why);
+        return -1;
+    }
+    return flow_state(a, idx, result, err, errlen);
+}
+
+static int cmd_resume(st_mirror_admin *a, json_t *args, json_t **result, char *err, size_t errlen)
+{
+    size_t idx;
+    char why[512];
+    if (arg_flow(a, args, true, &idx, err, errlen) != 0)
+        return -1;
+    if (st_mflow_resume(a->flows[idx], why, sizeof why) != 0) {
+        snprintf(err, errlen, "cannot resume %s: %s", a->configs[idx].name, why);
+        return -1;
+    }
+    return flow_state(a, idx, result, err, errlen);
+}
+
+static int cmd_failover(st_mirror_admin *a, json_t *args, json_t **result, char *err, size_t errlen)
+{
+    size_t idx;
+    char why[512];
+    if (arg_flow(a, args, true, &idx, err, errlen) != 0)
+        return -1;
+    if (st_mflow_failover(a->flows[idx], a->failover_timeout_ms, result, why, sizeof why) != 0) {
+        snprintf(err, errlen, "cannot fail over %s: %s", a->configs[idx].name, why);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_failback(st_mirror_admin *a, json_t *args, json_t **result, char *err, size_t errlen)
+{
+    size_t idx;
+    char why[512];
+    if (arg_flow(a, args, true, &idx, err, errlen) != 0)
+        return -1;
+    if (st_mflow_failback(a->flows[idx], result, why, sizeof why) != 0) {
+        snprintf(err, errlen, "cannot fail back %s: %s", a->configs[idx].name, why);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *const no_args[] = {NULL};
+static const char *const flow_arg[] = {"flow", NULL};
+
+static const admin_cmd commands[] = {
+    {"help", no_args, "", "list the commands", cmd_help},
+    {"status", flow_arg, "{flow?}",
+     "per flow: state, rates, lag, replication latency, checkpoint age, errors, partitions "
+     "(all flows, or the one named)",
+     cmd_status},
+    {"pause", flow_arg, "{flow}", "stop consuming the source (records in flight complete)",
+     cmd_pause},
+    {"resume", flow_arg, "{flow}", "consume the source again after pause", cmd_resume},
+    {"failover", flow_arg, "{flow}",
+     "stop the flow, write final translated group offsets to the target, report the source "
+     "offset ranges not replicated",
+     cmd_failover},
+    {"failback", flow_arg, "{flow}",
+     "after failover: reverse the flow (target -> source) from the divergence point", cmd_failback},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static int cmd_help(st_mirror_admin *a, json_t *args, json_t **result, char *err, size_t errlen)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < NCOMMANDS; i++)
+        if (json_array_append_new(list,
+                                  json_pack("{s:s, s:s, s:s}", "name", commands[i].name, "args",
+                                            commands[i].synopsis, "help", commands[i].help)) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    *result = list ? json_pack("{s:o}", "commands", list) : NULL;
+    return *result ? 0 : out_of_memory(err, errlen);
+}
+
+/* 0 if every key of args is one the command takes; else -1 naming the stray one. */
+static int check_arg_names(const admin_cmd *c, json_t *args, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(args, key, v)
+    {
+        bool known = false;
+        for (const char *const *name = c->args; *name && !known; name++)
+            known = strcmp(*name, key) == 0;
+        if (!known) {
+            if (c->args[0])
+                snprintf(err, errlen, "%s: unknown argument \"%s\" (takes %s)", c->name, key,
+                         c->synopsis);
+            else
+                snprintf(err, errlen, "%s: unknown argument \"%s\" (takes none)", c->name, key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int st_mirror_admin_handle(void *ctx, const char *cmd, json_t *args, json_t **result, char *err,
+                           size_t errlen)
+{
+    st_mirror_admin *a = ctx;
+    *result = NULL;
+    /* NULL args read as {} (json_object_get and _foreach accept NULL). */
+    if (args && !json_is_object(args)) {
+        snprintf(err, errlen, "%s: \"args\" must be an object, got %s", cmd, json_kind(args));
+        return -1;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const admin_cmd *c = &commands[i];
+        if (strcmp(c->name, cmd) != 0)
+            continue;
+        if (check_arg_names(c, args, err, errlen) != 0)
+            return -1;
+        return c->fn(a, args, result, err, errlen);
+    }
+    snprintf(err, errlen,
+             "unknown command \"%s\": strait-mirror takes help, status, pause, resume, failover "
+             "and failback",
+             cmd);
+    return -1;
+}

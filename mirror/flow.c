@@ -1,0 +1,784 @@
+/*
+ * st_mflow, the replication core: the clients, the copy loop (consume → produce →
+ * delivery report → offsets map), backpressure, truncation reports, status.
+ *
+ * Why the copy is exact: the source consumer is assigned explicit offsets (no group, no
+ * commits), the target producer is idempotent with unlimited retries, so each partition's
+ * records reach the target once and in order, and its delivery reports come back in
+ * order. Each partition keeps a FIFO of the records in flight (mf_inflight); a delivery
+ * report pops the head, which names the source offset, and the report gives the target
+ * offset: that pair goes into the offsets map. `delivered` only ever moves past records
+ * the target acknowledged (or that were skipped because they came from the target).
+ *
+ * Backpressure: we stop taking records from the consumer while the producer's queue is
+ * long; librdkafka then stops fetching once its own prefetch budget
+ * (queued.max.messages.kbytes) is full, so memory stays bounded without buffering here.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/logging.h"
+#include "mirror/flow_int.h"
+
+/* ---- errors ---- */
+
+void mf_error(st_mflow *f, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    int64_t now = st_wall_ms();
+    /* the same message again (a stalled link repeats itself) refreshes its time only */
+    if (f->nerrors > 0) {
+        mf_errent *last = &f->errors[(f->error_head + MF_MAX_ERRORS - 1) % MF_MAX_ERRORS];
+        if (strcmp(last->message, msg) == 0) {
+            if (now - last->time_ms > 10000)
+                st_warn("%s: %s (repeated)", f->fc->name, msg);
+            last->time_ms = now;
+            return;
+        }
+    }
+    st_warn("%s: %s", f->fc->name, msg);
+    mf_errent *e = &f->errors[f->error_head];
+    e->time_ms = now;
+    snprintf(e->message, sizeof(e->message), "%s", msg);
+    f->error_head = (f->error_head + 1) % MF_MAX_ERRORS;
+    if (f->nerrors < MF_MAX_ERRORS)
+        f->nerrors++;
+}
+
+/* ---- topics and partitions ---- */
+
+mf_topic *mf_topic_find(st_mflow *f, const char *name)
+{
+    for (size_t i = 0; i < f->ntopics; i++)
+        if (strcmp(f->topics[i]->name, name) == 0)
+            return f->topics[i];
+    return NULL;
+}
+
+mf_topic *mf_topic_add(st_mflow *f, const char *name, const char *target)
+{
+    if (f->ntopics == f->cap_topics) {
+        size_t cap = f->cap_topics ? f->cap_topics * 2 : 16;
+        mf_topic **n = realloc(f->topics, cap * sizeof(*n));
+        if (!n)
+            return NULL;
+        f->topics = n;
+        f->cap_topics = cap;
+    }
+    mf_topic *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    snprintf(t->target, sizeof(t->target), "%s", target);
+    t->heartbeat = strcmp(name, ST_MIRROR_HEARTBEATS_TOPIC) == 0;
+    f->topics[f->ntopics++] = t;
+    return t;
+}
+
+int mf_topic_grow(mf_topic *t, int32_t n)
+{
+    if (n <= t->nparts)
+        return 0;
+    mf_part **parts = realloc(t->parts, (size_t)n * sizeof(*parts));
+    if (!parts)
+        return -1;
+    t->parts = parts;
+    for (int32_t p = t->nparts; p < n; p++) {
+        mf_part *part = calloc(1, sizeof(*part));
+        if (!part)
+            return -1;
+        part->topic = t;
+        part->partition = p;
+        part->position = part->delivered = -1;
+        part->source_start = part->source_end = part->target_end = -1;
+        part->last_src_added = -1;
+        t->parts[p] = part;
+        t->nparts = p + 1;
+    }
+    return 0;
+}
+
+static void part_free(mf_part *p)
+{
+    free(p->ring);
+    free(p);
+}
+
+static void topic_free(mf_topic *t)
+{
+    for (int32_t p = 0; p < t->nparts; p++)
+        part_free(t->parts[p]);
+    free(t->parts);
+    if (t->rkt)
+        rd_kafka_topic_destroy(t->rkt);
+    free(t);
+}
+
+static int ring_push(mf_part *p, const mf_inflight *e)
+{
+    if (p->ring_len == p->ring_cap) {
+        size_t cap = p->ring_cap ? p->ring_cap * 2 : 1024;
+        mf_inflight *n = malloc(cap * sizeof(*n));
+        if (!n)
+            return -1;
+        for (size_t i = 0; i < p->ring_len; i++)
+            n[i] = p->ring[(p->ring_head + i) % p->ring_cap];
+        free(p->ring);
+        p->ring = n;
+        p->ring_cap = cap;
+        p->ring_head = 0;
+    }
+    p->ring[(p->ring_head + p->ring_len) % p->ring_cap] = *e;
+    p->ring_len++;
+    return 0;
+}
+
+static mf_inflight *ring_head(mf_part *p)
+{
+    return p->ring_len ? &p->ring[p->ring_head] : NULL;
+}
+
+static void ring_pop(mf_part *p)
+{
+    p->ring_head = (p->ring_head + 1) % p->ring_cap;
+    p->ring_len--;
+}
+
+/* Skipped records at the head need no report: they count as delivered once everything
+ * before them is. */
+static void ring_release_skipped(mf_part *p)
+{
+    mf_inflight *e;
+    while ((e = ring_head(p)) && e->skipped) {
+        p->delivered = e->src + 1;
+        ring_pop(p);
+    }
+}
+
+/* ---- assignment ---- */
+
+static rd_kafka_topic_t *producer_topic(st_mflow *f, mf_topic *t)
+{
+    if (!t->rkt && f->producer)
+        t->rkt = rd_kafka_topic_new(f->producer, t->target, NULL);
+    return t->rkt;
+}
+
+void mf_assign_ready(st_mflow *f)
+{
+    if (!f->consumer || f->state == MF_FAILED_OVER)
+        return;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+    for (size_t i = 0; i < f->ntopics; i++) {
+        mf_topic *t = f->topics[i];
+        if (t->state != MF_T_READY || t->deleted || !producer_topic(f, t))
+            continue;
+        for (int32_t p = 0; p < t->nparts; p++) {
+            mf_part *part = t->parts[p];
+            if (part->assigned || !part->resumed || part->stopped || part->resync ||
+                p >= t->tgt_partitions)
+                continue;
+            rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(list, t->name, p);
+            tp->offset = part->position >= 0 ? part->position : RD_KAFKA_OFFSET_BEGINNING;
+            part->assigned = true;
+        }
+    }
+    if (list->cnt > 0) {
+        rd_kafka_error_t *e = rd_kafka_incremental_assign(f->consumer, list);
+        if (e) {
+            mf_error(f, "cannot assign %d source partitions: %s", list->cnt,
+                     rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            for (int i = 0; i < list->cnt; i++) {
+                mf_topic *t = mf_topic_find(f, list->elems[i].topic);
+                t->parts[list->elems[i].partition]->assigned = false;
+            }
+        } else if (f->state == MF_PAUSED) {
+            rd_kafka_pause_partitions(f->consumer, list);
+        }
+        st_info("%s: copying %d more partition(s)", f->fc->name, list->cnt);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+void mf_unassign(st_mflow *f, mf_part *p)
+{
+    if (!p->assigned || !f->consumer)
+        return;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, p->topic->name, p->partition);
+    rd_kafka_error_t *e = rd_kafka_incremental_unassign(f->consumer, list);
+    if (e) {
+        mf_error(f, "cannot unassign %s[%d]: %s", p->topic->name, p->partition,
+                 rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    p->assigned = false;
+}
+
+/* ---- delivery reports ---- */
+
+static void latency_add(st_mflow *f, double ms)
+{
+    f->latencies[f->lat_head] = ms;
+    f->lat_head = (f->lat_head + 1) % MF_LAT_SAMPLES;
+    if (f->nlat < MF_LAT_SAMPLES)
+        f->nlat++;
+}
+
+void mf_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    st_mflow *f = opaque;
+    if (m->_private == &f->offsets_marker) {
+        if (m->err)
+            mf_error(f, "offsets topic %s: write failed: %s", ST_MIRROR_OFFSETS_TOPIC,
+                     rd_kafka_err2str(m->err));
+        return;
+    }
+    mf_part *p = m->_private;
+    if (!p)
+        return;
+    mf_inflight *e = ring_head(p);
+    if (!e) /* cannot happen: every produced record was pushed first */
+        return;
+    mf_inflight done = *e;
+    ring_pop(p);
+    if (m->err) {
+        if (!p->resync && m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
+            m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+            mf_error(f,
+                     "%s[%d]: source offset %" PRId64 " not written to %s: %s; copying again "
+                     "from there",
+                     p->topic->name, p->partition, done.src, p->topic->target,
+                     rd_kafka_err2str(m->err));
+        p->resync = true;
+        return;
+    }
+    if (p->resync)
+        return; /* after a failure: copied again from the failed offset */
+    if (done.src > p->last_src_added) {
+        st_moffsets_add(f->map, p->topic->name, p->partition, done.src, m->offset);
+        p->last_src_added = done.src;
+    }
+    p->delivered = done.src + 1;
+    p->records++;
+    p->bytes += done.bytes;
+    f->records++;
+    f->bytes += done.bytes;
+    if (done.heartbeat) {
+        int64_t lat = st_wall_ms() - done.ts_ms;
+        latency_add(f, lat < 0 ? 0 : (double)lat);
+    }
+    ring_release_skipped(p);
+}
+
+/* ---- the copy loop ---- */
+
+void mf_pending_drop(st_mflow *f)
+{
+    for (size_t i = f->pending_pos; i < f->npending; i++)
+        rd_kafka_message_destroy(f->pending[i]);
+    f->npending = f->pending_pos = 0;
+}
+
+static mf_part *msg_part(st_mflow *f, const rd_kafka_message_t *m)
+{
+    if (!m->rkt)
+        return NULL;
+    mf_topic *t = mf_topic_find(f, rd_kafka_topic_name(m->rkt));
+    if (!t || m->partition < 0 || m->partition >= t->nparts)
+        return NULL;
+    return t->parts[m->partition];
+}
+
+/* The source start moved past what we had copied (retention, DeleteRecords, a recreated
+ * topic): report the lost range and carry on from the new start — never silently. */
+static void on_out_of_range(st_mflow *f, mf_part *p)
+{
+    int64_t lo = -1, hi = -1;
+    rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(f->consumer, p->topic->name, p->partition, &lo, &hi, 3000);
+    mf_unassign(f, p);
+    if (err) {
+        mf_error(f,
+                 "%s[%d]: offset %" PRId64 " is out of range and the source's range is "
+                 "unknown (%s); retrying",
+                 p->topic->name, p->partition, p->position, rd_kafka_err2str(err));
+        p->resumed = true; /* reassigned at the same position on the next step */
+        return;
+    }
+    p->source_start = lo;
+    p->source_end = hi;
+    int64_t from = p->position >= 0 ? p->position : 0;
+    if (from > hi) {
+        mf_error(f,
+                 "%s[%d]: the source partition went back from offset %" PRId64 " to %" PRId64
+                 " (topic deleted and recreated?); this partition is no longer copied",
+                 p->topic->name, p->partition, from, hi);
+        p->stopped = true;
+        return;
+    }
+    if (lo > from) {
+        json_t *gap = json_pack("{s:s,s:i,s:I,s:I}", "topic", p->topic->name, "partition",
+                                (int)p->partition, "from", (json_int_t)from, "to", (json_int_t)lo);
+        json_array_append_new(f->gaps, gap);
+        mf_error(f,
+                 "%s[%d]: source records %" PRId64 "..%" PRId64 " were deleted before they "
+                 "were copied (lost range [%" PRId64 ", %" PRId64 ")); continuing at %" PRId64,
+                 p->topic->name, p->partition, from, lo - 1, from, lo, lo);
+        mf_inflight e = {.src = lo - 1, .skipped = true};
+        ring_push(p, &e);
+        ring_release_skipped(p);
+    }
+    p->position = lo;
+    p->resumed = true;
+}
+
+static void on_consumer_error(st_mflow *f, rd_kafka_message_t *m)
+{
+    mf_part *p = msg_part(f, m);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        return;
+    if (p && (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+              m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE)) {
+        on_out_of_range(f, p);
+        return;
+    }
+    if (p)
+        mf_error(f, "source %s[%d]: %s", p->topic->name, p->partition, rd_kafka_message_errstr(m));
+    else
+        mf_error(f, "source consumer: %s", rd_kafka_message_errstr(m));
+}
+
+/* 0 handed over (or skipped), 1 producer queue full (keep m), -1 dropped with an error. */
+static int copy_one(st_mflow *f, mf_part *p, rd_kafka_message_t *m)
+{
+    if (p->stopped || p->resync || !p->assigned)
+        return 0;
+    if (p->position >= 0 && m->offset < p->position) {
+        f->duplicates_skipped++; /* refetched: already handed over */
+        return 0;
+    }
+    rd_kafka_headers_t *in = NULL;
+    const void *origin = NULL;
+    size_t origin_len = 0;
+    if (rd_kafka_message_headers(m, &in) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        in = NULL;
+    if (in)
+        rd_kafka_header_get_last(in, ST_MIRROR_HDR_ORIGIN, &origin, &origin_len);
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+    mf_inflight e = {.src = m->offset,
+                     .ts_ms = ts > 0 ? ts : st_wall_ms(),
+                     .bytes = (int64_t)(m->len + m->key_len)};
+    if (origin && origin_len == strlen(f->tgt->alias) &&
+        memcmp(origin, f->tgt->alias, origin_len) == 0) {
+        /* came from the target in the first place: copying it back would loop */
+        e.skipped = true;
+        if (ring_push(p, &e) != 0)
+            return 1;
+        ring_release_skipped(p);
+        p->position = m->offset + 1;
+        return 0;
+    }
+    mf_topic *t = p->topic;
+    if (t->heartbeat && m->len == strlen(f->fc->name) &&
+        memcmp(m->payload, f->fc->name, m->len) == 0)
+        e.heartbeat = true;
+    rd_kafka_headers_t *out = in ? rd_kafka_headers_copy(in) : rd_kafka_headers_new(2);
+    rd_kafka_header_remove(out, ST_MIRROR_HDR_SRC);
+    if (!origin)
+        rd_kafka_header_add(out, ST_MIRROR_HDR_ORIGIN, -1, f->src->alias, -1);
+    char src[160];
+    snprintf(src, sizeof(src), "%s/%" PRId64, f->src->alias, m->offset);
+    rd_kafka_header_add(out, ST_MIRROR_HDR_SRC, -1, src, -1);
+    if (ring_push(p, &e) != 0) {
+        rd_kafka_headers_destroy(out);
+        return 1;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        f->producer, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_PARTITION(m->partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m->key, m->key_len),
+        RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_TIMESTAMP(ts > 0 ? ts : 0),
+        RD_KAFKA_V_HEADERS(out), RD_KAFKA_V_OPAQUE(p), RD_KAFKA_V_END);
+    if (err) {
+        rd_kafka_headers_destroy(out);
+        p->ring_len--; /* undo the push: it is the tail */
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            return 1;
+        mf_error(f,
+                 "%s[%d]: source offset %" PRId64 " cannot be sent to %s: %s; partition "
+                 "stopped",
+                 t->name, p->partition, m->offset, t->target, rd_kafka_err2str(err));
+        p->stopped = true;
+        mf_unassign(f, p);
+        return -1;
+    }
+    p->position = m->offset + 1;
+    return 0;
+}
+
+static void copy_pending(st_mflow *f)
+{
+    while (f->pending_pos < f->npending) {
+        rd_kafka_message_t *m = f->pending[f->pending_pos];
+        if (m->err) {
+            on_consumer_error(f, m);
+        } else {
+            mf_part *p = msg_part(f, m);
+            if (p && copy_one(f, p, m) == 1)
+                return; /* producer full: keep the rest for the next step */
+        }
+        rd_kafka_message_destroy(m);
+        f->pending_pos++;
+    }
+    f->npending = f->pending_pos = 0;
+}
+
+static void copy_step(st_mflow *f)
+{
+    copy_pending(f);
+    if (f->npending > 0 || (f->state != MF_RUNNING && f->state != MF_FAILED_BACK))
+        return;
+    int outq = rd_kafka_outq_len(f->producer);
+    if (outq >= MF_MAX_OUTQ)
+        return;
+    size_t want = (size_t)(MF_MAX_OUTQ - outq);
+    if (want > MF_CONSUME_BATCH)
+        want = MF_CONSUME_BATCH;
+    if (f->cap_pending < want) {
+        rd_kafka_message_t **n = realloc(f->pending, want * sizeof(*n));
+        if (!n)
+            return;
+        f->pending = n;
+        f->cap_pending = want;
+    }
+    ssize_t got = rd_kafka_consume_batch_queue(f->cq, 0, f->pending, want);
+    if (got <= 0)
+        return;
+    f->npending = (size_t)got;
+    f->pending_pos = 0;
+    copy_pending(f);
+}
+
+/* Partitions whose delivery failed are copied again from the failed offset once their
+ * in-flight records have all been reported. */
+static void resync_step(st_mflow *f)
+{
+    for (size_t i = 0; i < f->ntopics; i++) {
+        mf_topic *t = f->topics[i];
+        for (int32_t p = 0; p < t->nparts; p++) {
+            mf_part *part = t->parts[p];
+            if (!part->resync || part->ring_len > 0)
+                continue;
+            mf_unassign(f, part);
+            part->resync = false;
+            part->position = part->delivered;
+            part->resumed = true;
+        }
+    }
+}
+
+/* ---- rates and watermarks ---- */
+
+static void rate_sample(mf_rate *r, int64_t now_ms, int64_t recs, int64_t bytes)
+{
+    r->t_ms[r->head] = now_ms;
+    r->recs[r->head] = recs;
+    r->bytes[r->head] = bytes;
+    r->head = (r->head + 1) % MF_RATE_SLOTS;
+    if (r->n < MF_RATE_SLOTS)
+        r->n++;
+}
+
+static void rate_get(const mf_rate *r, double *rps, double *bps)
+{
+    *rps = *bps = 0;
+    if (r->n < 2)
+        return;
+    int newest = (r->head + MF_RATE_SLOTS - 1) % MF_RATE_SLOTS;
+    int oldest = (r->head + MF_RATE_SLOTS - r->n) % MF_RATE_SLOTS;
+    double dt = (double)(r->t_ms[newest] - r->t_ms[oldest]) / 1000.0;
+    if (dt <= 0)
+        return;
+    *rps = (double)(r->recs[newest] - r->recs[oldest]) / dt;
+    *bps = (double)(r->bytes[newest] - r->bytes[oldest]) / dt;
+}
+
+static void refresh_watermarks(st_mflow *f, mf_part *part)
+{
+    int64_t lo, hi;
+    /* cached by the fetcher: never blocks */
+    if (part->assigned && f->consumer &&
+        rd_kafka_get_watermark_offsets(f->consumer, part->topic->name, part->partition, &lo, &hi) ==
+            0) {
+        if (lo >= 0)
+            part->source_start = lo;
+        if (hi >= 0)
+            part->source_end = hi;
+    }
+}
+
+static void sample_step(st_mflow *f, int64_t now_ms)
+{
+    rate_sample(&f->rate, now_ms, f->records, f->bytes);
+    for (size_t i = 0; i < f->ntopics; i++) {
+        mf_topic *t = f->topics[i];
+        for (int32_t p = 0; p < t->nparts; p++) {
+            mf_part *part = t->parts[p];
+            refresh_watermarks(f, part);
+            rate_sample(&part->rate, now_ms, part->records, part->bytes);
+        }
+    }
+}
+
+static int64_t part_lag_records(const mf_part *p)
+{
+    if (p->source_end < 0)
+        return 0;
+    int64_t done = p->delivered;
+    if (done < p->source_start)
+        done = p->source_start;
+    if (done < 0)
+        done = 0;
+    return p->source_end > done ? p->source_end - done : 0;
+}
+
+static double part_lag_seconds(mf_part *p, int64_t now_ms)
+{
+    if (part_lag_records(p) == 0 && p->ring_len == 0) {
+        p->caught_up_ms = now_ms;
+        return 0;
+    }
+    int64_t oldest = p->caught_up_ms ? p->caught_up_ms : now_ms;
+    for (size_t i = 0; i < p->ring_len; i++) {
+        const mf_inflight *e = &p->ring[(p->ring_head + i) % p->ring_cap];
+        if (!e->skipped) {
+            if (e->ts_ms > oldest)
+                oldest = e->ts_ms;
+            break;
+        }
+    }
+    return now_ms > oldest ? (double)(now_ms - oldest) / 1000.0 : 0;
+}
+
+/* ---- the public API ---- */
+
+st_mflow *st_mflow_new(const st_mflow_config *fc, char *err, size_t errlen)
+{
+    st_mflow *f = calloc(1, sizeof(*f));
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    f->fc = fc;
+    f->src = fc->source;
+    f->tgt = fc->target;
+    f->state = MF_STARTING;
+    f->discovery = true;
+    f->map = st_moffsets_new();
+    f->gaps = json_array();
+    if (!f->map || !f->gaps) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (mf_clients_start(f, err, errlen) != 0)
+        goto fail;
+    return f;
+fail:
+    st_mflow_free(f, 0);
+    return NULL;
+}
+
+void st_mflow_free(st_mflow *f, int64_t timeout_ms)
+{
+    if (!f)
+        return;
+    if (f->consumer)
+        rd_kafka_assign(f->consumer, NULL);
+    mf_pending_drop(f);
+    if (f->producer) {
+        rd_kafka_flush(f->producer, (int)(timeout_ms > 0 ? timeout_ms : 0));
+        if (f->offsets_ready) {
+            mf_offsets_persist(f);
+            rd_kafka_flush(f->producer, (int)(timeout_ms > 0 ? timeout_ms : 0));
+        }
+    }
+    mf_ckpt_reset(f);
+    mf_clients_stop(f);
+    for (size_t i = 0; i < f->ntopics; i++)
+        topic_free(f->topics[i]);
+    free(f->topics);
+    free(f->pending);
+    st_moffsets_free(f->map);
+    json_decref(f->gaps);
+    json_decref(f->failover_groups);
+    free(f);
+}
+
+void st_mflow_step(st_mflow *f, int64_t now_ms)
+{
+    if (f->state == MF_STARTING) {
+        if (now_ms < f->next_sync_ms)
+            return;
+        if (mf_offsets_load(f) != 0) {
+            f->next_sync_ms = now_ms + 2000;
+            return;
+        }
+        f->state = MF_RUNNING;
+        f->next_sync_ms = now_ms;
+        f->next_persist_ms = now_ms + 1000;
+        f->next_ckpt_ms = now_ms + f->fc->checkpoint_interval_ms;
+    }
+    if (f->state == MF_FAILED_OVER)
+        return;
+    rd_kafka_event_t *ev;
+    while (f->src_q && (ev = rd_kafka_queue_poll(f->src_q, 0)) != NULL) {
+        if (!mf_sync_event(f, ev))
+            mf_ckpt_event(f, ev);
+        rd_kafka_event_destroy(ev);
+    }
+    while (f->tgt_q && (ev = rd_kafka_queue_poll(f->tgt_q, 0)) != NULL) {
+        if (!mf_sync_event(f, ev))
+            mf_ckpt_event(f, ev);
+        rd_kafka_event_destroy(ev);
+    }
+    if (f->discovery && now_ms >= f->next_sync_ms) {
+        mf_sync(f, now_ms);
+        f->next_sync_ms = now_ms + f->fc->sync_interval_ms;
+    }
+    rd_kafka_poll(f->producer, 0); /* delivery reports */
+    rd_kafka_poll(f->src_producer, 0);
+    resync_step(f);
+    mf_assign_ready(f);
+    copy_step(f);
+    rd_kafka_poll(f->producer, 0);
+    if (f->discovery && now_ms >= f->next_hb_ms) {
+        mf_heartbeat(f, now_ms);
+        f->next_hb_ms = now_ms + f->fc->heartbeat_interval_ms;
+    }
+    if (now_ms >= f->next_persist_ms) {
+        mf_offsets_persist(f);
+        f->next_persist_ms = now_ms + 1000;
+    }
+    if (now_ms >= f->next_ckpt_ms) {
+        mf_ckpt_start(f, now_ms);
+        f->next_ckpt_ms = now_ms + f->fc->checkpoint_interval_ms;
+    }
+    if (now_ms >= f->next_sample_ms) {
+        sample_step(f, now_ms);
+        f->next_sample_ms = now_ms + 1000;
+    }
+}
+
+static int set_paused(st_mflow *f, bool pause, char *err, size_t errlen)
+{
+    if (f->state == MF_FAILED_OVER) {
+        snprintf(err, errlen, "flow %s was failed over; use failback", f->fc->name);
+        return -1;
+    }
+    if (f->state == MF_STARTING) {
+        snprintf(err, errlen, "flow %s is still starting; try again in a moment", f->fc->name);
+        return -1;
+    }
+    if (!pause && f->state != MF_PAUSED)
+        return 0;
+    if (pause && f->state == MF_PAUSED)
+        return 0;
+    rd_kafka_topic_partition_list_t *list = NULL;
+    if (rd_kafka_assignment(f->consumer, &list) == 0 && list) {
+        if (pause)
+            rd_kafka_pause_partitions(f->consumer, list);
+        else
+            rd_kafka_resume_partitions(f->consumer, list);
+        rd_kafka_topic_partition_list_destroy(list);
+    }
+    /* failed-back flows come back to failed-back, not running */
+    f->state = pause ? MF_PAUSED : (f->discovery ? MF_RUNNING : MF_FAILED_BACK);
+    st_info("%s: %s", f->fc->name, pause ? "paused" : "resumed");
+    return 0;
+}
+
+int st_mflow_pause(st_mflow *f, char *err, size_t errlen)
+{
+    return set_paused(f, true, err, errlen);
+}
+
+int st_mflow_resume(st_mflow *f, char *err, size_t errlen)
+{
+    return set_paused(f, false, err, errlen);
+}
+
+static const char *state_name(mf_state s)
+{
+    static const char *const names[] = {"starting", "running", "paused", "failed-over",
+                                        "failed-back"};
+    return names[s];
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+json_t *st_mflow_status(st_mflow *f, int64_t now_ms)
+{
+    json_t *parts = json_array();
+    int64_t lag_records = 0;
+    double lag_seconds = 0;
+    for (size_t i = 0; i < f->ntopics; i++) {
+        mf_topic *t = f->topics[i];
+        for (int32_t p = 0; p < t->nparts; p++) {
+            mf_part *part = t->parts[p];
+            double rps, bps;
+            refresh_watermarks(f, part);
+            rate_get(&part->rate, &rps, &bps);
+            int64_t lr = part_lag_records(part);
+            double ls = part_lag_seconds(part, now_ms);
+            lag_records += lr;
+            if (ls > lag_seconds)
+                lag_seconds = ls;
+            json_array_append_new(
+                parts,
+                json_pack("{s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:f,s:f,s:f}", "topic", t->name,
+                          "target_topic", t->target, "partition", (int)p, "position",
+                          (json_int_t)part->position, "delivered", (json_int_t)part->delivered,
+                          "source_end", (json_int_t)part->source_end, "lag_records", (json_int_t)lr,
+                          "lag_seconds", ls, "records_per_sec", rps, "bytes_per_sec", bps));
+        }
+    }
+    double sorted[MF_LAT_SAMPLES];
+    memcpy(sorted, f->latencies, f->nlat * sizeof(double));
+    qsort(sorted, f->nlat, sizeof(double), cmp_double);
+    double p50 = f->nlat ? sorted[(f->nlat - 1) / 2] : 0;
+    double p99 = f->nlat ? sorted[(size_t)((double)(f->nlat - 1) * 0.99)] : 0;
+    json_t *errors = json_array();
+    for (size_t i = 0; i < f->nerrors; i++) {
+        const mf_errent *e =
+            &f->errors[(f->error_head + MF_MAX_ERRORS - f->nerrors + i) % MF_MAX_ERRORS];
+        json_array_append_new(
+            errors, json_pack("{s:I,s:s}", "time", (json_int_t)e->time_ms, "message", e->message));
+    }
+    double rps, bps;
+    rate_get(&f->rate, &rps, &bps);
+    json_t *status = json_pack(
+        "{s:s,s:s,s:s,s:s,s:f,s:f,s:I,s:f,s:{s:f,s:f,s:I},s:I,s:I,s:I,s:O,s:o,s:o}", "flow",
+        f->fc->name, "source", f->src->alias, "target", f->tgt->alias, "state",
+        state_name(f->state), "records_per_sec", rps, "bytes_per_sec", bps, "lag_records",
+        (json_int_t)lag_records, "lag_seconds", lag_seconds, "latency_ms", "p50", p50, "p99", p99,
+        "samples", (json_int_t)f->nlat, "last_checkpoint_age_ms",
+        (json_int_t)(f->last_ckpt_ms ? now_ms - f->last_ckpt_ms : -1), "checkpointed_groups",
+        (json_int_t)f->ckpt_groups, "duplicates_skipped", (json_int_t)f->duplicates_skipped, "gaps",
+        f->gaps, "errors", errors, "partitions", parts);
+    return status;
+}

@@ -1,0 +1,95 @@
+/*
+ * st_mflow: one replication flow, source cluster → target cluster, driven by the daemon's
+ * main loop (mirror/main.c) through st_mflow_step. Built only on librdkafka and standard
+ * Kafka APIs, so either side may be any Kafka-protocol cluster.
+ *
+ * What a flow does on every step (none of it blocks; librdkafka's threads do the I/O):
+ *   - moves records: source partition p → target partition p of the mapped topic, keys,
+ *     values, headers and timestamps kept, per-partition order kept, through an idempotent
+ *     producer; adds the provenance headers below; skips records whose origin is the target
+ *     (active/active with identity naming);
+ *   - on each delivery report, notes source offset → target offset (mirror/offsets.h) and
+ *     advances the partition's delivered position; persists changed runs to
+ *     ST_MIRROR_OFFSETS_TOPIC on the target;
+ *   - every sync_interval: discovers matching source topics, creates them on the target
+ *     with the source's partition count (and configs), follows added partitions (sync.c);
+ *   - every checkpoint_interval: translates the committed offsets of the selected source
+ *     groups and writes them to the target for groups with no active members there
+ *     (checkpoint.c);
+ *   - every heartbeat_interval: produces a heartbeat record to ST_MIRROR_HEARTBEATS_TOPIC
+ *     on the source, which the flow mirrors like any topic; its arrival on the target
+ *     measures end-to-end replication latency.
+ *
+ * Provenance headers on every mirrored record:
+ *   "strait.origin"  the alias of the cluster the record was first produced on (kept when
+ *                    already present: a record mirrored twice keeps its first origin);
+ *   "strait.src"     "<source alias>/<source offset>" of this hop.
+ * A restarted flow resumes exactly: the offsets topic gives each partition's last
+ * persisted run, and the target records after it are scanned for "strait.src" headers of
+ * this source, so nothing acknowledged is copied twice and nothing is skipped.
+ *
+ * Loop thread only (the daemon's single thread).
+ */
+#ifndef ST_MIRROR_FLOW_H
+#define ST_MIRROR_FLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "mirror/config.h"
+
+#define ST_MIRROR_HDR_ORIGIN "strait.origin"
+#define ST_MIRROR_HDR_SRC    "strait.src"
+
+typedef struct st_mflow st_mflow;
+
+/* Creates the flow's clients (nothing is fetched yet). Borrows fc (must outlive the flow).
+ * NULL with err set on a bad client configuration. */
+st_mflow *st_mflow_new(const st_mflow_config *fc, char *err, size_t errlen);
+/* Stops consuming, waits up to timeout_ms for the target to acknowledge what was sent,
+ * persists the offsets map, frees. NULL is fine. */
+void st_mflow_free(st_mflow *f, int64_t timeout_ms);
+
+/* One turn of the work above; returns quickly. now_ms is wall-clock ms. */
+void st_mflow_step(st_mflow *f, int64_t now_ms);
+
+/* Pause/resume consuming (deliveries in flight complete). 0, or -1 with err (e.g. the
+ * flow was failed over). */
+int st_mflow_pause(st_mflow *f, char *err, size_t errlen);
+int st_mflow_resume(st_mflow *f, char *err, size_t errlen);
+
+/*
+ * Status for `strait mirror status` and the console: {"flow", "source", "target", "state"
+ * ("starting"|"running"|"paused"|"failed-over"|"failed-back"), "records_per_sec",
+ * "bytes_per_sec", "lag_records", "lag_seconds", "latency_ms": {"p50","p99","samples"},
+ * "last_checkpoint_age_ms", "checkpointed_groups", "duplicates_skipped", "gaps": [...],
+ * "errors": [{"time","message"}...], "partitions": [{"topic","target_topic","partition",
+ * "position","delivered","source_end","lag_records","lag_seconds","records_per_sec",
+ * "bytes_per_sec"}]}. A new reference.
+ */
+json_t *st_mflow_status(st_mflow *f, int64_t now_ms);
+
+/*
+ * Failover: stops the flow, waits (up to timeout_ms) for in-flight records, writes final
+ * translated offsets for every selected group with no active members on the target, and
+ * reports per partition what was not replicated: {"flow", "groups": [{"group", "offsets":
+ * [...]}], "at_risk": [{"topic","partition","from","to"}] (source offsets [from, to) not on
+ * the target; "to" is the last source end offset known when the source is unreachable,
+ * flagged "source_reachable": false), "target_end": [{"topic","partition","offset"}]}.
+ * 0 and *report, or -1 with err.
+ */
+int st_mflow_failover(st_mflow *f, int64_t timeout_ms, json_t **report, char *err, size_t errlen);
+
+/*
+ * Failback after a failover: the flow turns around — it now copies target → source, for
+ * the same topics (identity) or from "<source alias>.<topic>" back to "<topic>" (prefix),
+ * starting from the target end offsets recorded at failover (the divergence point), so
+ * nothing the source already has is copied again. 0 and *report ({"flow", "from":
+ * [{"topic","partition","offset"}]}), or -1 with err (not failed over).
+ */
+int st_mflow_failback(st_mflow *f, json_t **report, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * The inside of an st_mflow, shared by mirror/flow.c (replication, status), mirror/sync.c
+ * (internal topics, resume, topic discovery and creation, heartbeats) and
+ * mirror/checkpoint.c (group offset checkpoints, failover, failback).
+ *
+ * Clients of a flow (all librdkafka, all driven from the loop thread):
+ *   consumer      on the source; a group.id only because librdkafka's assign() needs one
+ *                 (it never joins nor commits): partitions are assigned with explicit
+ *                 offsets, so the flow alone decides where copying resumes;
+ *   producer      on the target, idempotent; also the target's admin handle;
+ *   src_producer  on the source: heartbeats and the source's admin handle;
+ *   scanner       a short-lived consumer on the target, created while resuming.
+ * Admin results arrive on src_q / tgt_q and are dispatched by event type from
+ * st_mflow_step, so nothing waits for a round trip except the documented start-up scan.
+ *
+ * Loop thread only, except the delivery-report callback, which librdkafka runs inside
+ * rd_kafka_poll/rd_kafka_flush on the loop thread too.
+ */
+#ifndef ST_MIRROR_FLOW_INT_H
+#define ST_MIRROR_FLOW_INT_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "mirror/flow.h"
+#include "mirror/offsets.h"
+
+#define MF_MAX_ERRORS      20
+#define MF_LAT_SAMPLES     1000
+#define MF_RATE_SLOTS      6      /* one sample a second: rates over the last ~5 s */
+#define MF_MAX_OUTQ        200000 /* producer queue length above which we stop consuming */
+#define MF_CONSUME_BATCH   10000
+#define MF_TOPIC_NAME_MAX  512
+#define MF_ADMIN_TIMEOUT   15000
+#define MF_SCAN_TIMEOUT_MS 60000
+
+typedef enum mf_state {
+    MF_STARTING = 0,
+    MF_RUNNING,
+    MF_PAUSED,
+    MF_FAILED_OVER,
+    MF_FAILED_BACK,
+} mf_state;
+
+/* One record handed to the producer (or skipped) and not yet acknowledged, in source
+ * offset order: the idempotent producer reports deliveries of a partition in order. */
+typedef struct mf_inflight {
+    int64_t src;   /* source offset */
+    int64_t ts_ms; /* record timestamp (lag_seconds) */
+    int64_t bytes;
+    bool skipped;   /* origin was the target: nothing produced, nothing to wait for */
+    bool heartbeat; /* this flow's own heartbeat: its delivery measures latency */
+} mf_inflight;
+
+typedef struct mf_rate {
+    int64_t t_ms[MF_RATE_SLOTS], recs[MF_RATE_SLOTS], bytes[MF_RATE_SLOTS];
+    int n, head;
+} mf_rate;
+
+struct mf_topic;
+
+typedef struct mf_part {
+    struct mf_topic *topic;
+    int32_t partition;
+    int64_t position;                 /* next source offset to take from the consumer */
+    int64_t delivered;                /* every source offset below is on the target (or skipped) */
+    int64_t source_start, source_end; /* last known watermarks, -1 unknown */
+    int64_t target_end;               /* at failover: the divergence point, -1 unknown */
+    int64_t last_src_added;           /* highest source offset in the map, -1 none */
+    bool resumed;                     /* position known, ready to assign */
+    bool assigned;                    /* in the consumer's assignment */
+    bool resync;       /* a delivery failed: rescan the target once nothing is in flight */
+    bool stopped;      /* no longer copied (topic deleted, went backwards) */
+    mf_inflight *ring; /* FIFO of records in flight */
+    size_t ring_cap, ring_head, ring_len;
+    int64_t records, bytes; /* delivered totals */
+    int64_t caught_up_ms;   /* last time delivered reached source_end */
+    mf_rate rate;
+} mf_part;
+
+typedef enum mf_topic_state {
+    MF_T_NEW = 0,    /* seen on the source, target not checked yet */
+    MF_T_DESCRIBING, /* DescribeConfigs on the source in flight */
+    MF_T_CREATING,   /* CreateTopics on the target in flight */
+    MF_T_READY,      /* exists on the target with enough partitions */
+    MF_T_FAILED,     /* creation failed: retried at retry_ms */
+} mf_topic_state;
+
+typedef struct mf_topic {
+    char name[MF_TOPIC_NAME_MAX];   /* on the source */
+    char target[MF_TOPIC_NAME_MAX]; /* on the target */
+    mf_topic_state state;
+    int32_t src_partitions; /* on the source, last metadata */
+    int32_t tgt_partitions; /* on the target, last metadata (0 absent) */
+    bool growing;           /* CreatePartitions in flight */
+    bool heartbeat;         /* ST_MIRROR_HEARTBEATS_TOPIC */
+    bool deleted;           /* gone from the source */
+    int64_t retry_ms;
+    mf_part **parts; /* index = partition */
+    int32_t nparts;
+    rd_kafka_topic_t *rkt; /* producer's handle of `target` */
+} mf_topic;
+
+typedef struct mf_error {
+    int64_t time_ms;
+    char message[512];
+} mf_errent;
+
+/* One checkpoint cycle (checkpoint.c). */
+typedef struct mf_ckpt {
+    bool running;
+    int phase; /* checkpoint.c's CK_* */
+    int64_t started_ms;
+    int pending; /* admin results still expected */
+    size_t ngroups;
+    char **groups;                             /* selected source groups (owned) */
+    rd_kafka_topic_partition_list_t **offsets; /* per group, translated (target names) */
+    bool *writable;                            /* per group: no active members on the target */
+    bool described;
+    size_t written; /* groups written this cycle */
+    json_t *report; /* failover: [{"group","offsets"}] being built, or NULL */
+} mf_ckpt;
+
+struct st_mflow {
+    const st_mflow_config *fc;
+    const st_mcluster_config *src, *tgt; /* swapped by failback */
+    mf_state state;
+    rd_kafka_t *consumer, *producer, *src_producer;
+    rd_kafka_queue_t *cq, *src_q, *tgt_q;
+    st_moffsets *map;
+    mf_topic **topics;
+    size_t ntopics, cap_topics;
+    rd_kafka_message_t **pending; /* consumed, not yet accepted by the producer */
+    size_t npending, pending_pos, cap_pending;
+    bool offsets_ready; /* offsets topic exists on the target and was loaded */
+    bool discovery;     /* topic discovery on (off after failback: fixed partition set) */
+    int64_t next_sync_ms, next_ckpt_ms, next_hb_ms, next_persist_ms, next_sample_ms;
+    int64_t last_ckpt_ms; /* wall ms of the last completed checkpoint, 0 never */
+    size_t ckpt_groups;   /* groups written by the last checkpoint */
+    mf_ckpt ckpt;
+    mf_errent errors[MF_MAX_ERRORS];
+    size_t nerrors, error_head;
+    json_t *gaps; /* [{"topic","partition","from","to"}] */
+    double latencies[MF_LAT_SAMPLES];
+    size_t nlat, lat_head;
+    int64_t duplicates_skipped;
+    int64_t records, bytes; /* delivered totals */
+    mf_rate rate;
+    int offsets_marker; /* its address is the delivery opaque of offsets-topic records */
+    int heartbeat_marker;
+    json_t *failover_groups; /* written at failover */
+};
+
+/* ---- flow.c ---- */
+/* The target producer's delivery-report callback (installed by mf_client_new). */
+void mf_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+/* Records a user-visible error (status "errors", logged at warn). */
+void mf_error(st_mflow *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A new client on `cl` with the common settings plus extra key/value pairs (NULL ended).
+ * NULL with err. */
+rd_kafka_t *mf_client_new(st_mflow *f, const st_mcluster_config *cl, rd_kafka_type_t type,
+                          const char *const *extra, char *err, size_t errlen);
+/* The topic named `name` on the source, or NULL. */
+mf_topic *mf_topic_find(st_mflow *f, const char *name);
+/* Adds a topic (source name, target name); NULL on allocation failure. */
+mf_topic *mf_topic_add(st_mflow *f, const char *name, const char *target);
+/* Makes sure partitions [0, n) exist in t (state only; nothing assigned). */
+int mf_topic_grow(mf_topic *t, int32_t n);
+/* Adds to the consumer every resumed, unassigned, running partition. */
+void mf_assign_ready(st_mflow *f);
+/* Removes one partition from the consumer's assignment. */
+void mf_unassign(st_mflow *f, mf_part *p);
+/* Creates the consumer and producers for f->src → f->tgt. 0 or -1 with err. */
+int mf_clients_start(st_mflow *f, char *err, size_t errlen);
+/* Destroys the clients (no flush). */
+void mf_clients_stop(st_mflow *f);
+/* Drops consumed-but-unproduced records. */
+void mf_pending_drop(st_mflow *f);
+
+/* ---- sync.c ---- */
+/* (mf_client_new, mf_clients_start, mf_clients_stop are defined here.) */
+/* Makes sure ST_MIRROR_OFFSETS_TOPIC exists on the target and loads it into f->map.
+ * Blocking, bounded by timeouts. 0 or -1 (error recorded; retried by the caller). */
+int mf_offsets_load(st_mflow *f);
+/* Finds where each listed partition resumes: the map's position, then the target scanned
+ * from there for records with this source's "strait.src". Sets resumed/position/
+ * delivered. Blocking, bounded by MF_SCAN_TIMEOUT_MS. */
+void mf_resume_parts(st_mflow *f, mf_part **parts, size_t n);
+/* Produces the map's changed runs to the offsets topic. */
+void mf_offsets_persist(st_mflow *f);
+/* Topic discovery, creation, partition growth. */
+void mf_sync(st_mflow *f, int64_t now_ms);
+/* One heartbeat record to the source. */
+void mf_heartbeat(st_mflow *f, int64_t now_ms);
+/* Handles a CreateTopics/CreatePartitions/DescribeConfigs result; true when it was one. */
+bool mf_sync_event(st_mflow *f, rd_kafka_event_t *ev);
+/* Parses "<alias>/<offset>" of a strait.src header: true with *offset when alias matches. */
+bool mf_parse_src_header(const void *value, size_t len, const char *alias, int64_t *offset);
+
+/* ---- checkpoint.c ---- */
+void mf_ckpt_start(st_mflow *f, int64_t now_ms);
+bool mf_ckpt_event(st_mflow *f, rd_kafka_event_t *ev);
+void mf_ckpt_reset(st_mflow *f);
+/* Runs one whole cycle, waiting up to timeout_ms (failover). 0 when it completed. */
+int mf_ckpt_run_sync(st_mflow *f, int64_t timeout_ms);
+
+#endif

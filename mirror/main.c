@@ -1,0 +1,302 @@
+/*
+ * strait-mirror: load the config, start every flow, serve the management endpoint and
+ * drive the flows from one thread until SIGINT or SIGTERM, then stop cleanly.
+ *
+ * The flows do no blocking work in st_mflow_step (librdkafka's threads do the I/O), so
+ * one loop suffices: poll the management socket for up to POLL_MS, answer what waits,
+ * step every flow, again. POLL_MS bounds how late a flow's timers (heartbeats,
+ * checkpoints, delivery reports) are served when nothing else happens.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "common/clock.h"
+#include "common/fileio.h"
+#include "common/logging.h"
+#include "common/mgmt.h"
+#include "mirror/admin.h"
+#include "mirror/config.h"
+#include "mirror/flow.h"
+
+#define POLL_MS             10
+#define STOP_TIMEOUT_MS     10000 /* per flow: wait for the target to acknowledge */
+#define FAILOVER_TIMEOUT_MS 15000 /* under the CLI's failover call timeout */
+
+/* A signal handler cannot be handed a context: the one static of strait-mirror, read
+ * by the loop each turn. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: strait-mirror -c FILE [options]\n"
+                 "\n"
+                 "Mirrors topics, consumer group offsets (translated) and optionally topic\n"
+                 "configs and ACLs between Kafka-protocol clusters, as the flows of FILE say\n"
+                 "(see docs/mirroring.md). Administer it with `strait mirror ...`.\n"
+                 "\n"
+                 "  -c, --config FILE      libconfig file of clusters and flows (required)\n"
+                 "      --mgmt URL         management endpoint (mgmt.url) [tcp://127.0.0.1:9193]\n"
+                 "      --ready-file PATH  once serving, write \"<mgmt url>\\n\" to PATH\n"
+                 "      --log-level LEVEL  debug, info, warn or error (log_level) [info]\n"
+                 "  -h, --help             this text\n"
+                 "\n"
+                 "The management token is mgmt.token from FILE, else the one generated into\n"
+                 "<state_dir>/mgmt.token (mode 0600) at the first start.\n"
+                 "Command-line options override the file. SIGINT or SIGTERM stops cleanly,\n"
+                 "waiting for records in flight to be acknowledged; a second one stops at once.\n");
+}
+
+static int write_ready_file(const char *path, const char *mgmt)
+{
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "%s\n", mgmt);
+    if (fclose(f))
+        return -1;
+    return rename(tmp, path);
+}
+
+static int mkdir_p(const char *path, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
+        snprintf(err, errlen, "state_dir is too long: %.64s...", path);
+        return -1;
+    }
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) && errno != EEXIST)
+            goto fail;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) && errno != EEXIST)
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, errlen, "cannot create the state directory %.900s: %s", tmp, strerror(errno));
+    return -1;
+}
+
+/*
+ * The management token: cfg->mgmt_token when set, else <state_dir>/mgmt.token, created
+ * with a fresh random token (mode 0600: it is a secret) when missing or empty. Into
+ * cfg->mgmt_token. 0, or -1 with err.
+ */
+static int load_token(st_mirror_config *cfg, char *err, size_t errlen)
+{
+    char path[PATH_MAX + 16], buf[sizeof cfg->mgmt_token];
+    size_t len;
+    if (cfg->mgmt_token[0])
+        return 0;
+    if (mkdir_p(cfg->state_dir, err, errlen))
+        return -1;
+    snprintf(path, sizeof path, "%s/mgmt.token", cfg->state_dir);
+    int rc = st_file_read_small(path, buf, sizeof buf, &len, err, errlen);
+    if (rc < 0)
+        return -1;
+    buf[strcspn(buf, " \t\r\n")] = '\0';
+    if (rc == 0 && buf[0]) {
+        snprintf(cfg->mgmt_token, sizeof cfg->mgmt_token, "%s", buf);
+        return 0;
+    }
+    unsigned char raw[32];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+        snprintf(err, errlen, "cannot generate a management token (getrandom: %s)",
+                 strerror(errno));
+        return -1;
+    }
+    char fresh[2 * sizeof raw + 2];
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(fresh + 2 * i, 3, "%02x", raw[i]);
+    snprintf(cfg->mgmt_token, sizeof cfg->mgmt_token, "%s", fresh);
+    strcat(fresh, "\n");
+    if (st_file_write_atomic_mode(cfg->state_dir, "mgmt.token", fresh, strlen(fresh), true, 0600,
+                                  err, errlen) < 0)
+        return -1;
+    st_info("generated a management token into %s", path);
+    return 0;
+}
+
+static void free_flows(st_mflow **flows, size_t n, int64_t timeout_ms)
+{
+    for (size_t i = 0; i < n; i++) {
+        st_mflow_free(flows[i], timeout_ms);
+        flows[i] = NULL;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_MGMT = 1000, O_READY, O_LEVEL };
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"mgmt", required_argument, NULL, O_MGMT},
+        {"ready-file", required_argument, NULL, O_READY},
+        {"log-level", required_argument, NULL, O_LEVEL},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL, *mgmt = NULL, *ready = NULL, *level = NULL;
+    int c;
+    opterr = 0; /* we word the messages ourselves */
+    while ((c = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config = optarg;
+            break;
+        case O_MGMT:
+            mgmt = optarg;
+            break;
+        case O_READY:
+            ready = optarg;
+            break;
+        case O_LEVEL:
+            level = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case ':':
+            fprintf(stderr, "strait-mirror: option %s needs a value; see strait-mirror --help\n",
+                    argv[optind - 1]);
+            return 2;
+        default:
+            if (optopt && optopt < 256)
+                fprintf(stderr, "strait-mirror: unknown option -%c; see strait-mirror --help\n",
+                        optopt);
+            else
+                fprintf(stderr, "strait-mirror: unknown option %s; see strait-mirror --help\n",
+                        argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "strait-mirror: unexpected argument \"%s\"; see strait-mirror --help\n",
+                argv[optind]);
+        return 2;
+    }
+    if (!config) {
+        fprintf(stderr, "strait-mirror: no config: pass -c FILE (the clusters and flows to "
+                        "mirror); see strait-mirror --help\n");
+        return 2;
+    }
+
+    /* Large (regexes, paths): off the stack. */
+    st_mirror_config *cfg = calloc(1, sizeof *cfg);
+    st_mflow *flows[ST_MIRROR_MAX_FLOWS] = {0};
+    size_t nflows = 0;
+    st_mgmt_server *server = NULL;
+    char err[1024];
+    int rc = 1;
+    bool loaded = false;
+    if (!cfg) {
+        fprintf(stderr, "strait-mirror: out of memory\n");
+        return 1;
+    }
+    if (st_mirror_config_load(cfg, config, err, sizeof err)) {
+        fprintf(stderr, "strait-mirror: bad config: %s\n", err);
+        goto out;
+    }
+    loaded = true;
+    if (mgmt)
+        snprintf(cfg->mgmt_url, sizeof cfg->mgmt_url, "%s", mgmt);
+    if (level)
+        snprintf(cfg->log_level, sizeof cfg->log_level, "%s", level);
+    int lvl = st_logging_parse_level(cfg->log_level);
+    if (lvl < 0) {
+        fprintf(stderr, "strait-mirror: log level must be debug, info, warn or error, not \"%s\"\n",
+                cfg->log_level);
+        rc = 2;
+        goto out;
+    }
+    st_logging_setup((enum st_log_level)lvl, stderr);
+    /* A peer vanishing mid-write must be an EPIPE, not a dead daemon. */
+    signal(SIGPIPE, SIG_IGN);
+
+    if (load_token(cfg, err, sizeof err)) {
+        st_error("cannot set up the management token: %s", err);
+        goto out;
+    }
+    st_mirror_admin admin = {
+        .configs = cfg->flows,
+        .flows = flows,
+        .nflows = 0,
+        .started_ms = st_wall_ms(),
+        .failover_timeout_ms = FAILOVER_TIMEOUT_MS,
+    };
+    server = st_mgmt_server_open(cfg->mgmt_url, cfg->mgmt_token, st_mirror_admin_handle, &admin,
+                                 err, sizeof err);
+    if (!server) {
+        st_error("cannot open the management endpoint: %s", err);
+        goto out;
+    }
+    /* The endpoint first: a taken port fails the start before any cluster is contacted.
+     * No request is answered before the loop, so the flows can join the table below. */
+    for (; nflows < cfg->nflows; nflows++) {
+        flows[nflows] = st_mflow_new(&cfg->flows[nflows], err, sizeof err);
+        if (!flows[nflows]) {
+            st_error("cannot start flow %s: %s", cfg->flows[nflows].name, err);
+            goto out;
+        }
+        st_info("flow %s: started", cfg->flows[nflows].name);
+    }
+    admin.nflows = nflows;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    /* One-shot: a second SIGINT/SIGTERM during the bounded shutdown wait ends at once. */
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (ready && write_ready_file(ready, cfg->mgmt_url)) {
+        st_error("cannot write the ready file %s: %s", ready, strerror(errno));
+        goto out;
+    }
+    st_info("serving %zu flow%s; management on %s", nflows, nflows == 1 ? "" : "s", cfg->mgmt_url);
+
+    struct pollfd pfd = {.fd = st_mgmt_server_fd(server), .events = POLLIN};
+    while (!stop_requested) {
+        int n = poll(&pfd, 1, POLL_MS);
+        if (n < 0 && errno != EINTR) {
+            st_error("poll on the management socket failed: %s", strerror(errno));
+            goto out;
+        }
+        if (n > 0 && (pfd.revents & POLLIN))
+            st_mgmt_server_process(server);
+        int64_t now = st_wall_ms();
+        for (size_t i = 0; i < nflows; i++)
+            st_mflow_step(flows[i], now);
+    }
+    st_info("stopping: waiting up to %d s per flow for records in flight", STOP_TIMEOUT_MS / 1000);
+    rc = 0;
+out:
+    /* The server first: no command may reach a flow being freed. */
+    st_mgmt_server_close(server);
+    free_flows(flows, nflows, rc == 0 ? STOP_TIMEOUT_MS : 0);
+    if (loaded)
+        st_mirror_config_free(cfg);
+    free(cfg);
+    if (rc == 0)
+        st_info("stopped cleanly");
+    return rc;
+}
