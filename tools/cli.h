@@ -162,5 +162,6 @@ int cli_users_main(cli_ctx *c, int argc, char **argv);
 int cli_acls_main(cli_ctx *c, int argc, char **argv);
 int cli_quotas_main(cli_ctx *c, int argc, char **argv);
 int cli_explain_main(cli_ctx *c, int argc, char **argv);
+int cli_mirror_main(cli_ctx *c, int argc, char **argv);
 
 #endif

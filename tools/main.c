@@ -26,6 +26,7 @@ static const cli_command commands[] = {
     {"acls", cli_acls_main, "ACLs: add, remove, list"},
     {"quotas", cli_quotas_main, "quotas and tenant limits: set, remove, describe, usage"},
     {"explain", cli_explain_main, "why a request is denied or throttled (ACL, quota, limit)"},
+    {"mirror", cli_mirror_main, "strait-mirror: flow status, pause, resume, failover, failback"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -94,8 +95,9 @@ int main(int argc, char **argv)
             return CLI_USAGE;
     }
     if (optind >= argc) {
-        return cli_usage_error(&c, "no command given (one of: topics, groups, status, perf, "
-                                   "produce, consume, tenants, users, acls, quotas, explain)");
+        return cli_usage_error(&c,
+                               "no command given (one of: topics, groups, status, perf, "
+                               "produce, consume, tenants, users, acls, quotas, explain, mirror)");
     }
     const char *word = argv[optind];
     char *help_argv[3];
@@ -119,7 +121,7 @@ int main(int argc, char **argv)
     if (!cmd)
         return cli_usage_error(&c,
                                "unknown command \"%s\" (one of: topics, groups, status, perf, "
-                               "produce, consume, tenants, users, acls, quotas, explain)",
+                               "produce, consume, tenants, users, acls, quotas, explain, mirror)",
                                word);
     return cmd->main(&c, argc - optind, argv + optind);
 }

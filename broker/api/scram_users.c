@@ -300,7 +300,7 @@ static int check_user(const st_credstore *cs, const alteration *alts, size_t n, 
                     mech, (const uint8_t *)alts[i].salt.ptr, (size_t)alts[i].salt.len,
                     alts[i].iterations, (const uint8_t *)alts[i].salted.ptr,
                     (size_t)alts[i].salted.len, &creds[i], why, sizeof(why)) != 0) {
-                snprintf(msg, msglen, "user \"%s\": %s credential refused: %s", user,
+                snprintf(msg, msglen, "user \"%.64s\": %s credential refused: %.200s", user,
                          st_scram_mech_name(mech),
                          alts[i].salt.len < 0 || alts[i].salted.len < 0
                              ? "salt and salted password may not be null"
