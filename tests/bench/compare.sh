@@ -291,6 +291,10 @@ cpu_table
 ELAPSED=$(($(date +%s) - T_START))
 
 if [ "$OUT" != - ]; then
+    # The mirror section (tests/bench/mirror_bench.sh) lives after this marker: kept.
+    MIRROR_MARK='<!-- mirror_bench.sh writes below this line; compare.sh keeps it -->'
+    MIRROR_PART=""
+    [ -f "$OUT" ] && MIRROR_PART=$(awk -v m="$MIRROR_MARK" '$0 == m {on = 1} on' "$OUT")
     missed=""
     for r in "${ROWS[@]}"; do
         IFS='|' read -r a b c _ _ f g run <<<"$r"
@@ -363,6 +367,10 @@ if [ "$OUT" != - ]; then
         echo "by symbol, entries above 1.5%):"
         echo
         profile
+        if [ -n "$MIRROR_PART" ]; then
+            echo
+            printf '%s\n' "$MIRROR_PART"
+        fi
     } >"$OUT"
     bench_log "wrote $OUT"
 fi
