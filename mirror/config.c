@@ -393,6 +393,13 @@ static int parse_flow(loader *ld, const config_setting_t *g, int idx)
             rc = get_bool(ld, s, what, &f->sync_partitions);
         } else if (strcmp(name, "sync_acls") == 0) {
             rc = get_bool(ld, s, what, &f->sync_acls);
+            /* Refused rather than ignored: a setting that silently does nothing would let
+             * an operator believe the target's ACLs follow the source. */
+            if (rc == 0 && f->sync_acls)
+                rc = fail(ld, s,
+                          "%s = true is not supported yet: strait-mirror does not copy ACLs "
+                          "(set them on the target with strait acls or kafka-acls)",
+                          what);
         } else if (strcmp(name, "checkpoint_interval_ms") == 0) {
             rc = get_interval(ld, s, what, &f->checkpoint_interval_ms);
         } else if (strcmp(name, "sync_interval_ms") == 0) {
