@@ -316,6 +316,10 @@ void st_broker_free(st_broker *b)
         st_topics_close(b->topics);
     if (b->flusher)
         st_flusher_free(b->flusher);
+    /* A compaction pass that ended while the logs closed posted its completion, which
+     * frees the pass; the flusher thread is joined, so run it rather than drop it. */
+    if (b->loop)
+        st_loop_run_posted(b->loop);
     if (b->loop)
         st_loop_free(b->loop);
     free(b);

@@ -315,6 +315,11 @@ static void run_posts(st_loop *loop)
     }
 }
 
+void st_loop_run_posted(st_loop *loop)
+{
+    run_posts(loop);
+}
+
 void st_loop_stop(st_loop *loop)
 {
     /* A lock-free atomic store and write(2): both async-signal-safe. */

@@ -49,6 +49,9 @@ static inline bool st_timer_armed(const st_timer *t)
 
 /* Runs fn(arg) on the loop thread soon. Any thread. Never fails (aborts on OOM). */
 void st_loop_post(st_loop *loop, void (*fn)(void *arg), void *arg);
+/* Runs what has been posted so far, now (loop thread, or at shutdown after the posting
+ * threads were joined: work they handed back still owns memory to free). */
+void st_loop_run_posted(st_loop *loop);
 /* Same signature as st_post_fn in log.h, for the flusher: post_ctx is the loop. */
 void st_loop_post_fn(void *loop, void (*fn)(void *arg), void *arg);
 
