@@ -75,20 +75,6 @@ static void print_bad_connection(int fd, const char *what)
     fflush(stdout);
 }
 
-static void send_all(int fd, const void *p, size_t n, const char *what)
-{
-    const uint8_t *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            fail("%s: write: %s", what, strerror(errno));
-        c += w;
-        n -= (size_t)w;
-    }
-}
-
 /* Reads exactly n bytes; returns n, 0 on EOF, -1 on error (errno set). */
 static ssize_t read_full(int fd, uint8_t *p, size_t n)
 {

@@ -88,118 +88,12 @@ static void begin_request(wbuf *b, int16_t key)
 
 /* ---- reading ---- */
 
-typedef struct rd {
-    const uint8_t *p, *end;
-    const char *what;
-} rd;
-
-static void need(rd *r, size_t n)
-{
-    if ((size_t)(r->end - r->p) < n)
-        fail("%s: response cut short", r->what);
-}
-static int8_t get_i8(rd *r)
-{
-    need(r, 1);
-    return (int8_t)*r->p++;
-}
-static int16_t get_i16(rd *r)
-{
-    need(r, 2);
-    int16_t v = (int16_t)(r->p[0] << 8 | r->p[1]);
-    r->p += 2;
-    return v;
-}
-static int32_t get_i32(rd *r)
-{
-    need(r, 4);
-    uint32_t v =
-        (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 | (uint32_t)r->p[2] << 8 | r->p[3];
-    r->p += 4;
-    return (int32_t)v;
-}
-static uint32_t get_uvarint(rd *r)
-{
-    uint32_t v = 0;
-    for (int shift = 0; shift <= 28; shift += 7) {
-        uint8_t byte = (uint8_t)get_i8(r);
-        v |= (uint32_t)(byte & 0x7f) << shift;
-        if (!(byte & 0x80))
-            return v;
-    }
-    fail("%s: uvarint too long", r->what);
-}
-/* A compact nullable string into out (NUL-terminated); returns false for null. */
-static bool get_compact_string(rd *r, char *out, size_t cap)
-{
-    uint32_t n = get_uvarint(r);
-    out[0] = 0;
-    if (n == 0)
-        return false;
-    n--;
-    need(r, n);
-    if (n >= cap)
-        fail("%s: string of %u bytes too long", r->what, n);
-    memcpy(out, r->p, n);
-    out[n] = 0;
-    r->p += n;
-    return true;
-}
-static void skip_tags(rd *r)
-{
-    uint32_t n = get_uvarint(r);
-    for (uint32_t i = 0; i < n; i++) {
-        get_uvarint(r); /* tag */
-        uint32_t size = get_uvarint(r);
-        need(r, size);
-        r->p += size;
-    }
-}
-
-static void send_all(int fd, const void *p, size_t n, const char *what)
-{
-    const uint8_t *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            fail("%s: write: %s", what, strerror(errno));
-        c += w;
-        n -= (size_t)w;
-    }
-}
-static void read_full(int fd, uint8_t *p, size_t n, const char *what)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, p + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            fail("%s: no response (%s)", what, r == 0 ? "connection closed" : strerror(errno));
-        got += (size_t)r;
-    }
-}
-
 /* Sends the frame, reads the answer into buf, checks the response header v1
  * (correlation id + tags); returns a reader over the body. */
-static rd exchange(int fd, wbuf *b, uint8_t *buf, size_t cap, const char *what)
+static raw_rd exchange(int fd, wbuf *b, uint8_t *buf, size_t cap, const char *what)
 {
-    patch_i32(b, 0, (int32_t)(b->len - 4));
-    send_all(fd, b->data, b->len, what);
-    uint8_t size[4];
-    read_full(fd, size, 4, what);
-    uint32_t n =
-        (uint32_t)size[0] << 24 | (uint32_t)size[1] << 16 | (uint32_t)size[2] << 8 | size[3];
-    if (n < 5 || n > cap)
-        fail("%s: response size %u out of range", what, n);
-    read_full(fd, buf, n, what);
-    rd r = {buf, buf + n, what};
-    int32_t corr = get_i32(&r);
-    if (corr != correlation_id)
-        fail("%s: correlation id %d, expected %d", what, corr, correlation_id);
-    skip_tags(&r);
+    raw_rd r = raw_exchange(fd, b, correlation_id, buf, cap, what);
+    raw_skip_tags(&r);
     return r;
 }
 
@@ -269,20 +163,20 @@ static size_t alter(int fd, const change *changes, size_t n, user_result *result
             put_no_tags(&b);
         }
     put_no_tags(&b);
-    rd r = exchange(fd, &b, buf, sizeof(buf), what);
-    if (get_i32(&r) != 0)
+    raw_rd r = exchange(fd, &b, buf, sizeof(buf), what);
+    if (raw_i32(&r) != 0)
         fail("%s: throttle_time_ms not 0", what);
-    uint32_t count = get_uvarint(&r);
+    uint32_t count = raw_uvarint(&r);
     if (count == 0 || count - 1 > cap)
         fail("%s: %d results, expected at most %zu", what, (int)count - 1, cap);
     for (uint32_t i = 0; i < count - 1; i++) {
-        if (!get_compact_string(&r, results[i].user, sizeof(results[i].user)))
+        if (!raw_compact_string(&r, results[i].user, sizeof(results[i].user)))
             fail("%s: result %u has a null user", what, i);
-        results[i].err = get_i16(&r);
-        get_compact_string(&r, results[i].msg, sizeof(results[i].msg));
-        skip_tags(&r);
+        results[i].err = raw_i16(&r);
+        raw_compact_string(&r, results[i].msg, sizeof(results[i].msg));
+        raw_skip_tags(&r);
     }
-    skip_tags(&r);
+    raw_skip_tags(&r);
     if (r.p != r.end)
         fail("%s: %zu bytes after the response body", what, (size_t)(r.end - r.p));
     return count - 1;
@@ -342,34 +236,34 @@ static void describe(int fd, const char *const *users, size_t n, describe_answer
         }
     }
     put_no_tags(&b);
-    rd r = exchange(fd, &b, buf, sizeof(buf), what);
+    raw_rd r = exchange(fd, &b, buf, sizeof(buf), what);
     memset(ans, 0, sizeof(*ans));
-    if (get_i32(&r) != 0)
+    if (raw_i32(&r) != 0)
         fail("%s: throttle_time_ms not 0", what);
-    ans->err = get_i16(&r);
-    get_compact_string(&r, ans->msg, sizeof(ans->msg));
-    uint32_t count = get_uvarint(&r);
+    ans->err = raw_i16(&r);
+    raw_compact_string(&r, ans->msg, sizeof(ans->msg));
+    uint32_t count = raw_uvarint(&r);
     if (count == 0 || count - 1 > 16)
         fail("%s: results array length %d out of range", what, (int)count - 1);
     ans->n = count - 1;
     for (size_t i = 0; i < ans->n; i++) {
         described *d = &ans->users[i];
-        if (!get_compact_string(&r, d->user, sizeof(d->user)))
+        if (!raw_compact_string(&r, d->user, sizeof(d->user)))
             fail("%s: result %zu has a null user", what, i);
-        d->err = get_i16(&r);
-        get_compact_string(&r, d->msg, sizeof(d->msg));
-        uint32_t nc = get_uvarint(&r);
+        d->err = raw_i16(&r);
+        raw_compact_string(&r, d->msg, sizeof(d->msg));
+        uint32_t nc = raw_uvarint(&r);
         if (nc == 0 || nc - 1 > 4)
             fail("%s: user %s: %d credential infos", what, d->user, (int)nc - 1);
         d->ncreds = (int)nc - 1;
         for (int k = 0; k < d->ncreds; k++) {
-            d->mechanism[k] = get_i8(&r);
-            d->iterations[k] = get_i32(&r);
-            skip_tags(&r); /* a credential info is exactly mechanism + iterations */
+            d->mechanism[k] = raw_i8(&r);
+            d->iterations[k] = raw_i32(&r);
+            raw_skip_tags(&r); /* a credential info is exactly mechanism + iterations */
         }
-        skip_tags(&r);
+        raw_skip_tags(&r);
     }
-    skip_tags(&r);
+    raw_skip_tags(&r);
     if (r.p != r.end)
         fail("%s: %zu bytes after the response body", what, (size_t)(r.end - r.p));
 }
@@ -530,21 +424,6 @@ static void run_checks(int fd, const char *data_dir)
 
 #define API_DESCRIBE_ACLS 29
 
-static bool get_string(rd *r, char *out, size_t cap)
-{
-    int16_t n = get_i16(r);
-    out[0] = 0;
-    if (n < 0)
-        return false;
-    need(r, (size_t)n);
-    if ((size_t)n >= cap)
-        fail("%s: string of %d bytes too long", r->what, n);
-    memcpy(out, r->p, (size_t)n);
-    out[n] = 0;
-    r->p += n;
-    return true;
-}
-
 typedef struct acl_resource {
     int8_t type, pattern;
     char name[64];
@@ -578,37 +457,37 @@ static int16_t describe_acls(int fd, int16_t version, char *msg, size_t msglen, 
     patch_i32(&b, 0, (int32_t)(b.len - 4));
     send_all(fd, b.data, b.len, what);
     uint8_t size[4];
-    read_full(fd, size, 4, what);
+    raw_read_full(fd, size, 4, what);
     uint32_t len =
         (uint32_t)size[0] << 24 | (uint32_t)size[1] << 16 | (uint32_t)size[2] << 8 | size[3];
     if (len < 4 || len > sizeof(buf))
         fail("%s: response size %u out of range", what, len);
-    read_full(fd, buf, len, what);
-    rd r = {buf, buf + len, what};
-    if (get_i32(&r) != correlation_id)
+    raw_read_full(fd, buf, len, what);
+    raw_rd r = {buf, buf + len, what};
+    if (raw_i32(&r) != correlation_id)
         fail("%s: wrong correlation id", what);
-    if (get_i32(&r) != 0)
+    if (raw_i32(&r) != 0)
         fail("%s: throttle_time_ms not 0", what);
-    int16_t err = get_i16(&r);
+    int16_t err = raw_i16(&r);
     char m[512];
-    get_string(&r, m, sizeof(m));
+    raw_string(&r, m, sizeof(m));
     snprintf(msg, msglen, "%s", m);
-    int32_t count = get_i32(&r);
+    int32_t count = raw_i32(&r);
     if (count < 0 || (size_t)count > cap)
         fail("%s: %d resources", what, count);
     *n = (size_t)count;
     for (int32_t i = 0; i < count; i++) {
         acl_resource *x = &res[i];
-        x->type = get_i8(&r);
-        if (!get_string(&r, x->name, sizeof(x->name)))
+        x->type = raw_i8(&r);
+        if (!raw_string(&r, x->name, sizeof(x->name)))
             fail("%s: a resource with a null name", what);
-        x->pattern = version >= 1 ? get_i8(&r) : 3;
-        x->nacls = get_i32(&r);
+        x->pattern = version >= 1 ? raw_i8(&r) : 3;
+        x->nacls = raw_i32(&r);
         for (int32_t k = 0; k < x->nacls; k++) {
             char principal[64], host[64];
-            get_string(&r, principal, sizeof(principal));
-            get_string(&r, host, sizeof(host));
-            int8_t op = get_i8(&r), perm = get_i8(&r);
+            raw_string(&r, principal, sizeof(principal));
+            raw_string(&r, host, sizeof(host));
+            int8_t op = raw_i8(&r), perm = raw_i8(&r);
             if (k == 0) {
                 snprintf(x->principal, sizeof(x->principal), "%s", principal);
                 x->operation = op;
@@ -699,8 +578,6 @@ int main(int argc, char **argv)
     if (strcmp(mode, "scram") != 0 && strcmp(mode, "denied") != 0 && strcmp(mode, "acls") != 0)
         fail("unknown mode \"%s\": denied or acls", mode);
 
-    (void)put_i64; /* raw_util.h helpers this client does not need */
-    (void)put_varint;
     int fd = connect_loopback(port, READ_TIMEOUT_S);
     if (strcmp(mode, "denied") == 0)
         run_denied(fd);

@@ -73,99 +73,20 @@ static void begin_request(wbuf *b, int16_t key)
 
 /* ---- reading ---- */
 
-typedef struct rd {
-    const uint8_t *p, *end;
-    const char *what;
-} rd;
-
-static void need(rd *r, size_t n)
+static double get_f64(raw_rd *r)
 {
-    if ((size_t)(r->end - r->p) < n)
-        fail("%s: response cut short", r->what);
-}
-static int16_t get_i16(rd *r)
-{
-    need(r, 2);
-    int16_t v = (int16_t)(r->p[0] << 8 | r->p[1]);
-    r->p += 2;
-    return v;
-}
-static int32_t get_i32(rd *r)
-{
-    need(r, 4);
-    uint32_t v =
-        (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 | (uint32_t)r->p[2] << 8 | r->p[3];
-    r->p += 4;
-    return (int32_t)v;
-}
-static double get_f64(rd *r)
-{
-    uint64_t hi = (uint32_t)get_i32(r), lo = (uint32_t)get_i32(r);
+    uint64_t hi = (uint32_t)raw_i32(r), lo = (uint32_t)raw_i32(r);
     uint64_t bits = hi << 32 | lo;
     double v;
     memcpy(&v, &bits, sizeof v);
     return v;
 }
-/* A nullable string into out; returns false for null. */
-static bool get_string(rd *r, char *out, size_t cap)
-{
-    int16_t n = get_i16(r);
-    out[0] = 0;
-    if (n < 0)
-        return false;
-    need(r, (size_t)n);
-    if ((size_t)n >= cap)
-        fail("%s: string of %d bytes too long", r->what, n);
-    memcpy(out, r->p, (size_t)n);
-    out[n] = 0;
-    r->p += n;
-    return true;
-}
-
-static void send_all(int fd, const void *p, size_t n, const char *what)
-{
-    const uint8_t *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            fail("%s: write: %s", what, strerror(errno));
-        c += w;
-        n -= (size_t)w;
-    }
-}
-static void read_full(int fd, uint8_t *p, size_t n, const char *what)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, p + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            fail("%s: no response (%s)", what, r == 0 ? "connection closed" : strerror(errno));
-        got += (size_t)r;
-    }
-}
-
 /* Sends the frame, reads the answer into buf, checks the response header v0 and the
  * throttle time; the returned cursor is at the rest of the body. */
-static rd exchange(int fd, wbuf *b, uint8_t *buf, size_t cap, const char *what)
+static raw_rd exchange(int fd, wbuf *b, uint8_t *buf, size_t cap, const char *what)
 {
-    patch_i32(b, 0, (int32_t)(b->len - 4));
-    send_all(fd, b->data, b->len, what);
-    uint8_t size[4];
-    read_full(fd, size, 4, what);
-    uint32_t n =
-        (uint32_t)size[0] << 24 | (uint32_t)size[1] << 16 | (uint32_t)size[2] << 8 | size[3];
-    if (n < 8 || n > cap)
-        fail("%s: response size %u out of range", what, n);
-    read_full(fd, buf, n, what);
-    rd r = {buf, buf + n, what};
-    int32_t corr = get_i32(&r);
-    if (corr != correlation_id)
-        fail("%s: correlation id %d, expected %d", what, corr, correlation_id);
-    int32_t throttle = get_i32(&r);
+    raw_rd r = raw_exchange(fd, b, correlation_id, buf, cap, what);
+    int32_t throttle = raw_i32(&r);
     if (throttle < 0)
         fail("%s: throttle_time_ms %d", what, throttle);
     return r;
@@ -206,15 +127,15 @@ typedef struct component {
     const char *match;
 } component;
 
-static void read_entity(rd *r, entity *e)
+static void read_entity(raw_rd *r, entity *e)
 {
-    e->nparts = get_i32(r);
+    e->nparts = raw_i32(r);
     if (e->nparts < 0 || e->nparts > MAX_PARTS)
         fail("%s: entity of %d parts", r->what, e->nparts);
     for (int k = 0; k < e->nparts; k++) {
-        if (!get_string(r, e->type[k], sizeof e->type[k]))
+        if (!raw_string(r, e->type[k], sizeof e->type[k]))
             fail("%s: null entity type", r->what);
-        e->is_default[k] = !get_string(r, e->name[k], sizeof e->name[k]);
+        e->is_default[k] = !raw_string(r, e->name[k], sizeof e->name[k]);
     }
 }
 
@@ -230,22 +151,22 @@ static void describe(int fd, const component *c, int n, bool strict, describe_re
         put_nstring(&b, c[i].match);
     }
     put_i8(&b, strict ? 1 : 0);
-    rd r = exchange(fd, &b, buf, sizeof buf, "DescribeClientQuotas");
+    raw_rd r = exchange(fd, &b, buf, sizeof buf, "DescribeClientQuotas");
     memset(res, 0, sizeof(*res));
-    res->err = get_i16(&r);
-    get_string(&r, res->msg, sizeof res->msg);
-    int32_t entries = get_i32(&r);
+    res->err = raw_i16(&r);
+    raw_string(&r, res->msg, sizeof res->msg);
+    int32_t entries = raw_i32(&r);
     res->null_entries = entries < 0;
     if (entries > MAX_ENTRIES)
         fail("DescribeClientQuotas: %d entries, more than this test expects", entries);
     for (int i = 0; i < entries; i++) {
         entry *x = &res->items[res->n++];
         read_entity(&r, &x->e);
-        x->nvalues = get_i32(&r);
+        x->nvalues = raw_i32(&r);
         if (x->nvalues < 0 || x->nvalues > MAX_VALUES)
             fail("DescribeClientQuotas: %d values", x->nvalues);
         for (int k = 0; k < x->nvalues; k++) {
-            get_string(&r, x->key[k], sizeof x->key[k]);
+            raw_string(&r, x->key[k], sizeof x->key[k]);
             x->value[k] = get_f64(&r);
         }
     }
@@ -294,13 +215,13 @@ static void alter(int fd, const alter_entry *a, int n, bool validate_only, alter
         }
     }
     put_i8(&b, validate_only ? 1 : 0);
-    rd r = exchange(fd, &b, buf, sizeof buf, "AlterClientQuotas");
-    int32_t got = get_i32(&r);
+    raw_rd r = exchange(fd, &b, buf, sizeof buf, "AlterClientQuotas");
+    int32_t got = raw_i32(&r);
     if (got != n)
         fail("AlterClientQuotas: %d entries answered, expected %d", got, n);
     for (int i = 0; i < n; i++) {
-        out[i].err = get_i16(&r);
-        get_string(&r, out[i].msg, sizeof out[i].msg);
+        out[i].err = raw_i16(&r);
+        raw_string(&r, out[i].msg, sizeof out[i].msg);
         read_entity(&r, &out[i].e);
         /* the entity comes back as it was sent */
         if (out[i].e.nparts != a[i].nparts)
@@ -554,7 +475,6 @@ int main(int argc, char **argv)
     if (argc != 3 || (strcmp(argv[2], "denied") != 0 && strcmp(argv[2], "api") != 0 &&
                       strcmp(argv[2], "malformed") != 0))
         fail("usage: rk_client_quotas HOST:PORT denied|api|malformed");
-    (void)put_varint; /* raw_util.h's record helper: not needed here */
     const char *colon = strrchr(argv[1], ':');
     if (!colon)
         fail("bootstrap \"%s\" is not host:port", argv[1]);
