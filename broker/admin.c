@@ -16,6 +16,7 @@
 #include "broker/proto/api.h"
 #include "common/clock.h"
 #include "common/errors.h"
+#include "common/mgmt.h"
 
 typedef int admin_fn(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen);
 
@@ -29,27 +30,6 @@ typedef struct admin_cmd {
 
 /* ---- argument helpers ---- */
 
-static const char *json_kind(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number with a fraction";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
 /* The required "name" argument as a C string (borrowed from args). */
 static const char *arg_name(json_t *args, char *err, size_t errlen)
 {
@@ -59,7 +39,7 @@ static const char *arg_name(json_t *args, char *err, size_t errlen)
         return NULL;
     }
     if (!json_is_string(v) || json_string_length(v) == 0) {
-        snprintf(err, errlen, "\"name\" must be a non-empty string, got %s", json_kind(v));
+        snprintf(err, errlen, "\"name\" must be a non-empty string, got %s", st_json_kind(v));
         return NULL;
     }
     return json_string_value(v);
@@ -73,7 +53,7 @@ static int arg_int(json_t *args, const char *key, int64_t min, int64_t max, int6
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_integer(v)) {
-        snprintf(err, errlen, "\"%s\" must be an integer, got %s", key, json_kind(v));
+        snprintf(err, errlen, "\"%s\" must be an integer, got %s", key, st_json_kind(v));
         return -1;
     }
     int64_t x = json_integer_value(v);
@@ -130,7 +110,7 @@ static int configs_from_object(json_t *obj, const char *key, config_list *l, cha
         return 0;
     if (!json_is_object(obj)) {
         snprintf(err, errlen, "\"%s\" must be an object of config names to values, got %s", key,
-                 json_kind(obj));
+                 st_json_kind(obj));
         return -1;
     }
     json_object_foreach(obj, name, v)
@@ -146,7 +126,7 @@ static int configs_from_object(json_t *obj, const char *key, config_list *l, cha
             value = owned;
         else {
             snprintf(err, errlen, "config \"%s\": the value must be a string, got %s", name,
-                     json_kind(v));
+                     st_json_kind(v));
             return -1;
         }
         if (config_list_push(l, name, value, owned) != 0) {
@@ -166,14 +146,14 @@ static int deletes_from_array(json_t *arr, config_list *l, char *err, size_t err
         return 0;
     if (!json_is_array(arr)) {
         snprintf(err, errlen, "\"delete\" must be an array of config names, got %s",
-                 json_kind(arr));
+                 st_json_kind(arr));
         return -1;
     }
     json_array_foreach(arr, i, v)
     {
         if (!json_is_string(v)) {
             snprintf(err, errlen, "\"delete\"[%zu] must be a config name (a string), got %s", i,
-                     json_kind(v));
+                     st_json_kind(v));
             return -1;
         }
         if (config_list_push(l, json_string_value(v), NULL, NULL) != 0) {
@@ -549,28 +529,6 @@ static int cmd_help(st_broker *b, json_t *args, json_t **result, char *err, size
     return 0;
 }
 
-/* 0 if every key of args is one the command takes; else -1 naming the stray one. */
-static int check_arg_names(const admin_cmd *c, json_t *args, char *err, size_t errlen)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(args, key, v)
-    {
-        bool known = false;
-        for (const char *const *a = c->args; *a && !known; a++)
-            known = strcmp(*a, key) == 0;
-        if (!known) {
-            int n = snprintf(err, errlen, "%s: unknown argument \"%s\"", c->name, key);
-            if (c->args[0] && n > 0 && (size_t)n < errlen)
-                snprintf(err + n, errlen - (size_t)n, " (takes %s)", c->synopsis);
-            else if (n > 0 && (size_t)n < errlen)
-                snprintf(err + n, errlen - (size_t)n, " (takes none)");
-            return -1;
-        }
-    }
-    return 0;
-}
-
 int st_admin_handle(void *broker, const char *cmd, json_t *args, json_t **result, char *err,
                     size_t errlen)
 {
@@ -580,7 +538,7 @@ int st_admin_handle(void *broker, const char *cmd, json_t *args, json_t **result
         const admin_cmd *c = &commands[i];
         if (strcmp(c->name, cmd) != 0)
             continue;
-        if (check_arg_names(c, args, err, errlen) != 0)
+        if (st_mgmt_check_args(c->name, c->args, c->synopsis, args, err, errlen) != 0)
             return -1;
         if (!b->topics && c->fn != cmd_help) {
             snprintf(err, errlen, "%s: the broker has no topic registry open", cmd);

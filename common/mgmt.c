@@ -249,6 +249,52 @@ out:
     return result;
 }
 
+const char *st_json_kind(const json_t *v)
+{
+    if (!v)
+        return "nothing";
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number with a fraction";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
+    }
+}
+
+int st_mgmt_check_args(const char *cmd, const char *const *names, const char *synopsis,
+                       const json_t *args, char *err, size_t errlen)
+{
+    if (args && !json_is_object(args)) {
+        snprintf(err, errlen, "%s: \"args\" must be an object, got %s", cmd, st_json_kind(args));
+        return -1;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)args, key, v)
+    {
+        bool known = false;
+        for (const char *const *n = names; *n && !known; n++)
+            known = strcmp(*n, key) == 0;
+        if (!known) {
+            snprintf(err, errlen, "%s: unknown argument \"%s\" (takes %s)", cmd, key,
+                     names[0] ? synopsis : "none");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 json_t *st_mgmt_call(const char *url, const char *token, const char *cmd, json_t *args,
                      int timeout_ms, char *err, size_t errlen)
 {

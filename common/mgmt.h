@@ -69,4 +69,19 @@ void st_mgmt_server_close(st_mgmt_server *s);
 json_t *st_mgmt_call(const char *url, const char *token, const char *cmd, json_t *args,
                      int timeout_ms, char *err, size_t errlen);
 
+/* ---- for the daemons' command tables (straitd's admin.c, strait-mirror's admin.c) ---- */
+
+/* "an object", "a string", "an integer", ..., "null", or "nothing" for NULL: for messages
+ * like "\"flow\" must be a string, got an integer". Static. */
+const char *st_json_kind(const json_t *v);
+
+/*
+ * Checks a command's arguments: `args` must be an object (NULL reads as {}) and name only
+ * keys in `names` (NULL-terminated), so a typo is an error rather than a silently ignored
+ * default. 0, or -1 with err such as "pause: unknown argument \"flwo\" (takes {flow})"
+ * (`synopsis` is the command's argument list as help shows it).
+ */
+int st_mgmt_check_args(const char *cmd, const char *const *names, const char *synopsis,
+                       const json_t *args, char *err, size_t errlen);
+
 #endif

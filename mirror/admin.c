@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/mgmt.h"
 
 typedef int admin_fn(st_mirror_admin *a, json_t *args, json_t **result, char *err, size_t errlen);
 
@@ -21,29 +22,6 @@ typedef struct admin_cmd {
     const char *help;
     admin_fn *fn;
 } admin_cmd;
-
-static const char *json_kind(const json_t *v)
-{
-    if (!v)
-        return "nothing";
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number with a fraction";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
 
 /* "dc1->dc2, dc2->dc1" (or "none") into out, for errors naming the flows. */
 static void flow_list(const st_mirror_admin *a, char *out, size_t cap)
@@ -82,7 +60,7 @@ static int arg_flow(const st_mirror_admin *a, json_t *args, bool required, size_
     }
     if (!json_is_string(v) || json_string_length(v) == 0) {
         snprintf(err, errlen, "\"flow\" must be a non-empty string such as \"dc1->dc2\", got %s",
-                 json_kind(v));
+                 st_json_kind(v));
         return -1;
     }
     const char *name = json_string_value(v);
@@ -227,43 +205,16 @@ static int cmd_help(st_mirror_admin *a, json_t *args, json_t **result, char *err
     return *result ? 0 : out_of_memory(err, errlen);
 }
 
-/* 0 if every key of args is one the command takes; else -1 naming the stray one. */
-static int check_arg_names(const admin_cmd *c, json_t *args, char *err, size_t errlen)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(args, key, v)
-    {
-        bool known = false;
-        for (const char *const *name = c->args; *name && !known; name++)
-            known = strcmp(*name, key) == 0;
-        if (!known) {
-            if (c->args[0])
-                snprintf(err, errlen, "%s: unknown argument \"%s\" (takes %s)", c->name, key,
-                         c->synopsis);
-            else
-                snprintf(err, errlen, "%s: unknown argument \"%s\" (takes none)", c->name, key);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 int st_mirror_admin_handle(void *ctx, const char *cmd, json_t *args, json_t **result, char *err,
                            size_t errlen)
 {
     st_mirror_admin *a = ctx;
     *result = NULL;
-    /* NULL args read as {} (json_object_get and _foreach accept NULL). */
-    if (args && !json_is_object(args)) {
-        snprintf(err, errlen, "%s: \"args\" must be an object, got %s", cmd, json_kind(args));
-        return -1;
-    }
     for (size_t i = 0; i < NCOMMANDS; i++) {
         const admin_cmd *c = &commands[i];
         if (strcmp(c->name, cmd) != 0)
             continue;
-        if (check_arg_names(c, args, err, errlen) != 0)
+        if (st_mgmt_check_args(c->name, c->args, c->synopsis, args, err, errlen) != 0)
             return -1;
         return c->fn(a, args, result, err, errlen);
     }
