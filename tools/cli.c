@@ -25,6 +25,23 @@ int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
     return CLI_USAGE;
 }
 
+int cli_resource_opt(const cli_ctx *c, int opt, const char *arg, json_t *args,
+                     const char **resource)
+{
+    static const char *const types[] = {"TOPIC", "GROUP", "TRANSACTIONAL_ID", "CLUSTER"};
+    const char *type = types[opt - CLI_OPT_RES_TOPIC];
+    if (*resource)
+        return cli_usage_error(c,
+                               "give one resource: --topic, --group, --transactional-id or "
+                               "--cluster (got %s and %s)",
+                               *resource, type);
+    *resource = type;
+    json_object_set_new(args, "resource_type", json_string(type));
+    json_object_set_new(args, "resource_name",
+                        json_string(opt == CLI_OPT_RES_CLUSTER ? "kafka-cluster" : arg));
+    return CLI_OK;
+}
+
 int cli_fail(const char *fmt, ...)
 {
     va_list ap;

@@ -52,6 +52,22 @@ enum { CLI_OPT_MGMT = 1000, CLI_OPT_TOKEN, CLI_OPT_DATA_DIR, CLI_OPT_BOOTSTRAP, 
         "help", no_argument, NULL, 'h'                                                             \
     }
 
+/* An ACL resource named on the command line (strait acls, strait explain):
+ * --topic NAME | --group NAME | --transactional-id NAME | --cluster. */
+enum { CLI_OPT_RES_TOPIC = 1100, CLI_OPT_RES_GROUP, CLI_OPT_RES_TXN, CLI_OPT_RES_CLUSTER };
+#define CLI_RESOURCE_LONGOPTS                                                                      \
+    {"topic", required_argument, NULL, CLI_OPT_RES_TOPIC},                                         \
+        {"group", required_argument, NULL, CLI_OPT_RES_GROUP},                                     \
+        {"transactional-id", required_argument, NULL, CLI_OPT_RES_TXN},                            \
+    {                                                                                              \
+        "cluster", no_argument, NULL, CLI_OPT_RES_CLUSTER                                          \
+    }
+/* For a CLI_OPT_RES_* option (arg its optarg): sets resource_type and resource_name in
+ * args and *resource (start NULL). A second resource is a usage error (CLI_USAGE, message
+ * printed); else CLI_OK. */
+int cli_resource_opt(const cli_ctx *c, int opt, const char *arg, json_t *args,
+                     const char **resource);
+
 /* What cli_getopt returns besides an option's value. */
 enum { CLI_GETOPT_END = -1, CLI_GETOPT_ERROR = -2, CLI_GETOPT_HELP = -3 };
 

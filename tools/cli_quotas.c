@@ -706,10 +706,6 @@ int cli_explain_main(cli_ctx *c, int argc, char **argv)
     enum {
         OPT_PRINCIPAL = 1,
         OPT_HOST,
-        OPT_TOPIC,
-        OPT_GROUP,
-        OPT_CLUSTER,
-        OPT_TXN,
         OPT_OPERATION,
         OPT_CLIENT,
         OPT_KIND,
@@ -717,13 +713,10 @@ int cli_explain_main(cli_ctx *c, int argc, char **argv)
     static const struct option longopts[] = {
         {"principal", required_argument, NULL, OPT_PRINCIPAL},
         {"host", required_argument, NULL, OPT_HOST},
-        {"topic", required_argument, NULL, OPT_TOPIC},
-        {"group", required_argument, NULL, OPT_GROUP},
-        {"cluster", no_argument, NULL, OPT_CLUSTER},
-        {"transactional-id", required_argument, NULL, OPT_TXN},
         {"operation", required_argument, NULL, OPT_OPERATION},
         {"client-id", required_argument, NULL, OPT_CLIENT},
         {"kind", required_argument, NULL, OPT_KIND},
+        CLI_RESOURCE_LONGOPTS,
         CLI_GLOBAL_LONGOPTS,
         {0},
     };
@@ -732,10 +725,6 @@ int cli_explain_main(cli_ctx *c, int argc, char **argv)
                                          [OPT_OPERATION] = "operation",
                                          [OPT_CLIENT] = "client_id",
                                          [OPT_KIND] = "kind"};
-    static const char *const resource_of[] = {[OPT_TOPIC] = "TOPIC",
-                                              [OPT_GROUP] = "GROUP",
-                                              [OPT_CLUSTER] = "CLUSTER",
-                                              [OPT_TXN] = "TRANSACTIONAL_ID"};
     json_t *args = json_object();
     const char *resource = NULL;
     int opt, rc = CLI_USAGE;
@@ -749,21 +738,12 @@ int cli_explain_main(cli_ctx *c, int argc, char **argv)
             goto out;
         case CLI_GETOPT_ERROR:
             goto out;
-        case OPT_TOPIC:
-        case OPT_GROUP:
-        case OPT_CLUSTER:
-        case OPT_TXN:
-            if (resource) {
-                rc = cli_usage_error(c,
-                                     "give one resource: --topic, --group, --transactional-id "
-                                     "or --cluster (got %s and %s)",
-                                     resource, resource_of[opt]);
-                goto out;
-            }
-            resource = resource_of[opt];
-            json_object_set_new(args, "resource_type", json_string(resource));
-            json_object_set_new(args, "resource_name",
-                                json_string(opt == OPT_CLUSTER ? "kafka-cluster" : optarg));
+        case CLI_OPT_RES_TOPIC:
+        case CLI_OPT_RES_GROUP:
+        case CLI_OPT_RES_TXN:
+        case CLI_OPT_RES_CLUSTER:
+            if (cli_resource_opt(c, opt, optarg, args, &resource) != CLI_OK)
+                goto out; /* rc is CLI_USAGE */
             break;
         default:
             json_object_set_new(args, arg_of[opt], json_string(optarg));

@@ -501,10 +501,6 @@ static int parse_acl(cli_ctx *c, int argc, char **argv, enum acl_mode mode, json
     enum {
         OPT_PRINCIPAL = 1,
         OPT_OPERATION,
-        OPT_TOPIC,
-        OPT_GROUP,
-        OPT_CLUSTER,
-        OPT_TXN,
         OPT_PREFIXED,
         OPT_DENY,
         OPT_ALLOW,
@@ -513,21 +509,14 @@ static int parse_acl(cli_ctx *c, int argc, char **argv, enum acl_mode mode, json
     static const struct option longopts[] = {
         {"principal", required_argument, NULL, OPT_PRINCIPAL},
         {"operation", required_argument, NULL, OPT_OPERATION},
-        {"topic", required_argument, NULL, OPT_TOPIC},
-        {"group", required_argument, NULL, OPT_GROUP},
-        {"cluster", no_argument, NULL, OPT_CLUSTER},
-        {"transactional-id", required_argument, NULL, OPT_TXN},
         {"prefixed", no_argument, NULL, OPT_PREFIXED},
         {"deny", no_argument, NULL, OPT_DENY},
         {"allow", no_argument, NULL, OPT_ALLOW},
         {"host", required_argument, NULL, OPT_HOST},
+        CLI_RESOURCE_LONGOPTS,
         CLI_GLOBAL_LONGOPTS,
         {0},
     };
-    static const char *const resource_of[] = {[OPT_TOPIC] = "TOPIC",
-                                              [OPT_GROUP] = "GROUP",
-                                              [OPT_CLUSTER] = "CLUSTER",
-                                              [OPT_TXN] = "TRANSACTIONAL_ID"};
     const char *resource = NULL, *permission = NULL;
     bool prefixed = false;
     int opt;
@@ -562,17 +551,8 @@ static int parse_acl(cli_ctx *c, int argc, char **argv, enum acl_mode mode, json
             json_object_set_new(args, "permission", json_string(permission));
             break;
         default: /* a resource */
-            if (resource)
-                return cli_usage_error(c,
-                                       "give one resource: --topic, --group, "
-                                       "--transactional-id or --cluster (got %s and %s)",
-                                       resource, resource_of[opt]);
-            resource = resource_of[opt];
-            json_object_set_new(args, "resource_type", json_string(resource));
-            if (opt == OPT_CLUSTER)
-                json_object_set_new(args, "resource_name", json_string("kafka-cluster"));
-            else
-                json_object_set_new(args, "resource_name", json_string(optarg));
+            if (cli_resource_opt(c, opt, optarg, args, &resource) != CLI_OK)
+                return CLI_USAGE;
         }
     }
     if (optind < argc)
