@@ -25,6 +25,19 @@ int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
     return CLI_USAGE;
 }
 
+int cli_run(cli_ctx *c, const char *cmd, json_t *args, cli_print_fn *print, const char *arg)
+{
+    json_t *res = cli_admin(c, cmd, args);
+    if (!res)
+        return CLI_FAIL;
+    if (c->json)
+        cli_print_json(res);
+    else
+        print(res, arg);
+    json_decref(res);
+    return CLI_OK;
+}
+
 int cli_resource_opt(const cli_ctx *c, int opt, const char *arg, json_t *args,
                      const char **resource)
 {

@@ -116,6 +116,12 @@ void cli_print_global_options(FILE *out);
  * (new reference), or NULL after printing "strait: <why>" to stderr.
  */
 json_t *cli_admin(cli_ctx *c, const char *cmd, json_t *args);
+
+/* cli_admin, then shows the result: the raw JSON with --json, else print(res, arg) (arg
+ * is the caller's, e.g. the name the command was about). CLI_OK, or CLI_FAIL with the
+ * error printed by cli_admin. */
+typedef void cli_print_fn(const json_t *res, const char *arg);
+int cli_run(cli_ctx *c, const char *cmd, json_t *args, cli_print_fn *print, const char *arg);
 /* Prints a JSON value indented, for --json. */
 void cli_print_json(const json_t *v);
 

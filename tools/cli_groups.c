@@ -182,7 +182,7 @@ static const json_t *find_member(const json_t *members, const char *member_id)
     return NULL;
 }
 
-static void print_describe(const json_t *d)
+static void print_describe(const json_t *d, const char *unused)
 {
     const json_t *members = json_object_get(d, "members");
     const json_t *offsets = json_object_get(d, "offsets");
@@ -259,15 +259,12 @@ static int groups_describe(cli_ctx *c, int argc, char **argv)
     int rc;
     if (cli_parse_simple(c, argc, argv, "GROUP", &group, &rc))
         return rc;
-    json_t *res = cli_admin(c, "groups.describe", json_pack("{s:s}", "group", group));
-    if (!res)
-        return CLI_FAIL;
-    if (c->json)
-        cli_print_json(res);
-    else
-        print_describe(res);
-    json_decref(res);
-    return CLI_OK;
+    return cli_run(c, "groups.describe", json_pack("{s:s}", "group", group), print_describe, NULL);
+}
+
+static void print_deleted(const json_t *res, const char *group)
+{
+    printf("deleted group \"%s\"\n", group);
 }
 
 static int groups_delete(cli_ctx *c, int argc, char **argv)
@@ -278,15 +275,7 @@ static int groups_delete(cli_ctx *c, int argc, char **argv)
     int rc;
     if (cli_parse_simple(c, argc, argv, "GROUP", &group, &rc))
         return rc;
-    json_t *res = cli_admin(c, "groups.delete", json_pack("{s:s}", "group", group));
-    if (!res)
-        return CLI_FAIL;
-    if (c->json)
-        cli_print_json(res);
-    else
-        printf("deleted group \"%s\"\n", group);
-    json_decref(res);
-    return CLI_OK;
+    return cli_run(c, "groups.delete", json_pack("{s:s}", "group", group), print_deleted, group);
 }
 
 /* --topic T or T:P,P... into args' "topic" and "partitions". */

@@ -256,22 +256,9 @@ static bool parse_value(const char *s, double *out)
 }
 
 /* Runs cmd with args (taken) and prints --json or calls print(result). */
-static int run(cli_ctx *c, const char *cmd, json_t *args, void (*print)(const json_t *res))
-{
-    json_t *res = cli_admin(c, cmd, args);
-    if (!res)
-        return CLI_FAIL;
-    if (c->json)
-        cli_print_json(res);
-    else
-        print(res);
-    json_decref(res);
-    return CLI_OK;
-}
-
 /* ---- set / remove / describe ---- */
 
-static void print_set(const json_t *res)
+static void print_set(const json_t *res, const char *unused)
 {
     char ent[600], v[96], old[96];
     const char *key;
@@ -323,14 +310,14 @@ static int quotas_set(cli_ctx *c, int argc, char **argv)
         free(name);
     }
     json_t *args = json_pack("{s:o, s:o}", "entity", entity, "values", values);
-    return run(c, "quotas.set", args, print_set);
+    return cli_run(c, "quotas.set", args, print_set, NULL);
 out:
     json_decref(entity);
     json_decref(values);
     return rc;
 }
 
-static void print_removed(const json_t *res)
+static void print_removed(const json_t *res, const char *unused)
 {
     char ent[600];
     size_t i;
@@ -359,11 +346,11 @@ static int quotas_remove(cli_ctx *c, int argc, char **argv)
     json_t *keys = json_array();
     for (int i = optind; i < argc; i++)
         json_array_append_new(keys, json_string(argv[i]));
-    return run(c, "quotas.remove", json_pack("{s:o, s:o}", "entity", entity, "keys", keys),
-               print_removed);
+    return cli_run(c, "quotas.remove", json_pack("{s:o, s:o}", "entity", entity, "keys", keys),
+                   print_removed, NULL);
 }
 
-static void print_describe(const json_t *res)
+static void print_describe(const json_t *res, const char *unused)
 {
     static const char *const head[] = {"ENTITY", "KEY", "VALUE"};
     const json_t *quotas = json_object_get(res, "quotas");
@@ -402,7 +389,7 @@ static int quotas_describe(cli_ctx *c, int argc, char **argv)
                                argv[optind]);
     }
     json_t *args = entity ? json_pack("{s:o}", "entity", entity) : NULL;
-    return run(c, "quotas.describe", args, print_describe);
+    return cli_run(c, "quotas.describe", args, print_describe, NULL);
 }
 
 /* ---- usage / metrics ---- */
@@ -489,7 +476,7 @@ static void print_sensors(const json_t *sensors)
     cli_table_free(&t);
 }
 
-static void print_usage(const json_t *res)
+static void print_usage(const json_t *res, const char *unused)
 {
     size_t i;
     json_t *t;
@@ -543,10 +530,10 @@ static int quotas_usage(cli_ctx *c, int argc, char **argv)
         json_decref(args);
         return cli_usage_error(c, "unexpected argument \"%s\"", argv[optind]);
     }
-    return run(c, "quotas.usage", args, print_usage);
+    return cli_run(c, "quotas.usage", args, print_usage, NULL);
 }
 
-static void print_metrics(const json_t *m)
+static void print_metrics(const json_t *m, const char *unused)
 {
     static const char *const head[] = {"SECOND",   "BYTES-IN",    "BYTES-OUT",
                                        "REQUESTS", "THROTTLE-MS", "DENIALS"};
@@ -601,7 +588,7 @@ static int quotas_metrics(cli_ctx *c, int argc, char **argv)
         return optind < argc ? cli_usage_error(c, "unexpected argument \"%s\"", argv[optind])
                              : cli_usage_error(c, "missing --tenant T");
     }
-    return run(c, "quotas.metrics", args, print_metrics);
+    return cli_run(c, "quotas.metrics", args, print_metrics, NULL);
 }
 
 static const cli_subcommand quota_cmds[] = {
@@ -682,7 +669,7 @@ static void print_quota_explanations(const json_t *res)
     printf("throttle owed now: %s\n", n ? owed : "-");
 }
 
-static void print_explain(const json_t *res)
+static void print_explain(const json_t *res, const char *unused)
 {
     const char *tenant = json_string_value(json_object_get(res, "tenant"));
     printf("principal %s (%s%s), host %s\n\n", str_or_dash(res, "principal"),
@@ -763,7 +750,7 @@ int cli_explain_main(cli_ctx *c, int argc, char **argv)
                                 "--transactional-id or --cluster");
         goto out;
     }
-    return run(c, "explain", args, print_explain);
+    return cli_run(c, "explain", args, print_explain, NULL);
 out:
     json_decref(args);
     return rc;

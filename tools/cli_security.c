@@ -218,20 +218,6 @@ static int parse_one(cli_ctx *c, int argc, char **argv, const struct option *lon
 }
 
 /* Runs cmd with args (taken) and prints --json or calls print(result, name). */
-static int run(cli_ctx *c, const char *cmd, json_t *args, const char *name,
-               void (*print)(const json_t *res, const char *name))
-{
-    json_t *res = cli_admin(c, cmd, args);
-    if (!res)
-        return CLI_FAIL;
-    if (c->json)
-        cli_print_json(res);
-    else
-        print(res, name);
-    json_decref(res);
-    return CLI_OK;
-}
-
 /* ---- tenants ---- */
 
 static void print_tenant(const json_t *d, const char *name)
@@ -288,7 +274,7 @@ static int tenants_create(cli_ctx *c, int argc, char **argv)
         return rc;
     }
     json_object_set_new(args, "name", json_string(name));
-    return run(c, "tenants.create", args, name, print_created);
+    return cli_run(c, "tenants.create", args, print_created, name);
 }
 
 static void print_tenant_list(const json_t *res, const char *unused)
@@ -325,7 +311,7 @@ static int tenants_list(cli_ctx *c, int argc, char **argv)
     c->prog = "strait tenants list";
     if (cli_parse_simple(c, argc, argv, NULL, NULL, &rc))
         return rc;
-    return run(c, "tenants.list", NULL, NULL, print_tenant_list);
+    return cli_run(c, "tenants.list", NULL, print_tenant_list, NULL);
 }
 
 static int tenants_describe(cli_ctx *c, int argc, char **argv)
@@ -335,7 +321,7 @@ static int tenants_describe(cli_ctx *c, int argc, char **argv)
     c->prog = "strait tenants describe";
     if (cli_parse_simple(c, argc, argv, "NAME", &name, &rc))
         return rc;
-    return run(c, "tenants.describe", json_pack("{s:s}", "name", name), name, print_tenant);
+    return cli_run(c, "tenants.describe", json_pack("{s:s}", "name", name), print_tenant, name);
 }
 
 static void print_deleted(const json_t *res, const char *name)
@@ -361,7 +347,7 @@ static int tenants_delete(cli_ctx *c, int argc, char **argv)
         return rc;
     }
     json_object_set_new(args, "name", json_string(name));
-    return run(c, "tenants.delete", args, name, print_deleted);
+    return cli_run(c, "tenants.delete", args, print_deleted, name);
 }
 
 static const cli_subcommand tenant_cmds[] = {
@@ -425,7 +411,7 @@ static int users_add(cli_ctx *c, int argc, char **argv)
         json_object_set_new(args, "password", json_string(env));
     }
     json_object_set_new(args, "user", json_string(user));
-    rc = run(c, "users.add", args, user, print_user_added);
+    rc = cli_run(c, "users.add", args, print_user_added, user);
     args = NULL;
 out:
     json_decref(args);
@@ -455,7 +441,7 @@ static int users_remove(cli_ctx *c, int argc, char **argv)
         return rc;
     }
     json_object_set_new(args, "user", json_string(user));
-    return run(c, "users.remove", args, user, print_user_removed);
+    return cli_run(c, "users.remove", args, print_user_removed, user);
 }
 
 static void print_user_list(const json_t *res, const char *unused)
@@ -473,7 +459,7 @@ static int users_list(cli_ctx *c, int argc, char **argv)
     c->prog = "strait users list";
     if (cli_parse_simple(c, argc, argv, NULL, NULL, &rc))
         return rc;
-    return run(c, "users.list", NULL, NULL, print_user_list);
+    return cli_run(c, "users.list", NULL, print_user_list, NULL);
 }
 
 static const cli_subcommand user_cmds[] = {
@@ -610,8 +596,7 @@ static int acls_run(cli_ctx *c, int argc, char **argv, enum acl_mode mode)
     static const char *const progs[] = {"strait acls add", "strait acls remove",
                                         "strait acls list"};
     static const char *const cmds[] = {"acls.add", "acls.remove", "acls.list"};
-    static void (*const printers[])(const json_t *, const char *) = {
-        print_acl_added, print_acl_removed, print_acl_list};
+    static cli_print_fn *const printers[] = {print_acl_added, print_acl_removed, print_acl_list};
     json_t *args = json_object();
     c->prog = progs[mode];
     int rc = parse_acl(c, argc, argv, mode, args);
@@ -619,7 +604,7 @@ static int acls_run(cli_ctx *c, int argc, char **argv, enum acl_mode mode)
         json_decref(args);
         return rc;
     }
-    return run(c, cmds[mode], args, NULL, printers[mode]);
+    return cli_run(c, cmds[mode], args, printers[mode], NULL);
 }
 
 static int acls_add(cli_ctx *c, int argc, char **argv)

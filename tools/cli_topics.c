@@ -103,7 +103,7 @@ static void usage_delete(FILE *out)
 
 /* ---- output ---- */
 
-static void print_describe(const json_t *d)
+static void print_describe(const json_t *d, const char *unused)
 {
     const json_t *parts = json_object_get(d, "partitions");
     const json_t *configs = json_object_get(d, "configs");
@@ -285,15 +285,7 @@ static int topics_describe(cli_ctx *c, int argc, char **argv)
     int rc;
     if (cli_parse_simple(c, argc, argv, "topic NAME", &name, &rc))
         return rc;
-    json_t *res = cli_admin(c, "topics.describe", json_pack("{s:s}", "name", name));
-    if (!res)
-        return CLI_FAIL;
-    if (c->json)
-        cli_print_json(res);
-    else
-        print_describe(res);
-    json_decref(res);
-    return CLI_OK;
+    return cli_run(c, "topics.describe", json_pack("{s:s}", "name", name), print_describe, NULL);
 }
 
 static int topics_alter(cli_ctx *c, int argc, char **argv)
@@ -384,6 +376,11 @@ out:
     return rc;
 }
 
+static void print_deleted(const json_t *res, const char *name)
+{
+    printf("deleted topic \"%s\"\n", name);
+}
+
 static int topics_delete(cli_ctx *c, int argc, char **argv)
 {
     const char *name = NULL;
@@ -392,15 +389,7 @@ static int topics_delete(cli_ctx *c, int argc, char **argv)
     int rc;
     if (cli_parse_simple(c, argc, argv, "topic NAME", &name, &rc))
         return rc;
-    json_t *res = cli_admin(c, "topics.delete", json_pack("{s:s}", "name", name));
-    if (!res)
-        return CLI_FAIL;
-    if (c->json)
-        cli_print_json(res);
-    else
-        printf("deleted topic \"%s\"\n", name);
-    json_decref(res);
-    return CLI_OK;
+    return cli_run(c, "topics.delete", json_pack("{s:s}", "name", name), print_deleted, name);
 }
 
 static const cli_subcommand subcommands[] = {
