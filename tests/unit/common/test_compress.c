@@ -16,29 +16,9 @@
 #include <zstd.h>
 
 #include "common/compress.h"
+#include "tests/unit/compressors.h"
 
 enum { GZIP = 1, SNAPPY = 2, LZ4 = 3, ZSTD = 4 };
-
-static size_t comp_gzip(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
-{
-    z_stream z = {0};
-    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)n;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
-    size_t len = z.total_out;
-    deflateEnd(&z);
-    return len;
-}
-
-static size_t comp_snappy(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
-{
-    size_t len = cap;
-    assert_int_equal(snappy_compress((const char *)in, n, (char *)out, &len), SNAPPY_OK);
-    return len;
-}
 
 /* xerial framing (the Java client's SnappyOutputStream), blocks of at most 32 KiB */
 static size_t comp_xerial(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
@@ -57,20 +37,6 @@ static size_t comp_xerial(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
         done += len;
     }
     return pos;
-}
-
-static size_t comp_lz4(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
-{
-    size_t len = LZ4F_compressFrame(out, cap, in, n, NULL);
-    assert_false(LZ4F_isError(len));
-    return len;
-}
-
-static size_t comp_zstd(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
-{
-    size_t len = ZSTD_compress(out, cap, in, n, 3);
-    assert_false(ZSTD_isError(len));
-    return len;
 }
 
 typedef size_t compress_fn(const uint8_t *in, size_t n, uint8_t *out, size_t cap);

@@ -7,6 +7,7 @@
 #define ST_TEST_LOG_FIXTURE_H
 
 #include <ftw.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,41 @@ __attribute__((unused)) static bool logged(fixture *f, const char *needle)
     size_t n = (size_t)pread(fileno(f->logfile), text, sizeof text - 1, 0);
     text[n] = '\0';
     return strstr(text, needle) != NULL;
+}
+
+/* A post function for st_flusher_new that queues completions for the test's thread, and
+ * the loop that runs them (what the broker's event loop does): static inline, since not
+ * every test file uses them. */
+typedef struct post_queue {
+    pthread_mutex_t lock;
+    void (*fn[64])(void *);
+    void *arg[64];
+    int n;
+} post_queue;
+
+static inline void test_post(void *ctx, void (*fn)(void *), void *arg)
+{
+    post_queue *q = ctx;
+    pthread_mutex_lock(&q->lock);
+    q->fn[q->n] = fn;
+    q->arg[q->n++] = arg;
+    pthread_mutex_unlock(&q->lock);
+}
+
+/* Runs what was posted so far; returns how many. */
+static inline int run_posted(post_queue *q)
+{
+    void (*fn[64])(void *);
+    void *arg[64];
+    pthread_mutex_lock(&q->lock);
+    int n = q->n;
+    memcpy(fn, q->fn, sizeof fn);
+    memcpy(arg, q->arg, sizeof arg);
+    q->n = 0;
+    pthread_mutex_unlock(&q->lock);
+    for (int i = 0; i < n; i++)
+        fn[i](arg[i]);
+    return n;
 }
 
 #endif

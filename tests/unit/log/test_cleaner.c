@@ -317,37 +317,6 @@ static void test_compressed_batch(void **state)
 
 /* ---- a pass on the background thread ---- */
 
-typedef struct post_queue {
-    pthread_mutex_t lock;
-    void (*fn[64])(void *);
-    void *arg[64];
-    int n;
-} post_queue;
-
-static void test_post(void *ctx, void (*fn)(void *), void *arg)
-{
-    post_queue *q = ctx;
-    pthread_mutex_lock(&q->lock);
-    q->fn[q->n] = fn;
-    q->arg[q->n++] = arg;
-    pthread_mutex_unlock(&q->lock);
-}
-
-static int run_posted(post_queue *q)
-{
-    void (*fn[64])(void *);
-    void *arg[64];
-    pthread_mutex_lock(&q->lock);
-    int n = q->n;
-    memcpy(fn, q->fn, sizeof fn);
-    memcpy(arg, q->arg, sizeof arg);
-    q->n = 0;
-    pthread_mutex_unlock(&q->lock);
-    for (int i = 0; i < n; i++)
-        fn[i](arg[i]);
-    return n;
-}
-
 /* Runs posted completions until the log's pass is over, for at most 10 s. */
 static void drain_until_idle(post_queue *q, st_log *log)
 {
