@@ -96,7 +96,9 @@ static void resolve_client(const st_quotas *q, const st_quota_client *c, int kin
     const char *user = user_of(c), *client = client_of(c);
     char ekey[1024];
     memset(r, 0, sizeof *r);
-    for (int i = 0; i < 8; i++) {
+    /* Every request and every produced or fetched batch comes here: with no quota
+     * configured at all (the common case) skip the eight entity lookups. */
+    for (int i = 0; q->config.map.count > 0 && i < 8; i++) {
         int pu = precedence[i].user, pc = precedence[i].client;
         st_quota_entity e = {
             pu == NAME  ? user
@@ -126,7 +128,7 @@ static void resolve_tenant(const st_quotas *q, const char *tenant, int key_index
     char ekey[1024];
     memset(r, 0, sizeof *r);
     const char *names[2] = {tenant, ST_QUOTA_DEFAULT};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; q->config.map.count > 0 && i < 2; i++) {
         st_quota_entity e = {NULL, NULL, names[i]};
         if (qconfig_entity_key(&e, ekey, sizeof ekey) &&
             qconfig_lookup(&q->config, ekey, key_index, &r->quota)) {
