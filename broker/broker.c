@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +42,12 @@ static void on_mgmt(st_loop *loop, int fd, uint32_t events, void *arg)
     st_mgmt_server_process(b->mgmt);
 }
 
-/* Retention, roll and timed flush. The period is the retention check interval, but at
- * least once a second so flush.ms and segment.ms are honoured to about a second. */
-static int64_t tick_period(const st_broker *b)
-{
-    return b->cfg.retention_check_interval_ms < 1000 ? b->cfg.retention_check_interval_ms : 1000;
-}
+/* Housekeeping once a second: flush.ms, checkpoints, compaction, idle quota sensors.
+ * Retention has its own timer (below); segment.ms rolls at append. */
+#define TICK_MS 1000
+/* Kafka runs its first retention check 30 s after start (LogManager's initial task
+ * delay), then every log.retention.check.interval.ms. */
+#define FIRST_RETENTION_MS 30000
 
 static void on_tick(st_loop *loop, st_timer *t)
 {
@@ -54,7 +55,16 @@ static void on_tick(st_loop *loop, st_timer *t)
     st_topics_tick(b->topics, st_wall_ms());
     if (b->quotas)
         st_quotas_sweep(b->quotas, st_wall_ms()); /* idle sensors go even when nobody records */
-    st_timer_start(loop, t, tick_period(b));
+    st_timer_start(loop, t, TICK_MS);
+}
+
+static void on_retention(st_loop *loop, st_timer *t)
+{
+    st_broker *b = t->arg;
+    int deleted = st_topics_apply_retention(b->topics, st_wall_ms());
+    st_debug("retention check: %d segments deleted; next in %" PRId64 " ms", deleted,
+             b->cfg.retention_check_interval_ms);
+    st_timer_start(loop, t, b->cfg.retention_check_interval_ms);
 }
 
 /* Reads <data>/meta/<name> into buf, or creates it (atomically, durably) from `fresh`. */
@@ -150,9 +160,16 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
     if (st_bquota_open(b, err, errlen))
         goto fail;
     b->fetch_waiters = st_fetch_waiters_new();
+    st_loop_update_time(b->loop); /* opening the logs may have taken a while */
     b->tick_timer.cb = on_tick;
     b->tick_timer.arg = b;
-    st_timer_start(b->loop, &b->tick_timer, tick_period(b));
+    st_timer_start(b->loop, &b->tick_timer, TICK_MS);
+    b->retention_timer.cb = on_retention;
+    b->retention_timer.arg = b;
+    st_timer_start(b->loop, &b->retention_timer,
+                   cfg->retention_check_interval_ms < FIRST_RETENTION_MS
+                       ? cfg->retention_check_interval_ms
+                       : FIRST_RETENTION_MS);
     return b;
 fail:
     st_broker_free(b);
@@ -311,6 +328,8 @@ void st_broker_free(st_broker *b)
         st_fetch_waiters_free(b->fetch_waiters);
     if (b->loop && st_timer_armed(&b->tick_timer))
         st_timer_stop(b->loop, &b->tick_timer);
+    if (b->loop && st_timer_armed(&b->retention_timer))
+        st_timer_stop(b->loop, &b->retention_timer);
     st_groups_close(b->groups);
     if (b->topics)
         st_topics_close(b->topics);

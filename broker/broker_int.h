@@ -40,7 +40,8 @@ struct st_broker {
     int64_t next_producer_id;     /* InitProducerId hands these out (init_producer_id.c) */
     int64_t producer_id_limit;    /* end of the id block reserved in meta/producer_ids */
     st_mgmt_server *mgmt;         /* NULL in the fuzz harness */
-    st_timer tick_timer;          /* retention/flush/roll tick */
+    st_timer tick_timer;          /* housekeeping: flush.ms, checkpoints, compaction */
+    st_timer retention_timer;     /* every log.retention.check.interval.ms */
     int64_t started_ms;           /* wall clock at start */
     st_broker_stats stats;
 };

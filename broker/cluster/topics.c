@@ -849,3 +849,14 @@ void st_topics_tick(st_topics *t, int64_t now_ms)
             st_log_tick(topic->partitions[p].log, now_ms);
     }
 }
+
+int st_topics_apply_retention(st_topics *t, int64_t now_ms)
+{
+    int deleted = 0;
+    for (size_t i = 0; i < t->count; i++) {
+        st_topic *topic = t->topics[i];
+        for (int32_t p = 0; p < topic->npartitions; p++)
+            deleted += st_log_apply_retention(topic->partitions[p].log, now_ms);
+    }
+    return deleted;
+}

@@ -125,7 +125,10 @@ int st_topics_describe_configs(const st_topics *t, const char *name, st_config_d
 /* The broker-level defaults, in the same shape (DescribeConfigs on a BROKER resource). */
 int st_topics_describe_defaults(const st_topics *t, st_config_desc **out, size_t *n);
 
-/* Retention, roll and timed flush on every partition. */
+/* Timed flush, checkpoints and compaction on every partition (st_log_tick). */
 void st_topics_tick(st_topics *t, int64_t now_ms);
+/* Retention on every partition (st_log_apply_retention); the number of segments
+ * deleted. */
+int st_topics_apply_retention(st_topics *t, int64_t now_ms);
 
 #endif

@@ -28,6 +28,7 @@
 #include "broker/log/log_int.h"
 #include "broker/log/producer_state.h"
 #include "broker/log/segment.h"
+#include "common/clock.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
@@ -36,6 +37,7 @@ void st_log_config_defaults(st_log_config *c)
     *c = (st_log_config){
         .segment_bytes = 1073741824,
         .segment_ms = 604800000,
+        .segment_jitter_ms = 0,
         .retention_bytes = -1,
         .retention_ms = 604800000,
         .flush_messages = INT64_MAX,
@@ -626,6 +628,77 @@ static int check_timestamps(const st_log *log, const uint8_t *p, size_t len, int
     return ST_ERR_NONE;
 }
 
+/* The records' largest timestamp (LogAppendTime: the broker's clock): what segment.ms
+ * measures against the active segment's first timestamp, as Kafka's roll check does.
+ * Headers were validated by the caller. */
+static int64_t records_max_ts(const st_log *log, const uint8_t *p, size_t len, int64_t now_ms)
+{
+    if (log->cfg.log_append_time)
+        return now_ms;
+    int64_t max_ts = -1;
+    for (size_t pos = 0; pos < len;) {
+        st_batch_info b;
+        st_batch_parse_header(p + pos, &b);
+        if (b.max_timestamp > max_ts)
+            max_ts = b.max_timestamp;
+        pos += (size_t)b.size;
+    }
+    return max_ts;
+}
+
+/* The first batch's maxTimestamp of a segment, read once from its file when nothing is
+ * in memory yet (after a restart). -1 when the segment has no timestamps. */
+static int64_t first_timestamp(st_log *log, st_segment *s)
+{
+    uint8_t head[ST_BATCH_HEADER_SIZE];
+    st_batch_info b;
+    if (s->roll_ts < 0 && s->size >= ST_BATCH_HEADER_SIZE &&
+        st_segment_open_log(log->dir, s) == 0 &&
+        pread(s->file->fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
+        st_batch_parse_header(head, &b) == ST_ERR_NONE)
+        s->roll_ts = b.max_timestamp;
+    return s->roll_ts;
+}
+
+/* segment.jitter.ms, drawn once per segment as Kafka does at segment creation: uniform
+ * in [0, min(segment.jitter.ms, segment.ms)), so partitions created together do not
+ * all roll in the same instant. */
+static int64_t roll_jitter(const st_log *log, st_segment *s)
+{
+    if (s->roll_jitter_ms >= 0)
+        return s->roll_jitter_ms;
+    int64_t span = log->cfg.segment_jitter_ms < log->cfg.segment_ms ? log->cfg.segment_jitter_ms
+                                                                    : log->cfg.segment_ms;
+    s->roll_jitter_ms = 0;
+    if (span > 0) {
+        uint64_t x = (uint64_t)st_mono_us() ^ ((uint64_t)s->base * 0x9e3779b97f4a7c15ULL);
+        x ^= x >> 33; /* a 64-bit finalizer: spreads the low-entropy input */
+        x *= 0xff51afd7ed558ccdULL;
+        x ^= x >> 33;
+        s->roll_jitter_ms = (int64_t)(x % (uint64_t)span);
+    }
+    return s->roll_jitter_ms;
+}
+
+/* Kafka's time-based roll, decided at append: the segment has "waited" from its first
+ * timestamp to the new records' largest one (records older than the first never roll
+ * it); without timestamps it has waited since it was created or opened. */
+static bool roll_by_time(st_log *log, st_segment *act, const uint8_t *records, size_t len,
+                         int64_t now_ms)
+{
+    int64_t first = first_timestamp(log, act);
+    int64_t waited;
+    if (first >= 0) {
+        int64_t max_ts = records_max_ts(log, records, len, now_ms);
+        if (max_ts <= first)
+            return false;
+        waited = max_ts - first; /* both >= 0: no overflow */
+    } else {
+        waited = now_ms - act->created_ms;
+    }
+    return waited > log->cfg.segment_ms - roll_jitter(log, act);
+}
+
 int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_append_result *res)
 {
     int nbatches;
@@ -654,7 +727,8 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
     st_segment *act = st_log_active(log);
     if (act->size > 0 && (act->size + (int64_t)len > log->cfg.segment_bytes ||
                           act->size + (int64_t)len > INT32_MAX ||
-                          log->end_offset + nrecords - act->base > INT32_MAX)) {
+                          log->end_offset + nrecords - act->base > INT32_MAX ||
+                          roll_by_time(log, act, records, len, now_ms))) {
         rc = st_log_roll(log);
         act = st_log_active(log);
     }

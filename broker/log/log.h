@@ -26,6 +26,7 @@ typedef struct st_flusher st_flusher;
 typedef struct st_log_config {
     int64_t segment_bytes;               /* segment.bytes [1073741824] */
     int64_t segment_ms;                  /* segment.ms [604800000] */
+    int64_t segment_jitter_ms;           /* segment.jitter.ms [0] */
     int64_t retention_bytes;             /* retention.bytes [-1: unlimited] */
     int64_t retention_ms;                /* retention.ms [604800000; -1: forever] */
     int64_t flush_messages;              /* flush.messages [INT64_MAX: leave it to the OS] */
@@ -90,6 +91,13 @@ void st_log_set_config(st_log *log, const st_log_config *cfg);
  * wire error code is returned with res->why set. Timestamps outside
  * timestamp_difference_max_ms of now → INVALID_TIMESTAMP.
  *
+ * The active segment is rolled first when the records would take it past
+ * segment.bytes, or by segment.ms as Kafka decides it: when the records' largest
+ * timestamp is more than segment.ms (less this segment's segment.jitter.ms draw) after
+ * the segment's first batch's maxTimestamp; a segment without timestamps counts
+ * now_ms since it was created or opened. Record time, not the clock: replayed
+ * historical data rolls as it was written, not every append.
+ *
  * Idempotent producers (batches with producerId >= 0; others are not checked): a stale
  * epoch → INVALID_PRODUCER_EPOCH; a sequence gap, or a first sequence other than 0 for
  * a new epoch or an unknown producer → OUT_OF_ORDER_SEQUENCE_NUMBER; a retry of one of
@@ -120,10 +128,22 @@ void st_log_offset_for_time(st_log *log, int64_t ts, int64_t *offset, int64_t *t
  * Sets *low_watermark to the new start offset. */
 int st_log_delete_records(st_log *log, int64_t offset, int64_t *low_watermark);
 
-/* Periodic work: roll by segment.ms, retention by time and size (never the active
- * segment), flush by flush.ms. Deleting a segment advances the start offset and is
- * logged. Cheap when there is nothing to do. */
+/* Periodic housekeeping, about once a second: flush by flush.ms, the checkpoint of
+ * the recovery point, compaction passes. Cheap when there is nothing to do. Rolling by
+ * segment.ms happens at append (st_log_append), retention in st_log_apply_retention. */
 void st_log_tick(st_log *log, int64_t now_ms);
+
+/*
+ * Retention, as Kafka's log.retention.check.interval.ms task does it (cleanup.policy
+ * with delete only): from the oldest segment on, deletes segments whose newest
+ * timestamp (the file's mtime when it holds none) is more than retention.ms before
+ * now_ms, then the oldest while the partition would still hold at least
+ * retention.bytes without them. The active segment counts too when it holds data: it
+ * is rolled first, so the partition keeps one, empty, segment at the end offset.
+ * Deleting advances the log start offset and is logged. Returns the number of
+ * segments deleted.
+ */
+int st_log_apply_retention(st_log *log, int64_t now_ms);
 
 /* Called on the loop thread once everything written before the request is on disk;
  * err is 0 or ST_ERR_KAFKA_STORAGE_ERROR. */

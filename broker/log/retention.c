@@ -1,9 +1,11 @@
 /*
- * Housekeeping of a partition log, driven by st_log_tick and DeleteRecords: rolling by
- * age, retention by time and size (cleanup.policy=delete only), compaction passes
- * (cleanup.policy=compact, cleaner.c), flushing by flush.ms and the periodic checkpoint
- * of the recovery point. Only whole segments are deleted, never the active one; fetches
- * that hold a deleted segment's fd keep reading it (st_fileref).
+ * Housekeeping of a partition log. Retention by time and size (cleanup.policy=delete
+ * only) runs every log.retention.check.interval.ms (st_log_apply_retention) and
+ * DeleteRecords on request; st_log_tick, about once a second, flushes by flush.ms,
+ * checkpoints the recovery point and starts compaction passes (cleanup.policy=compact,
+ * cleaner.c). Rolling by segment.ms is decided at append (log.c), as in Kafka. Only
+ * whole segments are deleted; fetches that hold a deleted segment's fd keep reading it
+ * (st_fileref).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -51,7 +53,8 @@ int st_log_delete_records(st_log *log, int64_t offset, int64_t *low_watermark)
     return ST_ERR_NONE;
 }
 
-/* Newest timestamp in a closed segment; its file's mtime when it holds none. */
+/* Kafka's largestTimestamp: the newest timestamp in a segment, or its file's mtime when
+ * it holds none. */
 static int64_t segment_time(st_log *log, st_segment *s)
 {
     int64_t ts = st_segment_max_ts(log->dir, s, st_log_interval(log));
@@ -65,45 +68,69 @@ static int64_t segment_time(st_log *log, st_segment *s)
     return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 
-/* First batch's maxTimestamp of a segment: what segment.ms counts from. */
-static int64_t roll_time(st_log *log, st_segment *s)
+/* Deletes the oldest segment. The active one may go too when it holds data: like
+ * Kafka, roll first, so the log keeps one (empty) segment at its end offset. False
+ * when nothing was deleted (only an empty active segment left, or the roll failed). */
+static bool delete_first(st_log *log, const char *reason)
 {
-    uint8_t head[ST_BATCH_HEADER_SIZE];
-    st_batch_info b;
-    if (s->roll_ts < 0 && s->size >= ST_BATCH_HEADER_SIZE &&
-        st_segment_open_log(log->dir, s) == 0 &&
-        pread(s->file->fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
-        st_batch_parse_header(head, &b) == ST_ERR_NONE)
-        s->roll_ts = b.max_timestamp;
-    return s->roll_ts;
+    if (log->nsegs == 1 && (st_log_active(log)->size == 0 || st_log_roll(log) != ST_ERR_NONE))
+        return false;
+    delete_oldest(log, reason);
+    return true;
+}
+
+/* retention.ms: the oldest segments whose newest record is older than that. */
+static int retain_by_time(st_log *log, int64_t now_ms)
+{
+    int64_t retention_ms = log->cfg.retention_ms;
+    int deleted = 0;
+    if (retention_ms < 0)
+        return 0;
+    for (;;) {
+        st_segment *s = log->segs[0];
+        if (log->nsegs == 1 && s->size == 0)
+            break;
+        int64_t ts = segment_time(log, s); /* >= 0, or -1: unreadable, keep it */
+        if (ts < 0 || now_ms - ts <= retention_ms || !delete_first(log, "retention.ms"))
+            break;
+        deleted++;
+    }
+    return deleted;
+}
+
+/* retention.bytes: the oldest segments, as long as what is left still holds at least
+ * retention.bytes (Kafka's rule: never below the limit because of a deletion). */
+static int retain_by_size(st_log *log)
+{
+    int64_t limit = log->cfg.retention_bytes;
+    int deleted = 0;
+    if (limit < 0 || log->total_size < limit)
+        return 0;
+    int64_t excess = log->total_size - limit;
+    while (excess - log->segs[0]->size >= 0 && !(log->nsegs == 1 && log->segs[0]->size == 0)) {
+        int64_t size = log->segs[0]->size;
+        if (!delete_first(log, "retention.bytes"))
+            break;
+        excess -= size;
+        deleted++;
+    }
+    return deleted;
+}
+
+int st_log_apply_retention(st_log *log, int64_t now_ms)
+{
+    if (!log->cfg.cleanup_delete || log->offline)
+        return 0;
+    int deleted = retain_by_time(log, now_ms);
+    deleted += retain_by_size(log);
+    if (deleted > 0)
+        st_log_write_checkpoint(log);
+    return deleted;
 }
 
 void st_log_tick(st_log *log, int64_t now_ms)
 {
     const st_log_config *c = &log->cfg;
-    st_segment *act = st_log_active(log);
-    if (act->size > 0 && c->segment_ms >= 0 && c->segment_ms != INT64_MAX) {
-        int64_t since = roll_time(log, act);
-        if (since >= 0 && now_ms - since > c->segment_ms)
-            st_log_roll(log);
-    }
-    if (c->cleanup_delete) {
-        int64_t start = log->start_offset;
-        if (c->retention_ms >= 0) {
-            while (log->nsegs > 1) {
-                int64_t ts = segment_time(log, log->segs[0]);
-                if (ts < 0 || now_ms - ts <= c->retention_ms)
-                    break;
-                delete_oldest(log, "retention.ms");
-            }
-        }
-        if (c->retention_bytes >= 0) {
-            while (log->nsegs > 1 && log->total_size - log->segs[0]->size >= c->retention_bytes)
-                delete_oldest(log, "retention.bytes");
-        }
-        if (log->start_offset != start)
-            st_log_write_checkpoint(log);
-    }
     if (log->dirty_since_ms >= 0 && c->flush_ms != INT64_MAX &&
         now_ms - log->dirty_since_ms >= c->flush_ms)
         st_log_flush_async(log, NULL, NULL);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "broker/log/log_int.h"
+#include "common/clock.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
@@ -107,6 +108,8 @@ st_segment *st_segment_new(int64_t base, int64_t size)
     s->max_ts = -1;
     s->max_ts_rel = -1;
     s->roll_ts = -1;
+    s->created_ms = st_wall_ms();
+    s->roll_jitter_ms = -1;
     return s;
 }
 

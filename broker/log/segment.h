@@ -53,6 +53,9 @@ typedef struct st_segment {
     int64_t max_ts_rel;                 /* relative offset of the batch that has it */
     int64_t bytes_since_index;          /* bytes appended since the last index entry */
     int64_t roll_ts;                    /* first batch's maxTimestamp (segment.ms), -1 unknown */
+    int64_t created_ms;                 /* wall clock when this object was made (segment.ms without
+                                         * timestamps: Kafka counts from the segment's creation or load) */
+    int64_t roll_jitter_ms; /* segment.jitter.ms drawn for this segment, -1 not drawn yet */
 } st_segment;
 
 /* Iterates over batch headers of a .log with a small read buffer. */

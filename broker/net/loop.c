@@ -380,3 +380,8 @@ int64_t st_loop_now_ms(const st_loop *loop)
 {
     return loop->now_ms;
 }
+
+void st_loop_update_time(st_loop *loop)
+{
+    loop->now_ms = st_mono_ms();
+}

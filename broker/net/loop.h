@@ -63,5 +63,8 @@ void st_loop_stop(st_loop *loop);
 
 /* Monotonic ms, read once per loop iteration (cheap). */
 int64_t st_loop_now_ms(const st_loop *loop);
+/* Reads the clock again: timers started after slow set-up work (before st_loop_run)
+ * then count from now, not from when the loop was made. Loop thread. */
+void st_loop_update_time(st_loop *loop);
 
 #endif

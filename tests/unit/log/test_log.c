@@ -320,19 +320,23 @@ static void test_retention_bytes(void **state)
     for (int i = 0; i < 40; i++)
         append(log, 2, NOW, 100);
     int before = st_log_segment_count(log);
-    st_log_tick(log, NOW); /* retention.bytes -1: nothing */
+    assert_int_equal(st_log_apply_retention(log, NOW), 0); /* retention.bytes -1: nothing */
     assert_int_equal(st_log_segment_count(log), before);
 
     c.retention_bytes = 4096;
     c.cleanup_delete = false; /* compact-only topics are never cut by size */
     st_log_set_config(log, &c);
-    st_log_tick(log, NOW);
+    assert_int_equal(st_log_apply_retention(log, NOW), 0);
+    st_log_tick(log, NOW); /* the housekeeping tick never deletes */
     assert_int_equal(st_log_segment_count(log), before);
     c.cleanup_delete = true;
     st_log_set_config(log, &c);
     st_log_tick(log, NOW);
-    assert_true(st_log_segment_count(log) < before);
-    assert_true(st_log_size_bytes(log) >= 4096 - 2048);
+    assert_int_equal(st_log_segment_count(log), before);
+    int deleted = st_log_apply_retention(log, NOW);
+    assert_int_equal(st_log_segment_count(log), before - deleted);
+    /* Kafka's rule: delete while what is left still holds at least retention.bytes */
+    assert_true(st_log_size_bytes(log) >= 4096);
     assert_true(st_log_size_bytes(log) < 4096 + 2048);
     int64_t start = st_log_start_offset(log);
     assert_true(start > 0);
@@ -347,6 +351,16 @@ static void test_retention_bytes(void **state)
 
     log = open_log(f, &c, true, NULL);
     assert_int_equal(st_log_start_offset(log), start);
+    /* retention.bytes 0: everything goes, the active segment too (rolled first) */
+    int64_t end = st_log_end_offset(log);
+    c.retention_bytes = 0;
+    st_log_set_config(log, &c);
+    assert_true(st_log_apply_retention(log, NOW) > 0);
+    assert_int_equal(st_log_segment_count(log), 1);
+    assert_int_equal(st_log_size_bytes(log), 0);
+    assert_int_equal(st_log_start_offset(log), end);
+    assert_int_equal(st_log_apply_retention(log, NOW), 0); /* the empty active one stays */
+    assert_int_equal(append(log, 1, NOW, 10), end);
     st_log_close(log, true);
 }
 
@@ -363,14 +377,16 @@ static void test_retention_time(void **state)
     for (int i = 0; i < 20; i++)
         append(log, 2, NOW + i, 100);
     int before = st_log_segment_count(log);
-    st_log_tick(log, NOW + 1000);
+    st_log_tick(log, NOW + 1000); /* the housekeeping tick never deletes */
+    assert_int_equal(st_log_segment_count(log), before);
+    assert_true(st_log_apply_retention(log, NOW + 1000) > 0);
     assert_true(st_log_segment_count(log) < before);
     assert_int_equal(st_log_start_offset(log), first_new);
     assert_true(logged(f, "retention.ms"));
-    /* much later: segment.ms (7 days) rolls the active segment, then every segment
-     * with data expires; only the new, empty active one is left */
+    /* much later every segment with data has expired, the active one included: it is
+     * rolled and deleted; only a new, empty active segment is left */
     int64_t end = st_log_end_offset(log);
-    st_log_tick(log, NOW + 30 * 86400000LL);
+    st_log_apply_retention(log, NOW + 30 * 86400000LL);
     assert_int_equal(st_log_segment_count(log), 1);
     assert_int_equal(st_log_start_offset(log), end);
     assert_int_equal(st_log_size_bytes(log), 0);
@@ -484,21 +500,125 @@ static void test_roll_by_time(void **state)
     st_log_config c = small_config();
     c.segment_ms = 1000;
     st_log *log = open_log(f, &c, true, NULL);
-    st_log_tick(log, NOW + 5000); /* empty: never rolled */
+    st_log_tick(log, NOW + 5000); /* nothing rolls on the clock alone */
     assert_int_equal(st_log_segment_count(log), 1);
     append(log, 1, NOW, 10);
-    st_log_tick(log, NOW + 500);
+    st_log_tick(log, NOW + 5000);
     assert_int_equal(st_log_segment_count(log), 1);
-    st_log_tick(log, NOW + 1500);
+    /* record time decides, not the broker's clock: 1000 ms after the first timestamp
+     * is not yet more than segment.ms */
+    append(log, 1, NOW + 1000, 10);
+    assert_int_equal(st_log_segment_count(log), 1);
+    append(log, 1, NOW - 50000, 10); /* older than the first: never rolls */
+    assert_int_equal(st_log_segment_count(log), 1);
+    assert_int_equal(append(log, 1, NOW + 1001, 10), 3); /* Kafka: waited > segment.ms */
     assert_int_equal(st_log_segment_count(log), 2);
-    assert_int_equal(append(log, 1, NOW + 1500, 10), 1);
     char path[256];
-    snprintf(path, sizeof path, "%s/%020d.log", f->dir, 1);
+    snprintf(path, sizeof path, "%s/%020d.log", f->dir, 3);
     assert_int_equal(access(path, F_OK), 0);
+    /* the new segment counts from its own first timestamp, NOW + 1001 */
+    append(log, 1, NOW + 2001, 10);
+    assert_int_equal(st_log_segment_count(log), 2);
     st_log_close(log, true);
     /* the close writes the new segment's time index (entries live in memory until) */
-    snprintf(path, sizeof path, "%s/%020d.timeindex", f->dir, 1);
+    snprintf(path, sizeof path, "%s/%020d.timeindex", f->dir, 3);
     assert_int_equal(access(path, F_OK), 0);
+
+    /* after a restart the first timestamp is read back from the segment */
+    log = open_log(f, &c, true, NULL);
+    append(log, 1, NOW + 2000, 10);
+    assert_int_equal(st_log_segment_count(log), 2);
+    append(log, 1, NOW + 2002, 10);
+    assert_int_equal(st_log_segment_count(log), 3);
+    /* LogAppendTime: the broker's clock is the records' time (first: NOW + 2002) */
+    c.log_append_time = true;
+    st_log_set_config(log, &c);
+    uint8_t b[4096];
+    st_append_result res;
+    size_t size = build_batch(b, sizeof b, 1, 0, 10);
+    assert_int_equal(st_log_append(log, b, size, NOW + 3002, &res), ST_ERR_NONE);
+    assert_int_equal(st_log_segment_count(log), 3);
+    size = build_batch(b, sizeof b, 1, 0, 10);
+    assert_int_equal(st_log_append(log, b, size, NOW + 3003, &res), ST_ERR_NONE);
+    assert_int_equal(st_log_segment_count(log), 4);
+    st_log_close(log, true);
+}
+
+/* Historical data (1970-era CreateTime, as a replay has) stays readable until a
+ * retention check: appending never deletes, the housekeeping tick never deletes, and
+ * the retention check then deletes what Kafka's would, the active segment included. */
+static void test_old_timestamps(void **state)
+{
+    fixture *f = *state;
+    st_log_config c = small_config();
+    c.segment_bytes = 1 << 20;
+    st_log *log = open_log(f, &c, true, NULL);
+    for (int i = 0; i < 100; i++)
+        append(log, 10, 1000 + 10 * i, 20);         /* timestamps 1000..1999: January 1st, 1970 */
+    assert_int_equal(st_log_segment_count(log), 1); /* record time spans 1 s: no roll */
+    for (int i = 0; i < 10; i++)
+        st_log_tick(log, NOW + i * 1000);
+    assert_int_equal(st_log_start_offset(log), 0);
+    assert_int_equal(st_log_end_offset(log), 1000);
+    assert_int_equal(check_read(log, 500, 1), 1);
+    int64_t off, ts;
+    st_log_offset_for_time(log, 1500, &off, &ts);
+    assert_int_equal(off, 500);
+    assert_int_equal(ts, 1500);
+
+    /* retention.ms -1 keeps it at any check */
+    c.retention_ms = -1;
+    st_log_set_config(log, &c);
+    assert_int_equal(st_log_apply_retention(log, NOW), 0);
+    assert_int_equal(check_read(log, 0, 1), 1);
+    /* the default 7 days: the records are 53 years old, so all of it goes */
+    c.retention_ms = 604800000;
+    st_log_set_config(log, &c);
+    assert_int_equal(st_log_apply_retention(log, NOW), 1);
+    assert_int_equal(st_log_segment_count(log), 1);
+    assert_int_equal(st_log_start_offset(log), 1000);
+    assert_int_equal(st_log_end_offset(log), 1000);
+    st_log_slice s;
+    assert_int_equal(st_log_read(log, 500, 1, &s), ST_ERR_OFFSET_OUT_OF_RANGE);
+    assert_int_equal(append(log, 1, NOW, 10), 1000);
+    st_log_close(log, true);
+    log = open_log(f, &c, true, NULL);
+    assert_int_equal(st_log_start_offset(log), 1000);
+    st_log_close(log, true);
+}
+
+/* segment.jitter.ms: each segment rolls somewhere in (segment.ms - jitter, segment.ms]
+ * of record time, drawn per segment. */
+static void test_roll_jitter(void **state)
+{
+    fixture *f = *state;
+    st_log_config c = small_config();
+    c.segment_bytes = 1 << 20;
+    c.segment_ms = 10000;
+    c.segment_jitter_ms = 9000;
+    st_log *log = open_log(f, &c, true, NULL);
+    int64_t ts = NOW;
+    int rolls = 0, early = 0;
+    for (int seg = 0; seg < 20; seg++) {
+        int64_t first = ts;
+        append(log, 1, first, 10);
+        int before = st_log_segment_count(log);
+        /* step through record time 500 ms at a time until the segment rolls */
+        int64_t waited = 0;
+        while (st_log_segment_count(log) == before) {
+            waited += 500;
+            append(log, 1, first + waited, 10);
+        }
+        assert_true(waited > 10000 - 9000);
+        assert_true(waited <= 10000 + 500); /* never later than segment.ms */
+        rolls++;
+        early += waited <= 9000;
+        ts = first + waited;
+    }
+    assert_int_equal(rolls, 20);
+    /* uniform draws in [0, 9000): at least one of 20 rolls well before segment.ms */
+    assert_true(early > 0);
+    st_log_close(log, true);
 }
 
 /* ---- the flusher, with a post function that queues for this thread ---- */
@@ -654,6 +774,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_offset_for_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timestamps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roll_by_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_timestamps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roll_jitter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_async, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offset_span, setup, teardown),
