@@ -20,7 +20,9 @@
  * connection: as Kafka does, any failed partition closes it (ST_REQ_CLOSE, after a
  * log line saying what really happened).
  *
- * Single node: acks=-1 (all in-sync replicas) is the same as acks=1.
+ * Single node: acks=-1 (all in-sync replicas) is the same as acks=1, except that a
+ * topic with min.insync.replicas above 1 refuses it (NOT_ENOUGH_REPLICAS), as Kafka
+ * does when the ISR is that small.
  *
  * Authorization (Kafka's): WRITE on each topic, else TOPIC_AUTHORIZATION_FAILED for every
  * partition of it. An idempotent batch needs nothing more: as in Kafka 3, WRITE on the
@@ -116,7 +118,7 @@ static void on_flushed(void *arg, int err)
 
 /* Appends one partition's records. Returns the wire error code; fills *res on success.
  * Borrows everything; `records` points into the request frame and is edited in place. */
-static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t index,
+static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t index, int16_t acks,
                             st_str records, int64_t now_ms, st_append_result *res)
 {
     st_broker *b = req->broker;
@@ -134,6 +136,13 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
         st_warn("%s: produce to %.*s-%d rejected: no record batch (records %s)", peer_of(req),
                 (int)name.len, name.ptr, index, records.len < 0 ? "null" : "empty");
         return ST_ERR_INVALID_RECORD;
+    }
+    if (acks == -1 && topic->cfg.min_insync_replicas > 1) {
+        /* Kafka checks the ISR before appending: here it is always this one broker. */
+        st_warn("%s: produce to %.*s-%d with acks=all refused: 1 in-sync replica, "
+                "min.insync.replicas is %d",
+                peer_of(req), (int)name.len, name.ptr, index, topic->cfg.min_insync_replicas);
+        return ST_ERR_NOT_ENOUGH_REPLICAS;
     }
     char why[320];
     if (st_bquota_check_produce(req, name.ptr, (size_t)name.len, records.len, why, sizeof why))
@@ -222,7 +231,7 @@ int st_handle_produce(st_req *req)
             st_append_result res;
             int rc = topic_error;
             if (!rc)
-                rc = append_partition(req, topic, name, index, records, now_ms, &res);
+                rc = append_partition(req, topic, name, index, acks, records, now_ms, &res);
 
             st_buf_put_i32(out, index);
             size_t error_pos = out->len;

@@ -51,6 +51,8 @@ void st_log_config_defaults(st_log_config *c)
         .delete_retention_ms = 86400000,
         .min_compaction_lag_ms = 0,
         .min_cleanable_dirty_ratio = 0.5,
+        .file_delete_delay_ms = 60000,
+        .min_insync_replicas = 1,
     };
 }
 
@@ -203,6 +205,12 @@ static int list_segments(st_log *log, char *err, size_t errlen)
             unlinkat(dirfd(d), e->d_name, 0);
             continue;
         }
+        size_t elen = strlen(ext), slen = strlen(ST_DELETED_SUFFIX);
+        if (elen > slen && strcmp(ext + elen - slen, ST_DELETED_SUFFIX) == 0) {
+            /* a deleted segment's file still waiting file.delete.delay.ms at a crash */
+            unlinkat(dirfd(d), e->d_name, 0);
+            continue;
+        }
         int i = find_segment(log, base);
         if (log->nsegs == 0 || log->segs[i]->base != base) {
             st_warn("%s: deleting %s, which has no .log", log->dir, e->d_name);
@@ -259,6 +267,7 @@ static int recover(st_log *log, int64_t recovery_point, char *err, size_t errlen
 
 static void free_log(st_log *log)
 {
+    free(log->deleted);
     log->flush_state->log = NULL;
     if (--log->flush_state->refs == 0)
         free(log->flush_state);
@@ -402,6 +411,7 @@ void st_log_close(st_log *log, bool flush)
     else if (act->loaded)
         st_segment_sync_indexes(log->dir, act);
     st_log_write_checkpoint(log);
+    st_log_purge_deleted(log, INT64_MAX); /* no reader is left to wait for */
     free_log(log);
 }
 

@@ -41,6 +41,10 @@ typedef struct st_log_config {
                                           * after compaction reaches them [86400000] */
     int64_t min_compaction_lag_ms;       /* min.compaction.lag.ms [0] */
     double min_cleanable_dirty_ratio;    /* min.cleanable.dirty.ratio [0.5] */
+    int64_t file_delete_delay_ms;        /* file.delete.delay.ms: a deleted segment's files
+                                          * stay (renamed *.deleted) this long [60000] */
+    int32_t min_insync_replicas;         /* min.insync.replicas: checked by Produce with
+                                          * acks=all against the one replica [1] */
 } st_log_config;
 
 /* Fills c with Kafka's defaults. */

@@ -116,9 +116,24 @@ struct st_log {
     bool saved_valid;
     int64_t checkpoint_ms; /* when the tick last wrote it */
     struct st_log_flush_state *flush_state;
-    struct st_cleaner_state *cleaner; /* owned by cleaner.c; NULL when no pass ran */
+    struct st_cleaner_state *cleaner;    /* owned by cleaner.c; NULL when no pass ran */
     struct st_producer_state *producers; /* owned by producer_state.c (idempotence) */
+    struct st_deleted_segment *deleted;  /* renamed *.deleted, unlinked when due */
+    int ndeleted, deleted_cap;
 };
+
+/* A deleted segment whose files wait file.delete.delay.ms (renamed <name>.deleted, as
+ * Kafka does) before they are unlinked. */
+struct st_deleted_segment {
+    int64_t base;
+    int64_t due_ms; /* wall clock */
+};
+
+/* The suffix of a deleted segment's files while they wait. */
+#define ST_DELETED_SUFFIX ".deleted"
+/* Unlinks the files of deleted segments that are due (every one when now_ms is
+ * INT64_MAX). retention.c. */
+void st_log_purge_deleted(st_log *log, int64_t now_ms);
 
 static inline struct st_segment *st_log_active(const st_log *log)
 {

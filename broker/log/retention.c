@@ -10,14 +10,70 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "broker/log/cleaner.h"
 #include "broker/log/log_int.h"
+#include "common/clock.h"
 #include "common/errors.h"
 #include "common/logging.h"
+
+static const char *const segment_exts[] = {"log", "index", "timeindex"};
+
+/* Takes a deleted segment's files out of the log's name space at once (renamed
+ * *.deleted) and unlinks them after file.delete.delay.ms; unlinks at once when the
+ * delay is 0 or the rename fails. A restart unlinks leftovers (log.c). */
+static void retire_files(st_log *log, int64_t base)
+{
+    int64_t delay = log->cfg.file_delete_delay_ms;
+    if (delay > 0 && log->ndeleted == log->deleted_cap) {
+        int cap = log->deleted_cap ? log->deleted_cap * 2 : 4;
+        struct st_deleted_segment *p = realloc(log->deleted, (size_t)cap * sizeof *p);
+        if (p) {
+            log->deleted = p;
+            log->deleted_cap = cap;
+        }
+    }
+    if (delay <= 0 || log->ndeleted == log->deleted_cap) {
+        st_segment_unlink(log->dir, base);
+        return;
+    }
+    for (int i = 0; i < 3; i++) {
+        char from[4096], to[4096 + sizeof ST_DELETED_SUFFIX];
+        st_segment_path(from, sizeof from, log->dir, base, segment_exts[i]);
+        snprintf(to, sizeof to, "%s%s", from, ST_DELETED_SUFFIX);
+        if (rename(from, to) < 0 && errno != ENOENT) {
+            st_warn("%s: cannot rename to %s: %s; deleting it now", from, to, strerror(errno));
+            unlink(from);
+        }
+    }
+    int64_t now = st_wall_ms();
+    log->deleted[log->ndeleted++] =
+        (struct st_deleted_segment){base, delay > INT64_MAX - now ? INT64_MAX : now + delay};
+}
+
+void st_log_purge_deleted(st_log *log, int64_t now_ms)
+{
+    int kept = 0;
+    for (int d = 0; d < log->ndeleted; d++) {
+        struct st_deleted_segment *ds = &log->deleted[d];
+        if (ds->due_ms > now_ms) {
+            log->deleted[kept++] = *ds;
+            continue;
+        }
+        for (int i = 0; i < 3; i++) {
+            char path[4096 + sizeof ST_DELETED_SUFFIX];
+            st_segment_path(path, sizeof path, log->dir, ds->base, segment_exts[i]);
+            strcat(path, ST_DELETED_SUFFIX);
+            if (unlink(path) < 0 && errno != ENOENT)
+                st_warn("%s: cannot delete: %s", path, strerror(errno));
+        }
+    }
+    log->ndeleted = kept;
+}
 
 /* Deletes the oldest segment (never the active one) and moves the start offset. */
 static void delete_oldest(st_log *log, const char *reason)
@@ -26,7 +82,7 @@ static void delete_oldest(st_log *log, const char *reason)
     memmove(log->segs, log->segs + 1, (size_t)(log->nsegs - 1) * sizeof *log->segs);
     log->nsegs--;
     log->total_size -= s->size;
-    st_segment_unlink(log->dir, s->base);
+    retire_files(log, s->base);
     if (log->segs[0]->base > log->start_offset)
         log->start_offset = log->segs[0]->base;
     st_info("%s: deleted segment %020" PRId64 " (%" PRId64 " bytes, %s); log start offset now "
@@ -131,6 +187,8 @@ int st_log_apply_retention(st_log *log, int64_t now_ms)
 void st_log_tick(st_log *log, int64_t now_ms)
 {
     const st_log_config *c = &log->cfg;
+    if (log->ndeleted > 0)
+        st_log_purge_deleted(log, now_ms);
     if (log->dirty_since_ms >= 0 && c->flush_ms != INT64_MAX &&
         now_ms - log->dirty_since_ms >= c->flush_ms)
         st_log_flush_async(log, NULL, NULL);
