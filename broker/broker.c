@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "broker/admin.h"
+#include "broker/cluster/dynconfig.h"
 #include "broker/group/group.h"
 #include "broker/proto/api.h"
 #include "broker/quota/quota.h"
@@ -151,7 +152,11 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
         goto fail;
     if (!(b->flusher = st_flusher_new(st_loop_post_fn, b->loop, err, errlen)))
         goto fail;
-    if (!(b->topics = st_topics_open(cfg->data_dir, &cfg->log_defaults, b->flusher, err, errlen)))
+    if (!(b->dynconfig = st_dynconfig_open(cfg->data_dir, &b->cfg, err, errlen)))
+        goto fail;
+    st_log_config log_defaults; /* the file's, with those altered at run time over them */
+    st_dynconfig_log_defaults(b->dynconfig, &log_defaults);
+    if (!(b->topics = st_topics_open(cfg->data_dir, &log_defaults, b->flusher, err, errlen)))
         goto fail;
     if (!(b->groups = st_groups_open(b, err, errlen)))
         goto fail;
@@ -333,6 +338,7 @@ void st_broker_free(st_broker *b)
     st_groups_close(b->groups);
     if (b->topics)
         st_topics_close(b->topics);
+    st_dynconfig_free(b->dynconfig);
     if (b->flusher)
         st_flusher_free(b->flusher);
     /* A compaction pass that ended while the logs closed posted its completion, which

@@ -30,6 +30,8 @@ const char *st_sec_protocol_name(st_sec_protocol p);
 #define ST_SASL_MECH_SCRAM_SHA_512 4u
 
 #define ST_MAX_LISTENERS 8
+/* Room for config.c's table of settings. */
+#define ST_BROKER_MAX_SETTINGS 96
 
 typedef struct st_listener_config {
     st_sec_protocol protocol;
@@ -77,9 +79,15 @@ typedef struct st_broker_config {
     int64_t failed_auth_delay_ms;        /* security.failed_auth_delay_ms [100] */
     int32_t quota_window_num;            /* quotas.window_num (quota.window.num) [11] */
     int32_t quota_window_size_seconds;   /* quotas.window_size_seconds [1] */
+
+    /* Which settings the file set (config.c's table order): DescribeConfigs reports
+     * those as STATIC_BROKER_CONFIG, the others as DEFAULT_CONFIG. */
+    unsigned char set_in_file[ST_BROKER_MAX_SETTINGS];
 } st_broker_config;
 
 void st_broker_config_defaults(st_broker_config *cfg);
+/* True if the config file set `path` ("log.retention_ms"). */
+bool st_broker_config_is_set(const st_broker_config *cfg, const char *path);
 /* Loads `path` over the defaults. On a bad file returns -1 with err holding
  * "path:line: reason". */
 int st_broker_config_load(st_broker_config *cfg, const char *path, char *err, size_t errlen);

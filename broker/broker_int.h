@@ -31,6 +31,7 @@ struct st_broker {
     st_server *server; /* NULL in the fuzz harness */
     st_flusher *flusher;
     st_topics *topics;
+    struct st_dynconfig *dynconfig; /* broker configs, dynamic ones (cluster/dynconfig.h) */
     st_fetch_waiters *fetch_waiters;
     st_groups *groups;            /* the group coordinator (broker/group/) */
     struct st_security *security; /* SASL, ACLs, tenants (broker/security/) */

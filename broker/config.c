@@ -227,12 +227,21 @@ static const setting settings[] = {
     {"quotas.window_size_seconds", K_INT, F(quota_window_size_seconds), 0, 1, 3600},
 };
 
+_Static_assert(sizeof settings / sizeof settings[0] <= ST_BROKER_MAX_SETTINGS,
+               "raise ST_BROKER_MAX_SETTINGS");
+
 static const setting *find_setting(const char *path)
 {
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
         if (strcmp(settings[i].path, path) == 0)
             return &settings[i];
     return NULL;
+}
+
+bool st_broker_config_is_set(const st_broker_config *cfg, const char *path)
+{
+    const setting *def = path ? find_setting(path) : NULL;
+    return def && cfg->set_in_file[def - settings];
 }
 
 static int fail(char *err, size_t errlen, const char *file, const config_setting_t *s,
@@ -369,6 +378,7 @@ int st_broker_config_load(st_broker_config *cfg, const char *path, char *err, si
             }
             if (apply(cfg, def, s, full, path, err, errlen))
                 goto out;
+            cfg->set_in_file[def - settings] = 1;
         }
     }
     if (st_logging_parse_level(cfg->log_level) < 0) {

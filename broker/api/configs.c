@@ -1,12 +1,17 @@
 /*
- * DescribeConfigs (32, v0..2) and AlterConfigs (33, v0..1).
+ * DescribeConfigs (32, v0..2), AlterConfigs (33, v0..1) and IncrementalAlterConfigs
+ * (44, v0..1, v1 flexible).
  *
- * Two resource types exist here: TOPIC (2), whose configs are the registry's
- * overrides over the broker defaults, and BROKER (4), whose log.* defaults come from
- * the config file and so are read-only at run time. The config table itself lives in
- * broker/cluster/topic_config.c; this file only speaks the wire format.
+ * Two resource types exist here: TOPIC (2), whose configs are the registry's overrides
+ * over the broker-wide defaults, and BROKER (4): "<id>" is this broker (every config,
+ * Kafka's names), "" the cluster-wide dynamic defaults. The broker-wide defaults of
+ * topic configs are dynamic and altered through BROKER resources, the rest of the
+ * broker's configs are read-only (broker/cluster/dynconfig.h). Values, sources,
+ * synonyms and flags are Kafka's: a topic config no level sets is DEFAULT_CONFIG with
+ * Kafka's default value (flush.messages 9223372036854775807), is_default in v0 means
+ * "source is DEFAULT_CONFIG", synonyms list the levels from the winning one down.
  *
- * Authorization (Kafka's): DescribeConfigs needs DESCRIBE_CONFIGS, AlterConfigs
+ * Authorization (Kafka's): DescribeConfigs needs DESCRIBE_CONFIGS, the alters
  * ALTER_CONFIGS, on the topic (else TOPIC_AUTHORIZATION_FAILED, before the name is even
  * looked at, so existence is never revealed) or, for the broker, on the cluster (else
  * CLUSTER_AUTHORIZATION_FAILED).
@@ -16,6 +21,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
+#include "broker/cluster/dynconfig.h"
 #include "broker/security/security.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -23,10 +29,8 @@
 #define RESOURCE_TOPIC  2
 #define RESOURCE_BROKER 4
 
-/* ConfigSource values (DescribeConfigs v1+). */
-#define SOURCE_TOPIC         1
-#define SOURCE_STATIC_BROKER 4
-#define SOURCE_DEFAULT       5
+/* IncrementalAlterConfigs operations. */
+enum { OP_SET = 0, OP_DELETE = 1, OP_APPEND = 2, OP_SUBTRACT = 3 };
 
 #define MSG_LEN 320
 
@@ -37,6 +41,7 @@ typedef struct resource {
     int32_t nkeys; /* DescribeConfigs: -1 = every config */
     st_str *keys;
     st_config_set *configs; /* AlterConfigs: malloc'd names and values */
+    int8_t *ops;            /* IncrementalAlterConfigs: each config's operation */
     int32_t nconfigs;
     bool has_nul; /* a config name or value held a NUL byte */
 } resource;
@@ -50,6 +55,7 @@ static void resources_free(resource *r, int32_t n)
             free((char *)r[i].configs[k].value);
         }
         free(r[i].configs);
+        free(r[i].ops);
     }
     free(r);
 }
@@ -119,68 +125,65 @@ static bool key_wanted(const resource *r, const char *name)
     return false;
 }
 
-/* Looks up the configs of one resource. On success *descs is a new array and *sources
- * (same length) the ConfigSource of each. */
-static int describe_one(st_broker *b, const resource *r, st_config_desc **descs, int8_t **sources,
-                        size_t *n, char *msg, size_t msglen)
+/* A topic's configs as entries: value from the registry, source and synonyms from the
+ * topic's override and the broker levels under it. */
+static int describe_topic(st_broker *b, const char *name, st_config_entry **out, size_t *n)
 {
-    st_config_desc *defaults = NULL;
-    size_t ndefaults = 0;
+    st_config_desc *descs = NULL;
+    size_t nd = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = st_topics_describe_configs(b->topics, name, &descs, &nd);
+    if (rc != 0)
+        return rc;
+    st_config_entry *e = calloc(nd ? nd : 1, sizeof *e);
+    if (!e) {
+        free(descs);
+        return ST_ERR__NOMEM;
+    }
+    for (size_t i = 0; i < nd; i++) {
+        e[i] = (st_config_entry){.name = descs[i].name, .value = strdup(descs[i].value)};
+        st_dynconfig_topic_entry(b->dynconfig, descs[i].name,
+                                 descs[i].is_default ? NULL : descs[i].value, &e[i]);
+    }
+    free(descs);
+    *out = e;
+    *n = nd;
+    return 0;
+}
+
+/* Looks up the configs of one resource. On success *entries is a new array. */
+static int describe_one(st_broker *b, const resource *r, st_config_entry **entries, size_t *n,
+                        char *msg, size_t msglen)
+{
     int rc;
-    *descs = NULL;
-    *sources = NULL;
+    *entries = NULL;
     *n = 0;
     if (r->type == RESOURCE_BROKER) {
         if ((rc = check_broker_name(b, r->name, msg, msglen)) != 0)
             return rc;
-        if ((rc = st_topics_describe_defaults(b->topics, descs, n)) != 0)
-            goto nomem;
-        *sources = calloc(*n ? *n : 1, sizeof(**sources));
-        if (*sources == NULL)
-            goto nomem;
-        for (size_t i = 0; i < *n; i++)
-            (*sources)[i] = (*descs)[i].is_default ? SOURCE_DEFAULT : SOURCE_STATIC_BROKER;
-        return 0;
-    }
-    if (r->type != RESOURCE_TOPIC) {
+        rc = st_dynconfig_describe(b->dynconfig, r->name.len > 0, entries, n);
+    } else if (r->type != RESOURCE_TOPIC) {
         snprintf(msg, msglen,
                  "resource type %d is not supported: only topics (2) and brokers (4) have "
                  "configs here",
                  r->type);
         return ST_ERR_INVALID_REQUEST;
+    } else {
+        char name[256];
+        if ((rc = topic_name(r->name, name, sizeof(name), msg, msglen)) != 0)
+            return rc;
+        rc = describe_topic(b, name, entries, n);
+        if (rc == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
+            snprintf(msg, msglen, "topic \"%s\" does not exist", name);
+            return rc;
+        }
     }
-    char name[256];
-    if ((rc = topic_name(r->name, name, sizeof(name), msg, msglen)) != 0)
-        return rc;
-    rc = st_topics_describe_configs(b->topics, name, descs, n);
-    if (rc == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
-        snprintf(msg, msglen, "topic \"%s\" does not exist", name);
-        return rc;
+    if (rc != 0) {
+        snprintf(msg, msglen, "out of memory describing configs");
+        return ST_ERR_UNKNOWN_SERVER_ERROR;
     }
-    if (rc != 0 || st_topics_describe_defaults(b->topics, &defaults, &ndefaults) != 0)
-        goto nomem;
-    *sources = calloc(*n ? *n : 1, sizeof(**sources));
-    if (*sources == NULL)
-        goto nomem;
-    /* Both lists come from the same table in the same order, so entry i of the
-     * broker defaults is the broker-wide setting behind topic config i. */
-    for (size_t i = 0; i < *n; i++) {
-        if (!(*descs)[i].is_default)
-            (*sources)[i] = SOURCE_TOPIC;
-        else if (i < ndefaults && !defaults[i].is_default)
-            (*sources)[i] = SOURCE_STATIC_BROKER;
-        else
-            (*sources)[i] = SOURCE_DEFAULT;
-    }
-    free(defaults);
     return 0;
-nomem:
-    free(defaults);
-    free(*descs);
-    *descs = NULL;
-    *n = 0;
-    snprintf(msg, msglen, "out of memory describing configs");
-    return ST_ERR_UNKNOWN_SERVER_ERROR;
 }
 
 int st_handle_describe_configs(st_req *req)
@@ -210,8 +213,7 @@ int st_handle_describe_configs(st_req *req)
                 rd->err = 1;
         st_rd_tags(rd, flex);
     }
-    if (v >= 1)
-        st_rd_bool(rd); /* include_synonyms: we have none to show */
+    bool include_synonyms = v >= 1 && st_rd_bool(rd);
     st_rd_tags(rd, flex);
     if (rd->err) {
         rc = ST_ERR__MALFORMED;
@@ -223,13 +225,12 @@ int st_handle_describe_configs(st_req *req)
     st_wr_array(w, flex, n);
     for (int32_t i = 0; i < n; i++) {
         const resource *r = &res[i];
-        st_config_desc *descs = NULL;
-        int8_t *sources = NULL;
-        size_t nd = 0;
+        st_config_entry *entries = NULL;
+        size_t ne = 0;
         char msg[MSG_LEN] = "";
         int err = authorize_resource(req, r, ST_ACL_OP_DESCRIBE_CONFIGS, msg, sizeof(msg));
         if (err == 0)
-            err = describe_one(b, r, &descs, &sources, &nd, msg, sizeof(msg));
+            err = describe_one(b, r, &entries, &ne, msg, sizeof(msg));
         if (err != 0)
             st_info("DescribeConfigs: %s: %s", st_err_name(err), msg);
         st_buf_put_i16(w, (int16_t)err);
@@ -237,27 +238,35 @@ int st_handle_describe_configs(st_req *req)
         st_buf_put_i8(w, r->type);
         st_wr_str(w, flex, r->name.ptr, r->name.len);
         int32_t shown = 0;
-        for (size_t k = 0; k < nd; k++)
-            shown += key_wanted(r, descs[k].name);
+        for (size_t k = 0; k < ne; k++)
+            shown += key_wanted(r, entries[k].name);
         st_wr_array(w, flex, shown);
-        for (size_t k = 0; k < nd; k++) {
-            if (!key_wanted(r, descs[k].name))
+        for (size_t k = 0; k < ne; k++) {
+            const st_config_entry *e = &entries[k];
+            if (!key_wanted(r, e->name))
                 continue;
-            st_wr_str(w, flex, descs[k].name, -1);
-            st_wr_str(w, flex, descs[k].value, -1);
-            st_wr_bool(w, descs[k].read_only);
+            st_wr_str(w, flex, e->name, -1);
+            st_wr_str(w, flex, e->value, -1);
+            st_wr_bool(w, e->read_only);
             if (v == 0)
-                st_wr_bool(w, sources[k] == SOURCE_DEFAULT); /* is_default */
+                st_wr_bool(w, e->source == ST_CONFIG_SOURCE_DEFAULT); /* is_default */
             else
-                st_buf_put_i8(w, sources[k]);
-            st_wr_bool(w, descs[k].sensitive);
-            if (v >= 1)
-                st_wr_array(w, flex, 0); /* synonyms */
+                st_buf_put_i8(w, e->source);
+            st_wr_bool(w, e->sensitive);
+            if (v >= 1) {
+                int ns = include_synonyms ? e->nsynonyms : 0;
+                st_wr_array(w, flex, ns);
+                for (int s = 0; s < ns; s++) {
+                    st_wr_str(w, flex, e->synonyms[s].name, -1);
+                    st_wr_str(w, flex, e->synonyms[s].value, -1);
+                    st_buf_put_i8(w, e->synonyms[s].source);
+                    st_wr_tags(w, flex);
+                }
+            }
             st_wr_tags(w, flex);
         }
         st_wr_tags(w, flex);
-        free(descs);
-        free(sources);
+        st_config_entries_free(entries, ne);
     }
     st_wr_tags(w, flex);
 out:
@@ -265,38 +274,179 @@ out:
     return rc;
 }
 
-/* ---- AlterConfigs ---- */
+/* ---- AlterConfigs and IncrementalAlterConfigs ---- */
 
-static int alter_one(st_broker *b, const resource *r, bool validate_only, char *msg, size_t msglen)
+/* "a, b,c" → whether item (len bytes) is one of the comma-separated entries. */
+static bool list_has(const char *list, const char *item, size_t len)
 {
-    if (r->type == RESOURCE_BROKER) {
-        int rc = check_broker_name(b, r->name, msg, msglen);
-        if (rc != 0)
-            return rc;
-        snprintf(msg, msglen,
-                 "broker configs are static: edit the config file and restart the broker");
-        return ST_ERR_INVALID_REQUEST;
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t t = n;
+        while (t > 0 && p[t - 1] == ' ')
+            t--;
+        if (t == len && t > 0 && memcmp(p, item, len) == 0)
+            return true;
+        p += n;
     }
-    if (r->type != RESOURCE_TOPIC) {
+    return false;
+}
+
+/* APPEND (items of `arg` not in `base` added) or SUBTRACT (items of `arg` removed) on a
+ * comma-separated list. Returns a new string. */
+static char *list_op(const char *base, const char *arg, bool append)
+{
+    size_t cap = strlen(base) + strlen(arg) + 2;
+    char *out = calloc(1, cap);
+    if (!out)
+        abort(); /* as st_buf */
+    size_t len = 0;
+    const char *lists[2] = {base, append ? arg : ""};
+    for (int l = 0; l < 2; l++) {
+        for (const char *p = lists[l]; *p;) {
+            while (*p == ' ' || *p == ',')
+                p++;
+            size_t n = strcspn(p, ",");
+            size_t t = n;
+            while (t > 0 && p[t - 1] == ' ')
+                t--;
+            bool keep = t > 0 && !list_has(out, p, t) && (append || !list_has(arg, p, t));
+            if (keep)
+                len += (size_t)snprintf(out + len, cap - len, "%s%.*s", len ? "," : "", (int)t, p);
+            p += n;
+        }
+    }
+    return out;
+}
+
+/* The level of a broker resource: "" cluster-wide, "<our id>" this broker. */
+static int broker_level(const st_broker *b, st_str name, st_dyn_level *level, char *msg,
+                        size_t msglen)
+{
+    int rc = check_broker_name(b, name, msg, msglen);
+    *level = name.len > 0 ? ST_DYN_BROKER : ST_DYN_DEFAULT;
+    return rc;
+}
+
+/* The value an APPEND or SUBTRACT starts from: the resource's own setting, else the
+ * value in force. A new string. */
+static char *current_value(st_broker *b, const resource *r, st_dyn_level level, const char *topic,
+                           const char *config)
+{
+    char text[256] = "";
+    if (r->type == RESOURCE_BROKER) {
+        const char *v = st_dynconfig_get(b->dynconfig, level, config);
+        if (v)
+            return strdup(v);
+        st_dynconfig_value(b->dynconfig, config, text, sizeof text);
+        return strdup(text);
+    }
+    st_topic *t = st_topics_find(b->topics, topic, strlen(topic));
+    for (size_t i = 0; t && i < t->noverrides; i++)
+        if (strcmp(t->overrides[i].name, config) == 0)
+            return strdup(t->overrides[i].value);
+    st_config_desc *descs = NULL;
+    size_t nd = 0;
+    if (st_topics_describe_configs(b->topics, topic, &descs, &nd) == 0)
+        for (size_t i = 0; i < nd; i++)
+            if (strcmp(descs[i].name, config) == 0)
+                snprintf(text, sizeof text, "%s", descs[i].value);
+    free(descs);
+    return strdup(text);
+}
+
+/* IncrementalAlterConfigs: turns each operation into the value to set (NULL: remove
+ * the setting), in r->configs. Kafka's rules: a name at most once, APPEND and SUBTRACT
+ * only on list configs, SET needs a value. */
+static int resolve_ops(st_broker *b, resource *r, st_dyn_level level, const char *topic, char *msg,
+                       size_t msglen)
+{
+    for (int32_t k = 0; k < r->nconfigs; k++) {
+        st_config_set *c = &r->configs[k];
+        for (int32_t j = 0; j < k; j++)
+            if (strcmp(r->configs[j].name, c->name) == 0) {
+                snprintf(msg, msglen, "config \"%s\" appears twice: one operation per config",
+                         c->name);
+                return ST_ERR_INVALID_REQUEST;
+            }
+        int8_t op = r->ops[k];
+        bool list = r->type == RESOURCE_BROKER ? st_dynconfig_is_list(c->name)
+                                               : st_dynconfig_topic_is_list(c->name);
+        if (op == OP_SET && !c->value) {
+            snprintf(msg, msglen, "SET %s: a value is required (DELETE removes a setting)",
+                     c->name);
+            return ST_ERR_INVALID_REQUEST;
+        } else if (op == OP_DELETE) {
+            free((char *)c->value);
+            c->value = NULL;
+        } else if (op == OP_APPEND || op == OP_SUBTRACT) {
+            if (!list) {
+                snprintf(msg, msglen, "%s %s: only list configs (cleanup.policy) take it",
+                         op == OP_APPEND ? "APPEND" : "SUBTRACT", c->name);
+                return ST_ERR_INVALID_CONFIG;
+            }
+            char *base = current_value(b, r, level, topic, c->name);
+            char *value = list_op(base, c->value ? c->value : "", op == OP_APPEND);
+            free(base);
+            free((char *)c->value);
+            c->value = value;
+        } else if (op != OP_SET) {
+            snprintf(msg, msglen,
+                     "%s: unknown operation %d (0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT)", c->name,
+                     op);
+            return ST_ERR_INVALID_REQUEST;
+        }
+    }
+    return 0;
+}
+
+static int alter_one(st_broker *b, resource *r, bool incremental, bool validate_only, char *msg,
+                     size_t msglen)
+{
+    char name[256] = "";
+    st_dyn_level level = ST_DYN_DEFAULT;
+    int rc;
+    if (r->type == RESOURCE_BROKER)
+        rc = broker_level(b, r->name, &level, msg, msglen);
+    else if (r->type == RESOURCE_TOPIC)
+        rc = topic_name(r->name, name, sizeof(name), msg, msglen);
+    else {
         snprintf(msg, msglen,
-                 "resource type %d is not supported: only topic (2) configs can be altered",
+                 "resource type %d is not supported: only topic (2) and broker (4) configs can "
+                 "be altered",
                  r->type);
         return ST_ERR_INVALID_REQUEST;
     }
-    char name[256];
-    int rc = topic_name(r->name, name, sizeof(name), msg, msglen);
     if (rc != 0)
         return rc;
     if (r->has_nul) {
         snprintf(msg, msglen, "config names and values may not contain NUL bytes");
         return ST_ERR_INVALID_CONFIG;
     }
-    /* AlterConfigs replaces the whole override set (incremental is a separate API). */
-    return st_topics_alter_configs(b->topics, name, r->configs, (size_t)r->nconfigs, false,
-                                   validate_only, msg, msglen);
+    if (r->type == RESOURCE_TOPIC && !st_topics_find(b->topics, name, strlen(name))) {
+        snprintf(msg, msglen, "topic \"%s\" does not exist", name);
+        return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    if (incremental && (rc = resolve_ops(b, r, level, name, msg, msglen)) != 0)
+        return rc;
+    if (r->type == RESOURCE_TOPIC)
+        /* AlterConfigs replaces the whole override set, IncrementalAlterConfigs edits it */
+        return st_topics_alter_configs(b->topics, name, r->configs, (size_t)r->nconfigs,
+                                       incremental, validate_only, msg, msglen);
+    rc = st_dynconfig_alter(b->dynconfig, level, r->configs, (size_t)r->nconfigs, !incremental,
+                            validate_only, msg, msglen);
+    if (rc == 0 && !validate_only) {
+        st_log_config defaults;
+        st_dynconfig_log_defaults(b->dynconfig, &defaults);
+        st_topics_set_defaults(b->topics, &defaults);
+    }
+    return rc;
 }
 
-int st_handle_alter_configs(st_req *req)
+/* Both alters share a layout: resources of (type, name, configs of (name, [op,] value)),
+ * then validate_only; IncrementalAlterConfigs adds the operation byte. */
+static int handle_alter(st_req *req, bool incremental, const char *api)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
@@ -312,14 +462,17 @@ int st_handle_alter_configs(st_req *req)
         r->name = st_rd_str(rd, flex);
         if (r->name.len < 0)
             rd->err = 1;
-        int32_t nc = st_rd_array(rd, flex, 4);
+        int32_t nc = st_rd_array(rd, flex, incremental ? 5 : 4);
         if (nc > 0) {
             r->configs = calloc((size_t)nc, sizeof(*r->configs));
-            if (r->configs == NULL)
+            r->ops = calloc((size_t)nc, sizeof(*r->ops));
+            if (r->configs == NULL || r->ops == NULL)
                 abort(); /* as st_buf */
         }
         for (int32_t k = 0; k < nc && !rd->err; k++) {
-            st_str cname = st_rd_str(rd, flex), value = st_rd_str(rd, flex);
+            st_str cname = st_rd_str(rd, flex);
+            int8_t op = incremental ? st_rd_i8(rd) : OP_SET;
+            st_str value = st_rd_str(rd, flex);
             st_rd_tags(rd, flex);
             if (cname.len < 0) {
                 rd->err = 1;
@@ -330,6 +483,7 @@ int st_handle_alter_configs(st_req *req)
                 r->has_nul = true;
             r->configs[k].name = st_str_dup(cname);
             r->configs[k].value = st_str_dup(value);
+            r->ops[k] = op;
             r->nconfigs++;
         }
         st_rd_tags(rd, flex);
@@ -348,9 +502,9 @@ int st_handle_alter_configs(st_req *req)
         char msg[MSG_LEN] = "";
         int err = authorize_resource(req, &res[i], ST_ACL_OP_ALTER_CONFIGS, msg, sizeof(msg));
         if (err == 0)
-            err = alter_one(b, &res[i], validate_only, msg, sizeof(msg));
+            err = alter_one(b, &res[i], incremental, validate_only, msg, sizeof(msg));
         if (err != 0)
-            st_info("AlterConfigs: %s: %s", st_err_name(err), msg);
+            st_info("%s: %s: %s", api, st_err_name(err), msg);
         st_buf_put_i16(w, (int16_t)err);
         st_wr_str(w, flex, err ? msg : NULL, -1);
         st_buf_put_i8(w, res[i].type);
@@ -361,4 +515,14 @@ int st_handle_alter_configs(st_req *req)
 out:
     resources_free(res, n > 0 ? n : 0);
     return rc;
+}
+
+int st_handle_alter_configs(st_req *req)
+{
+    return handle_alter(req, false, "AlterConfigs");
+}
+
+int st_handle_incremental_alter_configs(st_req *req)
+{
+    return handle_alter(req, true, "IncrementalAlterConfigs");
 }

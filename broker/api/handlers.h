@@ -20,6 +20,8 @@ st_handler_fn st_handle_describe_configs;  /* configs.c */
 st_handler_fn st_handle_alter_configs;     /* configs.c */
 st_handler_fn st_handle_init_producer_id;  /* init_producer_id.c */
 
+st_handler_fn st_handle_incremental_alter_configs; /* configs.c */
+
 /* Authentication and authorization (issue 4) */
 st_handler_fn st_handle_sasl_handshake;                  /* sasl.c */
 st_handler_fn st_handle_sasl_authenticate;               /* sasl.c */

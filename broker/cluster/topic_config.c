@@ -22,8 +22,7 @@ enum value_kind {
     KIND_RATIO,       /* double field in [0, 1] (min.cleanable.dirty.ratio) */
     KIND_CLEANUP,     /* cleanup.policy: cleanup_delete / cleanup_compact */
     KIND_TS_TYPE,     /* message.timestamp.type: log_append_time */
-    KIND_NOOP_LONG,   /* accepted, validated as an integer, no effect yet */
-    KIND_NOOP_BOOL,   /* accepted, "true" or "false", no effect yet */
+    KIND_FALSE_ONLY,  /* a boolean whose "true" one broker cannot honour */
     KIND_COMPRESSION, /* only "producer": batches are stored as the producer sent them */
 };
 
@@ -44,8 +43,8 @@ static const st_topic_config_def defs[] = {
     {"compression.type", "compression.type", KIND_COMPRESSION, 0, 0, 0, "producer"},
     {"delete.retention.ms", "log.cleaner.delete.retention.ms", KIND_I64, FIELD(delete_retention_ms),
      0, INT64_MAX, NULL},
-    {"file.delete.delay.ms", "log.segment.delete.delay.ms", KIND_NOOP_LONG, 0, 0, INT64_MAX,
-     "60000"},
+    {"file.delete.delay.ms", "log.segment.delete.delay.ms", KIND_I64, FIELD(file_delete_delay_ms),
+     0, INT64_MAX, NULL},
     {"flush.messages", "log.flush.interval.messages", KIND_I64, FIELD(flush_messages), 1, INT64_MAX,
      NULL},
     {"flush.ms", "log.flush.interval.ms", KIND_I64, FIELD(flush_ms), 0, INT64_MAX, NULL},
@@ -60,17 +59,92 @@ static const st_topic_config_def defs[] = {
      FIELD(min_cleanable_dirty_ratio), 0, 1, NULL},
     {"min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", KIND_I64,
      FIELD(min_compaction_lag_ms), 0, INT64_MAX, NULL},
-    {"min.insync.replicas", "min.insync.replicas", KIND_NOOP_LONG, 0, 1, INT32_MAX, "1"},
+    {"min.insync.replicas", "min.insync.replicas", KIND_I32, FIELD(min_insync_replicas), 1,
+     INT32_MAX, NULL},
     /* Kafka has no lower bound on retention.bytes; anything negative means unlimited. */
     {"retention.bytes", "log.retention.bytes", KIND_I64, FIELD(retention_bytes), INT64_MIN,
      INT64_MAX, NULL},
     {"retention.ms", "log.retention.ms", KIND_I64, FIELD(retention_ms), -1, INT64_MAX, NULL},
     /* 14 bytes: Kafka's smallest legal segment (one v0 record's overhead). */
     {"segment.bytes", "log.segment.bytes", KIND_I32, FIELD(segment_bytes), 14, INT32_MAX, NULL},
+    {"segment.jitter.ms", "log.roll.jitter.ms", KIND_I64, FIELD(segment_jitter_ms), 0, INT64_MAX,
+     NULL},
     {"segment.ms", "log.roll.ms", KIND_I64, FIELD(segment_ms), 1, INT64_MAX, NULL},
-    {"unclean.leader.election.enable", "unclean.leader.election.enable", KIND_NOOP_BOOL, 0, 0, 0,
+    {"unclean.leader.election.enable", "unclean.leader.election.enable", KIND_FALSE_ONLY, 0, 0, 0,
      "false"},
 };
+
+/* Where each config's broker-wide default comes from: the straitd.cfg setting that
+ * sets it (NULL: only AlterConfigs on the broker can), and the Kafka setting whose
+ * default applies when nothing is set, as Kafka lists it among the synonyms
+ * (retention.ms falls back to log.retention.hours=168, not to log.retention.ms). */
+typedef struct origin {
+    const char *name;
+    const char *file_path;
+    const char *default_name;
+    const char *default_value;
+} origin;
+
+static const origin origins[] = {
+    {"cleanup.policy", "log.cleanup_policy", "log.cleanup.policy", "delete"},
+    {"compression.type", NULL, "compression.type", "producer"},
+    {"delete.retention.ms", "log.delete_retention_ms", "log.cleaner.delete.retention.ms",
+     "86400000"},
+    {"file.delete.delay.ms", NULL, "log.segment.delete.delay.ms", "60000"},
+    {"flush.messages", "log.flush_messages", "log.flush.interval.messages", "9223372036854775807"},
+    {"flush.ms", "log.flush_ms", "log.flush.scheduler.interval.ms", "9223372036854775807"},
+    {"index.interval.bytes", "log.index_interval_bytes", "log.index.interval.bytes", "4096"},
+    {"max.message.bytes", "log.max_message_bytes", "message.max.bytes", "1048588"},
+    {"message.timestamp.difference.max.ms", NULL, "log.message.timestamp.difference.max.ms",
+     "9223372036854775807"},
+    {"message.timestamp.type", "log.message_timestamp_type", "log.message.timestamp.type",
+     "CreateTime"},
+    {"min.cleanable.dirty.ratio", NULL, "log.cleaner.min.cleanable.ratio", "0.5"},
+    {"min.compaction.lag.ms", "log.min_compaction_lag_ms", "log.cleaner.min.compaction.lag.ms",
+     "0"},
+    {"min.insync.replicas", NULL, "min.insync.replicas", "1"},
+    {"retention.bytes", "log.retention_bytes", "log.retention.bytes", "-1"},
+    {"retention.ms", "log.retention_ms", "log.retention.hours", "168"},
+    {"segment.bytes", "log.segment_bytes", "log.segment.bytes", "1073741824"},
+    {"segment.jitter.ms", NULL, "log.roll.jitter.hours", "0"},
+    {"segment.ms", "log.segment_ms", "log.roll.hours", "168"},
+    {"unclean.leader.election.enable", NULL, "unclean.leader.election.enable", "false"},
+};
+
+static const origin *origin_of(const st_topic_config_def *d)
+{
+    for (size_t i = 0; i < sizeof origins / sizeof origins[0]; i++)
+        if (strcmp(origins[i].name, d->name) == 0)
+            return &origins[i];
+    return NULL;
+}
+
+const char *st_topic_config_file_path(const st_topic_config_def *d)
+{
+    const origin *o = origin_of(d);
+    return o ? o->file_path : NULL;
+}
+
+void st_topic_config_kafka_default(const st_topic_config_def *d, const char **name,
+                                   const char **value)
+{
+    const origin *o = origin_of(d);
+    *name = o ? o->default_name : d->broker_name;
+    *value = o ? o->default_value : NULL;
+}
+
+bool st_topic_config_is_list(const st_topic_config_def *d)
+{
+    return d->kind == KIND_CLEANUP;
+}
+
+const st_topic_config_def *st_topic_config_find_broker(const char *broker_name)
+{
+    for (size_t i = 0; i < st_topic_config_count(); i++)
+        if (strcmp(defs[i].broker_name, broker_name) == 0)
+            return &defs[i];
+    return NULL;
+}
 
 size_t st_topic_config_count(void)
 {
@@ -108,7 +182,8 @@ static bool field_is_i64(size_t offset)
            offset == FIELD(retention_bytes) || offset == FIELD(retention_ms) ||
            offset == FIELD(flush_messages) || offset == FIELD(flush_ms) ||
            offset == FIELD(timestamp_difference_max_ms) || offset == FIELD(delete_retention_ms) ||
-           offset == FIELD(min_compaction_lag_ms);
+           offset == FIELD(min_compaction_lag_ms) || offset == FIELD(segment_jitter_ms) ||
+           offset == FIELD(file_delete_delay_ms);
 }
 
 static int64_t field_get(const st_log_config *cfg, size_t offset)
@@ -252,8 +327,6 @@ int st_topic_config_apply(const char *name, const char *value, st_log_config *cf
             memcpy((char *)cfg + d->offset, &ratio, sizeof ratio);
         return rc;
     }
-    case KIND_NOOP_LONG:
-        return parse_integer(d, value, &n, err, errlen);
     case KIND_CLEANUP: {
         bool del, compact;
         rc = parse_cleanup(value, &del, &compact, err, errlen);
@@ -276,10 +349,16 @@ int st_topic_config_apply(const char *name, const char *value, st_log_config *cf
             return ST_ERR_INVALID_CONFIG;
         }
         return 0;
-    case KIND_NOOP_BOOL:
-        if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)
+    case KIND_FALSE_ONLY:
+        if (strcmp(value, "false") == 0)
             return 0;
-        snprintf(err, errlen, "%s: \"%s\" is not valid (use true or false)", name, value);
+        if (strcmp(value, "true") == 0)
+            snprintf(err, errlen,
+                     "%s: true is not served: a single broker has no out-of-sync replica to "
+                     "elect (only false)",
+                     name);
+        else
+            snprintf(err, errlen, "%s: \"%s\" is not valid (use true or false)", name, value);
         return ST_ERR_INVALID_CONFIG;
     case KIND_COMPRESSION:
         if (strcmp(value, "producer") == 0)
@@ -321,34 +400,10 @@ void st_topic_config_format(const st_topic_config_def *d, const st_log_config *c
     case KIND_TS_TYPE:
         snprintf(out, outlen, "%s", cfg->log_append_time ? "LogAppendTime" : "CreateTime");
         return;
-    case KIND_NOOP_LONG:
-    case KIND_NOOP_BOOL:
+    case KIND_FALSE_ONLY:
     case KIND_COMPRESSION:
         snprintf(out, outlen, "%s", override != NULL ? override : d->noop_default);
         return;
     }
     snprintf(out, outlen, "%s", "");
-}
-
-bool st_topic_config_is_kafka_default(const st_topic_config_def *d, const st_log_config *cfg)
-{
-    st_log_config kafka;
-    st_log_config_defaults(&kafka);
-    switch (d->kind) {
-    case KIND_I64:
-    case KIND_I32:
-        return field_get(cfg, d->offset) == field_get(&kafka, d->offset);
-    case KIND_RATIO:
-        return ratio_get(cfg, d->offset) == ratio_get(&kafka, d->offset);
-    case KIND_CLEANUP:
-        return cfg->cleanup_delete == kafka.cleanup_delete &&
-               cfg->cleanup_compact == kafka.cleanup_compact;
-    case KIND_TS_TYPE:
-        return cfg->log_append_time == kafka.log_append_time;
-    case KIND_NOOP_LONG:
-    case KIND_NOOP_BOOL:
-    case KIND_COMPRESSION:
-        return true;
-    }
-    return true;
 }

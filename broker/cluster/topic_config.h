@@ -3,10 +3,9 @@
  *
  * One table row per config, with Kafka's topic name, the broker-wide name that sets its
  * default (what DescribeConfigs on a BROKER resource shows), and how its value is
- * parsed into and formatted from st_log_config. Some configs are accepted and
- * described without changing anything yet (min.insync.replicas on a single node,
- * compression.type=producer, file.delete.delay.ms): clients send them when they create
- * topics, and refusing them would break those clients for no benefit.
+ * parsed into and formatted from st_log_config. unclean.leader.election.enable takes
+ * only false (one broker has no out-of-sync replica to elect): clients send it when
+ * they create topics, and false is what a single broker does.
  */
 #ifndef ST_TOPIC_CONFIG_H
 #define ST_TOPIC_CONFIG_H
@@ -28,6 +27,19 @@ const st_topic_config_def *st_topic_config_find(const char *name);
  * ("log.retention.ms"). Static. */
 const char *st_topic_config_name(const st_topic_config_def *d);
 const char *st_topic_config_broker_name(const st_topic_config_def *d);
+/* The row whose broker-level name is broker_name, or NULL. */
+const st_topic_config_def *st_topic_config_find_broker(const char *broker_name);
+/* The straitd.cfg setting ("log.retention_ms") that sets the broker-wide default, or
+ * NULL when only AlterConfigs on the broker can. Static. */
+const char *st_topic_config_file_path(const st_topic_config_def *d);
+/* The Kafka setting whose default applies when nothing sets this config, and that
+ * default as Kafka prints it: retention.ms → "log.retention.hours", "168"; what
+ * DescribeConfigs lists as the DEFAULT_CONFIG synonym. Static strings. */
+void st_topic_config_kafka_default(const st_topic_config_def *d, const char **name,
+                                   const char **value);
+/* True for list-valued configs (cleanup.policy): IncrementalAlterConfigs may APPEND to
+ * and SUBTRACT from them. */
+bool st_topic_config_is_list(const st_topic_config_def *d);
 
 /*
  * Parses value for config `name` and stores it in cfg (configs that do nothing yet are
@@ -44,8 +56,5 @@ int st_topic_config_apply(const char *name, const char *value, st_log_config *cf
  */
 void st_topic_config_format(const st_topic_config_def *d, const st_log_config *cfg,
                             const char *override, char *out, size_t outlen);
-
-/* True if d's value in cfg equals Kafka's default (st_log_config_defaults). */
-bool st_topic_config_is_kafka_default(const st_topic_config_def *d, const st_log_config *cfg);
 
 #endif

@@ -790,6 +790,21 @@ out:
     return rc;
 }
 
+void st_topics_set_defaults(st_topics *t, const st_log_config *defaults)
+{
+    t->defaults = *defaults;
+    for (size_t i = 0; i < t->count; i++) {
+        st_topic *topic = t->topics[i];
+        char why[256];
+        /* overrides were valid on their own when set, so this cannot fail */
+        if (effective_config(&t->defaults, topic->overrides, topic->noverrides, &topic->cfg, why,
+                             sizeof why) != 0)
+            st_error("topic \"%s\": %s", topic->name, why);
+        for (int32_t p = 0; p < topic->npartitions; p++)
+            st_log_set_config(topic->partitions[p].log, &topic->cfg);
+    }
+}
+
 static const char *override_of(const st_topic *topic, const char *name)
 {
     for (size_t i = 0; i < topic->noverrides; i++)
@@ -818,25 +833,6 @@ int st_topics_describe_configs(const st_topics *t, const char *name, st_config_d
         d[i].is_default = ov == NULL;
     }
     *out = d;
-    *n = count;
-    return 0;
-}
-
-int st_topics_describe_defaults(const st_topics *t, st_config_desc **out, size_t *n)
-{
-    size_t count = st_topic_config_count();
-    st_config_desc *d = calloc(count, sizeof(*d));
-    *out = d;
-    *n = 0;
-    if (d == NULL)
-        return ST_ERR__NOMEM;
-    for (size_t i = 0; i < count; i++) {
-        const st_topic_config_def *def = st_topic_config_at(i);
-        d[i].name = st_topic_config_broker_name(def);
-        st_topic_config_format(def, &t->defaults, NULL, d[i].value, sizeof(d[i].value));
-        d[i].is_default = st_topic_config_is_kafka_default(def, &t->defaults);
-        d[i].read_only = true; /* broker settings come from the config file */
-    }
     *n = count;
     return 0;
 }

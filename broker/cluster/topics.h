@@ -122,8 +122,10 @@ int st_topics_alter_configs(st_topics *t, const char *name, const st_config_set 
 /* Every topic config with its current value. *out is a new array the caller frees. */
 int st_topics_describe_configs(const st_topics *t, const char *name, st_config_desc **out,
                                size_t *n);
-/* The broker-level defaults, in the same shape (DescribeConfigs on a BROKER resource). */
-int st_topics_describe_defaults(const st_topics *t, st_config_desc **out, size_t *n);
+/* New broker-wide defaults (dynamic broker configs): every topic's settings are
+ * recomputed (defaults + its overrides) and applied to its logs at once. Borrows
+ * defaults (copied). */
+void st_topics_set_defaults(st_topics *t, const st_log_config *defaults);
 
 /* Timed flush, checkpoints and compaction on every partition (st_log_tick). */
 void st_topics_tick(st_topics *t, int64_t now_ms);

@@ -62,6 +62,7 @@ static const st_api api_table[] = {
     {36, "SaslAuthenticate", 0, 1, NO_FLEX, st_handle_sasl_authenticate},
     {37, "CreatePartitions", 0, 1, NO_FLEX, st_handle_create_partitions},
     {42, "DeleteGroups", 0, 1, NO_FLEX, st_handle_delete_groups},
+    {44, "IncrementalAlterConfigs", 0, 1, 1, st_handle_incremental_alter_configs},
     {48, "DescribeClientQuotas", 0, 0, NO_FLEX, st_handle_describe_client_quotas},
     {49, "AlterClientQuotas", 0, 0, NO_FLEX, st_handle_alter_client_quotas},
     {50, "DescribeUserScramCredentials", 0, 0, 0, st_handle_describe_user_scram_credentials},

@@ -452,37 +452,29 @@ static void test_alter_and_describe(void **state)
                      ST_ERR_UNKNOWN_TOPIC_OR_PARTITION);
 }
 
-static void test_describe_defaults(void **state)
+/* Broker-wide defaults changed at run time (dynamic broker configs) reach every topic
+ * that does not override them, and its logs, at once. */
+static void test_set_defaults(void **state)
 {
     fixture *f = *state;
-    close_registry(f);
-    f->defaults.retention_ms = 3600000;
-    f->topics = open_registry(f);
-
-    st_config_desc *d;
-    size_t n;
-    bool saw_retention = false, saw_segment = false;
-    assert_int_equal(st_topics_describe_defaults(f->topics, &d, &n), 0);
-    assert_true(n >= 17);
-    for (size_t i = 0; i < n; i++) {
-        assert_true(d[i].read_only);
-        if (strcmp(d[i].name, "log.retention.ms") == 0) {
-            saw_retention = true;
-            assert_string_equal(d[i].value, "3600000");
-            assert_false(d[i].is_default);
-        }
-        if (strcmp(d[i].name, "log.segment.bytes") == 0) {
-            saw_segment = true;
-            assert_string_equal(d[i].value, "1073741824");
-            assert_true(d[i].is_default);
-        }
-    }
-    free(d);
-    assert_true(saw_retention && saw_segment);
-
     char err[256];
-    assert_int_equal(create(f, "t", 1, NULL, 0, err, sizeof(err)), 0);
-    assert_string_equal(describe_value(f->topics, "t", "retention.ms", NULL), "3600000");
+    st_config_set ov[] = {{"segment.bytes", "4096"}};
+    assert_int_equal(create(f, "plain", 2, NULL, 0, err, sizeof(err)), 0);
+    assert_int_equal(create(f, "own", 1, ov, 1, err, sizeof(err)), 0);
+    st_log_config d = f->defaults;
+    d.retention_ms = 3600000;
+    d.segment_bytes = 8192;
+    st_topics_set_defaults(f->topics, &d);
+    st_topic *plain = st_topics_find(f->topics, "plain", 5);
+    st_topic *own = st_topics_find(f->topics, "own", 3);
+    assert_int_equal(plain->cfg.retention_ms, 3600000);
+    assert_int_equal(plain->cfg.segment_bytes, 8192);
+    assert_int_equal(own->cfg.retention_ms, 3600000);
+    assert_int_equal(own->cfg.segment_bytes, 4096); /* its override wins */
+    assert_string_equal(describe_value(f->topics, "plain", "retention.ms", NULL), "3600000");
+    /* and new topics start from them */
+    assert_int_equal(create(f, "later", 1, NULL, 0, err, sizeof(err)), 0);
+    assert_string_equal(describe_value(f->topics, "later", "segment.bytes", NULL), "8192");
 }
 
 static void test_reopen(void **state)
@@ -675,7 +667,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_partitions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alter_and_describe, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_describe_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tick, setup, teardown),
