@@ -109,7 +109,8 @@ st_bg() {
 
 # start_broker: writes $ST_TMP/straitd.cfg (broker group with $ST_BROKER_CFG inside, mgmt
 # group, then $ST_EXTRA_CFG), or uses $ST_CONFIG_FILE when set, and starts straitd on a
-# free port over $ST_DATA (kept across restarts). Waits (up to 30 s) for the ready file,
+# free port over $ST_DATA (kept across restarts); with ST_CLI_OVERRIDES=0 the host,
+# port, data dir and management url come from the config file alone. Waits (up to 30 s) for the ready file,
 # then exports BROKER_PID, BROKER_PORT, BOOTSTRAP, and PLAINTEXT_PORT / SASL_PLAINTEXT_PORT
 # / SASL_SSL_PORT for each "PROTOCOL=port" token the ready file lists after the mgmt url
 # (empty when absent; ports change across restarts since every listener binds port 0).
@@ -128,8 +129,12 @@ CFG
     touch "$ST_LOG"
     ST_LOG_MARK=$(wc -l <"$ST_LOG")
     echo "==== start_broker $(date -u +%FT%TZ) ====" >>"$ST_LOG"
-    "$STRAITD" -c "$cfg" --host 127.0.0.1 --port 0 --data-dir "$ST_DATA" \
-        --mgmt "$ST_MGMT" --ready-file "$ST_READY" >>"$ST_LOG" 2>&1 &
+    if [ "${ST_CLI_OVERRIDES:-1}" = 1 ]; then
+        "$STRAITD" -c "$cfg" --host 127.0.0.1 --port 0 --data-dir "$ST_DATA" \
+            --mgmt "$ST_MGMT" --ready-file "$ST_READY" >>"$ST_LOG" 2>&1 &
+    else # everything from the config file (ST_BOOTSTRAP_HOST names its broker.host)
+        "$STRAITD" -c "$cfg" --ready-file "$ST_READY" >>"$ST_LOG" 2>&1 &
+    fi
     BROKER_PID=$!
     local deadline=$(($(date +%s) + 30)) rc
     while [ ! -s "$ST_READY" ]; do
@@ -151,7 +156,7 @@ CFG
             fail "ready file token \"$tok\" is not PLAINTEXT|SASL_PLAINTEXT|SASL_SSL=<port>"
         printf -v "${BASH_REMATCH[1]}_PORT" '%s' "${BASH_REMATCH[2]}"
     done
-    BOOTSTRAP="127.0.0.1:$BROKER_PORT"
+    BOOTSTRAP="${ST_BOOTSTRAP_HOST:-127.0.0.1}:$BROKER_PORT"
     export BROKER_PID BROKER_PORT BOOTSTRAP PLAINTEXT_PORT SASL_PLAINTEXT_PORT SASL_SSL_PORT
     log "straitd pid $BROKER_PID ready on $BOOTSTRAP${tokens:+ ($tokens)}"
 }

@@ -23,6 +23,9 @@ expect_bad unknown 'log = {
 };' "unknown.cfg:3: unknown setting \"log.retension_bytes\""
 expect_bad syntax 'broker = { port = 1' "syntax.cfg:2: syntax error"
 expect_bad range 'topics = { num_partitions = 0; };' "range.cfg:1: topics.num_partitions = 0 is out of range"
+# a single broker holds one replica: default_replication_factor takes only 1
+expect_bad replication 'topics = { default_replication_factor = 2; };' \
+    "replication.cfg:1: topics.default_replication_factor = 2 is out of range \\[1, 1\\]"
 expect_bad enum 'log = { cleanup_policy = "keep"; };' 'cleanup.policy|cleanup_policy must be "delete", "compact" or "compact,delete"'
 expect_bad level 'broker = { log_level = "loud"; };' "log_level must be debug, info, warn or error"
 

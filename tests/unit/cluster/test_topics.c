@@ -263,7 +263,10 @@ static void test_create_errors(void **state)
     assert_int_equal(create(f, "c1", 1, zstd, 1, err, sizeof(err)), ST_ERR_INVALID_CONFIG);
     assert_false(exists(f, "c1-0"));
 
-    /* Accepted-only configs that clients send. */
+    /* Configs clients send at creation; unclean.leader.election.enable only as false. */
+    st_config_set unclean[] = {{"unclean.leader.election.enable", "true"}};
+    assert_int_equal(create(f, "c1", 1, unclean, 1, err, sizeof(err)), ST_ERR_INVALID_CONFIG);
+    assert_non_null(strstr(err, "single broker"));
     st_config_set accepted[] = {{"min.insync.replicas", "1"},
                                 {"compression.type", "producer"},
                                 {"unclean.leader.election.enable", "false"},
