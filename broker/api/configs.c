@@ -453,8 +453,8 @@ static int handle_alter(st_req *req, bool incremental, const char *api)
     bool flex = req->flex;
     int rc = ST_REQ_DONE;
 
-    /* type, name, configs: at least 7 bytes */
-    int32_t n = st_rd_array(rd, flex, 7);
+    /* type, name, configs: at least 7 bytes (4 in the compact forms, with tags) */
+    int32_t n = st_rd_array(rd, flex, flex ? 4 : 7);
     resource *res = resources_new(n);
     for (int32_t i = 0; i < n && !rd->err; i++) {
         resource *r = &res[i];
@@ -462,7 +462,8 @@ static int handle_alter(st_req *req, bool incremental, const char *api)
         r->name = st_rd_str(rd, flex);
         if (r->name.len < 0)
             rd->err = 1;
-        int32_t nc = st_rd_array(rd, flex, incremental ? 5 : 4);
+        /* name, [operation,] value: 4 or 5 bytes, 4 compact with tags */
+        int32_t nc = st_rd_array(rd, flex, flex ? 4 : incremental ? 5 : 4);
         if (nc > 0) {
             r->configs = calloc((size_t)nc, sizeof(*r->configs));
             r->ops = calloc((size_t)nc, sizeof(*r->ops));
