@@ -144,12 +144,95 @@ static void test_garbage_and_truncation(void **state)
     free(comp);
 }
 
+/* The stream hands out exactly the data whatever the reader's buffer size: 1 byte at a
+ * time, 1000, or 64 KiB; and one stream serves payloads of different codecs in turn. */
+static void test_stream_chunks(void **state)
+{
+    size_t n = 200000, cap = n * 2 + 1024;
+    uint8_t *in = sample(n), *comp = malloc(cap), *got = malloc(n + 1);
+    st_dstream *d = st_dstream_new();
+    size_t chunks[] = {1, 1000, 65536};
+    for (size_t c = 0; c < NCODECS; c++) {
+        size_t clen = codecs[c].fn(in, n, comp, cap);
+        for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+            char err[200] = "";
+            assert_int_equal(st_dstream_start(d, codecs[c].codec, comp, clen, n, err, sizeof err),
+                             0);
+            size_t len = 0;
+            for (;;) {
+                size_t want = chunks[k] < n + 1 - len ? chunks[k] : n + 1 - len;
+                ssize_t r = st_dstream_read(d, got + len, want, err, sizeof err);
+                if (r < 0)
+                    fail_msg("%s, chunks of %zu: %s", codecs[c].name, chunks[k], err);
+                if (r == 0)
+                    break;
+                len += (size_t)r;
+            }
+            assert_int_equal(len, n);
+            assert_int_equal(st_dstream_produced(d), n);
+            assert_memory_equal(got, in, n);
+        }
+    }
+    st_dstream_free(d);
+    free(in);
+    free(comp);
+    free(got);
+}
+
+/* st_cstream's output decompresses to its input, for every codec, written in pieces;
+ * and it stops at its limit. */
+static void test_cstream(void **state)
+{
+    size_t n = 300000;
+    uint8_t *in = sample(n);
+    st_cstream *c = st_cstream_new();
+    st_buf out = ST_BUF_INIT;
+    char err[200] = "";
+    for (int codec = 0; codec <= ZSTD; codec++) {
+        out.len = 0;
+        assert_int_equal(st_cstream_start(c, codec, &out, n + 1024, 0, err, sizeof err), 0);
+        for (size_t at = 0; at < n; at += 7777)
+            assert_int_equal(
+                st_cstream_write(c, in + at, n - at < 7777 ? n - at : 7777, err, sizeof err), 0);
+        assert_int_equal(st_cstream_end(c, err, sizeof err), 0);
+        if (codec == 0) {
+            assert_int_equal(out.len, n);
+            assert_memory_equal(out.data, in, n);
+            continue;
+        }
+        assert_true(out.len < n); /* the sample compresses */
+        uint8_t *back = NULL;
+        size_t back_len = 0;
+        assert_int_equal(
+            st_decompress(codec, out.data, out.len, n, &back, &back_len, err, sizeof err), 0);
+        assert_int_equal(back_len, n);
+        assert_memory_equal(back, in, n);
+        free(back);
+        /* the same again with room for a tenth of it */
+        out.len = 0;
+        assert_int_equal(st_cstream_start(c, codec, &out, n / 10, n, err, sizeof err), 0);
+        int rc = st_cstream_write(c, in, n, err, sizeof err);
+        if (rc == 0)
+            rc = st_cstream_end(c, err, sizeof err);
+        assert_int_equal(rc, ST_CSTREAM_TOO_LARGE);
+        assert_non_null(strstr(err, "passes"));
+    }
+    out.len = 0;
+    assert_int_equal(st_cstream_start(c, ST_CODEC_NONE, &out, 10, 0, err, sizeof err), 0);
+    assert_int_equal(st_cstream_write(c, in, 11, err, sizeof err), ST_CSTREAM_TOO_LARGE);
+    st_buf_free(&out);
+    st_cstream_free(c);
+    free(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_bomb),
         cmocka_unit_test(test_garbage_and_truncation),
+        cmocka_unit_test(test_stream_chunks),
+        cmocka_unit_test(test_cstream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
