@@ -152,6 +152,10 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
         goto fail;
     if (!(b->flusher = st_flusher_new(st_loop_post_fn, b->loop, err, errlen)))
         goto fail;
+    if (!(b->batch_ws = st_batch_ws_new())) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     if (!(b->dynconfig = st_dynconfig_open(cfg->data_dir, &b->cfg, err, errlen)))
         goto fail;
     st_log_config log_defaults; /* the file's, with those altered at run time over them */
@@ -341,6 +345,7 @@ void st_broker_free(st_broker *b)
     st_dynconfig_free(b->dynconfig);
     if (b->flusher)
         st_flusher_free(b->flusher);
+    st_batch_ws_free(b->batch_ws);
     /* A compaction pass that ended while the logs closed posted its completion, which
      * frees the pass; the flusher thread is joined, so run it rather than drop it. */
     if (b->loop)

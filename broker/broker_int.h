@@ -30,6 +30,7 @@ struct st_broker {
     st_loop *loop;
     st_server *server; /* NULL in the fuzz harness */
     st_flusher *flusher;
+    st_batch_ws *batch_ws; /* codec contexts and scratch for checking produced batches */
     st_topics *topics;
     struct st_dynconfig *dynconfig; /* broker configs, dynamic ones (cluster/dynconfig.h) */
     st_fetch_waiters *fetch_waiters;

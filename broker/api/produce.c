@@ -39,6 +39,7 @@
 #include "broker/proto/codec.h"
 #include "broker/security/security.h"
 #include "common/clock.h"
+#include "common/compress.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
@@ -66,10 +67,11 @@ static const char *peer_of(const st_req *req)
 }
 
 /* First walk: does the body parse? Takes a copy of the cursor so req->rd is untouched.
- * Sets *nparts to the number of partitions across all topics. */
-static int produce_scan(st_rd rd, size_t *nparts)
+ * Sets *nparts to the number of partitions across all topics and *record_bytes to the
+ * size of all their record sets. */
+static int produce_scan(st_rd rd, size_t *nparts, size_t *record_bytes)
 {
-    size_t total = 0;
+    size_t total = 0, bytes = 0;
     st_rd_str(&rd, false); /* transactional_id */
     st_rd_i16(&rd);        /* acks */
     st_rd_i32(&rd);        /* timeout_ms */
@@ -79,12 +81,15 @@ static int produce_scan(st_rd rd, size_t *nparts)
         int32_t n = st_rd_array(&rd, false, 8);
         for (int32_t p = 0; p < n && !rd.err; p++) {
             st_rd_i32(&rd);
-            st_rd_bytes(&rd, false);
+            st_str records = st_rd_bytes(&rd, false);
+            if (records.len > 0)
+                bytes += (size_t)records.len;
         }
         if (n > 0)
             total += (size_t)n;
     }
     *nparts = total;
+    *record_bytes = bytes;
     return rd.err ? ST_ERR__MALFORMED : 0;
 }
 
@@ -147,10 +152,18 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
     char why[320];
     if (st_bquota_check_produce(req, name.ptr, (size_t)name.len, records.len, why, sizeof why))
         return ST_ERR_POLICY_VIOLATION; /* logged (rate-limited) by the quota layer */
+    /* Kafka (ProduceRequest.validateRecords): zstd needs Produce v7, the version that
+     * came with it, so an older client cannot be sent what it cannot read. */
+    if (req->api_version < 7 &&
+        st_batches_use_codec((const uint8_t *)records.ptr, (size_t)records.len, ST_CODEC_ZSTD)) {
+        st_warn("%s: produce to %.*s-%d rejected: zstd batches need Produce v7 (got v%d)",
+                peer_of(req), (int)name.len, name.ptr, index, req->api_version);
+        return ST_ERR_UNSUPPORTED_COMPRESSION_TYPE;
+    }
     st_partition *part = &topic->partitions[index];
     /* The frame is ours (req->frame is mutable); st_str only borrows it as const. */
     uint8_t *bytes = (uint8_t *)(uintptr_t)records.ptr;
-    int rc = st_log_append(part->log, bytes, (size_t)records.len, now_ms, res);
+    int rc = st_log_append_with(part->log, b->batch_ws, bytes, (size_t)records.len, now_ms, res);
     if (rc < ST_ERR_UNKNOWN_SERVER_ERROR) /* internal (I/O): never on the wire */
         rc = ST_ERR_KAFKA_STORAGE_ERROR;
     if (rc) {
@@ -184,9 +197,11 @@ static st_topic *find_topic(st_req *req, st_str name)
 int st_handle_produce(st_req *req)
 {
     st_rd *rd = &req->rd;
-    size_t nparts = 0;
-    if (produce_scan(*rd, &nparts))
+    size_t nparts = 0, record_bytes = 0;
+    if (produce_scan(*rd, &nparts, &record_bytes))
         return ST_ERR__MALFORMED;
+    /* Decompression while checking batches is charged to one budget per request. */
+    st_batch_ws_begin(req->broker->batch_ws, st_batch_inflate_budget(record_bytes));
 
     st_str transactional_id = st_rd_str(rd, false);
     int16_t acks = st_rd_i16(rd);

@@ -1,10 +1,10 @@
 /*
  * RecordBatch v2 validation and the in-place edits done on append (format in batch.h).
  *
- * A produced batch is checked once, here, and then stored byte for byte: the log never
- * re-encodes records. For uncompressed batches every record is walked with a private
- * zigzag varint reader (broker/proto has its own; the log does not depend on it) so
- * that a consumer can never be served a batch that does not parse.
+ * The header of a produced batch is checked here; its records are walked in
+ * batch_check.c. Stored batches are read back here too (recovery's intact check, the
+ * time lookup of ListOffsets), with a private zigzag varint reader (broker/proto has its
+ * own; the log does not depend on it).
  */
 #include "broker/log/batch.h"
 
@@ -132,8 +132,8 @@ static uint32_t batch_crc(const uint8_t *p, size_t size)
     return st_crc32c(0, p + 21, size - 21);
 }
 
-int st_batch_validate(const uint8_t *p, size_t len, int32_t max_message_bytes, st_batch_info *out,
-                      char *why, size_t whylen)
+int st_batch_check_header(const uint8_t *p, size_t len, int32_t max_message_bytes,
+                          st_batch_info *out, char *why, size_t whylen)
 {
     st_batch_info info;
     if (len < ST_BATCH_HEADER_SIZE) {
@@ -180,74 +180,13 @@ int st_batch_validate(const uint8_t *p, size_t len, int32_t max_message_bytes, s
                  (long long)info.producer_id, info.base_sequence);
         return ST_ERR_INVALID_RECORD;
     }
-    if ((info.attributes & ST_BATCH_ATTR_CODEC_MASK) == 0) {
-        reader r = {p + ST_BATCH_HEADER_SIZE, p + len, false};
-        for (int32_t i = 0; i < info.records_count; i++) {
-            int64_t timestamp_delta;
-            int32_t offset_delta;
-            if (!read_record(&r, &timestamp_delta, &offset_delta)) {
-                snprintf(why, whylen, "record %d of %d does not parse", i, info.records_count);
-                return ST_ERR_INVALID_RECORD;
-            }
-            if (offset_delta != i) {
-                snprintf(why, whylen, "record %d has offsetDelta %d", i, offset_delta);
-                return ST_ERR_INVALID_RECORD;
-            }
-        }
-        if (r.p != r.end) {
-            snprintf(why, whylen, "%zu bytes follow the last of the %d records",
-                     (size_t)(r.end - r.p), info.records_count);
-            return ST_ERR_INVALID_RECORD;
-        }
-    }
-    if (out)
-        *out = info;
+    *out = info;
     return ST_ERR_NONE;
 }
 
-int st_batches_validate(const uint8_t *p, size_t len, int32_t max_message_bytes, int *nbatches,
-                        int64_t *nrecords, char *why, size_t whylen)
+void st_batch_fix_crc(uint8_t *p, size_t size)
 {
-    int batches = 0;
-    int64_t records = 0;
-    size_t pos = 0;
-    if (len == 0) {
-        snprintf(why, whylen, "the record set is empty");
-        return ST_ERR_INVALID_RECORD;
-    }
-    while (pos < len) {
-        size_t left = len - pos;
-        if (left < ST_BATCH_LOG_OVERHEAD) {
-            snprintf(why, whylen, "record set ends with %zu stray bytes after batch %d", left,
-                     batches);
-            return ST_ERR_CORRUPT_MESSAGE;
-        }
-        int32_t batch_length = (int32_t)st_be32(p + pos + 8);
-        if (batch_length < MIN_BATCH_LENGTH ||
-            (size_t)batch_length + ST_BATCH_LOG_OVERHEAD > left) {
-            snprintf(why, whylen,
-                     "batch %d at byte %zu declares batchLength %d but %zu bytes remain "
-                     "(truncated or corrupt record set)",
-                     batches, pos, batch_length, left - ST_BATCH_LOG_OVERHEAD);
-            return ST_ERR_CORRUPT_MESSAGE;
-        }
-        size_t size = (size_t)batch_length + ST_BATCH_LOG_OVERHEAD;
-        st_batch_info info;
-        char reason[160];
-        int rc = st_batch_validate(p + pos, size, max_message_bytes, &info, reason, sizeof reason);
-        if (rc != ST_ERR_NONE) {
-            snprintf(why, whylen, "batch %d: %s", batches, reason);
-            return rc;
-        }
-        batches++;
-        records += info.records_count;
-        pos += size;
-    }
-    if (nbatches)
-        *nbatches = batches;
-    if (nrecords)
-        *nrecords = records;
-    return ST_ERR_NONE;
+    st_put_be32(p + 17, batch_crc(p, size));
 }
 
 bool st_batch_intact(const uint8_t *p, size_t size)

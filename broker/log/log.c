@@ -53,6 +53,7 @@ void st_log_config_defaults(st_log_config *c)
         .min_cleanable_dirty_ratio = 0.5,
         .file_delete_delay_ms = 60000,
         .min_insync_replicas = 1,
+        .compression_type = ST_BATCH_CODEC_PRODUCER,
     };
 }
 
@@ -606,36 +607,20 @@ static int write_full(int fd, const uint8_t *p, size_t n, int64_t pos)
     return 0;
 }
 
-/* |a - b| without signed overflow (a client may send INT64_MIN as a timestamp). */
-static uint64_t abs_diff(int64_t a, int64_t b)
+/* What the topic's settings ask of a produced record set at now_ms. */
+static void append_policy(const st_log *log, int64_t now_ms, st_batch_policy *pol)
 {
-    return a > b ? (uint64_t)a - (uint64_t)b : (uint64_t)b - (uint64_t)a;
-}
-
-/* CreateTime topics: every batch's first and max timestamps within the allowed
- * distance of the broker's clock. */
-static int check_timestamps(const st_log *log, const uint8_t *p, size_t len, int64_t now_ms,
-                            st_append_result *res)
-{
+    st_batch_policy_init(pol, log->cfg.max_message_bytes);
+    pol->log_append_time = log->cfg.log_append_time;
+    pol->keys_required = log->cfg.cleanup_compact;
+    pol->target_codec = log->cfg.compression_type;
     int64_t max_diff = log->cfg.timestamp_difference_max_ms;
-    if (log->cfg.log_append_time || max_diff < 0 || max_diff == INT64_MAX)
-        return ST_ERR_NONE;
-    for (size_t pos = 0, n = 0; pos < len; n++) {
-        st_batch_info b;
-        st_batch_parse_header(p + pos, &b);
-        int64_t worst = abs_diff(b.base_timestamp, now_ms) > abs_diff(b.max_timestamp, now_ms)
-                            ? b.base_timestamp
-                            : b.max_timestamp;
-        if (abs_diff(worst, now_ms) > (uint64_t)max_diff) {
-            snprintf(res->why, sizeof res->why,
-                     "batch %zu: timestamp %" PRId64 " is more than "
-                     "message.timestamp.difference.max.ms=%" PRId64 " from the broker's %" PRId64,
-                     n, worst, max_diff, now_ms);
-            return ST_ERR_INVALID_TIMESTAMP;
-        }
-        pos += (size_t)b.size;
+    if (!log->cfg.log_append_time && max_diff >= 0 && max_diff != INT64_MAX) {
+        if (__builtin_sub_overflow(now_ms, max_diff, &pol->timestamp_min))
+            pol->timestamp_min = INT64_MIN;
+        if (__builtin_add_overflow(now_ms, max_diff, &pol->timestamp_max))
+            pol->timestamp_max = INT64_MAX;
     }
-    return ST_ERR_NONE;
 }
 
 /* The records' largest timestamp (LogAppendTime: the broker's clock): what segment.ms
@@ -711,8 +696,12 @@ static bool roll_by_time(st_log *log, st_segment *act, const uint8_t *records, s
 
 int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_append_result *res)
 {
-    int nbatches;
-    int64_t nrecords;
+    return st_log_append_with(log, NULL, records, len, now_ms, res);
+}
+
+int st_log_append_with(st_log *log, st_batch_ws *ws, uint8_t *records, size_t len, int64_t now_ms,
+                       st_append_result *res)
+{
     *res = (st_append_result){.base_offset = -1, .last_offset = -1, .log_append_time = -1};
     res->log_start_offset = log->start_offset;
     if (log->offline) {
@@ -720,10 +709,15 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
                  "an earlier fsync of %s failed: the partition is offline until restart", log->dir);
         return ST_ERR_KAFKA_STORAGE_ERROR;
     }
-    int rc = st_batches_validate(records, len, log->cfg.max_message_bytes, &nbatches, &nrecords,
-                                 res->why, sizeof res->why);
-    if (rc == ST_ERR_NONE)
-        rc = check_timestamps(log, records, len, now_ms, res);
+    st_batch_policy policy;
+    append_policy(log, now_ms, &policy);
+    st_batches_out set;
+    int rc = st_batches_prepare(records, len, &policy, ws, &set, res->why, sizeof res->why);
+    int nbatches = set.nbatches;
+    int64_t nrecords = set.nrecords;
+    /* From here on the record set is what prepare made of it (perhaps recompressed). */
+    records = set.data;
+    len = set.len;
     bool has_producer = false;
     if (rc == ST_ERR_NONE)
         rc = st_producers_check(log, records, len, &has_producer, res);
@@ -750,10 +744,9 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
                 log->dir, act->end_offset, log->end_offset);
         log->end_offset = act->end_offset;
     }
-    /* Index entries hold offsets relative to the segment base as int32. A compressed
-     * batch's record count is taken on trust (we do not decompress), so one request
-     * could claim more offsets than an empty segment can index: refuse it rather than
-     * wrap the index. */
+    /* Index entries hold offsets relative to the segment base as int32. Every record
+     * was counted, so this needs a request of billions of records; still refused rather
+     * than wrap the index. */
     if (rc == ST_ERR_NONE && log->end_offset + nrecords - act->base > INT32_MAX) {
         snprintf(res->why, sizeof res->why,
                  "record set claims %" PRId64 " records, more than one segment can index",

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "broker/log/batch.h"
 #include "common/fileref.h"
 
 typedef struct st_log st_log;
@@ -45,6 +46,10 @@ typedef struct st_log_config {
                                           * stay (renamed *.deleted) this long [60000] */
     int32_t min_insync_replicas;         /* min.insync.replicas: checked by Produce with
                                           * acks=all against the one replica [1] */
+    int compression_type;                /* compression.type: -1 producer (keep each
+                                          * batch's codec) [-1], else the codec batches
+                                          * are recompressed into (0 uncompressed, 1 gzip,
+                                          * 2 snappy, 3 lz4, 4 zstd; common/compress.h) */
 } st_log_config;
 
 /* Fills c with Kafka's defaults. */
@@ -90,10 +95,16 @@ void st_log_remove(st_log *log);
 void st_log_set_config(st_log *log, const st_log_config *cfg);
 
 /*
- * Validates (st_batches_validate) and appends a record set a client produced. Edits the
- * batches in place (offsets, epoch, LogAppendTime). On error nothing is written and the
- * wire error code is returned with res->why set. Timestamps outside
- * timestamp_difference_max_ms of now → INVALID_TIMESTAMP.
+ * Validates and appends a record set a client produced (st_batches_prepare under the
+ * topic's policy: max.message.bytes, message.timestamp.difference.max.ms against now_ms
+ * for CreateTime topics, keys for compacted topics, compression.type). Edits the batches
+ * in place (offsets, epoch, maxTimestamp, LogAppendTime), or appends the recompressed
+ * copy when the topic's codec differs. On error nothing is written and the wire error
+ * code is returned with res->why set.
+ *
+ * ws: the calling thread's workspace (codec contexts, scratch, the request's
+ * decompression budget: st_batch_ws_begin), borrowed; NULL makes a temporary one with
+ * the budget of this record set alone.
  *
  * The active segment is rolled first when the records would take it past
  * segment.bytes, or by segment.ms as Kafka decides it: when the records' largest
@@ -107,6 +118,9 @@ void st_log_set_config(st_log *log, const st_log_config *cfg);
  * a new epoch or an unknown producer → OUT_OF_ORDER_SEQUENCE_NUMBER; a retry of one of
  * the producer's last five batches → 0 with res->duplicate (nothing written).
  */
+int st_log_append_with(st_log *log, st_batch_ws *ws, uint8_t *records, size_t len, int64_t now_ms,
+                       st_append_result *res);
+/* st_log_append_with without a workspace. */
 int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_append_result *res);
 
 /*

@@ -22,6 +22,14 @@
  * magic 2 and a batchLength that at least covers the header. 0 or CORRUPT_MESSAGE. */
 int st_batch_parse_header(const uint8_t *p, st_batch_info *out);
 
+/* The header-level checks of st_batch_validate (everything but the records), on a
+ * batch of exactly len bytes. Fills *out on success. */
+int st_batch_check_header(const uint8_t *p, size_t len, int32_t max_message_bytes,
+                          st_batch_info *out, char *why, size_t whylen);
+
+/* Recomputes the CRC of the batch at p (size bytes) after an edit of covered bytes. */
+void st_batch_fix_crc(uint8_t *p, size_t size);
+
 /* ListOffsets by time inside one stored batch (size bytes at p, header already known
  * to have maxTimestamp >= ts): the first record whose timestamp >= ts. Uncompressed
  * batches are walked record by record; compressed or LogAppendTime batches answer the

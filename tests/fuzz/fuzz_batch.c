@@ -1,20 +1,98 @@
 /*
- * libFuzzer harness for the record batch validator: the bytes a producer controls
+ * libFuzzer harness for the record batch checks: the bytes a producer controls
  * completely, checked before anything is written to disk. Each input is a record set
- * as it appears in a Produce request.
+ * as it appears in a Produce request; the seeds (make_seeds batches) include batches
+ * compressed with every codec, so the decompressors and the streamed record walk are
+ * reached from the start.
  *
- * Besides "never crash, never read outside the input", it checks one invariant: a set
- * that st_batches_validate accepts has a first batch that st_batch_intact (what
- * recovery checks) also accepts, since whatever we append must survive a restart.
+ * Besides "never crash, never read outside the input, never use unbounded memory"
+ * (-rss_limit_mb), it checks invariants of what is accepted:
+ *  - st_batches_validate accepts → every batch passes st_batch_intact (what recovery
+ *    checks), since whatever we append must survive a restart;
+ *  - recompressing an accepted set into each codec (what compression.type does) gives a
+ *    set that validates again, with the same batches and records, and whose records
+ *    section decompresses to exactly the original's;
+ *  - the other policies (keys required, a timestamp window) never crash.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker/log/batch.h"
+#include "common/buf.h"
+#include "common/compress.h"
+
+#define MAX_MSG 1048588
+
+/* The records section of the batch at p (size bytes), decompressed: a new buffer.
+ * set_len is the size of the whole record set (its decompression budget). */
+static uint8_t *records_of(const uint8_t *p, size_t size, size_t set_len, size_t *len)
+{
+    int codec = p[22] & ST_BATCH_ATTR_CODEC_MASK;
+    uint8_t *out = NULL;
+    char err[200];
+    if (codec == 0) {
+        *len = size - ST_BATCH_HEADER_SIZE;
+        out = malloc(*len ? *len : 1);
+        if (out)
+            memcpy(out, p + ST_BATCH_HEADER_SIZE, *len);
+        return out;
+    }
+    if (st_decompress(codec, p + ST_BATCH_HEADER_SIZE, size - ST_BATCH_HEADER_SIZE,
+                      st_batch_inflate_budget(set_len), &out, len, err, sizeof err) != 0)
+        abort(); /* it validated, so it decompresses */
+    return out;
+}
+
+static void check_recompressed(const uint8_t *orig, size_t len, int nbatches, int64_t nrecords,
+                               st_batch_ws *ws)
+{
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return;
+    for (int codec = 0; codec <= ST_CODEC_ZSTD; codec++) {
+        memcpy(copy, orig, len);
+        st_batch_policy pol;
+        st_batch_policy_init(&pol, -1); /* no size limit: recompression may grow a batch */
+        pol.target_codec = codec;
+        st_batches_out out;
+        char why[256];
+        st_batch_ws_begin(ws, st_batch_inflate_budget(len));
+        if (st_batches_prepare(copy, len, &pol, ws, &out, why, sizeof why) != 0)
+            abort(); /* validated once, so recompressing cannot fail */
+        int n2 = 0;
+        int64_t r2 = 0;
+        if (out.nbatches != nbatches || out.nrecords != nrecords ||
+            st_batches_validate(out.data, out.len, -1, &n2, &r2, why, sizeof why) != 0 ||
+            n2 != nbatches || r2 != nrecords)
+            abort();
+        /* batch by batch: the target codec, the same records */
+        for (size_t a = 0, b = 0; a < len && b < out.len;) {
+            st_batch_info ia, ib;
+            if (st_batch_header(orig + a, len - a, &ia) != 0 ||
+                st_batch_header(out.data + b, out.len - b, &ib) != 0 ||
+                (ib.attributes & ST_BATCH_ATTR_CODEC_MASK) != codec ||
+                ia.records_count != ib.records_count || ia.producer_id != ib.producer_id)
+                abort();
+            size_t la, lb;
+            uint8_t *ra = records_of(orig + a, (size_t)ia.size, len, &la);
+            uint8_t *rb = records_of(out.data + b, (size_t)ib.size, len, &lb);
+            if (ra && rb && (la != lb || memcmp(ra, rb, la) != 0))
+                abort();
+            free(ra);
+            free(rb);
+            a += (size_t)ia.size;
+            b += (size_t)ib.size;
+        }
+    }
+    free(copy);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static st_batch_ws *ws;
+    if (!ws && !(ws = st_batch_ws_new()))
+        return 0;
     /* An exact-size heap copy: ASan then flags a read even one byte past the end. */
     uint8_t *copy = malloc(size ? size : 1);
     if (!copy)
@@ -24,17 +102,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int nbatches = 0;
     int64_t nrecords = 0;
     char why[256];
-    int rc = st_batches_validate(copy, size, 1048588, &nbatches, &nrecords, why, sizeof why);
+    int rc = st_batches_validate(copy, size, MAX_MSG, &nbatches, &nrecords, why, sizeof why);
     st_batch_intact(copy, size);
 
     if (rc == 0) {
-        st_batch_info info;
         /* Not assert(): release builds define NDEBUG, and this is what we fuzz for. */
         if (nbatches < 1 || nrecords < nbatches)
             abort();
-        if (st_batch_header(copy, size, &info) != 0 || !st_batch_intact(copy, (size_t)info.size))
-            abort();
+        for (size_t pos = 0; pos < size;) {
+            st_batch_info info;
+            if (st_batch_header(copy + pos, size - pos, &info) != 0 ||
+                !st_batch_intact(copy + pos, (size_t)info.size))
+                abort();
+            pos += (size_t)info.size;
+        }
+        check_recompressed(copy, size, nbatches, nrecords, ws);
     }
+
+    /* The stricter policies: they may refuse, never crash. */
+    st_batch_policy pol;
+    st_batch_policy_init(&pol, MAX_MSG);
+    pol.keys_required = true;
+    pol.timestamp_min = 1600000000000;
+    pol.timestamp_max = 1800000000000;
+    st_batches_out out;
+    memcpy(copy, data, size);
+    st_batch_ws_begin(ws, st_batch_inflate_budget(size));
+    st_batches_prepare(copy, size, &pol, ws, &out, why, sizeof why);
     free(copy);
     return 0;
 }

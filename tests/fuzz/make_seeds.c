@@ -3,19 +3,22 @@
  * broker accepts instead of having to discover the request header by chance.
  *
  *   make_seeds requests DIR   request frames (no size prefix) for fuzz_request
- *   make_seeds batches DIR    record sets for fuzz_batch
+ *   make_seeds batches DIR    record sets for fuzz_batch (uncompressed, each codec, mixed)
  *
  * Every frame is built with the codec writers, field by field in the order of the
  * Kafka message definitions for that version.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "broker/log/batch.h"
 #include "broker/proto/codec.h"
 #include "common/buf.h"
+#include "common/compress.h"
 #include "common/crc32c.h"
 
 #define TOPIC "fuzz-topic"
@@ -182,6 +185,56 @@ static void batch_two(st_buf *b)
     record_batch(b, 5);
 }
 
+/* record_batch(n) with its records compressed by codec (common/compress.c's writer, the
+ * one recompression uses), so the fuzzer starts inside every decompressor. */
+static void compressed_batch(st_buf *b, int n, int codec)
+{
+    st_buf plain = ST_BUF_INIT;
+    record_batch(&plain, n);
+    size_t start = b->len;
+    st_buf_append(b, plain.data, ST_BATCH_HEADER_SIZE);
+    st_cstream *cs = st_cstream_new();
+    char err[200];
+    if (!cs || st_cstream_start(cs, codec, b, SIZE_MAX, 0, err, sizeof err) ||
+        st_cstream_write(cs, plain.data + ST_BATCH_HEADER_SIZE, plain.len - ST_BATCH_HEADER_SIZE,
+                         err, sizeof err) ||
+        st_cstream_end(cs, err, sizeof err)) {
+        fprintf(stderr, "make_seeds: compressing with codec %d failed\n", codec);
+        exit(1);
+    }
+    st_cstream_free(cs);
+    st_buf_free(&plain);
+    size_t size = b->len - start;
+    st_buf_patch_i32(b, start + 8, (int32_t)(size - ST_BATCH_LOG_OVERHEAD));
+    b->data[start + 22] = (uint8_t)codec; /* attributes, low byte */
+    uint32_t crc = st_crc32c(0, b->data + start + 21, size - 21);
+    st_buf_patch_i32(b, start + 17, (int32_t)crc);
+}
+
+static void batch_gzip(st_buf *b)
+{
+    compressed_batch(b, 3, ST_CODEC_GZIP);
+}
+static void batch_snappy(st_buf *b)
+{
+    compressed_batch(b, 3, ST_CODEC_SNAPPY);
+}
+static void batch_lz4(st_buf *b)
+{
+    compressed_batch(b, 3, ST_CODEC_LZ4);
+}
+static void batch_zstd(st_buf *b)
+{
+    compressed_batch(b, 3, ST_CODEC_ZSTD);
+}
+/* two codecs in one record set */
+static void batch_mixed(st_buf *b)
+{
+    compressed_batch(b, 2, ST_CODEC_LZ4);
+    record_batch(b, 1);
+    compressed_batch(b, 4, ST_CODEC_ZSTD);
+}
+
 typedef struct seed {
     const char *name;
     void (*build)(st_buf *b);
@@ -199,8 +252,9 @@ static const seed request_seeds[] = {
 };
 
 static const seed batch_seeds[] = {
-    {"batch_one", batch_one},
-    {"batch_two", batch_two},
+    {"batch_one", batch_one},       {"batch_two", batch_two}, {"batch_gzip", batch_gzip},
+    {"batch_snappy", batch_snappy}, {"batch_lz4", batch_lz4}, {"batch_zstd", batch_zstd},
+    {"batch_mixed", batch_mixed},
 };
 
 static int write_seeds(const char *dir, const seed *seeds, size_t n)

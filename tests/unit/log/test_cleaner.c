@@ -576,9 +576,10 @@ static void test_big_segments(void **state)
     st_log_close(log, true);
 }
 
-/* A compressed batch whose record claims an offset outside the batch (only compressed
- * batches can: uncompressed ones are checked on append) must not make the cleaner drop
- * the real latest value of that key. */
+/* A compressed batch whose record claims an offset outside the batch is refused on
+ * append; one already stored (written before appends decompressed to check, here put in
+ * the segment file by hand) must not make the cleaner drop the real latest value of
+ * that key. */
 static void test_forged_offset_delta(void **state)
 {
     fixture *f = *state;
@@ -609,8 +610,20 @@ static void test_forged_offset_delta(void **state)
     put_be(comp + 57, 1, 4); /* recordsCount */
     fix_crc(comp, csize);
     st_append_result res;
-    assert_int_equal(st_log_append(log, comp, csize, NOW, &res), ST_ERR_NONE);
+    assert_int_equal(st_log_append(log, comp, csize, NOW, &res), ST_ERR_INVALID_RECORD);
+    assert_non_null(strstr(res.why, "offsetDelta 100000"));
     st_buf_free(&b);
+    /* stored as an old broker would have: at offset 1, behind a clean close */
+    st_log_close(log, true);
+    put_be(comp, 1, 8);
+    char path[600];
+    snprintf(path, sizeof path, "%s/%020d.log", f->dir, 0);
+    int fd = open(path, O_WRONLY | O_APPEND);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, comp, csize), (ssize_t)csize);
+    close(fd);
+    log = open_log(f, &c, false, NULL);
+    assert_int_equal(st_log_end_offset(log), 2);
     put(log, "victim", "LATEST", NOW);
     for (int i = 0; i < 200; i++)
         put(log, "filler", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", NOW);

@@ -732,10 +732,10 @@ static void test_remove(void **state)
     st_fileref_unref(s.file);
 }
 
-/* A compressed batch's record count is not checked against its body (we do not
- * decompress), so a client can claim 2^31-1 records in 70 bytes. Two of them in one
- * request would overflow the int32 relative offsets of an empty segment's index:
- * refused whole, and the log stays usable. */
+/* A compressed batch's record count must fit what its bytes can decompress to: a
+ * client once claimed 2^31-1 records in 70 bytes, and two such batches in one request
+ * would have overflowed the int32 relative offsets of an empty segment's index. Refused
+ * before any decompression, and the log stays usable. */
 static void test_offset_span(void **state)
 {
     fixture *f = *state;
@@ -750,8 +750,14 @@ static void test_offset_span(void **state)
     memcpy(two, one, n);
     memcpy(two + n, one, n);
     st_append_result res;
-    assert_int_equal(st_log_append(log, two, 2 * n, NOW, &res), ST_ERR_RECORD_LIST_TOO_LARGE);
-    assert_non_null(strstr(res.why, "more than one segment can index"));
+    assert_int_equal(st_log_append(log, two, 2 * n, NOW, &res), ST_ERR_INVALID_RECORD);
+    assert_non_null(strstr(res.why, "2147483647 records, more than"));
+    /* the same claim uncompressed: bounded by the bytes */
+    memcpy(two, one, n);
+    put_be(two + 21, 0, 2);
+    fix_crc(two, n);
+    assert_int_equal(st_log_append(log, two, n, NOW, &res), ST_ERR_INVALID_RECORD);
+    assert_non_null(strstr(res.why, "hold at most"));
     assert_int_equal(st_log_end_offset(log), 0);
     append(log, 3, NOW, 100);
     assert_int_equal(st_log_end_offset(log), 3);
