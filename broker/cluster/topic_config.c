@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/compress.h"
 #include "common/errors.h"
 
 enum value_kind {
@@ -23,7 +24,7 @@ enum value_kind {
     KIND_CLEANUP,     /* cleanup.policy: cleanup_delete / cleanup_compact */
     KIND_TS_TYPE,     /* message.timestamp.type: log_append_time */
     KIND_FALSE_ONLY,  /* a boolean whose "true" one broker cannot honour */
-    KIND_COMPRESSION, /* only "producer": batches are stored as the producer sent them */
+    KIND_COMPRESSION, /* compression.type: compression_type (-1 producer, else a codec) */
 };
 
 struct st_topic_config_def {
@@ -40,7 +41,7 @@ struct st_topic_config_def {
 
 static const st_topic_config_def defs[] = {
     {"cleanup.policy", "log.cleanup.policy", KIND_CLEANUP, 0, 0, 0, NULL},
-    {"compression.type", "compression.type", KIND_COMPRESSION, 0, 0, 0, "producer"},
+    {"compression.type", "compression.type", KIND_COMPRESSION, 0, 0, 0, NULL},
     {"delete.retention.ms", "log.cleaner.delete.retention.ms", KIND_I64, FIELD(delete_retention_ms),
      0, INT64_MAX, NULL},
     {"file.delete.delay.ms", "log.segment.delete.delay.ms", KIND_I64, FIELD(file_delete_delay_ms),
@@ -299,6 +300,23 @@ static int parse_cleanup(const char *value, bool *del, bool *compact, char *err,
     }
 }
 
+/* compression.type's values (Kafka's names) and the codec each means. */
+static const struct {
+    const char *name;
+    int codec;
+} compression_names[] = {
+    {"producer", ST_BATCH_CODEC_PRODUCER}, {"uncompressed", ST_CODEC_NONE}, {"gzip", ST_CODEC_GZIP},
+    {"snappy", ST_CODEC_SNAPPY},           {"lz4", ST_CODEC_LZ4},           {"zstd", ST_CODEC_ZSTD},
+};
+
+static const char *compression_text(int codec)
+{
+    for (size_t i = 0; i < sizeof compression_names / sizeof compression_names[0]; i++)
+        if (compression_names[i].codec == codec)
+            return compression_names[i].name;
+    return "producer";
+}
+
 int st_topic_config_apply(const char *name, const char *value, st_log_config *cfg, char *err,
                           size_t errlen)
 {
@@ -361,11 +379,15 @@ int st_topic_config_apply(const char *name, const char *value, st_log_config *cf
             snprintf(err, errlen, "%s: \"%s\" is not valid (use true or false)", name, value);
         return ST_ERR_INVALID_CONFIG;
     case KIND_COMPRESSION:
-        if (strcmp(value, "producer") == 0)
-            return 0;
+        for (size_t i = 0; i < sizeof compression_names / sizeof compression_names[0]; i++) {
+            if (strcmp(value, compression_names[i].name) == 0) {
+                cfg->compression_type = compression_names[i].codec;
+                return 0;
+            }
+        }
         snprintf(err, errlen,
-                 "compression.type: \"%s\" is not supported: only \"producer\" (batches are "
-                 "stored as the producer compressed them)",
+                 "compression.type: \"%s\" is not valid (use producer, uncompressed, gzip, "
+                 "snappy, lz4 or zstd)",
                  value);
         return ST_ERR_INVALID_CONFIG;
     }
@@ -400,8 +422,10 @@ void st_topic_config_format(const st_topic_config_def *d, const st_log_config *c
     case KIND_TS_TYPE:
         snprintf(out, outlen, "%s", cfg->log_append_time ? "LogAppendTime" : "CreateTime");
         return;
-    case KIND_FALSE_ONLY:
     case KIND_COMPRESSION:
+        snprintf(out, outlen, "%s", compression_text(cfg->compression_type));
+        return;
+    case KIND_FALSE_ONLY:
         snprintf(out, outlen, "%s", override != NULL ? override : d->noop_default);
         return;
     }

@@ -259,8 +259,9 @@ static void test_create_errors(void **state)
     assert_int_equal(create(f, "c1", 1, twice, 2, err, sizeof(err)), ST_ERR_INVALID_CONFIG);
     st_config_set null_value[] = {{"retention.ms", NULL}};
     assert_int_equal(create(f, "c1", 1, null_value, 1, err, sizeof(err)), ST_ERR_INVALID_CONFIG);
-    st_config_set zstd[] = {{"compression.type", "zstd"}};
-    assert_int_equal(create(f, "c1", 1, zstd, 1, err, sizeof(err)), ST_ERR_INVALID_CONFIG);
+    st_config_set brotli[] = {{"compression.type", "brotli"}};
+    assert_int_equal(create(f, "c1", 1, brotli, 1, err, sizeof(err)), ST_ERR_INVALID_CONFIG);
+    assert_non_null(strstr(err, "producer, uncompressed, gzip, snappy, lz4 or zstd"));
     assert_false(exists(f, "c1-0"));
 
     /* Configs clients send at creation; unclean.leader.election.enable only as false. */
@@ -275,6 +276,13 @@ static void test_create_errors(void **state)
     assert_int_equal(create(f, "c1", 1, accepted, 5, err, sizeof(err)), 0);
     assert_true(st_topics_find(f->topics, "c1", 2)->cfg.log_append_time);
     assert_string_equal(describe_value(f->topics, "c1", "delete.retention.ms", NULL), "1000");
+    assert_string_equal(describe_value(f->topics, "c1", "compression.type", NULL), "producer");
+
+    /* compression.type names a codec batches are recompressed into */
+    st_config_set zstd[] = {{"compression.type", "zstd"}};
+    assert_int_equal(create(f, "z1", 1, zstd, 1, err, sizeof(err)), 0);
+    assert_int_equal(st_topics_find(f->topics, "z1", 2)->cfg.compression_type, 4);
+    assert_string_equal(describe_value(f->topics, "z1", "compression.type", NULL), "zstd");
 
     /* validate_only checks everything and creates nothing. */
     assert_int_equal(st_topics_create(f->topics, "v1", 2, -1, NULL, 0, true, err, sizeof(err)), 0);
