@@ -261,6 +261,7 @@ static int finish_output(st_clean_job *job, output *o)
     s->index_file = rc == 0 ? create_cleaned(job->dir, s->base, "index") : NULL;
     s->time_file = s->index_file ? create_cleaned(job->dir, s->base, "timeindex") : NULL;
     rc = s->time_file ? st_segment_sync_indexes(job->dir, s) : -1;
+    int index_errno = rc == ST_ERR_KAFKA_STORAGE_ERROR ? s->write_errno : 0;
     st_fileref *files[] = {s->file, s->index_file, s->time_file};
     if (rc == 0)
         rc = st_fsync_all(files, 3, NULL);
@@ -271,8 +272,8 @@ static int finish_output(st_clean_job *job, output *o)
     job->outs[job->nouts++] = s;
     job->out_bytes += s->size;
     if (rc != 0)
-        fail(job, "writing or syncing the cleaned copy of segment %020" PRId64 "%s", s->base,
-             " failed (see the errors above)");
+        fail(job, "writing or syncing the cleaned copy of segment %020" PRId64 " failed (%s)",
+             s->base, index_errno ? strerror(index_errno) : "see the errors above");
     return rc ? -1 : 0;
 }
 

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@ struct st_flusher {
     bool bg_started;
     pthread_cond_t bg_wake;
     st_bg_job *bg_head, *bg_tail;
+    st_ratelog meta_lines; /* loop thread only: see st_flusher_meta_lines */
 };
 
 static int fsync_dir(const char *dir_path)
@@ -192,6 +194,7 @@ st_flusher *st_flusher_new(st_post_fn *post, void *post_ctx, char *err, size_t e
     }
     f->post = post;
     f->post_ctx = post_ctx;
+    f->meta_lines = (st_ratelog)ST_RATELOG_INIT(ST_STORAGE_LINE_INTERVAL_MS);
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->wake, NULL);
     pthread_cond_init(&f->bg_wake, NULL);
@@ -221,10 +224,20 @@ void st_flusher_submit(st_flusher *f, st_flush_req *req)
     pthread_mutex_unlock(&f->lock);
 }
 
+st_ratelog *st_flusher_meta_lines(st_flusher *f)
+{
+    return &f->meta_lines;
+}
+
 void st_flusher_free(st_flusher *f)
 {
     if (!f)
         return;
+    uint64_t held = st_ratelog_take(&f->meta_lines);
+    if (held)
+        st_warn("%" PRIu64 " more storage errors (index, checkpoint or snapshot writes, or "
+                "partitions closed while refusing writes) were not logged one by one",
+                held);
     pthread_mutex_lock(&f->lock);
     f->stopping = true;
     pthread_cond_signal(&f->wake);

@@ -92,6 +92,12 @@ static int ensure_loaded(st_log *log, st_segment *s)
     int64_t size = s->size;
     int rc = st_segment_load(log->dir, s, st_log_interval(log));
     log->total_size += s->size - size;
+    if (s->rebuild_failed) {
+        /* the segment is usable (memory is authoritative); the next sync rewrites them */
+        s->rebuild_failed = false;
+        st_log_storage_failed(log, false, s->write_errno,
+                              "rebuilding the index files of segment %020" PRId64, s->base);
+    }
     return rc;
 }
 
@@ -109,7 +115,7 @@ void st_log_write_checkpoint(st_log *log)
     if (log->saved_valid && memcmp(&c, &log->saved, sizeof c) == 0)
         return;
     if (st_checkpoint_write(log->dir, &c) < 0) {
-        st_error("%s: cannot write %s: %s", log->dir, ST_CHECKPOINT_NAME, strerror(errno));
+        st_log_storage_failed(log, false, errno, "writing %s", ST_CHECKPOINT_NAME);
         return;
     }
     log->saved = c;
@@ -298,6 +304,7 @@ st_log *st_log_open(const char *dir, const st_log_config *cfg, bool clean, st_fl
     log->cfg = *cfg;
     log->flusher = flusher;
     log->dirty_since_ms = -1;
+    st_log_storage_init(log);
     if (mkdir_p(dir) < 0) {
         snprintf(err, errlen, "%s: cannot create the partition directory: %s", dir,
                  strerror(errno));
@@ -376,14 +383,17 @@ static int flush_now(st_log *log)
         if (i < log->nsegs - 1 && log->segs[i + 1]->base <= log->recovery_point)
             continue;
         if (s->size > 0 && st_segment_open_log(log->dir, s) < 0) {
-            st_error("%s: cannot open segment %" PRId64 " to sync it: %s", log->dir, s->base,
-                     strerror(errno));
+            st_log_storage_failed(log, false, errno, "opening segment %020" PRId64 " to sync it",
+                                  s->base);
             rc = ST_ERR_KAFKA_STORAGE_ERROR;
             continue;
         }
         st_fileref *files[3] = {s->file, NULL, NULL};
-        if (st_segment_write_indexes(log->dir, s, files + 1) != ST_ERR_NONE)
+        if (st_segment_write_indexes(log->dir, s, files + 1) != ST_ERR_NONE) {
+            st_log_storage_failed(log, false, s->write_errno,
+                                  "writing the index files of segment %020" PRId64, s->base);
             rc = ST_ERR_KAFKA_STORAGE_ERROR;
+        }
         if (st_fsync_all(files, 3, NULL) != ST_ERR_NONE)
             rc = ST_ERR_KAFKA_STORAGE_ERROR;
         st_fileref_unref(files[1]);
@@ -409,10 +419,12 @@ void st_log_close(st_log *log, bool flush)
     st_producers_snapshot(log, flush); /* before flush_now, whose directory fsync covers it */
     if (flush)
         flush_now(log); /* writes the active segment's index entries too */
-    else if (act->loaded)
-        st_segment_sync_indexes(log->dir, act);
+    else if (act->loaded && st_segment_sync_indexes(log->dir, act) != ST_ERR_NONE)
+        st_log_storage_failed(log, false, act->write_errno,
+                              "writing the index files of segment %020" PRId64, act->base);
     st_log_write_checkpoint(log);
     st_log_purge_deleted(log, INT64_MAX); /* no reader is left to wait for */
+    st_log_storage_close(log);
     free_log(log);
 }
 
@@ -513,7 +525,9 @@ static void submit_flush(st_log *log, st_segment *seg, bool dir, int64_t end_off
     bool first_write = seg->index_synced == 0 && seg->times_synced == 0;
     /* Index files only speed up the next start: a failed write of one is logged and
      * retried by the next flush; only a failed fsync puts data in doubt. */
-    st_segment_write_indexes(log->dir, seg, files + 1);
+    if (st_segment_write_indexes(log->dir, seg, files + 1) != ST_ERR_NONE)
+        st_log_storage_failed(log, false, seg->write_errno,
+                              "writing the index files of segment %020" PRId64, seg->base);
     if (first_write && (files[1] || files[2]))
         dir = true; /* the index files may be new: make their names durable too */
     if (!log->flusher) {
@@ -575,8 +589,8 @@ int st_log_roll(st_log *log)
         st_segment_seal(old); /* submit_flush writes the index entries */
     st_segment *s = st_segment_create(log->dir, log->end_offset);
     if (!s || push_segment(log, s) < 0) {
-        st_error("%s: cannot create segment %" PRId64 ": %s", log->dir, log->end_offset,
-                 s ? "out of memory" : strerror(errno));
+        st_log_storage_failed(log, true, s ? ENOMEM : errno, "creating segment %020" PRId64,
+                              log->end_offset);
         if (s)
             st_segment_unlink(log->dir, s->base);
         st_segment_free(s);
@@ -709,6 +723,8 @@ int st_log_append_with(st_log *log, st_batch_ws *ws, uint8_t *records, size_t le
                  "an earlier fsync of %s failed: the partition is offline until restart", log->dir);
         return ST_ERR_KAFKA_STORAGE_ERROR;
     }
+    if (st_log_storage_refuses(log, res->why, sizeof res->why))
+        return ST_ERR_KAFKA_STORAGE_ERROR; /* a write failed and the next try is not due */
     st_batch_policy policy;
     append_policy(log, now_ms, &policy);
     st_batches_out set;
@@ -777,13 +793,15 @@ int st_log_append_with(st_log *log, st_batch_ws *ws, uint8_t *records, size_t le
     }
     if (write_full(act->file->fd, records, len, act->size) < 0) {
         int saved = errno;
-        st_error("%s: write of %zu bytes to segment %020" PRId64 " failed: %s", log->dir, len,
-                 act->base, strerror(saved));
-        if (ftruncate(act->file->fd, act->size) < 0)
-            st_error("%s: cannot cut the partial write: %s", log->dir, strerror(errno));
+        /* A partial write is cut so the file ends with whole batches; if even that
+         * fails, the next append overwrites it and recovery would cut it (bad CRC). */
+        bool cut = ftruncate(act->file->fd, act->size) == 0;
+        st_log_storage_failed(log, true, saved, "write of %zu bytes to segment %020" PRId64 "%s",
+                              len, act->base, cut ? "" : " (and cutting the partial write)");
         snprintf(res->why, sizeof res->why, "storage error: %s", strerror(saved));
         return ST_ERR_KAFKA_STORAGE_ERROR;
     }
+    st_log_storage_ok(log);
 
     for (size_t pos = 0; pos < len;) {
         st_batch_info b;

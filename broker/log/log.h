@@ -132,6 +132,16 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
  */
 int st_log_read(st_log *log, int64_t offset, size_t max_bytes, st_log_slice *out);
 
+/* Whether the partition takes writes, for the status and metrics. */
+typedef struct st_log_health {
+    bool refusing_writes;      /* a write failed (disk full?): appends get KAFKA_STORAGE_ERROR
+                                * until one succeeds again (tried every second) */
+    bool offline;              /* an fsync failed: refused until a restart re-verifies */
+    uint64_t storage_errors;   /* failed writes (data and metadata) since the log opened */
+    int64_t refusing_since_ms; /* wall clock when refusing began, -1 when not refusing */
+} st_log_health;
+void st_log_health_get(const st_log *log, st_log_health *out);
+
 int64_t st_log_start_offset(const st_log *log);
 int64_t st_log_end_offset(const st_log *log); /* next offset to be assigned */
 int64_t st_log_size_bytes(const st_log *log); /* sum of segment sizes */

@@ -15,6 +15,7 @@
 #include "broker/log/segment.h"
 #include "common/buf.h" /* st_be32 and friends */
 #include "common/fileref.h"
+#include "common/ratelog.h"
 
 /* --- batch.c --- */
 
@@ -85,9 +86,47 @@ typedef struct st_flush_req {
  * loop thread. */
 void st_flusher_submit(st_flusher *f, st_flush_req *req);
 
+/* The lines about failed metadata writes (index files, checkpoints, snapshots) of all
+ * the partitions sharing this flusher — a broker's data directory — go through one
+ * st_ratelog, so a full disk at shutdown costs a few lines, not one per partition.
+ * Loop thread only. st_flusher_free writes what it still holds back. */
+st_ratelog *st_flusher_meta_lines(st_flusher *f);
+
 /* fsyncs n files and, if dir_path is not NULL, that directory. Logs failures with the
  * errno text. Returns 0 or ST_ERR_KAFKA_STORAGE_ERROR. Borrows everything. */
 int st_fsync_all(st_fileref **files, int n, const char *dir_path);
+
+/* --- storage.c: write failures (disk full) --- */
+
+/* At most one log line per partition per this interval about its write failures. */
+#define ST_STORAGE_LINE_INTERVAL_MS 10000
+
+struct st_log_storage {
+    bool refusing;         /* a data write failed: appends refused until one succeeds */
+    bool announced;        /* a line about this episode was written */
+    int64_t since_ms;      /* monotonic: when the episode began */
+    int64_t since_wall_ms; /* the same, wall clock, for the status */
+    int64_t retry_at_ms;   /* monotonic: from then the next append goes to the disk */
+    uint64_t episode_failures;
+    uint64_t refused; /* appends refused without a write this episode */
+    uint64_t errors;  /* every failed write since the log was opened */
+    st_ratelog lines;
+};
+
+void st_log_storage_init(st_log *log);
+/* A write to the partition's directory failed with err_no; fmt names it ("write of 42
+ * bytes to segment 0000…"). data: an append's write or a new segment, which makes the
+ * partition refuse appends until one succeeds; else metadata (index, checkpoint,
+ * snapshot), counted and logged only. Logs at most one line per interval. */
+void st_log_storage_failed(st_log *log, bool data, int err_no, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Before an append: true (with why) while the partition refuses writes and its next
+ * try of the disk is not due; false lets the append go to the disk. */
+bool st_log_storage_refuses(st_log *log, char *why, size_t whylen);
+/* After a data write succeeded: back to taking writes (logged if the failure was). */
+void st_log_storage_ok(st_log *log);
+/* At close: how many lines were held back since the last one. */
+void st_log_storage_close(st_log *log);
 
 /* --- log.c / retention.c: the log itself --- */
 
@@ -128,6 +167,7 @@ struct st_log {
     struct st_producer_state *producers; /* owned by producer_state.c (idempotence) */
     struct st_deleted_segment *deleted;  /* renamed *.deleted, unlinked when due */
     int ndeleted, deleted_cap;
+    struct st_log_storage storage;       /* write failures (storage.c) */
 };
 
 /* A deleted segment whose files wait file.delete.delay.ms (renamed <name>.deleted, as

@@ -427,7 +427,7 @@ static int write_snapshot(st_log *log, bool sync)
     snprintf(name, sizeof name, "%020" PRId64 "." ST_SNAPSHOT_EXT, offset);
     int rc = st_file_write_atomic(log->dir, name, out.data, out.len, sync, err, sizeof err);
     if (rc < 0)
-        st_error("%s: cannot write the producer snapshot: %s", log->dir, err);
+        st_log_storage_failed(log, false, errno, "writing the producer snapshot %s", name);
     st_buf_free(&out);
     if (rc < 0)
         return -1;

@@ -261,13 +261,13 @@ static int write_entries(const char *dir, st_segment *s, st_fileref *ref, const 
     if (rc == 0 && !ref && ftruncate(fd, at + (int64_t)len) < 0)
         rc = -1;
     if (rc < 0)
-        st_error("%s: writing .%s of segment %" PRId64 " failed: %s", dir, ext, s->base,
-                 strerror(errno));
+        s->write_errno = errno; /* the caller reports it (storage.c rate-limits) */
     if (rc == 0 && out) {
         *out = ref ? st_fileref_ref(ref) : st_fileref_new(fd);
         if (*out)
             return 0;
         rc = -1; /* out of memory: the caller cannot fsync it */
+        s->write_errno = ENOMEM;
     }
     if (!ref && fd >= 0)
         close(fd);
@@ -451,7 +451,7 @@ static int empty_file(const char *dir, st_segment *s, st_fileref *ref, const cha
     int fd = ref ? ref->fd : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int rc = fd < 0 || (ref && ftruncate(fd, 0) < 0) ? -1 : 0;
     if (rc < 0)
-        st_error("%s: cannot rewrite: %s", path, strerror(errno));
+        s->write_errno = errno;
     if (!ref && fd >= 0)
         close(fd);
     return rc;
@@ -538,8 +538,8 @@ int st_segment_load(const char *dir, st_segment *s, int32_t index_interval)
     if (exact) {
         s->index_synced = s->nindex;
         s->times_synced = s->ntimes < times_kept ? s->ntimes : times_kept;
-    } else {
-        rewrite_indexes(dir, s); /* failures are logged; memory is what counts */
+    } else if (rewrite_indexes(dir, s) != ST_ERR_NONE) {
+        s->rebuild_failed = true; /* memory is what counts; the log reports it */
     }
     return ST_ERR_NONE;
 }

@@ -56,6 +56,10 @@ typedef struct st_segment {
     int64_t created_ms;                 /* wall clock when this object was made (segment.ms without
                                          * timestamps: Kafka counts from the segment's creation or load) */
     int64_t roll_jitter_ms; /* segment.jitter.ms drawn for this segment, -1 not drawn yet */
+    int write_errno;     /* errno of the last failed index write (the caller logs it) */
+    bool rebuild_failed; /* st_segment_load could not rewrite the index files it rebuilt:
+                          * memory holds them, the next sync writes them (the log reports
+                          * it and clears the flag) */
 } st_segment;
 
 /* Iterates over batch headers of a .log with a small read buffer. */
@@ -116,8 +120,9 @@ int st_segment_reserve(st_segment *s, int32_t n);
 
 /* Writes in-memory entries not yet in the files (one pwrite per file), into
  * index_file/time_file when set, else opening each file for just this write and closing
- * it. Logs and returns ST_ERR_KAFKA_STORAGE_ERROR on failure; memory stays
- * authoritative and the next call retries. */
+ * it. Returns ST_ERR_KAFKA_STORAGE_ERROR on failure with s->write_errno set, without
+ * logging (the log rate-limits its lines); memory stays authoritative and the next call
+ * retries. */
 int st_segment_sync_indexes(const char *dir, st_segment *s);
 
 /* As st_segment_sync_indexes, for a flush: the files that need an fsync (written now,
