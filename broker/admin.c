@@ -202,6 +202,36 @@ static void topic_id_string(const uint8_t id[16], char out[23])
 
 static int cmd_help(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen);
 
+/* Partitions whose writes fail (disk full, an fsync error) and how many writes failed:
+ * {"partitions_refusing_writes", "partitions_offline", "storage_errors", "refusing":
+ * ["topic-p", ... the first 20]}. */
+static json_t *storage_status(st_broker *b)
+{
+    json_int_t refusing = 0, offline = 0, errors = 0;
+    json_t *names = json_array();
+    size_t ntopics = st_topics_count(b->topics);
+    for (size_t i = 0; i < ntopics; i++) {
+        const st_topic *t = st_topics_at(b->topics, i);
+        for (int32_t p = 0; p < t->npartitions; p++) {
+            st_log_health h;
+            if (!t->partitions[p].log)
+                continue;
+            st_log_health_get(t->partitions[p].log, &h);
+            errors += (json_int_t)h.storage_errors;
+            offline += h.offline;
+            refusing += h.refusing_writes && !h.offline;
+            if ((h.refusing_writes || h.offline) && names && json_array_size(names) < 20) {
+                char name[300];
+                snprintf(name, sizeof name, "%s-%d", t->name, (int)p);
+                json_array_append_new(names, json_string(name));
+            }
+        }
+    }
+    return json_pack("{s:I, s:I, s:I, s:o}", "partitions_refusing_writes", refusing,
+                     "partitions_offline", offline, "storage_errors", errors, "refusing",
+                     names ? names : json_array());
+}
+
 static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
 {
     size_t ntopics = st_topics_count(b->topics);
@@ -241,6 +271,7 @@ static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, si
     json_t *stats = json_object_get(*result, "stats");
     json_object_set_new(stats, "requests_by_api", by_api ? by_api : json_null());
     json_object_set_new(stats, "parked_fetches", json_integer((json_int_t)st_fetch_parked(b)));
+    json_object_set_new(*result, "storage", storage_status(b));
     return 0;
 }
 

@@ -80,6 +80,27 @@ int cli_status_main(cli_ctx *c, int argc, char **argv)
                            sizeof(human)));
     printf("parked fetches: %" JSON_INTEGER_FORMAT " (long polls waiting for data)\n",
            json_integer_value(json_object_get(stats, "parked_fetches")));
+    const json_t *storage = json_object_get(res, "storage");
+    if (json_is_object(storage)) {
+        json_int_t refusing =
+            json_integer_value(json_object_get(storage, "partitions_refusing_writes"));
+        json_int_t offline = json_integer_value(json_object_get(storage, "partitions_offline"));
+        printf("storage:      %" JSON_INTEGER_FORMAT
+               " partitions refusing writes (disk full?), %" JSON_INTEGER_FORMAT
+               " offline until restart, %" JSON_INTEGER_FORMAT " failed writes\n",
+               refusing, offline, json_integer_value(json_object_get(storage, "storage_errors")));
+        const json_t *names = json_object_get(storage, "refusing");
+        if (refusing + offline > 0 && json_array_size(names)) {
+            size_t i;
+            const json_t *name;
+            printf("              ");
+            json_array_foreach(names, i, name)
+            {
+                printf("%s%s", i ? " " : "", json_string_value(name));
+            }
+            printf("%s\n", refusing + offline > (json_int_t)json_array_size(names) ? " ..." : "");
+        }
+    }
     json_t *by_api = json_object_get(stats, "requests_by_api");
     if (json_object_size(by_api)) {
         printf("requests by API:");

@@ -166,6 +166,8 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
     int rc = st_log_append_with(part->log, b->batch_ws, bytes, (size_t)records.len, now_ms, res);
     if (rc < ST_ERR_UNKNOWN_SERVER_ERROR) /* internal (I/O): never on the wire */
         rc = ST_ERR_KAFKA_STORAGE_ERROR;
+    if (rc == ST_ERR_KAFKA_STORAGE_ERROR)
+        return rc; /* the log reports its write failures itself, a line per interval */
     if (rc) {
         st_warn("%s: produce to %.*s-%d rejected (%s): %s", peer_of(req), (int)name.len, name.ptr,
                 index, st_err_name(rc), res->why);
@@ -222,7 +224,8 @@ int st_handle_produce(st_req *req)
     bool v5 = req->api_version >= 5;
     int64_t now_ms = st_wall_ms();
     produce_flush *pf = NULL;
-    int failed = 0; /* partitions with an error, for acks=0 */
+    int failed = 0;         /* partitions with an error, for acks=0 */
+    int failed_storage = 0; /* of which KAFKA_STORAGE_ERROR (the log has said why) */
     char first_failure[320] = "";
 
     int32_t ntopics = st_rd_array(rd, false, 6);
@@ -257,6 +260,7 @@ int st_handle_produce(st_req *req)
                 st_buf_put_i64(out, rc ? -1 : res.log_start_offset);
 
             if (rc) {
+                failed_storage += rc == ST_ERR_KAFKA_STORAGE_ERROR;
                 if (failed++ == 0)
                     snprintf(first_failure, sizeof first_failure, "%.*s-%d: %s",
                              (int)(name.len < 0 ? 0 : name.len), name.ptr ? name.ptr : "", index,
@@ -296,9 +300,10 @@ int st_handle_produce(st_req *req)
     }
 
     if (acks == 0 && failed) {
-        st_warn("%s: acks=0 produce failed on %d partition(s) (first %s): closing the "
-                "connection, the only way to tell an acks=0 producer",
-                peer_of(req), failed, first_failure);
+        if (failed > failed_storage) /* a full disk would log this for every request */
+            st_warn("%s: acks=0 produce failed on %d partition(s) (first %s): closing the "
+                    "connection, the only way to tell an acks=0 producer",
+                    peer_of(req), failed, first_failure);
         free(pf);
         return ST_REQ_CLOSE;
     }

@@ -1,5 +1,9 @@
 /*
  * raw_batches PORT TOPIC
+ * raw_batches PORT TOPIC one CODE
+ *
+ * The second form sends one valid record (Produce v7, acks=all) and checks that the
+ * answer's error code is CODE (e.g. 56, KAFKA_STORAGE_ERROR, on a full disk).
  *
  * Sends Produce requests with record batches no client library would build, by hand
  * over a plain socket, and checks the error code the broker answers for each (issue 8,
@@ -146,14 +150,21 @@ static int64_t expect(int16_t version, const char *topic, const wbuf *set, int w
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: raw_batches PORT TOPIC\n");
+    if (argc != 3 && !(argc == 5 && strcmp(argv[3], "one") == 0)) {
+        fprintf(stderr, "usage: raw_batches PORT TOPIC [one CODE]\n");
         return 2;
     }
     port = atoi(argv[1]);
     const char *topic = argv[2];
     wbuf plain = {.len = 0}, set;
     uint8_t comp[2048];
+    if (argc == 5) {
+        put_records(&plain, "one", 1);
+        set.len = 0;
+        put_batch(&set, 1, ST_CODEC_NONE, plain.data, plain.len);
+        expect(7, topic, &set, atoi(argv[4]), "one");
+        return 0;
+    }
 
     /* the positive control: a real gzip batch */
     put_records(&plain, "gz", 2);
