@@ -511,6 +511,18 @@ int st_batches_prepare(uint8_t *p, size_t len, const st_batch_policy *pol, st_ba
         compressed |= codec != ST_CODEC_NONE;
         rewrite |= pol->target_codec >= 0 && codec != pol->target_codec;
     }
+    /* Kafka takes exactly one batch per partition in a v2 produce; we take more where it
+     * costs nothing, but not when recompressing: one batch keeps the rewritten copy
+     * within max.message.bytes. */
+    if (rewrite && n > 1) {
+        snprintf(why, whylen,
+                 "%d batches in one record set: a topic with compression.type=%s takes one "
+                 "(as Kafka takes for every produce)",
+                 n,
+                 pol->target_codec == ST_CODEC_NONE ? "uncompressed"
+                                                    : st_codec_name(pol->target_codec));
+        return ST_ERR_INVALID_RECORD;
+    }
     st_batch_ws *temp = NULL;
     if (!ws && (compressed || rewrite)) {
         if (!(temp = ws = st_batch_ws_new())) {

@@ -11,7 +11,8 @@
  *    checks), since whatever we append must survive a restart;
  *  - recompressing an accepted set into each codec (what compression.type does) gives a
  *    set that validates again, with the same batches and records, and whose records
- *    section decompresses to exactly the original's;
+ *    section decompresses to exactly the original's (a set of several batches may be
+ *    refused instead: one batch per set when recompressing, as Kafka);
  *  - the other policies (keys required, a timestamp window) never crash.
  */
 #include <stdint.h>
@@ -21,6 +22,7 @@
 #include "broker/log/batch.h"
 #include "common/buf.h"
 #include "common/compress.h"
+#include "common/errors.h"
 
 #define MAX_MSG 1048588
 
@@ -58,8 +60,17 @@ static void check_recompressed(const uint8_t *orig, size_t len, int nbatches, in
         st_batches_out out;
         char why[256];
         st_batch_ws_begin(ws, st_batch_inflate_budget(len));
-        if (st_batches_prepare(copy, len, &pol, ws, &out, why, sizeof why) != 0)
+        int rc = st_batches_prepare(copy, len, &pol, ws, &out, why, sizeof why);
+        if (nbatches > 1) {
+            /* one batch per record set when recompressing (as Kafka); unless none of
+             * them needs it */
+            if (rc != 0 && rc != ST_ERR_INVALID_RECORD)
+                abort();
+            if (rc != 0)
+                continue;
+        } else if (rc != 0) {
             abort(); /* validated once, so recompressing cannot fail */
+        }
         int n2 = 0;
         int64_t r2 = 0;
         if (out.nbatches != nbatches || out.nrecords != nrecords ||
