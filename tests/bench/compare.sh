@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# compare.sh: the benchmark of issue 6. Runs the workloads W1..W8 with `strait perf`
+# compare.sh: the benchmark of issue 6. Runs the workloads W1..W11 with `strait perf`
 # against a fresh straitd and, with the same client settings, against librdkafka's mock
 # cluster (in memory, no durability), measures the raw loopback TCP ceiling and the
 # memory/idle footprint (footprint.sh), prints one table and writes it, with the
@@ -62,7 +62,7 @@ DATA=$BENCH_TMP/data
 start_straitd "$DATA"
 # The mock does not serve CreateTopics: its topics are made when it starts.
 "$BENCH_BIN/mock_cluster" --topic w1:1 --topic w2:16 --topic w3:16 --topic w4:1000 \
-    --topic w5:16 --topic w8:16 --ready-file "$BENCH_TMP/mock.ready" \
+    --topic w5:16 --topic w8:16 --topic w9:16 --topic w10:16 --ready-file "$BENCH_TMP/mock.ready" \
     >"$BENCH_TMP/mock.out" 2>"$BENCH_TMP/mock.err" &
 MOCK_PID=$!
 BENCH_PIDS+=("$MOCK_PID")
@@ -129,6 +129,12 @@ W5=(--record-size $((64 * KIB)) --partitions 16 --acks 1 "${FLAT[@]}")
 # 50 producers share W3's 64 MiB of client buffer (1.3 MiB each), or the final flush of
 # 50 full queues would dominate the run
 W8=(--record-size $KIB --partitions 16 --acks 1 --producers 50 -X queue.buffering.max.kbytes=1310 "${FLAT[@]}")
+# W9, W10: W3 compressed by the producer; straitd decompresses every batch to check its
+# records before appending (the mock does not look inside). W11: W3 uncompressed into a
+# topic with compression.type=zstd, so straitd compresses every batch on append.
+W9=("${W3[@]}" --compression lz4)
+W10=("${W3[@]}" --compression zstd)
+W11=("${W3[@]}" --topic-config compression.type=zstd)
 
 for target in straitd mock; do
     run_perf w1 $target produce --topic w1 "${W1[@]}"
@@ -161,8 +167,11 @@ for target in straitd mock; do
     run_perf w4 $target produce --topic w4 "${W4[@]}"
     run_perf w5 $target produce --topic w5 "${W5[@]}"
     run_perf w8 $target produce --topic w8 "${W8[@]}"
+    run_perf w9 $target produce --topic w9 "${W9[@]}"
+    run_perf w10 $target produce --topic w10 "${W10[@]}"
     if [ "$target" = straitd ]; then
-        for t in w1 w3 w4 w5 w8; do delete_topic $t; done
+        run_perf w11 straitd produce --topic w11 "${W11[@]}"
+        for t in w1 w3 w4 w5 w8 w9 w10 w11; do delete_topic $t; done
         run_perf w7 straitd produce --topic w7 --topic-config flush.messages=1 "${W3[@]}"
         delete_topic w7
         # W6: a backlog of W6_BYTES in 64 KiB records, then one consumer reads it all.
@@ -226,6 +235,13 @@ row "W8 W3 with 50 producers" "records/s" "$s" "$m" "$(ratio "$s" "$m")" ">= 0.7
 p3=$(v w3 straitd latency_p999_ms); p8=$(v w8 straitd latency_p999_ms); rc8=$(ratio "$p8" "$p3")
 row "W8" "delivery p99 / p99.9 (ms)" "$(v w8 straitd latency_p99_ms) / $p8" "$(v w8 mock latency_p99_ms) / $(v w8 mock latency_p999_ms)" \
     "${rc8}x W3 p99.9" "no cliff: p99.9 <= 2x W3's" "$(ok_if "$rc8" "x <= 2")" w8
+for w in "w9 lz4" "w10 zstd"; do
+    read -r n codec <<<"$w"
+    s=$(rps "$n" straitd); m=$(rps "$n" mock)
+    row "${n^^} W3 + $codec (batches checked inside)" "records/s" "$s" "$m" "$(ratio "$s" "$m")" "-" "-" "$n"
+done
+s=$(rps w11 straitd); r=$(ratio "$s" "$s3")
+row "W11 W3 into compression.type=zstd" "records/s" "$s" "(not run)" "$r of W3" "-" "-" w11
 
 if [ "${SKIP_FOOTPRINT:-0}" != 1 ]; then
     bench_log "footprint (tests/bench/footprint.sh)"
@@ -250,7 +266,7 @@ table() {
 cpu_table() {
     echo "| run | server | server CPU (% of a core) | client CPU (% of a core) | machine busy / iowait (of $(nproc)00) | seconds |"
     echo "| --- | --- | --- | --- | --- | --- |"
-    for n in w1 w2 w3 w4 w5 w6fill w6 w7 w8; do
+    for n in w1 w2 w3 w4 w5 w6fill w6 w7 w8 w9 w10 w11; do
         for t in straitd mock; do
             [ -f "$BENCH_TMP/$n.$t.cpu" ] || continue
             read -r mb mw <"$BENCH_TMP/$n.$t.machine"
@@ -343,6 +359,11 @@ if [ "$OUT" != - ]; then
         echo "delivery latency is within 2x of W3's. A mock figure marked \"incomplete run\" is one"
         echo "where its consumer fell behind: the mock keeps only a few MiB a partition in memory,"
         echo "so records went before they were read (it is a reference for the produce side)."
+        echo "W9 and W10 are W3 with a compressing producer (lz4, zstd): straitd decompresses"
+        echo "every batch to check its records before appending it, the mock looks at nothing."
+        echo "W11 is W3 into a topic with compression.type=zstd: straitd compresses every batch"
+        echo "on append (the mock has no topic configs), so it is set against W3. \\`strait perf\\`"
+        echo "sends the same record again and again, which compresses far better than real data."
         echo
         echo "## CPU during each run"
         echo
