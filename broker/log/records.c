@@ -17,10 +17,10 @@
 #include "common/crc32c.h"
 #include "common/errors.h"
 
-/* A compressed batch may inflate at most this much: 64 times its size, and never past
- * 256 MiB (a record set that large is a decompression bomb, not data). */
-#define INFLATE_FACTOR 64
-#define INFLATE_MAX    ((size_t)256 << 20)
+/* A compressed batch may inflate as much as the append path let it (the decompression
+ * budget of a request of its size, batch.h), and never past 256 MiB (a record set that
+ * large is a decompression bomb, not data). */
+#define INFLATE_MAX ((size_t)256 << 20)
 
 static void set_err(char *err, size_t errlen, const char *fmt, const char *what, long long n)
 {
@@ -128,7 +128,7 @@ int st_records_open(st_record_iter *it, const uint8_t *batch, size_t size, char 
         it->p = body;
         it->end = body + body_len;
     } else {
-        size_t bound = (size_t)it->info.size * INFLATE_FACTOR;
+        size_t bound = st_batch_inflate_budget((size_t)it->info.size);
         if (bound > INFLATE_MAX)
             bound = INFLATE_MAX;
         size_t out_len = 0;
@@ -149,10 +149,10 @@ int st_records_open(st_record_iter *it, const uint8_t *batch, size_t size, char 
     return ST_ERR_NONE;
 }
 
-/* Offsets inside a compressed batch are never checked on append (we do not decompress
- * there), so they are checked here: each record's offsetDelta must rise and stay within
- * lastOffsetDelta. Otherwise one crafted batch could claim a key at an offset beyond the
- * log end and make the cleaner drop that key's real latest value. */
+/* Each record's offsetDelta must rise and stay within lastOffsetDelta. The append path
+ * checks this too, but batches stored before it decompressed to check were not, and a
+ * crafted one could claim a key at an offset beyond the log end and make the cleaner
+ * drop that key's real latest value. */
 int st_records_next(st_record_iter *it, st_record *out)
 {
     if (it->err)

@@ -1,8 +1,8 @@
 /*
  * Records inside a batch: iterating them (decompressing when the batch is compressed)
  * and building new uncompressed batches. The cleaner (compaction) and the group
- * coordinator (its __consumer_offsets records) use these; the produce and fetch paths
- * never look inside a batch.
+ * coordinator (its __consumer_offsets records) use these; the produce path checks
+ * batches with batch_check.c's streaming walk instead, and fetch never looks inside.
  *
  * The byte layout of batches and records is in batch.h.
  */
