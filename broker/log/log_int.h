@@ -167,7 +167,7 @@ struct st_log {
     struct st_producer_state *producers; /* owned by producer_state.c (idempotence) */
     struct st_deleted_segment *deleted;  /* renamed *.deleted, unlinked when due */
     int ndeleted, deleted_cap;
-    struct st_log_storage storage;       /* write failures (storage.c) */
+    struct st_log_storage storage; /* write failures (storage.c) */
 };
 
 /* A deleted segment whose files wait file.delete.delay.ms (renamed <name>.deleted, as

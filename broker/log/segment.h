@@ -56,10 +56,10 @@ typedef struct st_segment {
     int64_t created_ms;                 /* wall clock when this object was made (segment.ms without
                                          * timestamps: Kafka counts from the segment's creation or load) */
     int64_t roll_jitter_ms; /* segment.jitter.ms drawn for this segment, -1 not drawn yet */
-    int write_errno;     /* errno of the last failed index write (the caller logs it) */
-    bool rebuild_failed; /* st_segment_load could not rewrite the index files it rebuilt:
-                          * memory holds them, the next sync writes them (the log reports
-                          * it and clears the flag) */
+    int write_errno;        /* errno of the last failed index write (the caller logs it) */
+    bool rebuild_failed;    /* st_segment_load could not rewrite the index files it rebuilt:
+                             * memory holds them, the next sync writes them (the log reports
+                             * it and clears the flag) */
 } st_segment;
 
 /* Iterates over batch headers of a .log with a small read buffer. */
