@@ -22,6 +22,7 @@
 #include "broker/quota/quota.h"
 #include "broker/security/security.h"
 #include "common/clock.h"
+#include "common/dirlock.h"
 #include "common/errors.h"
 #include "common/fileio.h"
 #include "common/logging.h"
@@ -136,6 +137,11 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
     }
     b->cfg = *cfg;
     b->started_ms = st_wall_ms();
+    /* The lock comes before anything in the data directory is read or written: a second
+     * broker on the same directory would rewrite meta/ and append at the same offsets. */
+    if (mkdir_p(cfg->data_dir, err, errlen) ||
+        !(b->data_lock = st_dirlock_take(cfg->data_dir, "data directory", err, errlen)))
+        goto fail;
     char meta[PATH_MAX + 8];
     _Static_assert(sizeof meta > sizeof cfg->data_dir + 5, "room for /meta");
     snprintf(meta, sizeof meta, "%s/meta", cfg->data_dir);
@@ -352,5 +358,6 @@ void st_broker_free(st_broker *b)
         st_loop_run_posted(b->loop);
     if (b->loop)
         st_loop_free(b->loop);
+    st_dirlock_release(b->data_lock); /* last: the logs and the clean-shutdown marker are done */
     free(b);
 }

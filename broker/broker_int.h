@@ -13,6 +13,7 @@
 #include "broker/net/loop.h"
 
 typedef struct st_mgmt_server st_mgmt_server;
+typedef struct st_dirlock st_dirlock;
 typedef struct st_groups st_groups;
 
 typedef struct st_broker_stats {
@@ -42,6 +43,7 @@ struct st_broker {
     int64_t next_producer_id;     /* InitProducerId hands these out (init_producer_id.c) */
     int64_t producer_id_limit;    /* end of the id block reserved in meta/producer_ids */
     st_mgmt_server *mgmt;         /* NULL in the fuzz harness */
+    st_dirlock *data_lock;        /* <data_dir>/.lock, held from the first step of opening */
     st_timer tick_timer;          /* housekeeping: flush.ms, checkpoints, compaction */
     st_timer retention_timer;     /* every log.retention.check.interval.ms */
     int64_t started_ms;           /* wall clock at start */
