@@ -55,6 +55,7 @@ static void on_tick(st_loop *loop, st_timer *t)
 {
     st_broker *b = t->arg;
     st_topics_tick(b->topics, st_wall_ms());
+    st_groups_tick(b->groups, st_wall_ms());
     if (b->quotas)
         st_quotas_sweep(b->quotas, st_wall_ms()); /* idle sensors go even when nobody records */
     st_timer_start(loop, t, TICK_MS);

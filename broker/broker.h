@@ -59,9 +59,16 @@ typedef struct st_broker_config {
     int64_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms [3000] */
     int64_t group_min_session_timeout_ms;     /* group.min.session.timeout.ms [6000] */
     int64_t group_max_session_timeout_ms;     /* group.max.session.timeout.ms [1800000] */
-    int64_t retention_check_interval_ms;      /* log.retention.check.interval.ms [300000] */
-    st_log_config log_defaults;               /* log.* broker-wide topic defaults */
-    char mgmt_url[256];                       /* management endpoint [tcp://127.0.0.1:9192] */
+    int64_t offsets_retention_minutes;        /* offsets.retention.minutes [10080: 7 days] */
+    int64_t offsets_retention_ms;             /* the same in ms, when set [-1: from the minutes] */
+    int64_t offsets_retention_check_interval_ms; /* offsets.retention.check.interval.ms
+                                                  * [600000] */
+    int64_t producer_id_expiration_ms;           /* producer.id.expiration.ms [86400000: 1 day] */
+    int64_t producer_id_expiration_check_interval_ms; /* producer.id.expiration.check.
+                                                       * interval.ms [600000] */
+    int64_t retention_check_interval_ms;              /* log.retention.check.interval.ms [300000] */
+    st_log_config log_defaults;                       /* log.* broker-wide topic defaults */
+    char mgmt_url[256]; /* management endpoint [tcp://127.0.0.1:9192] */
     char
         mgmt_token[256]; /* shared secret; empty → generated, written to data_dir/meta/mgmt.token */
     char log_level[16]; /* [info] */

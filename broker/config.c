@@ -32,6 +32,11 @@ void st_broker_config_defaults(st_broker_config *cfg)
     cfg->group_initial_rebalance_delay_ms = 3000;
     cfg->group_min_session_timeout_ms = 6000;
     cfg->group_max_session_timeout_ms = 1800000;
+    cfg->offsets_retention_minutes = 10080;
+    cfg->offsets_retention_ms = -1;
+    cfg->offsets_retention_check_interval_ms = 600000;
+    cfg->producer_id_expiration_ms = 86400000;
+    cfg->producer_id_expiration_check_interval_ms = 600000;
     cfg->retention_check_interval_ms = 300000;
     st_log_config_defaults(&cfg->log_defaults);
     snprintf(cfg->mgmt_url, sizeof cfg->mgmt_url, "tcp://127.0.0.1:9192");
@@ -198,6 +203,14 @@ static const setting settings[] = {
      INT32_MAX},
     {"groups.min_session_timeout_ms", K_INT64, F(group_min_session_timeout_ms), 8, 1, INT32_MAX},
     {"groups.max_session_timeout_ms", K_INT64, F(group_max_session_timeout_ms), 8, 1, INT32_MAX},
+    {"groups.offsets_retention_minutes", K_INT64, F(offsets_retention_minutes), 8, 1,
+     INT64_MAX / 60000},
+    {"groups.offsets_retention_ms", K_INT64, F(offsets_retention_ms), 8, -1, INT64_MAX},
+    {"groups.offsets_retention_check_interval_ms", K_INT64, F(offsets_retention_check_interval_ms),
+     8, 1, INT64_MAX},
+    {"producer.id_expiration_ms", K_INT64, F(producer_id_expiration_ms), 8, 1, INT64_MAX},
+    {"producer.id_expiration_check_interval_ms", K_INT64,
+     F(producer_id_expiration_check_interval_ms), 8, 1, INT64_MAX},
     {"log.retention_check_interval_ms", K_INT64, F(retention_check_interval_ms), 8, 10, INT64_MAX},
     {"log.segment_bytes", K_INT64, L(segment_bytes), 8, 14, INT32_MAX},
     {"log.segment_ms", K_INT64, L(segment_ms), 8, 1, INT64_MAX},
@@ -357,8 +370,8 @@ int st_broker_config_load(st_broker_config *cfg, const char *path, char *err, si
         if (config_setting_type(group) != CONFIG_TYPE_GROUP) {
             char why[300];
             snprintf(why, sizeof why,
-                     "\"%s\" must be a group (broker, socket, topics, groups, log, mgmt, security "
-                     "or quotas)",
+                     "\"%s\" must be a group (broker, socket, topics, groups, producer, log, mgmt, "
+                     "security or quotas)",
                      config_setting_name(group));
             fail(err, errlen, path, group, why);
             goto out;

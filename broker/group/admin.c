@@ -129,6 +129,7 @@ int st_groups_set_offsets(st_groups *g, const char *group_id, const st_offset_se
                             offsets[i].offset,
                             -1,
                             {"", 0},
+                            -1,
                             0};
     int rc = 0;
     grp_offsets_validate(g, c, n);
@@ -142,7 +143,7 @@ int st_groups_set_offsets(st_groups *g, const char *group_id, const st_offset_se
     }
     if (!rc) {
         /* The same check as an OffsetCommit from a tool: generation -1, no member. */
-        rc = grp_commit_check(g, id, -1, (st_str){"", 0}, &grp);
+        rc = grp_commit_check(g, id, -1, (st_str){"", 0}, (st_str){NULL, -1}, &grp);
         if (rc == ST_ERR_INVALID_GROUP_ID)
             snprintf(err, errlen, "the group id must not be empty");
         else if (rc)

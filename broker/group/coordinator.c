@@ -23,16 +23,24 @@
  *
  * Timers, all st_timer embedded in their owner: each member's session timer (a
  * member whose JoinGroup or SyncGroup is parked is kept alive, as Kafka does: the
- * join timer bounds that wait), each pending member id's timer (a MEMBER_ID_REQUIRED
- * answer not followed by a JoinGroup within the session timeout is forgotten), and
- * each group's join timer, which is first the initial rebalance delay of an Empty
- * group (extended while new members keep arriving, up to the rebalance timeout,
+ * join and sync timers bound that wait), each pending member id's timer (a
+ * MEMBER_ID_REQUIRED answer not followed by a JoinGroup within the session timeout is
+ * forgotten), each group's join timer, which is first the initial rebalance delay of an
+ * Empty group (extended while new members keep arriving, up to the rebalance timeout,
  * like Kafka's InitialDelayedJoin) and otherwise the largest rebalance timeout of the
- * members.
+ * members, and each group's sync timer.
  *
- * Static membership (group.instance.id, KIP-345) is accepted and reported but
- * treated as dynamic membership: a restarted static member gets a new member id and
- * causes a rebalance, which is what a client sees from a broker before Kafka 2.3.
+ * The sync phase is bounded too (Kafka 3's DelayedSync): when a join phase ends, every
+ * member of the new generation is pending_sync until its SyncGroup arrives; if any still
+ * is when the largest rebalance timeout has passed, those members are removed and the
+ * group rebalances. Without it a leader that heartbeats (so its session never expires)
+ * but never sends its SyncGroup would keep the followers parked in SyncGroup for ever.
+ *
+ * Static members (group.instance.id, KIP-345) are in join.c: a restarted one takes its
+ * old place (assignment, generation) under a new member id without a rebalance, and the
+ * instance it replaced is fenced (FENCED_INSTANCE_ID). A static member that has not
+ * rejoined when a join phase ends is kept (its session timeout decides), not dropped
+ * like a dynamic one.
  *
  * Loop thread only.
  */
@@ -107,6 +115,7 @@ grp_group *grp_find(st_groups *g, st_str id)
 }
 
 static void on_join_timer(st_loop *loop, st_timer *t);
+static void on_sync_timer(st_loop *loop, st_timer *t);
 
 grp_group *grp_get_or_create(st_groups *g, st_str id)
 {
@@ -123,6 +132,8 @@ grp_group *grp_get_or_create(st_groups *g, st_str id)
     grp->state_timestamp_ms = st_wall_ms();
     grp->join_timer.cb = on_join_timer;
     grp->join_timer.arg = grp;
+    grp->sync_timer.cb = on_sync_timer;
+    grp->sync_timer.arg = grp;
     if (g->ngroups == g->groups_cap) {
         g->groups_cap = g->groups_cap ? 2 * g->groups_cap : 16;
         g->groups = grp_xrealloc(g->groups, g->groups_cap * sizeof *g->groups);
@@ -135,7 +146,7 @@ grp_group *grp_get_or_create(st_groups *g, st_str id)
 
 /* ---- answering parked requests ---- */
 
-static void answer_join_error(grp_member *m, int error)
+void grp_answer_join_error(grp_member *m, int error)
 {
     grp_join_cb *cb = m->join_cb;
     if (!cb)
@@ -145,7 +156,7 @@ static void answer_join_error(grp_member *m, int error)
     cb(m->join_arg, &r);
 }
 
-static void answer_sync(grp_member *m, int error)
+void grp_answer_sync(grp_member *m, int error)
 {
     grp_sync_cb *cb = m->sync_cb;
     if (!cb)
@@ -170,8 +181,7 @@ static grp_join_member *scratch_members(st_groups *g, size_t n)
     return g->scratch;
 }
 
-/* The JoinGroup answer of the current generation; the member list when with_members. */
-static void fill_join_result(grp_group *grp, grp_member *m, bool with_members, grp_join_result *r)
+void grp_fill_join_result(grp_group *grp, grp_member *m, bool with_members, grp_join_result *r)
 {
     *r = (grp_join_result){0,
                            grp->generation,
@@ -207,7 +217,16 @@ static int64_t max_rebalance_timeout(const grp_group *grp)
     return t;
 }
 
-static void prepare_rebalance(grp_group *grp)
+/* The sync phase is over (every member synced, or a rebalance began): no timer, and
+ * nobody is waited for. */
+static void end_sync_phase(grp_group *grp)
+{
+    st_timer_stop(grp->owner->loop, &grp->sync_timer);
+    for (size_t i = 0; i < grp->nmembers; i++)
+        grp->members[i]->pending_sync = false;
+}
+
+void grp_prepare_rebalance(grp_group *grp)
 {
     st_groups *g = grp->owner;
     if (grp->state == ST_GROUP_COMPLETING_REBALANCE) {
@@ -218,9 +237,10 @@ static void prepare_rebalance(grp_group *grp)
             free(m->assignment);
             m->assignment = NULL;
             m->assignment_len = 0;
-            answer_sync(m, ST_ERR_REBALANCE_IN_PROGRESS);
+            grp_answer_sync(m, ST_ERR_REBALANCE_IN_PROGRESS);
         }
     }
+    end_sync_phase(grp);
     bool was_empty = grp->state == ST_GROUP_EMPTY;
     grp_transition(grp, ST_GROUP_PREPARING_REBALANCE);
     int64_t timeout = max_rebalance_timeout(grp);
@@ -242,7 +262,7 @@ static void maybe_prepare_rebalance(grp_group *grp)
 {
     if (grp->state == ST_GROUP_EMPTY || grp->state == ST_GROUP_STABLE ||
         grp->state == ST_GROUP_COMPLETING_REBALANCE)
-        prepare_rebalance(grp);
+        grp_prepare_rebalance(grp);
 }
 
 /* Takes m out of the group's member list and frees it (no state change). */
@@ -254,7 +274,24 @@ static void drop_member(grp_group *grp, grp_member *m)
     grp_member_free(grp->owner, m);
 }
 
-/* The join phase is over: the next generation starts with the members that rejoined. */
+/* The leader of the next generation must be a member that rejoined (a static member may
+ * still be away): keeps the leader if it did, else takes the first that did (Kafka's
+ * maybeElectNewJoinedLeader). False when nobody rejoined. */
+static bool elect_joined_leader(grp_group *grp)
+{
+    if (grp->leader && grp->leader->join_cb)
+        return true;
+    for (size_t i = 0; i < grp->nmembers; i++) {
+        if (grp->members[i]->join_cb) {
+            grp->leader = grp->members[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The join phase is over: the next generation starts with the members that rejoined,
+ * and the static members that have not (yet). */
 static void complete_join(grp_group *grp)
 {
     st_groups *g = grp->owner;
@@ -262,14 +299,23 @@ static void complete_join(grp_group *grp)
     grp->initial_delay = false;
     for (size_t i = 0; i < grp->nmembers;) {
         grp_member *m = grp->members[i];
-        if (m->join_cb) {
+        if (m->join_cb || m->group_instance_id) {
             i++;
             continue;
         }
         st_info("group \"%s\": member %s did not rejoin within the rebalance timeout: removed",
                 grp->id, m->member_id);
-        answer_sync(m, ST_ERR_REBALANCE_IN_PROGRESS);
+        grp_answer_sync(m, ST_ERR_REBALANCE_IN_PROGRESS);
         drop_member(grp, m);
+    }
+    if (grp->nmembers > 0 && !elect_joined_leader(grp)) {
+        /* Only static members that have not rejoined: wait another rebalance timeout;
+         * their session timeouts remove the ones that are gone. */
+        st_warn("group \"%s\": none of its %zu static member(s) rejoined within the rebalance "
+                "timeout: waiting again",
+                grp->id, grp->nmembers);
+        st_timer_start(g->loop, &grp->join_timer, max_rebalance_timeout(grp));
+        return;
     }
     grp->generation++;
     free(grp->protocol);
@@ -284,19 +330,23 @@ static void complete_join(grp_group *grp)
     st_info("group \"%s\": generation %d with %zu member(s), protocol %s, leader %s", grp->id,
             grp->generation, grp->nmembers, grp->protocol, grp->leader->member_id);
     grp_join_result leader_res;
-    fill_join_result(grp, grp->leader, true, &leader_res);
+    grp_fill_join_result(grp, grp->leader, true, &leader_res);
     for (size_t i = 0; i < grp->nmembers; i++) {
         grp_member *m = grp->members[i];
+        m->pending_sync = true;
+        grp_touch_session(m);
+        grp_join_cb *cb = m->join_cb;
+        if (!cb)
+            continue; /* a static member still away: it learns the generation when back */
         grp_join_result r;
         if (m == grp->leader)
             r = leader_res;
         else
-            fill_join_result(grp, m, false, &r);
-        grp_join_cb *cb = m->join_cb;
+            grp_fill_join_result(grp, m, false, &r);
         m->join_cb = NULL;
-        grp_touch_session(m);
         cb(m->join_arg, &r);
     }
+    st_timer_start(g->loop, &grp->sync_timer, max_rebalance_timeout(grp));
 }
 
 static bool all_joined(const grp_group *grp)
@@ -333,17 +383,58 @@ static void on_join_timer(st_loop *loop, st_timer *t)
     complete_join(grp);
 }
 
+/* ---- the sync phase ---- */
+
+/* m's SyncGroup arrived: once nobody is awaited the timer goes. */
+static void synced(grp_group *grp, grp_member *m)
+{
+    m->pending_sync = false;
+    for (size_t i = 0; i < grp->nmembers; i++)
+        if (grp->members[i]->pending_sync)
+            return;
+    st_timer_stop(grp->owner->loop, &grp->sync_timer);
+}
+
+static void on_sync_timer(st_loop *loop, st_timer *t)
+{
+    grp_group *grp = t->arg;
+    if (grp->state != ST_GROUP_COMPLETING_REBALANCE && grp->state != ST_GROUP_STABLE)
+        return;
+    size_t removed = 0;
+    for (size_t i = 0; i < grp->nmembers;) {
+        grp_member *m = grp->members[i];
+        if (!m->pending_sync) {
+            i++;
+            continue;
+        }
+        st_info("group \"%s\": member %s%s sent no SyncGroup for generation %d within the "
+                "rebalance timeout: removed",
+                grp->id, m->member_id, m == grp->leader ? " (the leader)" : "", grp->generation);
+        grp_answer_join_error(m, ST_ERR_UNKNOWN_MEMBER_ID);
+        grp_answer_sync(m, ST_ERR_UNKNOWN_MEMBER_ID);
+        drop_member(grp, m);
+        removed++;
+    }
+    if (removed) {
+        /* Those still parked in SyncGroup are answered REBALANCE_IN_PROGRESS and rejoin. */
+        grp_prepare_rebalance(grp);
+        try_complete_join(grp);
+    }
+}
+
+/* ---- members joining and leaving ---- */
+
 static void park_join(grp_member *m, grp_join_cb *cb, void *arg)
 {
     /* A second JoinGroup for the same member (its client reconnected): the first one
      * is answered so that it is not lost. */
-    answer_join_error(m, ST_ERR_REBALANCE_IN_PROGRESS);
+    grp_answer_join_error(m, ST_ERR_REBALANCE_IN_PROGRESS);
     m->join_cb = cb;
     m->join_arg = arg;
 }
 
-static void add_member_and_rebalance(grp_group *grp, grp_member *m, st_str protocol_type,
-                                     grp_join_cb *cb, void *arg)
+void grp_add_member_and_rebalance(grp_group *grp, grp_member *m, st_str protocol_type,
+                                  grp_join_cb *cb, void *arg)
 {
     if (grp->nmembers == 0) { /* the first member sets the group's protocol type */
         free(grp->protocol_type);
@@ -360,8 +451,8 @@ static void add_member_and_rebalance(grp_group *grp, grp_member *m, st_str proto
     try_complete_join(grp);
 }
 
-static void update_member_and_rebalance(grp_group *grp, grp_member *m, const grp_join_args *a,
-                                        grp_join_cb *cb, void *arg)
+void grp_update_member_and_rebalance(grp_group *grp, grp_member *m, const grp_join_args *a,
+                                     grp_join_cb *cb, void *arg)
 {
     grp_member_update(m, a);
     park_join(m, cb, arg);
@@ -373,13 +464,13 @@ static void update_member_and_rebalance(grp_group *grp, grp_member *m, const grp
 /* Removes a member that left or expired, and rebalances the rest. */
 static void remove_member(grp_group *grp, grp_member *m)
 {
-    answer_join_error(m, ST_ERR_UNKNOWN_MEMBER_ID);
-    answer_sync(m, ST_ERR_UNKNOWN_MEMBER_ID);
+    grp_answer_join_error(m, ST_ERR_UNKNOWN_MEMBER_ID);
+    grp_answer_sync(m, ST_ERR_UNKNOWN_MEMBER_ID);
     drop_member(grp, m);
     switch (grp->state) {
     case ST_GROUP_STABLE:
     case ST_GROUP_COMPLETING_REBALANCE:
-        prepare_rebalance(grp);
+        grp_prepare_rebalance(grp);
         try_complete_join(grp);
         break;
     case ST_GROUP_PREPARING_REBALANCE:
@@ -397,7 +488,7 @@ static void remove_pending(grp_group *grp, grp_member *m)
     try_complete_join(grp);
 }
 
-static void on_session_timeout(st_loop *loop, st_timer *t)
+void grp_on_session_timeout(st_loop *loop, st_timer *t)
 {
     grp_member *m = t->arg;
     grp_group *grp = m->group;
@@ -409,105 +500,45 @@ static void on_session_timeout(st_loop *loop, st_timer *t)
         return;
     }
     if (m->join_cb || m->sync_cb) {
-        /* Waiting on the group, not on the client: the join timer bounds this. */
+        /* Waiting on the group, not on the client: the join and sync timers bound this. */
         st_timer_start(loop, t, m->session_timeout_ms);
         return;
     }
-    st_info("group \"%s\": member %s sent no heartbeat within its session timeout (%d ms): "
+    st_info("group \"%s\": member %s%s%s sent no heartbeat within its session timeout (%d ms): "
             "removed",
-            grp->id, m->member_id, m->session_timeout_ms);
+            grp->id, m->member_id, m->group_instance_id ? " (static, instance " : "",
+            m->group_instance_id ? m->group_instance_id : "", m->session_timeout_ms);
     remove_member(grp, m);
 }
 
-/* ---- the requests ---- */
+/* ---- the requests (JoinGroup is in join.c) ---- */
 
-/* A copy of the request's member id for error answers (valid until the next call). */
-static const char *echo_member_id(st_groups *g, st_str id)
+const char *grp_echo(st_groups *g, st_str s)
 {
     free(g->echo_member_id);
-    g->echo_member_id = grp_dup_str(id);
+    g->echo_member_id = grp_dup_str(s);
     return g->echo_member_id;
 }
 
-int grp_join(st_groups *g, const grp_join_args *a, grp_join_cb *cb, void *arg, grp_join_result *res)
+int grp_validate_member(grp_group *grp, st_str member_id, st_str group_instance_id,
+                        grp_member **out)
 {
-    *res = (grp_join_result){0, -1, "", "", echo_member_id(g, a->member_id), 0, NULL};
-    st_broker_config *cfg = &g->b->cfg;
-    if (g->closing)
-        return res->error = ST_ERR_COORDINATOR_NOT_AVAILABLE, 0;
-    if (!grp_id_valid(a->group_id))
-        return res->error = ST_ERR_INVALID_GROUP_ID, 0;
-    if (a->session_timeout_ms < cfg->group_min_session_timeout_ms ||
-        a->session_timeout_ms > cfg->group_max_session_timeout_ms)
-        return res->error = ST_ERR_INVALID_SESSION_TIMEOUT, 0;
-    grp_group *grp = grp_find(g, a->group_id);
-
-    if (a->member_id.len <= 0) {
-        if (!grp_supports_protocols(grp, a))
-            return res->error = ST_ERR_INCONSISTENT_GROUP_PROTOCOL, 0;
-        if (!grp)
-            grp = grp_get_or_create(g, a->group_id);
-        if (a->require_known_member_id && grp->npending >= GROUP_MAX_PENDING)
-            return res->error = ST_ERR_GROUP_MAX_SIZE_REACHED, 0;
-        grp_member *m = grp_member_new(grp, a, on_session_timeout);
-        if (a->require_known_member_id) {
-            /* KIP-394: the client must come back with this id, so a client that
-             * times out and retries never leaves a ghost member behind. */
-            m->pending = true;
-            grp_member_forget_protocols(m);
-            grp_list_add(&grp->pending, &grp->npending, &grp->pending_cap, m);
-            grp_touch_session(m);
-            res->error = ST_ERR_MEMBER_ID_REQUIRED;
-            res->member_id = m->member_id;
-            return 0;
+    *out = NULL;
+    if (group_instance_id.len >= 0) {
+        grp_member *s = grp_find_static(grp, group_instance_id);
+        if (!s)
+            return ST_ERR_UNKNOWN_MEMBER_ID;
+        if (!grp_str_is(member_id, s->member_id)) {
+            st_debug("group \"%s\": member %.*s of instance %s is fenced by member %s", grp->id,
+                     member_id.len > 0 ? (int)member_id.len : 0, member_id.ptr ? member_id.ptr : "",
+                     s->group_instance_id, s->member_id);
+            return ST_ERR_FENCED_INSTANCE_ID;
         }
-        add_member_and_rebalance(grp, m, a->protocol_type, cb, arg);
-        return ST_ERR__DEFERRED;
-    }
-
-    if (!grp)
-        return res->error = ST_ERR_UNKNOWN_MEMBER_ID, 0;
-    grp_member *p = grp_find_in(grp->pending, grp->npending, a->member_id);
-    if (p) {
-        if (!grp_supports_protocols(grp, a))
-            return res->error = ST_ERR_INCONSISTENT_GROUP_PROTOCOL, 0;
-        grp_list_remove(grp->pending, &grp->npending, p);
-        p->pending = false;
-        grp_member_update(p, a);
-        add_member_and_rebalance(grp, p, a->protocol_type, cb, arg);
-        return ST_ERR__DEFERRED;
-    }
-    grp_member *m = grp_find_member(grp, a->member_id);
-    if (!m)
-        return res->error = ST_ERR_UNKNOWN_MEMBER_ID, 0;
-    if (!grp_supports_protocols(grp, a))
-        return res->error = ST_ERR_INCONSISTENT_GROUP_PROTOCOL, 0;
-    switch (grp->state) {
-    case ST_GROUP_PREPARING_REBALANCE:
-        update_member_and_rebalance(grp, m, a, cb, arg);
-        return ST_ERR__DEFERRED;
-    case ST_GROUP_COMPLETING_REBALANCE:
-        /* The member missed our answer (a retry): the same answer again, unless its
-         * protocols changed. */
-        if (grp_protocols_match(m, a)) {
-            fill_join_result(grp, m, m == grp->leader, res);
-            return 0;
-        }
-        update_member_and_rebalance(grp, m, a, cb, arg);
-        return ST_ERR__DEFERRED;
-    case ST_GROUP_STABLE:
-        /* The leader rejoining asks for a new assignment (topics changed); a follower
-         * rejoining with the same protocols just gets the current generation. */
-        if (m == grp->leader || !grp_protocols_match(m, a)) {
-            update_member_and_rebalance(grp, m, a, cb, arg);
-            return ST_ERR__DEFERRED;
-        }
-        grp_touch_session(m);
-        fill_join_result(grp, m, false, res);
+        *out = s;
         return 0;
-    default:
-        return res->error = ST_ERR_UNKNOWN_MEMBER_ID, 0;
     }
+    *out = grp_find_member(grp, member_id);
+    return *out ? 0 : ST_ERR_UNKNOWN_MEMBER_ID;
 }
 
 int grp_sync(st_groups *g, const grp_sync_args *a, grp_sync_cb *cb, void *arg, grp_sync_result *res)
@@ -516,9 +547,11 @@ int grp_sync(st_groups *g, const grp_sync_args *a, grp_sync_cb *cb, void *arg, g
     if (g->closing)
         return res->error = ST_ERR_COORDINATOR_NOT_AVAILABLE, 0;
     grp_group *grp = grp_find(g, a->group_id);
-    grp_member *m = grp ? grp_find_member(grp, a->member_id) : NULL;
-    if (!m)
-        return res->error = ST_ERR_UNKNOWN_MEMBER_ID, 0;
+    grp_member *m = NULL;
+    int err = grp ? grp_validate_member(grp, a->member_id, a->group_instance_id, &m)
+                  : ST_ERR_UNKNOWN_MEMBER_ID;
+    if (err)
+        return res->error = (int16_t)err, 0;
     if (a->generation != grp->generation)
         return res->error = ST_ERR_ILLEGAL_GENERATION, 0;
     switch (grp->state) {
@@ -526,8 +559,9 @@ int grp_sync(st_groups *g, const grp_sync_args *a, grp_sync_cb *cb, void *arg, g
         return res->error = ST_ERR_REBALANCE_IN_PROGRESS, 0;
     case ST_GROUP_COMPLETING_REBALANCE:
         grp_touch_session(m);
+        synced(grp, m);
         if (m != grp->leader) {
-            answer_sync(m, ST_ERR_REBALANCE_IN_PROGRESS); /* a duplicate from a reconnect */
+            grp_answer_sync(m, ST_ERR_REBALANCE_IN_PROGRESS); /* a duplicate from a reconnect */
             m->sync_cb = cb;
             m->sync_arg = arg;
             return ST_ERR__DEFERRED;
@@ -552,11 +586,12 @@ int grp_sync(st_groups *g, const grp_sync_args *a, grp_sync_cb *cb, void *arg, g
         grp_transition(grp, ST_GROUP_STABLE);
         grp_offsets_write_group(g, grp);
         for (size_t i = 0; i < grp->nmembers; i++)
-            answer_sync(grp->members[i], 0);
+            grp_answer_sync(grp->members[i], 0);
         *res = (grp_sync_result){0, m->assignment, m->assignment_len};
         return 0;
     case ST_GROUP_STABLE:
         grp_touch_session(m);
+        synced(grp, m);
         *res = (grp_sync_result){0, m->assignment, m->assignment_len};
         return 0;
     default:
@@ -564,14 +599,17 @@ int grp_sync(st_groups *g, const grp_sync_args *a, grp_sync_cb *cb, void *arg, g
     }
 }
 
-int grp_heartbeat(st_groups *g, st_str group_id, st_str member_id, int32_t generation)
+int grp_heartbeat(st_groups *g, st_str group_id, st_str member_id, st_str group_instance_id,
+                  int32_t generation)
 {
     if (g->closing)
         return ST_ERR_COORDINATOR_NOT_AVAILABLE;
     grp_group *grp = grp_find(g, group_id);
-    grp_member *m = grp ? grp_find_member(grp, member_id) : NULL;
-    if (!m)
-        return ST_ERR_UNKNOWN_MEMBER_ID;
+    grp_member *m = NULL;
+    int err =
+        grp ? grp_validate_member(grp, member_id, group_instance_id, &m) : ST_ERR_UNKNOWN_MEMBER_ID;
+    if (err)
+        return err;
     if (generation != grp->generation)
         return ST_ERR_ILLEGAL_GENERATION;
     grp_touch_session(m);
@@ -579,32 +617,47 @@ int grp_heartbeat(st_groups *g, st_str group_id, st_str member_id, int32_t gener
     return grp->state == ST_GROUP_PREPARING_REBALANCE ? ST_ERR_REBALANCE_IN_PROGRESS : 0;
 }
 
-int grp_leave(st_groups *g, st_str group_id, const st_str *member_ids, size_t n, int16_t *errors)
+int grp_leave(st_groups *g, st_str group_id, const st_str *member_ids, const st_str *instance_ids,
+              size_t n, int16_t *errors)
 {
     if (g->closing)
         return ST_ERR_COORDINATOR_NOT_AVAILABLE;
     grp_group *grp = grp_find(g, group_id);
     for (size_t i = 0; i < n; i++) {
+        st_str instance = instance_ids ? instance_ids[i] : (st_str){NULL, -1};
         errors[i] = ST_ERR_UNKNOWN_MEMBER_ID;
         if (!grp)
             continue;
-        grp_member *p = grp_find_in(grp->pending, grp->npending, member_ids[i]);
-        grp_member *m = p ? NULL : grp_find_member(grp, member_ids[i]);
-        if (p) {
-            remove_pending(grp, p);
-        } else if (m) {
-            st_info("group \"%s\": member %s left", grp->id, m->member_id);
-            remove_member(grp, m);
+        grp_member *m = NULL;
+        if (member_ids[i].len <= 0) {
+            /* An admin removing a static member by its instance id alone. */
+            m = instance.len >= 0 ? grp_find_static(grp, instance) : NULL;
+            if (!m)
+                continue;
         } else {
-            continue;
+            grp_member *p = grp_find_in(grp->pending, grp->npending, member_ids[i]);
+            if (p) {
+                remove_pending(grp, p);
+                errors[i] = 0;
+                continue;
+            }
+            int err = grp_validate_member(grp, member_ids[i], instance, &m);
+            if (err) {
+                errors[i] = (int16_t)err;
+                continue;
+            }
         }
+        st_info("group \"%s\": member %s%s%s left", grp->id, m->member_id,
+                m->group_instance_id ? " of instance " : "",
+                m->group_instance_id ? m->group_instance_id : "");
+        remove_member(grp, m);
         errors[i] = 0;
     }
     return 0;
 }
 
 int grp_commit_check(st_groups *g, st_str group_id, int32_t generation, st_str member_id,
-                     grp_group **out)
+                     st_str group_instance_id, grp_group **out)
 {
     *out = NULL;
     if (g->closing)
@@ -623,13 +676,15 @@ int grp_commit_check(st_groups *g, st_str group_id, int32_t generation, st_str m
     if (grp->state == ST_GROUP_DEAD)
         return ST_ERR_COORDINATOR_NOT_AVAILABLE;
     grp_member *m = NULL;
-    if (generation >= 0 || member_id.len > 0) {
-        m = grp_find_member(grp, member_id);
-        if (!m)
-            return ST_ERR_UNKNOWN_MEMBER_ID;
+    if (generation < 0 && grp->state == ST_GROUP_EMPTY) {
+        /* an admin tool or a consumer without group management: fine while empty */
+    } else if (generation >= 0 || member_id.len > 0 || group_instance_id.len >= 0) {
+        int err = grp_validate_member(grp, member_id, group_instance_id, &m);
+        if (err)
+            return err;
         if (generation != grp->generation)
             return ST_ERR_ILLEGAL_GENERATION;
-    } else if (grp->state != ST_GROUP_EMPTY) {
+    } else {
         /* Committing as an outsider into a group whose members own the partitions. */
         return ST_ERR_UNKNOWN_MEMBER_ID;
     }
@@ -647,9 +702,10 @@ int grp_commit_check(st_groups *g, st_str group_id, int32_t generation, st_str m
 static void group_destroy(st_groups *g, grp_group *grp)
 {
     st_timer_stop(g->loop, &grp->join_timer);
+    st_timer_stop(g->loop, &grp->sync_timer);
     for (size_t k = 0; k < grp->nmembers; k++) {
-        answer_join_error(grp->members[k], ST_ERR_COORDINATOR_NOT_AVAILABLE);
-        answer_sync(grp->members[k], ST_ERR_COORDINATOR_NOT_AVAILABLE);
+        grp_answer_join_error(grp->members[k], ST_ERR_COORDINATOR_NOT_AVAILABLE);
+        grp_answer_sync(grp->members[k], ST_ERR_COORDINATOR_NOT_AVAILABLE);
         grp_member_free(g, grp->members[k]);
     }
     for (size_t k = 0; k < grp->npending; k++)

@@ -36,6 +36,10 @@ st_groups *st_groups_open(st_broker *b, char *err, size_t errlen);
  * frees. NULL is ignored. */
 void st_groups_close(st_groups *g);
 
+/* Periodic work, from the broker's tick: every groups.offsets_retention_check_interval_ms
+ * it expires committed offsets (see broker/group/expiry.c). */
+void st_groups_tick(st_groups *g, int64_t now_ms);
+
 /* Read-only views, valid only during the callback. */
 typedef struct st_group_member_view {
     const char *member_id;

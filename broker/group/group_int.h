@@ -58,6 +58,10 @@ typedef struct grp_member {
     uint8_t *assignment; /* what the leader gave it (NULL: none yet) */
     size_t assignment_len;
     bool pending; /* JoinGroup v4+: id handed out with MEMBER_ID_REQUIRED, not joined */
+    /* In the generation the last join phase formed, but no SyncGroup from it yet: still
+     * set when the group's sync timer fires, the member is removed (it heartbeats, so its
+     * session timer never would), and the group rebalances. */
+    bool pending_sync;
     /* A parked JoinGroup (PreparingRebalance) or SyncGroup (CompletingRebalance). */
     grp_join_cb *join_cb;
     void *join_arg;
@@ -74,6 +78,8 @@ typedef struct grp_offset {
     int32_t leader_epoch; /* -1 unknown */
     char *metadata;       /* "" when none */
     int64_t commit_timestamp_ms;
+    int64_t expire_timestamp_ms; /* OffsetCommit v2-4 retention_time_ms: an explicit expiry
+                                  * (Kafka's value v1); -1 for the broker's retention */
 } grp_offset;
 
 struct grp_group {
@@ -88,13 +94,16 @@ struct grp_group {
     size_t nmembers, members_cap;
     grp_member **pending; /* member ids handed out, awaiting their JoinGroup */
     size_t npending, pending_cap;
-    st_timer join_timer;      /* ends the join phase (initial delay or rebalance timeout) */
-    bool initial_delay;       /* join_timer is the initial rebalance delay */
-    bool new_member_added;    /* a member joined during the initial delay */
-    int64_t delay_remaining;  /* how far the initial delay may still be extended */
-    bool has_metadata_record; /* a group metadata record for it is in the log */
-    int64_t state_timestamp_ms;
-    grp_offset *offsets; /* sorted by (topic, partition) */
+    st_timer join_timer;        /* ends the join phase (initial delay or rebalance timeout) */
+    st_timer sync_timer;        /* ends the sync phase: members still pending_sync are removed */
+    bool initial_delay;         /* join_timer is the initial rebalance delay */
+    bool new_member_added;      /* a member joined during the initial delay */
+    int64_t delay_remaining;    /* how far the initial delay may still be extended */
+    bool has_metadata_record;   /* a group metadata record for it is in the log */
+    int64_t state_timestamp_ms; /* when the group entered its state (-1: unknown, a group
+                                 * loaded from a record without it); an Empty group's
+                                 * offsets expire counting from here */
+    grp_offset *offsets;        /* sorted by (topic, partition) */
     size_t noffsets, offsets_cap;
 };
 
@@ -104,6 +113,7 @@ struct st_groups {
     grp_group **groups; /* sorted by id */
     size_t ngroups, groups_cap;
     bool closing;
+    int64_t next_expiry_ms; /* when st_groups_tick next looks for expired offsets */
     /* Scratch memory behind results returned to callers (valid until the next call). */
     void *scratch;
     size_t scratch_cap;
@@ -157,8 +167,9 @@ char *grp_dup_cstr(const char *s);
 bool grp_str_is(st_str s, const char *c);
 int grp_str_cmp(st_str s, const char *c); /* strcmp order */
 
-/* A new member of grp with a fresh id ("<client id>-<uuid>") and the JoinGroup's
- * fields; on_timeout is its session timer's callback. */
+/* A new member of grp with a fresh id ("<client id>-<uuid>", or "<group instance
+ * id>-<uuid>" for a static member, as Kafka) and the JoinGroup's fields; on_timeout is
+ * its session timer's callback. */
 grp_member *grp_member_new(grp_group *grp, const grp_join_args *a, st_timer_cb *on_timeout);
 /* Frees a member's protocol metadata (a pending member keeps only its id and timer;
  * its JoinGroup with the id brings the protocols again). */
@@ -182,6 +193,10 @@ void grp_list_add(grp_member ***list, size_t *n, size_t *cap, grp_member *m);
 void grp_list_remove(grp_member **list, size_t *n, grp_member *m);
 grp_member *grp_find_in(grp_member **list, size_t n, st_str member_id);
 grp_member *grp_find_member(grp_group *grp, st_str member_id);
+/* The static member with this group.instance.id, or NULL. */
+grp_member *grp_find_static(grp_group *grp, st_str group_instance_id);
+/* A new member id for a static member that rejoins (KIP-345). Returns a new string. */
+char *grp_new_member_id(st_str prefix);
 /* (Re)starts the member's session timer. */
 void grp_touch_session(grp_member *m);
 const grp_protocol *grp_member_protocol(const grp_member *m, const char *name);
@@ -196,13 +211,41 @@ const char *grp_select_protocol(const grp_group *grp);
 void grp_transition(grp_group *grp, st_group_state to);
 
 grp_group *grp_find(st_groups *g, st_str id);
+/* The session timer callback of every member. */
+void grp_on_session_timeout(st_loop *loop, st_timer *t);
+/* Answers a parked JoinGroup / SyncGroup of m with `error` (no-op when none). */
+void grp_answer_join_error(grp_member *m, int error);
+void grp_answer_sync(grp_member *m, int error);
+/* The JoinGroup answer of the current generation; the member list when with_members.
+ * Valid until the next call into the coordinator. */
+void grp_fill_join_result(grp_group *grp, grp_member *m, bool with_members, grp_join_result *r);
+/* Parks m's JoinGroup (answering an earlier one), adds it to the group and rebalances. */
+void grp_add_member_and_rebalance(grp_group *grp, grp_member *m, st_str protocol_type,
+                                  grp_join_cb *cb, void *arg);
+/* Takes the JoinGroup's fields, parks it and rebalances (unless already rebalancing). */
+void grp_update_member_and_rebalance(grp_group *grp, grp_member *m, const grp_join_args *a,
+                                     grp_join_cb *cb, void *arg);
+/* Starts a rebalance whatever the state (Empty, CompletingRebalance or Stable). */
+void grp_prepare_rebalance(grp_group *grp);
+/* A copy of s for an answer (valid until the next call into the coordinator). */
+const char *grp_echo(st_groups *g, st_str s);
+/* Kafka's validateCurrentMember: with a group.instance.id the static member holding it
+ * must be member_id (else FENCED_INSTANCE_ID: a newer instance replaced it); without,
+ * member_id must be a member. 0 and *out, or UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID. */
+int grp_validate_member(grp_group *grp, st_str member_id, st_str group_instance_id,
+                        grp_member **out);
 /* Returns the group, creating it (Empty) when missing. */
 grp_group *grp_get_or_create(st_groups *g, st_str id);
 /* Removes and frees a group (it must have no members or pending members). */
 void grp_remove(st_groups *g, grp_group *grp);
 
+/* ---- join.c ---- */
+
+/* JoinGroup, dynamic and static members (KIP-345). */
 int grp_join(st_groups *g, const grp_join_args *a, grp_join_cb *cb, void *arg,
              grp_join_result *res);
+
+/* ---- coordinator.c (the other requests) ---- */
 
 typedef struct grp_sync_assignment {
     st_str member_id;
@@ -226,16 +269,19 @@ struct grp_sync_result {
 
 int grp_sync(st_groups *g, const grp_sync_args *a, grp_sync_cb *cb, void *arg,
              grp_sync_result *res);
-/* Returns the Heartbeat error code. */
-int grp_heartbeat(st_groups *g, st_str group_id, st_str member_id, int32_t generation);
-/* Removes each member (or pending member) named; errors[i] gets its code. Returns the
- * top-level error. */
-int grp_leave(st_groups *g, st_str group_id, const st_str *member_ids, size_t n, int16_t *errors);
+/* Returns the Heartbeat error code. group_instance_id len -1: none (before v3). */
+int grp_heartbeat(st_groups *g, st_str group_id, st_str member_id, st_str group_instance_id,
+                  int32_t generation);
+/* Removes each member (or pending member) named; errors[i] gets its code. A member id ""
+ * with a group.instance.id removes that static member (LeaveGroup v3, KIP-345's admin
+ * removal). instance_ids may be NULL (v0-2). Returns the top-level error. */
+int grp_leave(st_groups *g, st_str group_id, const st_str *member_ids, const st_str *instance_ids,
+              size_t n, int16_t *errors);
 
 /* OffsetCommit's group-level check (Kafka's validateOffsetCommit). On success *out is
  * the group (created for a generation -1 commit to an unknown group). */
 int grp_commit_check(st_groups *g, st_str group_id, int32_t generation, st_str member_id,
-                     grp_group **out);
+                     st_str group_instance_id, grp_group **out);
 
 /* ---- admin.c ---- */
 
@@ -255,8 +301,9 @@ typedef struct grp_commit {
     int32_t partition;
     int64_t offset;
     int32_t leader_epoch;
-    st_str metadata; /* len -1: null */
-    int16_t error;   /* out */
+    st_str metadata;             /* len -1: null */
+    int64_t expire_timestamp_ms; /* -1, or OffsetCommit v2-4's commit time + retention_time */
+    int16_t error;               /* out */
 } grp_commit;
 
 /* Sets c[i].error for partitions that cannot be committed (unknown topic/partition,
@@ -273,5 +320,15 @@ void grp_offsets_write_group(st_groups *g, grp_group *grp);
  * offsets. Returns 0 or a wire error code (with err set). */
 int grp_offsets_delete_group(st_groups *g, grp_group *grp, char *err, size_t errlen);
 void grp_offsets_free(grp_group *grp);
+/* Writes tombstones, in one batch, for the offsets with expired[i] set (i indexes
+ * grp->offsets) and, with group_tombstone, for the group's metadata record; then forgets
+ * them. 0, or the wire code of a failed write (then nothing is forgotten). */
+int grp_offsets_remove(st_groups *g, grp_group *grp, const bool *expired, bool group_tombstone);
+
+/* ---- expiry.c ---- */
+
+/* Kafka's offset expiry (offsets.retention.minutes, KIP-211) over every group at now_ms;
+ * a group left Empty with no offset is forgotten. */
+void grp_offsets_expire(st_groups *g, int64_t now_ms);
 
 #endif

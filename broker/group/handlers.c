@@ -33,6 +33,7 @@
 #include "broker/group/group_int.h"
 #include "broker/proto/session.h"
 #include "broker/security/security.h"
+#include "common/clock.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
@@ -261,12 +262,11 @@ int st_handle_heartbeat(st_req *req)
     st_str group_id = st_rd_str(rd, false);
     int32_t generation = st_rd_i32(rd);
     st_str member_id = st_rd_str(rd, false);
-    if (req->api_version >= 3)
-        st_rd_str(rd, false); /* group_instance_id: static members are dynamic here */
+    st_str instance_id = req->api_version >= 3 ? st_rd_str(rd, false) : (st_str){NULL, -1};
     if (rd->err)
         return ST_ERR__MALFORMED;
     int rc = group_allowed(req, ST_ACL_OP_READ, group_id)
-                 ? grp_heartbeat(req->broker->groups, group_id, member_id, generation)
+                 ? grp_heartbeat(req->broker->groups, group_id, member_id, instance_id, generation)
                  : ST_ERR_GROUP_AUTHORIZATION_FAILED;
     st_buf *out = st_resp_buf(req->resp);
     put_throttle(out, req, 1);
@@ -302,7 +302,7 @@ int st_handle_leave_group(st_req *req)
     if (!rd->err) {
         int top;
         if (group_allowed(req, ST_ACL_OP_READ, group_id)) {
-            top = grp_leave(req->broker->groups, group_id, ids, count, errors);
+            top = grp_leave(req->broker->groups, group_id, ids, instances, count, errors);
         } else {
             top = ST_ERR_GROUP_AUTHORIZATION_FAILED;
             count = 0; /* as Kafka: no member list with a request-level error */
@@ -413,12 +413,17 @@ int st_handle_offset_commit(st_req *req)
     st_str group_id = st_rd_str(rd, false);
     int32_t generation = st_rd_i32(rd);
     st_str member_id = st_rd_str(rd, false);
-    if (v >= 7)
-        st_rd_str(rd, false); /* group_instance_id: static members are dynamic here */
-    if (v >= 2 && v <= 4)
-        st_rd_i64(rd); /* retention_time_ms: offsets are kept until deleted */
+    st_str instance_id = v >= 7 ? st_rd_str(rd, false) : (st_str){NULL, -1};
+    /* v2-4: an explicit retention for these offsets; -1 (every client's default) leaves
+     * them to offsets.retention.minutes (KIP-211). */
+    int64_t retention_ms = v >= 2 && v <= 4 ? st_rd_i64(rd) : -1;
     if (rd->err)
         return ST_ERR__MALFORMED;
+    int64_t expire_ms = -1;
+    if (retention_ms >= 0) {
+        int64_t now = st_wall_ms();
+        expire_ms = retention_ms > INT64_MAX - now ? INT64_MAX : now + retention_ms;
+    }
     commit_req *c = grp_xcalloc(1, sizeof *c);
     c->req = req;
     size_t nparts;
@@ -438,6 +443,7 @@ int st_handle_offset_commit(st_req *req)
             pc->offset = st_rd_i64(rd);
             pc->leader_epoch = v >= 6 ? st_rd_i32(rd) : -1;
             pc->metadata = st_rd_str(rd, false);
+            pc->expire_timestamp_ms = expire_ms;
             ct->n++;
         }
     }
@@ -460,7 +466,7 @@ int st_handle_offset_commit(st_req *req)
             for (size_t i = ct->first; i < ct->first + ct->n; i++)
                 c->commits[i].error = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
         }
-        rc = grp_commit_check(g, group_id, generation, member_id, &grp);
+        rc = grp_commit_check(g, group_id, generation, member_id, instance_id, &grp);
     }
     if (rc) {
         for (size_t i = 0; i < c->ncommits; i++)

@@ -107,8 +107,9 @@ void grp_member_update(grp_member *m, const grp_join_args *a)
     m->rebalance_timeout_ms = a->rebalance_timeout_ms;
 }
 
-/* Kafka's member id: "<client id>-<random UUID>". Returns a new string. */
-static char *new_member_id(st_str client_id)
+/* Kafka's member id: "<client id or group instance id>-<random UUID>". Returns a new
+ * string. */
+char *grp_new_member_id(st_str client_id)
 {
     uint8_t u[16];
     if (getrandom(u, sizeof u, 0) != (ssize_t)sizeof u) {
@@ -133,7 +134,8 @@ grp_member *grp_member_new(grp_group *grp, const grp_join_args *a, st_timer_cb *
 {
     grp_member *m = grp_xcalloc(1, sizeof *m);
     m->group = grp;
-    m->member_id = new_member_id(a->client_id);
+    m->member_id =
+        grp_new_member_id(a->group_instance_id.len >= 0 ? a->group_instance_id : a->client_id);
     m->session_timer.cb = on_timeout;
     m->session_timer.arg = m;
     grp_member_update(m, a);
@@ -186,6 +188,18 @@ grp_member *grp_find_in(grp_member **list, size_t n, st_str member_id)
 grp_member *grp_find_member(grp_group *grp, st_str member_id)
 {
     return grp_find_in(grp->members, grp->nmembers, member_id);
+}
+
+grp_member *grp_find_static(grp_group *grp, st_str group_instance_id)
+{
+    if (group_instance_id.len < 0)
+        return NULL;
+    for (size_t i = 0; i < grp->nmembers; i++) {
+        const char *id = grp->members[i]->group_instance_id;
+        if (id && grp_str_is(group_instance_id, id))
+            return grp->members[i];
+    }
+    return NULL;
 }
 
 void grp_touch_session(grp_member *m)

@@ -11,8 +11,8 @@
  *
  *   OffsetCommitKey     | int16 version (0/1; we write 1) | string group | string topic |
  *                       | int32 partition |
- *   OffsetCommitValue   | int16 version (we write 3) | int64 offset |
- *                       | int32 leader_epoch (v3) | string metadata |
+ *   OffsetCommitValue   | int16 version (we write 3, or 1 for an explicit expiry) |
+ *                       | int64 offset | int32 leader_epoch (v3) | string metadata |
  *                       | int64 commit_timestamp | (v1 also int64 expire_timestamp)
  *   GroupMetadataKey    | int16 version = 2 | string group |
  *   GroupMetadataValue  | int16 version (we write 3) | string protocol_type |
@@ -23,9 +23,11 @@
  *                       |   string client_host, int32 rebalance_timeout,
  *                       |   int32 session_timeout, bytes subscription, bytes assignment |
  *
- * Loading keeps only a group's existence, protocol type and generation from its
- * metadata record: members are not restored, so after a restart the group is Empty
- * and its consumers rejoin (their heartbeats get UNKNOWN_MEMBER_ID).
+ * Loading keeps only a group's existence, protocol type, generation and state timestamp
+ * from its metadata record: members are not restored, so after a restart the group is
+ * Empty and its consumers rejoin (their heartbeats get UNKNOWN_MEMBER_ID). A group whose
+ * record had members counts as Empty from the load (its offsets' retention starts
+ * then); one recorded Empty keeps the time it became Empty.
  *
  * Loop thread only.
  */
@@ -44,6 +46,7 @@
 
 #define OFFSET_KEY_VERSION   1
 #define OFFSET_VALUE_VERSION 3
+#define OFFSET_VALUE_EXPIRE  1 /* the one version with an expire_timestamp */
 #define GROUP_KEY_VERSION    2
 #define GROUP_VALUE_VERSION  3
 #define LOAD_READ_BYTES      (1 << 20)
@@ -139,7 +142,7 @@ const grp_offset *grp_offsets_find(const grp_group *grp, st_str topic, int32_t p
 }
 
 static void offset_put(grp_group *grp, st_str topic, int32_t partition, int64_t offset,
-                       int32_t leader_epoch, st_str metadata, int64_t commit_ts)
+                       int32_t leader_epoch, st_str metadata, int64_t commit_ts, int64_t expire_ts)
 {
     bool found;
     size_t i = offset_slot(grp, topic, partition, &found);
@@ -150,7 +153,7 @@ static void offset_put(grp_group *grp, st_str topic, int32_t partition, int64_t 
         }
         memmove(&grp->offsets[i + 1], &grp->offsets[i], (grp->noffsets - i) * sizeof *grp->offsets);
         grp->noffsets++;
-        grp->offsets[i] = (grp_offset){grp_dup_str(topic), partition, 0, -1, NULL, 0};
+        grp->offsets[i] = (grp_offset){grp_dup_str(topic), partition, 0, -1, NULL, 0, -1};
     }
     grp_offset *o = &grp->offsets[i];
     o->offset = offset;
@@ -158,6 +161,7 @@ static void offset_put(grp_group *grp, st_str topic, int32_t partition, int64_t 
     free(o->metadata);
     o->metadata = grp_dup_str(metadata);
     o->commit_timestamp_ms = commit_ts;
+    o->expire_timestamp_ms = expire_ts;
 }
 
 static void offset_del(grp_group *grp, st_str topic, int32_t partition)
@@ -328,12 +332,17 @@ void grp_offsets_store(st_groups *g, grp_group *grp, grp_commit *c, size_t n, st
         if (c[i].error)
             continue;
         put_offset_key(&s, grp->id, c[i].topic, c[i].partition);
-        st_buf_put_i16(&s.data, OFFSET_VALUE_VERSION);
-        st_buf_put_i64(&s.data, c[i].offset);
-        st_buf_put_i32(&s.data, c[i].leader_epoch);
         st_str md = c[i].metadata;
+        bool expires = c[i].expire_timestamp_ms >= 0;
+        /* Kafka writes an explicit expiry in value v1, which has no leader epoch. */
+        st_buf_put_i16(&s.data, expires ? OFFSET_VALUE_EXPIRE : OFFSET_VALUE_VERSION);
+        st_buf_put_i64(&s.data, c[i].offset);
+        if (!expires)
+            st_buf_put_i32(&s.data, c[i].leader_epoch);
         st_wr_str(&s.data, false, md.len > 0 ? md.ptr : "", md.len > 0 ? md.len : 0);
         st_buf_put_i64(&s.data, now);
+        if (expires)
+            st_buf_put_i64(&s.data, c[i].expire_timestamp_ms);
         rec_done(&s, true);
     }
     int rc = append_set(g, grp->id, &s, flush_log);
@@ -343,8 +352,9 @@ void grp_offsets_store(st_groups *g, grp_group *grp, grp_commit *c, size_t n, st
         if (rc)
             c[i].error = (int16_t)rc;
         else
-            offset_put(grp, c[i].topic, c[i].partition, c[i].offset, c[i].leader_epoch,
-                       c[i].metadata, now);
+            offset_put(grp, c[i].topic, c[i].partition, c[i].offset,
+                       c[i].expire_timestamp_ms >= 0 ? -1 : c[i].leader_epoch, c[i].metadata, now,
+                       c[i].expire_timestamp_ms);
     }
     rec_set_free(&s);
     maybe_forget(g, grp);
@@ -382,6 +392,39 @@ void grp_offsets_write_group(st_groups *g, grp_group *grp)
     if (append_set(g, grp->id, &s, NULL) == 0)
         grp->has_metadata_record = true;
     rec_set_free(&s);
+}
+
+int grp_offsets_remove(st_groups *g, grp_group *grp, const bool *expired, bool group_tombstone)
+{
+    rec_set s = {ST_BUF_INIT, NULL, 0, 0};
+    for (size_t i = 0; i < grp->noffsets; i++) {
+        if (!expired[i])
+            continue;
+        const grp_offset *o = &grp->offsets[i];
+        put_offset_key(&s, grp->id, (st_str){o->topic, (int32_t)strlen(o->topic)}, o->partition);
+        rec_done(&s, false);
+    }
+    if (group_tombstone) {
+        put_group_key(&s, grp->id);
+        rec_done(&s, false);
+    }
+    int rc = append_set(g, grp->id, &s, NULL);
+    rec_set_free(&s);
+    if (rc)
+        return rc;
+    size_t kept = 0;
+    for (size_t i = 0; i < grp->noffsets; i++) {
+        if (expired[i]) {
+            free(grp->offsets[i].topic);
+            free(grp->offsets[i].metadata);
+        } else {
+            grp->offsets[kept++] = grp->offsets[i];
+        }
+    }
+    grp->noffsets = kept;
+    if (group_tombstone)
+        grp->has_metadata_record = false;
+    return 0;
 }
 
 int grp_offsets_delete_group(st_groups *g, grp_group *grp, char *err, size_t errlen)
@@ -450,6 +493,7 @@ static void apply_offset(st_groups *g, st_str group, st_rd *key, st_bytes value,
     int32_t epoch = version >= 3 ? st_rd_i32(&v) : -1;
     st_str metadata = st_rd_str(&v, false);
     int64_t ts = st_rd_i64(&v); /* v0 timestamp, v1+ commit timestamp */
+    int64_t expire_ts = version == OFFSET_VALUE_EXPIRE ? st_rd_i64(&v) : -1;
     if (v.err || version < 0 || version > 3) {
         st->skipped++;
         return;
@@ -459,7 +503,7 @@ static void apply_offset(st_groups *g, st_str group, st_rd *key, st_bytes value,
         return;
     }
     grp_group *grp = grp_get_or_create(g, group);
-    offset_put(grp, topic, partition, offset, epoch, metadata, ts);
+    offset_put(grp, topic, partition, offset, epoch, metadata, ts, expire_ts);
 }
 
 static void apply_group(st_groups *g, st_str group, st_bytes value, load_stats *st)
@@ -485,11 +529,21 @@ static void apply_group(st_groups *g, st_str group, st_bytes value, load_stats *
         st->skipped++;
         return;
     }
+    st_rd_str(&v, false); /* protocol */
+    st_rd_str(&v, false); /* leader */
+    int64_t state_ts = version >= 2 ? st_rd_i64(&v) : -1;
+    int32_t nmembers = st_rd_i32(&v);
     grp_group *grp = grp_get_or_create(g, group);
     free(grp->protocol_type);
     grp->protocol_type = grp_dup_str(protocol_type);
     grp->generation = generation;
     grp->has_metadata_record = true;
+    /* Members are not restored: a group that had some is Empty from now on. Without a
+     * readable timestamp the offsets' own commit times count (Kafka's fallback). */
+    if (v.err)
+        grp->state_timestamp_ms = -1;
+    else
+        grp->state_timestamp_ms = nmembers > 0 ? st_wall_ms() : state_ts;
 }
 
 static void apply_record(st_groups *g, const st_record *r, load_stats *st)

@@ -10,7 +10,15 @@
  *
  * Every assignment change goes to stderr as one line: "assignment: P P ..." (sorted
  * partitions, empty when everything was revoked), which the test polls. Runs until
- * SIGTERM/SIGINT, then commits and leaves the group (rd_kafka_consumer_close).
+ * SIGTERM/SIGINT, then commits and leaves the group (rd_kafka_consumer_close; a static
+ * member does not send LeaveGroup, KIP-345).
+ *
+ * From the environment:
+ *   RK_GROUP_INSTANCE_ID=ID     a static member (group.instance.id, JoinGroup v5)
+ *   RK_SESSION_TIMEOUT_MS=N     session.timeout.ms [6000]
+ *   RK_EXTRA_COMMIT=T:P:OFFSET  after the first assignment, also commit OFFSET for
+ *                               partition P of topic T, which it does not consume
+ *                               (prints "extra commit: ok" or the error)
  */
 #include "rk_util.h"
 
@@ -28,6 +36,7 @@ static void on_signal(int sig)
 typedef struct state {
     const char *topic;
     int commit_every;
+    const char *extra_commit;        /* "T:P:OFFSET" or NULL; cleared once done */
     int uncommitted[MAX_PARTITIONS]; /* processed since the last commit, per partition */
 } state;
 
@@ -60,6 +69,26 @@ static void commit_positions(rd_kafka_t *rk, state *st, const char *why)
     memset(st->uncommitted, 0, sizeof(st->uncommitted));
 }
 
+/* Commits RK_EXTRA_COMMIT's offset as a member of the group (generation and member id
+ * of the current assignment). */
+static void extra_commit(rd_kafka_t *rk, state *st)
+{
+    char topic[256];
+    int partition;
+    long long offset;
+    if (sscanf(st->extra_commit, "%255[^:]:%d:%lld", topic, &partition, &offset) != 3)
+        rk_fail("RK_EXTRA_COMMIT=\"%s\": expected TOPIC:PARTITION:OFFSET", st->extra_commit);
+    st->extra_commit = NULL;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
+    rd_kafka_resp_err_t err = rd_kafka_commit(rk, l, 0);
+    if (!err && l->elems[0].err)
+        err = l->elems[0].err;
+    fprintf(stderr, "extra commit: %s\n", err ? rd_kafka_err2str(err) : "ok");
+    fflush(stderr);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -67,6 +96,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_assign(rk, parts);
         print_assignment(parts);
+        if (st->extra_commit)
+            extra_commit(rk, st);
     } else {
         commit_positions(rk, st, "revoke");
         rd_kafka_assign(rk, NULL);
@@ -92,7 +123,14 @@ int main(int argc, char **argv)
 
     rd_kafka_conf_t *conf = rk_conf(argv[1]);
     rk_set(conf, "group.id", argv[2]);
-    rk_set(conf, "session.timeout.ms", "6000");
+    const char *session = getenv("RK_SESSION_TIMEOUT_MS");
+    rk_set(conf, "session.timeout.ms", session && *session ? session : "6000");
+    const char *instance = getenv("RK_GROUP_INSTANCE_ID");
+    if (instance && *instance)
+        rk_set(conf, "group.instance.id", instance);
+    st.extra_commit = getenv("RK_EXTRA_COMMIT");
+    if (st.extra_commit && !*st.extra_commit)
+        st.extra_commit = NULL;
     rk_set(conf, "heartbeat.interval.ms", "1000");
     rk_set(conf, "enable.auto.commit", "false");
     rk_set(conf, "auto.offset.reset", "earliest");

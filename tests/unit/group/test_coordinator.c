@@ -8,188 +8,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
-#include "broker/broker_int.h"
-#include "broker/group/group_int.h"
-#include "common/clock.h"
-#include "common/errors.h"
-#include "common/logging.h"
-
-#define S(c)     ((st_str){(c), (int32_t)strlen(c)})
-#define NULL_STR ((st_str){NULL, -1})
-
-static char data_dir[64];
-
-/* flush_messages > 0 sets the broker-wide flush.messages (then __consumer_offsets
- * appends ask for a flush before commits are answered). */
-static st_broker *open_broker_flushing(int64_t initial_delay_ms, int64_t flush_messages)
-{
-    st_broker_config cfg;
-    st_broker_config_defaults(&cfg);
-    if (flush_messages > 0)
-        cfg.log_defaults.flush_messages = flush_messages;
-    snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data_dir);
-    cfg.offsets_topic_partitions = 3;
-    cfg.group_initial_rebalance_delay_ms = initial_delay_ms;
-    cfg.group_min_session_timeout_ms = 10;
-    char err[256] = "";
-    st_broker *b = st_broker_new_detached(&cfg, err, sizeof err);
-    if (!b)
-        fail_msg("broker: %s", err);
-    assert_non_null(b->groups);
-    return b;
-}
-
-static st_broker *open_broker(int64_t initial_delay_ms)
-{
-    return open_broker_flushing(initial_delay_ms, 0);
-}
-
-static int setup(void **state)
-{
-    snprintf(data_dir, sizeof data_dir, "/tmp/groups-test-XXXXXX");
-    assert_non_null(mkdtemp(data_dir));
-    st_logging_setup(ST_LOG_WARN, stderr);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", data_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-/* ---- running the loop ---- */
-
-static void stop_loop(st_loop *loop, st_timer *t)
-{
-    st_loop_stop(loop);
-}
-
-static void run_for(st_broker *b, int64_t ms)
-{
-    st_timer t = {0};
-    t.cb = stop_loop;
-    st_timer_start(b->loop, &t, ms);
-    st_loop_run(b->loop);
-    st_timer_stop(b->loop, &t);
-}
-
-/* Runs the loop until *flag is set, at most max_ms. */
-static bool run_until(st_broker *b, const bool *flag, int64_t max_ms)
-{
-    int64_t end = st_mono_ms() + max_ms;
-    while (!*flag && st_mono_ms() < end)
-        run_for(b, 5);
-    return *flag;
-}
-
-/* ---- captured answers ---- */
-
-typedef struct join_seen {
-    bool called;
-    int16_t error;
-    int32_t generation;
-    char member_id[128], leader[128], protocol[32];
-    size_t nmembers;
-    char first_metadata[32];
-} join_seen;
-
-static void on_join(void *arg, const grp_join_result *r)
-{
-    join_seen *j = arg;
-    assert_false(j->called); /* answered exactly once */
-    j->called = true;
-    j->error = r->error;
-    j->generation = r->generation;
-    snprintf(j->member_id, sizeof j->member_id, "%s", r->member_id);
-    snprintf(j->leader, sizeof j->leader, "%s", r->leader_id);
-    snprintf(j->protocol, sizeof j->protocol, "%s", r->protocol);
-    j->nmembers = r->nmembers;
-    if (r->nmembers)
-        snprintf(j->first_metadata, sizeof j->first_metadata, "%.*s",
-                 (int)r->members[0].metadata_len, (const char *)r->members[0].metadata);
-}
-
-typedef struct sync_seen {
-    bool called;
-    int16_t error;
-    char assignment[64];
-} sync_seen;
-
-static void on_sync(void *arg, const grp_sync_result *r)
-{
-    sync_seen *s = arg;
-    assert_false(s->called);
-    s->called = true;
-    s->error = r->error;
-    snprintf(s->assignment, sizeof s->assignment, "%.*s", (int)r->assignment_len,
-             r->assignment ? (const char *)r->assignment : "");
-}
-
-/* A JoinGroup with protocols "range" then "roundrobin" (metadata = "md-<client>"). */
-typedef struct joiner {
-    grp_join_args a;
-    grp_join_proto protos[2];
-    char md[32];
-} joiner;
-
-static void make_join(joiner *j, const char *client, const char *member_id, int32_t session_ms,
-                      int32_t rebalance_ms, bool v4)
-{
-    memset(j, 0, sizeof *j);
-    snprintf(j->md, sizeof j->md, "md-%s", client);
-    j->protos[0] = (grp_join_proto){S("range"), S(j->md)};
-    j->protos[1] = (grp_join_proto){S("roundrobin"), S(j->md)};
-    j->a.group_id = S("g1");
-    j->a.member_id = S(member_id);
-    j->a.group_instance_id = NULL_STR;
-    j->a.client_id = S(client);
-    j->a.protocol_type = S("consumer");
-    j->a.client_host = "127.0.0.1";
-    j->a.session_timeout_ms = session_ms;
-    j->a.rebalance_timeout_ms = rebalance_ms;
-    j->a.require_known_member_id = v4;
-    j->a.protocols = j->protos;
-    j->a.nprotocols = 2;
-}
-
-static grp_group *group(st_broker *b, const char *id)
-{
-    return grp_find(b->groups, S(id));
-}
-
-/* Joins a new member the v4 way (MEMBER_ID_REQUIRED, then again with the id) and
- * returns its parked answer. */
-static void join_new(st_broker *b, const char *client, int32_t session_ms, int32_t rebalance_ms,
-                     join_seen *seen, char *member_id, size_t cap)
-{
-    joiner j;
-    make_join(&j, client, "", session_ms, rebalance_ms, true);
-    grp_join_result res;
-    assert_int_equal(grp_join(b->groups, &j.a, on_join, seen, &res), 0);
-    assert_int_equal(res.error, ST_ERR_MEMBER_ID_REQUIRED);
-    assert_int_equal(strncmp(res.member_id, client, strlen(client)), 0);
-    assert_int_equal(res.member_id[strlen(client)], '-');
-    snprintf(member_id, cap, "%s", res.member_id);
-    make_join(&j, client, member_id, session_ms, rebalance_ms, true);
-    assert_int_equal(grp_join(b->groups, &j.a, on_join, seen, &res), ST_ERR__DEFERRED);
-}
-
-static int sync_leader(st_broker *b, const char *member, int32_t gen, const char *m1,
-                       const char *a1, const char *m2, const char *a2, grp_sync_result *res)
-{
-    grp_sync_assignment as[2] = {{S(m1), S(a1)}, {S(m2 ? m2 : ""), S(a2 ? a2 : "")}};
-    grp_sync_args a = {S("g1"), S(member), NULL_STR, gen, as, m2 ? 2 : 1};
-    return grp_sync(b->groups, &a, on_sync, NULL, res);
-}
+#include "tests/unit/group/fixture.h"
 
 /* ---- tests ---- */
 
@@ -216,10 +38,13 @@ static void test_state_machine(void **state)
     assert_memory_equal(sres.assignment, "assign-a", 8);
     assert_int_equal(group(b, "g1")->state, ST_GROUP_STABLE);
 
-    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(m1), 1), 0);
-    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(m1), 0), ST_ERR_ILLEGAL_GENERATION);
-    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S("nobody"), 1), ST_ERR_UNKNOWN_MEMBER_ID);
-    assert_int_equal(grp_heartbeat(b->groups, S("nogroup"), S(m1), 1), ST_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(m1), NULL_STR, 1), 0);
+    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(m1), NULL_STR, 0),
+                     ST_ERR_ILLEGAL_GENERATION);
+    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S("nobody"), NULL_STR, 1),
+                     ST_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(grp_heartbeat(b->groups, S("nogroup"), S(m1), NULL_STR, 1),
+                     ST_ERR_UNKNOWN_MEMBER_ID);
 
     /* A second member (JoinGroup v3: no MEMBER_ID_REQUIRED round) starts a rebalance. */
     joiner j;
@@ -228,7 +53,8 @@ static void test_state_machine(void **state)
     make_join(&j, "client-b", "", 10000, 10000, false);
     assert_int_equal(grp_join(b->groups, &j.a, on_join, &j2, &jres), ST_ERR__DEFERRED);
     assert_int_equal(group(b, "g1")->state, ST_GROUP_PREPARING_REBALANCE);
-    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(m1), 1), ST_ERR_REBALANCE_IN_PROGRESS);
+    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(m1), NULL_STR, 1),
+                     ST_ERR_REBALANCE_IN_PROGRESS);
     assert_int_equal(sync_leader(b, m1, 1, m1, "x", NULL, NULL, &sres), 0);
     assert_int_equal(sres.error, ST_ERR_REBALANCE_IN_PROGRESS);
     assert_false(j2.called);
@@ -268,7 +94,7 @@ static void test_state_machine(void **state)
     /* The follower leaves: rebalance; the leader alone forms generation 3. */
     int16_t errs[2];
     st_str ids[2] = {S(m2), S("ghost")};
-    assert_int_equal(grp_leave(b->groups, S("g1"), ids, 2, errs), 0);
+    assert_int_equal(grp_leave(b->groups, S("g1"), ids, NULL, 2, errs), 0);
     assert_int_equal(errs[0], 0);
     assert_int_equal(errs[1], ST_ERR_UNKNOWN_MEMBER_ID);
     assert_int_equal(group(b, "g1")->state, ST_GROUP_PREPARING_REBALANCE);
@@ -281,7 +107,7 @@ static void test_state_machine(void **state)
 
     /* The last member leaves: Empty, next generation. */
     st_str last = S(m1);
-    assert_int_equal(grp_leave(b->groups, S("g1"), &last, 1, errs), 0);
+    assert_int_equal(grp_leave(b->groups, S("g1"), &last, NULL, 1, errs), 0);
     assert_int_equal(group(b, "g1")->state, ST_GROUP_EMPTY);
     assert_int_equal(group(b, "g1")->generation, 4);
     st_broker_free(b);
@@ -416,7 +242,8 @@ static void test_timeouts(void **state)
     assert_int_equal(s3.generation, 2);
     assert_int_equal(s1b.nmembers, 2);
     assert_int_equal(group(b, "g1")->nmembers, 2);
-    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(m2), 2), ST_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(m2), NULL_STR, 2),
+                     ST_ERR_UNKNOWN_MEMBER_ID);
 
     /* Nobody heartbeats now: sessions of 60 ms expire, the group empties. */
     char m3[128];
@@ -457,33 +284,6 @@ static void test_close_answers_parked(void **state)
     assert_int_equal(s.error, ST_ERR_COORDINATOR_NOT_AVAILABLE);
 }
 
-typedef struct offsets_seen {
-    size_t n;
-    char lines[8][96];
-} offsets_seen;
-
-static void on_offset(void *arg, const st_committed_view *c)
-{
-    offsets_seen *o = arg;
-    if (o->n < 8)
-        snprintf(o->lines[o->n], sizeof o->lines[0], "%s-%d=%lld/%s", c->topic, c->partition,
-                 (long long)c->offset, c->metadata);
-    o->n++;
-}
-
-static void commit(st_broker *b, const char *group_id, int32_t gen, const char *member,
-                   grp_commit *c, size_t n, int expect_group_error)
-{
-    grp_group *grp;
-    int rc = grp_commit_check(b->groups, S(group_id), gen, S(member), &grp);
-    assert_int_equal(rc, expect_group_error);
-    if (rc)
-        return;
-    st_log *flush_log = NULL;
-    grp_offsets_validate(b->groups, c, n);
-    grp_offsets_store(b->groups, grp, c, n, &flush_log);
-}
-
 static void test_offsets_persist(void **state)
 {
     st_broker *b = open_broker(0);
@@ -495,22 +295,22 @@ static void test_offsets_persist(void **state)
     assert_int_equal(ot->npartitions, 3);
     assert_true(ot->cfg.cleanup_compact);
 
-    grp_commit c[3] = {{S("orders"), 0, 42, 5, S("m0"), 0},
-                       {S("orders"), 1, 7, -1, NULL_STR, 0},
-                       {S("nosuch"), 0, 1, -1, NULL_STR, 0}};
+    grp_commit c[3] = {{S("orders"), 0, 42, 5, S("m0"), -1, 0},
+                       {S("orders"), 1, 7, -1, NULL_STR, -1, 0},
+                       {S("nosuch"), 0, 1, -1, NULL_STR, -1, 0}};
     commit(b, "simple", -1, "", c, 3, 0);
     assert_int_equal(c[0].error, 0);
     assert_int_equal(c[1].error, 0);
     assert_int_equal(c[2].error, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION);
     /* A later commit overwrites. */
-    grp_commit again = {S("orders"), 0, 50, 6, S("m1"), 0};
+    grp_commit again = {S("orders"), 0, 50, 6, S("m1"), -1, 0};
     commit(b, "simple", -1, "", &again, 1, 0);
     const grp_offset *o = grp_offsets_find(group(b, "simple"), S("orders"), 0);
     assert_non_null(o);
     assert_int_equal(o->offset, 50);
     assert_int_equal(o->leader_epoch, 6);
     /* Not a member of a generation we know. */
-    grp_commit bad = {S("orders"), 0, 1, -1, NULL_STR, 0};
+    grp_commit bad = {S("orders"), 0, 1, -1, NULL_STR, -1, 0};
     commit(b, "unknown", 3, "someone", &bad, 1, ST_ERR_ILLEGAL_GENERATION);
     assert_null(group(b, "unknown"));
 
@@ -521,7 +321,7 @@ static void test_offsets_persist(void **state)
     assert_true(run_until(b, &j1.called, 2000));
     grp_sync_result sres;
     assert_int_equal(sync_leader(b, m1, 1, m1, "a", NULL, NULL, &sres), 0);
-    grp_commit gc = {S("orders"), 1, 99, 2, S(""), 0};
+    grp_commit gc = {S("orders"), 1, 99, 2, S(""), -1, 0};
     commit(b, "g1", -1, "", &gc, 1, ST_ERR_UNKNOWN_MEMBER_ID); /* an outsider, group active */
     commit(b, "g1", 0, m1, &gc, 1, ST_ERR_ILLEGAL_GENERATION);
     commit(b, "g1", 1, m1, &gc, 1, 0);
@@ -539,7 +339,7 @@ static void test_offsets_persist(void **state)
     assert_int_equal(st_groups_set_offsets(b->groups, "admin", &badset, 1, err, sizeof err),
                      ST_ERR_UNKNOWN_TOPIC_OR_PARTITION);
     assert_non_null(strstr(err, "orders-9"));
-    grp_commit dc = {S("orders"), 0, 3, -1, NULL_STR, 0};
+    grp_commit dc = {S("orders"), 0, 3, -1, NULL_STR, -1, 0};
     commit(b, "doomed", -1, "", &dc, 1, 0);
     assert_int_equal(st_groups_delete(b->groups, "doomed", err, sizeof err), 0);
     assert_null(group(b, "doomed"));
@@ -589,8 +389,8 @@ static void test_commit_waits_for_flush(void **state)
             assert_int_equal(
                 st_topics_create(b->topics, "t", 1, 1, NULL, 0, false, err, sizeof err), 0);
         grp_group *grp;
-        assert_int_equal(grp_commit_check(b->groups, S("f"), -1, S(""), &grp), 0);
-        grp_commit c = {S("t"), 0, 5, -1, NULL_STR, 0};
+        assert_int_equal(grp_commit_check(b->groups, S("f"), -1, S(""), NULL_STR, &grp), 0);
+        grp_commit c = {S("t"), 0, 5, -1, NULL_STR, -1, 0};
         st_log *flush_log = NULL;
         grp_offsets_validate(b->groups, &c, 1);
         grp_offsets_store(b->groups, grp, &c, 1, &flush_log);

@@ -1,0 +1,238 @@
+/*
+ * Group membership beyond the basic state machine: the sync phase's timeout (a leader
+ * that never sends SyncGroup cannot park its followers for ever) and static members
+ * (group.instance.id, KIP-345): a restart within the session timeout keeps the
+ * assignment and the generation, the replaced instance is fenced, an admin can remove a
+ * static member by its instance id, and a static member that misses a join phase is
+ * kept rather than dropped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "tests/unit/group/fixture.h"
+
+static void make_static_join(joiner *j, const char *client, const char *member_id,
+                             const char *instance, int32_t rebalance_ms)
+{
+    make_join(j, client, member_id, 10000, rebalance_ms, true); /* JoinGroup v5 */
+    j->a.group_instance_id = S(instance);
+}
+
+static void test_sync_timeout(void **state)
+{
+    st_broker *b = open_broker(0);
+    joiner j;
+    join_seen ja = {0}, jb = {0};
+    grp_join_result res;
+    make_join(&j, "a", "", 10000, 300, false);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &ja, &res), ST_ERR__DEFERRED);
+    make_join(&j, "b", "", 10000, 300, false);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &jb, &res), ST_ERR__DEFERRED);
+    assert_true(run_until(b, &jb.called, 2000));
+    assert_true(ja.called);
+    char leader[128], follower[128];
+    snprintf(leader, sizeof leader, "%s", ja.member_id);
+    snprintf(follower, sizeof follower, "%s", jb.member_id);
+    assert_string_equal(ja.leader, leader);
+    assert_int_equal(group(b, "g1")->state, ST_GROUP_COMPLETING_REBALANCE);
+
+    /* The follower syncs and waits; the leader only heartbeats, keeping its session. */
+    run_for(b, 1);
+    int64_t t0 = st_mono_ms();
+    sync_seen fs = {0};
+    grp_sync_result sres;
+    grp_sync_args fa = {S("g1"), S(follower), NULL_STR, 1, NULL, 0};
+    assert_int_equal(grp_sync(b->groups, &fa, on_sync, &fs, &sres), ST_ERR__DEFERRED);
+    while (!fs.called && st_mono_ms() - t0 < 3000) {
+        assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(leader), NULL_STR, 1),
+                         fs.called ? ST_ERR_UNKNOWN_MEMBER_ID : 0);
+        run_for(b, 20);
+    }
+    int64_t waited = st_mono_ms() - t0;
+    assert_true(fs.called);
+    assert_int_equal(fs.error, ST_ERR_REBALANCE_IN_PROGRESS);
+    assert_true(waited >= 250);
+    assert_true(waited < 2000);
+    /* The leader that never synced is gone; the follower rebalances alone. */
+    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(leader), NULL_STR, 1),
+                     ST_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(group(b, "g1")->nmembers, 1);
+    assert_int_equal(group(b, "g1")->state, ST_GROUP_PREPARING_REBALANCE);
+    join_seen jb2 = {0};
+    make_join(&j, "b", follower, 10000, 300, false);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &jb2, &res), ST_ERR__DEFERRED);
+    assert_true(jb2.called);
+    assert_int_equal(jb2.generation, 2);
+    assert_string_equal(jb2.leader, follower);
+    assert_int_equal(sync_leader(b, follower, 2, follower, "p0", NULL, NULL, &sres), 0);
+    assert_int_equal(sres.error, 0);
+    /* Everyone synced: the timer is off, nobody is removed later. */
+    run_for(b, 600);
+    assert_int_equal(group(b, "g1")->state, ST_GROUP_STABLE);
+    assert_int_equal(group(b, "g1")->nmembers, 1);
+    st_broker_free(b);
+}
+
+static void test_static_rejoin(void **state)
+{
+    st_broker *b = open_broker(0);
+    joiner j;
+    join_seen j1 = {0}, j2 = {0};
+    grp_join_result res;
+    /* Static members need no MEMBER_ID_REQUIRED round trip. */
+    make_static_join(&j, "c1", "", "i-1", 10000);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &j1, &res), ST_ERR__DEFERRED);
+    make_static_join(&j, "c2", "", "i-2", 10000);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &j2, &res), ST_ERR__DEFERRED);
+    assert_true(run_until(b, &j2.called, 2000));
+    char m1[128], m2[128];
+    snprintf(m1, sizeof m1, "%s", j1.member_id);
+    snprintf(m2, sizeof m2, "%s", j2.member_id);
+    assert_int_equal(strncmp(m1, "i-1-", 4), 0);
+    assert_int_equal(strncmp(m2, "i-2-", 4), 0);
+    grp_sync_result sres;
+    assert_int_equal(sync_leader(b, m1, 1, m1, "p0", m2, "p1", &sres), 0);
+    assert_int_equal(group(b, "g1")->state, ST_GROUP_STABLE);
+
+    /* c2 restarts: no member id, the same instance id. Answered at once, same
+     * generation, no rebalance; it gets its old assignment under a new member id. */
+    make_static_join(&j, "c2", "", "i-2", 10000);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, NULL, &res), 0);
+    assert_int_equal(res.error, 0);
+    assert_int_equal(res.generation, 1);
+    assert_string_equal(res.leader_id, m1);
+    assert_int_equal(res.nmembers, 0);
+    char m2b[128];
+    snprintf(m2b, sizeof m2b, "%s", res.member_id);
+    assert_string_not_equal(m2b, m2);
+    assert_int_equal(strncmp(m2b, "i-2-", 4), 0);
+    assert_int_equal(group(b, "g1")->state, ST_GROUP_STABLE);
+    assert_int_equal(group(b, "g1")->generation, 1);
+    grp_sync_args sa = {S("g1"), S(m2b), S("i-2"), 1, NULL, 0};
+    assert_int_equal(grp_sync(b->groups, &sa, on_sync, NULL, &sres), 0);
+    assert_int_equal(sres.error, 0);
+    assert_memory_equal(sres.assignment, "p1", 2);
+    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(m1), S("i-1"), 1), 0);
+
+    /* The instance it replaced is fenced wherever it names itself with the instance id. */
+    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(m2), S("i-2"), 1),
+                     ST_ERR_FENCED_INSTANCE_ID);
+    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(m2), NULL_STR, 1),
+                     ST_ERR_UNKNOWN_MEMBER_ID);
+    make_static_join(&j, "c2", m2, "i-2", 10000);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, NULL, &res), 0);
+    assert_int_equal(res.error, ST_ERR_FENCED_INSTANCE_ID);
+    sa.member_id = S(m2);
+    assert_int_equal(grp_sync(b->groups, &sa, on_sync, NULL, &sres), 0);
+    assert_int_equal(sres.error, ST_ERR_FENCED_INSTANCE_ID);
+    grp_group *grp;
+    assert_int_equal(grp_commit_check(b->groups, S("g1"), 1, S(m2), S("i-2"), &grp),
+                     ST_ERR_FENCED_INSTANCE_ID);
+    int16_t errs[1];
+    st_str ids[1] = {S(m2)}, inst[1] = {S("i-2")};
+    assert_int_equal(grp_leave(b->groups, S("g1"), ids, inst, 1, errs), 0);
+    assert_int_equal(errs[0], ST_ERR_FENCED_INSTANCE_ID);
+    assert_int_equal(group(b, "g1")->nmembers, 2);
+
+    /* The leader restarts: its answer names its old id as leader, so it does not run the
+     * assignor for a group that is not rebalancing; it stays the leader under the new id. */
+    make_static_join(&j, "c1", "", "i-1", 10000);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, NULL, &res), 0);
+    assert_int_equal(res.error, 0);
+    assert_string_equal(res.leader_id, m1);
+    assert_string_not_equal(res.member_id, m1);
+    assert_string_equal(group(b, "g1")->leader->member_id, res.member_id);
+    assert_int_equal(group(b, "g1")->state, ST_GROUP_STABLE);
+    assert_int_equal(group(b, "g1")->generation, 1);
+    snprintf(m1, sizeof m1, "%s", res.member_id);
+
+    /* An admin removes i-2 by instance id alone (LeaveGroup v3, member id ""). */
+    ids[0] = S("");
+    assert_int_equal(grp_leave(b->groups, S("g1"), ids, inst, 1, errs), 0);
+    assert_int_equal(errs[0], 0);
+    assert_int_equal(group(b, "g1")->nmembers, 1);
+    assert_int_equal(group(b, "g1")->state, ST_GROUP_PREPARING_REBALANCE);
+    assert_int_equal(grp_leave(b->groups, S("g1"), ids, inst, 1, errs), 0);
+    assert_int_equal(errs[0], ST_ERR_UNKNOWN_MEMBER_ID);
+    st_broker_free(b);
+}
+
+static void test_static_member_away(void **state)
+{
+    st_broker *b = open_broker(0);
+    joiner j;
+    join_seen j1 = {0}, j3 = {0};
+    grp_join_result res;
+    make_static_join(&j, "c1", "", "i-1", 200);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &j1, &res), ST_ERR__DEFERRED);
+    assert_true(run_until(b, &j1.called, 2000));
+    char m1[128];
+    snprintf(m1, sizeof m1, "%s", j1.member_id);
+    grp_sync_result sres;
+    assert_int_equal(sync_leader(b, m1, 1, m1, "p0", NULL, NULL, &sres), 0);
+
+    /* A second static member joins; i-1 (the leader) does not rejoin within the rebalance
+     * timeout. A dynamic member would be dropped; a static one is kept, and the member
+     * that did rejoin leads generation 2. */
+    make_static_join(&j, "c3", "", "i-3", 200);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &j3, &res), ST_ERR__DEFERRED);
+    assert_true(run_until(b, &j3.called, 2000));
+    assert_int_equal(j3.error, 0);
+    assert_int_equal(j3.generation, 2);
+    assert_string_equal(j3.leader, j3.member_id);
+    assert_int_equal(j3.nmembers, 2);
+    assert_int_equal(group(b, "g1")->nmembers, 2);
+    /* i-1 never syncs generation 2: once the rebalance timeout passes again it goes. */
+    char m3[128];
+    snprintf(m3, sizeof m3, "%s", j3.member_id);
+    assert_int_equal(sync_leader(b, m3, 2, m3, "p0", m1, "p1", &sres), 0);
+    assert_int_equal(group(b, "g1")->state, ST_GROUP_STABLE);
+    int64_t end = st_mono_ms() + 3000;
+    while (group(b, "g1")->nmembers == 2 && st_mono_ms() < end) {
+        assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(m3), S("i-3"), 2), 0);
+        run_for(b, 20);
+    }
+    assert_int_equal(group(b, "g1")->nmembers, 1);
+    assert_string_equal(group(b, "g1")->members[0]->member_id, m3);
+    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(m1), S("i-1"), 2),
+                     ST_ERR_UNKNOWN_MEMBER_ID);
+    st_broker_free(b);
+}
+
+static void test_bad_instance_ids(void **state)
+{
+    st_broker *b = open_broker(0);
+    joiner j;
+    grp_join_result res;
+    make_static_join(&j, "c", "", "", 200);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, NULL, &res), 0);
+    assert_int_equal(res.error, ST_ERR_INVALID_REQUEST);
+    make_static_join(&j, "c", "", "x", 200);
+    j.a.group_instance_id = (st_str){"i\0x", 3};
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, NULL, &res), 0);
+    assert_int_equal(res.error, ST_ERR_INVALID_REQUEST);
+    /* An instance id the group does not hold, with a member id: UNKNOWN_MEMBER_ID. */
+    join_seen j1 = {0};
+    make_static_join(&j, "c", "", "i-1", 200);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &j1, &res), ST_ERR__DEFERRED);
+    assert_true(run_until(b, &j1.called, 2000));
+    make_static_join(&j, "c", j1.member_id, "i-9", 200);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, NULL, &res), 0);
+    assert_int_equal(res.error, ST_ERR_UNKNOWN_MEMBER_ID);
+    st_broker_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sync_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_static_rejoin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_static_member_away, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_instance_ids, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
