@@ -54,8 +54,13 @@ static void on_mgmt(st_loop *loop, int fd, uint32_t events, void *arg)
 static void on_tick(st_loop *loop, st_timer *t)
 {
     st_broker *b = t->arg;
-    st_topics_tick(b->topics, st_wall_ms());
-    st_groups_tick(b->groups, st_wall_ms());
+    int64_t now = st_wall_ms();
+    st_topics_tick(b->topics, now);
+    st_groups_tick(b->groups, now);
+    if (now >= b->next_producer_expiry_ms) {
+        b->next_producer_expiry_ms = now + b->cfg.producer_id_expiration_check_interval_ms;
+        st_topics_expire_producers(b->topics, now, b->cfg.producer_id_expiration_ms);
+    }
     if (b->quotas)
         st_quotas_sweep(b->quotas, st_wall_ms()); /* idle sensors go even when nobody records */
     st_timer_start(loop, t, TICK_MS);

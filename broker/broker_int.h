@@ -42,6 +42,7 @@ struct st_broker {
     struct st_bquota *bquota;     /* tenant use and connections (broker/quota/quota.c) */
     int64_t next_producer_id;     /* InitProducerId hands these out (init_producer_id.c) */
     int64_t producer_id_limit;    /* end of the id block reserved in meta/producer_ids */
+    int64_t next_producer_expiry_ms; /* when the tick next expires idle producers */
     st_mgmt_server *mgmt;         /* NULL in the fuzz harness */
     st_dirlock *data_lock;        /* <data_dir>/.lock, held from the first step of opening */
     st_timer tick_timer;          /* housekeeping: flush.ms, checkpoints, compaction */

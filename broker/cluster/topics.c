@@ -837,6 +837,15 @@ int st_topics_describe_configs(const st_topics *t, const char *name, st_config_d
     return 0;
 }
 
+void st_topics_expire_producers(st_topics *t, int64_t now_ms, int64_t expiration_ms)
+{
+    for (size_t i = 0; i < t->count; i++) {
+        st_topic *topic = t->topics[i];
+        for (int32_t p = 0; p < topic->npartitions; p++)
+            st_log_expire_producers(topic->partitions[p].log, now_ms, expiration_ms);
+    }
+}
+
 void st_topics_tick(st_topics *t, int64_t now_ms)
 {
     for (size_t i = 0; i < t->count; i++) {

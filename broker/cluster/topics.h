@@ -132,5 +132,7 @@ void st_topics_tick(st_topics *t, int64_t now_ms);
 /* Retention on every partition (st_log_apply_retention); the number of segments
  * deleted. */
 int st_topics_apply_retention(st_topics *t, int64_t now_ms);
+/* Forgets, on every partition, the idempotent producers idle for expiration_ms. */
+void st_topics_expire_producers(st_topics *t, int64_t now_ms, int64_t expiration_ms);
 
 #endif

@@ -813,7 +813,7 @@ int st_log_append_with(st_log *log, st_batch_ws *ws, uint8_t *records, size_t le
     }
     /* index entries stay in memory: a roll, a flush or the close writes them */
     if (has_producer)
-        st_producers_append(log, records, len);
+        st_producers_append(log, records, len, now_ms);
     act->size += (int64_t)len;
     log->total_size += (int64_t)len;
     res->base_offset = log->end_offset;

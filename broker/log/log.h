@@ -115,8 +115,9 @@ void st_log_set_config(st_log *log, const st_log_config *cfg);
  *
  * Idempotent producers (batches with producerId >= 0; others are not checked): a stale
  * epoch → INVALID_PRODUCER_EPOCH; a sequence gap, or a first sequence other than 0 for
- * a new epoch or an unknown producer → OUT_OF_ORDER_SEQUENCE_NUMBER; a retry of one of
- * the producer's last five batches → 0 with res->duplicate (nothing written).
+ * a known producer's new epoch → OUT_OF_ORDER_SEQUENCE_NUMBER; a retry of one of the
+ * producer's last five batches → 0 with res->duplicate (nothing written). A producer the
+ * partition does not know may start at any sequence (KIP-360). now_ms is the wall clock.
  */
 int st_log_append_with(st_log *log, st_batch_ws *ws, uint8_t *records, size_t len, int64_t now_ms,
                        st_append_result *res);
@@ -172,6 +173,10 @@ void st_log_tick(st_log *log, int64_t now_ms);
  * segments deleted.
  */
 int st_log_apply_retention(st_log *log, int64_t now_ms);
+
+/* Forgets the idempotent producers that appended nothing for expiration_ms
+ * (producer.id.expiration.ms); logs how many. Returns that count. */
+size_t st_log_expire_producers(st_log *log, int64_t now_ms, int64_t expiration_ms);
 
 /* Called on the loop thread once everything written before the request is on disk;
  * err is 0 or ST_ERR_KAFKA_STORAGE_ERROR. */

@@ -11,7 +11,8 @@
  * Sequences follow Kafka: a batch's last sequence is base + lastOffsetDelta, wrapping
  * from INT32_MAX to 0; the next batch must start right after it. Within one epoch a
  * batch matching one of the five cached (first, last) pairs is a retry. A new epoch
- * forgets the cached batches and must start at sequence 0, as must an unknown id.
+ * forgets the cached batches and must start at sequence 0; an unknown id may start
+ * anywhere (KIP-360, see producer_state.h).
  */
 #include "broker/log/producer_state.h"
 
@@ -27,13 +28,15 @@
 #include "broker/log/log_int.h"
 #include "broker/log/segment.h"
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/crc32c.h"
 #include "common/errors.h"
 #include "common/fileio.h"
 #include "common/logging.h"
 
 #define SNAP_MAGIC       "STPS"
-#define SNAP_VERSION     1
+#define SNAP_VERSION     2
+#define SNAP_V1          1 /* no last append time */
 #define SNAP_HEADER      22
 #define SNAP_BATCH_BYTES 32
 #define SNAPS_KEPT       2
@@ -50,6 +53,7 @@ typedef struct pid_batch {
 
 typedef struct pid_entry {
     int64_t producer_id;
+    int64_t last_append_ms; /* wall clock; expiry counts from here */
     int16_t epoch;
     uint8_t nbatches;
     pid_batch batches[ST_PRODUCER_BATCHES]; /* oldest first */
@@ -62,6 +66,7 @@ struct st_producer_state {
     uint32_t nslots; /* power of two, at least twice count */
     int64_t *snaps;  /* offsets of the snapshot files on disk, ascending */
     int nsnaps, snaps_cap;
+    bool dirty; /* producers expired since the newest snapshot: the next one must be written */
 };
 
 /* ---- the map ---- */
@@ -181,8 +186,8 @@ static void record(pid_entry *e, int16_t epoch, const pid_batch *pb)
     e->batches[e->nbatches++] = *pb;
 }
 
-/* Records a stored batch (rebuild, append). 0 or -1 (out of memory). */
-static int apply(struct st_producer_state *ps, const st_batch_info *b)
+/* Records a stored batch (rebuild, append) appended at now_ms. 0 or -1 (out of memory). */
+static int apply(struct st_producer_state *ps, const st_batch_info *b, int64_t now_ms)
 {
     pid_entry *e = find(ps, b->producer_id);
     if (!e) {
@@ -192,6 +197,7 @@ static int apply(struct st_producer_state *ps, const st_batch_info *b)
     }
     pid_batch pb = batch_of(b);
     record(e, b->producer_epoch, &pb);
+    e->last_append_ms = now_ms;
     return 0;
 }
 
@@ -288,18 +294,19 @@ int st_producers_check(st_log *log, const uint8_t *records, size_t len, bool *ha
                 continue;
             }
         }
-        if (!p->known || b.producer_epoch > p->epoch) {
+        if (!p->known) {
+            /* Unknown here (new, or its state expired): any first sequence is taken, as
+             * Kafka does since KIP-360 (before 2.5 it answered UNKNOWN_PRODUCER_ID). */
+            if (first != 0)
+                st_debug("%s: producer %" PRId64 " is unknown to this partition and starts at "
+                         "sequence %d: accepted",
+                         log->dir, b.producer_id, first);
+        } else if (b.producer_epoch > p->epoch) {
             if (first != 0) {
-                if (!p->known)
-                    snprintf(res->why, sizeof res->why,
-                             "batch %d: producer %" PRId64 " is unknown to this partition, so "
-                             "its sequence must start at 0 (expected 0, got %d)",
-                             nbatches, b.producer_id, first);
-                else
-                    snprintf(res->why, sizeof res->why,
-                             "batch %d: producer %" PRId64 " moved from epoch %d to %d, so its "
-                             "sequence must restart at 0 (expected 0, got %d)",
-                             nbatches, b.producer_id, p->epoch, b.producer_epoch, first);
+                snprintf(res->why, sizeof res->why,
+                         "batch %d: producer %" PRId64 " moved from epoch %d to %d, so its "
+                         "sequence must restart at 0 (expected 0, got %d)",
+                         nbatches, b.producer_id, p->epoch, b.producer_epoch, first);
                 return ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
             }
         } else if (first != seq_next(p->last_seq)) {
@@ -340,15 +347,50 @@ int st_producers_check(st_log *log, const uint8_t *records, size_t len, bool *ha
     return ST_ERR_NONE;
 }
 
-void st_producers_append(st_log *log, const uint8_t *records, size_t len)
+void st_producers_append(st_log *log, const uint8_t *records, size_t len, int64_t now_ms)
 {
     for (size_t pos = 0; pos < len;) {
         st_batch_info b;
         st_batch_parse_header(records + pos, &b);
         pos += (size_t)b.size;
-        if (b.producer_id >= 0 && apply(log->producers, &b) < 0)
+        if (b.producer_id >= 0 && apply(log->producers, &b, now_ms) < 0)
             st_error("%s: out of memory recording producer %" PRId64, log->dir, b.producer_id);
     }
+}
+
+size_t st_log_expire_producers(st_log *log, int64_t now_ms, int64_t expiration_ms)
+{
+    size_t n = st_producers_expire(log, now_ms, expiration_ms);
+    if (n)
+        st_info("%s: %zu idle producer(s) expired (no append for %" PRId64
+                " ms: producer.id.expiration.ms), %u left",
+                log->dir, n, expiration_ms, log->producers->count);
+    return n;
+}
+
+size_t st_producers_expire(st_log *log, int64_t now_ms, int64_t expiration_ms)
+{
+    struct st_producer_state *ps = log->producers;
+    if (!ps || ps->count == 0)
+        return 0;
+    uint32_t kept = 0;
+    for (uint32_t k = 0; k < ps->count; k++) {
+        const pid_entry *e = &ps->entries[k];
+        if (now_ms - e->last_append_ms >= expiration_ms)
+            continue;
+        if (kept != k)
+            ps->entries[kept] = *e;
+        kept++;
+    }
+    size_t expired = ps->count - kept;
+    if (expired) {
+        ps->count = kept;
+        memset(ps->slots, 0xff, (size_t)ps->nslots * sizeof *ps->slots); /* all -1 */
+        for (uint32_t k = 0; k < ps->count; k++)
+            place(ps, k);
+        ps->dirty = true;
+    }
+    return expired;
 }
 
 /* ---- snapshots ---- */
@@ -411,6 +453,7 @@ static int write_snapshot(st_log *log, bool sync)
         const pid_entry *e = &ps->entries[k];
         st_buf_put_i64(&out, e->producer_id);
         st_buf_put_i16(&out, e->epoch);
+        st_buf_put_i64(&out, e->last_append_ms);
         st_buf_put_i8(&out, (int8_t)e->nbatches);
         for (int i = 0; i < e->nbatches; i++) {
             const pid_batch *pb = &e->batches[i];
@@ -435,6 +478,7 @@ static int write_snapshot(st_log *log, bool sync)
         log->dir_dirty = true; /* the next flush fsyncs the directory: the name is kept */
     if (note_offset(ps, offset) < 0)
         return -1;
+    ps->dirty = false;
     while (ps->nsnaps > SNAPS_KEPT)
         drop_snapshot(log, 0);
     return 0;
@@ -443,7 +487,11 @@ static int write_snapshot(st_log *log, bool sync)
 void st_producers_snapshot(st_log *log, bool sync)
 {
     struct st_producer_state *ps = log->producers;
-    if (!ps || ps->count == 0 || (ps->nsnaps > 0 && ps->snaps[ps->nsnaps - 1] == log->end_offset))
+    if (!ps || (ps->count == 0 && !ps->dirty))
+        return;
+    /* A snapshot at the end offset is current, unless producers expired since it was
+     * written: then it is replaced (atomically, under the same name). */
+    if (ps->nsnaps > 0 && ps->snaps[ps->nsnaps - 1] == log->end_offset && !ps->dirty)
         return;
     write_snapshot(log, sync);
 }
@@ -475,29 +523,34 @@ static int read_snapshot(st_log *log, int64_t offset, char *why, size_t whylen)
         snprintf(why, whylen, "%jd bytes, not a readable snapshot", (intmax_t)st.st_size);
         goto out;
     }
-    if (memcmp(data, SNAP_MAGIC, 4) != 0 || st_be16(data + 4) != SNAP_VERSION ||
+    int version = st_be16(data + 4);
+    size_t fixed = version == SNAP_V1 ? 11 : 19; /* per producer, before its batches */
+    if (memcmp(data, SNAP_MAGIC, 4) != 0 || (version != SNAP_VERSION && version != SNAP_V1) ||
         st_be32(data + 6) != st_crc32c(0, data + 10, size - 10) ||
         (int64_t)st_be64(data + 10) != offset) {
         snprintf(why, whylen, "bad magic, version, CRC or offset");
         goto out;
     }
     uint32_t count = st_be32(data + 18);
-    if (count > (size - SNAP_HEADER) / 11 || reserve(ps, count) < 0) {
+    if (count > (size - SNAP_HEADER) / fixed || reserve(ps, count) < 0) {
         snprintf(why, whylen, "producer count %u does not fit", count);
         goto out;
     }
     size_t pos = SNAP_HEADER;
+    int64_t loaded_ms = st_wall_ms();
     for (uint32_t k = 0; k < count; k++) {
-        if (pos + 11 > size)
+        if (pos + fixed > size)
             break;
         int64_t producer_id = (int64_t)st_be64(data + pos);
         int16_t epoch = (int16_t)st_be16(data + pos + 8);
-        uint8_t nbatches = data[pos + 10];
-        pos += 11;
+        int64_t last_append = version == SNAP_V1 ? loaded_ms : (int64_t)st_be64(data + pos + 10);
+        uint8_t nbatches = data[pos + fixed - 1];
+        pos += fixed;
         if (producer_id < 0 || nbatches > ST_PRODUCER_BATCHES || find(ps, producer_id) ||
             pos + (size_t)nbatches * SNAP_BATCH_BYTES > size)
             break;
         pid_entry *e = insert(ps, producer_id, epoch);
+        e->last_append_ms = last_append;
         for (int i = 0; i < nbatches; i++, pos += SNAP_BATCH_BYTES) {
             const uint8_t *p = data + pos;
             e->batches[i] =
@@ -523,6 +576,7 @@ out:
 /* Rebuilds from the batch headers at and after `from`. Logs what it cannot read. */
 static void rebuild(st_log *log, int64_t from)
 {
+    int64_t now = st_wall_ms(); /* rebuilt producers count as active from now */
     int i = 0;
     while (i + 1 < log->nsegs && log->segs[i + 1]->base <= from)
         i++;
@@ -547,7 +601,7 @@ static void rebuild(st_log *log, int64_t from)
         while ((rc = st_scan_next(&sc, &b, &at)) == ST_SCAN_BATCH) {
             if (b.base_offset < from || b.producer_id < 0)
                 continue;
-            if (apply(log->producers, &b) < 0) {
+            if (apply(log->producers, &b, now) < 0) {
                 st_error("%s: out of memory rebuilding producer state", log->dir);
                 return;
             }

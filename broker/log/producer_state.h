@@ -5,6 +5,18 @@
  * a gap or a stale epoch is refused — Kafka's ProducerStateManager, without
  * transactions.
  *
+ * Expiry (producer.id.expiration.ms, KIP-854). A producer that has appended nothing to
+ * the partition for that long is forgotten (st_producers_expire, from the broker's tick),
+ * and so is left out of the next snapshot. Idle time counts from the broker's clock at
+ * the producer's last append; Kafka counts from the batch's maxTimestamp, which a
+ * mirror preserving old timestamps would make expire at once. State rebuilt from the
+ * log after a crash counts from the rebuild, so it never expires early.
+ *
+ * A producer the partition does not know (new, or expired) may start at any sequence:
+ * since KIP-360 (Kafka 2.5) a broker accepts it rather than answering
+ * UNKNOWN_PRODUCER_ID, and the batch becomes the producer's state. Only a known
+ * producer moving to a new epoch must restart at 0.
+ *
  * Restart. The state as of an offset is written to "<20-digit offset>.snapshot" beside
  * the segments at clean close and at segment roll (the newest two are kept). Open
  * loads the newest snapshot at or below the log end offset and rebuilds the rest from
@@ -17,13 +29,15 @@
  *
  * | off | size | field                                              |
  * |   0 |    4 | magic "STPS"                                       |
- * |   4 |    2 | version (1)                                        |
+ * |   4 |    2 | version (2; 1 is read too)                         |
  * |   6 |    4 | CRC-32C of bytes 10..end                           |
  * |  10 |    8 | offset: the state is the one before this offset    |
  * |  18 |    4 | producer count                                     |
- * |  22 |    … | per producer: id int64, epoch int16, batch count int8, then per batch,
- * |     |      | oldest first: first seq int32, last seq int32, first offset int64,
- * |     |      | last offset int64, max timestamp int64 (32 bytes)   |
+ * |  22 |    … | per producer: id int64, epoch int16, (v2) last append time int64
+ * |     |      | (wall-clock ms), batch count int8, then per batch, oldest first: first
+ * |     |      | seq int32, last seq int32, first offset int64, last offset int64, max
+ * |     |      | timestamp int64 (32 bytes). A v1 snapshot's producers count as appended
+ * |     |      | at load time. |
  *
  * Everything runs on the loop thread, under the log's calls.
  */
@@ -69,9 +83,13 @@ int st_producers_check(st_log *log, const uint8_t *records, size_t len, bool *ha
  * first one ever writes the empty snapshot (see above). 0 or KAFKA_STORAGE_ERROR. */
 int st_producers_before_write(st_log *log);
 
-/* st_log_append, after the write: records the batches (offsets already assigned).
- * Borrows records. */
-void st_producers_append(st_log *log, const uint8_t *records, size_t len);
+/* st_log_append, after the write: records the batches (offsets already assigned) as
+ * appended at now_ms (wall clock). Borrows records. */
+void st_producers_append(st_log *log, const uint8_t *records, size_t len, int64_t now_ms);
+
+/* Forgets the producers whose last append is expiration_ms or more before now_ms.
+ * Returns how many went. */
+size_t st_producers_expire(st_log *log, int64_t now_ms, int64_t expiration_ms);
 
 /* st_log_roll and st_log_close: writes a snapshot at the end offset if the log has
  * producers and the newest snapshot is older. `sync` fsyncs it (close with flush);

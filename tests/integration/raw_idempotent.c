@@ -16,6 +16,19 @@
  *
  * Prints "ok: ..." per step and finally "records R" (the records the log must hold:
  * 2 + 2 + 2 = 6, so the test can count them with kcat). Exits 1 at the first surprise.
+ *
+ * raw_idempotent PORT TOPIC first
+ *     InitProducerId, then batch (sequence 0, 2 records) sent twice: written once, the
+ *     retry answered with the same offset. Prints "pid P base B".
+ * raw_idempotent PORT TOPIC retry PID EXPECT
+ *     The same batch of producer PID (epoch 0, sequence 0) again. EXPECT "dup:B": it must
+ *     be recognised as a retry of the batch at B; "new:B": the partition must have
+ *     forgotten the producer (expired), so it is written again, not answered with B.
+ *     Prints "base B".
+ * raw_idempotent PORT TOPIC unknown PID
+ *     A producer id the partition has no state for sends sequence 5 first: accepted
+ *     (KIP-360; UNKNOWN_PRODUCER_ID before Kafka 2.5, OUT_OF_ORDER_SEQUENCE_NUMBER here
+ *     before); then its sequence is checked: 9 is a gap (45), 7 follows.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -219,18 +232,11 @@ static void expect_error(wbuf *b, int want, const char *what)
     printf("ok: %s: error code %d\n", what, err);
 }
 
-int main(int argc, char **argv)
+/* InitProducerId v1 for an idempotent producer: its id (epoch 0). */
+static int64_t init_producer_id(void)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: raw_idempotent PORT TOPIC\n");
-        return 2;
-    }
-    const char *topic = argv[2];
-    connect_broker(atoi(argv[1]));
     wbuf b;
     uint8_t resp[4096];
-
-    /* 1. InitProducerId v1 */
     begin_request(&b, API_INIT_PRODUCER_ID, 1);
     put_i16(&b, -1);    /* transactional_id: null */
     put_i32(&b, 60000); /* transaction_timeout_ms */
@@ -244,6 +250,73 @@ int main(int argc, char **argv)
         fail("InitProducerId: error %d, producer id %lld, epoch %d; expected 0, >= 0, 0", err,
              (long long)pid, epoch);
     printf("ok: InitProducerId: producer id %lld epoch %d\n", (long long)pid, epoch);
+    return pid;
+}
+
+/* The modes for the expiry test (see the top). */
+static int expiry_modes(int argc, char **argv)
+{
+    const char *topic = argv[2], *mode = argv[3];
+    wbuf b;
+    int64_t base;
+    if (strcmp(mode, "first") == 0 && argc == 4) {
+        int64_t pid = init_producer_id();
+        build_produce(&b, topic, pid, 0, 0, 2);
+        if (produce(&b, &base, "batch (sequence 0)") != 0)
+            fail("batch (sequence 0) refused");
+        expect_ok(&b, base, "the same batch again (a retry)");
+        printf("pid %lld base %lld\n", (long long)pid, (long long)base);
+        return 0;
+    }
+    if (strcmp(mode, "retry") == 0 && argc == 6) {
+        int64_t pid = atoll(argv[4]);
+        build_produce(&b, topic, pid, 0, 0, 2);
+        int err = produce(&b, &base, "the producer's sequence-0 batch again");
+        if (err != 0)
+            fail("the producer's sequence-0 batch again: error %d, expected 0", err);
+        if (strncmp(argv[5], "dup:", 4) == 0 && base != atoll(argv[5] + 4))
+            fail("the retry was written at %lld: the partition forgot producer %lld, which "
+                 "was expected to be known (its batch is at %s)",
+                 (long long)base, (long long)pid, argv[5] + 4);
+        if (strncmp(argv[5], "new:", 4) == 0 && base == atoll(argv[5] + 4))
+            fail("the batch was answered as a retry of offset %lld: the partition still knows "
+                 "producer %lld, which should have expired",
+                 (long long)base, (long long)pid);
+        printf("ok: the producer's sequence-0 batch again: base offset %lld\n", (long long)base);
+        printf("base %lld\n", (long long)base);
+        return 0;
+    }
+    if (strcmp(mode, "unknown") == 0 && argc == 5) {
+        int64_t pid = atoll(argv[4]);
+        build_produce(&b, topic, pid, 0, 5, 2);
+        expect_ok(&b, -1, "an unknown producer's first batch at sequence 5 (KIP-360: accepted)");
+        build_produce(&b, topic, pid, 0, 9, 1);
+        expect_error(&b, ERR_OUT_OF_ORDER, "its next batch at sequence 9 where 7 is expected");
+        build_produce(&b, topic, pid, 0, 7, 1);
+        expect_ok(&b, -1, "its next batch at sequence 7");
+        return 0;
+    }
+    fprintf(stderr,
+            "usage: raw_idempotent PORT TOPIC [first | retry PID dup:B|new:B | unknown PID]\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: raw_idempotent PORT TOPIC [first | retry PID dup:B|new:B | "
+                        "unknown PID]\n");
+        return 2;
+    }
+    const char *topic = argv[2];
+    connect_broker(atoi(argv[1]));
+    if (argc > 3)
+        return expiry_modes(argc, argv);
+    wbuf b;
+
+    /* 1. InitProducerId v1 */
+    int64_t pid = init_producer_id();
+    int err;
 
     /* 2. and 3. the same batch twice */
     int64_t base;

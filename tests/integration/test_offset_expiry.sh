@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Committed offsets expire as in Kafka 2.1+ (KIP-211), with a 4 s retention
-# (groups.offsets_retention_ms) checked every 200 ms:
+# (groups.offsets_retention_ms), checked every 200 ms (once a second in effect: the
+# broker tick):
 #  1. a librdkafka member (rk_group_consumer) of exp-group consumes topic exp and commits;
 #     right after its first assignment it also commits offset 5 of audit-0, a topic it
 #     does not subscribe to;

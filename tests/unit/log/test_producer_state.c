@@ -1,7 +1,8 @@
 /* Unit tests for idempotent producers in the partition log (broker/log/producer_state.c
  * through st_log_append / st_log_open): retries, gaps, epochs, the five-batch window,
- * snapshots across clean and unclean restarts, and a snapshot beyond a truncated end.
- * Each test uses a fresh directory under /tmp. */
+ * snapshots across clean and unclean restarts, a snapshot beyond a truncated end, and
+ * the expiry of idle producers (producer.id.expiration.ms) with what a snapshot keeps of
+ * it. Each test uses a fresh directory under /tmp. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,13 +51,19 @@ static size_t pbatch(uint8_t *buf, size_t cap, int n, int64_t pid, int16_t epoch
     return size;
 }
 
-/* Appends; returns the error code and fills *res. */
-static int produce(st_log *log, int n, int64_t pid, int16_t epoch, int32_t seq,
-                   st_append_result *res)
+/* Appends at wall-clock time `now`; returns the error code and fills *res. */
+static int produce_at(st_log *log, int n, int64_t pid, int16_t epoch, int32_t seq, int64_t now,
+                      st_append_result *res)
 {
     uint8_t b[4096];
     size_t size = pbatch(b, sizeof b, n, pid, epoch, seq);
-    return st_log_append(log, b, size, NOW, res);
+    return st_log_append(log, b, size, now, res);
+}
+
+static int produce(st_log *log, int n, int64_t pid, int16_t epoch, int32_t seq,
+                   st_append_result *res)
+{
+    return produce_at(log, n, pid, epoch, seq, NOW, res);
 }
 
 /* Appends and expects success with a write; returns the base offset. */
@@ -183,10 +190,13 @@ static void test_gap(void **state)
     produce_ok(log, 3, PID, 0, 0);
     produce_fails(log, 1, PID, 0, 5, ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "expected 3, got 5");
     produce_fails(log, 1, PID, 0, 1, ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "producer 1000");
-    /* unknown producer: must start at 0 */
-    produce_fails(log, 1, PID + 1, 0, 7, ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "unknown");
-    assert_int_equal(produce_ok(log, 1, PID, 0, 3), 3);
-    assert_int_equal(produce_ok(log, 1, PID + 1, 0, 0), 4);
+    /* A producer the partition does not know may start anywhere (KIP-360); from then on
+     * its sequence is checked. */
+    assert_int_equal(produce_ok(log, 1, PID + 1, 0, 7), 3);
+    produce_fails(log, 1, PID + 1, 0, 9, ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "expected 8, got 9");
+    assert_int_equal(produce_dup(log, 1, PID + 1, 0, 7), 3);
+    assert_int_equal(produce_ok(log, 1, PID, 0, 3), 4);
+    assert_int_equal(produce_ok(log, 1, PID + 1, 0, 8), 5);
     st_log_close(log, false);
 }
 
@@ -422,6 +432,40 @@ static void test_sequence_wrap(void **state)
     st_log_close(log, false);
 }
 
+static void test_expiry(void **state)
+{
+    fixture *f = *state;
+    st_log *log = open_log(f, 1 << 20, true);
+    st_append_result res;
+    assert_int_equal(produce_at(log, 2, PID, 0, 0, NOW, &res), ST_ERR_NONE);
+    assert_int_equal(produce_at(log, 2, PID + 1, 0, 0, NOW + 500, &res), ST_ERR_NONE);
+    assert_int_equal(st_log_expire_producers(log, NOW + 999, 1000), 0);
+    assert_int_equal(st_log_expire_producers(log, NOW + 1000, 1000), 1);
+    assert_true(logged(f, "1 idle producer(s) expired"));
+    /* PID is forgotten: its retry is new data; PID+1 still knows its batch. */
+    assert_int_equal(produce_at(log, 2, PID, 0, 0, NOW + 1000, &res), ST_ERR_NONE);
+    assert_false(res.duplicate);
+    assert_int_equal(res.base_offset, 4);
+    assert_int_equal(produce_dup(log, 2, PID + 1, 0, 0), 2);
+    st_log_close(log, false);
+
+    /* The clean close's snapshot keeps each producer's last append time. */
+    log = open_log(f, 1 << 20, true);
+    assert_int_equal(produce_dup(log, 2, PID, 0, 0), 4);
+    assert_int_equal(st_log_expire_producers(log, NOW + 1499, 1000), 0);
+    assert_int_equal(st_log_expire_producers(log, NOW + 1500, 1000), 1); /* PID+1 */
+    assert_int_equal(st_log_expire_producers(log, NOW + 2000, 1000), 1); /* PID */
+    st_log_close(log, false);
+
+    /* Everyone expired: the close still writes a (now empty) snapshot, so the reopen does
+     * not rebuild the expired producers from the log. */
+    log = open_log(f, 1 << 20, true);
+    assert_true(has_snapshot(f, 6));
+    assert_int_equal(produce_ok(log, 2, PID, 0, 0), 6);
+    assert_int_equal(produce_ok(log, 2, PID + 1, 0, 0), 8);
+    st_log_close(log, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +480,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unclean_restart_after_roll, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_beyond_truncated_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequence_wrap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
