@@ -3,6 +3,11 @@
  * handler}. The dispatcher checks argument names against the table so a typo such as
  * "partition" is an error rather than a silently ignored default; each handler checks
  * types and calls into the topic registry, the one place topic logic lives.
+ *
+ * Tenant limits (topics, partitions) hold here as on the Kafka API paths: topics.create
+ * and topics.alter's add_partitions are refused past them, with the limit's message,
+ * unless the command carries "override_limits": a reason, which is logged (WARN, with
+ * the limit it overrode) and echoed in the result as "limit_overridden".
  */
 #include "broker/admin.h"
 
@@ -14,8 +19,10 @@
 
 #include "broker/broker_int.h"
 #include "broker/proto/api.h"
+#include "broker/quota/quota.h"
 #include "common/clock.h"
 #include "common/errors.h"
+#include "common/logging.h"
 #include "common/mgmt.h"
 
 typedef int admin_fn(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen);
@@ -165,6 +172,66 @@ static int deletes_from_array(json_t *arr, config_list *l, char *err, size_t err
 }
 
 /* The message for a registry error that came back without one. */
+/* The optional "override_limits" argument: why the operator goes past a tenant limit.
+ * *out NULL when absent; a non-empty single line of at most 200 characters otherwise
+ * (it is logged). 0, or -1 with err. */
+static int arg_override(json_t *args, const char **out, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(args, "override_limits");
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    const char *reason = json_is_string(v) ? json_string_value(v) : NULL;
+    size_t len = reason ? json_string_length(v) : 0;
+    bool printable = len > 0 && len <= 200;
+    for (size_t i = 0; printable && i < len; i++)
+        printable = (unsigned char)reason[i] >= 0x20 && reason[i] != 0x7f;
+    if (!printable) {
+        snprintf(err, errlen,
+                 "\"override_limits\" must be the reason for going past the tenant's limits: "
+                 "one line of 1 to 200 printable characters, got %s",
+                 st_json_kind(v));
+        return -1;
+    }
+    *out = reason;
+    return 0;
+}
+
+/* Would `topics` new topics and `partitions` new partitions under `name` pass the
+ * owning tenant's limits? 0 with overridden "" when they would; 0 with overridden
+ * holding the limit's message when they would not but `override` gives a reason; else
+ * -1 with err saying which limit and how to go past it. */
+static int check_limits(st_broker *b, const char *name, int topics, int64_t partitions,
+                        const char *override, char *overridden, size_t cap, char *err,
+                        size_t errlen)
+{
+    char msg[512];
+    overridden[0] = '\0';
+    if (st_bquota_check_create(b, name, strlen(name), topics, partitions, msg, sizeof msg) == 0)
+        return 0;
+    if (!override) {
+        snprintf(err, errlen,
+                 "%s (POLICY_VIOLATION); to go past it for this command, give the reason with "
+                 "--override-limits REASON",
+                 msg);
+        return -1;
+    }
+    snprintf(overridden, cap, "%s", msg);
+    return 0;
+}
+
+/* After the change succeeded: a logged line and {limit, reason} in the result. */
+static void note_override(const char *cmd, const char *name, const char *overridden,
+                          const char *override, json_t *result)
+{
+    if (!overridden[0])
+        return;
+    st_warn("%s \"%s\": tenant limit overridden by operator request (%s): %s", cmd, name, override,
+            overridden);
+    json_object_set_new(result, "limit_overridden",
+                        json_pack("{s:s, s:s}", "limit", overridden, "reason", override));
+}
+
 static void fill_err(int code, char *err, size_t errlen)
 {
     if (!*err)
@@ -360,11 +427,19 @@ static int cmd_topics_create(st_broker *b, json_t *args, json_t **result, char *
     config_list configs = {0};
     int64_t partitions = -1, replication = -1;
     int rc = -1;
+    const char *override = NULL;
+    char overridden[512] = "";
     const char *name = arg_name(args, err, errlen);
 
     if (!name || arg_int(args, "partitions", -1, INT32_MAX, &partitions, err, errlen) ||
         arg_int(args, "replication_factor", -1, INT16_MAX, &replication, err, errlen) ||
+        arg_override(args, &override, err, errlen) ||
         configs_from_object(json_object_get(args, "configs"), "configs", &configs, err, errlen))
+        goto out;
+    /* An existing topic is TOPIC_ALREADY_EXISTS below, whatever the limits. */
+    if (!st_topics_find(b->topics, name, strlen(name)) &&
+        check_limits(b, name, 1, partitions > 0 ? partitions : b->cfg.num_partitions, override,
+                     overridden, sizeof overridden, err, errlen))
         goto out;
     int code = st_topics_create(b->topics, name, (int32_t)partitions, (int16_t)replication,
                                 configs.sets, configs.n, false, err, errlen);
@@ -375,6 +450,8 @@ static int cmd_topics_create(st_broker *b, json_t *args, json_t **result, char *
     const st_topic *t = find_topic(b, name, err, errlen);
     *result = t ? describe_topic(b, t, err, errlen) : NULL;
     rc = *result ? 0 : -1;
+    if (*result)
+        note_override("topics.create", name, overridden, override, *result);
 out:
     config_list_free(&configs);
     return rc;
@@ -387,10 +464,13 @@ static int cmd_topics_alter(st_broker *b, json_t *args, json_t **result, char *e
     config_list changes = {0};
     int64_t total = -1;
     int rc = -1, code = ST_ERR_NONE;
+    const char *override = NULL;
+    char overridden[512] = "";
     const char *name = arg_name(args, err, errlen);
+    const st_topic *topic = name ? find_topic(b, name, err, errlen) : NULL;
 
-    if (!name || !find_topic(b, name, err, errlen) ||
-        arg_int(args, "add_partitions", 1, INT32_MAX, &total, err, errlen) ||
+    if (!topic || arg_int(args, "add_partitions", 1, INT32_MAX, &total, err, errlen) ||
+        arg_override(args, &override, err, errlen) ||
         configs_from_object(json_object_get(args, "set"), "set", &changes, err, errlen) ||
         deletes_from_array(json_object_get(args, "delete"), &changes, err, errlen))
         goto out;
@@ -401,6 +481,10 @@ static int cmd_topics_alter(st_broker *b, json_t *args, json_t **result, char *e
                  name);
         goto out;
     }
+    /* Growing (not shrinking: that is INVALID_PARTITIONS below) counts against the limit. */
+    if (total > topic->npartitions && check_limits(b, name, 0, total - topic->npartitions, override,
+                                                   overridden, sizeof overridden, err, errlen))
+        goto out;
     for (int pass = 0; pass < 2; pass++) {
         bool validate_only = pass == 0;
         if (changes.n > 0)
@@ -417,6 +501,8 @@ static int cmd_topics_alter(st_broker *b, json_t *args, json_t **result, char *e
     const st_topic *t = find_topic(b, name, err, errlen);
     *result = t ? describe_topic(b, t, err, errlen) : NULL;
     rc = *result ? 0 : -1;
+    if (*result)
+        note_override("topics.alter", name, overridden, override, *result);
 out:
     config_list_free(&changes);
     return rc;
@@ -438,9 +524,10 @@ static int cmd_topics_delete(st_broker *b, json_t *args, json_t **result, char *
 
 static const char *const no_args[] = {NULL};
 static const char *const name_arg[] = {"name", NULL};
-static const char *const create_args[] = {"name", "partitions", "replication_factor", "configs",
-                                          NULL};
-static const char *const alter_args[] = {"name", "set", "delete", "add_partitions", NULL};
+static const char *const create_args[] = {"name",    "partitions",      "replication_factor",
+                                          "configs", "override_limits", NULL};
+static const char *const alter_args[] = {
+    "name", "set", "delete", "add_partitions", "override_limits", NULL};
 
 static const char *const group_arg[] = {"group", NULL};
 static const char *const reset_args[] = {"group",     "topic",     "partitions",  "to_earliest",
@@ -470,10 +557,16 @@ static const admin_cmd commands[] = {
     {"topics.list", no_args, "", "every topic with its partition count", cmd_topics_list},
     {"topics.describe", name_arg, "{name}",
      "partitions (start/end offset, size) and every config, marking defaults", cmd_topics_describe},
-    {"topics.create", create_args, "{name, partitions?, replication_factor?, configs?{k:v}}",
-     "create a topic (broker defaults for what is not given)", cmd_topics_create},
-    {"topics.alter", alter_args, "{name, set?{k:v}, delete?[k], add_partitions? (new total)}",
-     "change config overrides incrementally and/or grow the partition count", cmd_topics_alter},
+    {"topics.create", create_args,
+     "{name, partitions?, replication_factor?, configs?{k:v}, override_limits? (reason)}",
+     "create a topic (broker defaults for what is not given); refused past its tenant's "
+     "topics or partitions limit unless override_limits gives a reason (logged)",
+     cmd_topics_create},
+    {"topics.alter", alter_args,
+     "{name, set?{k:v}, delete?[k], add_partitions? (new total), override_limits? (reason)}",
+     "change config overrides incrementally and/or grow the partition count (within the "
+     "tenant's partitions limit unless override_limits gives a reason)",
+     cmd_topics_alter},
     {"topics.delete", name_arg, "{name}", "delete a topic and its data", cmd_topics_delete},
     {"groups.list", no_args, "", "every consumer group with its state and member count",
      st_admin_groups_list},

@@ -40,7 +40,10 @@ static void usage_create(FILE *out)
           "  -r, --replication-factor N   replicas per partition; 1 on a single broker\n"
           "                               [broker's default.replication.factor, 1]\n"
           "  -c, --config NAME=VALUE      a topic config override, e.g.\n"
-          "                               retention.ms=86400000; repeat for several [none]\n\n",
+          "                               retention.ms=86400000; repeat for several [none]\n"
+          "      --override-limits REASON create it even past its tenant's topics or\n"
+          "                               partitions limit; REASON is logged by the broker\n"
+          "                               and printed [refused past a limit]\n\n",
           out);
     cli_print_global_options(out);
     fputs("\nExample:\n"
@@ -82,7 +85,10 @@ static void usage_alter(FILE *out)
           "  -d, --delete-config NAME   remove an override (back to the broker default);\n"
           "                             repeat for several [none]\n"
           "  -p, --partitions N         grow the topic to N partitions in total (never\n"
-          "                             shrinks) [unchanged]\n\n",
+          "                             shrinks) [unchanged]\n"
+          "      --override-limits REASON  grow it even past its tenant's partitions limit;\n"
+          "                             REASON is logged by the broker and printed\n"
+          "                             [refused past the limit]\n\n",
           out);
     cli_print_global_options(out);
     fputs("\nExample:\n"
@@ -152,6 +158,16 @@ static void print_describe(const json_t *d, const char *unused)
     cli_table_free(&t);
 }
 
+/* The broker's note that a tenant limit was overridden (" (over ...)"), if any. */
+static void print_override(const json_t *res)
+{
+    const json_t *o = json_object_get(res, "limit_overridden");
+    if (o)
+        printf("note: over a tenant limit, overridden (reason: %s): %s\n",
+               json_string_value(json_object_get(o, "reason")),
+               json_string_value(json_object_get(o, "limit")));
+}
+
 /* ---- subcommands ---- */
 
 /* Builds {"k":"v",...} from --config arguments; usage error if one has no '='. */
@@ -177,10 +193,12 @@ static int topics_create(cli_ctx *c, int argc, char **argv)
         {"partitions", required_argument, NULL, 'p'},
         {"replication-factor", required_argument, NULL, 'r'},
         {"config", required_argument, NULL, 'c'},
+        {"override-limits", required_argument, NULL, 'O'},
         CLI_GLOBAL_LONGOPTS,
         {0},
     };
     cli_list configs = {0};
+    const char *override = NULL;
     int64_t partitions = -1, replication = -1;
     int rc = CLI_USAGE, opt;
     json_t *args = json_object(), *cfg = json_object();
@@ -202,6 +220,8 @@ static int topics_create(cli_ctx *c, int argc, char **argv)
             goto out;
         if (opt == 'c')
             cli_list_add(&configs, optarg);
+        if (opt == 'O')
+            override = optarg;
     }
     if (optind >= argc) {
         rc = cli_usage_error(c, "missing the topic NAME");
@@ -222,15 +242,19 @@ static int topics_create(cli_ctx *c, int argc, char **argv)
         json_object_set_new(args, "replication_factor", json_integer(replication));
     if (json_object_size(cfg) > 0)
         json_object_set(args, "configs", cfg);
+    if (override)
+        json_object_set_new(args, "override_limits", json_string(override));
     json_t *res = cli_admin(c, "topics.create", args);
     args = NULL;
     rc = res ? CLI_OK : CLI_FAIL;
     if (res && c->json)
         cli_print_json(res);
-    else if (res)
+    else if (res) {
         printf("created topic \"%s\" with %zu partition%s\n", name,
                json_array_size(json_object_get(res, "partitions")),
                json_array_size(json_object_get(res, "partitions")) == 1 ? "" : "s");
+        print_override(res);
+    }
     json_decref(res);
 out:
     json_decref(args);
@@ -294,10 +318,12 @@ static int topics_alter(cli_ctx *c, int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"delete-config", required_argument, NULL, 'd'},
         {"partitions", required_argument, NULL, 'p'},
+        {"override-limits", required_argument, NULL, 'O'},
         CLI_GLOBAL_LONGOPTS,
         {0},
     };
     cli_list sets = {0};
+    const char *override = NULL;
     int64_t partitions = -1;
     int rc = CLI_USAGE, opt;
     json_t *args = json_object(), *set = json_object(), *del = json_array();
@@ -318,6 +344,8 @@ static int topics_alter(cli_ctx *c, int argc, char **argv)
             cli_list_add(&sets, optarg);
         if (opt == 'd')
             json_array_append_new(del, json_string(optarg));
+        if (opt == 'O')
+            override = optarg;
     }
     if (optind >= argc) {
         rc = cli_usage_error(c, "missing the topic NAME");
@@ -342,6 +370,8 @@ static int topics_alter(cli_ctx *c, int argc, char **argv)
         json_object_set(args, "delete", del);
     if (partitions > 0)
         json_object_set_new(args, "add_partitions", json_integer(partitions));
+    if (override)
+        json_object_set_new(args, "override_limits", json_string(override));
     json_t *res = cli_admin(c, "topics.alter", args);
     args = NULL;
     rc = res ? CLI_OK : CLI_FAIL;
@@ -366,6 +396,7 @@ static int topics_alter(cli_ctx *c, int argc, char **argv)
             printf("%spartitions now %zu", sep,
                    json_array_size(json_object_get(res, "partitions")));
         putchar('\n');
+        print_override(res);
     }
     json_decref(res);
 out:
