@@ -226,7 +226,7 @@ static void end_sync_phase(grp_group *grp)
         grp->members[i]->pending_sync = false;
 }
 
-void grp_prepare_rebalance(grp_group *grp)
+static void prepare_rebalance(grp_group *grp)
 {
     st_groups *g = grp->owner;
     if (grp->state == ST_GROUP_COMPLETING_REBALANCE) {
@@ -262,7 +262,7 @@ static void maybe_prepare_rebalance(grp_group *grp)
 {
     if (grp->state == ST_GROUP_EMPTY || grp->state == ST_GROUP_STABLE ||
         grp->state == ST_GROUP_COMPLETING_REBALANCE)
-        grp_prepare_rebalance(grp);
+        prepare_rebalance(grp);
 }
 
 /* Takes m out of the group's member list and frees it (no state change). */
@@ -417,7 +417,7 @@ static void on_sync_timer(st_loop *loop, st_timer *t)
     }
     if (removed) {
         /* Those still parked in SyncGroup are answered REBALANCE_IN_PROGRESS and rejoin. */
-        grp_prepare_rebalance(grp);
+        prepare_rebalance(grp);
         try_complete_join(grp);
     }
 }
@@ -470,7 +470,7 @@ static void remove_member(grp_group *grp, grp_member *m)
     switch (grp->state) {
     case ST_GROUP_STABLE:
     case ST_GROUP_COMPLETING_REBALANCE:
-        grp_prepare_rebalance(grp);
+        prepare_rebalance(grp);
         try_complete_join(grp);
         break;
     case ST_GROUP_PREPARING_REBALANCE:

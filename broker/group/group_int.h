@@ -225,8 +225,6 @@ void grp_add_member_and_rebalance(grp_group *grp, grp_member *m, st_str protocol
 /* Takes the JoinGroup's fields, parks it and rebalances (unless already rebalancing). */
 void grp_update_member_and_rebalance(grp_group *grp, grp_member *m, const grp_join_args *a,
                                      grp_join_cb *cb, void *arg);
-/* Starts a rebalance whatever the state (Empty, CompletingRebalance or Stable). */
-void grp_prepare_rebalance(grp_group *grp);
 /* A copy of s for an answer (valid until the next call into the coordinator). */
 const char *grp_echo(st_groups *g, st_str s);
 /* Kafka's validateCurrentMember: with a group.instance.id the static member holding it
