@@ -61,9 +61,9 @@ assert_eq 10 "$(committed exp 0)" "exp-0's offset, committed $(($(ms) - t_exp)) 
 assert_eq 10 "$(committed exp 1)" "exp-1's offset, committed $(($(ms) - t_exp)) ms ago by an active member"
 
 # ---- 3. empty: the retention counts from the moment it became Empty ----
+t_empty=$(ms) # the group becomes Empty after this (the member's LeaveGroup), never before
 kill -TERM "$member"
 st_wait_pid "$member" 20 || fail "the member did not stop"
-t_empty=$(ms)
 is_empty() { st groups describe "$GROUP" --json 2>/dev/null | jq -e '.state == "Empty"' >/dev/null; }
 wait_until 10 "the group to be Empty" is_empty
 while [ $(($(ms) - t_empty)) -lt $((RETENTION_MS - 1500)) ]; do
