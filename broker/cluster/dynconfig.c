@@ -70,6 +70,14 @@ static const static_def statics[] = {
      F(group_min_session_timeout_ms), false},
     {"group.max.session.timeout.ms", "groups.max_session_timeout_ms", S_I64,
      F(group_max_session_timeout_ms), false},
+    {"offsets.retention.minutes", "groups.offsets_retention_minutes", S_I64,
+     F(offsets_retention_minutes), false},
+    {"offsets.retention.check.interval.ms", "groups.offsets_retention_check_interval_ms", S_I64,
+     F(offsets_retention_check_interval_ms), false},
+    {"producer.id.expiration.ms", "producer.id_expiration_ms", S_I64, F(producer_id_expiration_ms),
+     false},
+    {"producer.id.expiration.check.interval.ms", "producer.id_expiration_check_interval_ms", S_I64,
+     F(producer_id_expiration_check_interval_ms), false},
     {"log.retention.check.interval.ms", "log.retention_check_interval_ms", S_I64,
      F(retention_check_interval_ms), false},
     {"sasl.enabled.mechanisms", "security.sasl_mechanisms", S_MECHS, 0, false},
@@ -79,7 +87,10 @@ static const static_def statics[] = {
     {"quota.window.num", "quotas.window_num", S_INT, F(quota_window_num), false},
     {"quota.window.size.seconds", "quotas.window_size_seconds", S_INT, F(quota_window_size_seconds),
      false},
-    /* Strait's own: the management endpoint, and its secret (never shown) */
+    /* Strait's own: offsets.retention.minutes in ms (wins when >= 0), the management
+     * endpoint, and its secret (never shown) */
+    {"groups.offsets_retention_ms", "groups.offsets_retention_ms", S_I64, F(offsets_retention_ms),
+     false},
     {"mgmt.url", "mgmt.url", S_STR, F(mgmt_url), false},
     {"mgmt.token", "mgmt.token", S_STR, F(mgmt_token), true},
 };
