@@ -568,6 +568,11 @@ static const admin_cmd commands[] = {
      "tenant's partitions limit unless override_limits gives a reason)",
      cmd_topics_alter},
     {"topics.delete", name_arg, "{name}", "delete a topic and its data", cmd_topics_delete},
+    {"topics.stats", no_args, "",
+     "every topic's partitions (start/end offset, size) and bytes produced/fetched",
+     st_admin_topics_stats},
+    {"groups.lag", no_args, "", "every group's state, member count and per-partition lag",
+     st_admin_groups_lag},
     {"groups.list", no_args, "", "every consumer group with its state and member count",
      st_admin_groups_list},
     {"groups.describe", group_arg, "{group}",
@@ -634,6 +639,24 @@ static const admin_cmd commands[] = {
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+const char *const st_admin_readonly[] = {"help",
+                                         "status",
+                                         "topics.list",
+                                         "topics.describe",
+                                         "topics.stats",
+                                         "groups.list",
+                                         "groups.describe",
+                                         "groups.lag",
+                                         "tenants.list",
+                                         "tenants.describe",
+                                         "users.list",
+                                         "acls.list",
+                                         "quotas.describe",
+                                         "quotas.usage",
+                                         "quotas.metrics",
+                                         "explain",
+                                         NULL};
 
 static int cmd_help(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
 {

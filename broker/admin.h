@@ -14,6 +14,8 @@
  *   topics.create   {name, partitions?, replication_factor?, configs?{k:v}}
  *   topics.alter    {name, set?{k:v}, delete?[k], add_partitions? (new total)}
  *   topics.delete   {name}
+ *   topics.stats; groups.lag                 every topic's offsets, every group's lag
+ *                                            (admin_stats.c, for the console's survey)
  *   groups.list
  *   groups.describe {group}
  *   groups.delete   {group}
@@ -47,6 +49,10 @@
 int st_admin_handle(void *broker, const char *cmd, json_t *args, json_t **result, char *err,
                     size_t errlen);
 
+/* The commands that change nothing (NULL-terminated): served in the console's surveys
+ * and left out of the management command log (common/mgmt.h). */
+extern const char *const st_admin_readonly[];
+
 /* The groups.* commands (admin_groups.c), entries of admin.c's command table with the
  * same contract as st_admin_handle. Loop thread only. */
 struct st_broker;
@@ -58,6 +64,12 @@ int st_admin_groups_delete(struct st_broker *b, json_t *args, json_t **result, c
                            size_t errlen);
 int st_admin_groups_reset_offsets(struct st_broker *b, json_t *args, json_t **result, char *err,
                                   size_t errlen);
+
+/* The console's whole-broker reads (admin_stats.c): topics.stats, groups.lag. */
+int st_admin_topics_stats(struct st_broker *b, json_t *args, json_t **result, char *err,
+                          size_t errlen);
+int st_admin_groups_lag(struct st_broker *b, json_t *args, json_t **result, char *err,
+                        size_t errlen);
 
 /* The tenants.*, users.* and acls.* commands (admin_security.c), same contract. Each
  * answers an error when the broker has no security context (b->security NULL). */

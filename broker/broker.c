@@ -252,6 +252,22 @@ int st_broker_listener(const st_broker *b, size_t i, st_sec_protocol *protocol)
     return st_server_listener_port(b->server, i);
 }
 
+/* The survey endpoint beside the management one (common/mgmt.h), for the console. */
+static int open_survey(st_broker *b, char *err, size_t errlen)
+{
+    char *url = b->cfg.mgmt_survey_url;
+    if (!url[0] && st_mgmt_survey_url_default(b->cfg.mgmt_url, url, sizeof b->cfg.mgmt_survey_url,
+                                              err, errlen))
+        return -1;
+    if (st_mgmt_server_survey(b->mgmt, url, st_admin_readonly, err, errlen))
+        return -1;
+    if (st_loop_watch(b->loop, st_mgmt_server_survey_fd(b->mgmt), EPOLLIN, on_mgmt, b)) {
+        snprintf(err, errlen, "cannot watch the survey socket: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 st_broker *st_broker_new(const st_broker_config *cfg, char *err, size_t errlen)
 {
     st_broker *b = open_common(cfg, err, errlen);
@@ -277,6 +293,8 @@ st_broker *st_broker_new(const st_broker_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot watch the management socket: %s", strerror(errno));
         goto fail;
     }
+    if (open_survey(b, err, errlen))
+        goto fail;
     return b;
 fail:
     st_broker_free(b);
@@ -338,6 +356,8 @@ void st_broker_free(st_broker *b)
         st_fetch_shutdown(b);
     if (b->mgmt) {
         st_loop_unwatch(b->loop, st_mgmt_server_fd(b->mgmt));
+        if (st_mgmt_server_survey_fd(b->mgmt) >= 0)
+            st_loop_unwatch(b->loop, st_mgmt_server_survey_fd(b->mgmt));
         st_mgmt_server_close(b->mgmt);
     }
     if (b->server)

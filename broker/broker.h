@@ -68,7 +68,8 @@ typedef struct st_broker_config {
                                                        * interval.ms [600000] */
     int64_t retention_check_interval_ms;              /* log.retention.check.interval.ms [300000] */
     st_log_config log_defaults;                       /* log.* broker-wide topic defaults */
-    char mgmt_url[256]; /* management endpoint [tcp://127.0.0.1:9192] */
+    char mgmt_url[256];        /* management endpoint [tcp://127.0.0.1:9192] */
+    char mgmt_survey_url[256]; /* survey endpoint for the console ["": derived from mgmt_url] */
     char
         mgmt_token[256]; /* shared secret; empty → generated, written to data_dir/meta/mgmt.token */
     char log_level[16]; /* [info] */

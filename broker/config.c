@@ -225,6 +225,8 @@ static const setting settings[] = {
     {"log.message_timestamp_type", K_TSTYPE, L(log_append_time), 0, 0, 0},
     {"log.cleanup_policy", K_POLICY, L(cleanup_delete), 0, 0, 0},
     {"mgmt.url", K_STR, F(mgmt_url), sizeof(((st_broker_config *)0)->mgmt_url), 0, 0},
+    {"mgmt.survey_url", K_STR, F(mgmt_survey_url), sizeof(((st_broker_config *)0)->mgmt_survey_url),
+     0, 0},
     {"mgmt.token", K_STR, F(mgmt_token), sizeof(((st_broker_config *)0)->mgmt_token), 0, 0},
     {"broker.listeners", K_LISTENERS, 0, 0, 0, 0},
     {"security.sasl_mechanisms", K_MECHS, 0, 0, 0, 0},

@@ -40,6 +40,8 @@ static void usage(FILE *out)
         "                         front of the broker (broker.advertised_port) [0: bound port]\n"
         "      --data-dir DIR     where logs live (broker.data_dir) [./data]\n"
         "      --mgmt URL         management endpoint (mgmt.url) [tcp://127.0.0.1:9192]\n"
+        "      --survey URL       survey endpoint for the console (mgmt.survey_url)\n"
+        "                         [the mgmt url's port + 100, or its ipc path + .survey]\n"
         "      --ready-file PATH  once serving, write \"<port> <mgmt url> PROTOCOL=<port>...\"\n"
         "                         (every listener) to PATH\n"
         "      --log-level LEVEL  debug, info, warn or error [info]\n"
@@ -68,13 +70,14 @@ static int write_ready_file(const char *path, const st_broker *b, const char *mg
 
 int main(int argc, char **argv)
 {
-    enum { O_HOST = 1000, O_PORT, O_DATA, O_MGMT, O_READY, O_LEVEL, O_APORT };
+    enum { O_HOST = 1000, O_PORT, O_DATA, O_MGMT, O_READY, O_LEVEL, O_APORT, O_SURVEY };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"host", required_argument, NULL, O_HOST},
         {"port", required_argument, NULL, O_PORT},
         {"data-dir", required_argument, NULL, O_DATA},
         {"mgmt", required_argument, NULL, O_MGMT},
+        {"survey", required_argument, NULL, O_SURVEY},
         {"ready-file", required_argument, NULL, O_READY},
         {"log-level", required_argument, NULL, O_LEVEL},
         {"advertised-port", required_argument, NULL, O_APORT},
@@ -82,6 +85,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *host = NULL, *data = NULL, *mgmt = NULL, *ready = NULL;
+    const char *survey = NULL;
     const char *level = NULL;
     long port = -1, advertised_port = -1;
     int c;
@@ -116,6 +120,9 @@ int main(int argc, char **argv)
             break;
         case O_MGMT:
             mgmt = optarg;
+            break;
+        case O_SURVEY:
+            survey = optarg;
             break;
         case O_READY:
             ready = optarg;
@@ -158,6 +165,8 @@ int main(int argc, char **argv)
         snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data);
     if (mgmt)
         snprintf(cfg.mgmt_url, sizeof cfg.mgmt_url, "%s", mgmt);
+    if (survey)
+        snprintf(cfg.mgmt_survey_url, sizeof cfg.mgmt_survey_url, "%s", survey);
     if (level)
         snprintf(cfg.log_level, sizeof cfg.log_level, "%s", level);
     int lvl = st_logging_parse_level(cfg.log_level);

@@ -17,6 +17,23 @@
  * the token the server was opened with; a wrong one is refused (and logged) before the
  * handler sees anything. The bus is an admin interface: bind it to loopback. A tcp url
  * whose host is not loopback is bound as configured but logged as a warning.
+ *
+ * A request may also name who sends it, "who":"<at most 128 bytes>" (st_mgmt_call_as);
+ * the server keeps every command that is not read-only in a log of the last
+ * ST_MGMT_LOG_CAP (who, what, when, result, passwords blanked), read with the built-in
+ * command "mgmt.log" {since?}, so the console's audit view also lists what `strait` did.
+ *
+ * The survey endpoint (st_mgmt_server_survey) is a second socket of the same server, an
+ * NN_RESPONDENT bound beside the NN_REP, for the console's NN_SURVEYOR: one scheme, two
+ * sockets. Same token, same command table, but several commands per message and only
+ * those the daemon lists as read-only (a survey is a broadcast without retry, meant for
+ * status once a second):
+ *
+ *   survey  {"token":"...","who":"...","cmds":[{"cmd":"status","args":{...}}, ...]}
+ *           (1 to ST_MGMT_SURVEY_MAX_CMDS commands)
+ *   answer  {"ok":true,"boot":"<16 hex digits, new at each start>",
+ *            "results":[{"ok":true,"result":<any>} | {"ok":false,"error":"..."}, ...]}
+ *           {"ok":false,"error":"..."}   (wrong token, malformed survey)
  */
 #ifndef ST_MGMT_H
 #define ST_MGMT_H
@@ -56,8 +73,34 @@ int st_mgmt_server_fd(const st_mgmt_server *s);
  * Never blocks. Call it from the thread that owns whatever the handler touches. */
 void st_mgmt_server_process(st_mgmt_server *s);
 
-/* Closes the socket and frees. NULL is ignored. */
+/* Closes the sockets and frees. NULL is ignored. */
 void st_mgmt_server_close(st_mgmt_server *s);
+
+#define ST_MGMT_LOG_CAP         256 /* state-changing commands kept for "mgmt.log" */
+#define ST_MGMT_SURVEY_MAX_CMDS 16
+#define ST_MGMT_WHO_MAX         128
+
+/*
+ * Names the server's read-only commands (NULL-terminated; borrowed, must outlive the
+ * server: a static table). They run in surveys and stay out of the command log; every
+ * other command is logged. With url not NULL, also binds the survey endpoint (an
+ * NN_RESPONDENT) there. 0, or -1 with err naming the url and the reason.
+ */
+int st_mgmt_server_survey(st_mgmt_server *s, const char *url, const char *const *readonly,
+                          char *err, size_t errlen);
+
+/* The survey socket's NN_RCVFD (poll it like st_mgmt_server_fd; st_mgmt_server_process
+ * serves both), or -1 without a survey endpoint. */
+int st_mgmt_server_survey_fd(const st_mgmt_server *s);
+
+/*
+ * The survey url a daemon binds when none is configured, from its management url:
+ * ipc://PATH → ipc://PATH.survey, tcp://HOST:PORT → tcp://HOST:PORT+100 (so straitd's
+ * 9192 gives 9292 and strait-mirror's 9193 gives 9293). 0, or -1 with err for a url of
+ * another shape (then configure mgmt.survey_url).
+ */
+int st_mgmt_survey_url_default(const char *mgmt_url, char *out, size_t cap, char *err,
+                               size_t errlen);
 
 /*
  * Sends one command and waits up to timeout_ms for the answer. Borrows every argument
@@ -68,6 +111,11 @@ void st_mgmt_server_close(st_mgmt_server *s);
  */
 json_t *st_mgmt_call(const char *url, const char *token, const char *cmd, json_t *args,
                      int timeout_ms, char *err, size_t errlen);
+
+/* st_mgmt_call naming who sends it (borrowed; at most ST_MGMT_WHO_MAX bytes), e.g.
+ * "console:alice". st_mgmt_call sends "unix:<login name>". */
+json_t *st_mgmt_call_as(const char *url, const char *token, const char *who, const char *cmd,
+                        json_t *args, int timeout_ms, char *err, size_t errlen);
 
 /* ---- for the daemons' command tables (straitd's admin.c, strait-mirror's admin.c) ---- */
 

@@ -191,6 +191,8 @@ static const admin_cmd commands[] = {
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+const char *const st_mirror_admin_readonly[] = {"help", "status", NULL};
+
 static int cmd_help(st_mirror_admin *a, json_t *args, json_t **result, char *err, size_t errlen)
 {
     json_t *list = json_array();

@@ -45,4 +45,8 @@ typedef struct st_mirror_admin {
 int st_mirror_admin_handle(void *ctx, const char *cmd, json_t *args, json_t **result, char *err,
                            size_t errlen);
 
+/* The commands that change nothing (NULL-terminated): served in the console's surveys
+ * and left out of the management command log (common/mgmt.h). */
+extern const char *const st_mirror_admin_readonly[];
+
 #endif

@@ -464,8 +464,11 @@ static int parse_mgmt(loader *ld, const config_setting_t *g)
             rc = get_string(ld, s, "mgmt.url", ld->cfg->mgmt_url, sizeof ld->cfg->mgmt_url);
         else if (strcmp(name, "token") == 0)
             rc = get_string(ld, s, "mgmt.token", ld->cfg->mgmt_token, sizeof ld->cfg->mgmt_token);
+        else if (strcmp(name, "survey_url") == 0)
+            rc = get_string(ld, s, "mgmt.survey_url", ld->cfg->mgmt_survey_url,
+                            sizeof ld->cfg->mgmt_survey_url);
         else
-            rc = fail(ld, s, "mgmt: unknown setting \"%s\" (url, token)", name);
+            rc = fail(ld, s, "mgmt: unknown setting \"%s\" (url, survey_url, token)", name);
         if (rc)
             return -1;
     }

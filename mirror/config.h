@@ -18,6 +18,7 @@
  *         checkpoint_interval_ms = 1000; sync_interval_ms = 5000; heartbeat_interval_ms = 1000; }
  *     );
  *     mgmt = { url = "tcp://127.0.0.1:9193"; token = ""; };   # token "": generated into state_dir
+ *                                           # survey_url = "": the url's port + 100
  *     state_dir = "./mirror-state";                           # the mgmt token file only
  *     log_level = "info";
  *
@@ -73,10 +74,11 @@ typedef struct st_mirror_config {
     size_t nclusters;
     st_mflow_config flows[ST_MIRROR_MAX_FLOWS];
     size_t nflows;
-    char mgmt_url[256];       /* [tcp://127.0.0.1:9193] */
-    char mgmt_token[256];     /* [""] */
-    char state_dir[PATH_MAX]; /* [./mirror-state] */
-    char log_level[16];       /* [info] */
+    char mgmt_url[256];        /* [tcp://127.0.0.1:9193] */
+    char mgmt_survey_url[256]; /* ["": derived from mgmt_url, see common/mgmt.h] */
+    char mgmt_token[256];      /* [""] */
+    char state_dir[PATH_MAX];  /* [./mirror-state] */
+    char log_level[16];        /* [info] */
 } st_mirror_config;
 
 /* Loads `path`. 0, or -1 with err "path:line: reason". On success free with

@@ -50,6 +50,8 @@ static void usage(FILE *out)
                  "\n"
                  "  -c, --config FILE      libconfig file of clusters and flows (required)\n"
                  "      --mgmt URL         management endpoint (mgmt.url) [tcp://127.0.0.1:9193]\n"
+                 "      --survey URL       survey endpoint for the console (mgmt.survey_url)\n"
+                 "                         [the mgmt url's port + 100, or its ipc path + .survey]\n"
                  "      --ready-file PATH  once serving, write \"<mgmt url>\\n\" to PATH\n"
                  "      --log-level LEVEL  debug, info, warn or error (log_level) [info]\n"
                  "  -h, --help             this text\n"
@@ -146,16 +148,17 @@ static void free_flows(st_mflow **flows, size_t n, int64_t timeout_ms)
 
 int main(int argc, char **argv)
 {
-    enum { O_MGMT = 1000, O_READY, O_LEVEL };
+    enum { O_MGMT = 1000, O_READY, O_LEVEL, O_SURVEY };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"mgmt", required_argument, NULL, O_MGMT},
+        {"survey", required_argument, NULL, O_SURVEY},
         {"ready-file", required_argument, NULL, O_READY},
         {"log-level", required_argument, NULL, O_LEVEL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *config = NULL, *mgmt = NULL, *ready = NULL, *level = NULL;
+    const char *config = NULL, *mgmt = NULL, *ready = NULL, *level = NULL, *survey = NULL;
     int c;
     opterr = 0; /* we word the messages ourselves */
     while ((c = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
@@ -165,6 +168,9 @@ int main(int argc, char **argv)
             break;
         case O_MGMT:
             mgmt = optarg;
+            break;
+        case O_SURVEY:
+            survey = optarg;
             break;
         case O_READY:
             ready = optarg;
@@ -219,6 +225,8 @@ int main(int argc, char **argv)
     loaded = true;
     if (mgmt)
         snprintf(cfg->mgmt_url, sizeof cfg->mgmt_url, "%s", mgmt);
+    if (survey)
+        snprintf(cfg->mgmt_survey_url, sizeof cfg->mgmt_survey_url, "%s", survey);
     if (level)
         snprintf(cfg->log_level, sizeof cfg->log_level, "%s", level);
     int lvl = st_logging_parse_level(cfg->log_level);
@@ -249,6 +257,14 @@ int main(int argc, char **argv)
         st_error("cannot open the management endpoint: %s", err);
         goto out;
     }
+    if ((!cfg->mgmt_survey_url[0] &&
+         st_mgmt_survey_url_default(cfg->mgmt_url, cfg->mgmt_survey_url,
+                                    sizeof cfg->mgmt_survey_url, err, sizeof err)) ||
+        st_mgmt_server_survey(server, cfg->mgmt_survey_url, st_mirror_admin_readonly, err,
+                              sizeof err)) {
+        st_error("cannot open the survey endpoint: %s", err);
+        goto out;
+    }
     /* The endpoint first: a taken port fails the start before any cluster is contacted.
      * No request is answered before the loop, so the flows can join the table below. */
     for (; nflows < cfg->nflows; nflows++) {
@@ -274,14 +290,15 @@ int main(int argc, char **argv)
     }
     st_info("serving %zu flow%s; management on %s", nflows, nflows == 1 ? "" : "s", cfg->mgmt_url);
 
-    struct pollfd pfd = {.fd = st_mgmt_server_fd(server), .events = POLLIN};
+    struct pollfd pfd[2] = {{.fd = st_mgmt_server_fd(server), .events = POLLIN},
+                            {.fd = st_mgmt_server_survey_fd(server), .events = POLLIN}};
     while (!stop_requested) {
-        int n = poll(&pfd, 1, POLL_MS);
+        int n = poll(pfd, 2, POLL_MS);
         if (n < 0 && errno != EINTR) {
-            st_error("poll on the management socket failed: %s", strerror(errno));
+            st_error("poll on the management sockets failed: %s", strerror(errno));
             goto out;
         }
-        if (n > 0 && (pfd.revents & POLLIN))
+        if (n > 0 && ((pfd[0].revents | pfd[1].revents) & POLLIN))
             st_mgmt_server_process(server);
         int64_t now = st_wall_ms();
         for (size_t i = 0; i < nflows; i++)

@@ -333,6 +333,7 @@ static void write_response(fetch *f, st_resp *resp, int16_t v)
         fetch_topic *ft = &f->topics[t];
         st_wr_str(out, false, ft->name, (int32_t)ft->len);
         st_wr_array(out, false, ft->nparts);
+        uint64_t topic_bytes = 0;
         for (int32_t i = ft->first; i < ft->first + ft->nparts; i++) {
             fetch_part *p = &f->parts[i];
             st_buf_put_i32(out, p->partition);
@@ -351,11 +352,15 @@ static void write_response(fetch *f, st_resp *resp, int16_t v)
             st_buf_put_i32(out, (int32_t)p->slice.len);
             if (p->slice.len) {
                 st_resp_add_file(resp, p->slice.file, p->slice.pos, p->slice.len);
-                bytes += p->slice.len;
+                topic_bytes += p->slice.len;
             }
             st_fileref_unref(p->slice.file);
             p->slice = (st_log_slice){NULL, 0, 0};
         }
+        st_topic *topic = topic_bytes ? st_topics_find(f->b->topics, ft->name, ft->len) : NULL;
+        if (topic) /* per-topic fetch rate (topics.stats) */
+            topic->bytes_out += topic_bytes;
+        bytes += topic_bytes;
     }
     f->b->stats.bytes_out += bytes;
     /* consumer_byte_rate: the bytes sent are charged (recorded first, then checked, as

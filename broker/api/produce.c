@@ -174,6 +174,7 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
         return rc;
     }
     b->stats.bytes_in += (uint64_t)records.len;
+    topic->bytes_in += (uint64_t)records.len;
     req->produced_bytes += records.len;
     b->stats.records_in += (uint64_t)res->records;
     st_fetch_wake(b, topic->name, index);

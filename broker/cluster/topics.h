@@ -45,6 +45,9 @@ typedef struct st_topic {
     st_config_kv *overrides;
     size_t noverrides;
     bool internal; /* name starts with "__" */
+    /* Record bytes produced to and fetched from the topic since start, for the console's
+     * per-topic rates (topics.stats). */
+    uint64_t bytes_in, bytes_out;
 } st_topic;
 
 /* What DescribeConfigs and `strait topics describe` show for one config. */

@@ -1,0 +1,110 @@
+/*
+ * The console's whole-broker read commands (registered in admin.c's table): everything
+ * a view needs in one answer, so the console's once-a-second survey is one message per
+ * daemon rather than a describe per topic or group.
+ *
+ *   topics.stats → {"topics":[{"name", "internal", "bytes_in", "bytes_out",
+ *                   "partitions":[{"partition","start_offset","end_offset","size_bytes"}]}]}
+ *                  bytes_in/out: record bytes produced/fetched since the broker started
+ *                  (the console turns them into rates)
+ *   groups.lag   → {"groups":[{"group", "state", "protocol_type", "members", "lag",
+ *                   "offsets":[{"topic","partition","committed","log_end","lag"}]}]}
+ *                  lag: the sum over partitions with a commit and a log end (null if none)
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "broker/admin.h"
+#include "broker/broker_int.h"
+
+static int oom(char *err, size_t errlen)
+{
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+int st_admin_topics_stats(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
+{
+    json_t *topics = json_array();
+    size_t n = st_topics_count(b->topics);
+    for (size_t i = 0; topics && i < n; i++) {
+        const st_topic *t = st_topics_at(b->topics, i);
+        json_t *parts = json_array();
+        for (int32_t p = 0; parts && p < t->npartitions; p++) {
+            st_log *log = t->partitions[p].log;
+            if (json_array_append_new(
+                    parts, json_pack("{s:i, s:I, s:I, s:I}", "partition", (int)p, "start_offset",
+                                     (json_int_t)st_log_start_offset(log), "end_offset",
+                                     (json_int_t)st_log_end_offset(log), "size_bytes",
+                                     (json_int_t)st_log_size_bytes(log))) != 0) {
+                json_decref(parts);
+                parts = NULL;
+            }
+        }
+        if (!parts || json_array_append_new(topics, json_pack("{s:s, s:b, s:I, s:I, s:o}", "name",
+                                                              t->name, "internal", (int)t->internal,
+                                                              "bytes_in", (json_int_t)t->bytes_in,
+                                                              "bytes_out", (json_int_t)t->bytes_out,
+                                                              "partitions", parts)) != 0) {
+            json_decref(topics);
+            topics = NULL;
+        }
+    }
+    *result = topics ? json_pack("{s:o}", "topics", topics) : NULL;
+    return *result ? 0 : oom(err, errlen);
+}
+
+/* One group's lag entry from its groups.describe answer (borrowed). New reference. */
+static json_t *group_lag(json_t *desc)
+{
+    json_t *offsets = json_array();
+    json_int_t total = 0;
+    bool any = false;
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(desc, "offsets"), i, o)
+    {
+        json_t *lag = json_object_get(o, "lag");
+        if (json_is_integer(lag)) {
+            total += json_integer_value(lag);
+            any = true;
+        }
+        json_array_append_new(offsets, json_pack("{s:O, s:O, s:O, s:O, s:O}", "topic",
+                                                 json_object_get(o, "topic"), "partition",
+                                                 json_object_get(o, "partition"), "committed",
+                                                 json_object_get(o, "committed"), "log_end",
+                                                 json_object_get(o, "log_end"), "lag", lag));
+    }
+    return json_pack("{s:O, s:O, s:O, s:I, s:o, s:o}", "group", json_object_get(desc, "group"),
+                     "state", json_object_get(desc, "state"), "protocol_type",
+                     json_object_get(desc, "protocol_type"), "members",
+                     (json_int_t)json_array_size(json_object_get(desc, "members")), "lag",
+                     any ? json_integer(total) : json_null(), "offsets", offsets);
+}
+
+int st_admin_groups_lag(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
+{
+    json_t *list = NULL, *groups = json_array();
+    if (!groups || st_admin_groups_list(b, args, &list, err, errlen) != 0) {
+        json_decref(groups);
+        return groups ? -1 : oom(err, errlen);
+    }
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(list, "groups"), i, g)
+    {
+        json_t *dargs = json_pack("{s:O}", "group", json_object_get(g, "group"));
+        json_t *desc = NULL;
+        char why[256];
+        /* A group deleted between list and describe is simply left out. */
+        if (dargs && st_admin_groups_describe(b, dargs, &desc, why, sizeof why) == 0)
+            json_array_append_new(groups, group_lag(desc));
+        json_decref(desc);
+        json_decref(dargs);
+    }
+    json_decref(list);
+    *result = json_pack("{s:o}", "groups", groups);
+    return *result ? 0 : oom(err, errlen);
+}
