@@ -155,9 +155,39 @@ static void action_done(st_job *job, void *ctx)
     free(j);
 }
 
-/* mirror.failover-preview {flow}: what a failover now would leave behind, from the
- * daemon's latest status — per partition the source offsets [delivered, source end)
- * not yet on the target. */
+/* The highest end offset of topic[partition] among the up brokers of the console's
+ * cluster named `cluster`, or -1. */
+static json_int_t cluster_end_offset(st_console *c, const char *cluster, const char *topic,
+                                     json_int_t partition)
+{
+    json_int_t best = -1;
+    for (size_t i = 0; cluster && i < c->model->n; i++) {
+        const st_dstate *b = &c->model->d[i];
+        if (b->d->kind != ST_DAEMON_BROKER || !b->up || strcmp(b->d->cluster, cluster) != 0)
+            continue;
+        size_t k, p;
+        json_t *t, *part;
+        json_array_foreach(b->topics, k, t)
+        {
+            if (strcmp(json_string_value(json_object_get(t, "name")) ?: "", topic) != 0)
+                continue;
+            json_array_foreach(json_object_get(t, "partitions"), p, part)
+            {
+                json_int_t end = json_integer_value(json_object_get(part, "end_offset"));
+                if (json_integer_value(json_object_get(part, "partition")) == partition &&
+                    end > best)
+                    best = end;
+            }
+        }
+    }
+    return best;
+}
+
+/* mirror.failover-preview {flow}: what a failover now would leave behind — per partition
+ * the source offsets [delivered, source end) not yet on the target. "delivered" and the
+ * source end come from the daemon's latest status; the source end also from the
+ * console's own survey of the source cluster when it is in the config (a paused flow
+ * fetches nothing, so the daemon's figure stops moving while new records arrive). */
 static json_t *failover_preview(st_console *c, const st_con_daemon *d, json_t *args, char *err,
                                 size_t errlen)
 {
@@ -187,6 +217,11 @@ static json_t *failover_preview(st_console *c, const st_con_daemon *d, json_t *a
             json_int_t to = json_integer_value(json_object_get(part, "source_end"));
             if (!topic || strstr(topic, "strait-mirror.heartbeats"))
                 continue;
+            json_int_t seen =
+                cluster_end_offset(c, json_string_value(json_object_get(f, "source")), topic,
+                                   json_integer_value(json_object_get(part, "partition")));
+            if (seen > to)
+                to = seen;
             if (from < 0)
                 from = 0;
             if (to > from)

@@ -222,13 +222,20 @@ void st_audit_append(st_audit *a, json_t *entry)
     struct timespec ts;
     struct tm tm;
     char when[40];
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-    if (!json_object_get(entry, "time_ms"))
-        json_object_set_new(entry, "time_ms",
-                            json_integer((json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
+    /* An entry a daemon reported keeps the daemon's time; the console's own get now. */
+    json_t *given = json_object_get(entry, "time_ms");
+    int64_t ms;
+    if (json_is_integer(given))
+        ms = json_integer_value(given);
+    else {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        json_object_set_new(entry, "time_ms", json_integer((json_int_t)ms));
+    }
+    time_t secs = (time_t)(ms / 1000);
+    gmtime_r(&secs, &tm);
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
     json_object_set_new(entry, "time", json_string(when));
     remember(a, entry);
     note_seen(a, entry);

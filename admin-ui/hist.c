@@ -16,6 +16,13 @@ typedef struct series {
     float v[ST_HIST_SECONDS];
 } series;
 
+/* The slot of second t (t may be below 0 for a series' "nothing before" seconds). */
+static size_t slot_of(int64_t t)
+{
+    int64_t m = t % ST_HIST_SECONDS;
+    return (size_t)(m < 0 ? m + ST_HIST_SECONDS : m);
+}
+
 static char tombstone;
 #define TOMBSTONE (&tombstone)
 
@@ -123,8 +130,8 @@ int st_hist_put(st_hist *h, const char *key, int64_t sec, double value)
     if (sec < s->last_sec)
         return 0; /* the past is not rewritten */
     for (int64_t t = s->last_sec + 1; t < sec && t <= s->last_sec + ST_HIST_SECONDS; t++)
-        s->v[t % ST_HIST_SECONDS] = NAN;
-    s->v[sec % ST_HIST_SECONDS] = (float)value;
+        s->v[slot_of(t)] = NAN;
+    s->v[slot_of(sec)] = (float)value;
     s->last_sec = sec;
     return 0;
 }
@@ -137,9 +144,9 @@ json_t *st_hist_get(const st_hist *h, const char *key, int64_t end_sec)
     const series *s = h->slots[i];
     json_t *a = json_array();
     for (int64_t t = end_sec - ST_HIST_SECONDS + 1; a && t <= end_sec; t++) {
-        bool have = t <= s->last_sec && t > s->last_sec - ST_HIST_SECONDS && t >= 0 &&
-                    !isnan(s->v[t % ST_HIST_SECONDS]);
-        json_array_append_new(a, have ? json_real(s->v[t % ST_HIST_SECONDS]) : json_null());
+        bool have =
+            t <= s->last_sec && t > s->last_sec - ST_HIST_SECONDS && !isnan(s->v[slot_of(t)]);
+        json_array_append_new(a, have ? json_real(s->v[slot_of(t)]) : json_null());
     }
     return a;
 }

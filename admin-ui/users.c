@@ -134,9 +134,21 @@ static int random_password(char *out, size_t cap, char *err, size_t errlen)
 int st_users_first_start(st_con_config *cfg, const char *path, char *password_out, size_t cap,
                          char *err, size_t errlen)
 {
-    if (cfg->nusers > 0)
-        return 1;
-    st_con_user *u = &cfg->users[0];
+    for (size_t i = 0; i < cfg->nusers; i++)
+        if (cfg->users[i].role == ST_ROLE_ADMIN)
+            return 1;
+    if (st_con_config_user(cfg, "admin")) {
+        snprintf(err, errlen,
+                 "no user has role admin, and the name \"admin\" is taken by a %s: give "
+                 "some user role admin",
+                 st_role_name(st_con_config_user(cfg, "admin")->role));
+        return -1;
+    }
+    if (cfg->nusers == ST_CON_MAX_USERS) {
+        snprintf(err, errlen, "no user has role admin and there is no room for one");
+        return -1;
+    }
+    st_con_user *u = &cfg->users[cfg->nusers];
     memset(u, 0, sizeof *u);
     snprintf(u->name, sizeof u->name, "admin");
     u->role = ST_ROLE_ADMIN;
@@ -165,6 +177,6 @@ int st_users_first_start(st_con_config *cfg, const char *path, char *password_ou
         st_file_write_atomic_mode(dir, slash ? slash + 1 : path, text, (size_t)n, true, 0600, err,
                                   errlen) < 0)
         return -1;
-    cfg->nusers = 1;
+    cfg->nusers++;
     return 0;
 }

@@ -30,11 +30,11 @@ int st_users_hash(const char *password, int iterations, char *out, size_t cap, c
 bool st_users_verify(const char *hash, const char *password);
 
 /*
- * First start: when cfg has no users, makes user "admin" (role admin) with a random
- * password, writes it (hashed) to path (mode 0600, created with its directory's
- * parents already there), adds it to cfg and copies the password to password_out for
- * the caller to print once. 1 when users exist (nothing done), 0 when created, -1 with
- * err.
+ * First start: when no user of cfg has role admin (none configured, none in the users
+ * file), makes user "admin" (role admin) with a random password, writes it (hashed) to
+ * path (mode 0600; its directory must exist), adds it to cfg and copies the password to
+ * password_out for the caller to print once. 1 when an admin exists (nothing done), 0
+ * when created, -1 with err.
  */
 int st_users_first_start(st_con_config *cfg, const char *path, char *password_out, size_t cap,
                          char *err, size_t errlen);

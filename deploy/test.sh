@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test.sh: installs what is missing, builds everything with clang and warnings as
 # errors (plus the libFuzzer harnesses) into ./build-test, and runs every test: unit
-# (cmocka), fuzz (bounded time) and integration (real straitd processes with kcat,
-# librdkafka programs, kafkajs and the strait CLI). Exits non-zero on any failure.
+# (cmocka), fuzz (bounded time), integration (real straitd processes with kcat,
+# librdkafka programs, kafkajs and the strait CLI) and ui (strait-console in Debian's
+# headless Chromium, driven by playwright-core). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
@@ -22,6 +23,10 @@ cmake --build build-test -j"$(nproc)"
 if [ ! -d tests/integration/js/node_modules ]; then
     echo "test: installing the kafkajs test client (npm ci)"
     (cd tests/integration/js && npm ci --no-audit --no-fund)
+fi
+if [ ! -d tests/ui/node_modules ]; then
+    echo "test: installing playwright-core for the console's browser tests (npm ci)"
+    (cd tests/ui && npm ci --no-audit --no-fund)
 fi
 
 # Every integration test starts its own broker on a free port (--port 0) with an
