@@ -221,7 +221,7 @@ void st_audit_append(st_audit *a, json_t *entry)
 {
     struct timespec ts;
     struct tm tm;
-    char when[40];
+    char when[96];
     /* An entry a daemon reported keeps the daemon's time; the console's own get now. */
     json_t *given = json_object_get(entry, "time_ms");
     int64_t ms;

@@ -249,9 +249,12 @@ static int parse_cluster(loader *ld, const config_setting_t *g)
             return fail(ld, s, "cluster: unknown setting \"%s\" (name, brokers, mirrors)", n);
         if (!config_setting_is_list(s))
             return fail(ld, s, "%s must be a list: %s = ( { name = ...; mgmt = ...; } );", n, n);
+        /* a copy: parse_daemon writes into the config that holds `name` */
+        char cluster[ST_CON_NAME_MAX];
+        memcpy(cluster, name, sizeof cluster);
         for (int k = 0; k < config_setting_length(s); k++)
             if (parse_daemon(ld, config_setting_get_elem(s, (unsigned)k),
-                             brokers ? ST_DAEMON_BROKER : ST_DAEMON_MIRROR, name))
+                             brokers ? ST_DAEMON_BROKER : ST_DAEMON_MIRROR, cluster))
                 return -1;
     }
     c->nclusters++;

@@ -249,6 +249,8 @@ if [ "$OUT" != - ] && [ -f "$OUT" ]; then
         echo "$(nproc) cores ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)). Two straitd on"
         echo "127.0.0.1, a netproxy link of ${DELAY_MS} ms each way, a steady producer; \"mock\" does not apply."
         cat "$TMP/table.md"
+        # other benchmarks' blocks after this section (console_bench.sh's): kept
+        awk '/^<!-- [a-z_]+\.sh: begin -->$/ {on = 1} on {print} /^<!-- [a-z_]+\.sh: end -->$/ {on = 0}' "$OUT"
     } >"$TMP/benchmarks.md"
     mv "$TMP/benchmarks.md" "$OUT"
     mb_log "wrote the mirror section of $OUT"
