@@ -12,7 +12,8 @@ function fmtNumber(v, unit) {
     const units = unit === 'B/s' ? ['B/s', 'KiB/s', 'MiB/s', 'GiB/s'] : ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
     let i = 0;
     while (Math.abs(v) >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-    return (i ? v.toFixed(1) : Math.round(v)) + ' ' + units[i];
+    const text = i || (Math.abs(v) < 10 && !Number.isInteger(v)) ? v.toFixed(1) : Math.round(v);
+    return text + ' ' + units[i];
   }
   const s = Math.abs(v) >= 100 || Number.isInteger(v) ? Math.round(v).toLocaleString('en') : v.toFixed(2);
   return unit ? s + ' ' + unit : s;
