@@ -464,6 +464,8 @@ static void reset(http_pss *p)
     if (!p->out_borrowed)
         free(p->out);
     p->out = NULL;
+    if (p->body) /* a login's password */
+        OPENSSL_cleanse(p->body, p->body_len);
     free(p->body);
     p->body = NULL;
     p->body_len = 0;

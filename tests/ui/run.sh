@@ -173,3 +173,20 @@ CONSOLE_PID=$!
 wait_until 30 "strait-console's ready file after the restart" test -s "$ST_TMP/console.ready2"
 export CONSOLE_URL="http://127.0.0.1:$(cat "$ST_TMP/console.ready2")"
 timeout 120 "$NODE" "$UI_DIR/console.test.js" audit-after-restart || fail "the audit view after the restart failed"
+
+# TLS: a second console with a certificate serves HTTPS and marks the cookie Secure.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -keyout "$ST_TMP/tls.key" -out "$ST_TMP/tls.crt" >/dev/null 2>&1 || fail "openssl could not make a certificate"
+sed -e "s|port = 0;|port = 0; tls_certificate = \"$ST_TMP/tls.crt\"; tls_key = \"$ST_TMP/tls.key\";|" \
+    "$ST_TMP/console.cfg" >"$ST_TMP/console-tls.cfg"
+"$STRAIT_CONSOLE" -c "$ST_TMP/console-tls.cfg" --ready-file "$ST_TMP/console.ready3" >>"$ST_TMP/console-tls.log" 2>&1 &
+TLS_PID=$!
+ST_PIDS+=("$TLS_PID")
+wait_until 30 "the TLS console's ready file" test -s "$ST_TMP/console.ready3"
+TLS_URL="https://127.0.0.1:$(cat "$ST_TMP/console.ready3")"
+timeout 30 curl -sk -D "$ST_TMP/tls.headers" -o "$ST_TMP/tls.body" -H "Origin: $TLS_URL" \
+    -H 'Content-Type: application/json' -d "{\"user\":\"admin\",\"password\":\"$ADMIN_PW\"}" "$TLS_URL/login" ||
+    fail "POST /login over TLS failed: $(tail -n 5 "$ST_TMP/console-tls.log")"
+grep -qi '^set-cookie: strait_session=[0-9a-f]*; Path=/; HttpOnly; SameSite=Strict; Max-Age=[0-9]*; Secure' "$ST_TMP/tls.headers" ||
+    fail "the TLS console's session cookie is not Secure: $(grep -i set-cookie "$ST_TMP/tls.headers")"
+log "TLS: login over HTTPS, the cookie is HttpOnly, SameSite=Strict and Secure"
