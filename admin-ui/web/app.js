@@ -43,6 +43,7 @@ const App = {
     ws.onopen = () => { this.backoff = 500; };
     ws.onmessage = (ev) => this.onMessage(JSON.parse(ev.data));
     ws.onclose = (ev) => {
+      if (this.loggingOut) return; // the logout button navigates
       this.setConn('down', 'disconnected' + (ev.reason ? ': ' + ev.reason : ''));
       for (const p of this.pending.values()) p.reject(new Error('the connection closed'));
       this.pending.clear();
@@ -200,6 +201,7 @@ function modal(title, body, buttons) {
 
 window.addEventListener('hashchange', () => { if (App.me) App.open(location.hash.slice(1)); });
 document.getElementById('logout').addEventListener('click', async () => {
+  App.loggingOut = true;
   await fetch('/logout', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: '{}' });
   location.assign('/login');
 });

@@ -373,8 +373,10 @@ async function resetOffsets(app, broker, g) {
   }
   try {
     const dry = await app.action('groups.reset-offsets', broker, args);
-    const rows = (dry.offsets || dry.partitions || []).map((o) => h('tr', {}, h('td', {}, o.topic), h('td', {}, String(o.partition)), h('td', {}, String(o.current ?? o.committed ?? '–')), h('td', {}, String(o.new_offset ?? o.offset ?? '–'))));
-    const go = await modal('Dry run: new offsets of ' + g.group, [table(['topic', 'partition', 'now', 'new'], rows), h('pre', {}, JSON.stringify(dry, null, 1))],
+    const rows = (dry.offsets || []).map((o) => h('tr', { dataset: { reset: o.topic + '-' + o.partition } }, h('td', {}, o.topic), h('td', {}, String(o.partition)),
+      h('td', {}, String(o.current ?? '–')), h('td', {}, String(o.new ?? '–'))));
+    const go = await modal('Dry run: new offsets of ' + g.group, [table(['topic', 'partition', 'committed now', 'new'], rows, { id: 'reset-dry-run' }),
+      h('p', {}, dry.active_members ? `The group has ${dry.active_members} active member(s): applying will be refused.` : 'Nothing is written until you apply.')],
       [{ label: 'Cancel', value: 'cancel' }, { label: 'Apply', value: 'ok', class: 'danger' }]);
     if (go !== 'ok') return;
     args.dry_run = false;

@@ -184,6 +184,28 @@ async function testLiveTopic(page) {
   await shot(page, 'topics');
 }
 
+// ---- consumer groups: reset offsets, dry run first ----
+async function testResetOffsets(page) {
+  const row = 'tr[data-group="acme.billing"]';
+  const lag0 = Number(await page.textContent(`${row} [data-field="lag"]`));
+  await page.click(`${row} button:has-text("Reset offsets")`);
+  await page.selectOption('#reset-topic', 'acme.orders');
+  await page.selectOption('#reset-how', 'to_earliest');
+  await page.click('#dialog-ok'); // dry run
+  await page.waitForSelector('#reset-dry-run tr[data-reset="acme.orders-0"]');
+  const cells = await page.$$eval('#reset-dry-run tr[data-reset="acme.orders-0"] td', (tds) => tds.map((t) => t.textContent));
+  assert.deepStrictEqual(cells.slice(2), ['20', '0'], 'the dry run shows committed 20 -> 0');
+  // nothing written by the dry run: the lag is what it was
+  assert.strictEqual(Number(await page.textContent(`${row} [data-field="lag"]`)), lag0);
+  await page.click('#dialog-ok'); // apply
+  await page.waitForSelector('.toast:has-text("offsets of acme.billing reset")');
+  const lag = await waitFor('the group lag to show the reset', async () => {
+    const v = Number(await page.textContent(`${row} [data-field="lag"]`));
+    return v > lag0 ? v : null;
+  }, 5000);
+  log(`reset offsets of acme.billing to earliest: dry run 20 -> 0 shown first; lag ${lag0} -> ${lag}`);
+}
+
 // ---- 3. a quota set in the UI slows a running producer ----
 async function testQuota(page) {
   const stopfile = path.join(env.ST_TMP, 'producer.stop');
@@ -434,6 +456,7 @@ async function main() {
     await page.click('tr[data-group="acme.billing"]');
     await page.waitForSelector('figure[data-chart^="group-lag"]');
     await shot(page, 'groups');
+    await testResetOffsets(page);
     await testQuota(page);
     await testTenant(browser);
     await openView(page, 'acls');
