@@ -8,6 +8,7 @@
  * partition and group series are capped (MAX_SERIES each); strait_console_series_dropped
  * says when the cap cut something.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@ typedef struct out {
     char *buf;
     size_t len, cap;
     bool oom;
+    bool skip_header; /* family(): a second pass over the same family */
     size_t dropped;
 } out;
 
@@ -70,6 +72,8 @@ static const char *esc(const char *s, char *buf, size_t cap)
 
 static void family(out *o, const char *name, const char *type, const char *help)
 {
+    if (o->skip_header)
+        return;
     put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
@@ -134,79 +138,110 @@ static void brokers(st_console *c, out *o)
     }
 }
 
-static void topics(st_console *c, out *o)
+/* How many of broker i's first topics fit under the series cap (the rest are counted in
+ * o->dropped). Every family below then walks the same topics: a family's lines must
+ * come as one group, so each is written in its own pass. */
+static void topic_budget(st_console *c, out *o, size_t *ntopics)
 {
-    char l[400], t[600];
     size_t series = 0;
-    family(o, "strait_topic_received_bytes_total", "counter",
-           "Record bytes produced to the topic since the broker started.");
-    family(o, "strait_topic_sent_bytes_total", "counter",
-           "Record bytes fetched from the topic since the broker started.");
-    family(o, "strait_partition_start_offset", "gauge", "The partition's log start offset.");
-    family(o, "strait_partition_end_offset", "gauge", "The partition's log end offset.");
-    family(o, "strait_partition_size_bytes", "gauge", "Bytes the partition's log takes on disk.");
     for (size_t i = 0; i < c->model->n; i++) {
         const st_dstate *d = &c->model->d[i];
+        ntopics[i] = 0;
         if (d->d->kind != ST_DAEMON_BROKER || !d->up)
             continue;
-        dlabels(d, l, sizeof l);
-        size_t k, p;
-        json_t *topic, *part;
+        size_t k;
+        json_t *topic;
         json_array_foreach(d->topics, k, topic)
         {
-            const char *name = json_string_value(json_object_get(topic, "name"));
             size_t nparts = json_array_size(json_object_get(topic, "partitions"));
             if (series + 2 + 3 * nparts > MAX_SERIES) {
-                o->dropped++;
-                continue;
+                o->dropped += json_array_size(d->topics) - k;
+                break;
             }
             series += 2 + 3 * nparts;
-            esc(name, t, sizeof t);
-            put(o, "strait_topic_received_bytes_total{%s,topic=\"%s\"} %.0f\n", l, t,
-                num(json_object_get(topic, "bytes_in")));
-            put(o, "strait_topic_sent_bytes_total{%s,topic=\"%s\"} %.0f\n", l, t,
-                num(json_object_get(topic, "bytes_out")));
-            json_array_foreach(json_object_get(topic, "partitions"), p, part)
-            {
-                int id = (int)num(json_object_get(part, "partition"));
-                put(o, "strait_partition_start_offset{%s,topic=\"%s\",partition=\"%d\"} %.0f\n", l,
-                    t, id, num(json_object_get(part, "start_offset")));
-                put(o, "strait_partition_end_offset{%s,topic=\"%s\",partition=\"%d\"} %.0f\n", l, t,
-                    id, num(json_object_get(part, "end_offset")));
-                put(o, "strait_partition_size_bytes{%s,topic=\"%s\",partition=\"%d\"} %.0f\n", l, t,
-                    id, num(json_object_get(part, "size_bytes")));
-            }
+            ntopics[i] = k + 1;
         }
     }
 }
 
-static void groups(st_console *c, out *o)
+static void topic_family(st_console *c, out *o, const size_t *ntopics, const char *name,
+                         const char *type, const char *help, const char *key)
 {
-    char l[400], g[600];
-    size_t series = 0;
-    family(o, "strait_group_lag_records", "gauge",
-           "Records between the group's committed offsets and the log ends.");
-    family(o, "strait_group_members", "gauge", "Members of the consumer group.");
+    char l[400], t[600];
+    family(o, name, type, help);
     for (size_t i = 0; i < c->model->n; i++) {
         const st_dstate *d = &c->model->d[i];
-        if (d->d->kind != ST_DAEMON_BROKER || !d->up)
+        if (!ntopics[i])
             continue;
         dlabels(d, l, sizeof l);
-        size_t k;
-        json_t *grp;
-        json_array_foreach(d->groups, k, grp)
-        {
-            if (series + 2 > MAX_SERIES) {
-                o->dropped++;
+        for (size_t k = 0; k < ntopics[i]; k++) {
+            json_t *topic = json_array_get(d->topics, k), *part;
+            esc(json_string_value(json_object_get(topic, "name")), t, sizeof t);
+            if (strcmp(type, "counter") == 0) { /* a per-topic counter */
+                put(o, "%s{%s,topic=\"%s\"} %.0f\n", name, l, t, num(json_object_get(topic, key)));
                 continue;
             }
-            series += 2;
-            esc(json_string_value(json_object_get(grp, "group")), g, sizeof g);
-            if (json_is_integer(json_object_get(grp, "lag")))
-                put(o, "strait_group_lag_records{%s,group=\"%s\"} %.0f\n", l, g,
-                    num(json_object_get(grp, "lag")));
-            put(o, "strait_group_members{%s,group=\"%s\"} %.0f\n", l, g,
-                num(json_object_get(grp, "members")));
+            size_t p;
+            json_array_foreach(json_object_get(topic, "partitions"), p, part)
+                put(o, "%s{%s,topic=\"%s\",partition=\"%d\"} %.0f\n", name, l, t,
+                    (int)num(json_object_get(part, "partition")), num(json_object_get(part, key)));
+        }
+    }
+}
+
+static void topics(st_console *c, out *o)
+{
+    size_t *ntopics = calloc(c->model->n + 1, sizeof *ntopics);
+    if (!ntopics) {
+        o->oom = true;
+        return;
+    }
+    topic_budget(c, o, ntopics);
+    topic_family(c, o, ntopics, "strait_topic_received_bytes_total", "counter",
+                 "Record bytes produced to the topic since the broker started.", "bytes_in");
+    topic_family(c, o, ntopics, "strait_topic_sent_bytes_total", "counter",
+                 "Record bytes fetched from the topic since the broker started.", "bytes_out");
+    topic_family(c, o, ntopics, "strait_partition_start_offset", "gauge",
+                 "The partition's log start offset.", "start_offset");
+    topic_family(c, o, ntopics, "strait_partition_end_offset", "gauge",
+                 "The partition's log end offset.", "end_offset");
+    topic_family(c, o, ntopics, "strait_partition_size_bytes", "gauge",
+                 "Bytes the partition's log takes on disk.", "size_bytes");
+    free(ntopics);
+}
+
+static void groups(st_console *c, out *o)
+{
+    static const struct {
+        const char *name, *help, *key;
+    } fams[] = {
+        {"strait_group_lag_records",
+         "Records between the group's committed offsets and the log ends.", "lag"},
+        {"strait_group_members", "Members of the consumer group.", "members"},
+    };
+    char l[400], g[600];
+    for (size_t f = 0; f < 2; f++) {
+        size_t series = 0;
+        family(o, fams[f].name, "gauge", fams[f].help);
+        for (size_t i = 0; i < c->model->n; i++) {
+            const st_dstate *d = &c->model->d[i];
+            if (d->d->kind != ST_DAEMON_BROKER || !d->up)
+                continue;
+            dlabels(d, l, sizeof l);
+            size_t k;
+            json_t *grp;
+            json_array_foreach(d->groups, k, grp)
+            {
+                if (++series > MAX_SERIES) {
+                    if (f == 0)
+                        o->dropped++;
+                    continue;
+                }
+                json_t *v = json_object_get(grp, fams[f].key);
+                if (json_is_integer(v))
+                    put(o, "%s{%s,group=\"%s\"} %.0f\n", fams[f].name, l,
+                        esc(json_string_value(json_object_get(grp, "group")), g, sizeof g), num(v));
+            }
         }
     }
 }
@@ -240,33 +275,33 @@ static void tenants(st_console *c, out *o)
                     num(json_object_get(tot, totals[m].key)) * totals[m].scale);
         }
     }
-    family(o, "strait_tenant_limit", "gauge",
-           "A tenant limit (retained_bytes, partitions, topics, connections).");
-    family(o, "strait_tenant_usage", "gauge", "The tenant's use of each limit.");
-    for (size_t i = 0; i < c->model->n; i++) {
-        const st_dstate *d = &c->model->d[i];
-        if (d->d->kind != ST_DAEMON_BROKER || !d->up)
-            continue;
-        dlabels(d, l, sizeof l);
-        size_t j;
-        json_t *tn;
-        json_array_foreach(json_object_get(d->usage, "tenants"), j, tn)
-        {
-            esc(json_string_value(json_object_get(tn, "tenant")), t, sizeof t);
-            const char *key;
-            json_t *lim;
-            json_object_foreach(json_object_get(tn, "limits"), key, lim)
+    for (int use = 0; use < 2; use++) {
+        const char *fam = use ? "strait_tenant_usage" : "strait_tenant_limit";
+        family(o, fam, "gauge",
+               use ? "The tenant's use of each limit."
+                   : "A tenant limit (retained_bytes, partitions, topics, connections, "
+                     "connection_creation_rate).");
+        for (size_t i = 0; i < c->model->n; i++) {
+            const st_dstate *d = &c->model->d[i];
+            if (d->d->kind != ST_DAEMON_BROKER || !d->up)
+                continue;
+            dlabels(d, l, sizeof l);
+            size_t j;
+            json_t *tn;
+            json_array_foreach(json_object_get(d->usage, "tenants"), j, tn)
             {
-                esc(key, k, sizeof k);
-                if (json_is_number(json_object_get(lim, "limit")))
-                    put(o, "strait_tenant_limit{%s,tenant=\"%s\",limit=\"%s\"} %g\n", l, t, k,
-                        num(json_object_get(lim, "limit")));
-                json_t *use = json_object_get(lim, "use");
-                if (!use)
-                    use = json_object_get(lim, "rate");
-                if (json_is_number(use))
-                    put(o, "strait_tenant_usage{%s,tenant=\"%s\",limit=\"%s\"} %g\n", l, t, k,
-                        num(use));
+                esc(json_string_value(json_object_get(tn, "tenant")), t, sizeof t);
+                const char *key;
+                json_t *lim;
+                json_object_foreach(json_object_get(tn, "limits"), key, lim)
+                {
+                    json_t *v = json_object_get(lim, "limit");
+                    if (use)
+                        v = json_object_get(lim, "use") ?: json_object_get(lim, "rate");
+                    if (json_is_number(v))
+                        put(o, "%s{%s,tenant=\"%s\",limit=\"%s\"} %.15g\n", fam, l, t,
+                            esc(key, k, sizeof k), num(v));
+                }
             }
         }
     }
@@ -291,25 +326,86 @@ static void quotas(st_console *c, out *o)
                      esc(json_string_value(json_object_get(ent, "user")), v1, sizeof v1),
                      esc(json_string_value(json_object_get(ent, "client-id")), v2, sizeof v2),
                      esc(json_string_value(json_object_get(ent, "tenant")), v3, sizeof v3));
-            put(o, "strait_quota{%s,%s,key=\"%s\"} %g\n", l, e,
+            put(o, "strait_quota{%s,%s,key=\"%s\"} %.15g\n", l, e,
                 esc(json_string_value(json_object_get(q, "key")), k, sizeof k),
                 num(json_object_get(q, "value")));
         }
     }
 }
 
+/* One flow family: value(flow) for every flow of every mirror that is up; NaN skips. */
+static void flow_family(st_console *c, out *o, const char *name, const char *help,
+                        const char *extra, double (*value)(json_t *flow))
+{
+    char l[400], f[300];
+    family(o, name, "gauge", help);
+    for (size_t i = 0; i < c->model->n; i++) {
+        const st_dstate *d = &c->model->d[i];
+        if (d->d->kind != ST_DAEMON_MIRROR || !d->up)
+            continue;
+        dlabels(d, l, sizeof l);
+        size_t j;
+        json_t *fl;
+        json_array_foreach(json_object_get(d->status, "flows"), j, fl)
+        {
+            double v = value(fl);
+            if (v == v) /* not NaN */
+                put(o, "%s{%s,flow=\"%s\"%s} %.15g\n", name, l,
+                    esc(json_string_value(json_object_get(fl, "flow")), f, sizeof f), extra, v);
+        }
+    }
+}
+
+static double flow_running(json_t *f)
+{
+    const char *state = json_string_value(json_object_get(f, "state"));
+    return state && strcmp(state, "running") == 0;
+}
+static double flow_lag_records(json_t *f)
+{
+    return num(json_object_get(f, "lag_records"));
+}
+static double flow_lag_seconds(json_t *f)
+{
+    return num(json_object_get(f, "lag_seconds"));
+}
+static double flow_rate(json_t *f)
+{
+    return num(json_object_get(f, "records_per_sec"));
+}
+static double latency(json_t *f, const char *q)
+{
+    json_t *v = json_object_get(json_object_get(f, "latency_ms"), q);
+    return json_is_number(v) ? json_number_value(v) / 1000 : (double)NAN;
+}
+static double flow_p50(json_t *f)
+{
+    return latency(f, "p50");
+}
+static double flow_p99(json_t *f)
+{
+    return latency(f, "p99");
+}
+
 static void mirrors(st_console *c, out *o)
 {
     char l[400], f[300], t[600];
-    family(o, "strait_mirror_flow_running", "gauge",
-           "1 when the flow's state is running, 0 when paused, failed over or starting.");
-    family(o, "strait_mirror_flow_lag_records", "gauge", "Source records not yet mirrored.");
-    family(o, "strait_mirror_flow_lag_seconds", "gauge",
-           "Age of the oldest source record not yet mirrored.");
-    family(o, "strait_mirror_flow_latency_seconds", "gauge",
-           "End-to-end replication latency measured by heartbeats.");
-    family(o, "strait_mirror_flow_records_per_second", "gauge",
-           "Records mirrored per second (the daemon's own one-second rate).");
+    flow_family(c, o, "strait_mirror_flow_running",
+                "1 when the flow's state is running, 0 when paused, failed over or starting.", "",
+                flow_running);
+    flow_family(c, o, "strait_mirror_flow_lag_records", "Source records not yet mirrored.", "",
+                flow_lag_records);
+    flow_family(c, o, "strait_mirror_flow_lag_seconds",
+                "Age of the oldest source record not yet mirrored.", "", flow_lag_seconds);
+    flow_family(c, o, "strait_mirror_flow_records_per_second",
+                "Records mirrored per second (the daemon's own one-second rate).", "", flow_rate);
+    /* one family, two quantiles: both passes under one HELP/TYPE */
+    flow_family(c, o, "strait_mirror_flow_latency_seconds",
+                "End-to-end replication latency measured by heartbeats.", ",quantile=\"0.5\"",
+                flow_p50);
+    o->skip_header = true;
+    flow_family(c, o, "strait_mirror_flow_latency_seconds", "", ",quantile=\"0.99\"", flow_p99);
+    o->skip_header = false;
     family(o, "strait_mirror_partition_lag_records", "gauge",
            "Source records of the partition not yet mirrored.");
     for (size_t i = 0; i < c->model->n; i++) {
@@ -322,22 +418,6 @@ static void mirrors(st_console *c, out *o)
         json_array_foreach(json_object_get(d->status, "flows"), j, fl)
         {
             esc(json_string_value(json_object_get(fl, "flow")), f, sizeof f);
-            const char *state = json_string_value(json_object_get(fl, "state"));
-            put(o, "strait_mirror_flow_running{%s,flow=\"%s\"} %d\n", l, f,
-                state && strcmp(state, "running") == 0);
-            put(o, "strait_mirror_flow_lag_records{%s,flow=\"%s\"} %.0f\n", l, f,
-                num(json_object_get(fl, "lag_records")));
-            put(o, "strait_mirror_flow_lag_seconds{%s,flow=\"%s\"} %g\n", l, f,
-                num(json_object_get(fl, "lag_seconds")));
-            json_t *lat = json_object_get(fl, "latency_ms");
-            if (json_is_number(json_object_get(lat, "p50")))
-                put(o, "strait_mirror_flow_latency_seconds{%s,flow=\"%s\",quantile=\"0.5\"} %g\n",
-                    l, f, num(json_object_get(lat, "p50")) / 1000);
-            if (json_is_number(json_object_get(lat, "p99")))
-                put(o, "strait_mirror_flow_latency_seconds{%s,flow=\"%s\",quantile=\"0.99\"} %g\n",
-                    l, f, num(json_object_get(lat, "p99")) / 1000);
-            put(o, "strait_mirror_flow_records_per_second{%s,flow=\"%s\"} %g\n", l, f,
-                num(json_object_get(fl, "records_per_sec")));
             json_array_foreach(json_object_get(fl, "partitions"), p, part)
                 put(o,
                     "strait_mirror_partition_lag_records{%s,flow=\"%s\",topic=\"%s\","

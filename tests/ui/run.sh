@@ -149,6 +149,8 @@ export DC2_MGMT="${DC_MGMT[dc2]}" DC2_LOG="${DC_LOG[dc2]}" ST_TMP
 export UI_SCREENSHOTS="${UI_SCREENSHOTS:-$ST_TMP/screenshots}"
 mkdir -p "$UI_SCREENSHOTS"
 timeout 420 "$NODE" "$UI_DIR/console.test.js" || fail "the browser checks failed (see above)"
+# /metrics as Prometheus' own client library parses it.
+/usr/bin/python3 "$UI_DIR/check_metrics.py" "$CONSOLE_URL" || fail "GET /metrics did not parse or check"
 # The test SIGKILLed dc2's broker and started a new one (its pid is in restarted.pid):
 # the original pid is gone, so the cleanup must not wait for it.
 DC_PID[dc2]=""

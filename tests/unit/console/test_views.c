@@ -101,6 +101,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
+    free(f->c.metrics_text);
     st_model_free(f->c.model);
     free(f);
     return 0;
@@ -208,12 +209,69 @@ static void test_down_broker(void **state)
     json_decref(v);
 }
 
+static void test_metrics_text(void **state)
+{
+    fixture *f = *state;
+    size_t len;
+    const char *text = st_metrics_text(&f->c, &len);
+    assert_int_equal(strlen(text), len);
+    const char *want[] = {
+        "# TYPE strait_up gauge\n",
+        "strait_up{cluster=\"dc1\",broker=\"b0\",kind=\"broker\"} 1\n",
+        "# TYPE strait_broker_received_bytes_total counter\n",
+        "strait_broker_received_bytes_total{cluster=\"dc1\",broker=\"b0\"} 2000\n",
+        "strait_topic_received_bytes_total{cluster=\"dc1\",broker=\"b0\",topic=\"acme.orders\"} "
+        "1600\n",
+        "strait_partition_end_offset{cluster=\"dc1\",broker=\"b0\",topic=\"acme.orders\",partition="
+        "\"0\"} 8\n",
+        "strait_group_lag_records{cluster=\"dc1\",broker=\"b0\",group=\"globex.audit\"} 9\n",
+        /* summed from the per-second record: seconds 2000 (2) and 2001 (3)... as seen */
+        "# TYPE strait_tenant_throttle_seconds_total counter\n",
+        "strait_console_survey_rounds_total 2\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(text, want[i]))
+            fail_msg("metrics lack \"%s\" in:\n%s", want[i], text);
+    /* every sample line belongs to a family announced before it */
+    char *copy = strdup(text), *save = NULL;
+    char family[128] = "";
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "# TYPE ", 7) == 0) {
+            sscanf(line + 7, "%127s", family);
+            continue;
+        }
+        if (line[0] == '#')
+            continue;
+        assert_true(strncmp(line, family, strlen(family)) == 0);
+    }
+    free(copy);
+    /* rendered once per round: the same buffer until the next */
+    size_t len2;
+    assert_ptr_equal(st_metrics_text(&f->c, &len2), text);
+}
+
+static void test_metrics_label_escaping(void **state)
+{
+    fixture *f = *state;
+    /* a group id with a quote, a backslash and a newline (client-chosen) */
+    json_array_append_new(f->c.model->d[0].groups,
+                          json_pack("{s:s, s:s, s:i, s:I}", "group", "we\"ird\\\nid", "state",
+                                    "Empty", "members", 0, "lag", (json_int_t)1));
+    f->c.model->rounds++; /* a new round: rendered again */
+    size_t len;
+    const char *text = st_metrics_text(&f->c, &len);
+    assert_non_null(strstr(text, "group=\"we\\\"ird\\\\\\nid\"} 1\n"));
+    f->c.model->rounds--;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rates_and_history),
         cmocka_unit_test(test_admin_sees_everything),
         cmocka_unit_test(test_tenant_sees_only_its_own),
+        cmocka_unit_test(test_metrics_text),
+        cmocka_unit_test(test_metrics_label_escaping),
         cmocka_unit_test(test_down_broker),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
