@@ -466,6 +466,14 @@ int st_credstore_lookup_or_fake(const st_credstore *cs, const char *user, st_scr
     return 0;
 }
 
+int st_credstore_has_mech(const st_credstore *cs, st_scram_mech mech)
+{
+    for (size_t i = 0; i < cs->count; i++)
+        if (cs->entries[i].cred.mechanism == mech)
+            return 1;
+    return 0;
+}
+
 void st_credstore_each(const st_credstore *cs, st_credstore_each_fn fn, void *arg)
 {
     for (size_t i = 0; i < cs->count; i++)

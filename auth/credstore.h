@@ -68,6 +68,9 @@ int st_credstore_lookup(const st_credstore *cs, const char *user, st_scram_mech 
 int st_credstore_lookup_or_fake(const st_credstore *cs, const char *user, st_scram_mech mech,
                                 st_scram_credential *out);
 
+/* 1 if some user has a credential for `mech`, else 0. */
+int st_credstore_has_mech(const st_credstore *cs, st_scram_mech mech);
+
 /* Calls fn for every (user, credential), sorted by user then mechanism. The pointers are
  * borrowed for the call only; fn must not change the store. */
 typedef void (*st_credstore_each_fn)(void *arg, const char *user, const st_scram_credential *cred);

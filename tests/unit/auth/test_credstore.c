@@ -295,6 +295,65 @@ static void test_fake_credential_stable(void **state)
     st_credstore_free(cs);
 }
 
+static st_plain_attempt parsed(const st_credstore *cs, const char *user, const char *password)
+{
+    uint8_t msg[300];
+    size_t n = 0;
+    msg[n++] = 0;
+    memcpy(msg + n, user, strlen(user) + 1);
+    n += strlen(user) + 1;
+    memcpy(msg + n, password, strlen(password));
+    n += strlen(password);
+    st_plain_attempt a;
+    char err[256];
+    assert_int_equal(st_plain_parse(cs, msg, n, &a, err, sizeof err), 0);
+    return a;
+}
+
+/* An unknown user is checked against a dummy that costs what a real user's check costs:
+ * the mechanism PLAIN would pick for a real user, and a real user's iteration count. */
+static void test_plain_dummy_costs_like_a_user(void **state)
+{
+    st_credstore *cs;
+    char err[256];
+    assert_int_equal(st_credstore_open(NULL, &cs, err, sizeof err), 0);
+    assert_int_equal(
+        st_credstore_set_password(cs, "carol", ST_SCRAM_SHA_256, "pw-c", 8192, err, sizeof err), 0);
+    st_plain_attempt known = parsed(cs, "carol", "wrong"), ghost = parsed(cs, "ghost", "wrong");
+    assert_int_equal(known.known, 1);
+    assert_int_equal(ghost.known, 0);
+    /* only SHA-256 users: a SHA-256 dummy (a SHA-512 one would be slower, and tell) */
+    assert_int_equal(ghost.cred.mechanism, ST_SCRAM_SHA_256);
+    assert_int_equal(ghost.cred.iterations, known.cred.iterations);
+    st_plain_hash(&known);
+    st_plain_hash(&ghost);
+    assert_int_equal(known.match, 0);
+    assert_int_equal(ghost.match, 0);
+    assert_int_equal(st_plain_result(&known, err, sizeof err), ST_ERR_SASL_AUTHENTICATION_FAILED);
+    assert_non_null(strstr(err, "bad password"));
+    assert_int_equal(st_plain_result(&ghost, err, sizeof err), ST_ERR_SASL_AUTHENTICATION_FAILED);
+    assert_non_null(strstr(err, "unknown user"));
+    st_plain_attempt_clear(&known);
+    st_plain_attempt_clear(&ghost);
+
+    /* a SHA-512 user appears: PLAIN prefers SHA-512, so does the dummy */
+    assert_int_equal(
+        st_credstore_set_password(cs, "dave", ST_SCRAM_SHA_512, "pw-d", 12000, err, sizeof err), 0);
+    known = parsed(cs, "dave", "pw-d");
+    ghost = parsed(cs, "ghost", "pw-d");
+    assert_int_equal(ghost.cred.mechanism, ST_SCRAM_SHA_512);
+    assert_int_equal(ghost.cred.iterations, 12000);
+    st_plain_hash(&known);
+    assert_int_equal(st_plain_result(&known, err, sizeof err), 0);
+    assert_string_equal(known.user, "dave");
+    st_plain_attempt_clear(&known);
+    st_plain_attempt_clear(&ghost);
+    /* cleared: no password left behind */
+    static const char zeros[ST_PLAIN_PASSWORD_MAX];
+    assert_memory_equal(known.password, zeros, sizeof zeros);
+    st_credstore_free(cs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_failed_write_leaves_store_unchanged),
         cmocka_unit_test(test_plain),
         cmocka_unit_test(test_fake_credential_stable),
+        cmocka_unit_test(test_plain_dummy_costs_like_a_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
