@@ -20,6 +20,7 @@
 #include "broker/broker_int.h"
 #include "broker/proto/api.h"
 #include "broker/quota/quota.h"
+#include "broker/security/security.h"
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -299,6 +300,24 @@ static json_t *storage_status(st_broker *b)
                      names ? names : json_array());
 }
 
+/* The login guard's and the worker pool's counters (docs/security.md, "Hostile clients"). */
+static json_t *auth_status(st_broker *b)
+{
+    st_auth_guard_stats g;
+    st_workq_stats w = {0};
+    st_auth_guard_get_stats(st_security_guard(b->security), &g);
+    if (b->workq)
+        st_workq_get_stats(b->workq, &w);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:I, s:{s:I, s:I, s:I}}",
+                     "plain_logins", (json_int_t)g.lookups, "cache_hits", (json_int_t)g.cache_hits,
+                     "joined", (json_int_t)g.joined, "checks", (json_int_t)g.checks, "refused_rate",
+                     (json_int_t)g.over_rate, "refused_in_flight", (json_int_t)g.over_inflight,
+                     "refused_busy", (json_int_t)g.busy, "checks_in_flight", g.inflight,
+                     "abandoned", (json_int_t)b->stats.auth_abandoned, "workers", "queued",
+                     (json_int_t)w.queued, "running", (json_int_t)w.running, "completed",
+                     (json_int_t)w.completed);
+}
+
 static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
 {
     size_t ntopics = st_topics_count(b->topics);
@@ -339,6 +358,7 @@ static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, si
     json_object_set_new(stats, "requests_by_api", by_api ? by_api : json_null());
     json_object_set_new(stats, "parked_fetches", json_integer((json_int_t)st_fetch_parked(b)));
     json_object_set_new(*result, "storage", storage_status(b));
+    json_object_set_new(*result, "auth", auth_status(b));
     return 0;
 }
 

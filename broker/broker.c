@@ -28,6 +28,9 @@
 #include "common/logging.h"
 #include "common/mgmt.h"
 
+/* Jobs waiting for a worker thread, all kinds together. */
+#define WORKQ_MAX_QUEUED 1024
+
 static int on_request(void *ctx, st_conn *c, uint8_t *frame, size_t len)
 {
     return st_dispatch(ctx, c, frame, len);
@@ -168,6 +171,12 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    /* The queue bound is the pool's own backstop; each kind of work caps its share below
+     * it (password checks: security.auth_checks_max). */
+    st_workq_config wq = {
+        .threads = cfg->worker_threads, .max_queued = WORKQ_MAX_QUEUED, .name = "straitd-work"};
+    if (!(b->workq = st_workq_new(&wq, st_loop_post_fn, b->loop, err, errlen)))
+        goto fail;
     if (!(b->dynconfig = st_dynconfig_open(cfg->data_dir, &b->cfg, err, errlen)))
         goto fail;
     st_log_config log_defaults; /* the file's, with those altered at run time over them */
@@ -362,6 +371,14 @@ void st_broker_free(st_broker *b)
     }
     if (b->server)
         st_server_free(b->server);
+    /* Connections are gone; what the workers still hold finishes, and its completions
+     * (which free requests and release login budgets in the security context) run now,
+     * before the security context goes. */
+    if (b->workq) {
+        st_workq_free(b->workq);
+        b->workq = NULL;
+        st_loop_run_posted(b->loop);
+    }
     st_tls_ctx_free(b->tls);
     st_security_free(b->security);
     st_bquota_close(b);

@@ -85,8 +85,15 @@ typedef struct st_broker_config {
     char super_users[1024];              /* security.super_users ["User:a;User:b"] */
     bool allow_everyone_if_no_acl_found; /* security.allow_everyone_if_no_acl_found [false] */
     int64_t failed_auth_delay_ms;        /* security.failed_auth_delay_ms [100] */
-    int32_t quota_window_num;            /* quotas.window_num (quota.window.num) [11] */
-    int32_t quota_window_size_seconds;   /* quotas.window_size_seconds [1] */
+    /* Login budget (auth/guard.h), charged before any password hashing. */
+    int32_t auth_attempts_per_second;  /* security.auth_attempts_per_second, per address [20] */
+    int32_t auth_checks_per_address;   /* security.auth_checks_per_address, in flight [4] */
+    int32_t auth_checks_max;           /* security.auth_checks_max, in flight broker-wide [64] */
+    int32_t auth_cache_entries;        /* security.auth_cache_entries [4096] */
+    int64_t auth_cache_ms;             /* security.auth_cache_ms [60000] */
+    int32_t worker_threads;            /* broker.worker_threads: the worker pool [2] */
+    int32_t quota_window_num;          /* quotas.window_num (quota.window.num) [11] */
+    int32_t quota_window_size_seconds; /* quotas.window_size_seconds [1] */
 
     /* Which settings the file set (config.c's table order): DescribeConfigs reports
      * those as STATIC_BROKER_CONFIG, the others as DEFAULT_CONFIG. */

@@ -11,6 +11,7 @@
 #include "broker/log/log.h"
 #include "broker/net/conn.h"
 #include "broker/net/loop.h"
+#include "common/workq.h"
 
 typedef struct st_mgmt_server st_mgmt_server;
 typedef struct st_dirlock st_dirlock;
@@ -24,6 +25,8 @@ typedef struct st_broker_stats {
     uint64_t bytes_out;  /* fetched record bytes */
     uint64_t records_in;
     uint64_t connections_total; /* connections that sent at least one request */
+    uint64_t auth_abandoned;    /* PLAIN logins whose client left while the password was
+                                 * being checked (broker/api/sasl_plain.c) */
 } st_broker_stats;
 
 struct st_broker {
@@ -32,6 +35,7 @@ struct st_broker {
     st_server *server; /* NULL in the fuzz harness */
     st_flusher *flusher;
     st_batch_ws *batch_ws; /* codec contexts and scratch for checking produced batches */
+    st_workq *workq;       /* the worker pool: CPU-heavy work off the loop (password checks) */
     st_topics *topics;
     struct st_dynconfig *dynconfig; /* broker configs, dynamic ones (cluster/dynconfig.h) */
     st_fetch_waiters *fetch_waiters;

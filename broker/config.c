@@ -44,6 +44,12 @@ void st_broker_config_defaults(st_broker_config *cfg)
     cfg->sasl_mechanisms =
         ST_SASL_MECH_PLAIN | ST_SASL_MECH_SCRAM_SHA_256 | ST_SASL_MECH_SCRAM_SHA_512;
     cfg->failed_auth_delay_ms = 100;
+    cfg->auth_attempts_per_second = 20;
+    cfg->auth_checks_per_address = 4;
+    cfg->auth_checks_max = 64;
+    cfg->auth_cache_entries = 4096;
+    cfg->auth_cache_ms = 60000;
+    cfg->worker_threads = 2;
     cfg->quota_window_num = 11;
     cfg->quota_window_size_seconds = 1;
 }
@@ -238,6 +244,12 @@ static const setting settings[] = {
      0},
     {"security.allow_everyone_if_no_acl_found", K_BOOL, F(allow_everyone_if_no_acl_found), 0, 0, 0},
     {"security.failed_auth_delay_ms", K_INT64, F(failed_auth_delay_ms), 8, 0, 60000},
+    {"security.auth_attempts_per_second", K_INT, F(auth_attempts_per_second), 0, 0, 1000000},
+    {"security.auth_checks_per_address", K_INT, F(auth_checks_per_address), 0, 0, 256},
+    {"security.auth_checks_max", K_INT, F(auth_checks_max), 0, 1, 256},
+    {"security.auth_cache_entries", K_INT, F(auth_cache_entries), 0, 0, 1048576},
+    {"security.auth_cache_ms", K_INT64, F(auth_cache_ms), 8, 0, 3600000},
+    {"broker.worker_threads", K_INT, F(worker_threads), 0, 1, 64},
     {"quotas.window_num", K_INT, F(quota_window_num), 0, 2, 1000},
     {"quotas.window_size_seconds", K_INT, F(quota_window_size_seconds), 0, 1, 3600},
 };

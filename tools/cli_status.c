@@ -8,7 +8,8 @@ static void usage_status(FILE *out)
     fputs("Usage: strait status [options]\n"
           "\n"
           "Shows the broker's node id, listener, data directory, uptime, topic,\n"
-          "partition and connection counts, and request counters.\n\n",
+          "partition and connection counts, request counters and the login guard's\n"
+          "counters.\n\n",
           out);
     cli_print_global_options(out);
     fputs("\nExample:\n  strait status --mgmt tcp://127.0.0.1:9192 --data-dir /var/lib/strait\n",
@@ -101,6 +102,20 @@ int cli_status_main(cli_ctx *c, int argc, char **argv)
             printf("%s\n", refusing + offline > (json_int_t)json_array_size(names) ? " ..." : "");
         }
     }
+    const json_t *auth = json_object_get(res, "auth");
+    if (json_is_object(auth))
+        printf("PLAIN logins: %" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT
+               " password checks, %" JSON_INTEGER_FORMAT
+               " answered from the cache, %" JSON_INTEGER_FORMAT
+               " refused by the login budget, %" JSON_INTEGER_FORMAT
+               " abandoned by their client)\n",
+               json_integer_value(json_object_get(auth, "plain_logins")),
+               json_integer_value(json_object_get(auth, "checks")),
+               json_integer_value(json_object_get(auth, "cache_hits")),
+               json_integer_value(json_object_get(auth, "refused_rate")) +
+                   json_integer_value(json_object_get(auth, "refused_in_flight")) +
+                   json_integer_value(json_object_get(auth, "refused_busy")),
+               json_integer_value(json_object_get(auth, "abandoned")));
     json_t *by_api = json_object_get(stats, "requests_by_api");
     if (json_object_size(by_api)) {
         printf("requests by API:");

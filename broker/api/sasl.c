@@ -2,12 +2,17 @@
  * SaslHandshake (17) v0–1 and SaslAuthenticate (36) v0–1: the SASL exchange on
  * SASL_PLAINTEXT and SASL_SSL listeners, driving the session's state (proto/session.h).
  *
- * PLAIN is one SaslAuthenticate; SCRAM two (client-first → server-first, client-final →
- * server-final). Any failure answers with its error, marks the session FAILED and closes
- * the connection after the answer. A wrong user or password is logged with the peer
- * address, and its answer is held back for a delay that doubles with each recent failure
- * from the same address (security.h), so guessing passwords is slow while one honest typo
- * costs a tenth of a second.
+ * PLAIN is one SaslAuthenticate, whose password check (PBKDF2) runs on the worker pool
+ * behind the login guard (sasl_plain.c); SCRAM two (client-first → server-first,
+ * client-final → server-final), here, on the loop: the server side of SCRAM is a few
+ * HMACs (the client does the PBKDF2), so it needs neither. Any failure answers with its
+ * error, marks the session FAILED and closes the connection after the answer. A wrong user
+ * or password is logged with the peer address (at most ST_AUTH_GUARD_LOG_BURST lines per
+ * address per ST_AUTH_GUARD_LOG_MS, then a count), and its answer is held back for a delay
+ * that doubles with each recent failure from the same address (security.h), so guessing
+ * passwords is slow while one honest typo costs a tenth of a second. The delay runs from
+ * the moment the request arrived, so how long a check took never shows in when its
+ * failure is answered.
  *
  * What the client is told never says whether the user exists: the broker log has the
  * precise reason.
@@ -19,6 +24,7 @@
 #include "auth/plain.h"
 #include "auth/scram.h"
 #include "broker/api/handlers.h"
+#include "broker/api/sasl_int.h"
 #include "broker/broker_int.h"
 #include "broker/proto/session.h"
 #include "broker/quota/quota.h"
@@ -37,7 +43,7 @@ static const struct {
 };
 #define NMECHS (sizeof mechs / sizeof mechs[0])
 
-static const char *mech_name(unsigned bit)
+const char *st_sasl_mech_name(unsigned bit)
 {
     for (size_t i = 0; i < NMECHS; i++)
         if (mechs[i].bit == bit)
@@ -108,9 +114,8 @@ int st_handle_sasl_handshake(st_req *req)
     return ST_REQ_DONE;
 }
 
-/* SaslAuthenticate response. */
-static void write_authenticate(st_req *req, int16_t error, const char *message, const void *bytes,
-                               size_t len)
+void st_sasl_write_authenticate(st_req *req, int16_t error, const char *message, const void *bytes,
+                                size_t len)
 {
     st_buf *out = st_resp_buf(req->resp);
     st_buf_put_i16(out, error);
@@ -129,38 +134,63 @@ static void delay_fired(st_loop *loop, st_timer *t)
         st_req_finish(req); /* sends the failure and closes (req->close_after) */
 }
 
-static int refuse(st_req *req, st_session *s, const char *msg, bool slow);
-
-/* The failure answer: logged with the peer, held back by the slowdown, then sent and
- * the connection closed. The client gets Kafka's wording, which does not say whether the
- * user or the password was wrong; `why` (the log) does. */
-static int fail_auth(st_req *req, st_session *s, const char *why)
+/* A log line about the peer's logins, unless the address has had its share lately
+ * (auth/guard.h): user names come from the wire, so control characters are replaced (a
+ * newline must not forge a log line). */
+static void log_login(st_req *req, st_session *s, const char *what, const char *why)
 {
-    const char *peer = req->conn ? st_conn_peer(req->conn) : "(detached)";
-    /* User names come from the wire: a newline in one must not forge a log line. */
-    char clean[600];
+    uint64_t suppressed = 0;
+    bool last = false;
+    st_auth_guard *g = st_security_guard(req->broker->security);
+    if (!st_auth_guard_log_due(g, s->host, st_mono_ms(), &suppressed, &last))
+        return;
+    char clean[600], note[200] = "";
     snprintf(clean, sizeof clean, "%s", why);
     for (char *p = clean; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = '?';
-    st_warn("SASL %s authentication failed from %s: %s", mech_name(s->sasl_mech), peer, clean);
+    if (suppressed)
+        snprintf(note, sizeof note, " (%llu such lines about %s left out before this one)",
+                 (unsigned long long)suppressed, s->host);
+    else if (last)
+        snprintf(note, sizeof note,
+                 " (the last such line about %s for %d s: the next one counts those left out)",
+                 s->host, ST_AUTH_GUARD_LOG_MS / 1000);
+    st_warn("SASL %s %s from %s: %s%s", st_sasl_mech_name(s->sasl_mech), what,
+            req->conn ? st_conn_peer(req->conn) : s->host, clean, note);
+}
+
+int st_sasl_fail(st_req *req, st_session *s, const char *why)
+{
+    log_login(req, s, "authentication failed", why);
     char msg[256];
     snprintf(msg, sizeof msg,
              "Authentication failed during authentication due to invalid credentials with SASL "
              "mechanism %s",
-             mech_name(s->sasl_mech));
-    return refuse(req, s, msg, true);
+             st_sasl_mech_name(s->sasl_mech));
+    return st_sasl_refuse(req, s, msg, true);
 }
 
-/* Sends `msg` with SASL_AUTHENTICATION_FAILED and closes; `slow`: after the
- * failed-login delay. */
-static int refuse(st_req *req, st_session *s, const char *msg, bool slow)
+int st_sasl_refuse_busy(st_req *req, st_session *s, const char *why)
+{
+    log_login(req, s, "login refused before any password check", why);
+    return st_sasl_refuse(req, s,
+                          "Authentication failed: too many logins are being checked for this "
+                          "address or this broker; retry later",
+                          true);
+}
+
+int st_sasl_refuse(st_req *req, st_session *s, const char *msg, bool slow)
 {
     st_broker *b = req->broker;
-    write_authenticate(req, ST_ERR_SASL_AUTHENTICATION_FAILED, msg, NULL, 0);
+    st_sasl_write_authenticate(req, ST_ERR_SASL_AUTHENTICATION_FAILED, msg, NULL, 0);
     s->sasl = ST_SASL_FAILED;
     req->close_after = "SASL authentication failed";
-    int64_t delay = slow ? st_security_auth_failure_delay(b->security, s->host, st_mono_ms()) : 0;
+    int64_t now = st_mono_ms();
+    int64_t delay = slow ? st_security_auth_failure_delay(b->security, s->host, now) : 0;
+    /* From the request's arrival: a failure is answered at the same moment whether its
+     * check ran, waited, was remembered or was refused (see the top of this file). */
+    delay -= now - req->received_us / 1000;
     if (delay <= 0)
         return ST_REQ_DONE;
     s->delayed = req;
@@ -170,10 +200,7 @@ static int refuse(st_req *req, st_session *s, const char *msg, bool slow)
     return ST_ERR__DEFERRED;
 }
 
-/* The credentials are good. A user of a tenant at its connections or connection-rate
- * limit is still refused, with the limit in the message (no slowdown: the password was
- * right): false, with the handler's return code in *rc. */
-static bool authenticated(st_req *req, st_session *s, const char *user, int *rc)
+bool st_sasl_authenticated(st_req *req, st_session *s, const char *user, int *rc)
 {
     st_broker *b = req->broker;
     const st_tenant *t = st_tenants_of_user(st_security_tenants(b->security), user);
@@ -181,7 +208,7 @@ static bool authenticated(st_req *req, st_session *s, const char *user, int *rc)
         char msg[300];
         if (st_bquota_connection_open(b, t->name, msg, sizeof msg)) {
             st_warn("%s: refusing %s: %s", req->conn ? st_conn_peer(req->conn) : "?", user, msg);
-            *rc = refuse(req, s, msg, false);
+            *rc = st_sasl_refuse(req, s, msg, false);
             return false;
         }
         snprintf(s->tenant, sizeof s->tenant, "%s", t->name); /* counted until close */
@@ -190,7 +217,7 @@ static bool authenticated(st_req *req, st_session *s, const char *user, int *rc)
     snprintf(s->principal, sizeof s->principal, "User:%s", user);
     s->sasl = ST_SASL_AUTHENTICATED;
     st_info("%s authenticated as %s with %s on %s", req->conn ? st_conn_peer(req->conn) : "?",
-            s->principal, mech_name(s->sasl_mech), st_sec_protocol_name(s->protocol));
+            s->principal, st_sasl_mech_name(s->sasl_mech), st_sec_protocol_name(s->protocol));
     return true;
 }
 
@@ -205,28 +232,19 @@ int st_handle_sasl_authenticate(st_req *req)
         st_warn("%s: SaslAuthenticate without a SaslHandshake first (ILLEGAL_SASL_STATE): "
                 "closing",
                 peer);
-        write_authenticate(req, ST_ERR_ILLEGAL_SASL_STATE,
-                           "SaslAuthenticate must follow a successful SaslHandshake", NULL, 0);
+        st_sasl_write_authenticate(req, ST_ERR_ILLEGAL_SASL_STATE,
+                                   "SaslAuthenticate must follow a successful SaslHandshake", NULL,
+                                   0);
         req->close_after = "SASL exchange out of order";
         if (s)
             s->sasl = ST_SASL_FAILED;
         return ST_REQ_DONE;
     }
+    if (s->sasl_mech == ST_SASL_MECH_PLAIN)
+        return st_sasl_plain(req, s, (const uint8_t *)bytes.ptr, (size_t)bytes.len);
+
     st_credstore *creds = st_security_credstore(req->broker->security);
     char why[512];
-
-    if (s->sasl_mech == ST_SASL_MECH_PLAIN) {
-        char user[ST_SCRAM_USER_MAX + 1];
-        if (st_plain_verify(creds, (const uint8_t *)bytes.ptr, (size_t)bytes.len, user, sizeof user,
-                            why, sizeof why) != 0)
-            return fail_auth(req, s, why);
-        int rc;
-        if (!authenticated(req, s, user, &rc))
-            return rc;
-        write_authenticate(req, ST_ERR_NONE, NULL, NULL, 0);
-        return ST_REQ_DONE;
-    }
-
     if (!s->scram) {
         st_scram_mech m =
             s->sasl_mech == ST_SASL_MECH_SCRAM_SHA_512 ? ST_SCRAM_SHA_512 : ST_SCRAM_SHA_256;
@@ -246,10 +264,10 @@ int st_handle_sasl_authenticate(st_req *req)
             snprintf(full, sizeof full, "user \"%s\": %s", user, why);
         else
             snprintf(full, sizeof full, "%s", why);
-        return fail_auth(req, s, full);
+        return st_sasl_fail(req, s, full);
     }
     if (st_scram_server_done(s->scram)) {
-        bool ok = authenticated(req, s, st_scram_server_user(s->scram), &rc);
+        bool ok = st_sasl_authenticated(req, s, st_scram_server_user(s->scram), &rc);
         st_scram_server_free(s->scram);
         s->scram = NULL;
         if (!ok) {
@@ -257,7 +275,7 @@ int st_handle_sasl_authenticate(st_req *req)
             return rc;
         }
     }
-    write_authenticate(req, ST_ERR_NONE, NULL, answer, answer_len);
+    st_sasl_write_authenticate(req, ST_ERR_NONE, NULL, answer, answer_len);
     free(answer);
     return ST_REQ_DONE;
 }

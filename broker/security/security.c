@@ -41,6 +41,7 @@ struct st_security {
     st_credstore *creds;
     st_acl_store *acls;
     st_tenants *tenants;
+    st_auth_guard *guard;
     char meta_dir[PATH_MAX + 8];
     fail_slot fails[FAIL_SLOTS];
 };
@@ -103,6 +104,17 @@ int st_security_open(const st_broker_config *cfg, st_security **out, char *err, 
     if (!sec->acls || !sec->tenants)
         goto fail;
     st_acl_store_set_allow_if_no_acl(sec->acls, cfg->allow_everyone_if_no_acl_found);
+    st_auth_guard_config gc = {
+        .rate_per_address = cfg->auth_attempts_per_second,
+        .inflight_per_address = cfg->auth_checks_per_address,
+        .inflight_total = cfg->auth_checks_max,
+        .cache_entries = cfg->auth_cache_entries,
+        .cache_ttl_ms = cfg->auth_cache_ms,
+    };
+    if (!(sec->guard = st_auth_guard_new(&gc, err, errlen))) {
+        rc = ST_ERR_INVALID_CONFIG;
+        goto fail;
+    }
     char why[512];
     rc = st_acl_store_set_super_users_str(sec->acls, cfg->super_users, why, sizeof why);
     if (rc) {
@@ -156,6 +168,7 @@ void st_security_free(st_security *sec)
     st_credstore_free(sec->creds);
     st_acl_store_free(sec->acls);
     st_tenants_free(sec->tenants);
+    st_auth_guard_free(sec->guard);
     free(sec);
 }
 
@@ -177,6 +190,11 @@ st_acl_store *st_security_acls(st_security *sec)
 st_tenants *st_security_tenants(st_security *sec)
 {
     return sec->tenants;
+}
+
+st_auth_guard *st_security_guard(st_security *sec)
+{
+    return sec->guard;
 }
 
 json_t *st_security_begin(st_security *sec)

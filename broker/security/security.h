@@ -29,6 +29,7 @@
 
 #include "auth/acl.h"
 #include "auth/credstore.h"
+#include "auth/guard.h"
 #include "auth/tenants.h"
 #include "broker/broker.h"
 
@@ -52,6 +53,8 @@ bool st_security_authorizer_enabled(const st_security *sec);
 st_credstore *st_security_credstore(st_security *sec);
 st_acl_store *st_security_acls(st_security *sec);
 st_tenants *st_security_tenants(st_security *sec);
+/* The login budget and verdict cache (security.auth_*); borrowed, valid while sec lives. */
+st_auth_guard *st_security_guard(st_security *sec);
 
 /*
  * Transactions over tenants + ACLs: st_security_begin snapshots both (a new reference,
