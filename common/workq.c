@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 struct st_workq {
     pthread_mutex_t lock;
@@ -17,6 +19,7 @@ struct st_workq {
     bool stopping;             /* guarded by lock */
     st_workq_stats stats;      /* guarded by lock */
     size_t max_queued;
+    int nice;
     st_workq_post_fn *post;
     void *post_ctx;
     int nthreads; /* started */
@@ -26,6 +29,12 @@ struct st_workq {
 static void *worker_main(void *arg)
 {
     st_workq *q = arg;
+    /* Linux keeps a nice value per thread: this lowers only the worker's own. Raising
+     * nice needs no privilege; if it fails anyway the pool still works, only less
+     * politely. */
+    if (q->nice > 0)
+        setpriority(PRIO_PROCESS, (id_t)gettid(),
+                    getpriority(PRIO_PROCESS, (id_t)gettid()) + q->nice);
     pthread_mutex_lock(&q->lock);
     for (;;) {
         while (!q->head && !q->stopping)
@@ -60,11 +69,12 @@ static void *worker_main(void *arg)
 st_workq *st_workq_new(const st_workq_config *cfg, st_workq_post_fn *post, void *post_ctx,
                        char *err, size_t errlen)
 {
-    if (cfg->threads < 1 || cfg->threads > ST_WORKQ_MAX_THREADS || cfg->max_queued < 1) {
+    if (cfg->threads < 1 || cfg->threads > ST_WORKQ_MAX_THREADS || cfg->max_queued < 1 ||
+        cfg->nice < 0 || cfg->nice > 19) {
         snprintf(err, errlen,
-                 "worker pool: %d threads and a queue of %zu: need 1..%d threads "
-                 "and a queue of at least 1",
-                 cfg->threads, cfg->max_queued, ST_WORKQ_MAX_THREADS);
+                 "worker pool: %d threads, a queue of %zu, nice %d: need 1..%d threads, a queue "
+                 "of at least 1 and nice 0..19",
+                 cfg->threads, cfg->max_queued, cfg->nice, ST_WORKQ_MAX_THREADS);
         return NULL;
     }
     st_workq *q = calloc(1, sizeof *q);
@@ -73,6 +83,7 @@ st_workq *st_workq_new(const st_workq_config *cfg, st_workq_post_fn *post, void 
         return NULL;
     }
     q->max_queued = cfg->max_queued;
+    q->nice = cfg->nice;
     q->post = post;
     q->post_ctx = post_ctx;
     pthread_mutex_init(&q->lock, NULL);

@@ -46,6 +46,8 @@ typedef struct st_workq_config {
     int threads;       /* 1..ST_WORKQ_MAX_THREADS */
     size_t max_queued; /* jobs waiting for a thread, at least 1 */
     const char *name;  /* thread name (15 bytes shown by top -H), e.g. "straitd-work" */
+    int nice;          /* added to the threads' nice value (0..19): CPU-heavy work then
+                        * yields to the loop thread when they compete for a core */
 } st_workq_config;
 
 typedef struct st_workq_stats {

@@ -1,5 +1,5 @@
-/* Unit tests for common/workq.c: work runs on the pool's threads and done on the thread
- * that runs the posts, the queue bound refuses (and counts) what does not fit, and
+/* Unit tests for common/workq.c: work runs on the pool's (nicer) threads and done on the
+ * thread that runs the posts, the queue bound refuses (and counts) what does not fit, and
  * freeing the pool finishes every queued job and hands back every completion. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -67,6 +69,7 @@ typedef struct job {
     st_workq_job j;
     pthread_t worker_thread, done_thread;
     bool worked, done;
+    int nice_seen; /* the worker thread's nice value */
     /* a job that blocks its worker until released */
     pthread_mutex_t *gate_lock;
     pthread_cond_t *gate;
@@ -77,6 +80,7 @@ static void work(void *arg)
 {
     job *jb = arg;
     jb->worker_thread = pthread_self();
+    jb->nice_seen = getpriority(PRIO_PROCESS, (id_t)gettid());
     if (jb->gate_lock) {
         pthread_mutex_lock(jb->gate_lock);
         while (!*jb->gate_open)
@@ -111,9 +115,10 @@ static void test_work_off_thread_done_on_owner(void **state)
 {
     posts *p = new_posts();
     char err[256];
-    st_workq_config cfg = {.threads = 3, .max_queued = 64, .name = "test-work"};
+    st_workq_config cfg = {.threads = 3, .max_queued = 64, .name = "test-work", .nice = 5};
     st_workq *q = st_workq_new(&cfg, post, p, err, sizeof err);
     assert_non_null(q);
+    int own_nice = getpriority(PRIO_PROCESS, (id_t)gettid());
     job jobs[40];
     for (int i = 0; i < 40; i++) {
         init_job(&jobs[i]);
@@ -125,7 +130,10 @@ static void test_work_off_thread_done_on_owner(void **state)
         assert_true(jobs[i].done);
         assert_false(pthread_equal(jobs[i].worker_thread, pthread_self()));
         assert_true(pthread_equal(jobs[i].done_thread, pthread_self()));
+        /* the workers are nicer than their creator; the creator is left alone */
+        assert_int_equal(jobs[i].nice_seen, own_nice + 5 > 19 ? 19 : own_nice + 5);
     }
+    assert_int_equal(getpriority(PRIO_PROCESS, (id_t)gettid()), own_nice);
     st_workq_stats st;
     st_workq_get_stats(q, &st);
     assert_int_equal(st.submitted, 40);
