@@ -52,7 +52,8 @@ st_session *st_req_session(const st_req *req);
 
 /* Frees what the SASL layer hangs on a session (sasl.c): the SCRAM exchange, and a held
  * failure answer, which is dropped. The connection is gone (its pending request was
- * detached first). Does not free s. */
+ * detached first; a PLAIN login whose password is still being checked is such a request:
+ * the check's completion finds it detached and frees it, sasl_plain.c). Does not free s. */
 void st_session_release(st_broker *b, st_session *s);
 
 #endif
