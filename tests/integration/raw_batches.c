@@ -128,11 +128,7 @@ static int produce(int16_t version, const char *topic, const wbuf *set, int64_t 
         fail("%s: expected one partition in the answer", what);
     raw_i32(&r); /* index */
     int16_t err = raw_i16(&r);
-    raw_need(&r, 8);
-    int64_t offset = 0;
-    for (int i = 0; i < 8; i++)
-        offset = offset << 8 | *r.p++;
-    *base_offset = offset;
+    *base_offset = raw_i64(&r); /* -1 when refused */
     return err;
 }
 

@@ -160,6 +160,15 @@ static inline int32_t raw_i32(raw_rd *r)
     r->p += 4;
     return (int32_t)v;
 }
+static inline int64_t raw_i64(raw_rd *r)
+{
+    raw_need(r, 8);
+    uint64_t v = 0; /* unsigned: shifting a negative int64_t left is undefined */
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | r->p[i];
+    r->p += 8;
+    return (int64_t)v;
+}
 static inline uint32_t raw_uvarint(raw_rd *r)
 {
     uint32_t v = 0;
