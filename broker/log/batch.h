@@ -77,15 +77,20 @@ void st_batch_policy_init(st_batch_policy *p, int32_t max_message_bytes);
 
 /*
  * How much decompression one produce request may cause, in bytes: 256 times its record
- * bytes plus 32 MiB. A compressed batch that inflates past what is left of it is refused
- * (INVALID_RECORD), so a decompression bomb costs the loop thread a bounded amount of
- * work (memory is bounded regardless: decompression streams through a fixed buffer).
- * 256 is above lz4's largest possible ratio (255), so only gzip or zstd data compressed
- * more than 256 times over more than 32 MiB in one request is refused (Kafka sets no
- * limit; docs/security.md).
+ * bytes plus 32 MiB, and never more than 256 MiB. A compressed batch that inflates past
+ * what is left of it is refused (INVALID_RECORD), so a decompression bomb costs the
+ * loop thread a bounded amount of work (memory is bounded regardless: decompression
+ * streams through a fixed buffer). 256 is above lz4's largest possible ratio (255), so
+ * lz4 data is refused only past the 256 MiB ceiling. The ceiling is what keeps one
+ * request's stall bounded: without it a 100 MiB request of gzip bombs would hold the
+ * loop for tens of seconds (25 GiB to inflate). It is what a 1 MiB request (the
+ * clients' default max.request.size) gets anyway, and the cleaner's bound
+ * (records.c), so every batch the append accepts can be compacted. Kafka sets no
+ * limit; docs/security.md.
  */
 #define ST_BATCH_INFLATE_RATIO 256
 #define ST_BATCH_INFLATE_FLOOR ((size_t)32 << 20)
+#define ST_BATCH_INFLATE_MAX   ((size_t)256 << 20)
 size_t st_batch_inflate_budget(size_t record_bytes);
 
 /* Codec contexts, a scratch buffer and the recompression output for checking batches,

@@ -56,8 +56,8 @@ void st_batch_policy_init(st_batch_policy *p, int32_t max_message_bytes)
 
 size_t st_batch_inflate_budget(size_t record_bytes)
 {
-    if (record_bytes > (SIZE_MAX - ST_BATCH_INFLATE_FLOOR) / ST_BATCH_INFLATE_RATIO)
-        return SIZE_MAX;
+    if (record_bytes >= (ST_BATCH_INFLATE_MAX - ST_BATCH_INFLATE_FLOOR) / ST_BATCH_INFLATE_RATIO)
+        return ST_BATCH_INFLATE_MAX;
     return record_bytes * ST_BATCH_INFLATE_RATIO + ST_BATCH_INFLATE_FLOOR;
 }
 

@@ -17,10 +17,8 @@
 #include "common/crc32c.h"
 #include "common/errors.h"
 
-/* A compressed batch may inflate as much as the append path let it (the decompression
- * budget of a request of its size, batch.h), and never past 256 MiB (a record set that
- * large is a decompression bomb, not data). */
-#define INFLATE_MAX ((size_t)256 << 20)
+/* A compressed batch may inflate as much as the append path let it: the decompression
+ * budget of a request of its size (batch.h), at most ST_BATCH_INFLATE_MAX. */
 
 static void set_err(char *err, size_t errlen, const char *fmt, const char *what, long long n)
 {
@@ -129,8 +127,6 @@ int st_records_open(st_record_iter *it, const uint8_t *batch, size_t size, char 
         it->end = body + body_len;
     } else {
         size_t bound = st_batch_inflate_budget((size_t)it->info.size);
-        if (bound > INFLATE_MAX)
-            bound = INFLATE_MAX;
         size_t out_len = 0;
         char why[160];
         if (st_decompress(codec, body, body_len, bound, &it->owned, &out_len, why, sizeof why) !=

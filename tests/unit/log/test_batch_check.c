@@ -223,6 +223,74 @@ static void test_budget(void **state)
     free(comp);
 }
 
+/* A zstd batch of one record whose value is value_len zeros, appended to out; the zeros
+ * are streamed into the compressor, never held whole. Returns its size. */
+static size_t zero_bomb(st_buf *out, size_t value_len)
+{
+    uint8_t header[4096], rec[32];
+    size_t at = out->len, r = 0, n = 0;
+    build_batch(header, sizeof header, 1, TS, 0); /* its first 61 bytes: one record at TS */
+    rec[r++] = 0;                                 /* attributes */
+    r += put_varlong(rec + r, 0);                 /* timestampDelta */
+    r += put_varlong(rec + r, 0);                 /* offsetDelta */
+    r += put_varlong(rec + r, -1);                /* key: null */
+    r += put_varlong(rec + r, (int64_t)value_len);
+    uint8_t len[10];
+    size_t l = put_varlong(len, (int64_t)(r + value_len + 1));
+    st_buf_append(out, header, 61);
+    st_cstream *cs = st_cstream_new();
+    uint8_t *zeros = calloc(1, 1 << 20);
+    char err[200];
+    assert_non_null(cs);
+    assert_non_null(zeros);
+    assert_int_equal(st_cstream_start(cs, ST_CODEC_ZSTD, out, SIZE_MAX, 0, err, sizeof err), 0);
+    assert_int_equal(st_cstream_write(cs, len, l, err, sizeof err), 0);
+    assert_int_equal(st_cstream_write(cs, rec, r, err, sizeof err), 0);
+    for (; n < value_len; n += 1 << 20)
+        assert_int_equal(st_cstream_write(cs, zeros,
+                                          value_len - n < (1 << 20) ? value_len - n : 1 << 20, err,
+                                          sizeof err),
+                         0);
+    assert_int_equal(st_cstream_write(cs, (const uint8_t *)"", 1, err, sizeof err),
+                     0); /* headers */
+    assert_int_equal(st_cstream_end(cs, err, sizeof err), 0);
+    st_cstream_free(cs);
+    free(zeros);
+    size_t size = out->len - at;
+    put_be(out->data + at + 8, size - 12, 4);
+    put_be(out->data + at + 21, ST_CODEC_ZSTD, 2);
+    fix_crc(out->data + at, size);
+    return size;
+}
+
+/* The budget stops growing with the request at ST_BATCH_INFLATE_MAX: a record set of a
+ * few MiB used to be allowed to inflate 256 times its size (a 100 MiB request of gzip
+ * bombs held the loop thread for tens of seconds). */
+static void test_budget_ceiling(void **state)
+{
+    assert_true(st_batch_inflate_budget(0) == ST_BATCH_INFLATE_FLOOR);
+    assert_true(st_batch_inflate_budget(1000) == 1000 * 256 + ST_BATCH_INFLATE_FLOOR);
+    assert_true(st_batch_inflate_budget((size_t)1 << 20) == ST_BATCH_INFLATE_MAX);
+    assert_true(st_batch_inflate_budget((size_t)100 << 20) == ST_BATCH_INFLATE_MAX);
+    assert_true(st_batch_inflate_budget(SIZE_MAX) == ST_BATCH_INFLATE_MAX);
+
+    /* 2 MiB of plain records, then two bombs of 150 MiB each: 300 MiB in all, within
+     * 256 x 2 MiB + 32 MiB but past the ceiling, so the second bomb is refused */
+    st_buf set = ST_BUF_INIT;
+    big_batch(&set, 2, (size_t)1 << 20);
+    zero_bomb(&set, (size_t)150 << 20);
+    zero_bomb(&set, (size_t)150 << 20);
+    st_batch_policy pol;
+    st_batch_policy_init(&pol, -1);
+    st_batches_out out;
+    char why[200] = "";
+    assert_int_equal(prepare(set.data, set.len, &pol, NULL, &out, why, sizeof why),
+                     ST_ERR_INVALID_RECORD);
+    assert_non_null(strstr(why, "batch 2: "));
+    assert_non_null(strstr(why, "decompresses to more than"));
+    st_buf_free(&set);
+}
+
 static void test_keys_and_timestamps(void **state)
 {
     uint8_t b[4096], comp[8192];
@@ -426,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_compressed_counts),
         cmocka_unit_test(test_compressed_varints),
         cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_budget_ceiling),
         cmocka_unit_test(test_keys_and_timestamps),
         cmocka_unit_test(test_max_timestamp_fixed),
         cmocka_unit_test(test_recompress),
