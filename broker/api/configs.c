@@ -362,14 +362,13 @@ static char *current_value(st_broker *b, const resource *r, st_dyn_level level, 
 static int resolve_ops(st_broker *b, resource *r, st_dyn_level level, const char *topic, char *msg,
                        size_t msglen)
 {
+    const char *dup = st_config_sets_duplicate(r->configs, (size_t)r->nconfigs);
+    if (dup) {
+        snprintf(msg, msglen, "config \"%s\" appears twice: one operation per config", dup);
+        return ST_ERR_INVALID_REQUEST;
+    }
     for (int32_t k = 0; k < r->nconfigs; k++) {
         st_config_set *c = &r->configs[k];
-        for (int32_t j = 0; j < k; j++)
-            if (strcmp(r->configs[j].name, c->name) == 0) {
-                snprintf(msg, msglen, "config \"%s\" appears twice: one operation per config",
-                         c->name);
-                return ST_ERR_INVALID_REQUEST;
-            }
         int8_t op = r->ops[k];
         bool list = r->type == RESOURCE_BROKER ? st_dynconfig_is_list(c->name)
                                                : st_dynconfig_topic_is_list(c->name);

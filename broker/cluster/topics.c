@@ -555,14 +555,36 @@ void st_topics_close(st_topics *t)
 /* ---- changes ---- */
 
 /* Rejects a config named twice: which value was meant is a guess. */
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char *st_config_sets_duplicate(const st_config_set *configs, size_t n)
+{
+    if (n < 2)
+        return NULL;
+    const char **names = malloc(n * sizeof *names);
+    if (!names)
+        abort(); /* as st_buf */
+    for (size_t i = 0; i < n; i++)
+        names[i] = configs[i].name;
+    qsort(names, n, sizeof *names, cmp_name);
+    const char *dup = NULL;
+    for (size_t i = 1; i < n && !dup; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            dup = names[i];
+    free(names);
+    return dup;
+}
+
 static int check_duplicates(const st_config_set *configs, size_t n, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = i + 1; k < n; k++)
-            if (strcmp(configs[i].name, configs[k].name) == 0) {
-                snprintf(err, errlen, "config \"%s\" is given more than once", configs[i].name);
-                return ST_ERR_INVALID_CONFIG;
-            }
+    const char *dup = st_config_sets_duplicate(configs, n);
+    if (dup) {
+        snprintf(err, errlen, "config \"%s\" is given more than once", dup);
+        return ST_ERR_INVALID_CONFIG;
+    }
     return 0;
 }
 

@@ -65,6 +65,11 @@ typedef struct st_config_set {
     const char *value;
 } st_config_set;
 
+/* A name given more than once among configs[0..n), or NULL. O(n log n): a request may
+ * carry hundreds of thousands of names (a pairwise check once held the event loop for
+ * minutes). Returns one of the configs' names (borrowed). */
+const char *st_config_sets_duplicate(const st_config_set *configs, size_t n);
+
 /* Opens the registry and every partition log under data_dir (creating the directory
  * tree if missing). Borrows defaults (copied) and flusher. NULL + err on failure. */
 st_topics *st_topics_open(const char *data_dir, const st_log_config *defaults, st_flusher *flusher,

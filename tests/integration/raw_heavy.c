@@ -1,5 +1,6 @@
 /*
  * raw_heavy PORT inflate TOPIC
+ * raw_heavy PORT alter-configs N
  *
  * Requests that are cheap to send and were expensive to answer on the broker's single
  * event loop, sent by hand over a plain socket (no client library builds them). While
@@ -11,6 +12,11 @@
  *                  decompression budget used to grow with its size (256 x 2 MiB + 32
  *                  MiB, which 300 MiB fits in): now it stops at 256 MiB, so the second
  *                  bomb is refused → INVALID_RECORD (87).
+ *   alter-configs  an IncrementalAlterConfigs v0 on the cluster-wide BROKER resource
+ *                  with N distinct config names (none a real config): one duplicate
+ *                  check compared every name with every other (N^2/2 string compares,
+ *                  about a minute for N = 200,000); → INVALID_REQUEST (42), unknown
+ *                  config.
  *
  * Prints "<case>: error <code> in <ms> ms; ApiVersions meanwhile in <ms> ms". Exits 1
  * when the error is not the expected one or either answer takes longer than 10 s.
@@ -187,12 +193,41 @@ static void inflate(int port, const char *topic)
     st_buf_free(&req);
 }
 
+static void alter_configs(int port, int n)
+{
+    st_buf req = ST_BUF_INIT;
+    header(&req, 44, 0, 1);
+    st_buf_put_i32(&req, 1);
+    st_buf_put_i8(&req, 4); /* BROKER */
+    put_str(&req, "");      /* cluster-wide */
+    st_buf_put_i32(&req, n);
+    for (int i = 0; i < n; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "c%07d", i);
+        put_str(&req, name);
+        st_buf_put_i8(&req, 0); /* SET */
+        put_str(&req, "1");
+    }
+    st_buf_put_i8(&req, 0); /* validate_only */
+    uint8_t *answer;
+    double heavy_ms, other_ms;
+    size_t len = exchange(port, &req, &answer, &heavy_ms, &other_ms);
+    /* correlation id, throttle, resources [1], error */
+    if (len < 14)
+        fail("alter-configs: answer of %zu bytes is too short", len);
+    report("alter-configs", (int16_t)st_be16(answer + 12), 42, heavy_ms, other_ms);
+    free(answer);
+    st_buf_free(&req);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[2], "inflate") == 0)
         inflate(atoi(argv[1]), argv[3]);
+    else if (argc == 4 && strcmp(argv[2], "alter-configs") == 0)
+        alter_configs(atoi(argv[1]), atoi(argv[3]));
     else {
-        fprintf(stderr, "usage: raw_heavy PORT inflate TOPIC\n");
+        fprintf(stderr, "usage: raw_heavy PORT inflate TOPIC | raw_heavy PORT alter-configs N\n");
         return 2;
     }
     return 0;

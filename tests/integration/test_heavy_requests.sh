@@ -7,6 +7,10 @@
 #     zstd-compressed zeros. The decompression budget grew with the request (256 x its
 #     bytes + 32 MiB: 25 GiB for a 100 MiB request, a 30 MiB one held the loop 13 s);
 #     it now stops at 256 MiB, so the second bomb is refused: INVALID_RECORD.
+#   - alter-configs: an IncrementalAlterConfigs with 200,000 distinct config names
+#     (2.8 MB). Duplicates were looked for by comparing every name with every other
+#     (a 280 KB request held the loop 12 s); now sorted, and INVALID_REQUEST at once
+#     (no such config).
 . "$(dirname "$0")/lib.sh"
 
 start_broker
@@ -20,5 +24,11 @@ assert_contains "$ST_TMP/run.log" "batch 4: .*decompresses to more than" \
     "the log says the second bomb passed the request's decompression budget"
 read -r low high < <("$RK_BIN/rk_offset_reset" watermarks "$BOOTSTRAP" "$TOPIC" 0)
 assert_eq "0 0" "$low $high" "watermarks after the refused produce (nothing appended)"
+
+timeout 60 "$RK_BIN/raw_heavy" "$BROKER_PORT" alter-configs 200000 | tee "$ST_TMP/alter.txt" ||
+    fail "raw_heavy alter-configs (see above)"
+broker_log_since_start >"$ST_TMP/run.log"
+assert_contains "$ST_TMP/run.log" "IncrementalAlterConfigs: INVALID_REQUEST: unknown broker config" \
+    "the refusal names the unknown config"
 
 stop_broker

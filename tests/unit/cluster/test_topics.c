@@ -669,12 +669,37 @@ static void test_failed_persist_undoes(void **state)
     assert_null(st_topics_find(f->topics, "new", 3));
 }
 
+/* Duplicate config names are found by sorting, so 200,000 of them cost milliseconds (a
+ * pairwise check took minutes on the event loop for an IncrementalAlterConfigs). */
+static void test_config_duplicates(void **state)
+{
+    size_t n = 200000;
+    st_config_set *c = calloc(n, sizeof *c);
+    char(*names)[16] = calloc(n, sizeof *names);
+    assert_non_null(c);
+    assert_non_null(names);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(names[i], sizeof names[i], "c%07zu", (i * 7919) % n); /* a permutation */
+        c[i].name = names[i];
+    }
+    assert_null(st_config_sets_duplicate(c, 0));
+    assert_null(st_config_sets_duplicate(c, 1));
+    assert_null(st_config_sets_duplicate(c, n));
+    c[n - 1].name = c[0].name; /* the first and the last */
+    const char *dup = st_config_sets_duplicate(c, n);
+    assert_non_null(dup);
+    assert_string_equal(dup, names[0]);
+    free(c);
+    free(names);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_find_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_errors, setup, teardown),
         cmocka_unit_test(test_name_rules),
+        cmocka_unit_test(test_config_duplicates),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_partitions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alter_and_describe, setup, teardown),
