@@ -269,6 +269,9 @@ def fresh(c):
            "include_synonyms=false: no synonyms, the source still there")
     only = c.topic(keys=["retention.ms"])
     expect(list(only) == ["retention.ms"], "asking for one key returns one")
+    some = c.topic(keys=["segment.ms", "cleanup.policy", "nosuch.config", "retention.ms"])
+    expect(sorted(some) == ["cleanup.policy", "retention.ms", "segment.ms"],
+           "asking for several keys (one unknown) returns the known ones")
 
     c.must(c.alter(TOPIC_T, TOPIC, {"retention.ms": "1000"}), "AlterConfigs topic retention.ms")
     t = c.topic()

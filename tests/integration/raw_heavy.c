@@ -1,6 +1,7 @@
 /*
  * raw_heavy PORT inflate TOPIC
  * raw_heavy PORT alter-configs N
+ * raw_heavy PORT describe-configs N
  *
  * Requests that are cheap to send and were expensive to answer on the broker's single
  * event loop, sent by hand over a plain socket (no client library builds them). While
@@ -17,6 +18,11 @@
  *                  check compared every name with every other (N^2/2 string compares,
  *                  about a minute for N = 200,000); → INVALID_REQUEST (42), unknown
  *                  config.
+ *   describe-configs  a DescribeConfigs v1 (with synonyms) naming the BROKER resource "0"
+ *                  N times, 8 bytes each. Each was answered in full, about 3 KB: 360
+ *                  times the request (a 100 MiB request, 36 GB held in memory). Now the
+ *                  first is answered and the repeats get INVALID_REQUEST (42); the
+ *                  answer must stay under 16 bytes per request byte.
  *
  * Prints "<case>: error <code> in <ms> ms; ApiVersions meanwhile in <ms> ms". Exits 1
  * when the error is not the expected one or either answer takes longer than 10 s.
@@ -220,14 +226,84 @@ static void alter_configs(int port, int n)
     st_buf_free(&req);
 }
 
+static void skip_string(raw_rd *r)
+{
+    int16_t n = raw_i16(r);
+    if (n > 0) {
+        raw_need(r, (size_t)n);
+        r->p += n;
+    }
+}
+
+static void describe_configs(int port, int n)
+{
+    st_buf req = ST_BUF_INIT;
+    header(&req, 32, 1, 1);
+    st_buf_put_i32(&req, n);
+    for (int i = 0; i < n; i++) {
+        st_buf_put_i8(&req, 4); /* BROKER */
+        put_str(&req, "0");
+        st_buf_put_i32(&req, -1); /* every config */
+    }
+    st_buf_put_i8(&req, 1); /* include_synonyms */
+    size_t req_len = req.len;
+    uint8_t *answer;
+    double heavy_ms, other_ms;
+    size_t len = exchange(port, &req, &answer, &heavy_ms, &other_ms);
+    raw_rd r = {answer, answer + len, "describe-configs"};
+    raw_i32(&r); /* correlation id */
+    raw_i32(&r); /* throttle */
+    if (raw_i32(&r) != n)
+        fail("describe-configs: expected %d resources in the answer", n);
+    int answered = 0, repeats = 0, configs = 0;
+    for (int i = 0; i < n; i++) {
+        int16_t err = raw_i16(&r);
+        skip_string(&r); /* error message */
+        raw_i8(&r);
+        skip_string(&r);
+        int32_t nconfigs = raw_i32(&r);
+        for (int32_t c = 0; c < nconfigs; c++) {
+            skip_string(&r);
+            skip_string(&r);
+            raw_need(&r, 3); /* read_only, source, is_sensitive */
+            r.p += 3;
+            int32_t nsyn = raw_i32(&r);
+            for (int32_t k = 0; k < nsyn; k++) {
+                skip_string(&r);
+                skip_string(&r);
+                raw_i8(&r);
+            }
+        }
+        if (err == 0 && i == 0)
+            answered++, configs = nconfigs;
+        else if (err == 42 && nconfigs == 0)
+            repeats++;
+        else
+            fail("describe-configs: resource %d: error %d with %d configs", i, err, nconfigs);
+    }
+    printf("describe-configs: %zu-byte request, %zu-byte answer (%d configs, %d repeats "
+           "refused) in %.0f ms; ApiVersions meanwhile in %.0f ms\n",
+           req_len, len, configs, repeats, heavy_ms, other_ms);
+    if (answered != 1 || configs < 10)
+        fail("describe-configs: the first resource was not answered with the broker's configs");
+    if (len > 16 * req_len)
+        fail("describe-configs: a %zu-byte answer to %zu bytes", len, req_len);
+    report("describe-configs", 0, 0, heavy_ms, other_ms);
+    free(answer);
+    st_buf_free(&req);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[2], "inflate") == 0)
         inflate(atoi(argv[1]), argv[3]);
     else if (argc == 4 && strcmp(argv[2], "alter-configs") == 0)
         alter_configs(atoi(argv[1]), atoi(argv[3]));
+    else if (argc == 4 && strcmp(argv[2], "describe-configs") == 0)
+        describe_configs(atoi(argv[1]), atoi(argv[3]));
     else {
-        fprintf(stderr, "usage: raw_heavy PORT inflate TOPIC | raw_heavy PORT alter-configs N\n");
+        fprintf(stderr, "usage: raw_heavy PORT inflate TOPIC | raw_heavy PORT alter-configs N | "
+                        "raw_heavy PORT describe-configs N\n");
         return 2;
     }
     return 0;
