@@ -264,6 +264,15 @@ static int next_snappy_block(st_dstream *d, size_t served, char *err, size_t err
         snprintf(err, errlen, "snappy: corrupt block header");
         return -1;
     }
+    /* A snappy element yields at most 64 bytes from 3 (a copy with a two-byte offset), so
+     * a block cannot hold 22 times its size: a header claiming more is corrupt, refused
+     * before the block buffer is sized from it (a 10-byte block claiming 4 GiB would
+     * otherwise reserve what is left of the budget, kept for the stream's life). */
+    if (len / 22 > block_n) {
+        snprintf(err, errlen, "snappy: a block of %zu bytes claims %zu decompressed; corrupt",
+                 block_n, len);
+        return -1;
+    }
     size_t used = d->produced + served; /* what the caller has had, this call included */
     if (used > d->max_out || len > d->max_out - used) {
         snprintf(err, errlen, "snappy: data decompresses to more than %zu bytes; refused",

@@ -138,6 +138,13 @@ static void test_garbage_and_truncation(void **state)
     uint8_t *out = NULL;
     size_t outlen;
     char err[200] = "";
+    /* raw snappy whose header claims 200,000,000 bytes from 10: refused at the header,
+     * before a block buffer is sized from the claim */
+    static const uint8_t liar[10] = {0x80, 0x84, 0xaf, 0x5f, 0, 'a', 0, 'b', 0, 'c'};
+    assert_int_equal(st_decompress(ST_CODEC_SNAPPY, liar, sizeof liar, (size_t)256 << 20, &out,
+                                   &outlen, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "claims 200000000 decompressed"));
     assert_int_equal(st_decompress(7, in, 10, n, &out, &outlen, err, sizeof err), -1);
     assert_non_null(strstr(err, "unknown compression codec 7"));
     free(in);
