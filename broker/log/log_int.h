@@ -179,8 +179,9 @@ struct st_deleted_segment {
 
 /* The suffix of a deleted segment's files while they wait. */
 #define ST_DELETED_SUFFIX ".deleted"
-/* Unlinks the files of deleted segments that are due (every one when now_ms is
- * INT64_MAX). retention.c. */
+/* Unlinks the files of deleted segments that are due: on the flusher's background
+ * thread (behind any compaction pass queued there), or here at close (now_ms INT64_MAX,
+ * every one) and without a flusher. Loop thread. retention.c. */
 void st_log_purge_deleted(st_log *log, int64_t now_ms);
 
 static inline struct st_segment *st_log_active(const st_log *log)

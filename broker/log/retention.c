@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "broker/log/cleaner.h"
+#include "broker/log/cleaner_int.h"
 #include "broker/log/log_int.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -55,9 +56,38 @@ static void retire_files(st_log *log, int64_t base)
         (struct st_deleted_segment){base, delay > INT64_MAX - now ? INT64_MAX : now + delay};
 }
 
+/* The unlinks of due *.deleted files, done off the event loop: freeing a large file's
+ * blocks can take tens of milliseconds (Kafka deletes on its scheduler threads too). */
+typedef struct unlink_job {
+    st_bg_job bg;
+    int n;
+    char *paths[]; /* owned */
+} unlink_job;
+
+static void unlink_work(void *arg)
+{
+    unlink_job *job = arg;
+    for (int i = 0; i < job->n; i++)
+        if (unlink(job->paths[i]) < 0 && errno != ENOENT)
+            st_warn("%s: cannot delete: %s", job->paths[i], strerror(errno));
+}
+
+static void unlink_done(void *arg)
+{
+    unlink_job *job = arg;
+    for (int i = 0; i < job->n; i++)
+        free(job->paths[i]);
+    free(job);
+}
+
 void st_log_purge_deleted(st_log *log, int64_t now_ms)
 {
-    int kept = 0;
+    int kept = 0, due = 0;
+    for (int d = 0; d < log->ndeleted; d++)
+        due += log->deleted[d].due_ms <= now_ms;
+    if (due == 0)
+        return;
+    unlink_job *job = calloc(1, sizeof *job + (size_t)due * 3 * sizeof job->paths[0]);
     for (int d = 0; d < log->ndeleted; d++) {
         struct st_deleted_segment *ds = &log->deleted[d];
         if (ds->due_ms > now_ms) {
@@ -68,11 +98,25 @@ void st_log_purge_deleted(st_log *log, int64_t now_ms)
             char path[4096 + sizeof ST_DELETED_SUFFIX];
             st_segment_path(path, sizeof path, log->dir, ds->base, segment_exts[i]);
             strcat(path, ST_DELETED_SUFFIX);
-            if (unlink(path) < 0 && errno != ENOENT)
+            char *copy = job ? strdup(path) : NULL;
+            if (copy) {
+                job->paths[job->n++] = copy;
+            } else if (unlink(path) < 0 && errno != ENOENT) { /* out of memory: here */
                 st_warn("%s: cannot delete: %s", path, strerror(errno));
+            }
         }
     }
     log->ndeleted = kept;
+    if (!job)
+        return;
+    /* at close (INT64_MAX) or without a flusher (tests, tools): here and now */
+    if (!log->flusher || now_ms == INT64_MAX) {
+        unlink_work(job);
+        unlink_done(job);
+        return;
+    }
+    job->bg = (st_bg_job){.work = unlink_work, .done = unlink_done, .arg = job};
+    st_flusher_run_background(log->flusher, &job->bg);
 }
 
 /* Deletes the oldest segment (never the active one) and moves the start offset. */

@@ -1,0 +1,144 @@
+/* Unit tests for broker/log/retention.c: a deleted segment's files wait
+ * file.delete.delay.ms as *.deleted, then are unlinked off the event loop. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <glob.h>
+#include <sys/stat.h>
+
+#include "broker/log/cleaner_int.h"
+#include "broker/log/log.h"
+#include "broker/log/log_int.h"
+#include "common/clock.h"
+#include "common/errors.h"
+#include "tests/unit/log/build_batch.h"
+#include "tests/unit/log/fixture.h"
+
+#define NOW 1700000000000LL
+
+/* How many *.deleted files the partition directory holds. */
+static size_t deleted_files(const fixture *f)
+{
+    char pattern[200];
+    glob_t g;
+    snprintf(pattern, sizeof pattern, "%s/*" ST_DELETED_SUFFIX, f->dir);
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return 0;
+    size_t n = g.gl_pathc;
+    globfree(&g);
+    return n;
+}
+
+/* A background job that holds the flusher's background thread until released. */
+typedef struct gate {
+    st_bg_job bg;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool entered, open;
+} gate;
+
+static void gate_work(void *arg)
+{
+    gate *g = arg;
+    pthread_mutex_lock(&g->lock);
+    g->entered = true;
+    pthread_cond_broadcast(&g->cond);
+    while (!g->open)
+        pthread_cond_wait(&g->cond, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_done(void *arg) {}
+
+/* The purge hands the unlinks to the background thread: with that thread held by
+ * another job, the files are all still there when the tick returns (they were unlinked
+ * on the loop thread before), and go once it is free. */
+static void test_purge_off_the_loop(void **state)
+{
+    fixture *f = *state;
+    post_queue q = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    char err[200];
+    st_flusher *flusher = st_flusher_new(test_post, &q, err, sizeof err);
+    assert_non_null(flusher);
+    st_log_config c;
+    st_log_config_defaults(&c);
+    c.segment_bytes = 2048;
+    c.retention_bytes = 2048;
+    c.file_delete_delay_ms = 1000;
+    st_log *log = st_log_open(f->dir, &c, true, flusher, err, sizeof err);
+    assert_non_null(log);
+    for (int i = 0; i < 20; i++) {
+        uint8_t b[4096];
+        st_append_result res;
+        size_t size = build_batch(b, sizeof b, 2, NOW, 200);
+        assert_int_equal(st_log_append(log, b, size, NOW, &res), ST_ERR_NONE);
+    }
+    int deleted = st_log_apply_retention(log, st_wall_ms());
+    assert_true(deleted > 0);
+    size_t waiting = deleted_files(f);
+    assert_true(waiting >= (size_t)deleted); /* each .log at least */
+
+    gate g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    g.bg = (st_bg_job){.work = gate_work, .done = gate_done, .arg = &g};
+    st_flusher_run_background(flusher, &g.bg);
+    pthread_mutex_lock(&g.lock);
+    while (!g.entered)
+        pthread_cond_wait(&g.cond, &g.lock);
+    pthread_mutex_unlock(&g.lock);
+
+    st_log_tick(log, st_wall_ms()); /* not due yet */
+    assert_int_equal(deleted_files(f), waiting);
+    st_log_tick(log, st_wall_ms() + 2000); /* due: handed to the held thread */
+    assert_int_equal(deleted_files(f), waiting);
+
+    pthread_mutex_lock(&g.lock);
+    g.open = true;
+    pthread_cond_broadcast(&g.cond);
+    pthread_mutex_unlock(&g.lock);
+    for (int i = 0; i < 5000 && deleted_files(f) > 0; i++) {
+        run_posted(&q);
+        usleep(1000);
+    }
+    assert_int_equal(deleted_files(f), 0);
+    st_log_close(log, true);
+    st_flusher_free(flusher);
+    run_posted(&q);
+}
+
+/* At close every waiting file goes at once, whatever its delay. */
+static void test_purge_at_close(void **state)
+{
+    fixture *f = *state;
+    char err[200];
+    st_log_config c;
+    st_log_config_defaults(&c);
+    c.segment_bytes = 2048;
+    c.retention_bytes = 2048;
+    c.file_delete_delay_ms = 3600000;
+    st_log *log = st_log_open(f->dir, &c, true, NULL, err, sizeof err);
+    assert_non_null(log);
+    for (int i = 0; i < 20; i++) {
+        uint8_t b[4096];
+        st_append_result res;
+        size_t size = build_batch(b, sizeof b, 2, NOW, 200);
+        assert_int_equal(st_log_append(log, b, size, NOW, &res), ST_ERR_NONE);
+    }
+    assert_true(st_log_apply_retention(log, st_wall_ms()) > 0);
+    assert_true(deleted_files(f) > 0);
+    st_log_tick(log, st_wall_ms());
+    assert_true(deleted_files(f) > 0); /* an hour to go */
+    st_log_close(log, true);
+    assert_int_equal(deleted_files(f), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_purge_off_the_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge_at_close, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
