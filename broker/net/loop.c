@@ -43,6 +43,7 @@ struct st_loop {
     int epfd;
     int wakefd; /* eventfd: posts and st_loop_stop write to it */
     int64_t now_ms;
+    uint64_t iteration; /* turns of st_loop_run so far */
 
     watcher *watchers; /* indexed by fd */
     size_t nwatchers;
@@ -356,6 +357,7 @@ int st_loop_run(st_loop *loop)
 {
     struct epoll_event events[MAX_EVENTS];
     for (;;) {
+        loop->iteration++;
         loop->now_ms = st_mono_ms();
         run_timers(loop);
         int timeout = stop_requested(loop) ? 0 : wait_timeout_ms(loop);
@@ -384,4 +386,9 @@ int64_t st_loop_now_ms(const st_loop *loop)
 void st_loop_update_time(st_loop *loop)
 {
     loop->now_ms = st_mono_ms();
+}
+
+uint64_t st_loop_iteration(const st_loop *loop)
+{
+    return loop->iteration;
 }

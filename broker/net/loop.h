@@ -66,5 +66,8 @@ int64_t st_loop_now_ms(const st_loop *loop);
 /* Reads the clock again: timers started after slow set-up work (before st_loop_run)
  * then count from now, not from when the loop was made. Loop thread. */
 void st_loop_update_time(st_loop *loop);
+/* Counts loop iterations ("turns"): callers bound their work per turn with it (the
+ * connection layer's fair share). */
+uint64_t st_loop_iteration(const st_loop *loop);
 
 #endif
