@@ -249,7 +249,8 @@ static int open_listeners(st_broker *b, char *err, size_t errlen)
             }
             tls = b->tls;
         }
-        if (st_server_listen_ex(b->server, l->host, l->port, (int)l->protocol, tls, err, errlen))
+        if (st_server_listen_ex(b->server, l->host, l->port, (int)l->protocol, tls,
+                                l->protocol != ST_SEC_PLAINTEXT, err, errlen))
             return -1;
         st_info("listener %zu: %s on port %d", i, st_sec_protocol_name(l->protocol),
                 st_server_listener_port(b->server, i));
@@ -286,14 +287,40 @@ static int open_survey(st_broker *b, char *err, size_t errlen)
     return 0;
 }
 
+/* The connection layer's limits from the config (docs/security.md, "Hostile clients"). */
+static int open_server(st_broker *b, char *err, size_t errlen)
+{
+    const st_broker_config *cfg = &b->cfg;
+    st_server_limits lim;
+    st_server_limits_init(&lim);
+    lim.max_request_bytes = cfg->socket_request_max_bytes;
+    lim.max_unauth_request_bytes = (size_t)cfg->sasl_max_receive_size;
+    lim.queued_max_request_bytes =
+        cfg->queued_max_request_bytes > 0 ? (size_t)cfg->queued_max_request_bytes : SIZE_MAX;
+    lim.idle_ms = cfg->connections_max_idle_ms;
+    lim.auth_timeout_ms = cfg->auth_timeout_ms;
+    lim.max_connections = (uint32_t)cfg->max_connections;
+    lim.max_connections_per_ip = (uint32_t)cfg->max_connections_per_ip;
+    st_ip_limit *overrides = NULL;
+    char why[300];
+    if (st_ip_limits_parse(cfg->max_connections_per_ip_overrides, &overrides, &lim.nip_overrides,
+                           why, sizeof why)) {
+        snprintf(err, errlen, "socket.max_connections_per_ip_overrides: %s", why);
+        return -1;
+    }
+    lim.ip_overrides = overrides;
+    st_server_callbacks cb = {on_request, on_close};
+    b->server = st_server_new(b->loop, &cb, b, &lim); /* copies the overrides */
+    free(overrides);
+    return 0;
+}
+
 st_broker *st_broker_new(const st_broker_config *cfg, char *err, size_t errlen)
 {
     st_broker *b = open_common(cfg, err, errlen);
     if (!b)
         return NULL;
-    st_server_callbacks cb = {on_request, on_close};
-    b->server = st_server_new(b->loop, &cb, b, cfg->socket_request_max_bytes);
-    if (open_listeners(b, err, errlen))
+    if (open_server(b, err, errlen) || open_listeners(b, err, errlen))
         goto fail;
 
     if (!b->cfg.mgmt_token[0]) {

@@ -50,12 +50,20 @@ typedef struct st_broker_config {
                                 * of the broker sets it */
     char data_dir[PATH_MAX];   /* log.dirs [./data] */
     char cluster_id[64];       /* [generated once, kept in data_dir/meta] */
-    size_t socket_request_max_bytes;          /* socket.request.max.bytes [104857600] */
-    bool auto_create_topics;                  /* auto.create.topics.enable [true] */
-    int32_t num_partitions;                   /* num.partitions [1] */
-    int16_t default_replication_factor;       /* default.replication.factor [1] */
-    int32_t offsets_topic_partitions;         /* offsets.topic.num.partitions [50] */
-    int64_t offsets_segment_bytes;            /* offsets.topic.segment.bytes [104857600] */
+    size_t socket_request_max_bytes; /* socket.request.max.bytes [104857600] */
+    /* Connection limits (docs/security.md, "Hostile clients"). */
+    int64_t connections_max_idle_ms; /* connections.max.idle.ms [600000] */
+    int64_t auth_timeout_ms;         /* socket.auth_timeout_ms: TLS + SASL deadline [10000] */
+    int64_t max_connections;         /* max.connections [2147483647] */
+    int64_t max_connections_per_ip;  /* max.connections.per.ip [2147483647] */
+    char max_connections_per_ip_overrides[1024]; /* "ADDR:N,..." [""] */
+    int64_t queued_max_request_bytes;   /* queued.max.request.bytes [536870912]; -1: no limit */
+    int64_t sasl_max_receive_size;      /* sasl.server.max.receive.size [524288] */
+    bool auto_create_topics;            /* auto.create.topics.enable [true] */
+    int32_t num_partitions;             /* num.partitions [1] */
+    int16_t default_replication_factor; /* default.replication.factor [1] */
+    int32_t offsets_topic_partitions;   /* offsets.topic.num.partitions [50] */
+    int64_t offsets_segment_bytes;      /* offsets.topic.segment.bytes [104857600] */
     int64_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms [3000] */
     int64_t group_min_session_timeout_ms;     /* group.min.session.timeout.ms [6000] */
     int64_t group_max_session_timeout_ms;     /* group.max.session.timeout.ms [1800000] */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/net/iplimit.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
@@ -24,6 +25,12 @@ void st_broker_config_defaults(st_broker_config *cfg)
     cfg->port = 9092;
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "./data");
     cfg->socket_request_max_bytes = 104857600;
+    cfg->connections_max_idle_ms = 600000;
+    cfg->auth_timeout_ms = 10000;
+    cfg->max_connections = INT32_MAX;
+    cfg->max_connections_per_ip = INT32_MAX;
+    cfg->queued_max_request_bytes = 536870912;
+    cfg->sasl_max_receive_size = 524288;
     cfg->auto_create_topics = true;
     cfg->num_partitions = 1;
     cfg->default_replication_factor = 1;
@@ -174,7 +181,18 @@ static int parse_mechanisms(st_broker_config *cfg, const char *v, char *why, siz
     return 0;
 }
 
-enum kind { K_INT, K_INT64, K_BOOL, K_STR, K_FLUSH, K_TSTYPE, K_POLICY, K_LISTENERS, K_MECHS };
+enum kind {
+    K_INT,
+    K_INT64,
+    K_BOOL,
+    K_STR,
+    K_FLUSH,
+    K_TSTYPE,
+    K_POLICY,
+    K_LISTENERS,
+    K_MECHS,
+    K_IPLIMITS, /* a string of ADDRESS:COUNT items, checked at load */
+};
 
 /* One row per accepted setting: "group.name", its kind and where it lands. */
 typedef struct setting {
@@ -200,6 +218,14 @@ static const setting settings[] = {
     {"broker.log_level", K_STR, F(log_level), sizeof(((st_broker_config *)0)->log_level), 0, 0},
     {"socket.request_max_bytes", K_INT64, F(socket_request_max_bytes), sizeof(size_t), 1024,
      INT32_MAX},
+    {"socket.connections_max_idle_ms", K_INT64, F(connections_max_idle_ms), 8, 1, INT64_MAX},
+    {"socket.auth_timeout_ms", K_INT64, F(auth_timeout_ms), 8, 1, INT64_MAX},
+    {"socket.max_connections", K_INT64, F(max_connections), 8, 0, INT32_MAX},
+    {"socket.max_connections_per_ip", K_INT64, F(max_connections_per_ip), 8, 0, INT32_MAX},
+    {"socket.max_connections_per_ip_overrides", K_IPLIMITS, F(max_connections_per_ip_overrides),
+     sizeof(((st_broker_config *)0)->max_connections_per_ip_overrides), 0, 0},
+    {"socket.queued_max_request_bytes", K_INT64, F(queued_max_request_bytes), 8, -1, INT64_MAX},
+    {"security.sasl_max_receive_size", K_INT64, F(sasl_max_receive_size), 8, 64, INT32_MAX},
     {"topics.auto_create", K_BOOL, F(auto_create_topics), 0, 0, 0},
     {"topics.num_partitions", K_INT, F(num_partitions), 0, 1, 10000},
     {"topics.default_replication_factor", K_INT, F(default_replication_factor), 2, 1, 1},
@@ -325,7 +351,17 @@ static int apply(st_broker_config *cfg, const setting *def, const config_setting
         return fail(err, errlen, file, s, why);
     }
     const char *v = config_setting_get_string(s);
-    if (def->kind == K_STR) {
+    if (def->kind == K_IPLIMITS) {
+        st_ip_limit *limits;
+        size_t n;
+        char bad[300];
+        if (st_ip_limits_parse(v, &limits, &n, bad, sizeof bad)) {
+            snprintf(why, sizeof why, "%s: %s", path, bad);
+            return fail(err, errlen, file, s, why);
+        }
+        free(limits);
+    }
+    if (def->kind == K_STR || def->kind == K_IPLIMITS) {
         if (strlen(v) >= def->size) {
             snprintf(why, sizeof why, "%s is longer than %zu characters", path, def->size - 1);
             return fail(err, errlen, file, s, why);

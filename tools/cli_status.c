@@ -116,6 +116,23 @@ int cli_status_main(cli_ctx *c, int argc, char **argv)
                    json_integer_value(json_object_get(auth, "refused_in_flight")) +
                    json_integer_value(json_object_get(auth, "refused_busy")),
                json_integer_value(json_object_get(auth, "abandoned")));
+    const json_t *net = json_object_get(stats, "net");
+    if (json_is_object(net)) { /* the connection limits at work (docs/security.md) */
+#define NET(name) json_integer_value(json_object_get(net, name))
+        printf("connection limits: %" JSON_INTEGER_FORMAT
+               " refused (max.connections), %" JSON_INTEGER_FORMAT
+               " refused (per ip), %" JSON_INTEGER_FORMAT
+               " shed (out of fds), %" JSON_INTEGER_FORMAT " idle closed, %" JSON_INTEGER_FORMAT
+               " not authenticated in time, %" JSON_INTEGER_FORMAT
+               " oversized before authentication\n",
+               NET("refused_max_connections"), NET("refused_per_ip"), NET("shed_no_fds"),
+               NET("closed_idle"), NET("closed_auth_timeout"), NET("closed_unauth_frame"));
+        printf("request budget: %s held in partly read requests, %" JSON_INTEGER_FORMAT
+               " connections paused (%" JSON_INTEGER_FORMAT " pauses so far)\n",
+               cli_human_bytes(NET("queued_request_bytes"), human, sizeof(human)),
+               NET("budget_waiting"), NET("budget_waits"));
+#undef NET
+    }
     json_t *by_api = json_object_get(stats, "requests_by_api");
     if (json_object_size(by_api)) {
         printf("requests by API:");

@@ -1,16 +1,17 @@
 /*
  * Listeners and connections: Kafka framing over non-blocking TCP on an st_loop.
  *
- * Reading: a connection has one small buffer of fixed size (RBUF_SIZE, allocated on the
- * first read, so a connection that never sends costs nothing). Small frames are parsed
- * out of it, many per read, and each is copied into its own allocation for on_request.
- * A frame of LARGE_FRAME bytes or more (Produce requests are typically ~1 MB) gets an
- * exactly-sized buffer as soon as its size prefix is seen: the bytes already buffered
- * are moved into it once, the rest is read straight into it, and it is handed to
- * on_request as is. That read is a readv into [rest of the frame, small buffer], so the
- * next frame's head comes in the same syscall. Nothing grows and shrinks per request:
- * a buffer resized for every big frame means fresh pages mapped and faulted in, plus a
- * copy, for every megabyte received.
+ * Reading (conn_read.c): a connection has one small buffer of fixed size (RBUF_SIZE,
+ * allocated on the first read, so a connection that never sends costs nothing). Small
+ * frames are parsed out of it, many per read, and each is copied into its own allocation
+ * for on_request. A frame of LARGE_FRAME bytes or more (Produce requests are typically
+ * ~1 MB) gets its own buffer once its size prefix is seen, sized by what has arrived
+ * rather than by what was announced and grown as the rest comes (within the budget for
+ * partly read requests); the bytes already buffered are moved into it once, the rest is
+ * read straight into it, and it is handed to on_request as is. The read that finishes it
+ * is a readv into [rest of the frame, small buffer], so the next frame's head comes in
+ * the same syscall. Each connection gets a bounded share of every loop turn (bytes read,
+ * frames handed over), so one busy peer cannot delay the others.
  *
  * Whole frames go to on_request one at a time. A connection is in one of these states:
  *
@@ -25,20 +26,25 @@
  * read while responses are queued behind a full socket buffer: a client that pipelines
  * without reading its answers gets TCP backpressure, not an ever-growing queue.
  *
- * Every entry point that can run callbacks brackets itself with conn_enter/conn_leave.
- * The outermost conn_leave flushes the output queue, updates the epoll interest and
+ * Every entry point that can run callbacks brackets itself with st_conn__enter/__leave.
+ * The outermost st_conn__leave flushes the output queue, updates the epoll interest and
  * frees a connection that was closed meanwhile, so st_conn_close is safe anywhere.
  *
  * File ranges go out with sendfile(2), which cannot be told MSG_NOSIGNAL: the process
  * must ignore SIGPIPE (memory parts use sendmsg with MSG_NOSIGNAL).
  *
- * Files: conn.c (this: connections, framing, responses), conn_tls.c (the TLS path),
- * listen.c (listeners and accepting); conn_int.h holds what they share.
+ * Connections also end by themselves: after limits.idle_ms without I/O, and on an
+ * authenticating listener when not authenticated limits.auth_timeout_ms after accept
+ * (both with one lazily re-armed timer each, no work per byte).
+ *
+ * Files: conn.c (this: connections, responses, writing), conn_read.c (reading, framing,
+ * fair share, budget), conn_tls.c (the TLS path), listen.c (listeners, accepting, the
+ * connection caps); conn_int.h holds what they share.
  *
  * TLS connections (a listener with an st_tls_ctx) read and write through broker/net/tls.h
  * instead: the same buffers and cursors, but file ranges are copied through a buffer
  * (pread, then encrypt) since the kernel cannot encrypt for us. OpenSSL may hold
- * decrypted bytes the socket no longer signals, so conn_leave re-arms a read for them.
+ * decrypted bytes the socket no longer signals, so st_conn__leave re-arms a read for them.
  */
 #include "broker/net/conn.h"
 
@@ -186,6 +192,10 @@ void st_conn__close_at(st_conn *c, enum st_log_level level, const char *reason)
     st_loop_unwatch(s->loop, c->fd);
     st_timer_stop(s->loop, &c->resume_timer);
     st_timer_stop(s->loop, &c->mute_timer);
+    st_timer_stop(s->loop, &c->idle_timer);
+    st_timer_stop(s->loop, &c->auth_timer);
+    st_conn__budget_release(c);
+    st_ip_counts_dec(s->per_ip, &c->ip);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -210,7 +220,7 @@ void st_conn_close(st_conn *c, const char *reason)
     st_conn__close_at(c, ST_LOG_INFO, reason);
 }
 
-static void conn_enter(st_conn *c)
+void st_conn__enter(st_conn *c)
 {
     c->depth++;
 }
@@ -220,7 +230,7 @@ static void update_watch(st_conn *c);
 
 /* Leaves a callback scope; the outermost one sends what was queued and frees a
  * connection closed meanwhile. Do not touch c after this. */
-static void conn_leave(st_conn *c)
+void st_conn__leave(st_conn *c)
 {
     if (c->depth == 1 && !c->closed) {
         flush(c);
@@ -230,8 +240,8 @@ static void conn_leave(st_conn *c)
             update_watch(c);
         /* Decrypted bytes waiting inside OpenSSL raise no epoll event: read them from
          * the next loop iteration (resume_timer_cb reads for TLS connections). */
-        if (!c->closed && c->tls && !c->held && !c->muted && !c->out_head && !c->close_reason &&
-            st_tls_pending(c->tls) && !st_timer_armed(&c->resume_timer))
+        if (!c->closed && c->tls && st_conn__reading(c) && st_tls_pending(c->tls) &&
+            !st_timer_armed(&c->resume_timer))
             st_timer_start(c->s->loop, &c->resume_timer, 0);
     }
     if (--c->depth == 0 && c->closed)
@@ -352,7 +362,14 @@ static void flush(st_conn *c)
         int rc = in_file_part(r) ? send_file_part(c, r) : send_memory(c);
         if (rc <= 0)
             return;
+        c->last_active_ms = st_loop_now_ms(c->s->loop);
     }
+}
+
+bool st_conn__reading(const st_conn *c)
+{
+    return !c->held && !c->muted && !c->out_head && !c->close_reason && !c->budget_wait &&
+           !c->deferred;
 }
 
 static void conn_io(st_loop *loop, int fd, uint32_t events, void *arg);
@@ -360,7 +377,7 @@ static void conn_io(st_loop *loop, int fd, uint32_t events, void *arg);
 static void update_watch(st_conn *c)
 {
     uint32_t want = 0;
-    bool reading = !c->held && !c->muted && !c->out_head && !c->close_reason;
+    bool reading = st_conn__reading(c);
     if (reading)
         want |= EPOLLIN;
     if (c->out_head)
@@ -375,8 +392,9 @@ static void update_watch(st_conn *c)
     /* A held connection reads nothing, but must still learn that its peer left: a
      * fetch parked for max_wait_ms (or a produce waiting for fsync) is then freed at
      * once instead of holding memory for a client that is gone. Kafka clients never
-     * half-close while waiting for an answer, so a read hang-up means gone. */
-    if (c->held || c->muted)
+     * half-close while waiting for an answer, so a read hang-up means gone. The same
+     * for a connection paused for the budget. */
+    if (c->held || c->muted || c->budget_wait || c->deferred)
         want |= EPOLLRDHUP;
     if (want == c->watched)
         return;
@@ -389,139 +407,12 @@ static void update_watch(st_conn *c)
     c->watched = want;
 }
 
-/* ---- connections: reading ---- */
-
-static bool big_ready(const st_conn *c)
-{
-    return c->big && c->big_have == c->big_len;
-}
-
-/* Calls on_request with frame (handing it over) and applies its answer. Returns false
- * when the connection was closed. */
-static bool deliver(st_conn *c, uint8_t *frame, size_t len)
-{
-    st_server *s = c->s;
-    c->resumed = false;
-    int rc = s->cb.on_request(s->ctx, c, frame, len);
-    if (c->closed)
-        return false;
-    if (rc == ST_CONN_CLOSE) {
-        st_conn__close_at(c, ST_LOG_DEBUG, "closed by the request handler");
-        return false;
-    }
-    /* An answer sent before on_request even returned means nothing is awaited. */
-    if (rc == ST_CONN_WAIT && !c->resumed)
-        c->held = true;
-    return true;
-}
-
-/* Hands every whole frame to on_request until the connection is held or closed, starts
- * reading a large frame whose size prefix is in, then compacts the small buffer. */
-static void process_frames(st_conn *c)
-{
-    st_server *s = c->s;
-    while (!c->held && !c->muted && !c->closed && !c->close_reason) {
-        if (c->big) {
-            if (!big_ready(c))
-                break; /* the rest is read straight into it */
-            uint8_t *frame = c->big;
-            size_t len = c->big_len;
-            c->big = NULL;
-            c->big_len = c->big_have = 0;
-            if (!deliver(c, frame, len))
-                return;
-            continue;
-        }
-        if (c->rend - c->rstart < 4)
-            break;
-        int32_t size = (int32_t)st_be32(c->rbuf + c->rstart);
-        if (size < 0 || (size_t)size > s->max_request_bytes) {
-            char why[160];
-            if (size < 0)
-                snprintf(why, sizeof why, "request size %d is negative (not Kafka framing?)", size);
-            else
-                snprintf(why, sizeof why,
-                         "request of %d bytes exceeds socket.request.max.bytes (%zu)", size,
-                         s->max_request_bytes);
-            st_conn__close_at(c, ST_LOG_WARN, why);
-            return;
-        }
-        size_t have = c->rend - c->rstart - 4;
-        if ((size_t)size >= LARGE_FRAME) {
-            /* Its own buffer now; the one copy of what arrived with the prefix. */
-            size_t take = have < (size_t)size ? have : (size_t)size;
-            c->big = st_conn__xalloc(NULL, (size_t)size);
-            c->big_len = (size_t)size;
-            c->big_have = take;
-            memcpy(c->big, c->rbuf + c->rstart + 4, take);
-            c->rstart += 4 + take;
-            continue;
-        }
-        if (have < (size_t)size)
-            break;
-        uint8_t *frame = st_conn__xalloc(NULL, (size_t)size);
-        memcpy(frame, c->rbuf + c->rstart + 4, (size_t)size);
-        c->rstart += 4 + (size_t)size;
-        if (!deliver(c, frame, (size_t)size))
-            return;
-    }
-    if (c->rstart == c->rend) {
-        c->rstart = c->rend = 0;
-    } else if (c->rstart > 0) {
-        /* Move what is left to the front so the rest of a partial frame fits. Unless
-         * held, that is one partial small frame (under LARGE_FRAME + 4 bytes), so the
-         * move is short and the room after it enough. */
-        memmove(c->rbuf, c->rbuf + c->rstart, c->rend - c->rstart);
-        c->rend -= c->rstart;
-        c->rstart = 0;
-    }
-}
-
-/* One read: into the large frame in progress and, in the same call, the small buffer
- * behind it; else into the small buffer. Returns 0, or -1 when the connection was
- * closed. */
-static int read_some(st_conn *c)
-{
-    if (!c->rbuf)
-        c->rbuf = st_conn__xalloc(NULL, RBUF_SIZE);
-    if (c->tls)
-        return st_conn__tls_read_some(c);
-    /* process_frames left the unconsumed bytes at the front (rstart == 0). */
-    struct iovec iov[2];
-    int niov = 0;
-    size_t big_want = 0;
-    if (c->big && c->big_have < c->big_len) {
-        big_want = c->big_len - c->big_have;
-        iov[niov++] = (struct iovec){c->big + c->big_have, big_want};
-    }
-    if (c->rend < RBUF_SIZE)
-        iov[niov++] = (struct iovec){c->rbuf + c->rend, RBUF_SIZE - c->rend};
-    if (niov == 0)
-        return 0; /* only whole frames buffered: process them before reading more */
-    ssize_t n = niov == 1 ? read(c->fd, iov[0].iov_base, iov[0].iov_len) : readv(c->fd, iov, niov);
-    if (n > 0) {
-        size_t got = (size_t)n;
-        size_t to_big = got < big_want ? got : big_want;
-        c->big_have += to_big;
-        c->rend += got - to_big;
-        return 0;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return 0;
-    if (n == 0) {
-        st_conn__close_at(c, ST_LOG_DEBUG, "peer closed the connection");
-    } else {
-        char why[160];
-        snprintf(why, sizeof why, "read failed: %s", strerror(errno));
-        st_conn__close_at(c, errno == ECONNRESET ? ST_LOG_DEBUG : ST_LOG_INFO, why);
-    }
-    return -1;
-}
+/* ---- connections: reading (conn_read.c reads and frames) ---- */
 
 static void conn_io(st_loop *loop, int fd, uint32_t events, void *arg)
 {
     st_conn *c = arg;
-    conn_enter(c);
+    st_conn__enter(c);
     if (events & EPOLLERR) {
         int soerr = 0;
         socklen_t len = sizeof soerr;
@@ -530,28 +421,29 @@ static void conn_io(st_loop *loop, int fd, uint32_t events, void *arg)
         snprintf(why, sizeof why, "socket error: %s", strerror(soerr ? soerr : EIO));
         st_conn__close_at(c, soerr == ECONNRESET || soerr == EPIPE ? ST_LOG_DEBUG : ST_LOG_INFO,
                           why);
-    } else if (((events & (EPOLLIN | EPOLLHUP)) && (c->watched & EPOLLIN) && !c->out_head) ||
+    } else if (((events & (EPOLLIN | EPOLLHUP)) && (c->watched & EPOLLIN) && !c->out_head &&
+                !c->budget_wait && !c->deferred) ||
                (c->tls && (events & EPOLLOUT) && c->tls_read_want == ST_TLS_WANT_WRITE &&
                 !c->out_head)) {
-        if (read_some(c) == 0)
-            process_frames(c);
+        if (st_conn__read_some(c) == 0)
+            st_conn__process_frames(c);
     } else if (events & (EPOLLHUP | EPOLLRDHUP)) {
         st_conn__close_at(c, ST_LOG_DEBUG, "peer hung up");
     }
-    /* EPOLLOUT needs nothing here: conn_leave flushes. */
-    conn_leave(c);
+    /* EPOLLOUT needs nothing here: st_conn__leave flushes. */
+    st_conn__leave(c);
 }
 
 static void resume_timer_cb(st_loop *loop, st_timer *t)
 {
     st_conn *c = CONTAINER(t, st_conn, resume_timer);
-    conn_enter(c);
-    process_frames(c);
-    /* TLS: bytes OpenSSL already decrypted never wake epoll (see conn_leave). */
-    if (!c->closed && c->tls && !c->held && !c->muted && !c->out_head && st_tls_pending(c->tls) &&
-        read_some(c) == 0)
-        process_frames(c);
-    conn_leave(c);
+    st_conn__enter(c);
+    st_conn__process_frames(c);
+    /* TLS: bytes OpenSSL already decrypted never wake epoll (see st_conn__leave). */
+    if (!c->closed && c->tls && st_conn__reading(c) && st_tls_pending(c->tls) &&
+        st_conn__read_some(c) == 0)
+        st_conn__process_frames(c);
+    st_conn__leave(c);
 }
 
 /* Ends a hold; buffered frames are handed over from the next loop iteration. */
@@ -561,7 +453,7 @@ static void unhold(st_conn *c)
     if (!c->held)
         return;
     c->held = false;
-    if (c->rend > c->rstart || big_ready(c))
+    if (c->rend > c->rstart || (c->big && c->big_have == c->big_len))
         st_timer_start(c->s->loop, &c->resume_timer, 0);
 }
 
@@ -587,17 +479,17 @@ void st_conn_send(st_conn *c, st_resp *r)
         c->out_head = r;
     c->out_tail = r;
     unhold(c);
-    conn_enter(c);
-    conn_leave(c); /* sends now unless a callback of c is on the stack (it will) */
+    st_conn__enter(c);
+    st_conn__leave(c); /* sends now unless a callback of c is on the stack (it will) */
 }
 
 static void mute_timer_cb(st_loop *loop, st_timer *t)
 {
     st_conn *c = CONTAINER(t, st_conn, mute_timer);
     c->muted = false;
-    conn_enter(c);
-    process_frames(c); /* frames that arrived before the mute */
-    conn_leave(c);     /* watches the socket again */
+    st_conn__enter(c);
+    st_conn__process_frames(c); /* frames that arrived before the mute */
+    st_conn__leave(c);          /* watches the socket again */
 }
 
 void st_conn_mute(st_conn *c, int64_t ms)
@@ -609,8 +501,8 @@ void st_conn_mute(st_conn *c, int64_t ms)
         return;
     c->muted = true;
     st_timer_start(c->s->loop, &c->mute_timer, ms);
-    conn_enter(c);
-    conn_leave(c);
+    st_conn__enter(c);
+    st_conn__leave(c);
 }
 
 void st_conn_close_after_send(st_conn *c, const char *reason)
@@ -620,8 +512,8 @@ void st_conn_close_after_send(st_conn *c, const char *reason)
     c->close_reason = strdup(reason ? reason : "closing after the last answer");
     if (!c->close_reason)
         abort();
-    conn_enter(c);
-    conn_leave(c); /* closes now if nothing is queued (unless a callback is on the stack) */
+    st_conn__enter(c);
+    st_conn__leave(c); /* closes now if nothing is queued (unless a callback is on the stack) */
 }
 
 void st_conn_send_and_close(st_conn *c, st_resp *r, const char *reason)
@@ -630,14 +522,14 @@ void st_conn_send_and_close(st_conn *c, st_resp *r, const char *reason)
         st_resp_free(r);
         return;
     }
-    conn_enter(c);
-    st_conn_send(c, r); /* queued; sent by the conn_leave below, not inside */
+    st_conn__enter(c);
+    st_conn_send(c, r); /* queued; sent by the st_conn__leave below, not inside */
     if (!c->closed && !c->close_reason) {
         c->close_reason = strdup(reason ? reason : "closing after the last answer");
         if (!c->close_reason)
             abort();
     }
-    conn_leave(c);
+    st_conn__leave(c);
 }
 
 int st_conn_listener_tag(const st_conn *c)
@@ -655,8 +547,8 @@ void st_conn_resume(st_conn *c)
     if (c->closed)
         return;
     unhold(c);
-    conn_enter(c);
-    conn_leave(c);
+    st_conn__enter(c);
+    st_conn__leave(c);
 }
 
 const char *st_conn_peer(const st_conn *c)
@@ -679,9 +571,68 @@ void st_conn_set_data(st_conn *c, void *data)
     c->data = data;
 }
 
+/* ---- timeouts ---- */
+
+/* connections.max.idle.ms: fires idle_ms after the connection started or last fired;
+ * closes it if nothing was read or written since idle_ms ago, else re-arms for the rest.
+ * A connection waiting for us (an answer held, a throttle, the budget) is not idle. */
+static void idle_timer_cb(st_loop *loop, st_timer *t)
+{
+    st_conn *c = CONTAINER(t, st_conn, idle_timer);
+    st_server *s = c->s;
+    int64_t now = st_loop_now_ms(loop);
+    int64_t due = c->last_active_ms + s->lim.idle_ms;
+    if (c->held || c->muted || c->budget_wait || c->deferred) {
+        c->last_active_ms = now;
+        due = now + s->lim.idle_ms;
+    }
+    if (now < due) {
+        st_timer_start(loop, t, due - now);
+        return;
+    }
+    s->stats.closed_idle++;
+    st_log_every(&s->logs.idle, ST_LOG_INFO,
+                 "closing %s: idle for %lld ms (connections.max.idle.ms = %lld)", c->peer,
+                 (long long)(now - c->last_active_ms), (long long)s->lim.idle_ms);
+    st_conn__enter(c);
+    st_conn__close_at(c, ST_LOG_DEBUG, "idle (connections.max.idle.ms)");
+    st_conn__leave(c);
+}
+
+/* The authentication deadline of a connection on an authenticating listener. */
+static void auth_timer_cb(st_loop *loop, st_timer *t)
+{
+    st_conn *c = CONTAINER(t, st_conn, auth_timer);
+    st_server *s = c->s;
+    if (c->authenticated)
+        return;
+    s->stats.closed_auth_timeout++;
+    st_log_every(&s->logs.auth_timeout, ST_LOG_WARN,
+                 "closing %s: not authenticated within %lld ms of connecting (%s; "
+                 "socket.auth_timeout_ms)",
+                 c->peer, (long long)s->lim.auth_timeout_ms,
+                 c->tls ? "TLS handshake and SASL exchange" : "SASL exchange");
+    st_conn__enter(c);
+    st_conn__close_at(c, ST_LOG_DEBUG, "authentication deadline");
+    st_conn__leave(c);
+}
+
+void st_conn_set_authenticated(st_conn *c)
+{
+    if (c->closed || c->authenticated)
+        return;
+    c->authenticated = true;
+    st_timer_stop(c->s->loop, &c->auth_timer);
+}
+
+bool st_conn_authenticated(const st_conn *c)
+{
+    return c->authenticated;
+}
+
 /* ---- accepted connections (listen.c accepts) ---- */
 
-void st_conn__new(listener *l, int fd, const struct sockaddr *peer)
+void st_conn__new(listener *l, int fd, const struct sockaddr *peer, const st_ip *ip)
 {
     st_server *s = l->s;
     int one = 1;
@@ -695,8 +646,13 @@ void st_conn__new(listener *l, int fd, const struct sockaddr *peer)
     format_addr(peer, c->peer, sizeof c->peer);
     c->resume_timer.cb = resume_timer_cb;
     c->mute_timer.cb = mute_timer_cb;
+    c->idle_timer.cb = idle_timer_cb;
+    c->auth_timer.cb = auth_timer_cb;
     c->tag = l->tag;
     c->lport = l->port;
+    c->ip = *ip;
+    c->authenticated = !l->authenticate;
+    c->last_active_ms = st_loop_now_ms(s->loop);
     if (l->tls && !(c->tls = st_tls_new(l->tls, fd))) {
         st_warn("refusing connection from %s: cannot start a TLS session", c->peer);
         close(fd);
@@ -716,5 +672,11 @@ void st_conn__new(listener *l, int fd, const struct sockaddr *peer)
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
+    s->stats.accepted++;
+    st_ip_counts_inc(s->per_ip, ip);
+    if (s->lim.idle_ms > 0)
+        st_timer_start(s->loop, &c->idle_timer, s->lim.idle_ms);
+    if (!c->authenticated && s->lim.auth_timeout_ms > 0)
+        st_timer_start(s->loop, &c->auth_timer, s->lim.auth_timeout_ms);
     st_debug("accepted connection %llu from %s", (unsigned long long)c->id, c->peer);
 }

@@ -10,6 +10,13 @@
  * Responses are a memory buffer with file ranges spliced in; file ranges go out with
  * sendfile(2), so fetched records never pass through user space.
  *
+ * Against hostile or simply numerous peers (docs/security.md, "Hostile clients"), the
+ * layer enforces st_server_limits: caps on connections (in all, and per peer address)
+ * applied right after accept, an idle timeout, a deadline to authenticate on SASL
+ * listeners, a small frame limit until then, request buffers that grow as bytes arrive
+ * within a broker-wide budget, and a bound on the work done for one connection per
+ * loop turn.
+ *
  * Everything here runs on the loop thread.
  */
 #ifndef ST_CONN_H
@@ -20,6 +27,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "broker/net/iplimit.h"
 #include "broker/net/loop.h"
 #include "broker/net/tls.h"
 #include "common/buf.h"
@@ -44,18 +52,61 @@ typedef struct st_server_callbacks {
     void (*on_close)(void *ctx, st_conn *c);
 } st_server_callbacks;
 
-/* Borrows loop and cb (copied). Frames over max_request_bytes close the connection
- * with a log line (socket.request.max.bytes). */
+/* What the connection layer allows peers. "No limit" is SIZE_MAX / UINT32_MAX / 0 ms as
+ * noted; st_server_limits_init sets every field to it (and max_request_bytes to 100 MiB). */
+typedef struct st_server_limits {
+    /* socket.request.max.bytes: a larger frame closes the connection with a log line. */
+    size_t max_request_bytes;
+    /* sasl.server.max.receive.size: the same, before authentication. */
+    size_t max_unauth_request_bytes;
+    /* queued.max.request.bytes: bytes held in partly read large frames, broker-wide;
+     * past it, connections that need more wait (not reading) until some is freed.
+     * SIZE_MAX: no budget. */
+    size_t queued_max_request_bytes;
+    /* connections.max.idle.ms: close a connection after this long without a byte read
+     * or written (one waiting for our answer is not idle). 0: never. */
+    int64_t idle_ms;
+    /* Close a connection of an authenticating listener that has not authenticated (TLS
+     * handshake and SASL exchange) this long after accept. 0: never. */
+    int64_t auth_timeout_ms;
+    /* max.connections: connections past it are closed right after accept. */
+    uint32_t max_connections;
+    /* max.connections.per.ip, with per-address exceptions (borrowed by st_server_new,
+     * which copies them). */
+    uint32_t max_connections_per_ip;
+    const st_ip_limit *ip_overrides;
+    size_t nip_overrides;
+} st_server_limits;
+
+void st_server_limits_init(st_server_limits *lim);
+
+/* Counters of the connection layer (status, tests). */
+typedef struct st_server_stats {
+    uint64_t accepted;
+    uint64_t refused_max_connections; /* closed at accept: max.connections */
+    uint64_t refused_per_ip;          /* closed at accept: max.connections.per.ip */
+    uint64_t shed_no_fds;             /* accepted with the reserve fd and closed (EMFILE) */
+    uint64_t closed_idle;             /* connections.max.idle.ms */
+    uint64_t closed_auth_timeout;     /* not authenticated in time */
+    uint64_t closed_unauth_frame;     /* frame over the limit before authentication */
+    uint64_t budget_waits;            /* times a connection paused for the budget */
+    size_t queued_bytes;              /* now: bytes of partly read large frames */
+    size_t budget_waiting;            /* now: connections paused for the budget */
+} st_server_stats;
+
+/* Borrows loop and cb (copied); copies limits. */
 st_server *st_server_new(st_loop *loop, const st_server_callbacks *cb, void *ctx,
-                         size_t max_request_bytes);
+                         const st_server_limits *limits);
+void st_server_get_stats(const st_server *s, st_server_stats *out);
 /* Listens on host:port (port 0 picks one; see st_server_port). May be called more than
  * once for several listeners. Returns 0 or -1 with err set. */
 int st_server_listen(st_server *s, const char *host, int port, char *err, size_t errlen);
 /* Like st_server_listen, for a listener whose connections carry `tag` (the layer above's
  * meaning: the security protocol) and, with tls non-NULL (borrowed: it must outlive the
- * server), speak TLS. */
+ * server), speak TLS. With `authenticate`, connections start unauthenticated: small
+ * frames only and a deadline, until st_conn_set_authenticated. */
 int st_server_listen_ex(st_server *s, const char *host, int port, int tag, st_tls_ctx *tls,
-                        char *err, size_t errlen);
+                        bool authenticate, char *err, size_t errlen);
 /* The port of the first listener. */
 int st_server_port(const st_server *s);
 /* The bound port of the i-th listener, or -1 past the end. */
@@ -93,6 +144,10 @@ void st_conn_close_after_send(st_conn *c, const char *reason);
 void st_conn_mute(st_conn *c, int64_t ms);
 /* st_conn_send, then st_conn_close_after_send: the answer is the last thing sent. */
 void st_conn_send_and_close(st_conn *c, st_resp *r, const char *reason);
+/* The peer has authenticated (the SASL exchange succeeded): frames up to
+ * max_request_bytes from now on, and the authentication deadline is off. */
+void st_conn_set_authenticated(st_conn *c);
+bool st_conn_authenticated(const st_conn *c);
 /* The tag and bound port of the listener the connection came in on. */
 int st_conn_listener_tag(const st_conn *c);
 int st_conn_listener_port(const st_conn *c);

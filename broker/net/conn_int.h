@@ -1,7 +1,9 @@
 /*
- * Internals of the connection layer shared by its files: conn.c (connections, framing,
- * responses), conn_tls.c (reading and writing through TLS) and listen.c (listeners and
- * accepting). Nothing outside broker/net includes this; the contract is conn.h.
+ * Internals of the connection layer shared by its files: conn.c (connections, responses,
+ * writing), conn_read.c (reading, framing, the per-turn caps and the budget for partly
+ * read requests), conn_tls.c (reading and writing through TLS) and listen.c (listeners,
+ * accepting and the connection caps). Nothing outside broker/net includes this; the
+ * contract is conn.h.
  */
 #ifndef ST_CONN_INT_H
 #define ST_CONN_INT_H
@@ -12,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "broker/net/conn.h"
+#include "broker/net/iplimit.h"
 #include "common/logging.h"
 
 /* The small read buffer. Frames under LARGE_FRAME are parsed out of it; keeping
@@ -21,13 +24,41 @@
 #define LARGE_FRAME (RBUF_SIZE / 2)
 /* Responses start with this much room: a Produce answer for 16 partitions is ~700 bytes,
  * so starting at st_buf's default 256 meant two reallocs on every request. */
-#define RESP_INITIAL       1024
-#define LISTEN_BACKLOG     1024
-#define MAX_IOV            64
-#define SENDFILE_MAX       0x7ffff000 /* Linux transfers at most this much per call */
-#define ACCEPT_RETRY_MS    100        /* pause after EMFILE so we do not spin on the listener */
-#define CONTAINER(p, T, m) ((T *)((char *)(p)-offsetof(T, m)))
-#define TLS_CHUNK          16384 /* one TLS record's worth of a file range per write */
+#define RESP_INITIAL    1024
+#define LISTEN_BACKLOG  1024
+#define MAX_IOV         64
+#define SENDFILE_MAX    0x7ffff000 /* Linux transfers at most this much per call */
+#define ACCEPT_RETRY_MS 100        /* pause after ENOMEM etc. so we do not spin on the listener */
+/* Fair service (one loop serves every connection): per connection and loop turn, at most
+ * READ_PER_TURN bytes read and REQUESTS_PER_TURN frames handed over; then the loop moves
+ * on to the other connections and comes back next turn. A turn therefore costs at most
+ * about (ready connections) x READ_PER_TURN of copying and parsing, whatever the peers
+ * send, and a small request waits for one turn, not for every producer's backlog. */
+#define READ_PER_TURN     (128 * 1024)
+#define REQUESTS_PER_TURN 4
+/* And for the whole server per turn: large frames (LARGE_FRAME or more: Produce, mostly)
+ * are handed over only while the turn has spent less than this much time in on_request
+ * (the first large frame of a turn always goes, so they always progress). Measured rather than
+ * guessed from sizes, so it holds on a slow disk or a sanitizer build alike: it bounds a turn
+ * however many connections have a large frame ready; those that missed the turn go first next turn,
+ * in order. Small frames always go (within REQUESTS_PER_TURN), so a Metadata request waits about
+ * one short turn. */
+#define HANDLER_US_PER_TURN 2000
+/* Likewise, bytes read into large frames per turn, server-wide: reading far ahead of what
+ * a turn hands over only fills buffers. A connection left out reads next turn (the socket
+ * stays readable); small frames are read regardless. */
+#define LARGE_READ_BYTES_PER_TURN (2 * 1024 * 1024)
+/* Accepts per listener per turn: a connect storm cannot hold the loop either. */
+#define ACCEPTS_PER_TURN 64
+/* A large frame's buffer starts at this (or what already arrived, if more) and grows
+ * fourfold as bytes arrive, never past the announced size: a peer announcing 100 MB
+ * gets 64 KiB until it sends more. */
+#define BIG_FIRST  (64 * 1024)
+#define BIG_GROWTH 4
+/* How often a rate-limited line of the connection layer may repeat. */
+#define NET_LOG_INTERVAL_MS 10000
+#define CONTAINER(p, T, m)  ((T *)((char *)(p)-offsetof(T, m)))
+#define TLS_CHUNK           16384 /* one TLS record's worth of a file range per write */
 
 typedef struct file_part {
     size_t at; /* buffer position the range is spliced before */
@@ -58,19 +89,55 @@ typedef struct listener {
     bool watched;
     st_timer retry; /* re-watch after running out of fds */
     int tag;
-    st_tls_ctx *tls; /* borrowed; NULL: plaintext */
+    st_tls_ctx *tls;   /* borrowed; NULL: plaintext */
+    bool authenticate; /* connections start unauthenticated (SASL listeners) */
 } listener;
+
+/* Rate-limited log lines of the connection layer, one per kind. */
+typedef struct net_log_limits {
+    st_log_limit accept_error;
+    st_log_limit refused;
+    st_log_limit idle;
+    st_log_limit auth_timeout;
+    st_log_limit unauth_frame;
+    st_log_limit budget;
+} net_log_limits;
 
 struct st_server {
     st_loop *loop;
     st_server_callbacks cb;
     void *ctx;
-    size_t max_request_bytes;
+    st_server_limits lim; /* ip_overrides points at our own copy */
+    st_ip_limit *overrides;
     listener **listeners;
     size_t nlisteners;
     st_conn *conns; /* doubly linked, newest first */
     size_t nconns;
     uint64_t next_id;
+    st_ip_counts *per_ip; /* open connections per peer address */
+    int reserve_fd;       /* held open to be given up for shedding on EMFILE; -1: none */
+
+    /* The budget for partly read requests (queued.max.request.bytes): bytes of large
+     * frame buffers allocated now. Connections reading a large frame are listed in the
+     * order they started it; the oldest may always grow its buffer, so whatever the
+     * budget, some frame always completes and frees its share (no deadlock). Those that
+     * must wait are queued first come, first served. */
+    size_t queued_bytes;
+    st_conn *readers_head, *readers_tail; /* reading a large frame, oldest first */
+    st_conn *waiters_head, *waiters_tail; /* paused until the budget has room */
+
+    /* The turn's share (HANDLER_US_PER_TURN, LARGE_READ_BYTES_PER_TURN), counted for loop
+     * iteration `turn`; and connections whose whole large frame waits for a later turn,
+     * first come first served, handed over by deferred_timer at the start of a turn. */
+    uint64_t turn;
+    int64_t turn_handler_us; /* time spent in on_request */
+    unsigned turn_large;     /* large frames handed over */
+    size_t turn_read_bytes;  /* bytes read into large frames */
+    st_conn *deferred_head, *deferred_tail;
+    st_timer deferred_timer;
+
+    st_server_stats stats;
+    net_log_limits logs;
 };
 
 struct st_conn {
@@ -89,13 +156,25 @@ struct st_conn {
     uint8_t *big;
     size_t big_len;
     size_t big_have;
+    size_t big_cap;   /* allocated (and charged to the budget): grows as bytes arrive */
+    bool reading_big; /* on the server's readers list */
+    st_conn *rprev, *rnext;
+    bool budget_wait;  /* on the waiters list: no reading until woken */
+    bool budget_woken; /* woken, retrying: keeps its place at the front if it must wait */
+    size_t budget_need;
+    st_conn *wprev, *wnext;
+    uint64_t turn;        /* loop iteration of the count below */
+    unsigned turn_frames; /* frames handed over during that iteration */
+    bool deferred;        /* a whole large frame waits for a turn's share (not reading) */
+    bool turn_first;      /* being served by the deferred pass, first in line */
+    st_conn *dprev, *dnext;
 
     st_resp *out_head, *out_tail;
     uint32_t watched; /* epoll interest currently registered */
     bool held;        /* on_request said ST_CONN_WAIT; no answer yet */
     bool resumed;     /* st_conn_send/resume ran during the current on_request */
     bool closed;
-    int depth; /* nesting of conn_enter: free only at 0 */
+    int depth; /* nesting of st_conn__enter: free only at 0 */
     st_timer resume_timer;
     int tag;            /* of the listener */
     int lport;          /* the listener's port */
@@ -105,14 +184,44 @@ struct st_conn {
     char *close_reason; /* st_conn_close_after_send: close when the queue is empty */
     bool muted;         /* st_conn_mute: no requests read until mute_timer fires */
     st_timer mute_timer;
+    bool authenticated;     /* st_conn_set_authenticated, or a listener without SASL */
+    st_timer auth_timer;    /* limits.auth_timeout_ms after accept, while not authenticated */
+    int64_t last_active_ms; /* loop clock of the last byte read or written */
+    st_timer idle_timer;    /* limits.idle_ms: fires, and re-arms if there was activity */
+    st_ip ip;               /* counted in the server's per_ip table */
 };
 
 /* realloc that aborts with a message when out of memory (as st_buf). */
 void *st_conn__xalloc(void *p, size_t n);
-/* Accepts fd from listener l: a new connection, watched for reading. */
-void st_conn__new(listener *l, int fd, const struct sockaddr *peer);
+/* Accepts fd from listener l, from address ip: a new connection, watched for reading. */
+void st_conn__new(listener *l, int fd, const struct sockaddr *peer, const st_ip *ip);
 /* Logs `reason` (when not NULL) at `level`, then closes as conn.h describes. */
 void st_conn__close_at(st_conn *c, enum st_log_level level, const char *reason);
+/* Enter/leave a callback scope (conn.c's header). */
+void st_conn__enter(st_conn *c);
+void st_conn__leave(st_conn *c);
+/* Should the socket be read now (not held, muted, waiting for budget, ...)? */
+bool st_conn__reading(const st_conn *c);
+
+/* Reading (conn_read.c). One read of at most READ_PER_TURN bytes: 0, or -1 when the
+ * connection was closed. */
+int st_conn__read_some(st_conn *c);
+/* How many bytes c may read into its large frame now (the per-connection and per-turn
+ * caps); 0: not this turn. */
+size_t st_conn__large_read_allowance(st_conn *c);
+/* Counts n bytes read into a large frame against the turn. */
+void st_conn__large_read_done(st_conn *c, size_t n);
+/* Hands whole frames to on_request, at most REQUESTS_PER_TURN this turn (then the resume
+ * timer continues next turn), and starts reading a large frame whose prefix is in. */
+void st_conn__process_frames(st_conn *c);
+/* Room in the large frame for the next read: true, or false when the buffer must grow
+ * and the budget is full (the connection then waits, not reading, until woken). */
+bool st_conn__big_room(st_conn *c);
+/* Gives back what c holds of the budget and leaves the server's lists (close). */
+void st_conn__budget_release(st_conn *c);
+/* The server's deferred_timer: hands over deferred large frames, oldest first, while the
+ * turn's share lasts. */
+void st_conn__deferred_timer_cb(st_loop *loop, st_timer *t);
 
 /* Send cursors (conn.c): the end of the memory run the head response's cursor is in; drop
  * fully sent responses; advance over n bytes of memory runs just written. */

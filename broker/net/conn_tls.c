@@ -63,22 +63,32 @@ int st_conn__tls_send_memory(st_conn *c)
 }
 
 /* TLS: decrypts into the large frame in progress, then the small buffer, until both are
- * full or OpenSSL would block. Same returns as read_some. */
+ * full, OpenSSL would block or READ_PER_TURN bytes came in. Same returns as read_some. */
 int st_conn__tls_read_some(st_conn *c)
 {
-    for (;;) {
+    size_t total = 0;
+    while (total < READ_PER_TURN) {
         uint8_t *dst;
         size_t room;
         bool to_big = c->big && c->big_have < c->big_len;
         if (to_big) {
+            size_t allowed = st_conn__large_read_allowance(c);
+            if (allowed == 0)
+                return 0; /* next turn; st_conn__leave re-arms a read if OpenSSL holds bytes */
+            if (!st_conn__big_room(c))
+                return 0; /* waiting for the budget */
             dst = c->big + c->big_have;
-            room = c->big_len - c->big_have;
+            room = c->big_cap - c->big_have;
+            if (room > allowed)
+                room = allowed;
         } else if (c->rend < RBUF_SIZE) {
             dst = c->rbuf + c->rend;
             room = RBUF_SIZE - c->rend;
         } else {
             return 0;
         }
+        if (room > READ_PER_TURN - total)
+            room = READ_PER_TURN - total;
         char why[300];
         ssize_t n = st_tls_read(c->tls, dst, room, &c->tls_read_want, why, sizeof why);
         if (n == 0)
@@ -87,9 +97,13 @@ int st_conn__tls_read_some(st_conn *c)
             st_conn__close_at(c, ST_LOG_INFO, why);
             return -1;
         }
-        if (to_big)
+        c->last_active_ms = st_loop_now_ms(c->s->loop);
+        total += (size_t)n;
+        if (to_big) {
             c->big_have += (size_t)n;
-        else
+            st_conn__large_read_done(c, (size_t)n);
+        } else
             c->rend += (size_t)n;
     }
+    return 0;
 }

@@ -154,6 +154,12 @@ static void detach_pending(st_req *req)
  * close_after, the connection closes once r is out. */
 static void send_or_drop(st_conn *conn, st_resp *r, const char *close_after)
 {
+    /* A successful SASL exchange ends with an answer (sent from the handler or, when
+     * deferred, from st_req_finish): from then on the connection layer allows full-size
+     * frames and stops the authentication deadline. */
+    session *s = conn ? st_conn_get_data(conn) : NULL;
+    if (s && s->sasl == ST_SASL_AUTHENTICATED && !st_conn_authenticated(conn))
+        st_conn_set_authenticated(conn);
     if (conn && close_after)
         st_conn_send_and_close(conn, r, close_after);
     else if (conn)
