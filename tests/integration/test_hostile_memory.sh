@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Clients must not make the broker allocate what they announce (issue 8, item 5).
+#
+# 1. 200 connections to the SASL port each send the 4-byte size of a 100 MB frame before
+#    logging in. Frames before authentication are capped (sasl.server.max.receive.size,
+#    512 KiB here): each is closed at once with a log line, and the broker's peak virtual
+#    memory (VmPeak) and peak RSS (VmHWM) stay within a bound. (Before the fix: 200 x
+#    100 MB reserved, VmSize ~20 GB.)
+# 2. 100 PLAINTEXT connections (authenticated as ANONYMOUS) each announce a 50 MB frame
+#    and send 1 MiB of it. Buffers grow as bytes arrive and a broker-wide budget for
+#    partly read requests (queued.max.request.bytes, 32 MiB here) pauses reading past it:
+#    the connections stay open, memory stays near the budget, and kcat -L is answered
+#    meanwhile.
+# 3. The budget pauses, never fails: six kcat producers sending ~1 MB requests through a
+#    2 MiB budget all finish and every record reads back.
+. "$(dirname "$0")/lib.sh"
+: "${STRAIT:?STRAIT must name the strait CLI}"
+
+net_stat() { # NAME: a counter of the connection layer (status → stats.net.NAME)
+    "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" status --json |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["stats"]["net"][sys.argv[1]])' "$1"
+}
+
+BUDGET=$((32 * 1024 * 1024))
+ST_BROKER_CFG='listeners = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0";'
+ST_EXTRA_CFG="socket = { queued_max_request_bytes = $BUDGET; };
+security = { sasl_max_receive_size = 524288; };"
+start_broker
+
+# status_kb FIELD: a /proc/<broker>/status field in kB (VmPeak, VmSize, VmHWM, VmRSS).
+status_kb() { awk -v f="$1:" '$1 == f {print $2}' "/proc/$BROKER_PID/status"; }
+mb() { echo $(($1 / 1024)); }
+
+base_peak=$(status_kb VmPeak)
+base_hwm=$(status_kb VmHWM)
+log "baseline: VmPeak $(mb "$base_peak") MB, VmHWM $(mb "$base_hwm") MB"
+
+# ---- 1: huge frames announced before authentication ----
+"$RK_BIN/raw_hostile" conns --port "$SASL_PLAINTEXT_PORT" --count 200 --from 127.0.0.2 \
+    --announce 100000000 --hold-ms 5000 --until-closed >"$ST_TMP/pre-auth.txt" ||
+    fail "raw_hostile failed: $(cat "$ST_TMP/pre-auth.txt")"
+summary=$(tail -n 1 "$ST_TMP/pre-auth.txt")
+log "pre-auth announcers: $summary"
+peak=$(status_kb VmPeak)
+hwm=$(status_kb VmHWM)
+log "after 200 x 100 MB announced before login: VmPeak $(mb "$peak") MB (+$(mb $((peak - base_peak))) MB), VmHWM $(mb "$hwm") MB (+$(mb $((hwm - base_hwm))) MB)"
+[ $((peak - base_peak)) -lt $((64 * 1024)) ] ||
+    fail "virtual memory grew by $(mb $((peak - base_peak))) MB for 200 unauthenticated 4-byte headers (bound 64 MB)"
+[ $((hwm - base_hwm)) -lt $((32 * 1024)) ] ||
+    fail "RSS grew by $(mb $((hwm - base_hwm))) MB for 200 unauthenticated 4-byte headers (bound 32 MB)"
+[[ "$summary" =~ closed-by-broker\ 200\  ]] ||
+    fail "the broker should close all 200 connections announcing 100 MB before login: $summary"
+broker_log_since_start >"$ST_TMP/run.log"
+assert_contains "$ST_TMP/run.log" "127\.0\.0\.2:[0-9]+.*100000000 bytes before authentication.*sasl.server.max.receive.size \(524288\)" \
+    "a log line for a frame over the pre-authentication limit"
+lines=$(grep -c "before authentication exceeds" "$ST_TMP/run.log" || true)
+log "log lines for the 200 refusals: $lines ($(grep -m1 "before authentication exceeds" "$ST_TMP/run.log" | cut -c1-200))"
+[ "$lines" -le 10 ] || fail "$lines log lines for 200 refused frames: they should be rate-limited"
+
+# ---- 2: authenticated clients announcing 50 MB frames and sending 1 MiB each ----
+base_peak=$(status_kb VmPeak)
+st_bg "$ST_TMP/announce.txt" "$ST_TMP/announce.err" "$RK_BIN/raw_hostile" conns \
+    --port "$PLAINTEXT_PORT" --count 100 --from 127.0.0.3 --announce 50000000 \
+    --send 1048576 --hold-ms 60000 --stop-file "$ST_TMP/stop-announce"
+announcer=$ST_BG_PID
+opened() { grep -q '^opened ' "$ST_TMP/announce.txt"; }
+wait_until 60 "100 connections sending 1 MiB each" opened
+# 100 MiB sent, 32 MiB of budget: reading pauses on most of them.
+waiting() { [ "$(net_stat budget_waiting)" -ge 50 ]; }
+wait_until 30 "connections paused for the budget" waiting
+queued=$(net_stat queued_request_bytes)
+log "partly read requests hold $(mb $((queued / 1024))) MB of the $(mb $((BUDGET / 1024))) MB budget; $(net_stat budget_waiting) connections paused"
+# Past the budget by at most the oldest reader's buffer (it may always grow, 4 MiB here).
+[ "$queued" -le $((BUDGET + 4 * 1024 * 1024)) ] ||
+    fail "partly read requests hold $queued bytes, budget $BUDGET"
+# While they hold the budget, small requests on other connections are answered.
+t0=$(date +%s%N)
+kc -L -m 10 >"$ST_TMP/meta.txt" 2>&1 || fail "kcat -L failed while the budget was full: $(cat "$ST_TMP/meta.txt")"
+log "kcat -L while the budget is full: $((($(date +%s%N) - t0) / 1000000)) ms"
+touch "$ST_TMP/stop-announce"
+st_wait_pid "$announcer" 30 || fail "raw_hostile did not stop"
+wait "$announcer" || fail "raw_hostile failed: $(cat "$ST_TMP/announce.err")"
+summary=$(tail -n 1 "$ST_TMP/announce.txt")
+log "authenticated announcers: $summary"
+[[ "$summary" =~ closed-by-broker\ 0\  ]] ||
+    fail "connections waiting for budget must be paused, not closed: $summary"
+peak=$(status_kb VmPeak)
+hwm=$(status_kb VmHWM)
+log "after 100 x 50 MB announced, 1 MiB sent each (budget $(mb $((BUDGET / 1024))) MB): VmPeak $(mb "$peak") MB (+$(mb $((peak - base_peak))) MB), VmHWM $(mb "$hwm") MB"
+[ $((peak - base_peak)) -lt $((BUDGET / 1024 + 96 * 1024)) ] ||
+    fail "virtual memory grew by $(mb $((peak - base_peak))) MB: buffers must grow as bytes arrive, within the $(mb $((BUDGET / 1024))) MB budget"
+[ "$hwm" -lt $((base_hwm + BUDGET / 1024 + 96 * 1024)) ] ||
+    fail "RSS reached $(mb "$hwm") MB: partly read requests must stay within the budget"
+kill -0 "$BROKER_PID" || fail "straitd died"
+stop_broker
+
+# ---- 3: a small budget pauses producers, it does not fail them ----
+ST_EXTRA_CFG="socket = { queued_max_request_bytes = 2097152; };"
+start_broker
+python3 -c 'import sys
+for i in range(400):
+    sys.stdout.write("%06d " % i + "x" * 20000 + "\n")' >"$ST_TMP/records.txt"
+pids=()
+for p in 1 2 3 4 5 6; do
+    timeout 120 "$KCAT" -b "$BOOTSTRAP" -P -t big -p 0 -X batch.size=1000000 -X linger.ms=50 \
+        -X message.max.bytes=1000000 <"$ST_TMP/records.txt" >"$ST_TMP/producer$p.log" 2>&1 &
+    pids+=($!)
+done
+for pid in "${pids[@]}"; do
+    wait "$pid" || fail "a kcat producer failed through the 2 MiB budget: $(cat "$ST_TMP"/producer*.log | head -5)"
+done
+got=$(read_topic big '%s\n' | wc -l)
+assert_eq 2400 "$got" "records read back after six producers shared a 2 MiB budget"
+broker_log_since_start >"$ST_TMP/run3.log"
+log "budget pauses: $(grep -c 'queued.max.request.bytes' "$ST_TMP/run3.log" || true) log lines"
+stop_broker
