@@ -276,9 +276,13 @@ void st_conn__deferred_timer_cb(st_loop *loop, st_timer *t)
 
 void st_conn__budget_release(st_conn *c)
 {
-    waiters_remove(c->s, c);
-    deferred_remove(c->s, c);
-    budget_done(c);
+    st_server *s = c->s;
+    waiters_remove(s, c);
+    deferred_remove(s, c);
+    if (c->reading_big)
+        budget_done(c);
+    else if (c->budget_woken)
+        budget_wake(s); /* the room it was woken for goes to the next in line */
 }
 
 bool st_conn__big_room(st_conn *c)
