@@ -60,6 +60,17 @@ static const static_def statics[] = {
      F(default_replication_factor), false},
     {"socket.request.max.bytes", "socket.request_max_bytes", S_SIZE, F(socket_request_max_bytes),
      false},
+    {"connections.max.idle.ms", "socket.connections_max_idle_ms", S_I64, F(connections_max_idle_ms),
+     false},
+    {"max.connections", "socket.max_connections", S_I64, F(max_connections), false},
+    {"max.connections.per.ip", "socket.max_connections_per_ip", S_I64, F(max_connections_per_ip),
+     false},
+    {"max.connections.per.ip.overrides", "socket.max_connections_per_ip_overrides", S_STR,
+     F(max_connections_per_ip_overrides), false},
+    {"queued.max.request.bytes", "socket.queued_max_request_bytes", S_I64,
+     F(queued_max_request_bytes), false},
+    {"sasl.server.max.receive.size", "security.sasl_max_receive_size", S_I64,
+     F(sasl_max_receive_size), false},
     {"offsets.topic.num.partitions", "groups.offsets_topic_partitions", S_INT,
      F(offsets_topic_partitions), false},
     {"offsets.topic.segment.bytes", "groups.offsets_segment_bytes", S_I64, F(offsets_segment_bytes),
@@ -87,10 +98,11 @@ static const static_def statics[] = {
     {"quota.window.num", "quotas.window_num", S_INT, F(quota_window_num), false},
     {"quota.window.size.seconds", "quotas.window_size_seconds", S_INT, F(quota_window_size_seconds),
      false},
-    /* Strait's own: offsets.retention.minutes in ms (wins when >= 0), the management
-     * endpoint, and its secret (never shown) */
+    /* Strait's own: offsets.retention.minutes in ms (wins when >= 0), the authentication
+     * deadline, the management endpoint, and its secret (never shown) */
     {"groups.offsets_retention_ms", "groups.offsets_retention_ms", S_I64, F(offsets_retention_ms),
      false},
+    {"socket.auth_timeout_ms", "socket.auth_timeout_ms", S_I64, F(auth_timeout_ms), false},
     {"mgmt.url", "mgmt.url", S_STR, F(mgmt_url), false},
     {"mgmt.token", "mgmt.token", S_STR, F(mgmt_token), true},
 };

@@ -9,8 +9,9 @@
 #    connections that go quiet are closed after connections.max.idle.ms (4 s here);
 #    ones that keep talking stay.
 # 2. Caps: max.connections.per.ip (20) with overrides (127.0.0.3: 5, 127.0.0.1: 1000)
-#    and max.connections (60): connections past a cap are closed right after accept and
-#    counted; kcat from 127.0.0.1 still works while 127.0.0.2 is at its cap.
+#    and max.connections (60), as DescribeConfigs shows them: connections past a cap are
+#    closed right after accept and counted; kcat from 127.0.0.1 still works while
+#    127.0.0.2 is at its cap.
 # 3. Out of fds: straitd under `ulimit -n 64` and 100 connections: the excess is shed
 #    (accepted with the reserve fd and closed at once) instead of left hanging, the
 #    "cannot accept" line is rate-limited, and kcat works once the flood is gone.
@@ -97,6 +98,21 @@ ST_BROKER_CFG=''
 ST_EXTRA_CFG='socket = { max_connections_per_ip = 20; max_connections = 60;
     max_connections_per_ip_overrides = "127.0.0.3:5, 127.0.0.1:1000"; };'
 start_broker
+# The caps as a Kafka client reads them (DescribeConfigs on the broker, kafka-python).
+/usr/bin/python3 - "$BOOTSTRAP" >"$ST_TMP/describe.txt" <<'PY' || fail "DescribeConfigs: $(cat "$ST_TMP/describe.txt")"
+import sys
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
+admin = KafkaAdminClient(bootstrap_servers=sys.argv[1], client_id="limits")
+res = admin.describe_configs([ConfigResource(ConfigResourceType.BROKER, "0")])
+for _, _, _, _, entries in res[0].resources:
+    for e in entries:
+        if e[0].startswith("max.connections") or e[0] == "connections.max.idle.ms":
+            print(e[0], e[1])
+admin.close()
+PY
+assert_eq "connections.max.idle.ms 600000|max.connections 60|max.connections.per.ip 20|max.connections.per.ip.overrides 127.0.0.3:5, 127.0.0.1:1000" \
+    "$(sort "$ST_TMP/describe.txt" | paste -sd'|')" "the connection caps in DescribeConfigs"
 st_bg "$ST_TMP/ip2.txt" /dev/null "$RK_BIN/raw_hostile" conns --port "$BROKER_PORT" --count 50 \
     --from 127.0.0.2 --hold-ms 60000 --stop-file "$ST_TMP/stop2"
 ip2=$ST_BG_PID
