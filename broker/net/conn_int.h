@@ -29,25 +29,20 @@
 #define MAX_IOV         64
 #define SENDFILE_MAX    0x7ffff000 /* Linux transfers at most this much per call */
 #define ACCEPT_RETRY_MS 100        /* pause after ENOMEM etc. so we do not spin on the listener */
-/* Fair service (one loop serves every connection): per connection and loop turn, at most
- * READ_PER_TURN bytes read and REQUESTS_PER_TURN frames handed over; then the loop moves
- * on to the other connections and comes back next turn. A turn therefore costs at most
- * about (ready connections) x READ_PER_TURN of copying and parsing, whatever the peers
- * send, and a small request waits for one turn, not for every producer's backlog. */
-#define READ_PER_TURN     (128 * 1024)
-#define REQUESTS_PER_TURN 4
-/* And for the whole server per turn: large frames (LARGE_FRAME or more: Produce, mostly)
- * are handed over only while the turn has spent less than this much time in on_request
- * (the first large frame of a turn always goes, so they always progress). Measured rather than
- * guessed from sizes, so it holds on a slow disk or a sanitizer build alike: it bounds a turn
- * however many connections have a large frame ready; those that missed the turn go first next turn,
- * in order. Small frames always go (within REQUESTS_PER_TURN), so a Metadata request waits about
- * one short turn. */
-#define HANDLER_US_PER_TURN 2000
-/* Likewise, bytes read into large frames per turn, server-wide: reading far ahead of what
- * a turn hands over only fills buffers. A connection left out reads next turn (the socket
- * stays readable); small frames are read regardless. */
+/* Fair service (one loop serves every connection; conn_read.c has the whole story).
+ * Per connection and loop turn: one read of at most READ_PER_TURN bytes and at most
+ * REQUESTS_PER_TURN frames handed over. Per server and turn: at most
+ * LARGE_READ_BYTES_PER_TURN read into large frames, and large frames (LARGE_FRAME or
+ * more: Produce, mostly) handed over only while the turn has spent less than
+ * HANDLER_US_PER_TURN in on_request; the first large frame of a turn always goes, so they
+ * always progress, and one that misses its turn goes first in the next. Time is measured
+ * rather than guessed from sizes, so the bound holds on a slow disk or a sanitizer build
+ * alike. Small frames are never deferred: a Metadata request waits about one short turn,
+ * not for every producer's backlog. */
+#define READ_PER_TURN             (128 * 1024)
+#define REQUESTS_PER_TURN         4
 #define LARGE_READ_BYTES_PER_TURN (2 * 1024 * 1024)
+#define HANDLER_US_PER_TURN       2000
 /* Accepts per listener per turn: a connect storm cannot hold the loop either. */
 #define ACCEPTS_PER_TURN 64
 /* A large frame's buffer starts at this (or what already arrived, if more) and grows
