@@ -87,9 +87,12 @@ log "authenticated announcers: $summary"
 peak=$(status_kb VmPeak)
 hwm=$(status_kb VmHWM)
 log "after 100 x 50 MB announced, 1 MiB sent each (budget $(mb $((BUDGET / 1024))) MB): VmPeak $(mb "$peak") MB (+$(mb $((peak - base_peak))) MB), VmHWM $(mb "$hwm") MB"
-[ $((peak - base_peak)) -lt $((BUDGET / 1024 + 96 * 1024)) ] ||
+# Allocating as announced reserves 100 x 50 MB = 5,000 MB. The bounds leave room for what
+# a sanitizer build (the one CI tests) adds: allocator regions, and freed buffers kept in
+# quarantine (each connection's outgrown 64 KiB and 256 KiB buffers).
+[ $((peak - base_peak)) -lt $((BUDGET / 1024 + 256 * 1024)) ] ||
     fail "virtual memory grew by $(mb $((peak - base_peak))) MB: buffers must grow as bytes arrive, within the $(mb $((BUDGET / 1024))) MB budget"
-[ "$hwm" -lt $((base_hwm + BUDGET / 1024 + 96 * 1024)) ] ||
+[ "$hwm" -lt $((base_hwm + BUDGET / 1024 + 192 * 1024)) ] ||
     fail "RSS reached $(mb "$hwm") MB: partly read requests must stay within the budget"
 kill -0 "$BROKER_PID" || fail "straitd died"
 stop_broker
