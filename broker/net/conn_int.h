@@ -39,10 +39,10 @@
  * rather than guessed from sizes, so the bound holds on a slow disk or a sanitizer build
  * alike. Small frames are never deferred: a Metadata request waits about one short turn,
  * not for every producer's backlog. */
-#define READ_PER_TURN             (128 * 1024)
+#define READ_PER_TURN             (256 * 1024)
 #define REQUESTS_PER_TURN         4
-#define LARGE_READ_BYTES_PER_TURN (2 * 1024 * 1024)
-#define HANDLER_US_PER_TURN       2000
+#define LARGE_READ_BYTES_PER_TURN (1024 * 1024)
+#define HANDLER_US_PER_TURN       1000
 /* Accepts per listener per turn: a connect storm cannot hold the loop either. */
 #define ACCEPTS_PER_TURN 64
 /* A large frame's buffer starts at this (or what already arrived, if more) and grows
