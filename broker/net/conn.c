@@ -591,9 +591,9 @@ static void idle_timer_cb(st_loop *loop, st_timer *t)
         return;
     }
     s->stats.closed_idle++;
-    st_log_every(&s->logs.idle, ST_LOG_INFO,
-                 "closing %s: idle for %lld ms (connections.max.idle.ms = %lld)", c->peer,
-                 (long long)(now - c->last_active_ms), (long long)s->lim.idle_ms);
+    net_log(&s->logs.idle, ST_LOG_INFO,
+            "closing %s: idle for %lld ms (connections.max.idle.ms = %lld)", c->peer,
+            (long long)(now - c->last_active_ms), (long long)s->lim.idle_ms);
     st_conn__enter(c);
     st_conn__close_at(c, ST_LOG_DEBUG, "idle (connections.max.idle.ms)");
     st_conn__leave(c);
@@ -607,11 +607,11 @@ static void auth_timer_cb(st_loop *loop, st_timer *t)
     if (c->authenticated)
         return;
     s->stats.closed_auth_timeout++;
-    st_log_every(&s->logs.auth_timeout, ST_LOG_WARN,
-                 "closing %s: not authenticated within %lld ms of connecting (%s; "
-                 "socket.auth_timeout_ms)",
-                 c->peer, (long long)s->lim.auth_timeout_ms,
-                 c->tls ? "TLS handshake and SASL exchange" : "SASL exchange");
+    net_log(&s->logs.auth_timeout, ST_LOG_WARN,
+            "closing %s: not authenticated within %lld ms of connecting (%s; "
+            "socket.auth_timeout_ms)",
+            c->peer, (long long)s->lim.auth_timeout_ms,
+            c->tls ? "TLS handshake and SASL exchange" : "SASL exchange");
     st_conn__enter(c);
     st_conn__close_at(c, ST_LOG_DEBUG, "authentication deadline");
     st_conn__leave(c);

@@ -15,7 +15,9 @@
 
 #include "broker/net/conn.h"
 #include "broker/net/iplimit.h"
+#include "common/clock.h"
 #include "common/logging.h"
+#include "common/ratelog.h"
 
 /* The small read buffer. Frames under LARGE_FRAME are parsed out of it; keeping
  * LARGE_FRAME at half its size means a partial small frame left at the end of a read
@@ -52,8 +54,23 @@
 #define BIG_GROWTH 4
 /* How often a rate-limited line of the connection layer may repeat. */
 #define NET_LOG_INTERVAL_MS 10000
-#define CONTAINER(p, T, m)  ((T *)((char *)(p)-offsetof(T, m)))
-#define TLS_CHUNK           16384 /* one TLS record's worth of a file range per write */
+/* A line a peer could repeat without end (refused connections, accept errors, deadlines):
+ * at most one per NET_LOG_INTERVAL_MS through `rl` (an st_ratelog), saying how many were
+ * held back since the last one. */
+#define net_log(rl, level, fmt, ...)                                                               \
+    do {                                                                                           \
+        uint64_t held_;                                                                            \
+        if (st_logging_enabled(level) && st_ratelog_allow((rl), st_mono_ms(), &held_)) {           \
+            if (held_)                                                                             \
+                st_logging_write((level), __FILE__, __LINE__,                                      \
+                                 fmt " (%llu more like it since the last such line)", __VA_ARGS__, \
+                                 (unsigned long long)held_);                                       \
+            else                                                                                   \
+                st_logging_write((level), __FILE__, __LINE__, fmt, __VA_ARGS__);                   \
+        }                                                                                          \
+    } while (0)
+#define CONTAINER(p, T, m) ((T *)((char *)(p)-offsetof(T, m)))
+#define TLS_CHUNK          16384 /* one TLS record's worth of a file range per write */
 
 typedef struct file_part {
     size_t at; /* buffer position the range is spliced before */
@@ -90,12 +107,12 @@ typedef struct listener {
 
 /* Rate-limited log lines of the connection layer, one per kind. */
 typedef struct net_log_limits {
-    st_log_limit accept_error;
-    st_log_limit refused;
-    st_log_limit idle;
-    st_log_limit auth_timeout;
-    st_log_limit unauth_frame;
-    st_log_limit budget;
+    st_ratelog accept_error;
+    st_ratelog refused;
+    st_ratelog idle;
+    st_ratelog auth_timeout;
+    st_ratelog unauth_frame;
+    st_ratelog budget;
 } net_log_limits;
 
 struct st_server {

@@ -135,10 +135,10 @@ static bool budget_take(st_conn *c, size_t n)
     }
     s->stats.budget_waits++;
     s->stats.budget_waiting++;
-    st_log_every(&s->logs.budget, ST_LOG_INFO,
-                 "%s: reading paused: partly read requests hold %zu bytes of "
-                 "queued.max.request.bytes (%zu), %zu more needed; it resumes as they complete",
-                 c->peer, s->queued_bytes, s->lim.queued_max_request_bytes, n);
+    net_log(&s->logs.budget, ST_LOG_INFO,
+            "%s: reading paused: partly read requests hold %zu bytes of "
+            "queued.max.request.bytes (%zu), %zu more needed; it resumes as they complete",
+            c->peer, s->queued_bytes, s->lim.queued_max_request_bytes, n);
     return false;
 }
 
@@ -348,7 +348,7 @@ static void refuse_size(st_conn *c, int32_t size, size_t limit)
         return;
     }
     s->stats.closed_unauth_frame++;
-    st_log_every(&s->logs.unauth_frame, ST_LOG_WARN, "closing %s: %s", c->peer, why);
+    net_log(&s->logs.unauth_frame, ST_LOG_WARN, "closing %s: %s", c->peer, why);
     st_conn__close_at(c, ST_LOG_DEBUG, why);
 }
 

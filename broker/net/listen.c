@@ -70,11 +70,11 @@ static void admit(listener *l, int fd, const struct sockaddr *peer)
         close_now(fd);
         s->stats.refused_max_connections++;
         st_ip_format(&ip, who, sizeof who);
-        st_log_every(&s->logs.refused, ST_LOG_WARN,
-                     "refusing a connection from %s on %s: max.connections (%u) reached "
-                     "(%llu refused so far)",
-                     who, l->addr, s->lim.max_connections,
-                     (unsigned long long)s->stats.refused_max_connections);
+        net_log(&s->logs.refused, ST_LOG_WARN,
+                "refusing a connection from %s on %s: max.connections (%u) reached "
+                "(%llu refused so far)",
+                who, l->addr, s->lim.max_connections,
+                (unsigned long long)s->stats.refused_max_connections);
         return;
     }
     uint32_t limit = per_ip_limit(s, &ip);
@@ -83,12 +83,11 @@ static void admit(listener *l, int fd, const struct sockaddr *peer)
         close_now(fd);
         s->stats.refused_per_ip++;
         st_ip_format(&ip, who, sizeof who);
-        st_log_every(&s->logs.refused, ST_LOG_WARN,
-                     "refusing a connection from %s on %s: it has %u open, "
-                     "max.connections.per.ip%s is %u (%llu refused so far)",
-                     who, l->addr, have,
-                     limit == s->lim.max_connections_per_ip ? "" : " (its override)", limit,
-                     (unsigned long long)s->stats.refused_per_ip);
+        net_log(&s->logs.refused, ST_LOG_WARN,
+                "refusing a connection from %s on %s: it has %u open, "
+                "max.connections.per.ip%s is %u (%llu refused so far)",
+                who, l->addr, have, limit == s->lim.max_connections_per_ip ? "" : " (its override)",
+                limit, (unsigned long long)s->stats.refused_per_ip);
         return;
     }
     st_conn__new(l, fd, peer, &ip);
@@ -117,10 +116,10 @@ static bool shed_one(listener *l, int err)
         if (!st_ip_from_sockaddr((struct sockaddr *)&ss, &ip))
             memset(&ip, 0, sizeof ip);
         st_ip_format(&ip, who, sizeof who);
-        st_log_every(&s->logs.accept_error, ST_LOG_WARN,
-                     "cannot accept on %s: %s: closed the connection from %s at once (%llu "
-                     "shed so far; raise the open-file limit or set max.connections below it)",
-                     l->addr, strerror(err), who, (unsigned long long)s->stats.shed_no_fds);
+        net_log(&s->logs.accept_error, ST_LOG_WARN,
+                "cannot accept on %s: %s: closed the connection from %s at once (%llu "
+                "shed so far; raise the open-file limit or set max.connections below it)",
+                l->addr, strerror(err), who, (unsigned long long)s->stats.shed_no_fds);
     }
     return cfd >= 0 && s->reserve_fd >= 0;
 }
@@ -146,9 +145,9 @@ static void listener_io(st_loop *loop, int fd, uint32_t events, void *arg)
             continue;
         /* Out of memory, or the reserve fd is gone too: the pending connection stays
          * queued, so a level-triggered listener would spin; pause it instead. */
-        st_log_every(&l->s->logs.accept_error, ST_LOG_WARN,
-                     "cannot accept on %s: %s (retrying in %d ms)", l->addr, strerror(err),
-                     ACCEPT_RETRY_MS);
+        net_log(&l->s->logs.accept_error, ST_LOG_WARN,
+                "cannot accept on %s: %s (retrying in %d ms)", l->addr, strerror(err),
+                ACCEPT_RETRY_MS);
         st_loop_unwatch(loop, fd);
         l->watched = false;
         st_timer_start(loop, &l->retry, ACCEPT_RETRY_MS);
@@ -190,12 +189,12 @@ st_server *st_server_new(st_loop *loop, const st_server_callbacks *cb, void *ctx
     /* Kept for shedding on EMFILE (see the header); -1 just means no shedding. */
     s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     net_log_limits logs = {
-        .accept_error = ST_LOG_LIMIT_INIT(NET_LOG_INTERVAL_MS),
-        .refused = ST_LOG_LIMIT_INIT(NET_LOG_INTERVAL_MS),
-        .idle = ST_LOG_LIMIT_INIT(NET_LOG_INTERVAL_MS),
-        .auth_timeout = ST_LOG_LIMIT_INIT(NET_LOG_INTERVAL_MS),
-        .unauth_frame = ST_LOG_LIMIT_INIT(NET_LOG_INTERVAL_MS),
-        .budget = ST_LOG_LIMIT_INIT(NET_LOG_INTERVAL_MS),
+        .accept_error = ST_RATELOG_INIT(NET_LOG_INTERVAL_MS),
+        .refused = ST_RATELOG_INIT(NET_LOG_INTERVAL_MS),
+        .idle = ST_RATELOG_INIT(NET_LOG_INTERVAL_MS),
+        .auth_timeout = ST_RATELOG_INIT(NET_LOG_INTERVAL_MS),
+        .unauth_frame = ST_RATELOG_INIT(NET_LOG_INTERVAL_MS),
+        .budget = ST_RATELOG_INIT(NET_LOG_INTERVAL_MS),
     };
     s->logs = logs;
     return s;
