@@ -94,34 +94,41 @@ static void admit(listener *l, int fd, const struct sockaddr *peer)
 }
 
 /* Out of fds: gives up the reserve fd to accept one pending connection and close it.
- * True when one was shed and the reserve is back (so accepting may go on). */
-static bool shed_one(listener *l, int err)
+ * SHED_ONE when one was shed and the reserve is back (accepting may go on), SHED_EMPTY
+ * when nothing was pending (the kernel reports EMFILE before it looks at the queue, so
+ * that is the usual end of a burst), SHED_FAILED when even that did not work. */
+enum { SHED_ONE, SHED_EMPTY, SHED_FAILED };
+
+static int shed_one(listener *l, int err)
 {
     st_server *s = l->s;
     if (s->reserve_fd < 0)
-        return false;
+        s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC); /* lost before: retry */
+    if (s->reserve_fd < 0)
+        return SHED_FAILED;
     close(s->reserve_fd);
     s->reserve_fd = -1;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     int cfd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int accept_err = errno;
     if (cfd >= 0) {
         close_now(cfd);
         s->stats.shed_no_fds++;
     }
     s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (cfd >= 0) {
-        char who[INET6_ADDRSTRLEN];
-        st_ip ip;
-        if (!st_ip_from_sockaddr((struct sockaddr *)&ss, &ip))
-            memset(&ip, 0, sizeof ip);
-        st_ip_format(&ip, who, sizeof who);
-        net_log(&s->logs.accept_error, ST_LOG_WARN,
-                "cannot accept on %s: %s: closed the connection from %s at once (%llu "
-                "shed so far; raise the open-file limit or set max.connections below it)",
-                l->addr, strerror(err), who, (unsigned long long)s->stats.shed_no_fds);
-    }
-    return cfd >= 0 && s->reserve_fd >= 0;
+    if (cfd < 0)
+        return accept_err == EAGAIN || accept_err == EWOULDBLOCK ? SHED_EMPTY : SHED_FAILED;
+    char who[INET6_ADDRSTRLEN];
+    st_ip ip;
+    if (!st_ip_from_sockaddr((struct sockaddr *)&ss, &ip))
+        memset(&ip, 0, sizeof ip);
+    st_ip_format(&ip, who, sizeof who);
+    net_log(&s->logs.accept_error, ST_LOG_WARN,
+            "cannot accept on %s: %s: closed the connection from %s at once (%llu shed so far; "
+            "raise the open-file limit or set max.connections below it)",
+            l->addr, strerror(err), who, (unsigned long long)s->stats.shed_no_fds);
+    return s->reserve_fd >= 0 ? SHED_ONE : SHED_FAILED;
 }
 
 static void listener_io(st_loop *loop, int fd, uint32_t events, void *arg)
@@ -141,8 +148,13 @@ static void listener_io(st_loop *loop, int fd, uint32_t events, void *arg)
             continue;
         if (err == EAGAIN || err == EWOULDBLOCK)
             return;
-        if ((err == EMFILE || err == ENFILE) && shed_one(l, err))
-            continue;
+        if (err == EMFILE || err == ENFILE) {
+            int shed = shed_one(l, err);
+            if (shed == SHED_ONE)
+                continue;
+            if (shed == SHED_EMPTY)
+                return;
+        }
         /* Out of memory, or the reserve fd is gone too: the pending connection stays
          * queued, so a level-triggered listener would spin; pause it instead. */
         net_log(&l->s->logs.accept_error, ST_LOG_WARN,

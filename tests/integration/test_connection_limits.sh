@@ -182,4 +182,7 @@ accept_lines=$(grep -c "cannot accept" "$ST_TMP/run3.log" || true)
 log "\"cannot accept\" log lines: $accept_lines; $(grep -m1 "cannot accept" "$ST_TMP/run3.log" | cut -c1-220)"
 [ "$accept_lines" -ge 1 ] && [ "$accept_lines" -le 3 ] ||
     fail "$accept_lines \"cannot accept\" lines in 5 s: expected 1..3 (rate-limited)"
+assert_contains "$ST_TMP/run3.log" "Too many open files: closed the connection from 127\.0\.0\.2 at once" \
+    "the shed connections' log line"
+assert_not_contains "$ST_TMP/run3.log" "retrying in" "a listener paused instead of shedding"
 stop_broker
