@@ -241,6 +241,7 @@ static void prepare_rebalance(grp_group *grp)
         }
     }
     end_sync_phase(grp);
+    grp->awaiting_static = false;
     bool was_empty = grp->state == ST_GROUP_EMPTY;
     grp_transition(grp, ST_GROUP_PREPARING_REBALANCE);
     int64_t timeout = max_rebalance_timeout(grp);
@@ -310,13 +311,21 @@ static void complete_join(grp_group *grp)
     }
     if (grp->nmembers > 0 && !elect_joined_leader(grp)) {
         /* Only static members that have not rejoined: wait another rebalance timeout;
-         * their session timeouts remove the ones that are gone. */
-        st_warn("group \"%s\": none of its %zu static member(s) rejoined within the rebalance "
-                "timeout: waiting again",
-                grp->id, grp->nmembers);
-        st_timer_start(g->loop, &grp->join_timer, max_rebalance_timeout(grp));
+         * their session timeouts remove the ones that are gone. A client may send a
+         * rebalance timeout of 0: re-armed at 0 for as long as its member stays away (and
+         * it may keep heartbeating), this timer would spin the loop, so the wait has a
+         * floor, and the warning is logged once per join phase. */
+        if (!grp->awaiting_static)
+            st_warn("group \"%s\": none of its %zu static member(s) rejoined within the "
+                    "rebalance timeout: waiting again",
+                    grp->id, grp->nmembers);
+        grp->awaiting_static = true;
+        int64_t wait = max_rebalance_timeout(grp);
+        st_timer_start(g->loop, &grp->join_timer,
+                       wait > GROUP_REJOIN_WAIT_MIN_MS ? wait : GROUP_REJOIN_WAIT_MIN_MS);
         return;
     }
+    grp->awaiting_static = false;
     grp->generation++;
     free(grp->protocol);
     if (grp->nmembers == 0) {

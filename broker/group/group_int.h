@@ -98,6 +98,8 @@ struct grp_group {
     st_timer sync_timer;        /* ends the sync phase: members still pending_sync are removed */
     bool initial_delay;         /* join_timer is the initial rebalance delay */
     bool new_member_added;      /* a member joined during the initial delay */
+    bool awaiting_static;       /* a join phase ended with only static members away: the
+                                 * join timer waits for them again (complete_join) */
     int64_t delay_remaining;    /* how far the initial delay may still be extended */
     bool has_metadata_record;   /* a group metadata record for it is in the log */
     int64_t state_timestamp_ms; /* when the group entered its state (-1: unknown, a group
@@ -178,6 +180,9 @@ void grp_member_forget_protocols(grp_member *m);
  * JoinGroups get GROUP_MAX_SIZE_REACHED, so a client looping on JoinGroup cannot pin
  * unbounded memory. */
 #define GROUP_MAX_PENDING 1000
+/* The shortest wait, in ms, for static members none of whom rejoined within the rebalance
+ * timeout (which a client may set to 0). */
+#define GROUP_REJOIN_WAIT_MIN_MS 1000
 
 /* A usable group id: non-empty and without NUL bytes (ids are kept as C strings; a NUL
  * inside would make one group look like another). */

@@ -205,6 +205,70 @@ static void test_static_member_away(void **state)
     st_broker_free(b);
 }
 
+/* Counts the lines of f holding `needle`, from the start. */
+static int count_lines(FILE *f, const char *needle)
+{
+    char line[1024];
+    int n = 0;
+    fflush(f);
+    rewind(f);
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    return n;
+}
+
+static void test_static_away_no_spin(void **state)
+{
+    /* A static member whose rebalance timeout is 0 (a client may send any) is the only
+     * one left, and it does not rejoin: the join phase ends with nobody to lead, and the
+     * group waits again for it. That wait must not be re-armed at 0 ms for as long as
+     * the member stays away (up to its session timeout, and it may keep heartbeating):
+     * the loop would spin on the timer and log a warning every turn. */
+    st_broker *b = open_broker(0);
+    joiner j;
+    join_seen ja = {0}, jb = {0};
+    grp_join_result res;
+    make_static_join(&j, "a", "", "i-a", 0);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &ja, &res), ST_ERR__DEFERRED);
+    make_join(&j, "b", "", 10000, 5000, false);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &jb, &res), ST_ERR__DEFERRED);
+    assert_true(run_until(b, &jb.called, 2000));
+    assert_true(ja.called);
+    assert_int_equal(ja.generation, 1);
+    char ma[128], mb[128];
+    snprintf(ma, sizeof ma, "%s", ja.member_id);
+    snprintf(mb, sizeof mb, "%s", jb.member_id);
+    grp_sync_result sres;
+    assert_int_equal(sync_leader(b, ja.leader, 1, ma, "pa", mb, "pb", &sres), 0);
+    assert_int_equal(group(b, "g1")->state, ST_GROUP_STABLE);
+
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    st_logging_setup(ST_LOG_WARN, log);
+    int16_t errs[1];
+    st_str ids[1] = {S(mb)};
+    assert_int_equal(grp_leave(b->groups, S("g1"), ids, NULL, 1, errs), 0);
+    assert_int_equal(errs[0], 0);
+    run_for(b, 300);
+    int warnings = count_lines(log, "static member(s) rejoined");
+    st_logging_setup(ST_LOG_WARN, stderr);
+    fclose(log);
+    printf("join phase re-checks logged in 300 ms with the static member away: %d\n", warnings);
+    assert_true(warnings <= 1);
+    assert_int_equal(group(b, "g1")->state, ST_GROUP_PREPARING_REBALANCE);
+    assert_int_equal(group(b, "g1")->nmembers, 1);
+
+    /* It comes back: the next generation forms with it. */
+    join_seen ja2 = {0};
+    make_static_join(&j, "a", ma, "i-a", 0);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &ja2, &res), ST_ERR__DEFERRED);
+    assert_true(run_until(b, &ja2.called, 3000));
+    assert_int_equal(ja2.error, 0);
+    assert_int_equal(ja2.generation, 2);
+    assert_string_equal(ja2.leader, ma);
+    st_broker_free(b);
+}
+
 static void test_bad_instance_ids(void **state)
 {
     st_broker *b = open_broker(0);
@@ -235,6 +299,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_static_rejoin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_static_member_away, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_instance_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_static_away_no_spin, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
