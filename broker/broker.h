@@ -67,6 +67,7 @@ typedef struct st_broker_config {
     int64_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms [3000] */
     int64_t group_min_session_timeout_ms;     /* group.min.session.timeout.ms [6000] */
     int64_t group_max_session_timeout_ms;     /* group.max.session.timeout.ms [1800000] */
+    int32_t group_max_size;                   /* group.max.size [1000; Kafka: unlimited] */
     int64_t offsets_retention_minutes;        /* offsets.retention.minutes [10080: 7 days] */
     int64_t offsets_retention_ms;             /* the same in ms, when set [-1: from the minutes] */
     int64_t offsets_retention_check_interval_ms; /* offsets.retention.check.interval.ms

@@ -39,6 +39,7 @@ void st_broker_config_defaults(st_broker_config *cfg)
     cfg->group_initial_rebalance_delay_ms = 3000;
     cfg->group_min_session_timeout_ms = 6000;
     cfg->group_max_session_timeout_ms = 1800000;
+    cfg->group_max_size = 1000;
     cfg->offsets_retention_minutes = 10080;
     cfg->offsets_retention_ms = -1;
     cfg->offsets_retention_check_interval_ms = 600000;
@@ -235,6 +236,7 @@ static const setting settings[] = {
      INT32_MAX},
     {"groups.min_session_timeout_ms", K_INT64, F(group_min_session_timeout_ms), 8, 1, INT32_MAX},
     {"groups.max_session_timeout_ms", K_INT64, F(group_max_session_timeout_ms), 8, 1, INT32_MAX},
+    {"groups.max_size", K_INT, F(group_max_size), 0, 1, INT32_MAX},
     {"groups.offsets_retention_minutes", K_INT64, F(offsets_retention_minutes), 8, 1,
      INT64_MAX / 60000},
     {"groups.offsets_retention_ms", K_INT64, F(offsets_retention_ms), 8, -1, INT64_MAX},

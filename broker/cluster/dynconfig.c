@@ -81,6 +81,7 @@ static const static_def statics[] = {
      F(group_min_session_timeout_ms), false},
     {"group.max.session.timeout.ms", "groups.max_session_timeout_ms", S_I64,
      F(group_max_session_timeout_ms), false},
+    {"group.max.size", "groups.max_size", S_INT, F(group_max_size), false},
     {"offsets.retention.minutes", "groups.offsets_retention_minutes", S_I64,
      F(offsets_retention_minutes), false},
     {"offsets.retention.check.interval.ms", "groups.offsets_retention_check_interval_ms", S_I64,

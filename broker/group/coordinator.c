@@ -490,7 +490,7 @@ static void remove_member(grp_group *grp, grp_member *m)
     }
 }
 
-static void remove_pending(grp_group *grp, grp_member *m)
+void grp_remove_pending(grp_group *grp, grp_member *m)
 {
     grp_list_remove(grp->pending, &grp->npending, m);
     grp_member_free(grp->owner, m);
@@ -505,7 +505,7 @@ void grp_on_session_timeout(st_loop *loop, st_timer *t)
         st_info("group \"%s\": member id %s was handed out but never used within %d ms: "
                 "forgotten",
                 grp->id, m->member_id, m->session_timeout_ms);
-        remove_pending(grp, m);
+        grp_remove_pending(grp, m);
         return;
     }
     if (m->join_cb || m->sync_cb) {
@@ -646,7 +646,7 @@ int grp_leave(st_groups *g, st_str group_id, const st_str *member_ids, const st_
         } else {
             grp_member *p = grp_find_in(grp->pending, grp->npending, member_ids[i]);
             if (p) {
-                remove_pending(grp, p);
+                grp_remove_pending(grp, p);
                 errors[i] = 0;
                 continue;
             }

@@ -237,6 +237,8 @@ const char *grp_echo(st_groups *g, st_str s);
  * member_id must be a member. 0 and *out, or UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID. */
 int grp_validate_member(grp_group *grp, st_str member_id, st_str group_instance_id,
                         grp_member **out);
+/* Forgets a pending member (a handed-out id) and frees it; the join phase may end. */
+void grp_remove_pending(grp_group *grp, grp_member *m);
 /* Returns the group, creating it (Empty) when missing. */
 grp_group *grp_get_or_create(st_groups *g, st_str id);
 /* Removes and frees a group (it must have no members or pending members). */

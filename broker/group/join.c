@@ -36,6 +36,24 @@ static bool instance_id_valid(st_str id)
     return id.len > 0 && memchr(id.ptr, 0, (size_t)id.len) == NULL;
 }
 
+/* groups.max_size (Kafka's group.max.size): may one more member join grp? Members count,
+ * pending ids do not (GROUP_MAX_PENDING bounds those); a known member rejoining or a static
+ * instance taking its own place never grows the group and is never asked. Without it a
+ * client could grow a group without end: JoinGroup v0-3 adds a member per request, and so
+ * does every new group.instance.id. */
+static bool group_has_room(const grp_group *grp)
+{
+    return !grp || grp->nmembers < (size_t)grp->owner->b->cfg.group_max_size;
+}
+
+static int group_full(grp_group *grp, grp_join_result *res)
+{
+    st_info("group \"%s\": JoinGroup of a new member refused: the group has %zu member(s), "
+            "groups.max_size (group.max.size) is %d",
+            grp->id, grp->nmembers, (int)grp->owner->b->cfg.group_max_size);
+    return res->error = ST_ERR_GROUP_MAX_SIZE_REACHED, 0;
+}
+
 /* A known static member came back with no member id: it takes a new one and keeps its
  * place (see the file comment). */
 static int replace_static(grp_group *grp, grp_member *m, const grp_join_args *a, grp_join_cb *cb,
@@ -101,6 +119,8 @@ static int join_new(st_groups *g, grp_group *grp, const grp_join_args *a, grp_jo
     } else if (a->require_known_member_id && grp->npending >= GROUP_MAX_PENDING) {
         return res->error = ST_ERR_GROUP_MAX_SIZE_REACHED, 0;
     }
+    if (!group_has_room(grp))
+        return group_full(grp, res);
     grp_member *m = grp_member_new(grp, a, grp_on_session_timeout);
     if (!is_static && a->require_known_member_id) {
         /* KIP-394: the client must come back with this id, so a client that times out
@@ -146,6 +166,12 @@ int grp_join(st_groups *g, const grp_join_args *a, grp_join_cb *cb, void *arg, g
     if (p) {
         if (!grp_supports_protocols(grp, a))
             return res->error = ST_ERR_INCONSISTENT_GROUP_PROTOCOL, 0;
+        if (!group_has_room(grp)) {
+            /* The group filled up since the id was handed out: the id is forgotten, as
+             * Kafka does, so the client starts over rather than retrying with it. */
+            grp_remove_pending(grp, p);
+            return group_full(grp, res);
+        }
         grp_list_remove(grp->pending, &grp->npending, p);
         p->pending = false;
         grp_member_update(p, a);

@@ -19,6 +19,15 @@
  *       partition 0) and LeaveGroup v3 naming it with the instance id must all answer
  *       FENCED_INSTANCE_ID (82).
  *
+ *   raw_group max-size PORT GROUP MAX
+ *       The broker's groups.max_size is MAX (at most 16). MAX static members join
+ *       (JoinGroup v5, instance ids inst-0.., one connection each, parked in the join
+ *       phase); then a new instance id, a JoinGroup v3 without member id and a v4 one
+ *       asking for an id must each be answered GROUP_MAX_SIZE_REACHED (81); inst-0
+ *       restarting (member id "") is not refused: it takes its own place, its old
+ *       JoinGroup is answered FENCED_INSTANCE_ID (82); the join phase then ends with MAX
+ *       members, every JoinGroup answered 0 in one generation.
+ *
  *   raw_group leave-instance PORT GROUP INSTANCE_ID
  *       LeaveGroup v3 with member id "" and INSTANCE_ID (an admin removing a static
  *       member): the member's error must be 0.
@@ -39,6 +48,7 @@
 #define ERR_ILLEGAL_GENERATION 22
 #define ERR_UNKNOWN_MEMBER     25
 #define ERR_REBALANCE          27
+#define ERR_GROUP_MAX_SIZE     81
 #define ERR_FENCED_INSTANCE    82
 
 static int32_t correlation;
@@ -363,12 +373,65 @@ static int fenced(int port, const char *group, const char *topic, const char *me
     return 0;
 }
 
+static int max_size(int port, const char *group, int max)
+{
+    if (max < 1 || max > 16)
+        fail("max-size: MAX must be 1..16, got %d", max);
+    int fds[16];
+    char instance[32];
+    for (int i = 0; i < max; i++) {
+        fds[i] = connect_loopback(port, 30);
+        snprintf(instance, sizeof instance, "inst-%d", i);
+        send_join(fds[i], 5, group, "", instance, 10000);
+    }
+    int extra = connect_loopback(port, 30);
+    snprintf(instance, sizeof instance, "inst-%d", max);
+    send_join(extra, 5, group, "", instance, 10000);
+    expect("JoinGroup v5 of one more static instance", read_join(extra, 5, "JoinGroup").error,
+           ERR_GROUP_MAX_SIZE);
+    send_join(extra, 3, group, "", NULL, 10000);
+    expect("JoinGroup v3 of a new dynamic member", read_join(extra, 3, "JoinGroup").error,
+           ERR_GROUP_MAX_SIZE);
+    send_join(extra, 4, group, "", NULL, 10000);
+    joined j4 = read_join(extra, 4, "JoinGroup");
+    expect("JoinGroup v4 asking for a member id", j4.error, ERR_GROUP_MAX_SIZE);
+    if (j4.member_id[0])
+        fail("the refused JoinGroup v4 was handed member id %s", j4.member_id);
+
+    int again = connect_loopback(port, 30);
+    send_join(again, 5, group, "", "inst-0", 10000);
+    expect("inst-0's first JoinGroup, once inst-0 restarted",
+           read_join(fds[0], 5, "JoinGroup").error, ERR_FENCED_INSTANCE);
+    close(fds[0]);
+    fds[0] = again;
+    int32_t generation = -1, listed = -1;
+    for (int i = 0; i < max; i++) {
+        joined j = read_join(fds[i], 5, "a parked JoinGroup");
+        if (j.error || (generation >= 0 && j.generation != generation))
+            fail("member %d: JoinGroup error %d generation %d; expected 0 in generation %d", i,
+                 j.error, j.generation, generation);
+        generation = j.generation;
+        if (strcmp(j.leader, j.member_id) == 0)
+            listed = j.nmembers;
+    }
+    if (listed != max)
+        fail("the leader's JoinGroup answer lists %d member(s), expected %d", listed, max);
+    printf("ok: generation %d formed with %d member(s), the most groups.max_size allows\n",
+           generation, max);
+    for (int i = 0; i < max; i++)
+        close(fds[i]);
+    close(extra);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "sync-timeout") == 0)
         return sync_timeout(atoi(argv[2]), argv[3], atoi(argv[4]));
     if (argc == 8 && strcmp(argv[1], "fenced") == 0)
         return fenced(atoi(argv[2]), argv[3], argv[4], argv[5], argv[6], atoi(argv[7]));
+    if (argc == 5 && strcmp(argv[1], "max-size") == 0)
+        return max_size(atoi(argv[2]), argv[3], atoi(argv[4]));
     if (argc == 5 && strcmp(argv[1], "leave-instance") == 0) {
         int fd = connect_loopback(atoi(argv[2]), 30);
         expect("LeaveGroup v3 by instance id", leave(fd, argv[3], "", argv[4]), 0);
@@ -377,6 +440,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "usage: raw_group sync-timeout PORT GROUP REBALANCE_MS\n"
                     "       raw_group fenced PORT GROUP TOPIC MEMBER_ID INSTANCE_ID GENERATION\n"
+                    "       raw_group max-size PORT GROUP MAX\n"
                     "       raw_group leave-instance PORT GROUP INSTANCE_ID\n");
     return 2;
 }

@@ -14,11 +14,15 @@
 #  3. the replaced instance's member id is fenced: JoinGroup v5, Heartbeat v3, SyncGroup
 #     v3, OffsetCommit v7 and LeaveGroup v3 naming it with the instance id answer
 #     FENCED_INSTANCE_ID (82);
-#  4. LeaveGroup v3 by instance id alone removes a static member: the group rebalances.
+#  4. LeaveGroup v3 by instance id alone removes a static member: the group rebalances;
+#  5. groups.max_size (Kafka's group.max.size, 3 here): with 3 members joining, one more
+#     static instance, a JoinGroup v3 and a v4 one are refused GROUP_MAX_SIZE_REACHED (81)
+#     and hand out nothing, while a member restarting with its instance id keeps its
+#     place (raw_group max-size). Step 2 restarts a member of a full group too.
 . "$(dirname "$0")/lib.sh"
 : "${STRAIT:?STRAIT must name the strait binary}"
 
-ST_EXTRA_CFG='groups = { initial_rebalance_delay_ms = 1000; offsets_topic_partitions = 3; };'
+ST_EXTRA_CFG='groups = { initial_rebalance_delay_ms = 1000; offsets_topic_partitions = 3; max_size = 3; };'
 start_broker
 st() { timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" "$@"; }
 
@@ -107,6 +111,16 @@ moved() { g=$(generation) && [ "$g" -gt "$gen" ]; }
 wait_until 30 "a rebalance after inst-3 was removed" moved
 broker_log_since_start >"$ST_TMP/run.log"
 assert_contains "$ST_TMP/run.log" "member .* of instance inst-3 left" "the broker logs the removal"
+
+# ---- 5. a full group ----
+"$RK_BIN/raw_group" max-size "$BROKER_PORT" full-group 3 >"$ST_TMP/full.txt" || {
+    cat "$ST_TMP/full.txt"
+    fail "raw_group max-size failed"
+}
+sed 's/^/    /' "$ST_TMP/full.txt"
+broker_log_since_start >"$ST_TMP/run.log"
+assert_contains "$ST_TMP/run.log" 'group "full-group": JoinGroup of a new member refused: the group has 3 member\(s\), groups.max_size' \
+    "the broker logs the refusal with the limit"
 for n in 1 2 3; do kill -TERM "${MEMBER[$n]}" 2>/dev/null || true; done
 for n in 1 2 3; do st_wait_pid "${MEMBER[$n]}" 20 || fail "member c$n did not stop"; done
 stop_broker

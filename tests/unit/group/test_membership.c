@@ -269,6 +269,72 @@ static void test_static_away_no_spin(void **state)
     st_broker_free(b);
 }
 
+static void test_group_max_size(void **state)
+{
+    /* groups.max_size (Kafka's group.max.size): a JoinGroup that would add a member to a
+     * full group is refused, whatever the way in (a new static instance id, a JoinGroup
+     * v3 without member id, a v4 one asking for an id, a handed-out id coming back); a
+     * member already in the group, or a static instance taking its own place, is not. */
+    st_broker *b = open_broker(0);
+    b->cfg.group_max_size = 2;
+    joiner j;
+    join_seen j1 = {0}, j2 = {0}, j2b = {0};
+    grp_join_result res;
+    make_static_join(&j, "c1", "", "i-1", 500);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &j1, &res), ST_ERR__DEFERRED);
+    make_static_join(&j, "c2", "", "i-2", 500);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &j2, &res), ST_ERR__DEFERRED);
+    make_static_join(&j, "c3", "", "i-3", 500);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, NULL, &res), 0);
+    assert_int_equal(res.error, ST_ERR_GROUP_MAX_SIZE_REACHED);
+    make_join(&j, "d", "", 10000, 500, false); /* v0-3: joins at once */
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, NULL, &res), 0);
+    assert_int_equal(res.error, ST_ERR_GROUP_MAX_SIZE_REACHED);
+    make_join(&j, "d", "", 10000, 500, true); /* v4: not even a pending id */
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, NULL, &res), 0);
+    assert_int_equal(res.error, ST_ERR_GROUP_MAX_SIZE_REACHED);
+    assert_int_equal(group(b, "g1")->nmembers, 2);
+    assert_int_equal(group(b, "g1")->npending, 0);
+
+    /* i-2 restarts: it takes its own place, the group does not grow. */
+    make_static_join(&j, "c2", "", "i-2", 500);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &j2b, &res), ST_ERR__DEFERRED);
+    assert_true(j2.called);
+    assert_int_equal(j2.error, ST_ERR_FENCED_INSTANCE_ID);
+    assert_true(run_until(b, &j2b.called, 2000));
+    assert_int_equal(j2b.error, 0);
+    assert_true(j1.called);
+    assert_int_equal(j1.generation, 1);
+    assert_int_equal(group(b, "g1")->nmembers, 2);
+
+    /* An id handed out while there was room, used once the group is full: refused, and
+     * the id is forgotten. */
+    b->cfg.group_max_size = 3;
+    make_join(&j, "d", "", 10000, 500, true);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, NULL, &res), 0);
+    assert_int_equal(res.error, ST_ERR_MEMBER_ID_REQUIRED);
+    char pending_id[128];
+    snprintf(pending_id, sizeof pending_id, "%s", res.member_id);
+    assert_int_equal(group(b, "g1")->npending, 1);
+    b->cfg.group_max_size = 2;
+    make_join(&j, "d", pending_id, 10000, 500, true);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, NULL, &res), 0);
+    assert_int_equal(res.error, ST_ERR_GROUP_MAX_SIZE_REACHED);
+    assert_int_equal(group(b, "g1")->npending, 0);
+    assert_int_equal(group(b, "g1")->nmembers, 2);
+
+    /* A member leaving makes room again. */
+    int16_t errs[1];
+    st_str ids[1] = {S("")}, inst[1] = {S("i-1")};
+    assert_int_equal(grp_leave(b->groups, S("g1"), ids, inst, 1, errs), 0);
+    assert_int_equal(errs[0], 0);
+    join_seen j3 = {0};
+    make_static_join(&j, "c3", "", "i-3", 500);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &j3, &res), ST_ERR__DEFERRED);
+    assert_int_equal(group(b, "g1")->nmembers, 2);
+    st_broker_free(b);
+}
+
 static void test_bad_instance_ids(void **state)
 {
     st_broker *b = open_broker(0);
@@ -300,6 +366,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_static_member_away, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_instance_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_static_away_no_spin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_max_size, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
