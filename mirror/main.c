@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "common/clock.h"
+#include "common/dirlock.h"
 #include "common/fileio.h"
 #include "common/logging.h"
 #include "common/mgmt.h"
@@ -57,7 +58,8 @@ static void usage(FILE *out)
                  "  -h, --help             this text\n"
                  "\n"
                  "The management token is mgmt.token from FILE, else the one generated into\n"
-                 "<state_dir>/mgmt.token (mode 0600) at the first start.\n"
+                 "<state_dir>/mgmt.token (mode 0600) at the first start. One strait-mirror\n"
+                 "per state_dir: a second one refuses (<state_dir>/.lock names the holder).\n"
                  "Command-line options override the file. SIGINT or SIGTERM stops cleanly,\n"
                  "waiting for records in flight to be acknowledged; a second one stops at once.\n");
 }
@@ -109,8 +111,6 @@ static int load_token(st_mirror_config *cfg, char *err, size_t errlen)
     size_t len;
     if (cfg->mgmt_token[0])
         return 0;
-    if (mkdir_p(cfg->state_dir, err, errlen))
-        return -1;
     snprintf(path, sizeof path, "%s/mgmt.token", cfg->state_dir);
     int rc = st_file_read_small(path, buf, sizeof buf, &len, err, errlen);
     if (rc < 0)
@@ -211,6 +211,7 @@ int main(int argc, char **argv)
     st_mflow *flows[ST_MIRROR_MAX_FLOWS] = {0};
     size_t nflows = 0;
     st_mgmt_server *server = NULL;
+    st_dirlock *lock = NULL;
     char err[1024];
     int rc = 1;
     bool loaded = false;
@@ -240,6 +241,14 @@ int main(int argc, char **argv)
     /* A peer vanishing mid-write must be an EPIPE, not a dead daemon. */
     signal(SIGPIPE, SIG_IGN);
 
+    /* One daemon per state directory, locked before anything in it is read: a second
+     * strait-mirror started with the same config (a restart script that did not wait)
+     * would run the same flows beside the first, both copying to the target. */
+    if (mkdir_p(cfg->state_dir, err, sizeof err) ||
+        !(lock = st_dirlock_take(cfg->state_dir, "state directory", err, sizeof err))) {
+        st_error("cannot start: %s", err);
+        goto out;
+    }
     if (load_token(cfg, err, sizeof err)) {
         st_error("cannot set up the management token: %s", err);
         goto out;
@@ -313,6 +322,7 @@ out:
     if (loaded)
         st_mirror_config_free(cfg);
     free(cfg);
+    st_dirlock_release(lock); /* last: nothing of this run touches the directory after */
     if (rc == 0)
         st_info("stopped cleanly");
     return rc;
