@@ -36,38 +36,37 @@
 #include "common/errors.h"
 #include "common/logging.h"
 
-/* Topics named by the members' subscriptions (borrowed from their metadata). */
-typedef struct topic_list {
-    st_str *v;
-    size_t n, cap;
-} topic_list;
-
-static void topics_add(topic_list *l, st_str t)
+/* Marks subscribed[i] for the offsets of `topic` (grp->offsets is sorted by topic, then
+ * partition: a binary search finds them), counting them in *marked. A topic named again
+ * is found marked and left. */
+static void mark_topic(const grp_group *grp, st_str topic, bool *subscribed, size_t *marked)
 {
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 16;
-        l->v = grp_xrealloc(l->v, l->cap * sizeof *l->v);
+    size_t lo = 0, hi = grp->noffsets;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (grp_str_cmp(topic, grp->offsets[mid].topic) > 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    l->v[l->n++] = t;
-}
-
-static bool topics_has(const topic_list *l, const char *topic)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (grp_str_is(l->v[i], topic))
-            return true;
-    return false;
+    for (size_t i = lo;
+         i < grp->noffsets && !subscribed[i] && grp_str_is(topic, grp->offsets[i].topic); i++)
+        subscribed[i] = true, ++*marked;
 }
 
 /* Kafka's computeSubscribedTopics: every member's ConsumerProtocolSubscription for the
  * group's protocol (int16 version, then an array of topic strings; the rest is not
- * needed). False when there is no protocol yet or a member's bytes do not parse: then
- * nothing of an active group expires. */
-static bool subscribed_topics(const grp_group *grp, topic_list *out)
+ * needed), marking in subscribed[] the offsets whose topic some member subscribes to.
+ * The cost is the subscriptions' length times log(offsets): a member may name any number
+ * of topics (up to the request size), and this runs on the loop thread. False when there
+ * is no protocol yet or a member's bytes do not parse: then nothing of an active group
+ * expires. */
+static bool mark_subscribed(const grp_group *grp, bool *subscribed)
 {
     if (!grp->protocol[0])
         return false;
-    for (size_t i = 0; i < grp->nmembers; i++) {
+    size_t marked = 0;
+    for (size_t i = 0; i < grp->nmembers && marked < grp->noffsets; i++) {
         const grp_protocol *p = grp_member_protocol(grp->members[i], grp->protocol);
         if (!p)
             return false;
@@ -75,10 +74,10 @@ static bool subscribed_topics(const grp_group *grp, topic_list *out)
         st_rd_init(&rd, p->metadata, p->metadata_len);
         int16_t version = st_rd_i16(&rd);
         int32_t n = st_rd_array(&rd, false, 2);
-        for (int32_t k = 0; k < n && !rd.err; k++) {
+        for (int32_t k = 0; k < n && !rd.err && marked < grp->noffsets; k++) {
             st_str t = st_rd_str(&rd, false);
-            if (t.len > 0)
-                topics_add(out, t);
+            if (t.len > 0 && !rd.err)
+                mark_topic(grp, t, subscribed, &marked);
         }
         if (rd.err || version < 0)
             return false;
@@ -97,11 +96,14 @@ static int64_t retention_ms(const st_broker_config *cfg)
 static size_t find_expired(const grp_group *grp, int64_t now, int64_t retention, bool *expired)
 {
     bool empty = grp->state == ST_GROUP_EMPTY;
-    topic_list subscribed = {NULL, 0, 0};
+    bool *subscribed = NULL;
+    if (grp->noffsets == 0)
+        return 0;
     if (!empty) {
         /* Only a consumer group tells which topics it uses; anything else keeps all. */
-        if (strcmp(grp->protocol_type, "consumer") != 0 || !subscribed_topics(grp, &subscribed)) {
-            free(subscribed.v);
+        subscribed = grp_xcalloc(grp->noffsets, sizeof *subscribed);
+        if (strcmp(grp->protocol_type, "consumer") != 0 || !mark_subscribed(grp, subscribed)) {
+            free(subscribed);
             return 0;
         }
     }
@@ -111,7 +113,7 @@ static size_t find_expired(const grp_group *grp, int64_t now, int64_t retention,
     for (size_t i = 0; i < grp->noffsets; i++) {
         const grp_offset *o = &grp->offsets[i];
         expired[i] = false;
-        if (!empty && topics_has(&subscribed, o->topic))
+        if (subscribed && subscribed[i])
             continue;
         if (o->expire_timestamp_ms >= 0)
             expired[i] = now >= o->expire_timestamp_ms;
@@ -120,7 +122,7 @@ static size_t find_expired(const grp_group *grp, int64_t now, int64_t retention,
                 now - (from_state ? grp->state_timestamp_ms : o->commit_timestamp_ms) >= retention;
         n += expired[i];
     }
-    free(subscribed.v);
+    free(subscribed);
     return n;
 }
 

@@ -163,12 +163,83 @@ static void test_active_groups_kept(void **state)
     st_broker_free(b);
 }
 
+static void test_big_subscription(void **state)
+{
+    /* A member may list any number of topics in its subscription (up to the request size)
+     * and its group may hold many offsets: looking each offset's topic up in the
+     * subscriptions must not cost offsets x topics on the loop thread. 2,000 offsets of
+     * topics no member subscribes to, one member subscribing to 200,000 other topic
+     * names (some twice) and to one topic with offsets: the check takes milliseconds
+     * (it was seconds: 4e8 string comparisons) and still tells them apart. */
+    enum { NOFFSETS = 2000, NTOPICS = 200000 };
+    st_broker *b = open_expiring();
+    size_t cap = 6 + (size_t)(NTOPICS + 2) * 9 + 4, at = 0;
+    uint8_t *sub = malloc(cap);
+    assert_non_null(sub);
+    sub[at++] = 0, sub[at++] = 0; /* version 0 */
+    uint32_t count = NTOPICS + 2;
+    for (int sh = 24; sh >= 0; sh -= 8)
+        sub[at++] = (uint8_t)(count >> sh);
+    char name[16];
+    for (int i = 0; i < NTOPICS + 2; i++) {
+        if (i == NTOPICS)
+            snprintf(name, sizeof name, "t-0007"); /* a topic with an offset */
+        else
+            snprintf(name, sizeof name, "s%06d", i == NTOPICS + 1 ? 5 : i);
+        size_t n = strlen(name);
+        sub[at++] = (uint8_t)(n >> 8), sub[at++] = (uint8_t)n;
+        memcpy(sub + at, name, n);
+        at += n;
+    }
+    memset(sub + at, 0xff, 4); /* user_data: null */
+    at += 4;
+    joiner j;
+    make_join(&j, "c", "", 10000, 10000, false);
+    j.protos[0].metadata = (st_str){(const char *)sub, (int32_t)at};
+    j.a.nprotocols = 1;
+    join_seen js = {0};
+    grp_join_result res;
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &js, &res), ST_ERR__DEFERRED);
+    free(sub);
+    assert_true(run_until(b, &js.called, 2000));
+    char m[128];
+    snprintf(m, sizeof m, "%s", js.member_id);
+    grp_sync_result sres;
+    assert_int_equal(sync_leader(b, m, 1, m, "p", NULL, NULL, &sres), 0);
+
+    /* Offsets straight into the store (no topic check: these topics need not exist). */
+    static char topics[NOFFSETS][16];
+    grp_commit *c = calloc(NOFFSETS, sizeof *c);
+    assert_non_null(c);
+    for (int i = 0; i < NOFFSETS; i++) {
+        snprintf(topics[i], sizeof topics[i], "t-%04d", i);
+        c[i] = (grp_commit){S(topics[i]), 0, 42, -1, NULL_STR, -1, 0};
+    }
+    st_log *flush_log = NULL;
+    grp_offsets_store(b->groups, group(b, "g1"), c, NOFFSETS, &flush_log);
+    for (int i = 0; i < NOFFSETS; i++)
+        assert_int_equal(c[i].error, 0);
+    free(c);
+    assert_int_equal(group(b, "g1")->noffsets, NOFFSETS);
+
+    int64_t t0 = st_mono_us();
+    grp_offsets_expire(b->groups, st_wall_ms() + 10 * RETENTION_MS);
+    int64_t took_us = st_mono_us() - t0;
+    printf("expiry check: %d offsets, a subscription of %d topics: %lld us\n", NOFFSETS,
+           NTOPICS + 2, (long long)took_us);
+    assert_int_equal(group(b, "g1")->noffsets, 1); /* only the subscribed t-0007 stays */
+    assert_true(has_offset(b, "g1", "t-0007"));
+    assert_true(took_us < 1500 * 1000);
+    st_broker_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_manual_and_explicit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consumer_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_active_groups_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_subscription, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
