@@ -190,7 +190,8 @@ static inline bool grp_id_valid(st_str id)
 {
     return id.len > 0 && memchr(id.ptr, 0, (size_t)id.len) == NULL;
 }
-/* Replaces the member's JoinGroup fields (protocols, timeouts, client). */
+/* Replaces the member's JoinGroup fields (protocols, timeouts, client); never its member
+ * id or group.instance.id. */
 void grp_member_update(grp_member *m, const grp_join_args *a);
 /* Stops its timer and frees it; it must have no parked request. */
 void grp_member_free(st_groups *g, grp_member *m);

@@ -101,8 +101,6 @@ void grp_member_update(grp_member *m, const grp_join_args *a)
     m->client_id = grp_dup_str(a->client_id);
     free(m->client_host);
     m->client_host = grp_dup_cstr(a->client_host ? a->client_host : "");
-    free(m->group_instance_id);
-    m->group_instance_id = a->group_instance_id.len >= 0 ? grp_dup_str(a->group_instance_id) : NULL;
     m->session_timeout_ms = a->session_timeout_ms;
     m->rebalance_timeout_ms = a->rebalance_timeout_ms;
 }
@@ -138,6 +136,10 @@ grp_member *grp_member_new(grp_group *grp, const grp_join_args *a, st_timer_cb *
         grp_new_member_id(a->group_instance_id.len >= 0 ? a->group_instance_id : a->client_id);
     m->session_timer.cb = on_timeout;
     m->session_timer.arg = m;
+    /* Static or not is decided here, once (Kafka's member keeps its instance id): a
+     * static member rejoining with its member id but without the instance id stays the
+     * holder of that id. */
+    m->group_instance_id = a->group_instance_id.len >= 0 ? grp_dup_str(a->group_instance_id) : NULL;
     grp_member_update(m, a);
     return m;
 }

@@ -335,6 +335,32 @@ static void test_group_max_size(void **state)
     st_broker_free(b);
 }
 
+static void test_static_rejoin_without_instance_id(void **state)
+{
+    /* A static member's JoinGroup with its member id but no instance id (Kafka's
+     * validateCurrentMember accepts it by member id) does not make it dynamic: it still
+     * holds its instance id afterwards. */
+    st_broker *b = open_broker(0);
+    joiner j;
+    join_seen j1 = {0}, j1b = {0};
+    grp_join_result res;
+    make_static_join(&j, "c1", "", "i-1", 500);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &j1, &res), ST_ERR__DEFERRED);
+    assert_true(run_until(b, &j1.called, 2000));
+    char m1[128];
+    snprintf(m1, sizeof m1, "%s", j1.member_id);
+    grp_sync_result sres;
+    assert_int_equal(sync_leader(b, m1, 1, m1, "p0", NULL, NULL, &sres), 0);
+    make_join(&j, "c1", m1, 10000, 500, true);
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &j1b, &res), ST_ERR__DEFERRED);
+    assert_true(run_until(b, &j1b.called, 2000));
+    assert_int_equal(j1b.error, 0);
+    assert_int_equal(j1b.generation, 2);
+    assert_string_equal(group(b, "g1")->members[0]->group_instance_id, "i-1");
+    assert_int_equal(grp_heartbeat(b->groups, S("g1"), S(m1), S("i-1"), 2), 0);
+    st_broker_free(b);
+}
+
 static void test_bad_instance_ids(void **state)
 {
     st_broker *b = open_broker(0);
@@ -367,6 +393,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_instance_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_static_away_no_spin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_max_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_static_rejoin_without_instance_id, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
