@@ -39,8 +39,9 @@
  * Static members (group.instance.id, KIP-345) are in join.c: a restarted one takes its
  * old place (assignment, generation) under a new member id without a rebalance, and the
  * instance it replaced is fenced (FENCED_INSTANCE_ID). A static member that has not
- * rejoined when a join phase ends is kept (its session timeout decides), not dropped
- * like a dynamic one.
+ * rejoined when a join phase ends is not dropped like a dynamic one: it is in the new
+ * generation, pending_sync, so the sync timer removes it if it is not back and synced
+ * within the rebalance timeout (its session timer may do so sooner).
  *
  * Loop thread only.
  */
