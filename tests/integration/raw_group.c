@@ -28,6 +28,14 @@
  *       JoinGroup is answered FENCED_INSTANCE_ID (82); the join phase then ends with MAX
  *       members, every JoinGroup answered 0 in one generation.
  *
+ *   raw_group static-away PORT GROUP
+ *       A static member (JoinGroup v5, instance inst-away) with a rebalance timeout of 0
+ *       and a dynamic one form a generation and sync; the dynamic one leaves. The static
+ *       member, alone, does not rejoin: for 1.5 s it only heartbeats (answered
+ *       REBALANCE_IN_PROGRESS), while the join phase waits for it (the shell counts the
+ *       broker's log lines meanwhile). Then it rejoins and must be answered, in the next
+ *       generation, within 5 s. Prints "FIGURE ...".
+ *
  *   raw_group leave-instance PORT GROUP INSTANCE_ID
  *       LeaveGroup v3 with member id "" and INSTANCE_ID (an admin removing a static
  *       member): the member's error must be 0.
@@ -373,6 +381,57 @@ static int fenced(int port, const char *group, const char *topic, const char *me
     return 0;
 }
 
+static int static_away(int port, const char *group)
+{
+    int fa = connect_loopback(port, 30), fb = connect_loopback(port, 30);
+    send_join(fa, 5, group, "", "inst-away", 0);
+    send_join(fb, 3, group, "", NULL, 10000);
+    joined ja = read_join(fa, 5, "JoinGroup of the static member"),
+           jb = read_join(fb, 3, "JoinGroup of the dynamic member");
+    if (ja.error || jb.error || ja.generation != jb.generation)
+        fail("JoinGroup: errors %d and %d, generations %d and %d; expected 0 and one generation "
+             "(both must join within the broker's initial rebalance delay)",
+             ja.error, jb.error, ja.generation, jb.generation);
+    int32_t gen = ja.generation;
+    bool a_leads = strcmp(ja.leader, ja.member_id) == 0;
+    int lfd = a_leads ? fa : fb, ffd = a_leads ? fb : fa;
+    joined *lead = a_leads ? &ja : &jb, *follow = a_leads ? &jb : &ja;
+    char assignment[64];
+    send_sync(ffd, group, gen, follow->member_id, a_leads ? NULL : "inst-away", NULL);
+    send_sync(lfd, group, gen, lead->member_id, a_leads ? "inst-away" : NULL, "mine");
+    expect("the leader's SyncGroup", read_sync(lfd, assignment, sizeof assignment, "SyncGroup"), 0);
+    expect("the follower's SyncGroup", read_sync(ffd, assignment, sizeof assignment, "SyncGroup"),
+           0);
+    expect("LeaveGroup of the dynamic member", leave(fb, group, jb.member_id, NULL), 0);
+
+    int64_t end = now_ms() + 1500;
+    int beats = 0;
+    while (now_ms() < end) {
+        expect("the static member's heartbeat while it stays away",
+               heartbeat(fa, group, gen, ja.member_id, "inst-away"), ERR_REBALANCE);
+        beats++;
+        struct pollfd p = {.fd = fa, .events = POLLIN};
+        poll(&p, 1, 250); /* nothing is expected on fa: this paces the heartbeats */
+    }
+    int64_t t0 = now_ms();
+    send_join(fa, 5, group, ja.member_id, "inst-away", 0);
+    joined again = read_join(fa, 5, "the static member's JoinGroup once back");
+    int64_t waited = now_ms() - t0;
+    expect("the static member rejoins", again.error, 0);
+    if (again.generation != gen + 1 || strcmp(again.leader, ja.member_id) != 0)
+        fail("the static member's new generation: %d led by %s; expected %d led by itself",
+             again.generation, again.leader, gen + 1);
+    if (waited > 5000)
+        fail("the static member's JoinGroup was answered after %lld ms, expected within 5 s",
+             (long long)waited);
+    printf("FIGURE the static member, away for 1.5 s (%d heartbeats), rejoined generation %d in "
+           "%lld ms\n",
+           beats, again.generation, (long long)waited);
+    close(fa);
+    close(fb);
+    return 0;
+}
+
 static int max_size(int port, const char *group, int max)
 {
     if (max < 1 || max > 16)
@@ -430,6 +489,8 @@ int main(int argc, char **argv)
         return sync_timeout(atoi(argv[2]), argv[3], atoi(argv[4]));
     if (argc == 8 && strcmp(argv[1], "fenced") == 0)
         return fenced(atoi(argv[2]), argv[3], argv[4], argv[5], argv[6], atoi(argv[7]));
+    if (argc == 4 && strcmp(argv[1], "static-away") == 0)
+        return static_away(atoi(argv[2]), argv[3]);
     if (argc == 5 && strcmp(argv[1], "max-size") == 0)
         return max_size(atoi(argv[2]), argv[3], atoi(argv[4]));
     if (argc == 5 && strcmp(argv[1], "leave-instance") == 0) {
@@ -440,6 +501,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "usage: raw_group sync-timeout PORT GROUP REBALANCE_MS\n"
                     "       raw_group fenced PORT GROUP TOPIC MEMBER_ID INSTANCE_ID GENERATION\n"
+                    "       raw_group static-away PORT GROUP\n"
                     "       raw_group max-size PORT GROUP MAX\n"
                     "       raw_group leave-instance PORT GROUP INSTANCE_ID\n");
     return 2;

@@ -18,7 +18,11 @@
 #  5. groups.max_size (Kafka's group.max.size, 3 here): with 3 members joining, one more
 #     static instance, a JoinGroup v3 and a v4 one are refused GROUP_MAX_SIZE_REACHED (81)
 #     and hand out nothing, while a member restarting with its instance id keeps its
-#     place (raw_group max-size). Step 2 restarts a member of a full group too.
+#     place (raw_group max-size). Step 2 restarts a member of a full group too;
+#  6. a static member with a rebalance timeout of 0, left alone and away (it only
+#     heartbeats) for 1.5 s: the join phase waits for it without spinning (at most 2 lines
+#     "none of its static member(s) rejoined" in the broker's log; the timer re-armed at
+#     0 ms logged one per loop turn, 100,000 in 300 ms), and it rejoins at once when back.
 . "$(dirname "$0")/lib.sh"
 : "${STRAIT:?STRAIT must name the strait binary}"
 
@@ -121,6 +125,17 @@ sed 's/^/    /' "$ST_TMP/full.txt"
 broker_log_since_start >"$ST_TMP/run.log"
 assert_contains "$ST_TMP/run.log" 'group "full-group": JoinGroup of a new member refused: the group has 3 member\(s\), groups.max_size' \
     "the broker logs the refusal with the limit"
+
+# ---- 6. an absent static member with a rebalance timeout of 0 ----
+"$RK_BIN/raw_group" static-away "$BROKER_PORT" away-group >"$ST_TMP/away.txt" || {
+    cat "$ST_TMP/away.txt"
+    fail "raw_group static-away failed"
+}
+sed 's/^/    /' "$ST_TMP/away.txt"
+waits=$(broker_log_since_start | grep -c 'group "away-group": none of its .*static member(s) rejoined' || true)
+log "$(grep '^FIGURE' "$ST_TMP/away.txt"); the broker logged $waits \"waiting again\" line(s)"
+[ "$waits" -ge 1 ] && [ "$waits" -le 2 ] ||
+    fail "the broker logged $waits \"none of its static member(s) rejoined\" lines for away-group in 1.5 s, expected 1 or 2: the join timer spins"
 for n in 1 2 3; do kill -TERM "${MEMBER[$n]}" 2>/dev/null || true; done
 for n in 1 2 3; do st_wait_pid "${MEMBER[$n]}" 20 || fail "member c$n did not stop"; done
 stop_broker
