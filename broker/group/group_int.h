@@ -98,6 +98,7 @@ struct grp_group {
     st_timer sync_timer;        /* ends the sync phase: members still pending_sync are removed */
     bool initial_delay;         /* join_timer is the initial rebalance delay */
     bool new_member_added;      /* a member joined during the initial delay */
+    bool full_logged;           /* a JoinGroup refusal for groups.max_size was logged */
     bool awaiting_static;       /* a join phase ended with only static members away: the
                                  * join timer waits for them again (complete_join) */
     int64_t delay_remaining;    /* how far the initial delay may still be extended */

@@ -46,11 +46,15 @@ static bool group_has_room(const grp_group *grp)
     return !grp || grp->nmembers < (size_t)grp->owner->b->cfg.group_max_size;
 }
 
+/* Refuses a JoinGroup that would add a member to a full group. The refusal is logged once
+ * until the group has room again: a client retrying in a loop must not flood the log. */
 static int group_full(grp_group *grp, grp_join_result *res)
 {
-    st_info("group \"%s\": JoinGroup of a new member refused: the group has %zu member(s), "
-            "groups.max_size (group.max.size) is %d",
-            grp->id, grp->nmembers, (int)grp->owner->b->cfg.group_max_size);
+    if (!grp->full_logged)
+        st_info("group \"%s\": JoinGroup of a new member refused: the group has %zu member(s), "
+                "groups.max_size (group.max.size) is %d (logged once until it has room)",
+                grp->id, grp->nmembers, (int)grp->owner->b->cfg.group_max_size);
+    grp->full_logged = true;
     return res->error = ST_ERR_GROUP_MAX_SIZE_REACHED, 0;
 }
 
@@ -155,6 +159,8 @@ int grp_join(st_groups *g, const grp_join_args *a, grp_join_cb *cb, void *arg, g
         a->session_timeout_ms > cfg->group_max_session_timeout_ms)
         return res->error = ST_ERR_INVALID_SESSION_TIMEOUT, 0;
     grp_group *grp = grp_find(g, a->group_id);
+    if (grp && group_has_room(grp))
+        grp->full_logged = false;
     if (a->member_id.len <= 0)
         return join_new(g, grp, a, cb, arg, res);
 

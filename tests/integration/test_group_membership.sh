@@ -125,6 +125,8 @@ sed 's/^/    /' "$ST_TMP/full.txt"
 broker_log_since_start >"$ST_TMP/run.log"
 assert_contains "$ST_TMP/run.log" 'group "full-group": JoinGroup of a new member refused: the group has 3 member\(s\), groups.max_size' \
     "the broker logs the refusal with the limit"
+refusals=$(grep -c 'group "full-group": JoinGroup of a new member refused' "$ST_TMP/run.log" || true)
+assert_eq 1 "$refusals" "refusal lines logged for three refused JoinGroups (once until the group has room)"
 
 # ---- 6. an absent static member with a rebalance timeout of 0 ----
 "$RK_BIN/raw_group" static-away "$BROKER_PORT" away-group >"$ST_TMP/away.txt" || {
