@@ -19,6 +19,8 @@ st_handler_fn st_handle_create_partitions; /* topics.c */
 st_handler_fn st_handle_describe_configs;  /* configs.c */
 st_handler_fn st_handle_alter_configs;     /* configs.c */
 st_handler_fn st_handle_init_producer_id;  /* init_producer_id.c */
+st_handler_fn st_handle_describe_log_dirs; /* log_dirs.c */
+st_handler_fn st_handle_describe_cluster;  /* describe_cluster.c */
 
 st_handler_fn st_handle_incremental_alter_configs; /* configs.c */
 
@@ -46,6 +48,7 @@ st_handler_fn st_handle_offset_fetch;
 st_handler_fn st_handle_list_groups;
 st_handler_fn st_handle_describe_groups;
 st_handler_fn st_handle_delete_groups;
+st_handler_fn st_handle_offset_delete; /* broker/group/offset_delete.c */
 
 /* Fetch long-polls (fetch.c). A produce that appended to a partition calls
  * st_fetch_wake so parked fetches re-check min_bytes. st_fetch_shutdown answers every

@@ -1,7 +1,13 @@
 /*
- * Metadata (key 3), versions 0..6: the broker list (just us), the cluster id, the
+ * Metadata (key 3), versions 0..12: the broker list (just us), the cluster id, the
  * controller (us: librdkafka and kafkajs send admin requests to it) and the topics
  * asked for, auto-creating unknown ones when the client and the broker allow it.
+ *
+ * What the versions add: v7 each partition's leader epoch (0: leadership never moves
+ * here), v8 the authorized-operations fields (answered "not provided", INT32_MIN, as
+ * Kafka does when they were not asked for), v9 the flexible encoding, v10 topic ids
+ * (the request may name a topic by id instead of by name: UNKNOWN_TOPIC_ID if none has
+ * it), v11 drops the cluster's authorized operations, v12 nullable names.
  *
  * Every partition is led by this broker with itself as the only replica and ISR.
  *
@@ -24,11 +30,23 @@
 #include "common/errors.h"
 #include "common/logging.h"
 
+#define AUTHORIZED_OPERATIONS_UNKNOWN INT32_MIN
+
+static const uint8_t zero_uuid[16];
+
+/* A requested topic: by name, or from v10 by id (a null name). */
+typedef struct asked_topic {
+    st_str name;
+    const uint8_t *id; /* 16 bytes in the request, or zero_uuid */
+} asked_topic;
+
 static void write_topic(st_buf *w, bool flex, int16_t version, int32_t node_id,
                         const st_topic *topic)
 {
     st_buf_put_i16(w, ST_ERR_NONE);
     st_wr_str(w, flex, topic->name, -1);
+    if (version >= 10)
+        st_buf_append(w, topic->id, sizeof topic->id);
     if (version >= 1)
         st_wr_bool(w, topic->internal);
     st_wr_array(w, flex, topic->npartitions);
@@ -36,7 +54,9 @@ static void write_topic(st_buf *w, bool flex, int16_t version, int32_t node_id,
         st_buf_put_i16(w, ST_ERR_NONE);
         st_buf_put_i32(w, p);
         st_buf_put_i32(w, node_id); /* leader */
-        st_wr_array(w, flex, 1);    /* replicas */
+        if (version >= 7)
+            st_buf_put_i32(w, 0); /* leader epoch: this broker has always led it */
+        st_wr_array(w, flex, 1);  /* replicas */
         st_buf_put_i32(w, node_id);
         st_wr_array(w, flex, 1); /* isr */
         st_buf_put_i32(w, node_id);
@@ -44,35 +64,66 @@ static void write_topic(st_buf *w, bool flex, int16_t version, int32_t node_id,
             st_wr_array(w, flex, 0); /* offline replicas */
         st_wr_tags(w, flex);
     }
+    if (version >= 8)
+        st_buf_put_i32(w, AUTHORIZED_OPERATIONS_UNKNOWN);
     st_wr_tags(w, flex);
 }
 
-static void write_topic_error(st_buf *w, bool flex, int16_t version, int err, st_str name)
+static void write_topic_error(st_buf *w, bool flex, int16_t version, int err, st_str name,
+                              const uint8_t *id)
 {
     st_buf_put_i16(w, (int16_t)err);
     st_wr_str(w, flex, name.ptr, name.len);
+    if (version >= 10)
+        st_buf_append(w, id, 16);
     if (version >= 1)
         st_wr_bool(w, false);
     st_wr_array(w, flex, 0);
+    if (version >= 8)
+        st_buf_put_i32(w, AUTHORIZED_OPERATIONS_UNKNOWN);
     st_wr_tags(w, flex);
 }
 
+/* The topic whose id is `id`, or NULL. */
+static st_topic *topic_by_id(const st_broker *b, const uint8_t *id)
+{
+    size_t count = st_topics_count(b->topics);
+    for (size_t i = 0; i < count; i++) {
+        st_topic *t = st_topics_at(b->topics, i);
+        if (memcmp(t->id, id, sizeof t->id) == 0)
+            return t;
+    }
+    return NULL;
+}
+
 /* One requested topic: found, auto-created, or an error entry. */
-static void answer_topic(st_req *req, st_buf *w, st_str name, bool allow_auto)
+static void answer_topic(st_req *req, st_buf *w, asked_topic asked, bool allow_auto)
 {
     st_broker *b = req->broker;
     bool flex = req->flex;
     int16_t v = req->api_version;
+    st_str name = asked.name;
     char why[256];
+    if (name.len < 0) {
+        /* v10+: by id only. Unknown and not describable look alike, so that the answer
+         * does not reveal which ids exist. */
+        st_topic *topic = topic_by_id(b, asked.id);
+        if (topic && st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, topic->name,
+                                  strlen(topic->name)))
+            write_topic(w, flex, v, b->cfg.node_id, topic);
+        else
+            write_topic_error(w, flex, v, ST_ERR_UNKNOWN_TOPIC_ID, name, asked.id);
+        return;
+    }
     /* First, before even the name check: a denied caller learns nothing about the name. */
     if (!st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, name.ptr ? name.ptr : "",
                       name.len > 0 ? (size_t)name.len : 0)) {
-        write_topic_error(w, flex, v, ST_ERR_TOPIC_AUTHORIZATION_FAILED, name);
+        write_topic_error(w, flex, v, ST_ERR_TOPIC_AUTHORIZATION_FAILED, name, asked.id);
         return;
     }
     if (st_topic_name_check(name.ptr, (size_t)name.len, why, sizeof(why)) != 0) {
         st_debug("metadata: %s", why);
-        write_topic_error(w, flex, v, ST_ERR_INVALID_TOPIC_EXCEPTION, name);
+        write_topic_error(w, flex, v, ST_ERR_INVALID_TOPIC_EXCEPTION, name, asked.id);
         return;
     }
     st_topic *topic = st_topics_find(b->topics, name.ptr, (size_t)name.len);
@@ -80,19 +131,19 @@ static void answer_topic(st_req *req, st_buf *w, st_str name, bool allow_auto)
         if (!st_authorize_cluster(req, ST_ACL_OP_CREATE) &&
             !st_authorize(req, ST_ACL_OP_CREATE, ST_ACL_RESOURCE_TOPIC, name.ptr,
                           (size_t)name.len)) {
-            write_topic_error(w, flex, v, ST_ERR_TOPIC_AUTHORIZATION_FAILED, name);
+            write_topic_error(w, flex, v, ST_ERR_TOPIC_AUTHORIZATION_FAILED, name, asked.id);
             return;
         }
         int refused;
         topic = st_broker_auto_create(b, name.ptr, (size_t)name.len, &refused);
         if (!topic && refused) {
             /* Over the tenant's limit: a permanent error, not a topic to wait for. */
-            write_topic_error(w, flex, v, refused, name);
+            write_topic_error(w, flex, v, refused, name, asked.id);
             return;
         }
     }
     if (topic == NULL) {
-        write_topic_error(w, flex, v, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, name);
+        write_topic_error(w, flex, v, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, name, asked.id);
         return;
     }
     write_topic(w, flex, v, b->cfg.node_id, topic);
@@ -115,12 +166,12 @@ int st_handle_metadata(st_req *req)
     st_rd *rd = &req->rd;
     bool flex = req->flex;
     int16_t v = req->api_version;
-    st_str *names = NULL;
+    asked_topic *names = NULL;
     bool *shown = NULL; /* all topics: which ones the caller may describe */
     int rc = ST_REQ_DONE;
 
-    /* each entry is at least a string length */
-    int32_t n = st_rd_array(rd, flex, 2);
+    /* each entry is at least a string length (and from v10 an id) */
+    int32_t n = st_rd_array(rd, flex, (v >= 10 ? 16 : 0) + 2);
     if (n > 0) {
         names = calloc((size_t)n, sizeof(*names));
         if (names == NULL) {
@@ -129,14 +180,22 @@ int st_handle_metadata(st_req *req)
         }
     }
     for (int32_t i = 0; i < n; i++) {
-        names[i] = st_rd_str(rd, flex);
-        if (names[i].len < 0)
-            rd->err = 1; /* topic names are not nullable before v10 */
+        names[i].id = v >= 10 ? st_rd_raw(rd, 16) : NULL;
+        if (!names[i].id)
+            names[i].id = zero_uuid;
+        names[i].name = st_rd_str(rd, flex);
+        /* Names are nullable from v10, where a null name means "by id". */
+        if (names[i].name.len < 0 && (v < 10 || memcmp(names[i].id, zero_uuid, 16) == 0))
+            rd->err = 1;
         st_rd_tags(rd, flex);
     }
     bool allow_auto = true;
     if (v >= 4)
         allow_auto = st_rd_bool(rd);
+    if (v >= 8 && v <= 10)
+        st_rd_bool(rd); /* include_cluster_authorized_operations: not computed */
+    if (v >= 8)
+        st_rd_bool(rd); /* include_topic_authorized_operations: not computed */
     st_rd_tags(rd, flex);
     if (rd->err) {
         rc = ST_ERR__MALFORMED;
@@ -182,6 +241,8 @@ int st_handle_metadata(st_req *req)
         for (int32_t i = 0; i < n; i++)
             answer_topic(req, w, names[i], allow_auto);
     }
+    if (v >= 8 && v <= 10)
+        st_buf_put_i32(w, AUTHORIZED_OPERATIONS_UNKNOWN); /* cluster authorized operations */
     st_wr_tags(w, flex);
 out:
     free(shown);

@@ -1,5 +1,7 @@
 /*
- * CreateTopics (19, v0..4), DeleteTopics (20, v0..1) and CreatePartitions (37, v0..1).
+ * CreateTopics (19, v0..7), DeleteTopics (20, v0..1) and CreatePartitions (37, v0..1).
+ * CreateTopics is flexible from v5, which also answers each created topic's partition
+ * count, replication factor and configs (and v7 its id).
  *
  * Each handler reads the whole request first (per-topic problems found while reading,
  * such as a replica assignment naming another broker, are remembered, not acted on),
@@ -31,9 +33,11 @@
  * it. */
 typedef struct topic_ask {
     st_str name;
-    int32_t count;       /* partitions (create) or the new total (create partitions) */
-    int16_t replication; /* create only */
-    int32_t nassign;     /* replica assignments given; -1 when null */
+    int32_t count;               /* partitions (create) or the new total (create partitions) */
+    int16_t replication;         /* create only */
+    int32_t created_partitions;  /* create, once decided: what the topic got (-1 unknown) */
+    int16_t created_replication; /* likewise */
+    int32_t nassign;             /* replica assignments given; -1 when null */
     int err;
     char msg[MSG_LEN];
     st_config_set *configs; /* names and values malloc'd */
@@ -172,6 +176,41 @@ static void read_broker_ids(st_rd *rd, bool flex, topic_ask *a, int32_t node_id,
 
 /* ---- CreateTopics ---- */
 
+/* Kafka's ConfigSource values (DescribeConfigs, CreateTopics v5+). */
+enum { SOURCE_TOPIC = 1, SOURCE_STATIC_BROKER = 4, SOURCE_DEFAULT = 5 };
+
+/* v5+: the configs the created topic has, as DescribeConfigs would show them; null
+ * when the topic is not there to describe (an error, or validate_only). */
+static void write_created_configs(st_buf *w, st_broker *b, const topic_ask *a, bool exists)
+{
+    st_config_desc *descs = NULL, *defaults = NULL;
+    size_t n = 0, ndefaults = 0;
+    char name[256];
+    if (!exists || !st_str_copy(name, sizeof(name), a->name) ||
+        st_topics_describe_configs(b->topics, name, &descs, &n) != 0 ||
+        st_topics_describe_defaults(b->topics, &defaults, &ndefaults) != 0) {
+        st_wr_array(w, true, -1);
+        goto out;
+    }
+    st_wr_array(w, true, (int32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        const st_config_desc *d = &descs[i];
+        /* Both lists come from one table in one order (as in configs.c). */
+        int8_t source = !d->is_default                             ? SOURCE_TOPIC
+                        : i < ndefaults && !defaults[i].is_default ? SOURCE_STATIC_BROKER
+                                                                   : SOURCE_DEFAULT;
+        st_wr_str(w, true, d->name, -1);
+        st_wr_str(w, true, d->sensitive ? NULL : d->value, -1);
+        st_wr_bool(w, d->read_only);
+        st_buf_put_i8(w, source);
+        st_wr_bool(w, d->sensitive);
+        st_wr_tags(w, true);
+    }
+out:
+    free(descs);
+    free(defaults);
+}
+
 static void read_create_topic(st_rd *rd, bool flex, int32_t node_id, topic_ask *a)
 {
     a->name = st_rd_str(rd, flex);
@@ -242,8 +281,11 @@ int st_handle_create_topics(st_req *req)
     if (asks == NULL)
         abort(); /* as st_buf */
     int32_t parsed = 0;
-    for (; parsed < n && !rd->err; parsed++)
+    for (; parsed < n && !rd->err; parsed++) {
+        asks[parsed].created_partitions = -1;
+        asks[parsed].created_replication = -1;
         read_create_topic(rd, flex, b->cfg.node_id, &asks[parsed]);
+    }
     st_rd_i32(rd); /* timeout_ms: creation is synchronous, done before we answer */
     bool validate_only = v >= 1 ? st_rd_bool(rd) : false;
     st_rd_tags(rd, flex);
@@ -275,6 +317,10 @@ int st_handle_create_topics(st_req *req)
             if (!a->err)
                 a->err = st_topics_create(b->topics, name, partitions, replication, a->configs,
                                           a->nconfigs, validate_only, a->msg, sizeof(a->msg));
+            if (!a->err) {
+                a->created_partitions = partitions;
+                a->created_replication = replication;
+            }
         }
     }
     persist_asks(b, asks, n, validate_only);
@@ -288,9 +334,21 @@ int st_handle_create_topics(st_req *req)
         if (a->err != 0)
             st_info("CreateTopics: %s: %s", st_err_name(a->err), a->msg);
         st_wr_str(w, flex, a->name.ptr, a->name.len);
+        if (v >= 7) {
+            const st_topic *t = a->err || validate_only
+                                    ? NULL
+                                    : st_topics_find(b->topics, a->name.ptr, (size_t)a->name.len);
+            static const uint8_t no_id[16];
+            st_buf_append(w, t ? t->id : no_id, 16);
+        }
         st_buf_put_i16(w, (int16_t)a->err);
         if (v >= 1)
             st_wr_str(w, flex, a->err ? a->msg : NULL, -1);
+        if (v >= 5) {
+            st_buf_put_i32(w, a->err ? -1 : a->created_partitions);
+            st_buf_put_i16(w, a->err ? -1 : a->created_replication);
+            write_created_configs(w, b, a, !a->err && !validate_only);
+        }
         st_wr_tags(w, flex);
     }
     st_wr_tags(w, flex);

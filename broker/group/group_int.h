@@ -326,6 +326,10 @@ void grp_offsets_write_group(st_groups *g, grp_group *grp);
 /* Writes tombstones for every offset of the group and its metadata; frees the
  * offsets. Returns 0 or a wire error code (with err set). */
 int grp_offsets_delete_group(st_groups *g, grp_group *grp, char *err, size_t errlen);
+/* OffsetDelete: writes tombstones for the committed offsets of the partitions whose
+ * error is 0 (those with none committed need nothing) and forgets them; an append
+ * failure sets their error. */
+void grp_offsets_delete(st_groups *g, grp_group *grp, grp_commit *c, size_t n);
 void grp_offsets_free(grp_group *grp);
 /* Writes tombstones, in one batch, for the offsets with expired[i] set (i indexes
  * grp->offsets) and, with group_tombstone, for the group's metadata record; then forgets

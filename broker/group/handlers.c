@@ -1,8 +1,12 @@
 /*
- * The consumer group APIs on the wire: FindCoordinator (10) v0-2, JoinGroup (11)
- * v0-5, Heartbeat (12) v0-3, LeaveGroup (13) v0-3, SyncGroup (14) v0-3,
- * DescribeGroups (15) v0-4, ListGroups (16) v0-2, OffsetCommit (8) v2-7, OffsetFetch
- * (9) v1-5 and DeleteGroups (42) v0-1. None is flexible in these ranges.
+ * The consumer group APIs on the wire: FindCoordinator (10) v0-4, JoinGroup (11)
+ * v0-9, Heartbeat (12) v0-4, LeaveGroup (13) v0-5, SyncGroup (14) v0-4,
+ * DescribeGroups (15) v0-5, ListGroups (16) v0-4, OffsetCommit (8) v2-8, OffsetFetch
+ * (9) v1-8 and DeleteGroups (42) v0-2. The flexible versions (KIP-482: compact strings
+ * and arrays, a tagged-field block after every struct) start at FindCoordinator 3,
+ * JoinGroup 6, Heartbeat/LeaveGroup/SyncGroup 4, DescribeGroups 5, ListGroups 3,
+ * OffsetCommit 8, OffsetFetch 6 and DeleteGroups 2 (the API table in proto/api.c); each
+ * handler reads and writes every version from one body, keyed on req->flex.
  *
  * Each handler decodes its request, calls the coordinator (coordinator.c, offsets.c,
  * admin.c) and writes the answer. JoinGroup and SyncGroup may be parked by the
@@ -39,6 +43,12 @@
 
 /* DescribeGroups v3+: "not provided" (the operations allowed are not computed). */
 #define AUTHORIZED_OPERATIONS_UNKNOWN INT32_MIN
+
+/* The fewest bytes a string (int16 length, or a compact uvarint) and a tagged-field
+ * block take, for st_rd_array's bound on a hostile count. */
+#define STR_MIN(flex)  ((flex) ? 1u : 2u)
+#define TAGS_MIN(flex) ((flex) ? 1u : 0u)
+#define ARR_MIN(flex)  ((flex) ? 1u : 4u)
 
 /* May the caller do `op` on the group / topic named by a wire string (borrowed)? */
 static bool group_allowed(const st_req *req, st_acl_operation op, st_str id)
@@ -78,82 +88,148 @@ static void put_throttle(st_buf *out, const st_req *req, int16_t from_version)
 
 /* ---- FindCoordinator ---- */
 
-int st_handle_find_coordinator(st_req *req)
+/* Why the caller may not learn the coordinator of `key`, or 0 (and *message NULL). */
+static int coordinator_refusal(const st_req *req, int8_t key_type, st_str key, const char **message)
 {
-    st_broker *b = req->broker;
-    st_rd *rd = &req->rd;
-    int16_t v = req->api_version;
-    st_str key = st_rd_str(rd, false); /* every group and transactional id lives here */
-    int8_t key_type = v >= 1 ? st_rd_i8(rd) : 0;
-    if (rd->err)
-        return ST_ERR__MALFORMED;
-    st_buf *out = st_resp_buf(req->resp);
-    put_throttle(out, req, 1);
-    int error = 0;
-    const char *message = NULL;
+    *message = NULL;
     if (key_type != 0 && key_type != 1) {
-        error = ST_ERR_INVALID_REQUEST;
-        message = "unknown coordinator key type (0 is group, 1 is transaction)";
-    } else if (key_type == 0 && !group_allowed(req, ST_ACL_OP_DESCRIBE, key)) {
-        error = ST_ERR_GROUP_AUTHORIZATION_FAILED;
-        message = "not authorized: DESCRIBE on the group is needed";
-    } else if (key_type == 1 &&
-               !st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
-                             key.ptr ? key.ptr : "", key.len > 0 ? (size_t)key.len : 0)) {
-        error = ST_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-        message = "not authorized: DESCRIBE on the transactional id is needed";
+        *message = "unknown coordinator key type (0 is group, 1 is transaction)";
+        return ST_ERR_INVALID_REQUEST;
     }
+    if (key_type == 0 && !group_allowed(req, ST_ACL_OP_DESCRIBE, key)) {
+        *message = "not authorized: DESCRIBE on the group is needed";
+        return ST_ERR_GROUP_AUTHORIZATION_FAILED;
+    }
+    if (key_type == 1 && !st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
+                                       key.ptr ? key.ptr : "", key.len > 0 ? (size_t)key.len : 0)) {
+        *message = "not authorized: DESCRIBE on the transactional id is needed";
+        return ST_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    }
+    return 0;
+}
+
+/* node_id, host, port of the coordinator (us), or of nobody when error is set. */
+static void write_coordinator(const st_req *req, st_buf *out, int error)
+{
+    bool flex = req->flex;
     if (error) {
-        st_buf_put_i16(out, (int16_t)error);
-        if (v >= 1)
-            st_wr_str(out, false, message, -1);
         st_buf_put_i32(out, -1);
-        st_wr_str(out, false, "", 0);
+        st_wr_str(out, flex, "", 0);
         st_buf_put_i32(out, -1);
-        return ST_REQ_DONE;
+        return;
     }
-    st_buf_put_i16(out, 0);
-    if (v >= 1)
-        st_wr_str(out, false, NULL, -1); /* error_message */
     /* The address Metadata gives for this broker (metadata.c): the port of the listener
      * the client came in on, so a SASL client is not sent to the PLAINTEXT port. */
+    const st_broker *b = req->broker;
     const char *host = b->cfg.advertised_host[0] ? b->cfg.advertised_host : b->cfg.listen_host;
     const st_session *session = st_req_session(req);
     int port = b->cfg.advertised_port;
     if (!port)
         port = session && session->listener_port ? session->listener_port : st_broker_port(b);
     st_buf_put_i32(out, b->cfg.node_id);
-    st_wr_str(out, false, host, -1);
+    st_wr_str(out, flex, host, -1);
     st_buf_put_i32(out, port);
+}
+
+int st_handle_find_coordinator(st_req *req)
+{
+    st_rd *rd = &req->rd;
+    int16_t v = req->api_version;
+    bool flex = req->flex;
+    st_buf *out = st_resp_buf(req->resp);
+    const char *message;
+    if (v >= 4) {
+        /* v4 (KIP-699): several keys of one type, one answer each. */
+        int8_t key_type = st_rd_i8(rd);
+        int32_t n = st_rd_array(rd, flex, STR_MIN(flex));
+        st_str *keys = grp_xcalloc(n > 0 ? (size_t)n : 1, sizeof *keys);
+        for (int32_t i = 0; i < n; i++)
+            keys[i] = st_rd_str(rd, flex);
+        st_rd_tags(rd, flex);
+        if (rd->err) {
+            free(keys);
+            return ST_ERR__MALFORMED;
+        }
+        put_throttle(out, req, 1);
+        st_wr_array(out, flex, n > 0 ? n : 0);
+        for (int32_t i = 0; i < n; i++) {
+            int error = coordinator_refusal(req, key_type, keys[i], &message);
+            st_wr_str(out, flex, keys[i].ptr ? keys[i].ptr : "", keys[i].len > 0 ? keys[i].len : 0);
+            write_coordinator(req, out, error);
+            st_buf_put_i16(out, (int16_t)error);
+            st_wr_str(out, flex, message, -1);
+            st_wr_tags(out, flex);
+        }
+        st_wr_tags(out, flex);
+        free(keys);
+        return ST_REQ_DONE;
+    }
+    st_str key = st_rd_str(rd, flex); /* every group and transactional id lives here */
+    int8_t key_type = v >= 1 ? st_rd_i8(rd) : 0;
+    st_rd_tags(rd, flex);
+    if (rd->err)
+        return ST_ERR__MALFORMED;
+    put_throttle(out, req, 1);
+    int error = coordinator_refusal(req, key_type, key, &message);
+    st_buf_put_i16(out, (int16_t)error);
+    if (v >= 1)
+        st_wr_str(out, flex, message, -1);
+    write_coordinator(req, out, error);
+    st_wr_tags(out, flex);
     return ST_REQ_DONE;
 }
 
 /* ---- JoinGroup ---- */
 
-static void write_join(st_req *req, const grp_join_result *r)
+/* A JoinGroup in flight: v7+ answers carry the protocol type, which lives in the
+ * request frame (valid until the request is finished). */
+typedef struct join_ctx {
+    st_req *req;
+    st_str protocol_type;
+} join_ctx;
+
+static void write_join(const join_ctx *j, const grp_join_result *r)
 {
+    st_req *req = j->req;
+    int16_t v = req->api_version;
+    bool flex = req->flex;
     st_buf *out = st_resp_buf(req->resp);
     put_throttle(out, req, 2);
     st_buf_put_i16(out, r->error);
     st_buf_put_i32(out, r->generation);
-    st_wr_str(out, false, r->protocol, -1);
-    st_wr_str(out, false, r->leader_id, -1);
-    st_wr_str(out, false, r->member_id, -1);
-    st_wr_array(out, false, (int32_t)r->nmembers);
+    if (v >= 7) {
+        /* Nullable from v7: an error names no protocol, as Kafka. */
+        if (r->error)
+            st_wr_str(out, flex, NULL, -1);
+        else
+            st_wr_str(out, flex, j->protocol_type.ptr, j->protocol_type.len);
+        st_wr_str(out, flex, r->error ? NULL : r->protocol, -1);
+    } else {
+        st_wr_str(out, flex, r->protocol, -1);
+    }
+    st_wr_str(out, flex, r->leader_id, -1);
+    if (v >= 9)
+        st_wr_bool(out, false); /* skip_assignment: the leader always assigns */
+    st_wr_str(out, flex, r->member_id, -1);
+    st_wr_array(out, flex, (int32_t)r->nmembers);
     for (size_t i = 0; i < r->nmembers; i++) {
         const grp_join_member *m = &r->members[i];
-        st_wr_str(out, false, m->member_id, -1);
-        if (req->api_version >= 5)
-            st_wr_str(out, false, m->group_instance_id, -1);
-        st_wr_bytes(out, false, m->metadata ? m->metadata : (const uint8_t *)"",
+        st_wr_str(out, flex, m->member_id, -1);
+        if (v >= 5)
+            st_wr_str(out, flex, m->group_instance_id, -1);
+        st_wr_bytes(out, flex, m->metadata ? m->metadata : (const uint8_t *)"",
                     (int32_t)m->metadata_len);
+        st_wr_tags(out, flex);
     }
+    st_wr_tags(out, flex);
 }
 
 static void join_answered(void *arg, const grp_join_result *r)
 {
-    st_req *req = arg;
-    write_join(req, r);
+    join_ctx *j = arg;
+    st_req *req = j->req;
+    write_join(j, r);
+    free(j);
     st_req_finish(req);
 }
 
@@ -161,28 +237,34 @@ int st_handle_join_group(st_req *req)
 {
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
+    bool flex = req->flex;
     grp_join_args a = {0};
-    a.group_id = st_rd_str(rd, false);
+    a.group_id = st_rd_str(rd, flex);
     a.session_timeout_ms = st_rd_i32(rd);
     /* v0 has no rebalance timeout: the session timeout serves as both. */
     a.rebalance_timeout_ms = v >= 1 ? st_rd_i32(rd) : a.session_timeout_ms;
-    a.member_id = st_rd_str(rd, false);
-    a.group_instance_id = v >= 5 ? st_rd_str(rd, false) : (st_str){NULL, -1};
-    a.protocol_type = st_rd_str(rd, false);
-    int32_t n = st_rd_array(rd, false, 2 + 4);
+    a.member_id = st_rd_str(rd, flex);
+    a.group_instance_id = v >= 5 ? st_rd_str(rd, flex) : (st_str){NULL, -1};
+    a.protocol_type = st_rd_str(rd, flex);
+    int32_t n = st_rd_array(rd, flex, flex ? 3 : 2 + 4);
     grp_join_proto *protocols = grp_xcalloc(n > 0 ? (size_t)n : 1, sizeof *protocols);
     for (int32_t i = 0; i < n; i++) {
-        protocols[i].name = st_rd_str(rd, false);
-        protocols[i].metadata = st_rd_bytes(rd, false);
+        protocols[i].name = st_rd_str(rd, flex);
+        protocols[i].metadata = st_rd_bytes(rd, flex);
+        st_rd_tags(rd, flex);
     }
+    if (v >= 8)
+        st_rd_str(rd, flex); /* reason: why the member (re)joins, for the broker's log */
+    st_rd_tags(rd, flex);
     if (rd->err) {
         free(protocols);
         return ST_ERR__MALFORMED;
     }
+    join_ctx now = {req, a.protocol_type};
     if (!group_allowed(req, ST_ACL_OP_READ, a.group_id)) {
         free(protocols);
         grp_join_result denied = {ST_ERR_GROUP_AUTHORIZATION_FAILED, -1, "", "", "", 0, NULL};
-        write_join(req, &denied);
+        write_join(&now, &denied);
         return ST_REQ_DONE;
     }
     char host[128];
@@ -192,12 +274,15 @@ int st_handle_join_group(st_req *req)
     a.require_known_member_id = v >= 4;
     a.protocols = protocols;
     a.nprotocols = n > 0 ? (size_t)n : 0;
+    join_ctx *later = grp_xcalloc(1, sizeof *later);
+    *later = now;
     grp_join_result res;
-    int rc = grp_join(req->broker->groups, &a, join_answered, req, &res);
+    int rc = grp_join(req->broker->groups, &a, join_answered, later, &res);
     free(protocols);
     if (rc == ST_ERR__DEFERRED)
         return rc;
-    write_join(req, &res);
+    free(later);
+    write_join(&now, &res);
     return ST_REQ_DONE;
 }
 
@@ -208,8 +293,9 @@ static void write_sync(st_req *req, const grp_sync_result *r)
     st_buf *out = st_resp_buf(req->resp);
     put_throttle(out, req, 1);
     st_buf_put_i16(out, r->error);
-    st_wr_bytes(out, false, r->assignment ? r->assignment : (const uint8_t *)"",
+    st_wr_bytes(out, req->flex, r->assignment ? r->assignment : (const uint8_t *)"",
                 (int32_t)r->assignment_len);
+    st_wr_tags(out, req->flex);
 }
 
 static void sync_answered(void *arg, const grp_sync_result *r)
@@ -222,17 +308,20 @@ static void sync_answered(void *arg, const grp_sync_result *r)
 int st_handle_sync_group(st_req *req)
 {
     st_rd *rd = &req->rd;
+    bool flex = req->flex;
     grp_sync_args a = {0};
-    a.group_id = st_rd_str(rd, false);
+    a.group_id = st_rd_str(rd, flex);
     a.generation = st_rd_i32(rd);
-    a.member_id = st_rd_str(rd, false);
-    a.group_instance_id = req->api_version >= 3 ? st_rd_str(rd, false) : (st_str){NULL, -1};
-    int32_t n = st_rd_array(rd, false, 2 + 4);
+    a.member_id = st_rd_str(rd, flex);
+    a.group_instance_id = req->api_version >= 3 ? st_rd_str(rd, flex) : (st_str){NULL, -1};
+    int32_t n = st_rd_array(rd, flex, flex ? 3 : 2 + 4);
     grp_sync_assignment *as = grp_xcalloc(n > 0 ? (size_t)n : 1, sizeof *as);
     for (int32_t i = 0; i < n; i++) {
-        as[i].member_id = st_rd_str(rd, false);
-        as[i].assignment = st_rd_bytes(rd, false);
+        as[i].member_id = st_rd_str(rd, flex);
+        as[i].assignment = st_rd_bytes(rd, flex);
+        st_rd_tags(rd, flex);
     }
+    st_rd_tags(rd, flex);
     if (rd->err) {
         free(as);
         return ST_ERR__MALFORMED;
@@ -259,10 +348,12 @@ int st_handle_sync_group(st_req *req)
 int st_handle_heartbeat(st_req *req)
 {
     st_rd *rd = &req->rd;
-    st_str group_id = st_rd_str(rd, false);
+    bool flex = req->flex;
+    st_str group_id = st_rd_str(rd, flex);
     int32_t generation = st_rd_i32(rd);
-    st_str member_id = st_rd_str(rd, false);
-    st_str instance_id = req->api_version >= 3 ? st_rd_str(rd, false) : (st_str){NULL, -1};
+    st_str member_id = st_rd_str(rd, flex);
+    st_str instance_id = req->api_version >= 3 ? st_rd_str(rd, flex) : (st_str){NULL, -1};
+    st_rd_tags(rd, flex);
     if (rd->err)
         return ST_ERR__MALFORMED;
     int rc = group_allowed(req, ST_ACL_OP_READ, group_id)
@@ -271,6 +362,7 @@ int st_handle_heartbeat(st_req *req)
     st_buf *out = st_resp_buf(req->resp);
     put_throttle(out, req, 1);
     st_buf_put_i16(out, (int16_t)rc);
+    st_wr_tags(out, flex);
     return ST_REQ_DONE;
 }
 
@@ -279,23 +371,28 @@ int st_handle_heartbeat(st_req *req)
 int st_handle_leave_group(st_req *req)
 {
     st_rd *rd = &req->rd;
+    bool flex = req->flex;
     bool batch = req->api_version >= 3; /* v3: several members, each with its error */
-    st_str group_id = st_rd_str(rd, false);
+    st_str group_id = st_rd_str(rd, flex);
     int32_t n = 1;
     st_str single = {NULL, -1};
     st_str *ids = &single, *instances = NULL;
     if (batch) {
-        n = st_rd_array(rd, false, 2 + 2);
+        n = st_rd_array(rd, flex, flex ? 3 : 2 + 2);
         size_t count = n > 0 ? (size_t)n : 1;
         ids = grp_xcalloc(count, sizeof *ids);
         instances = grp_xcalloc(count, sizeof *instances);
         for (int32_t i = 0; i < n; i++) {
-            ids[i] = st_rd_str(rd, false);
-            instances[i] = st_rd_str(rd, false);
+            ids[i] = st_rd_str(rd, flex);
+            instances[i] = st_rd_str(rd, flex);
+            if (req->api_version >= 5)
+                st_rd_str(rd, flex); /* reason: why it leaves, for the broker's log */
+            st_rd_tags(rd, flex);
         }
     } else {
-        single = st_rd_str(rd, false);
+        single = st_rd_str(rd, flex);
     }
+    st_rd_tags(rd, flex);
     int rc = ST_ERR__MALFORMED;
     size_t count = n > 0 ? (size_t)n : 0;
     int16_t *errors = grp_xcalloc(count, sizeof *errors);
@@ -313,13 +410,15 @@ int st_handle_leave_group(st_req *req)
             top = errors[0]; /* v0-2 carry the one member's error at the top */
         st_buf_put_i16(out, (int16_t)top);
         if (batch) {
-            st_wr_array(out, false, (int32_t)count);
+            st_wr_array(out, flex, (int32_t)count);
             for (size_t i = 0; i < count; i++) {
-                st_wr_str(out, false, ids[i].ptr, ids[i].len);
-                st_wr_str(out, false, instances[i].ptr, instances[i].len);
+                st_wr_str(out, flex, ids[i].ptr, ids[i].len);
+                st_wr_str(out, flex, instances[i].ptr, instances[i].len);
                 st_buf_put_i16(out, errors[i]);
+                st_wr_tags(out, flex);
             }
         }
+        st_wr_tags(out, flex);
         rc = ST_REQ_DONE;
     }
     free(errors);
@@ -345,24 +444,27 @@ typedef struct commit_req {
     grp_commit *commits;
 } commit_req;
 
-static size_t commit_part_size(int16_t v)
+/* The fewest bytes one partition of an OffsetCommit takes. */
+static size_t commit_part_size(int16_t v, bool flex)
 {
-    return 4 + 8 + (v >= 6 ? 4 : 0) + 2;
+    return 4 + 8 + (v >= 6 ? 4 : 0) + STR_MIN(flex) + TAGS_MIN(flex);
 }
 
 /* First walk over the topics (a copy of the cursor): counts them and their partitions. */
-static void commit_scan(st_rd rd, int16_t v, size_t *ntopics, size_t *nparts)
+static void commit_scan(st_rd rd, int16_t v, bool flex, size_t *ntopics, size_t *nparts)
 {
-    int32_t nt = st_rd_array(&rd, false, 2 + 4);
+    int32_t nt = st_rd_array(&rd, flex, STR_MIN(flex) + ARR_MIN(flex) + TAGS_MIN(flex));
     *ntopics = nt > 0 ? (size_t)nt : 0;
     *nparts = 0;
     for (int32_t t = 0; t < nt && !rd.err; t++) {
-        st_rd_str(&rd, false);
-        int32_t np = st_rd_array(&rd, false, commit_part_size(v));
+        st_rd_str(&rd, flex);
+        int32_t np = st_rd_array(&rd, flex, commit_part_size(v, flex));
         for (int32_t p = 0; p < np && !rd.err; p++) {
-            st_rd_skip(&rd, commit_part_size(v) - 2);
-            st_rd_str(&rd, false);
+            st_rd_skip(&rd, 4 + 8 + (v >= 6 ? 4 : 0));
+            st_rd_str(&rd, flex);
+            st_rd_tags(&rd, flex);
         }
+        st_rd_tags(&rd, flex);
         *nparts += np > 0 ? (size_t)np : 0;
     }
 }
@@ -377,17 +479,21 @@ static void commit_req_free(commit_req *c)
 static void write_commit(commit_req *c)
 {
     st_buf *out = st_resp_buf(c->req->resp);
+    bool flex = c->req->flex;
     put_throttle(out, c->req, 3);
-    st_wr_array(out, false, (int32_t)c->ntopics);
+    st_wr_array(out, flex, (int32_t)c->ntopics);
     for (size_t t = 0; t < c->ntopics; t++) {
         const commit_topic *ct = &c->topics[t];
-        st_wr_str(out, false, ct->name.ptr, ct->name.len);
-        st_wr_array(out, false, (int32_t)ct->n);
+        st_wr_str(out, flex, ct->name.ptr, ct->name.len);
+        st_wr_array(out, flex, (int32_t)ct->n);
         for (size_t i = ct->first; i < ct->first + ct->n; i++) {
             st_buf_put_i32(out, c->commits[i].partition);
             st_buf_put_i16(out, c->commits[i].error);
+            st_wr_tags(out, flex);
         }
+        st_wr_tags(out, flex);
     }
+    st_wr_tags(out, flex);
 }
 
 static void commit_flushed(void *arg, int err)
@@ -410,10 +516,11 @@ int st_handle_offset_commit(st_req *req)
 {
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
-    st_str group_id = st_rd_str(rd, false);
+    bool flex = req->flex;
+    st_str group_id = st_rd_str(rd, flex);
     int32_t generation = st_rd_i32(rd);
-    st_str member_id = st_rd_str(rd, false);
-    st_str instance_id = v >= 7 ? st_rd_str(rd, false) : (st_str){NULL, -1};
+    st_str member_id = st_rd_str(rd, flex);
+    st_str instance_id = v >= 7 ? st_rd_str(rd, flex) : (st_str){NULL, -1};
     /* v2-4: an explicit retention for these offsets; -1 (every client's default) leaves
      * them to offsets.retention.minutes (KIP-211). */
     int64_t retention_ms = v >= 2 && v <= 4 ? st_rd_i64(rd) : -1;
@@ -427,26 +534,29 @@ int st_handle_offset_commit(st_req *req)
     commit_req *c = grp_xcalloc(1, sizeof *c);
     c->req = req;
     size_t nparts;
-    commit_scan(*rd, v, &c->ntopics, &nparts);
+    commit_scan(*rd, v, flex, &c->ntopics, &nparts);
     c->topics = grp_xcalloc(c->ntopics, sizeof *c->topics);
     c->commits = grp_xcalloc(nparts, sizeof *c->commits);
-    int32_t nt = st_rd_array(rd, false, 2 + 4);
+    int32_t nt = st_rd_array(rd, flex, STR_MIN(flex) + ARR_MIN(flex) + TAGS_MIN(flex));
     for (int32_t t = 0; t < nt && !rd->err && (size_t)t < c->ntopics; t++) {
         commit_topic *ct = &c->topics[t];
-        ct->name = st_rd_str(rd, false);
+        ct->name = st_rd_str(rd, flex);
         ct->first = c->ncommits;
-        int32_t np = st_rd_array(rd, false, commit_part_size(v));
+        int32_t np = st_rd_array(rd, flex, commit_part_size(v, flex));
         for (int32_t p = 0; p < np && !rd->err && c->ncommits < nparts; p++) {
             grp_commit *pc = &c->commits[c->ncommits++];
             pc->topic = ct->name;
             pc->partition = st_rd_i32(rd);
             pc->offset = st_rd_i64(rd);
             pc->leader_epoch = v >= 6 ? st_rd_i32(rd) : -1;
-            pc->metadata = st_rd_str(rd, false);
+            pc->metadata = st_rd_str(rd, flex);
             pc->expire_timestamp_ms = expire_ms;
+            st_rd_tags(rd, flex);
             ct->n++;
         }
+        st_rd_tags(rd, flex);
     }
+    st_rd_tags(rd, flex);
     if (rd->err) {
         commit_req_free(c);
         return ST_ERR__MALFORMED;
@@ -489,171 +599,261 @@ int st_handle_offset_commit(st_req *req)
 /* ---- OffsetFetch ---- */
 
 /* One partition's answer: its committed offset, or none (o NULL) with `error`. */
-static void write_fetched(st_buf *out, int16_t v, int32_t partition, const grp_offset *o, int error)
+static void write_fetched(st_buf *out, const st_req *req, int32_t partition, const grp_offset *o,
+                          int error)
 {
+    bool flex = req->flex;
     st_buf_put_i32(out, partition);
     st_buf_put_i64(out, o ? o->offset : -1);
-    if (v >= 5)
+    if (req->api_version >= 5)
         st_buf_put_i32(out, o ? o->leader_epoch : -1);
-    st_wr_str(out, false, o ? o->metadata : "", -1);
+    st_wr_str(out, flex, o ? o->metadata : "", -1);
     st_buf_put_i16(out, (int16_t)error);
+    st_wr_tags(out, flex);
 }
 
-/* Reads the rest of a request whose group the caller may not DESCRIBE and answers
- * GROUP_AUTHORIZATION_FAILED: at the top for v2+ (no topics), per partition for v1,
- * which has no top-level error. */
-static int offset_fetch_denied(st_req *req, st_buf *out)
+/* Reads one group's topics and answers GROUP_AUTHORIZATION_FAILED: at the group level
+ * for v2+ (no topics), per partition for v1, which has no group-level error. */
+static void offset_fetch_denied(const st_req *req, st_rd *rd, st_buf *out)
 {
-    st_rd *rd = &req->rd;
     int16_t v = req->api_version;
-    int32_t nt = st_rd_array(rd, false, 2 + 4);
+    bool flex = req->flex;
+    int32_t nt = st_rd_array(rd, flex, STR_MIN(flex) + ARR_MIN(flex) + TAGS_MIN(flex));
     if (v >= 2) {
         for (int32_t t = 0; t < nt && !rd->err; t++) {
-            st_rd_str(rd, false);
-            int32_t np = st_rd_array(rd, false, 4);
+            st_rd_str(rd, flex);
+            int32_t np = st_rd_array(rd, flex, 4);
             st_rd_skip(rd, (size_t)(np > 0 ? np : 0) * 4);
+            st_rd_tags(rd, flex);
         }
-        st_wr_array(out, false, 0);
+        st_wr_array(out, flex, 0);
         st_buf_put_i16(out, ST_ERR_GROUP_AUTHORIZATION_FAILED);
-        return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
+        return;
     }
-    st_wr_array(out, false, nt > 0 ? nt : 0);
+    st_wr_array(out, flex, nt > 0 ? nt : 0);
     for (int32_t t = 0; t < nt && !rd->err; t++) {
-        st_str topic = st_rd_str(rd, false);
-        st_wr_str(out, false, topic.ptr, topic.len);
-        int32_t np = st_rd_array(rd, false, 4);
-        st_wr_array(out, false, np > 0 ? np : 0);
+        st_str topic = st_rd_str(rd, flex);
+        st_wr_str(out, flex, topic.ptr, topic.len);
+        int32_t np = st_rd_array(rd, flex, 4);
+        st_wr_array(out, flex, np > 0 ? np : 0);
         for (int32_t p = 0; p < np && !rd->err; p++)
-            write_fetched(out, v, st_rd_i32(rd), NULL, ST_ERR_GROUP_AUTHORIZATION_FAILED);
+            write_fetched(out, req, st_rd_i32(rd), NULL, ST_ERR_GROUP_AUTHORIZATION_FAILED);
+        st_rd_tags(rd, flex);
+        st_wr_tags(out, flex);
     }
-    return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
+}
+
+/* Every offset the group committed, by topic, leaving out the topics the caller may not
+ * DESCRIBE (decided once per topic, as the count is written first). */
+static void offset_fetch_all(const st_req *req, const grp_group *grp, st_buf *out)
+{
+    bool flex = req->flex;
+    size_t n = grp ? grp->noffsets : 0, ntopics = 0;
+    bool *shown = grp_xcalloc(n ? n : 1, sizeof *shown);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(grp->offsets[i].topic, grp->offsets[i - 1].topic) == 0) {
+            shown[i] = shown[i - 1];
+            continue;
+        }
+        const char *topic = grp->offsets[i].topic;
+        shown[i] =
+            st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, topic, strlen(topic));
+        ntopics += shown[i];
+    }
+    st_wr_array(out, flex, (int32_t)ntopics);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && strcmp(grp->offsets[j].topic, grp->offsets[i].topic) == 0)
+            j++;
+        if (!shown[i]) {
+            i = j;
+            continue;
+        }
+        st_wr_str(out, flex, grp->offsets[i].topic, -1);
+        st_wr_array(out, flex, (int32_t)(j - i));
+        for (size_t k = i; k < j; k++)
+            write_fetched(out, req, grp->offsets[k].partition, &grp->offsets[k], 0);
+        st_wr_tags(out, flex);
+        i = j;
+    }
+    free(shown);
+}
+
+/* Reads one group's topics (null: all) and writes its topics and, from v2, its error
+ * code: the body of v1-7 and one group's entry of v8. */
+static void offset_fetch_group(const st_req *req, st_rd *rd, st_buf *out, st_str group_id)
+{
+    bool flex = req->flex;
+    if (!group_allowed(req, ST_ACL_OP_DESCRIBE, group_id)) {
+        offset_fetch_denied(req, rd, out);
+        return;
+    }
+    grp_group *grp = grp_find(req->broker->groups, group_id);
+    int32_t nt = st_rd_array(rd, flex, STR_MIN(flex) + ARR_MIN(flex) + TAGS_MIN(flex));
+    if (nt < 0) {
+        offset_fetch_all(req, grp, out); /* v2+: null topics */
+    } else {
+        /* The response mirrors the request, so it is written while reading. */
+        st_wr_array(out, flex, nt);
+        for (int32_t t = 0; t < nt && !rd->err; t++) {
+            st_str topic = st_rd_str(rd, flex);
+            bool allowed = topic_allowed(req, ST_ACL_OP_DESCRIBE, topic);
+            st_wr_str(out, flex, topic.ptr, topic.len);
+            int32_t np = st_rd_array(rd, flex, 4);
+            st_wr_array(out, flex, np > 0 ? np : 0);
+            for (int32_t p = 0; p < np && !rd->err; p++) {
+                int32_t partition = st_rd_i32(rd);
+                if (!allowed)
+                    write_fetched(out, req, partition, NULL, ST_ERR_TOPIC_AUTHORIZATION_FAILED);
+                else
+                    write_fetched(out, req, partition,
+                                  grp ? grp_offsets_find(grp, topic, partition) : NULL, 0);
+            }
+            st_rd_tags(rd, flex);
+            st_wr_tags(out, flex);
+        }
+    }
+    if (req->api_version >= 2)
+        st_buf_put_i16(out, 0);
 }
 
 int st_handle_offset_fetch(st_req *req)
 {
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
-    st_str group_id = st_rd_str(rd, false);
+    bool flex = req->flex;
     st_buf *out = st_resp_buf(req->resp);
     put_throttle(out, req, 3);
-    if (!group_allowed(req, ST_ACL_OP_DESCRIBE, group_id))
-        return rd->err ? ST_ERR__MALFORMED : offset_fetch_denied(req, out);
-    grp_group *grp = grp_find(req->broker->groups, group_id);
-    int32_t nt = st_rd_array(rd, false, 2 + 4);
-    if (nt < 0) {
-        /* v2+: null topics = everything the group committed, by topic, leaving out the
-         * topics the caller may not DESCRIBE (decided once per topic, as the count is
-         * written first). */
-        size_t n = grp ? grp->noffsets : 0, ntopics = 0;
-        bool *shown = grp_xcalloc(n ? n : 1, sizeof *shown);
-        for (size_t i = 0; i < n; i++) {
-            if (i > 0 && strcmp(grp->offsets[i].topic, grp->offsets[i - 1].topic) == 0) {
-                shown[i] = shown[i - 1];
-                continue;
-            }
-            const char *topic = grp->offsets[i].topic;
-            shown[i] =
-                st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, topic, strlen(topic));
-            ntopics += shown[i];
+    if (v >= 8) {
+        /* v8 (KIP-709): several groups, each answered as a v7 body would be. */
+        int32_t ng = st_rd_array(rd, flex, STR_MIN(flex) + ARR_MIN(flex) + TAGS_MIN(flex));
+        st_wr_array(out, flex, ng > 0 ? ng : 0);
+        for (int32_t i = 0; i < ng && !rd->err; i++) {
+            st_str group_id = st_rd_str(rd, flex);
+            st_wr_str(out, flex, group_id.ptr ? group_id.ptr : "",
+                      group_id.len > 0 ? group_id.len : 0);
+            offset_fetch_group(req, rd, out, group_id);
+            st_rd_tags(rd, flex);
+            st_wr_tags(out, flex);
         }
-        st_wr_array(out, false, (int32_t)ntopics);
-        for (size_t i = 0; i < n;) {
-            size_t j = i;
-            while (j < n && strcmp(grp->offsets[j].topic, grp->offsets[i].topic) == 0)
-                j++;
-            if (!shown[i]) {
-                i = j;
-                continue;
-            }
-            st_wr_str(out, false, grp->offsets[i].topic, -1);
-            st_wr_array(out, false, (int32_t)(j - i));
-            for (size_t k = i; k < j; k++)
-                write_fetched(out, v, grp->offsets[k].partition, &grp->offsets[k], 0);
-            i = j;
-        }
-        free(shown);
     } else {
-        /* The response mirrors the request, so it is written while reading. */
-        st_wr_array(out, false, nt);
-        for (int32_t t = 0; t < nt && !rd->err; t++) {
-            st_str topic = st_rd_str(rd, false);
-            bool allowed = topic_allowed(req, ST_ACL_OP_DESCRIBE, topic);
-            st_wr_str(out, false, topic.ptr, topic.len);
-            int32_t np = st_rd_array(rd, false, 4);
-            st_wr_array(out, false, np > 0 ? np : 0);
-            for (int32_t p = 0; p < np && !rd->err; p++) {
-                int32_t partition = st_rd_i32(rd);
-                if (!allowed)
-                    write_fetched(out, v, partition, NULL, ST_ERR_TOPIC_AUTHORIZATION_FAILED);
-                else
-                    write_fetched(out, v, partition,
-                                  grp ? grp_offsets_find(grp, topic, partition) : NULL, 0);
-            }
-        }
+        st_str group_id = st_rd_str(rd, flex);
+        offset_fetch_group(req, rd, out, group_id);
     }
-    if (v >= 2)
-        st_buf_put_i16(out, 0);
+    if (v >= 7)
+        st_rd_bool(rd); /* require_stable: offsets are committed directly, so all are stable */
+    st_rd_tags(rd, flex);
+    st_wr_tags(out, flex);
     return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
 }
 
 /* ---- ListGroups, DescribeGroups, DeleteGroups ---- */
 
+typedef struct list_ctx {
+    const st_req *req;
+    st_buf *out;
+    const st_str *states; /* v4 states filter; none: every group */
+    int32_t nstates;
+    bool count_only; /* first pass: count what the filter keeps */
+    size_t count;
+} list_ctx;
+
+static bool state_wanted(const list_ctx *l, st_group_state state)
+{
+    if (l->nstates <= 0)
+        return true;
+    const char *name = st_group_state_name(state);
+    for (int32_t i = 0; i < l->nstates; i++)
+        if (st_str_eq(l->states[i], name))
+            return true;
+    return false;
+}
+
 static void list_one(void *arg, const st_group_view *v)
 {
-    st_buf *out = arg;
-    st_wr_str(out, false, v->group_id, -1);
-    st_wr_str(out, false, v->protocol_type, -1);
+    list_ctx *l = arg;
+    if (!state_wanted(l, v->state))
+        return;
+    if (l->count_only) {
+        l->count++;
+        return;
+    }
+    bool flex = l->req->flex;
+    st_wr_str(l->out, flex, v->group_id, -1);
+    st_wr_str(l->out, flex, v->protocol_type, -1);
+    if (l->req->api_version >= 4)
+        st_wr_str(l->out, flex, st_group_state_name(v->state), -1);
+    st_wr_tags(l->out, flex);
 }
 
 int st_handle_list_groups(st_req *req)
 {
+    st_rd *rd = &req->rd;
+    bool flex = req->flex;
     st_groups *g = req->broker->groups;
+    st_str *states = NULL;
+    int32_t nstates = 0;
+    if (req->api_version >= 4) {
+        nstates = st_rd_array(rd, flex, STR_MIN(flex));
+        states = grp_xcalloc(nstates > 0 ? (size_t)nstates : 1, sizeof *states);
+        for (int32_t i = 0; i < nstates; i++)
+            states[i] = st_rd_str(rd, flex);
+    }
+    st_rd_tags(rd, flex);
+    if (rd->err) {
+        free(states);
+        return ST_ERR__MALFORMED;
+    }
     st_buf *out = st_resp_buf(req->resp);
     put_throttle(out, req, 1);
     st_buf_put_i16(out, 0);
-    if (st_authorize_cluster(req, ST_ACL_OP_DESCRIBE)) {
-        st_wr_array(out, false, (int32_t)g->ngroups);
-        st_groups_foreach(g, list_one, out);
-        return ST_REQ_DONE;
-    }
-    /* Otherwise only the groups it may DESCRIBE, silently (Kafka's filter): decided once
-     * per group, as the count goes first. */
-    size_t nshown = 0;
+    list_ctx l = {req, out, states, nstates, true, 0};
+    /* Only the groups the caller may DESCRIBE, silently (Kafka's filter), unless it may
+     * DESCRIBE the cluster: decided once per group, as the count goes first. */
+    bool all = st_authorize_cluster(req, ST_ACL_OP_DESCRIBE);
     bool *shown = grp_xcalloc(g->ngroups ? g->ngroups : 1, sizeof *shown);
     for (size_t i = 0; i < g->ngroups; i++) {
         const char *id = g->groups[i]->id;
-        shown[i] = st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_GROUP, id, strlen(id));
-        nshown += shown[i];
+        shown[i] =
+            all || st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_GROUP, id, strlen(id));
+        if (shown[i])
+            grp_view(g, g->groups[i], list_one, &l);
     }
-    st_wr_array(out, false, (int32_t)nshown);
+    st_wr_array(out, flex, (int32_t)l.count);
+    l.count_only = false;
     for (size_t i = 0; i < g->ngroups; i++)
         if (shown[i])
-            grp_view(g, g->groups[i], list_one, out);
+            grp_view(g, g->groups[i], list_one, &l);
+    st_wr_tags(out, flex);
     free(shown);
+    free(states);
     return ST_REQ_DONE;
 }
 
 typedef struct describe_ctx {
     st_buf *out;
     int16_t version;
+    bool flex;
 } describe_ctx;
 
 static void describe_tail(describe_ctx *d)
 {
     if (d->version >= 3)
         st_buf_put_i32(d->out, AUTHORIZED_OPERATIONS_UNKNOWN);
+    st_wr_tags(d->out, d->flex);
 }
 
 /* A group with no members and no protocol: an unknown group is reported "Dead" with
  * no error, an invalid id with state "" (Kafka's DeadGroup and EmptyGroup). */
 static void describe_none(describe_ctx *d, int error, st_str id, const char *state)
 {
+    bool flex = d->flex;
     st_buf_put_i16(d->out, (int16_t)error);
-    st_wr_str(d->out, false, id.ptr ? id.ptr : "", id.len > 0 ? id.len : 0);
-    st_wr_str(d->out, false, state, -1);
-    st_wr_str(d->out, false, "", 0);
-    st_wr_str(d->out, false, "", 0);
-    st_wr_array(d->out, false, 0);
+    st_wr_str(d->out, flex, id.ptr ? id.ptr : "", id.len > 0 ? id.len : 0);
+    st_wr_str(d->out, flex, state, -1);
+    st_wr_str(d->out, flex, "", 0);
+    st_wr_str(d->out, flex, "", 0);
+    st_wr_array(d->out, flex, 0);
     describe_tail(d);
 }
 
@@ -661,26 +861,28 @@ static void describe_one(void *arg, const st_group_view *v)
 {
     describe_ctx *d = arg;
     st_buf *out = d->out;
+    bool flex = d->flex;
     /* As Kafka: the protocol, metadata and assignments only once the group is Stable. */
     bool stable = v->state == ST_GROUP_STABLE;
     st_buf_put_i16(out, 0);
-    st_wr_str(out, false, v->group_id, -1);
-    st_wr_str(out, false, st_group_state_name(v->state), -1);
-    st_wr_str(out, false, v->protocol_type, -1);
-    st_wr_str(out, false, stable ? v->protocol : "", -1);
-    st_wr_array(out, false, (int32_t)v->nmembers);
+    st_wr_str(out, flex, v->group_id, -1);
+    st_wr_str(out, flex, st_group_state_name(v->state), -1);
+    st_wr_str(out, flex, v->protocol_type, -1);
+    st_wr_str(out, flex, stable ? v->protocol : "", -1);
+    st_wr_array(out, flex, (int32_t)v->nmembers);
     for (size_t i = 0; i < v->nmembers; i++) {
         const st_group_member_view *m = &v->members[i];
-        st_wr_str(out, false, m->member_id, -1);
+        st_wr_str(out, flex, m->member_id, -1);
         if (d->version >= 4)
-            st_wr_str(out, false, m->group_instance_id, -1);
-        st_wr_str(out, false, m->client_id, -1);
-        st_wr_str(out, false, m->client_host, -1);
+            st_wr_str(out, flex, m->group_instance_id, -1);
+        st_wr_str(out, flex, m->client_id, -1);
+        st_wr_str(out, flex, m->client_host, -1);
         bool md = stable && m->metadata, as = stable && m->assignment;
-        st_wr_bytes(out, false, md ? m->metadata : (const uint8_t *)"",
+        st_wr_bytes(out, flex, md ? m->metadata : (const uint8_t *)"",
                     md ? (int32_t)m->metadata_len : 0);
-        st_wr_bytes(out, false, as ? m->assignment : (const uint8_t *)"",
+        st_wr_bytes(out, flex, as ? m->assignment : (const uint8_t *)"",
                     as ? (int32_t)m->assignment_len : 0);
+        st_wr_tags(out, flex);
     }
     describe_tail(d);
 }
@@ -688,13 +890,14 @@ static void describe_one(void *arg, const st_group_view *v)
 int st_handle_describe_groups(st_req *req)
 {
     st_rd *rd = &req->rd;
+    bool flex = req->flex;
     st_buf *out = st_resp_buf(req->resp);
-    describe_ctx d = {out, req->api_version};
+    describe_ctx d = {out, req->api_version, flex};
     put_throttle(out, req, 1);
-    int32_t n = st_rd_array(rd, false, 2);
-    st_wr_array(out, false, n > 0 ? n : 0);
+    int32_t n = st_rd_array(rd, flex, STR_MIN(flex));
+    st_wr_array(out, flex, n > 0 ? n : 0);
     for (int32_t i = 0; i < n && !rd->err; i++) {
-        st_str id = st_rd_str(rd, false);
+        st_str id = st_rd_str(rd, flex);
         char *cid = grp_dup_str(id);
         if (!group_allowed(req, ST_ACL_OP_DESCRIBE, id))
             describe_none(&d, ST_ERR_GROUP_AUTHORIZATION_FAILED, id, "");
@@ -706,18 +909,21 @@ int st_handle_describe_groups(st_req *req)
     }
     if (req->api_version >= 3)
         st_rd_bool(rd); /* include_authorized_operations: we have none to report */
+    st_rd_tags(rd, flex);
+    st_wr_tags(out, flex);
     return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
 }
 
 int st_handle_delete_groups(st_req *req)
 {
     st_rd *rd = &req->rd;
+    bool flex = req->flex;
     st_buf *out = st_resp_buf(req->resp);
     put_throttle(out, req, 0);
-    int32_t n = st_rd_array(rd, false, 2);
-    st_wr_array(out, false, n > 0 ? n : 0);
+    int32_t n = st_rd_array(rd, flex, STR_MIN(flex));
+    st_wr_array(out, flex, n > 0 ? n : 0);
     for (int32_t i = 0; i < n && !rd->err; i++) {
-        st_str id = st_rd_str(rd, false);
+        st_str id = st_rd_str(rd, flex);
         char *cid = grp_dup_str(id);
         char why[300] = "";
         int rc;
@@ -731,9 +937,12 @@ int st_handle_delete_groups(st_req *req)
         if (rc)
             st_info("DeleteGroups from %s: %s", req->conn ? st_conn_peer(req->conn) : "(none)",
                     why);
-        st_wr_str(out, false, id.ptr ? id.ptr : "", id.len > 0 ? id.len : 0);
+        st_wr_str(out, flex, id.ptr ? id.ptr : "", id.len > 0 ? id.len : 0);
         st_buf_put_i16(out, (int16_t)rc);
+        st_wr_tags(out, flex);
         free(cid);
     }
+    st_rd_tags(rd, flex);
+    st_wr_tags(out, flex);
     return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
 }

@@ -449,6 +449,28 @@ int grp_offsets_delete_group(st_groups *g, grp_group *grp, char *err, size_t err
     return 0;
 }
 
+void grp_offsets_delete(st_groups *g, grp_group *grp, grp_commit *c, size_t n)
+{
+    rec_set s = {ST_BUF_INIT, NULL, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].error || !grp_offsets_find(grp, c[i].topic, c[i].partition))
+            continue;
+        put_offset_key(&s, grp->id, c[i].topic, c[i].partition);
+        rec_done(&s, false);
+    }
+    int rc = append_set(g, grp->id, &s, NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].error)
+            continue;
+        if (rc)
+            c[i].error = (int16_t)rc;
+        else
+            offset_del(grp, c[i].topic, c[i].partition);
+    }
+    rec_set_free(&s);
+    maybe_forget(g, grp);
+}
+
 int st_groups_offsets(st_groups *g, const char *group_id,
                       void (*fn)(void *arg, const st_committed_view *c), void *arg)
 {

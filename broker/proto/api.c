@@ -28,8 +28,8 @@
 #define API_VERSIONS_KEY 18
 #define FETCH_KEY        1
 /* No flexible version inside the range we serve. Kafka's first flexible versions lie
- * just above our maxima (Produce 9, Fetch 12, CreateTopics 5, ...): raising a max past
- * one means setting the real number here and teaching the handler the compact forms. */
+ * just above some of our maxima (Produce 9, Fetch 12, ...): raising a max past one means
+ * setting the real number here and teaching the handler the compact forms. */
 #define NO_FLEX INT16_MAX
 
 /* Sorted by key. min_version is what we serve; ApiVersions advertises 0 regardless
@@ -38,19 +38,19 @@ static const st_api api_table[] = {
     {0, "Produce", 3, 7, NO_FLEX, st_handle_produce},
     {1, "Fetch", 4, 11, NO_FLEX, st_handle_fetch},
     {2, "ListOffsets", 1, 3, NO_FLEX, st_handle_list_offsets},
-    {3, "Metadata", 0, 6, NO_FLEX, st_handle_metadata},
-    {8, "OffsetCommit", 2, 7, NO_FLEX, st_handle_offset_commit},
-    {9, "OffsetFetch", 1, 5, NO_FLEX, st_handle_offset_fetch},
-    {10, "FindCoordinator", 0, 2, NO_FLEX, st_handle_find_coordinator},
-    {11, "JoinGroup", 0, 5, NO_FLEX, st_handle_join_group},
-    {12, "Heartbeat", 0, 3, NO_FLEX, st_handle_heartbeat},
-    {13, "LeaveGroup", 0, 3, NO_FLEX, st_handle_leave_group},
-    {14, "SyncGroup", 0, 3, NO_FLEX, st_handle_sync_group},
-    {15, "DescribeGroups", 0, 4, NO_FLEX, st_handle_describe_groups},
-    {16, "ListGroups", 0, 2, NO_FLEX, st_handle_list_groups},
+    {3, "Metadata", 0, 12, 9, st_handle_metadata},
+    {8, "OffsetCommit", 2, 8, 8, st_handle_offset_commit},
+    {9, "OffsetFetch", 1, 8, 6, st_handle_offset_fetch},
+    {10, "FindCoordinator", 0, 4, 3, st_handle_find_coordinator},
+    {11, "JoinGroup", 0, 9, 6, st_handle_join_group},
+    {12, "Heartbeat", 0, 4, 4, st_handle_heartbeat},
+    {13, "LeaveGroup", 0, 5, 4, st_handle_leave_group},
+    {14, "SyncGroup", 0, 4, 4, st_handle_sync_group},
+    {15, "DescribeGroups", 0, 5, 5, st_handle_describe_groups},
+    {16, "ListGroups", 0, 4, 3, st_handle_list_groups},
     {17, "SaslHandshake", 0, 1, NO_FLEX, st_handle_sasl_handshake},
     {18, "ApiVersions", 0, 3, 3, st_handle_api_versions},
-    {19, "CreateTopics", 0, 4, NO_FLEX, st_handle_create_topics},
+    {19, "CreateTopics", 0, 7, 5, st_handle_create_topics},
     {20, "DeleteTopics", 0, 1, NO_FLEX, st_handle_delete_topics},
     {21, "DeleteRecords", 0, 1, NO_FLEX, st_handle_delete_records},
     {22, "InitProducerId", 0, 1, NO_FLEX, st_handle_init_producer_id},
@@ -59,14 +59,17 @@ static const st_api api_table[] = {
     {31, "DeleteAcls", 0, 1, NO_FLEX, st_handle_delete_acls},
     {32, "DescribeConfigs", 0, 2, NO_FLEX, st_handle_describe_configs},
     {33, "AlterConfigs", 0, 1, NO_FLEX, st_handle_alter_configs},
+    {35, "DescribeLogDirs", 0, 4, 2, st_handle_describe_log_dirs},
     {36, "SaslAuthenticate", 0, 1, NO_FLEX, st_handle_sasl_authenticate},
     {37, "CreatePartitions", 0, 1, NO_FLEX, st_handle_create_partitions},
-    {42, "DeleteGroups", 0, 1, NO_FLEX, st_handle_delete_groups},
+    {42, "DeleteGroups", 0, 2, 2, st_handle_delete_groups},
     {44, "IncrementalAlterConfigs", 0, 1, 1, st_handle_incremental_alter_configs},
+    {47, "OffsetDelete", 0, 0, NO_FLEX, st_handle_offset_delete},
     {48, "DescribeClientQuotas", 0, 0, NO_FLEX, st_handle_describe_client_quotas},
     {49, "AlterClientQuotas", 0, 0, NO_FLEX, st_handle_alter_client_quotas},
     {50, "DescribeUserScramCredentials", 0, 0, 0, st_handle_describe_user_scram_credentials},
     {51, "AlterUserScramCredentials", 0, 0, 0, st_handle_alter_user_scram_credentials},
+    {60, "DescribeCluster", 0, 0, 0, st_handle_describe_cluster},
 };
 #define API_COUNT (sizeof api_table / sizeof api_table[0])
 

@@ -176,6 +176,170 @@ static void describe_configs_v0(st_buf *b)
     st_wr_array(b, false, -1); /* configuration_keys: all */
 }
 
+/* ---- flexible versions and the APIs added for tooling parity (issue 15) ---- */
+
+static void metadata_v12(st_buf *b)
+{
+    static const uint8_t no_id[16];
+    header(b, 3, 12, true);
+    st_wr_array(b, true, 1);
+    st_buf_append(b, no_id, sizeof no_id); /* topic_id */
+    st_wr_str(b, true, TOPIC, -1);
+    st_wr_tags(b, true);
+    st_wr_bool(b, true);  /* allow_auto_topic_creation */
+    st_wr_bool(b, false); /* include_topic_authorized_operations */
+    st_wr_tags(b, true);
+}
+
+static void create_topics_v7(st_buf *b)
+{
+    header(b, 19, 7, true);
+    st_wr_array(b, true, 1);
+    st_wr_str(b, true, "fuzz-created-flex", -1);
+    st_buf_put_i32(b, 2);    /* num_partitions */
+    st_buf_put_i16(b, 1);    /* replication_factor */
+    st_wr_array(b, true, 0); /* assignments */
+    st_wr_array(b, true, 1); /* configs */
+    st_wr_str(b, true, "retention.ms", -1);
+    st_wr_str(b, true, "60000", -1);
+    st_wr_tags(b, true);
+    st_wr_tags(b, true);
+    st_buf_put_i32(b, 5000); /* timeout_ms */
+    st_wr_bool(b, false);    /* validate_only */
+    st_wr_tags(b, true);
+}
+
+static void find_coordinator_v4(st_buf *b)
+{
+    header(b, 10, 4, true);
+    st_buf_put_i8(b, 0); /* key_type: group */
+    st_wr_array(b, true, 2);
+    st_wr_str(b, true, "fuzz-group", -1);
+    st_wr_str(b, true, "fuzz-group-2", -1);
+    st_wr_tags(b, true);
+}
+
+static void join_group_v9(st_buf *b)
+{
+    static const uint8_t subscription[] = {0,   0,   0,    0,    0,    1,   0,   10,
+                                           'f', 'u', 'z',  'z',  '-',  't', 'o', 'p',
+                                           'i', 'c', 0xff, 0xff, 0xff, 0xff};
+    header(b, 11, 9, true);
+    st_wr_str(b, true, "fuzz-group", -1);
+    st_buf_put_i32(b, 10000);     /* session_timeout_ms */
+    st_buf_put_i32(b, 10000);     /* rebalance_timeout_ms */
+    st_wr_str(b, true, "", -1);   /* member_id */
+    st_wr_str(b, true, NULL, -1); /* group_instance_id */
+    st_wr_str(b, true, "consumer", -1);
+    st_wr_array(b, true, 1);
+    st_wr_str(b, true, "range", -1);
+    st_wr_bytes(b, true, subscription, sizeof subscription);
+    st_wr_tags(b, true);
+    st_wr_str(b, true, "seed", -1); /* reason */
+    st_wr_tags(b, true);
+}
+
+static void offset_commit_v8(st_buf *b)
+{
+    header(b, 8, 8, true);
+    st_wr_str(b, true, "fuzz-group", -1);
+    st_buf_put_i32(b, -1);        /* generation: admin commit */
+    st_wr_str(b, true, "", -1);   /* member_id */
+    st_wr_str(b, true, NULL, -1); /* group_instance_id */
+    st_wr_array(b, true, 1);
+    st_wr_str(b, true, TOPIC, -1);
+    st_wr_array(b, true, 1);
+    st_buf_put_i32(b, 0);  /* partition */
+    st_buf_put_i64(b, 1);  /* offset */
+    st_buf_put_i32(b, -1); /* leader_epoch */
+    st_wr_str(b, true, "m", -1);
+    st_wr_tags(b, true);
+    st_wr_tags(b, true);
+    st_wr_tags(b, true);
+}
+
+static void offset_fetch_v8(st_buf *b)
+{
+    header(b, 9, 8, true);
+    st_wr_array(b, true, 2);
+    st_wr_str(b, true, "fuzz-group", -1);
+    st_wr_array(b, true, 1);
+    st_wr_str(b, true, TOPIC, -1);
+    st_wr_array(b, true, 1);
+    st_buf_put_i32(b, 0);
+    st_wr_tags(b, true);
+    st_wr_tags(b, true);
+    st_wr_str(b, true, "fuzz-group-2", -1);
+    st_wr_array(b, true, -1); /* every topic */
+    st_wr_tags(b, true);
+    st_wr_bool(b, false); /* require_stable */
+    st_wr_tags(b, true);
+}
+
+static void list_groups_v4(st_buf *b)
+{
+    header(b, 16, 4, true);
+    st_wr_array(b, true, 1);
+    st_wr_str(b, true, "Stable", -1);
+    st_wr_tags(b, true);
+}
+
+static void describe_groups_v5(st_buf *b)
+{
+    header(b, 15, 5, true);
+    st_wr_array(b, true, 1);
+    st_wr_str(b, true, "fuzz-group", -1);
+    st_wr_bool(b, false);
+    st_wr_tags(b, true);
+}
+
+static void leave_group_v5(st_buf *b)
+{
+    header(b, 13, 5, true);
+    st_wr_str(b, true, "fuzz-group", -1);
+    st_wr_array(b, true, 1);
+    st_wr_str(b, true, "fuzz-member", -1);
+    st_wr_str(b, true, NULL, -1);
+    st_wr_str(b, true, "seed", -1);
+    st_wr_tags(b, true);
+    st_wr_tags(b, true);
+}
+
+static void describe_log_dirs_v4(st_buf *b)
+{
+    header(b, 35, 4, true);
+    st_wr_array(b, true, 1);
+    st_wr_str(b, true, TOPIC, -1);
+    st_wr_array(b, true, 2);
+    st_buf_put_i32(b, 0);
+    st_buf_put_i32(b, 7);
+    st_wr_tags(b, true);
+    st_wr_tags(b, true);
+}
+
+static void describe_log_dirs_v0(st_buf *b)
+{
+    header(b, 35, 0, false);
+    st_wr_array(b, false, -1); /* every topic */
+}
+
+static void offset_delete_v0(st_buf *b)
+{
+    header(b, 47, 0, false);
+    st_wr_str(b, false, "fuzz-group", -1);
+    st_wr_array(b, false, 1);
+    st_wr_str(b, false, TOPIC, -1);
+    st_wr_array(b, false, 1);
+    st_buf_put_i32(b, 0);
+}
+
+static void describe_cluster_v0(st_buf *b)
+{
+    header(b, 60, 0, true);
+    st_wr_bool(b, true); /* include_cluster_authorized_operations */
+    st_wr_tags(b, true);
+}
+
 static void batch_one(st_buf *b)
 {
     record_batch(b, 1);
@@ -251,6 +415,19 @@ static const seed request_seeds[] = {
     {"list_offsets_v1", list_offsets_v1},
     {"create_topics_v4", create_topics_v4},
     {"describe_configs_v0", describe_configs_v0},
+    {"metadata_v12", metadata_v12},
+    {"create_topics_v7", create_topics_v7},
+    {"find_coordinator_v4", find_coordinator_v4},
+    {"join_group_v9", join_group_v9},
+    {"offset_commit_v8", offset_commit_v8},
+    {"offset_fetch_v8", offset_fetch_v8},
+    {"list_groups_v4", list_groups_v4},
+    {"describe_groups_v5", describe_groups_v5},
+    {"leave_group_v5", leave_group_v5},
+    {"describe_log_dirs_v4", describe_log_dirs_v4},
+    {"describe_log_dirs_v0", describe_log_dirs_v0},
+    {"offset_delete_v0", offset_delete_v0},
+    {"describe_cluster_v0", describe_cluster_v0},
 };
 
 static const seed batch_seeds[] = {
