@@ -45,6 +45,7 @@ static void usage(FILE *out)
         "      --ready-file PATH  once serving, write \"<port> <mgmt url> PROTOCOL=<port>...\"\n"
         "                         (every listener) to PATH\n"
         "      --log-level LEVEL  debug, info, warn or error [info]\n"
+        "      --version          print the version and exit\n"
         "  -h, --help             this text\n"
         "\n"
         "Command-line options override the file. SIGINT or SIGTERM shuts down cleanly.\n");
@@ -70,7 +71,7 @@ static int write_ready_file(const char *path, const st_broker *b, const char *mg
 
 int main(int argc, char **argv)
 {
-    enum { O_HOST = 1000, O_PORT, O_DATA, O_MGMT, O_READY, O_LEVEL, O_APORT, O_SURVEY };
+    enum { O_HOST = 1000, O_PORT, O_DATA, O_MGMT, O_READY, O_LEVEL, O_APORT, O_SURVEY, O_VERSION };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"host", required_argument, NULL, O_HOST},
@@ -81,6 +82,7 @@ int main(int argc, char **argv)
         {"ready-file", required_argument, NULL, O_READY},
         {"log-level", required_argument, NULL, O_LEVEL},
         {"advertised-port", required_argument, NULL, O_APORT},
+        {"version", no_argument, NULL, O_VERSION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -132,6 +134,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return 0;
+        case O_VERSION:
+            printf("straitd %s\n", ST_VERSION);
             return 0;
         default:
             fprintf(stderr, "straitd: see straitd --help\n");

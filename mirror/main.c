@@ -24,6 +24,8 @@
 #include "common/fileio.h"
 #include "common/logging.h"
 #include "common/mgmt.h"
+
+#include <librdkafka/rdkafka.h>
 #include "mirror/admin.h"
 #include "mirror/config.h"
 #include "mirror/flow.h"
@@ -55,6 +57,7 @@ static void usage(FILE *out)
                  "                         [the mgmt url's port + 100, or its ipc path + .survey]\n"
                  "      --ready-file PATH  once serving, write \"<mgmt url>\\n\" to PATH\n"
                  "      --log-level LEVEL  debug, info, warn or error (log_level) [info]\n"
+                 "      --version          print the version and exit\n"
                  "  -h, --help             this text\n"
                  "\n"
                  "The management token is mgmt.token from FILE, else the one generated into\n"
@@ -148,13 +151,14 @@ static void free_flows(st_mflow **flows, size_t n, int64_t timeout_ms)
 
 int main(int argc, char **argv)
 {
-    enum { O_MGMT = 1000, O_READY, O_LEVEL, O_SURVEY };
+    enum { O_MGMT = 1000, O_READY, O_LEVEL, O_SURVEY, O_VERSION };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"mgmt", required_argument, NULL, O_MGMT},
         {"survey", required_argument, NULL, O_SURVEY},
         {"ready-file", required_argument, NULL, O_READY},
         {"log-level", required_argument, NULL, O_LEVEL},
+        {"version", no_argument, NULL, O_VERSION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -180,6 +184,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return 0;
+        case O_VERSION:
+            printf("strait-mirror %s (librdkafka %s)\n", ST_VERSION, rd_kafka_version_str());
             return 0;
         case ':':
             fprintf(stderr, "strait-mirror: option %s needs a value; see strait-mirror --help\n",

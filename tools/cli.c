@@ -66,6 +66,52 @@ int cli_fail(const char *fmt, ...)
     return CLI_FAIL;
 }
 
+/* "--topic" (or "-t" for a short-only option) for option value opt. */
+static void option_name(int opt, const struct option *longopts, char *out, size_t cap)
+{
+    for (const struct option *o = longopts; o->name; o++)
+        if (o->val == opt && !o->flag) {
+            snprintf(out, cap, "--%s", o->name);
+            return;
+        }
+    snprintf(out, cap, "-%c", opt);
+}
+
+/* Does option value opt take a value (so that giving it twice means something)? */
+static bool takes_value(int opt, const char *shortopts, const struct option *longopts)
+{
+    for (const struct option *o = longopts; o->name; o++)
+        if (o->val == opt && !o->flag)
+            return o->has_arg == required_argument;
+    const char *at = opt > 0 && opt < 256 ? strchr(shortopts, opt) : NULL;
+    return at && at[1] == ':';
+}
+
+/* Flag discipline: a value-taking option given a second time is a usage error unless
+ * the command lists it in c->lists (it accumulates). Booleans may repeat. */
+static bool repeated(cli_ctx *c, int opt, const char *shortopts, const struct option *longopts)
+{
+    if (opt < 0 || (size_t)opt >= sizeof c->seen * 8 || !takes_value(opt, shortopts, longopts))
+        return false;
+    for (const int *l = c->lists; l && *l; l++)
+        if (*l == opt)
+            return false;
+    uint8_t bit = (uint8_t)(1u << (opt % 8));
+    if (c->seen[opt / 8] & bit) {
+        char name[64];
+        option_name(opt, longopts, name, sizeof name);
+        cli_usage_error(c, "%s is given twice: give it once", name);
+        return true;
+    }
+    c->seen[opt / 8] |= bit;
+    return false;
+}
+
+void cli_print_version(void)
+{
+    printf("strait %s (librdkafka %s)\n", ST_VERSION, rd_kafka_version_str());
+}
+
 int cli_getopt(cli_ctx *c, int argc, char **argv, const char *shortopts,
                const struct option *longopts)
 {
@@ -77,14 +123,20 @@ int cli_getopt(cli_ctx *c, int argc, char **argv, const char *shortopts,
     for (;;) {
         int opt = getopt_long(argc, argv, spec, longopts, NULL);
         const char *bad = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+        if (opt >= 0 && repeated(c, opt, spec, longopts))
+            return CLI_GETOPT_ERROR;
         switch (opt) {
         case -1:
             return CLI_GETOPT_END;
         case 'h':
             c->usage(stdout);
             return CLI_GETOPT_HELP;
+        case CLI_OPT_VERSION:
+            cli_print_version();
+            return CLI_GETOPT_HELP;
         case CLI_OPT_MGMT:
             c->mgmt_url = optarg;
+            c->mgmt_given = true;
             continue;
         case CLI_OPT_TOKEN:
             c->token = optarg;
@@ -94,6 +146,13 @@ int cli_getopt(cli_ctx *c, int argc, char **argv, const char *shortopts,
             continue;
         case CLI_OPT_BOOTSTRAP:
             c->bootstrap = optarg;
+            c->bootstrap_given = true;
+            continue;
+        case CLI_OPT_COMMAND_CONFIG:
+            c->command_config = optarg;
+            continue;
+        case CLI_OPT_PROFILE:
+            c->profile = optarg;
             continue;
         case CLI_OPT_JSON:
             c->json = true;
@@ -137,15 +196,23 @@ int cli_parse_int(const cli_ctx *c, const char *opt, const char *text, int64_t m
 void cli_print_global_options(FILE *out)
 {
     fputs("Global options (before or after the command):\n"
-          "  --mgmt URL         management endpoint of straitd\n"
-          "                     [$STRAIT_MGMT, else " CLI_DEFAULT_MGMT "]\n"
-          "  --token T          management token [$STRAIT_TOKEN, else read from\n"
-          "                     <data-dir>/meta/mgmt.token]\n"
+          "  --bootstrap H:P    Kafka listener(s), comma-separated [$STRAIT_BOOTSTRAP,\n"
+          "                     else the profile's bootstrap.servers, else\n"
+          "                     " CLI_DEFAULT_BOOTSTRAP "]\n"
+          "  --command-config F a connection profile file: Kafka client properties\n"
+          "                     (SASL, TLS, ...) in named [sections] [$STRAIT_CONFIG,\n"
+          "                     else ~/.config/strait/config if it exists]\n"
+          "  --profile NAME     the profile to use from that file [$STRAIT_PROFILE, else\n"
+          "                     the file's \"profile = NAME\" line, else \"default\"]\n"
+          "  --mgmt URL         straitd's management endpoint, for Strait-only commands\n"
+          "                     [$STRAIT_MGMT, else the profile's strait.mgmt, else\n"
+          "                     " CLI_DEFAULT_MGMT "]\n"
+          "  --token T          management token [$STRAIT_TOKEN, else the profile's\n"
+          "                     strait.token, else read from <data-dir>/meta/mgmt.token]\n"
           "  --data-dir D       the broker's data directory, to find the token "
           "[" CLI_DEFAULT_DATA_DIR "]\n"
-          "  --bootstrap H:P    Kafka listener for produce/consume\n"
-          "                     [$STRAIT_BOOTSTRAP, else " CLI_DEFAULT_BOOTSTRAP "]\n"
-          "  --json             machine-readable output (admin commands)\n"
+          "  --json             machine-readable output\n"
+          "  --version          the version, then exit\n"
           "  -h, --help         this help\n",
           out);
 }
@@ -181,6 +248,10 @@ json_t *cli_admin(cli_ctx *c, const char *cmd, json_t *args)
 {
     char tokbuf[512], err[1024];
     json_t *result = NULL;
+    if (cli_profile_load(c) != CLI_OK) {
+        json_decref(args);
+        return NULL;
+    }
     const char *token = find_token(c, tokbuf, sizeof(tokbuf));
     if (token) {
         result = st_mgmt_call(c->mgmt_url, token, cmd, args, CLI_MGMT_TIMEOUT_MS, err, sizeof(err));

@@ -27,19 +27,46 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 #define CLI_DEFAULT_DATA_DIR  "./data"
 #define CLI_MGMT_TIMEOUT_MS   5000
 
-/* What every command sees. Strings borrow from argv or the environment. */
+/* A growable list of strings (repeated options: --config, -X). Owns its copies. */
+typedef struct cli_list {
+    char **v;
+    size_t n;
+} cli_list;
+
+/* What every command sees. Strings borrow from argv, the environment or the profile. */
 typedef struct cli_ctx {
     const char *prog;         /* "strait topics create": prefixes usage errors */
-    const char *mgmt_url;     /* --mgmt, STRAIT_MGMT */
+    const char *mgmt_url;     /* --mgmt, STRAIT_MGMT, the profile's strait.mgmt */
     const char *token;        /* --token, STRAIT_TOKEN; NULL → read from data_dir */
     const char *data_dir;     /* --data-dir */
-    const char *bootstrap;    /* --bootstrap, STRAIT_BOOTSTRAP */
+    const char *bootstrap;    /* --bootstrap, STRAIT_BOOTSTRAP, the profile's */
     bool json;                /* --json */
     void (*usage)(FILE *out); /* the current command's --help text */
+    /* Flag discipline: options (getopt values) a command lets repeat, 0-terminated; any
+     * other option with a value given twice is a usage error (cli_getopt). */
+    const int *lists;
+    uint8_t seen[512]; /* bitmap of option values seen in the current parse */
+    /* Connection profile (cli_profile.c): set by --command-config / --profile. */
+    const char *command_config;       /* the file, or NULL for the default place */
+    const char *profile;              /* the profile's name, or NULL for the selected one */
+    bool mgmt_given, bootstrap_given; /* on the command line or in the environment */
+    cli_list kafka_props;             /* the profile's Kafka client properties ("name=value") */
+    cli_list profile_keep;            /* storage behind strings taken from the profile */
+    bool profile_loaded;
+    int profile_status; /* what cli_profile_load returned */
 } cli_ctx;
 
 /* Values getopt_long returns for the global options (above any short option char). */
-enum { CLI_OPT_MGMT = 1000, CLI_OPT_TOKEN, CLI_OPT_DATA_DIR, CLI_OPT_BOOTSTRAP, CLI_OPT_JSON };
+enum {
+    CLI_OPT_MGMT = 1000,
+    CLI_OPT_TOKEN,
+    CLI_OPT_DATA_DIR,
+    CLI_OPT_BOOTSTRAP,
+    CLI_OPT_JSON,
+    CLI_OPT_COMMAND_CONFIG,
+    CLI_OPT_PROFILE,
+    CLI_OPT_VERSION,
+};
 
 /* The global options, to end each command's struct option array (before the zero row). */
 #define CLI_GLOBAL_LONGOPTS                                                                        \
@@ -48,6 +75,9 @@ enum { CLI_OPT_MGMT = 1000, CLI_OPT_TOKEN, CLI_OPT_DATA_DIR, CLI_OPT_BOOTSTRAP, 
         {"data-dir", required_argument, NULL, CLI_OPT_DATA_DIR},                                   \
         {"bootstrap", required_argument, NULL, CLI_OPT_BOOTSTRAP},                                 \
         {"json", no_argument, NULL, CLI_OPT_JSON},                                                 \
+        {"command-config", required_argument, NULL, CLI_OPT_COMMAND_CONFIG},                       \
+        {"profile", required_argument, NULL, CLI_OPT_PROFILE},                                     \
+        {"version", no_argument, NULL, CLI_OPT_VERSION},                                           \
     {                                                                                              \
         "help", no_argument, NULL, 'h'                                                             \
     }
@@ -68,7 +98,8 @@ enum { CLI_OPT_RES_TOPIC = 1100, CLI_OPT_RES_GROUP, CLI_OPT_RES_TXN, CLI_OPT_RES
 int cli_resource_opt(const cli_ctx *c, int opt, const char *arg, json_t *args,
                      const char **resource);
 
-/* What cli_getopt returns besides an option's value. */
+/* What cli_getopt returns besides an option's value. HELP also stands for --version
+ * (printed; exit 0). */
 enum { CLI_GETOPT_END = -1, CLI_GETOPT_ERROR = -2, CLI_GETOPT_HELP = -3 };
 
 /*
@@ -108,6 +139,48 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_parse_int(const cli_ctx *c, const char *opt, const char *text, int64_t min, int64_t max,
                   int64_t *out);
 
+/* ---- text (cli_text.c) ---- */
+
+/* Resolves \n \t \r \0 \\ \xHH in an argument (--key-sep '\t'): out gets the bytes
+ * (NUL-terminated; *len excludes the terminator, and may count NULs inside). 0, or -1 with
+ * why. */
+int cli_unescape(const char *in, char *out, size_t cap, size_t *len, char *why, size_t whylen);
+/* Writes bytes with every unprintable one escaped (\n \t \r \0 \\ \xHH); valid
+ * UTF-8 text is written as it is. */
+void cli_write_escaped(FILE *out, const void *data, size_t len);
+bool cli_is_utf8(const void *data, size_t len);
+/* A point in time: epoch milliseconds, ISO 8601 (2026-11-21T10:00:00[.123][Z|+01:00];
+ * no zone means UTC; a date alone is its midnight), or "-DURATION" (before now_ms).
+ * 0, or -1 if text is none of these. */
+int cli_parse_time(const char *text, int64_t now_ms, int64_t *ms);
+/* A duration: "1h30m", "15m", "90s", "500ms", "2d", or Kafka's ISO form "PT1H30M",
+ * "P1DT2H". 0, or -1. */
+int cli_parse_duration(const char *text, int64_t *ms);
+
+/* ---- printing records (cli_record.c) ---- */
+typedef struct cli_format cli_format;
+/* Parses a format string (directives in cli_record.c); NULL with why. raw: print keys,
+ * values and headers unescaped. Free with cli_format_free. */
+cli_format *cli_format_new(const char *spec, bool raw, char *why, size_t whylen);
+void cli_format_free(cli_format *f);
+void cli_format_print(const cli_format *f, FILE *out, const rd_kafka_message_t *m);
+/* One compact JSON object and a newline: topic, partition, offset, timestamp,
+ * timestamp_type, key / key_base64, key_length, value / value_base64, value_length,
+ * headers [{key, value}]. */
+void cli_record_json(FILE *out, const rd_kafka_message_t *m);
+
+/* "strait 0.1.0 (librdkafka 2.0.2)" on stdout. */
+void cli_print_version(void);
+
+/* ---- connection profiles (cli_profile.c) ---- */
+
+/* Loads the selected profile (--command-config/--profile, $STRAIT_CONFIG/$STRAIT_PROFILE,
+ * else ~/.config/strait/config if it exists) into c: its Kafka properties, and bootstrap,
+ * mgmt url, token where the command line and environment gave none. CLI_OK, CLI_USAGE
+ * for a named profile or file that is missing, CLI_FAIL (reported) for a bad file. */
+int cli_profile_load(cli_ctx *c);
+void cli_profile_free(cli_ctx *c);
+
 /* The global options' help lines, for every command's usage text. */
 void cli_print_global_options(FILE *out);
 
@@ -125,11 +198,6 @@ int cli_run(cli_ctx *c, const char *cmd, json_t *args, cli_print_fn *print, cons
 /* Prints a JSON value indented, for --json. */
 void cli_print_json(const json_t *v);
 
-/* A growable list of strings (repeated options: --config, -X). Owns its copies. */
-typedef struct cli_list {
-    char **v;
-    size_t n;
-} cli_list;
 int cli_list_add(cli_list *l, const char *s);
 void cli_list_free(cli_list *l);
 /* Splits "name=value" at the first '='. Returns -1 (nothing set) if there is none or
@@ -158,12 +226,13 @@ void cli_print_kafka_options(FILE *out);
 /* Checks one -X argument ("prop=val") and adds it; usage error (-1) if malformed. */
 int cli_kafka_prop_add(const cli_ctx *c, cli_list *props, const char *arg);
 /* A config with bootstrap.servers, client.id, quiet logging to stderr, the given
- * defaults ({name, value} pairs, NULL-terminated) and then the -X properties (which win).
+ * defaults ({name, value} pairs, NULL-terminated), the profile's properties, and then the
+ * -X properties (which win).
  * Returns a new conf, or NULL after printing what was rejected. */
-rd_kafka_conf_t *cli_kafka_conf(const cli_ctx *c, const char *const *defaults,
-                                const cli_list *props);
-/* True if the -X list sets a security.protocol other than plaintext. */
-bool cli_kafka_secured(const cli_list *props);
+rd_kafka_conf_t *cli_kafka_conf(cli_ctx *c, const char *const *defaults, const cli_list *props);
+/* True if the -X list (props, may be NULL), else the profile, sets a security.protocol
+ * other than plaintext. */
+bool cli_kafka_secured(cli_ctx *c, const cli_list *props);
 /*
  * Asks the first reachable bootstrap broker for its ApiVersions. Returns 1 if it
  * serves every key in keys, 0 if not (*missing is the first absent key), -1 if no
@@ -185,5 +254,6 @@ int cli_acls_main(cli_ctx *c, int argc, char **argv);
 int cli_quotas_main(cli_ctx *c, int argc, char **argv);
 int cli_explain_main(cli_ctx *c, int argc, char **argv);
 int cli_mirror_main(cli_ctx *c, int argc, char **argv);
+int cli_completion_main(cli_ctx *c, int argc, char **argv);
 
 #endif

@@ -29,21 +29,36 @@ void cli_print_kafka_options(FILE *out)
 
 int cli_kafka_prop_add(const cli_ctx *c, cli_list *props, const char *arg)
 {
-    char *name;
+    char *name, err[512];
     const char *value;
     if (cli_split_kv(arg, &name, &value) != 0)
         return cli_usage_error(c, "-X \"%s\": expected PROP=VALUE, e.g. -X linger.ms=100", arg), -1;
+    /* Checked now: an unknown property or a bad value is a usage error (exit 2). */
+    rd_kafka_conf_t *scratch = rd_kafka_conf_new();
+    rd_kafka_conf_res_t r = rd_kafka_conf_set(scratch, name, value, err, sizeof err);
+    rd_kafka_conf_destroy(scratch);
     free(name);
+    if (r != RD_KAFKA_CONF_OK)
+        return cli_usage_error(c, "-X %s: %s", arg, err), -1;
     return cli_list_add(props, arg);
 }
 
-bool cli_kafka_secured(const cli_list *props)
+static bool secured_in(const cli_list *props)
 {
+    bool secured = false; /* the last setting wins, as in librdkafka */
     for (size_t i = 0; i < props->n; i++)
-        if (strncasecmp(props->v[i], "security.protocol=", 18) == 0 &&
-            strcasecmp(props->v[i] + 18, "plaintext") != 0)
-            return true;
-    return false;
+        if (strncasecmp(props->v[i], "security.protocol=", 18) == 0)
+            secured = strcasecmp(props->v[i] + 18, "plaintext") != 0;
+    return secured;
+}
+
+bool cli_kafka_secured(cli_ctx *c, const cli_list *props)
+{
+    cli_profile_load(c);
+    for (size_t i = 0; props && i < props->n; i++)
+        if (strncasecmp(props->v[i], "security.protocol=", 18) == 0)
+            return secured_in(props);
+    return secured_in(&c->kafka_props);
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -62,10 +77,28 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         cli_fail("%s", reason);
 }
 
-rd_kafka_conf_t *cli_kafka_conf(const cli_ctx *c, const char *const *defaults,
-                                const cli_list *props)
+/* Sets each "name=value" of l on conf; reports the first failure (CLI_FAIL). */
+static int apply_props(rd_kafka_conf_t *conf, const cli_list *l, const char *origin)
 {
     char err[512];
+    for (size_t i = 0; l && i < l->n; i++) {
+        char *name;
+        const char *value;
+        if (cli_split_kv(l->v[i], &name, &value) != 0)
+            continue; /* checked when added */
+        rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, name, value, err, sizeof(err));
+        free(name);
+        if (r != RD_KAFKA_CONF_OK)
+            return cli_fail("%s %s: %s", origin, l->v[i], err);
+    }
+    return CLI_OK;
+}
+
+rd_kafka_conf_t *cli_kafka_conf(cli_ctx *c, const char *const *defaults, const cli_list *props)
+{
+    char err[512];
+    if (cli_profile_load(c) != CLI_OK)
+        return NULL;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     /* Warnings and errors only, unless -X log_level or -X debug asks for more. */
     const char *base[] = {"bootstrap.servers", c->bootstrap, "client.id", "strait",
@@ -78,18 +111,11 @@ rd_kafka_conf_t *cli_kafka_conf(const cli_ctx *c, const char *const *defaults,
             goto fail_conf;
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
-    for (size_t i = 0; i < props->n; i++) {
-        char *name;
-        const char *value;
-        if (cli_split_kv(props->v[i], &name, &value) != 0)
-            continue; /* checked when added */
-        rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, name, value, err, sizeof(err));
-        free(name);
-        if (r != RD_KAFKA_CONF_OK) {
-            cli_fail("-X %s: %s", props->v[i], err);
-            rd_kafka_conf_destroy(conf);
-            return NULL;
-        }
+    /* The profile, then -X: the command line wins. */
+    if (apply_props(conf, &c->kafka_props, "profile setting") != CLI_OK ||
+        apply_props(conf, props, "-X") != CLI_OK) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
     }
     return conf;
 

@@ -3,6 +3,7 @@
  * may come before the command or anywhere after it (each command's parser accepts
  * them too), so `strait --json topics list` and `strait topics list --json` agree.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ static const cli_command commands[] = {
     {"quotas", cli_quotas_main, "quotas and tenant limits: set, remove, describe, usage"},
     {"explain", cli_explain_main, "why a request is denied or throttled (ACL, quota, limit)"},
     {"mirror", cli_mirror_main, "strait-mirror: flow status, pause, resume, failover, failback"},
+    {"completion", cli_completion_main, "print a bash or zsh completion script"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -41,8 +43,8 @@ static void usage(FILE *out)
           "Commands:\n",
           out);
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].help);
-    fputs("  help CMD  the help of a command (same as CMD --help)\n\n", out);
+        fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].help);
+    fputs("  help CMD       the help of a command (same as CMD --help)\n\n", out);
     cli_print_global_options(out);
     fputs("\nExamples:\n"
           "  strait topics create orders --partitions 3 --config retention.ms=86400000\n"
@@ -55,6 +57,17 @@ static void usage(FILE *out)
           "Exit status: 0 success, 1 the broker refused or could not be reached,\n"
           "2 bad usage.\n",
           out);
+}
+
+/* "topics, groups, ..." for messages, from the table. */
+static const char *command_names(void)
+{
+    static char names[512];
+    size_t at = 0;
+    for (size_t i = 0; i < NCOMMANDS && at < sizeof names; i++)
+        at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", i ? ", " : "",
+                               commands[i].name);
+    return names;
 }
 
 static const cli_command *find_command(const char *name)
@@ -71,22 +84,14 @@ static const char *env_or(const char *name, const char *fallback)
     return v && *v ? v : fallback;
 }
 
-int main(int argc, char **argv)
+/* Runs the command line in c (global options, then one command). */
+static int run(cli_ctx *c, int argc, char **argv)
 {
     static const struct option longopts[] = {CLI_GLOBAL_LONGOPTS, {0}};
-    cli_ctx c = {
-        .prog = "strait",
-        .mgmt_url = env_or("STRAIT_MGMT", CLI_DEFAULT_MGMT),
-        .token = env_or("STRAIT_TOKEN", NULL),
-        .data_dir = CLI_DEFAULT_DATA_DIR,
-        .bootstrap = env_or("STRAIT_BOOTSTRAP", CLI_DEFAULT_BOOTSTRAP),
-        .usage = usage,
-    };
-
     /* '+': stop at the command word; what follows belongs to the command. */
     cli_getopt_reset();
     for (;;) {
-        int opt = cli_getopt(&c, argc, argv, "+", longopts);
+        int opt = cli_getopt(c, argc, argv, "+", longopts);
         if (opt == CLI_GETOPT_END)
             break;
         if (opt == CLI_GETOPT_HELP)
@@ -94,11 +99,8 @@ int main(int argc, char **argv)
         if (opt == CLI_GETOPT_ERROR)
             return CLI_USAGE;
     }
-    if (optind >= argc) {
-        return cli_usage_error(&c,
-                               "no command given (one of: topics, groups, status, perf, "
-                               "produce, consume, tenants, users, acls, quotas, explain, mirror)");
-    }
+    if (optind >= argc)
+        return cli_usage_error(c, "no command given (one of: %s)", command_names());
     const char *word = argv[optind];
     char *help_argv[3];
     if (strcmp(word, "help") == 0) {
@@ -119,9 +121,23 @@ int main(int argc, char **argv)
     }
     const cli_command *cmd = find_command(word);
     if (!cmd)
-        return cli_usage_error(&c,
-                               "unknown command \"%s\" (one of: topics, groups, status, perf, "
-                               "produce, consume, tenants, users, acls, quotas, explain, mirror)",
-                               word);
-    return cmd->main(&c, argc - optind, argv + optind);
+        return cli_usage_error(c, "unknown command \"%s\" (one of: %s)", word, command_names());
+    return cmd->main(c, argc - optind, argv + optind);
+}
+
+int main(int argc, char **argv)
+{
+    cli_ctx c = {
+        .prog = "strait",
+        .mgmt_url = env_or("STRAIT_MGMT", CLI_DEFAULT_MGMT),
+        .token = env_or("STRAIT_TOKEN", NULL),
+        .data_dir = CLI_DEFAULT_DATA_DIR,
+        .bootstrap = env_or("STRAIT_BOOTSTRAP", CLI_DEFAULT_BOOTSTRAP),
+        .usage = usage,
+        .mgmt_given = env_or("STRAIT_MGMT", NULL) != NULL,
+        .bootstrap_given = env_or("STRAIT_BOOTSTRAP", NULL) != NULL,
+    };
+    int rc = run(&c, argc, argv);
+    cli_profile_free(&c);
+    return rc;
 }
