@@ -241,6 +241,35 @@ bool cli_kafka_secured(cli_ctx *c, const cli_list *props);
 int cli_broker_supports(const char *bootstrap, const int16_t *keys, size_t nkeys, int16_t *missing,
                         char *err, size_t errlen);
 
+/* ---- the Kafka admin client (cli_kadmin.c) ---- */
+
+#define CLI_KADMIN_TIMEOUT_MS 30000
+
+typedef struct cli_kadmin {
+    cli_ctx *c;
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue;
+} cli_kadmin;
+
+/* A client over the profile and --bootstrap. CLI_OK, or CLI_FAIL (reported). */
+int cli_kadmin_open(cli_ctx *c, cli_kadmin *a);
+void cli_kadmin_close(cli_kadmin *a);
+/* Options for one admin call with strait's request timeout; the caller destroys them. */
+rd_kafka_AdminOptions_t *cli_kadmin_options(cli_kadmin *a, rd_kafka_admin_op_t op);
+/* The result of the call just made (caller destroys it), or NULL after reporting a
+ * timeout or a request-level error prefixed with `what`. */
+rd_kafka_event_t *cli_kadmin_wait(cli_kadmin *a, rd_kafka_event_type_t type, const char *what);
+/* Metadata of one topic, or of all (topic NULL); NULL after reporting. Caller frees it
+ * with rd_kafka_metadata_destroy. */
+const struct rd_kafka_metadata *cli_kadmin_metadata(cli_kadmin *a, const char *topic);
+/* A partition's log start and end offsets. CLI_OK or CLI_FAIL (reported). */
+int cli_kadmin_watermarks(cli_kadmin *a, const char *topic, int32_t partition, int64_t *low,
+                          int64_t *high);
+/* Parses "TOPIC" or "TOPIC:P,P,...": *topic (new string), *parts (new array, NULL for
+ * "every partition") with *nparts. CLI_OK or CLI_USAGE (reported). */
+int cli_topic_partitions_arg(const cli_ctx *c, const char *text, char **topic, int32_t **parts,
+                             size_t *nparts);
+
 /* ---- commands ---- */
 int cli_topics_main(cli_ctx *c, int argc, char **argv);
 int cli_groups_main(cli_ctx *c, int argc, char **argv);

@@ -1,16 +1,18 @@
 /*
- * strait groups {list,describe,delete,reset-offsets}: thin wrappers over the broker's
- * groups.* management commands (broker/admin_groups.c), shaped like Kafka's
- * kafka-consumer-groups.sh. The broker computes lag and the offsets of a reset; here
- * we check the command line's shape and print tables.
+ * strait groups {list,describe,delete,delete-offsets,reset-offsets}: consumer groups,
+ * shaped like Kafka's kafka-consumer-groups.sh, over the Kafka admin API
+ * (ListConsumerGroups, DescribeConsumerGroups, ListConsumerGroupOffsets, DeleteGroups,
+ * DeleteConsumerGroupOffsets, AlterConsumerGroupOffsets), so they work against any
+ * Kafka cluster. Lag is computed here from the committed offsets and each partition's
+ * log end. reset-offsets lives in cli_groups_reset.c.
  */
 #include <inttypes.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tools/cli.h"
-
-int cli_groups_main(cli_ctx *c, int argc, char **argv);
+#include "tools/cli_groups.h"
 
 /* ---- usage texts ---- */
 
@@ -18,13 +20,14 @@ static void usage_groups(FILE *out)
 {
     fputs("Usage: strait groups SUBCOMMAND [options]\n"
           "\n"
-          "Consumer groups: their members, committed offsets and lag.\n"
+          "Consumer groups: their members, committed offsets and lag (Kafka admin API).\n"
           "\n"
           "Subcommands:\n"
-          "  list                  list consumer groups\n"
-          "  describe GROUP        per partition: committed offset, log end, lag, owner\n"
-          "  delete GROUP          delete a group without members and its offsets\n"
-          "  reset-offsets GROUP   move a group's committed offsets (dry run by default)\n"
+          "  list                   list consumer groups\n"
+          "  describe GROUP...      per partition: committed offset, log end, lag, owner\n"
+          "  delete GROUP...        delete groups without members, and their offsets\n"
+          "  delete-offsets GROUP   delete a group's committed offsets for some topics\n"
+          "  reset-offsets GROUP    move a group's committed offsets (dry run by default)\n"
           "\n"
           "Run 'strait groups SUBCOMMAND --help' for its options.\n\n",
           out);
@@ -40,452 +43,744 @@ static void usage_list(FILE *out)
 {
     fputs("Usage: strait groups list [options]\n"
           "\n"
-          "Lists every consumer group the broker knows (with members or committed\n"
-          "offsets): its state, protocol type and member count.\n\n",
+          "Lists consumer groups with their state and member count.\n"
+          "\n"
+          "Options:\n"
+          "  --regex RE      only groups whose whole id matches the extended regular\n"
+          "                  expression RE [all]\n"
+          "  --state S       only groups in state S (Empty, Stable, PreparingRebalance,\n"
+          "                  CompletingRebalance, Dead); repeat for several [all]\n\n",
           out);
     cli_print_global_options(out);
-    fputs("\nExample:\n  strait groups list --json\n", out);
+    fputs(
+        "\nExamples:\n  strait groups list --state Stable\n  strait groups list --regex 'audit-.*' "
+        "--json\n",
+        out);
 }
 
 static void usage_describe(FILE *out)
 {
-    fputs("Usage: strait groups describe GROUP [options]\n"
+    fputs("Usage: strait groups describe (GROUP... | --regex RE) [options]\n"
           "\n"
           "One row per partition the group has committed or is assigned:\n"
           "  TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID\n"
           "CURRENT-OFFSET is the committed offset (\"-\" if none), LAG is LOG-END-OFFSET\n"
           "minus it; CONSUMER-ID, HOST and CLIENT-ID name the member that owns the\n"
           "partition now (\"-\" if none). Members without partitions follow, then the\n"
-          "group's state and member count. --json adds each member's assignment.\n\n",
+          "group's state and member count. --json adds each member's assignment.\n"
+          "\n"
+          "Options:\n"
+          "  --regex RE      every group whose whole id matches RE\n\n",
           out);
     cli_print_global_options(out);
-    fputs("\nExample:\n  strait groups describe audit\n", out);
+    fputs("\nExample:\n  strait groups describe audit billing\n", out);
 }
 
 static void usage_delete(FILE *out)
 {
-    fputs("Usage: strait groups delete GROUP [options]\n"
+    fputs("Usage: strait groups delete (GROUP... | --regex RE) [options]\n"
           "\n"
-          "Deletes the group and its committed offsets. Refused while the group has\n"
-          "members: stop its consumers first. There is no undo.\n\n",
+          "Deletes each group and its committed offsets. Refused for a group that has\n"
+          "members: stop its consumers first. There is no undo.\n"
+          "\n"
+          "Options:\n"
+          "  --regex RE      every group whose whole id matches RE\n\n",
           out);
     cli_print_global_options(out);
     fputs("\nExample:\n  strait groups delete audit\n", out);
 }
 
-static void usage_reset(FILE *out)
+static void usage_delete_offsets(FILE *out)
 {
-    fputs("Usage: strait groups reset-offsets GROUP (--topic T[:P,P...] | --all-topics)\n"
-          "           (--to-earliest | --to-latest | --to-offset N | --to-datetime T |\n"
-          "            --shift-by N) [--dry-run | --execute] [options]\n"
+    fputs("Usage: strait groups delete-offsets GROUP --topic T[:P,P...]... [options]\n"
           "\n"
-          "Moves GROUP's committed offsets. Without --execute this is a dry run: it\n"
-          "prints the plan (current and new offset per partition) and changes nothing.\n"
-          "With --execute the new offsets are written; the broker refuses while the\n"
-          "group has active members, so stop its consumers first.\n"
+          "Deletes GROUP's committed offsets for the partitions named (a consumer of the\n"
+          "group then starts there from its auto.offset.reset). Refused for a topic an\n"
+          "active member of the group subscribes to.\n"
           "\n"
-          "Which partitions (one of):\n"
-          "  --topic T           every partition of topic T\n"
-          "  --topic T:P,P...    only partitions P of topic T, e.g. orders:0,2\n"
-          "  --all-topics        every partition the group has committed offsets for\n"
-          "\n"
-          "Where to (one of; results are kept inside the log, between its start and\n"
-          "end offsets):\n"
-          "  --to-earliest       the log start offset\n"
-          "  --to-latest         the log end offset (skip everything there now)\n"
-          "  --to-offset N       offset N\n"
-          "  --to-datetime T     the first record at or after T: ISO 8601 such as\n"
-          "                      2026-11-21T10:00:00Z, 2026-11-21T10:00:00.000+01:00\n"
-          "                      (no zone means UTC), or epoch milliseconds; the log end\n"
-          "                      if no record is that late\n"
-          "  --shift-by N        the committed offset plus N (N may be negative); needs\n"
-          "                      a committed offset\n"
-          "\n"
-          "  --dry-run           print the plan only (the default)\n"
-          "  --execute           write the new offsets\n\n",
+          "Options:\n"
+          "  --topic T          every partition of topic T; repeat for several\n"
+          "  --topic T:P,P...   only partitions P of T, e.g. orders:0,2\n\n",
           out);
     cli_print_global_options(out);
-    fputs("\nExamples:\n"
-          "  strait groups reset-offsets audit --topic events --to-earliest\n"
-          "  strait groups reset-offsets audit --topic events:0,1 --shift-by -100 --execute\n"
-          "  strait groups reset-offsets audit --all-topics \\\n"
-          "      --to-datetime 2026-11-21T10:00:00Z --execute\n",
-          out);
+    fputs("\nExample:\n  strait groups delete-offsets audit --topic old-events\n", out);
 }
 
-/* ---- helpers ---- */
+/* ---- list ---- */
 
-/* An integer member as text, or "-" when it is null or absent. */
-static const char *int_or_dash(const json_t *obj, const char *key, char *buf, size_t len)
+typedef struct group_row {
+    char *id;
+    char state[32];
+    bool simple;
+    int members;
+} group_row;
+
+static int cmp_rows(const void *a, const void *b)
 {
-    const json_t *v = json_object_get(obj, key);
-    if (!json_is_integer(v))
-        return "-";
-    snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    return buf;
+    return strcmp(((const group_row *)a)->id, ((const group_row *)b)->id);
 }
 
-static const char *str_or_dash(const json_t *obj, const char *key)
+int cli_groups_matching(cli_kadmin *a, const regex_t *re, char ***out, size_t *n)
 {
-    const char *s = json_string_value(json_object_get(obj, key));
-    return s && *s ? s : "-";
-}
-
-/* ---- subcommands ---- */
-
-static int groups_list(cli_ctx *c, int argc, char **argv)
-{
-    c->prog = "strait groups list";
-    c->usage = usage_list;
-    int rc;
-    if (cli_parse_simple(c, argc, argv, NULL, NULL, &rc))
-        return rc;
-    json_t *res = cli_admin(c, "groups.list", NULL);
-    if (!res)
+    *out = NULL;
+    *n = 0;
+    rd_kafka_AdminOptions_t *opt = cli_kadmin_options(a, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
+    rd_kafka_ListConsumerGroups(a->rk, opt, a->queue);
+    rd_kafka_AdminOptions_destroy(opt);
+    rd_kafka_event_t *ev =
+        cli_kadmin_wait(a, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, "listing consumer groups");
+    if (!ev)
         return CLI_FAIL;
-    const json_t *groups = json_object_get(res, "groups");
-    if (c->json) {
-        cli_print_json(res);
-    } else if (json_array_size(groups) == 0) {
-        puts("no consumer groups");
-    } else {
-        static const char *const head[] = {"GROUP", "STATE", "PROTOCOL-TYPE", "MEMBERS"};
-        cli_table t;
-        size_t i;
-        json_t *v;
-        char n[24];
-        cli_table_init(&t, 4, head);
-        json_array_foreach(groups, i, v)
-        {
-            const char *row[] = {str_or_dash(v, "group"), str_or_dash(v, "state"),
-                                 str_or_dash(v, "protocol_type"),
-                                 int_or_dash(v, "members", n, sizeof(n))};
-            cli_table_row(&t, row);
-        }
-        cli_table_print(&t, stdout);
-        cli_table_free(&t);
+    size_t count;
+    const rd_kafka_ConsumerGroupListing_t **list = rd_kafka_ListConsumerGroups_result_valid(
+        rd_kafka_event_ListConsumerGroups_result(ev), &count);
+    *out = calloc(count ? count : 1, sizeof **out);
+    for (size_t i = 0; i < count; i++) {
+        const char *id = rd_kafka_ConsumerGroupListing_group_id(list[i]);
+        regmatch_t m;
+        if (!re || (regexec(re, id, 1, &m, 0) == 0 && m.rm_so == 0 && id[m.rm_eo] == '\0'))
+            (*out)[(*n)++] = strdup(id);
     }
-    json_decref(res);
+    rd_kafka_event_destroy(ev);
     return CLI_OK;
 }
 
-static const json_t *find_member(const json_t *members, const char *member_id)
+int cli_regex_arg(const cli_ctx *c, const char *text, regex_t *re)
 {
-    size_t i;
-    json_t *m;
-    json_array_foreach(members, i, m)
-    {
-        const char *id = json_string_value(json_object_get(m, "member_id"));
-        if (id && member_id && strcmp(id, member_id) == 0)
-            return m;
+    int e = regcomp(re, text, REG_EXTENDED);
+    if (e) {
+        char why[256];
+        regerror(e, re, why, sizeof why);
+        return cli_usage_error(c, "--regex \"%s\": %s", text, why);
     }
-    return NULL;
+    return CLI_OK;
 }
 
-static void print_describe(const json_t *d, const char *unused)
+static int groups_list(cli_ctx *c, int argc, char **argv)
 {
-    const json_t *members = json_object_get(d, "members");
-    const json_t *offsets = json_object_get(d, "offsets");
-    static const char *const head[] = {"TOPIC", "PARTITION",   "CURRENT-OFFSET", "LOG-END-OFFSET",
-                                       "LAG",   "CONSUMER-ID", "HOST",           "CLIENT-ID"};
-    cli_table t;
-    size_t i;
-    json_t *v;
-    char part[16], cur[24], end[24], lag[24];
-
-    cli_table_init(&t, 8, head);
-    json_array_foreach(offsets, i, v)
-    {
-        const char *owner = json_string_value(json_object_get(v, "member_id"));
-        const json_t *m = find_member(members, owner);
-        const char *row[] = {str_or_dash(v, "topic"),
-                             int_or_dash(v, "partition", part, sizeof(part)),
-                             int_or_dash(v, "committed", cur, sizeof(cur)),
-                             int_or_dash(v, "log_end", end, sizeof(end)),
-                             int_or_dash(v, "lag", lag, sizeof(lag)),
-                             owner ? owner : "-",
-                             m ? str_or_dash(m, "client_host") : "-",
-                             m ? str_or_dash(m, "client_id") : "-"};
-        cli_table_row(&t, row);
-    }
-    /* Members that own nothing still show, as kafka-consumer-groups.sh does. */
-    json_array_foreach(members, i, v)
-    {
-        const json_t *a = json_object_get(v, "assignment");
-        size_t k;
-        json_t *e;
-        size_t nparts = 0;
-        json_array_foreach(a, k, e) nparts += json_array_size(json_object_get(e, "partitions"));
-        if (nparts > 0)
-            continue;
-        const char *row[] = {"-",
-                             "-",
-                             "-",
-                             "-",
-                             "-",
-                             str_or_dash(v, "member_id"),
-                             str_or_dash(v, "client_host"),
-                             str_or_dash(v, "client_id")};
-        cli_table_row(&t, row);
-    }
-    if (t.nrows > 1)
-        cli_table_print(&t, stdout);
-    else
-        puts("no committed offsets and no members with partitions");
-    cli_table_free(&t);
-
-    size_t nmembers = json_array_size(members);
-    const char *group = str_or_dash(d, "group");
-    printf("\nGroup \"%s\": %s, %zu member%s", group, str_or_dash(d, "state"), nmembers,
-           nmembers == 1 ? "" : "s");
-    const char *protocol = json_string_value(json_object_get(d, "protocol"));
-    if (protocol && *protocol)
-        printf(" (assignor %s, generation %" JSON_INTEGER_FORMAT ")", protocol,
-               json_integer_value(json_object_get(d, "generation")));
-    putchar('\n');
-    json_array_foreach(members, i, v)
-    {
-        const char *why = json_string_value(json_object_get(v, "assignment_error"));
-        if (why)
-            printf("member %s: cannot read its assignment: %s\n", str_or_dash(v, "member_id"), why);
-    }
-}
-
-static int groups_describe(cli_ctx *c, int argc, char **argv)
-{
-    const char *group = NULL;
-    c->prog = "strait groups describe";
-    c->usage = usage_describe;
-    int rc;
-    if (cli_parse_simple(c, argc, argv, "GROUP", &group, &rc))
-        return rc;
-    return cli_run(c, "groups.describe", json_pack("{s:s}", "group", group), print_describe, NULL);
-}
-
-static void print_deleted(const json_t *res, const char *group)
-{
-    printf("deleted group \"%s\"\n", group);
-}
-
-static int groups_delete(cli_ctx *c, int argc, char **argv)
-{
-    const char *group = NULL;
-    c->prog = "strait groups delete";
-    c->usage = usage_delete;
-    int rc;
-    if (cli_parse_simple(c, argc, argv, "GROUP", &group, &rc))
-        return rc;
-    return cli_run(c, "groups.delete", json_pack("{s:s}", "group", group), print_deleted, group);
-}
-
-/* --topic T or T:P,P... into args' "topic" and "partitions". */
-static int topic_arg(cli_ctx *c, const char *text, json_t *args)
-{
-    const char *colon = strchr(text, ':');
-    size_t tlen = colon ? (size_t)(colon - text) : strlen(text);
-    if (tlen == 0)
-        return cli_usage_error(c, "--topic \"%s\": the topic name is empty", text);
-    json_object_set_new(args, "topic", json_stringn(text, tlen));
-    if (!colon)
-        return CLI_OK;
-    json_t *parts = json_array();
-    json_object_set_new(args, "partitions", parts);
-    const char *p = colon + 1;
-    for (;;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        char num[24];
-        int64_t v;
-        if (len == 0 || len >= sizeof(num))
-            return cli_usage_error(c,
-                                   "--topic \"%s\": expected TOPIC:P,P,... with partition "
-                                   "numbers, e.g. orders:0,2",
-                                   text);
-        memcpy(num, p, len);
-        num[len] = '\0';
-        if (cli_parse_int(c, "--topic partition", num, 0, INT32_MAX, &v) != 0)
-            return CLI_USAGE;
-        json_array_append_new(parts, json_integer(v));
-        if (!comma)
-            return CLI_OK;
-        p = comma + 1;
-    }
-}
-
-static void print_reset(const char *group, const json_t *res)
-{
-    const json_t *offsets = json_object_get(res, "offsets");
-    static const char *const head[] = {"TOPIC", "PARTITION", "CURRENT-OFFSET", "NEW-OFFSET"};
-    cli_table t;
-    size_t i;
-    json_t *v;
-    char part[16], cur[24], nw[24];
-
-    cli_table_init(&t, 4, head);
-    json_array_foreach(offsets, i, v)
-    {
-        const char *row[] = {
-            str_or_dash(v, "topic"), int_or_dash(v, "partition", part, sizeof(part)),
-            int_or_dash(v, "current", cur, sizeof(cur)), int_or_dash(v, "new", nw, sizeof(nw))};
-        cli_table_row(&t, row);
-    }
-    cli_table_print(&t, stdout);
-    cli_table_free(&t);
-    size_t n = json_array_size(offsets);
-    json_int_t active = json_integer_value(json_object_get(res, "active_members"));
-    if (json_is_true(json_object_get(res, "applied"))) {
-        printf("\nreset %zu offset%s of group \"%s\"\n", n, n == 1 ? "" : "s", group);
-        return;
-    }
-    if (n == 1)
-        printf("\ndry run: nothing changed; add --execute to write this offset\n");
-    else
-        printf("\ndry run: nothing changed; add --execute to write these %zu offsets\n", n);
-    if (active > 0)
-        printf("note: group \"%s\" is active (%" JSON_INTEGER_FORMAT
-               " member%s): --execute is refused until its consumers stop\n",
-               group, active, active == 1 ? "" : "s");
-}
-
-static int groups_reset_offsets(cli_ctx *c, int argc, char **argv)
-{
-    enum {
-        OPT_TOPIC = 1,
-        OPT_ALL,
-        OPT_EARLIEST,
-        OPT_LATEST,
-        OPT_OFFSET,
-        OPT_DATETIME,
-        OPT_SHIFT,
-        OPT_DRY_RUN,
-        OPT_EXECUTE,
-    };
+    enum { OPT_REGEX = 1, OPT_STATE };
     static const struct option longopts[] = {
-        {"topic", required_argument, NULL, OPT_TOPIC},
-        {"all-topics", no_argument, NULL, OPT_ALL},
-        {"to-earliest", no_argument, NULL, OPT_EARLIEST},
-        {"to-latest", no_argument, NULL, OPT_LATEST},
-        {"to-offset", required_argument, NULL, OPT_OFFSET},
-        {"to-datetime", required_argument, NULL, OPT_DATETIME},
-        {"shift-by", required_argument, NULL, OPT_SHIFT},
-        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-        {"execute", no_argument, NULL, OPT_EXECUTE},
+        {"regex", required_argument, NULL, OPT_REGEX},
+        {"state", required_argument, NULL, OPT_STATE},
         CLI_GLOBAL_LONGOPTS,
         {0},
     };
-    const char *method = NULL, *scope = NULL;
-    bool dry_run = false, execute = false;
+    static const int lists[] = {OPT_STATE, 0};
+    const char *regex = NULL;
+    cli_list states = {0};
+    regex_t re;
+    bool have_re = false;
+    cli_kadmin a = {0};
+    group_row *rows = NULL;
+    size_t nrows = 0;
     int rc = CLI_USAGE, opt;
-    int64_t n;
-    json_t *args = json_object();
 
-    c->prog = "strait groups reset-offsets";
-    c->usage = usage_reset;
+    c->prog = "strait groups list";
+    c->usage = usage_list;
+    c->lists = lists;
     cli_getopt_reset();
     while ((opt = cli_getopt(c, argc, argv, "", longopts)) != CLI_GETOPT_END) {
-        const char *name = NULL;
         if (opt == CLI_GETOPT_HELP) {
             rc = CLI_OK;
             goto out;
         }
         if (opt == CLI_GETOPT_ERROR)
             goto out;
-        if (opt == OPT_TOPIC || opt == OPT_ALL) {
-            name = opt == OPT_TOPIC ? "--topic" : "--all-topics";
-            if (scope) {
-                rc = cli_usage_error(c, "give one of --topic or --all-topics, once (got %s and %s)",
-                                     scope, name);
-                goto out;
-            }
-            scope = name;
-            if (opt == OPT_ALL)
-                json_object_set_new(args, "topic", json_string("all"));
-            else if (topic_arg(c, optarg, args) != CLI_OK)
-                goto out;
-            continue;
-        }
-        if (opt == OPT_DRY_RUN || opt == OPT_EXECUTE) {
-            *(opt == OPT_DRY_RUN ? &dry_run : &execute) = true;
-            continue;
-        }
-        switch (opt) {
-        case OPT_EARLIEST:
-            name = "--to-earliest";
-            json_object_set_new(args, "to_earliest", json_true());
-            break;
-        case OPT_LATEST:
-            name = "--to-latest";
-            json_object_set_new(args, "to_latest", json_true());
-            break;
-        case OPT_OFFSET:
-            name = "--to-offset";
-            if (cli_parse_int(c, name, optarg, 0, INT64_MAX, &n) != 0)
-                goto out;
-            json_object_set_new(args, "to_offset", json_integer(n));
-            break;
-        case OPT_DATETIME:
-            name = "--to-datetime";
-            /* All digits: epoch milliseconds; anything else goes to the broker as
-             * ISO 8601, which says precisely what is wrong with it. */
-            if (optarg[strspn(optarg, "0123456789")] == '\0' && *optarg) {
-                if (cli_parse_int(c, name, optarg, 0, INT64_MAX, &n) != 0)
-                    goto out;
-                json_object_set_new(args, "to_datetime", json_integer(n));
-            } else {
-                json_object_set_new(args, "to_datetime", json_string(optarg));
-            }
-            break;
-        case OPT_SHIFT:
-            name = "--shift-by";
-            if (cli_parse_int(c, name, optarg, INT64_MIN + 1, INT64_MAX, &n) != 0)
-                goto out;
-            json_object_set_new(args, "shift_by", json_integer(n));
-            break;
-        }
-        if (method) {
-            rc = cli_usage_error(c,
-                                 "give only one of --to-earliest, --to-latest, --to-offset, "
-                                 "--to-datetime, --shift-by (got %s and %s)",
-                                 method, name);
+        if (opt == OPT_REGEX)
+            regex = optarg;
+        else
+            cli_list_add(&states, optarg);
+    }
+    if (optind < argc) {
+        cli_usage_error(c, "unexpected argument \"%s\" (filter with --regex)", argv[optind]);
+        goto out;
+    }
+    rd_kafka_consumer_group_state_t codes[8];
+    for (size_t i = 0; i < states.n; i++) {
+        rd_kafka_consumer_group_state_t code = rd_kafka_consumer_group_state_code(states.v[i]);
+        if (code == RD_KAFKA_CONSUMER_GROUP_STATE_UNKNOWN || i >= 8) {
+            cli_usage_error(c,
+                            "--state \"%s\": not a group state (Empty, Stable, "
+                            "PreparingRebalance, CompletingRebalance, Dead)",
+                            states.v[i]);
             goto out;
         }
-        method = name;
+        codes[i] = code;
+    }
+    if (regex) {
+        if (cli_regex_arg(c, regex, &re) != CLI_OK)
+            goto out;
+        have_re = true;
+    }
+    rc = CLI_FAIL;
+    if (cli_kadmin_open(c, &a) != CLI_OK)
+        goto out;
+    rd_kafka_AdminOptions_t *o = cli_kadmin_options(&a, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
+    if (states.n) {
+        rd_kafka_error_t *e =
+            rd_kafka_AdminOptions_set_match_consumer_group_states(o, codes, states.n);
+        if (e) {
+            cli_fail("--state: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            rd_kafka_AdminOptions_destroy(o);
+            goto out;
+        }
+    }
+    rd_kafka_ListConsumerGroups(a.rk, o, a.queue);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_event_t *ev =
+        cli_kadmin_wait(&a, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, "listing consumer groups");
+    if (!ev)
+        goto out;
+    size_t count;
+    const rd_kafka_ListConsumerGroups_result_t *res = rd_kafka_event_ListConsumerGroups_result(ev);
+    const rd_kafka_ConsumerGroupListing_t **list =
+        rd_kafka_ListConsumerGroups_result_valid(res, &count);
+    size_t nerr;
+    const rd_kafka_error_t **errs = rd_kafka_ListConsumerGroups_result_errors(res, &nerr);
+    for (size_t i = 0; i < nerr; i++)
+        cli_fail("a broker could not list its groups: %s", rd_kafka_error_string(errs[i]));
+    rows = calloc(count ? count : 1, sizeof *rows);
+    for (size_t i = 0; i < count; i++) {
+        const char *id = rd_kafka_ConsumerGroupListing_group_id(list[i]);
+        regmatch_t m;
+        if (have_re && !(regexec(&re, id, 1, &m, 0) == 0 && m.rm_so == 0 && id[m.rm_eo] == '\0'))
+            continue;
+        group_row *r = &rows[nrows++];
+        r->id = strdup(id);
+        snprintf(r->state, sizeof r->state, "%s",
+                 rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupListing_state(list[i])));
+        r->simple = rd_kafka_ConsumerGroupListing_is_simple_consumer_group(list[i]);
+        r->members = -1;
+    }
+    rd_kafka_event_destroy(ev);
+    qsort(rows, nrows, sizeof *rows, cmp_rows);
+    /* Member counts: one DescribeConsumerGroups for the consumer groups listed. */
+    const char **ids = calloc(nrows ? nrows : 1, sizeof *ids);
+    size_t nids = 0;
+    for (size_t i = 0; i < nrows; i++)
+        if (!rows[i].simple)
+            ids[nids++] = rows[i].id;
+    if (nids) {
+        o = cli_kadmin_options(&a, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+        rd_kafka_DescribeConsumerGroups(a.rk, ids, nids, o, a.queue);
+        rd_kafka_AdminOptions_destroy(o);
+        ev = cli_kadmin_wait(&a, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT,
+                             "describing consumer groups");
+        if (ev) {
+            size_t nd;
+            const rd_kafka_ConsumerGroupDescription_t **d =
+                rd_kafka_DescribeConsumerGroups_result_groups(
+                    rd_kafka_event_DescribeConsumerGroups_result(ev), &nd);
+            for (size_t i = 0; i < nd; i++)
+                for (size_t k = 0; k < nrows; k++)
+                    if (strcmp(rows[k].id, rd_kafka_ConsumerGroupDescription_group_id(d[i])) == 0 &&
+                        !rd_kafka_ConsumerGroupDescription_error(d[i]))
+                        rows[k].members = (int)rd_kafka_ConsumerGroupDescription_member_count(d[i]);
+            rd_kafka_event_destroy(ev);
+        }
+    }
+    free(ids);
+    if (c->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < nrows; i++)
+            json_array_append_new(
+                arr, json_pack("{s:s,s:s,s:s,s:o}", "group", rows[i].id, "state", rows[i].state,
+                               "protocol_type", rows[i].simple ? "" : "consumer", "members",
+                               rows[i].members < 0 ? json_null() : json_integer(rows[i].members)));
+        json_t *res_json = json_pack("{s:o}", "groups", arr);
+        cli_print_json(res_json);
+        json_decref(res_json);
+    } else if (nrows == 0) {
+        puts("no consumer groups");
+    } else {
+        static const char *const head[] = {"GROUP", "STATE", "PROTOCOL-TYPE", "MEMBERS"};
+        cli_table t;
+        cli_table_init(&t, 4, head);
+        for (size_t i = 0; i < nrows; i++) {
+            char n[24];
+            snprintf(n, sizeof n, "%d", rows[i].members);
+            const char *row[] = {rows[i].id, rows[i].state, rows[i].simple ? "-" : "consumer",
+                                 rows[i].members < 0 ? "-" : n};
+            cli_table_row(&t, row);
+        }
+        cli_table_print(&t, stdout);
+        cli_table_free(&t);
+    }
+    rc = nerr ? CLI_FAIL : CLI_OK;
+out:
+    for (size_t i = 0; i < nrows; i++)
+        free(rows[i].id);
+    free(rows);
+    if (have_re)
+        regfree(&re);
+    cli_list_free(&states);
+    cli_kadmin_close(&a);
+    return rc;
+}
+
+/* ---- describe ---- */
+
+int cli_group_describe(cli_kadmin *a, const char *group, cli_group_info *info)
+{
+    memset(info, 0, sizeof *info);
+    rd_kafka_AdminOptions_t *o = cli_kadmin_options(a, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+    rd_kafka_DescribeConsumerGroups(a->rk, &group, 1, o, a->queue);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_event_t *ev =
+        cli_kadmin_wait(a, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, "describing the group");
+    if (!ev)
+        return CLI_FAIL;
+    size_t n;
+    const rd_kafka_ConsumerGroupDescription_t **d = rd_kafka_DescribeConsumerGroups_result_groups(
+        rd_kafka_event_DescribeConsumerGroups_result(ev), &n);
+    int rc = CLI_OK;
+    if (n != 1) {
+        rc = cli_fail("group \"%s\": no description came back", group);
+    } else if (rd_kafka_ConsumerGroupDescription_error(d[0])) {
+        rc = cli_fail("group \"%s\": %s", group,
+                      rd_kafka_error_string(rd_kafka_ConsumerGroupDescription_error(d[0])));
+    } else {
+        snprintf(info->state, sizeof info->state, "%s",
+                 rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(d[0])));
+        snprintf(info->assignor, sizeof info->assignor, "%s",
+                 rd_kafka_ConsumerGroupDescription_partition_assignor(d[0]));
+        info->nmembers = rd_kafka_ConsumerGroupDescription_member_count(d[0]);
+        info->members = calloc(info->nmembers ? info->nmembers : 1, sizeof *info->members);
+        for (size_t i = 0; i < info->nmembers; i++) {
+            const rd_kafka_MemberDescription_t *m =
+                rd_kafka_ConsumerGroupDescription_member(d[0], i);
+            cli_group_member *gm = &info->members[i];
+            gm->id = strdup(rd_kafka_MemberDescription_consumer_id(m));
+            gm->client_id = strdup(rd_kafka_MemberDescription_client_id(m));
+            gm->host = strdup(rd_kafka_MemberDescription_host(m));
+            const rd_kafka_topic_partition_list_t *p =
+                rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m));
+            gm->assignment =
+                p ? rd_kafka_topic_partition_list_copy(p) : rd_kafka_topic_partition_list_new(0);
+        }
+    }
+    rd_kafka_event_destroy(ev);
+    return rc;
+}
+
+void cli_group_info_free(cli_group_info *info)
+{
+    for (size_t i = 0; i < info->nmembers; i++) {
+        free(info->members[i].id);
+        free(info->members[i].client_id);
+        free(info->members[i].host);
+        rd_kafka_topic_partition_list_destroy(info->members[i].assignment);
+    }
+    free(info->members);
+    memset(info, 0, sizeof *info);
+}
+
+rd_kafka_topic_partition_list_t *cli_group_committed(cli_kadmin *a, const char *group)
+{
+    rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
+    rd_kafka_AdminOptions_t *o = cli_kadmin_options(a, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+    rd_kafka_ListConsumerGroupOffsets(a->rk, &req, 1, o, a->queue);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_ListConsumerGroupOffsets_destroy(req);
+    rd_kafka_event_t *ev = cli_kadmin_wait(a, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT,
+                                           "reading the group's committed offsets");
+    if (!ev)
+        return NULL;
+    size_t n;
+    const rd_kafka_group_result_t **g = rd_kafka_ListConsumerGroupOffsets_result_groups(
+        rd_kafka_event_ListConsumerGroupOffsets_result(ev), &n);
+    rd_kafka_topic_partition_list_t *out = NULL;
+    if (n == 1 && rd_kafka_group_result_error(g[0]))
+        cli_fail("group \"%s\": %s", group,
+                 rd_kafka_error_string(rd_kafka_group_result_error(g[0])));
+    else if (n == 1 && rd_kafka_group_result_partitions(g[0]))
+        out = rd_kafka_topic_partition_list_copy(rd_kafka_group_result_partitions(g[0]));
+    else
+        out = rd_kafka_topic_partition_list_new(0);
+    rd_kafka_event_destroy(ev);
+    if (out)
+        rd_kafka_topic_partition_list_sort(out, NULL, NULL);
+    return out;
+}
+
+/* Which member owns topic[partition] now, or NULL. */
+static const cli_group_member *owner_of(const cli_group_info *info, const char *topic,
+                                        int32_t partition)
+{
+    for (size_t i = 0; i < info->nmembers; i++)
+        if (rd_kafka_topic_partition_list_find(info->members[i].assignment, topic, partition))
+            return &info->members[i];
+    return NULL;
+}
+
+static int describe_one(cli_kadmin *a, const char *group, json_t *all)
+{
+    cli_group_info info;
+    if (cli_group_describe(a, group, &info) != CLI_OK)
+        return CLI_FAIL;
+    rd_kafka_topic_partition_list_t *rows = cli_group_committed(a, group);
+    if (!rows) {
+        cli_group_info_free(&info);
+        return CLI_FAIL;
+    }
+    /* Rows: every committed partition, then assigned ones with nothing committed. */
+    for (size_t i = 0; i < info.nmembers; i++) {
+        const rd_kafka_topic_partition_list_t *as = info.members[i].assignment;
+        for (int k = 0; k < as->cnt; k++)
+            if (!rd_kafka_topic_partition_list_find(rows, as->elems[k].topic,
+                                                    as->elems[k].partition))
+                rd_kafka_topic_partition_list_add(rows, as->elems[k].topic, as->elems[k].partition)
+                    ->offset = RD_KAFKA_OFFSET_INVALID;
+    }
+    rd_kafka_topic_partition_list_sort(rows, NULL, NULL);
+    json_t *offsets = json_array();
+    static const char *const head[] = {"TOPIC", "PARTITION",   "CURRENT-OFFSET", "LOG-END-OFFSET",
+                                       "LAG",   "CONSUMER-ID", "HOST",           "CLIENT-ID"};
+    cli_table t;
+    cli_table_init(&t, 8, head);
+    int rc = CLI_OK;
+    for (int i = 0; i < rows->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &rows->elems[i];
+        int64_t low = -1, high = -1;
+        bool known = cli_kadmin_watermarks(a, p->topic, p->partition, &low, &high) == CLI_OK;
+        if (!known)
+            rc = CLI_FAIL;
+        const cli_group_member *m = owner_of(&info, p->topic, p->partition);
+        bool committed = p->offset >= 0;
+        char part[16], cur[24], end[24], lag[24];
+        snprintf(part, sizeof part, "%d", (int)p->partition);
+        snprintf(cur, sizeof cur, "%" PRId64, p->offset);
+        snprintf(end, sizeof end, "%" PRId64, high);
+        snprintf(lag, sizeof lag, "%" PRId64, high - p->offset);
+        const char *row[] = {p->topic,
+                             part,
+                             committed ? cur : "-",
+                             known ? end : "-",
+                             committed && known ? lag : "-",
+                             m ? m->id : "-",
+                             m ? m->host : "-",
+                             m ? m->client_id : "-"};
+        cli_table_row(&t, row);
+        json_array_append_new(
+            offsets, json_pack("{s:s,s:i,s:o,s:o,s:o,s:o}", "topic", p->topic, "partition",
+                               (int)p->partition, "committed",
+                               committed ? json_integer(p->offset) : json_null(), "log_end",
+                               known ? json_integer(high) : json_null(), "lag",
+                               committed && known ? json_integer(high - p->offset) : json_null(),
+                               "member_id", m ? json_string(m->id) : json_null()));
+    }
+    /* Members that own nothing still show, as kafka-consumer-groups.sh does. */
+    json_t *members = json_array();
+    for (size_t i = 0; i < info.nmembers; i++) {
+        const cli_group_member *m = &info.members[i];
+        json_t *assignment = json_array();
+        for (int k = 0; k < m->assignment->cnt; k++)
+            json_array_append_new(assignment,
+                                  json_pack("{s:s,s:i}", "topic", m->assignment->elems[k].topic,
+                                            "partition", (int)m->assignment->elems[k].partition));
+        json_array_append_new(members, json_pack("{s:s,s:s,s:s,s:o}", "member_id", m->id,
+                                                 "client_id", m->client_id, "client_host", m->host,
+                                                 "assignment", assignment));
+        if (m->assignment->cnt > 0)
+            continue;
+        const char *row[] = {"-", "-", "-", "-", "-", m->id, m->host, m->client_id};
+        cli_table_row(&t, row);
+    }
+    if (all) {
+        json_array_append_new(all, json_pack("{s:s,s:s,s:s,s:o,s:o}", "group", group, "state",
+                                             info.state, "assignor", info.assignor, "members",
+                                             members, "offsets", offsets));
+    } else {
+        json_decref(members);
+        json_decref(offsets);
+        if (t.nrows > 1)
+            cli_table_print(&t, stdout);
+        else
+            puts("no committed offsets and no members with partitions");
+        printf("\nGroup \"%s\": %s, %zu member%s", group, info.state, info.nmembers,
+               info.nmembers == 1 ? "" : "s");
+        if (info.assignor[0])
+            printf(" (assignor %s)", info.assignor);
+        putchar('\n');
+    }
+    cli_table_free(&t);
+    rd_kafka_topic_partition_list_destroy(rows);
+    cli_group_info_free(&info);
+    return rc;
+}
+
+/* GROUP... or --regex RE into a list of ids (*ids owned). CLI_OK, CLI_USAGE, CLI_FAIL. */
+static int named_groups(cli_ctx *c, cli_kadmin *a, int argc, char **argv, const char *regex,
+                        char ***ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    if (regex && optind < argc)
+        return cli_usage_error(c, "give GROUP names or --regex, not both");
+    if (!regex && optind >= argc)
+        return cli_usage_error(c, "missing the GROUP (or --regex RE)");
+    if (!regex) {
+        *ids = calloc((size_t)(argc - optind), sizeof **ids);
+        for (int i = optind; i < argc; i++)
+            (*ids)[(*n)++] = strdup(argv[i]);
+        return CLI_OK;
+    }
+    regex_t re;
+    if (cli_regex_arg(c, regex, &re) != CLI_OK)
+        return CLI_USAGE;
+    int rc = cli_kadmin_open(c, a) == CLI_OK ? cli_groups_matching(a, &re, ids, n) : CLI_FAIL;
+    regfree(&re);
+    if (rc == CLI_OK && *n == 0)
+        rc = cli_fail("no consumer group matches --regex \"%s\"", regex);
+    return rc;
+}
+
+/* Parses [--regex RE] GROUP... for describe and delete. */
+static int parse_groups(cli_ctx *c, int argc, char **argv, const char **regex)
+{
+    enum { OPT_REGEX = 1 };
+    static const struct option longopts[] = {
+        {"regex", required_argument, NULL, OPT_REGEX},
+        CLI_GLOBAL_LONGOPTS,
+        {0},
+    };
+    int opt;
+    cli_getopt_reset();
+    while ((opt = cli_getopt(c, argc, argv, "", longopts)) != CLI_GETOPT_END) {
+        if (opt == CLI_GETOPT_HELP)
+            return CLI_GETOPT_HELP;
+        if (opt == CLI_GETOPT_ERROR)
+            return CLI_USAGE;
+        *regex = optarg;
+    }
+    return CLI_OK;
+}
+
+static void free_ids(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
+static int groups_describe(cli_ctx *c, int argc, char **argv)
+{
+    const char *regex = NULL;
+    char **ids = NULL;
+    size_t n = 0;
+    cli_kadmin a = {0};
+    c->prog = "strait groups describe";
+    c->usage = usage_describe;
+    int rc = parse_groups(c, argc, argv, &regex);
+    if (rc != CLI_OK)
+        return rc == CLI_GETOPT_HELP ? CLI_OK : rc;
+    rc = named_groups(c, &a, argc, argv, regex, &ids, &n);
+    if (rc == CLI_OK && !a.rk)
+        rc = cli_kadmin_open(c, &a);
+    json_t *all = c->json ? json_array() : NULL;
+    for (size_t i = 0; rc != CLI_USAGE && i < n; i++) {
+        if (i && !c->json)
+            putchar('\n');
+        if (describe_one(&a, ids[i], all) != CLI_OK)
+            rc = CLI_FAIL;
+    }
+    if (all) {
+        /* One group: its object, as before; several: an array. */
+        if (rc == CLI_OK || json_array_size(all))
+            cli_print_json(n == 1 && json_array_size(all) == 1 ? json_array_get(all, 0) : all);
+        json_decref(all);
+    }
+    free_ids(ids, n);
+    cli_kadmin_close(&a);
+    return rc;
+}
+
+static int groups_delete(cli_ctx *c, int argc, char **argv)
+{
+    const char *regex = NULL;
+    char **ids = NULL;
+    size_t n = 0;
+    cli_kadmin a = {0};
+    c->prog = "strait groups delete";
+    c->usage = usage_delete;
+    int rc = parse_groups(c, argc, argv, &regex);
+    if (rc != CLI_OK)
+        return rc == CLI_GETOPT_HELP ? CLI_OK : rc;
+    rc = named_groups(c, &a, argc, argv, regex, &ids, &n);
+    if (rc == CLI_OK && !a.rk)
+        rc = cli_kadmin_open(c, &a);
+    if (rc != CLI_OK)
+        goto out;
+    rd_kafka_DeleteGroup_t **del = calloc(n, sizeof *del);
+    for (size_t i = 0; i < n; i++)
+        del[i] = rd_kafka_DeleteGroup_new(ids[i]);
+    rd_kafka_AdminOptions_t *o = cli_kadmin_options(&a, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
+    rd_kafka_DeleteGroups(a.rk, del, n, o, a.queue);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_DeleteGroup_destroy_array(del, n);
+    free(del);
+    rd_kafka_event_t *ev =
+        cli_kadmin_wait(&a, RD_KAFKA_EVENT_DELETEGROUPS_RESULT, "deleting groups");
+    if (!ev) {
+        rc = CLI_FAIL;
+        goto out;
+    }
+    size_t nres;
+    const rd_kafka_group_result_t **res =
+        rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev), &nres);
+    json_t *out = json_array();
+    for (size_t i = 0; i < nres; i++) {
+        const char *g = rd_kafka_group_result_name(res[i]);
+        const rd_kafka_error_t *e = rd_kafka_group_result_error(res[i]);
+        if (e && rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP)
+            cli_fail("group \"%s\" was not deleted: it has active members; stop its consumers "
+                     "first",
+                     g);
+        else if (e)
+            cli_fail("group \"%s\" was not deleted: %s", g, rd_kafka_error_string(e));
+        else if (!c->json)
+            printf("deleted group \"%s\"\n", g);
+        if (e)
+            rc = CLI_FAIL;
+        json_array_append_new(out,
+                              json_pack("{s:s,s:b,s:o}", "group", g, "deleted", e == NULL, "error",
+                                        e ? json_string(rd_kafka_error_string(e)) : json_null()));
+    }
+    if (c->json)
+        cli_print_json(out);
+    json_decref(out);
+    rd_kafka_event_destroy(ev);
+out:
+    free_ids(ids, n);
+    cli_kadmin_close(&a);
+    return rc;
+}
+
+/* ---- delete-offsets ---- */
+
+static int groups_delete_offsets(cli_ctx *c, int argc, char **argv)
+{
+    enum { OPT_TOPIC = 1 };
+    static const struct option longopts[] = {
+        {"topic", required_argument, NULL, OPT_TOPIC},
+        CLI_GLOBAL_LONGOPTS,
+        {0},
+    };
+    static const int lists[] = {OPT_TOPIC, 0};
+    cli_kadmin a = {0};
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(8);
+    cli_list topics = {0};
+    int rc = CLI_USAGE, opt;
+    c->prog = "strait groups delete-offsets";
+    c->usage = usage_delete_offsets;
+    c->lists = lists;
+    cli_getopt_reset();
+    while ((opt = cli_getopt(c, argc, argv, "", longopts)) != CLI_GETOPT_END) {
+        if (opt == CLI_GETOPT_HELP) {
+            rc = CLI_OK;
+            goto out;
+        }
+        if (opt == CLI_GETOPT_ERROR)
+            goto out;
+        cli_list_add(&topics, optarg);
     }
     if (optind >= argc) {
-        rc = cli_usage_error(c, "missing the GROUP");
+        cli_usage_error(c, "missing the GROUP");
         goto out;
     }
     if (optind + 1 < argc) {
-        rc = cli_usage_error(c, "unexpected argument \"%s\" (one group at a time)",
-                             argv[optind + 1]);
+        cli_usage_error(c, "unexpected argument \"%s\" (one group at a time)", argv[optind + 1]);
         goto out;
     }
-    if (!scope) {
-        rc = cli_usage_error(c, "say which partitions: --topic T[:P,P...] or --all-topics");
-        goto out;
-    }
-    if (!method) {
-        rc = cli_usage_error(c, "say where to: --to-earliest, --to-latest, --to-offset N, "
-                                "--to-datetime T or --shift-by N");
-        goto out;
-    }
-    if (dry_run && execute) {
-        rc = cli_usage_error(c, "--dry-run and --execute contradict each other: give one");
+    if (!topics.n) {
+        cli_usage_error(c, "say which offsets: --topic T or --topic T:P,P...");
         goto out;
     }
     const char *group = argv[optind];
-    json_object_set_new(args, "group", json_string(group));
-    json_object_set_new(args, "dry_run", json_boolean(!execute));
-    json_t *res = cli_admin(c, "groups.reset-offsets", args);
-    args = NULL;
-    rc = res ? CLI_OK : CLI_FAIL;
-    if (res && c->json)
-        cli_print_json(res);
-    else if (res)
-        print_reset(group, res);
-    json_decref(res);
+    if (cli_kadmin_open(c, &a) != CLI_OK) {
+        rc = CLI_FAIL;
+        goto out;
+    }
+    for (size_t i = 0; i < topics.n; i++) {
+        char *topic;
+        int32_t *ps;
+        size_t np;
+        if (cli_topic_partitions_arg(c, topics.v[i], &topic, &ps, &np) != CLI_OK)
+            goto out;
+        if (!ps) { /* every partition of the topic */
+            const struct rd_kafka_metadata *md = cli_kadmin_metadata(&a, topic);
+            if (!md || md->topic_cnt != 1 || md->topics[0].err) {
+                if (md)
+                    cli_fail("topic \"%s\": %s", topic,
+                             rd_kafka_err2str(md->topic_cnt
+                                                  ? md->topics[0].err
+                                                  : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+                if (md)
+                    rd_kafka_metadata_destroy(md);
+                free(topic);
+                rc = CLI_FAIL;
+                goto out;
+            }
+            for (int p = 0; p < md->topics[0].partition_cnt; p++)
+                rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[p].id);
+            rd_kafka_metadata_destroy(md);
+        }
+        for (size_t k = 0; k < np; k++)
+            rd_kafka_topic_partition_list_add(parts, topic, ps[k]);
+        free(ps);
+        free(topic);
+    }
+    rd_kafka_DeleteConsumerGroupOffsets_t *d =
+        rd_kafka_DeleteConsumerGroupOffsets_new(group, parts);
+    rd_kafka_AdminOptions_t *o =
+        cli_kadmin_options(&a, RD_KAFKA_ADMIN_OP_DELETECONSUMERGROUPOFFSETS);
+    rd_kafka_DeleteConsumerGroupOffsets(a.rk, &d, 1, o, a.queue);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_DeleteConsumerGroupOffsets_destroy(d);
+    rd_kafka_event_t *ev = cli_kadmin_wait(&a, RD_KAFKA_EVENT_DELETECONSUMERGROUPOFFSETS_RESULT,
+                                           "deleting committed offsets");
+    rc = CLI_FAIL;
+    if (!ev)
+        goto out;
+    size_t n;
+    const rd_kafka_group_result_t **res = rd_kafka_DeleteConsumerGroupOffsets_result_groups(
+        rd_kafka_event_DeleteConsumerGroupOffsets_result(ev), &n);
+    const rd_kafka_error_t *ge = n == 1 ? rd_kafka_group_result_error(res[0]) : NULL;
+    if (ge) {
+        cli_fail("group \"%s\": %s", group, rd_kafka_error_string(ge));
+    } else if (n == 1) {
+        const rd_kafka_topic_partition_list_t *r = rd_kafka_group_result_partitions(res[0]);
+        json_t *arr = json_array();
+        rc = CLI_OK;
+        for (int i = 0; r && i < r->cnt; i++) {
+            const rd_kafka_topic_partition_t *p = &r->elems[i];
+            if (p->err == RD_KAFKA_RESP_ERR_GROUP_SUBSCRIBED_TO_TOPIC)
+                cli_fail("%s [%d]: not deleted: an active member of group \"%s\" subscribes to "
+                         "%s; stop its consumers first",
+                         p->topic, (int)p->partition, group, p->topic);
+            else if (p->err)
+                cli_fail("%s [%d]: not deleted: %s", p->topic, (int)p->partition,
+                         rd_kafka_err2str(p->err));
+            else if (!c->json)
+                printf("deleted the offset of group \"%s\" for %s [%d]\n", group, p->topic,
+                       (int)p->partition);
+            if (p->err)
+                rc = CLI_FAIL;
+            json_array_append_new(
+                arr, json_pack("{s:s,s:i,s:b,s:o}", "topic", p->topic, "partition",
+                               (int)p->partition, "deleted", !p->err, "error",
+                               p->err ? json_string(rd_kafka_err2str(p->err)) : json_null()));
+        }
+        if (c->json)
+            cli_print_json(arr);
+        json_decref(arr);
+    }
+    rd_kafka_event_destroy(ev);
 out:
-    json_decref(args);
+    rd_kafka_topic_partition_list_destroy(parts);
+    cli_list_free(&topics);
+    cli_kadmin_close(&a);
     return rc;
 }
 
@@ -493,7 +788,8 @@ static const cli_subcommand subcommands[] = {
     {"list", groups_list},
     {"describe", groups_describe},
     {"delete", groups_delete},
-    {"reset-offsets", groups_reset_offsets},
+    {"delete-offsets", groups_delete_offsets},
+    {"reset-offsets", cli_groups_reset_offsets},
 };
 
 int cli_groups_main(cli_ctx *c, int argc, char **argv)
@@ -502,5 +798,5 @@ int cli_groups_main(cli_ctx *c, int argc, char **argv)
     c->usage = usage_groups;
     /* Global options may come between "groups" and the subcommand. */
     return cli_dispatch(c, argc, argv, subcommands, sizeof subcommands / sizeof subcommands[0],
-                        "list, describe, delete or reset-offsets");
+                        "list, describe, delete, delete-offsets or reset-offsets");
 }

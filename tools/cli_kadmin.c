@@ -1,0 +1,141 @@
+/*
+ * The Kafka admin client behind strait's Kafka-native commands (topics, groups,
+ * configs, acls, delete-records): librdkafka's Admin API over the connection profile,
+ * so the same commands manage straitd, Apache Kafka or Redpanda.
+ *
+ * Every call waits for its result on one queue with a bound (CLI_KADMIN_TIMEOUT_MS);
+ * errors are worded for people: librdkafka's text for the code, never a field name.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/cli.h"
+
+int cli_kadmin_open(cli_ctx *c, cli_kadmin *a)
+{
+    char err[512];
+    memset(a, 0, sizeof *a);
+    a->c = c;
+    rd_kafka_conf_t *conf = cli_kafka_conf(c, NULL, NULL);
+    if (!conf)
+        return CLI_FAIL;
+    a->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!a->rk) {
+        rd_kafka_conf_destroy(conf);
+        return cli_fail("cannot create a Kafka client for %s: %s", c->bootstrap, err);
+    }
+    a->queue = rd_kafka_queue_new(a->rk);
+    return CLI_OK;
+}
+
+void cli_kadmin_close(cli_kadmin *a)
+{
+    if (a->queue)
+        rd_kafka_queue_destroy(a->queue);
+    if (a->rk)
+        rd_kafka_destroy(a->rk);
+    memset(a, 0, sizeof *a);
+}
+
+rd_kafka_AdminOptions_t *cli_kadmin_options(cli_kadmin *a, rd_kafka_admin_op_t op)
+{
+    char err[256];
+    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(a->rk, op);
+    rd_kafka_AdminOptions_set_request_timeout(o, CLI_KADMIN_TIMEOUT_MS, err, sizeof err);
+    return o;
+}
+
+rd_kafka_event_t *cli_kadmin_wait(cli_kadmin *a, rd_kafka_event_type_t type, const char *what)
+{
+    /* A little longer than the request timeout, so librdkafka reports its own timeout. */
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(a->queue, CLI_KADMIN_TIMEOUT_MS + 5000);
+    if (!ev) {
+        cli_fail("%s: no answer from %s within %d s (is a broker running there?)", what,
+                 a->c->bootstrap, CLI_KADMIN_TIMEOUT_MS / 1000 + 5);
+        return NULL;
+    }
+    if (rd_kafka_event_type(ev) != type) {
+        cli_fail("%s: unexpected %s", what, rd_kafka_event_name(ev));
+        rd_kafka_event_destroy(ev);
+        return NULL;
+    }
+    if (rd_kafka_event_error(ev)) {
+        cli_fail("%s: %s", what, rd_kafka_event_error_string(ev));
+        rd_kafka_event_destroy(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+const struct rd_kafka_metadata *cli_kadmin_metadata(cli_kadmin *a, const char *topic)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = topic ? rd_kafka_topic_new(a->rk, topic, NULL) : NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(a->rk, rkt == NULL, rkt, &md, CLI_KADMIN_TIMEOUT_MS);
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
+    if (e) {
+        cli_fail("cannot get metadata from %s: %s", a->c->bootstrap, rd_kafka_err2str(e));
+        return NULL;
+    }
+    return md;
+}
+
+int cli_kadmin_watermarks(cli_kadmin *a, const char *topic, int32_t partition, int64_t *low,
+                          int64_t *high)
+{
+    rd_kafka_resp_err_t e =
+        rd_kafka_query_watermark_offsets(a->rk, topic, partition, low, high, CLI_KADMIN_TIMEOUT_MS);
+    if (e)
+        return cli_fail("%s [%d]: cannot read its offsets: %s", topic, (int)partition,
+                        rd_kafka_err2str(e));
+    return CLI_OK;
+}
+
+int cli_topic_partitions_arg(const cli_ctx *c, const char *text, char **topic, int32_t **parts,
+                             size_t *nparts)
+{
+    const char *colon = strchr(text, ':');
+    size_t tlen = colon ? (size_t)(colon - text) : strlen(text);
+    *topic = NULL;
+    *parts = NULL;
+    *nparts = 0;
+    if (tlen == 0)
+        return cli_usage_error(c, "--topic \"%s\": the topic name is empty", text);
+    if (!colon) {
+        *topic = strndup(text, tlen);
+        return CLI_OK;
+    }
+    size_t cap = 1;
+    for (const char *p = colon + 1; *p; p++)
+        cap += *p == ',';
+    *parts = calloc(cap, sizeof **parts);
+    const char *p = colon + 1;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char num[24];
+        int64_t v;
+        if (len == 0 || len >= sizeof(num)) {
+            free(*parts);
+            *parts = NULL;
+            return cli_usage_error(c,
+                                   "--topic \"%s\": expected TOPIC:P,P,... with partition "
+                                   "numbers, e.g. orders:0,2",
+                                   text);
+        }
+        memcpy(num, p, len);
+        num[len] = '\0';
+        if (cli_parse_int(c, "--topic partition", num, 0, INT32_MAX, &v) != 0) {
+            free(*parts);
+            *parts = NULL;
+            return CLI_USAGE;
+        }
+        (*parts)[(*nparts)++] = (int32_t)v;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    *topic = strndup(text, tlen);
+    return CLI_OK;
+}
