@@ -270,6 +270,15 @@ int cli_kadmin_watermarks(cli_kadmin *a, const char *topic, int32_t partition, i
 int cli_topic_partitions_arg(const cli_ctx *c, const char *text, char **topic, int32_t **parts,
                              size_t *nparts);
 
+/*
+ * One request to one broker over a plain socket (request header v1, a non-flexible
+ * version), for the admin calls librdkafka 2.0.2 does not have (DescribeLogDirs). The
+ * answer's body (after the correlation id) is a new buffer in *resp. 0, or -1 with err.
+ * Plaintext only; the caller refuses secured profiles.
+ */
+int cli_raw_call(const char *host, int port, int16_t key, int16_t version, const uint8_t *body,
+                 size_t len, uint8_t **resp, size_t *resp_len, char *err, size_t errlen);
+
 /* ---- commands ---- */
 int cli_topics_main(cli_ctx *c, int argc, char **argv);
 int cli_groups_main(cli_ctx *c, int argc, char **argv);
@@ -284,5 +293,8 @@ int cli_quotas_main(cli_ctx *c, int argc, char **argv);
 int cli_explain_main(cli_ctx *c, int argc, char **argv);
 int cli_mirror_main(cli_ctx *c, int argc, char **argv);
 int cli_completion_main(cli_ctx *c, int argc, char **argv);
+int cli_configs_main(cli_ctx *c, int argc, char **argv);
+int cli_delete_records_main(cli_ctx *c, int argc, char **argv);
+int cli_logdirs_main(cli_ctx *c, int argc, char **argv);
 
 #endif

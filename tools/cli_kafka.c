@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include "tools/cli.h"
 
@@ -221,6 +222,58 @@ static int api_versions(const char *host, const char *port, bool have[128], char
     rc = 0;
 out:
     free(body);
+    close(fd);
+    return rc;
+}
+
+int cli_raw_call(const char *host, int port, int16_t key, int16_t version, const uint8_t *body,
+                 size_t len, uint8_t **resp, size_t *resp_len, char *err, size_t errlen)
+{
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    *resp = NULL;
+    *resp_len = 0;
+    int fd = connect_host(host, portstr, err, errlen);
+    if (fd < 0)
+        return -1;
+    /* size, api_key, version, correlation id 7, client id "strait" (request header v1) */
+    uint8_t head[4 + 2 + 2 + 4 + 2 + 6];
+    size_t total = sizeof head - 4 + len;
+    uint8_t *frame = malloc(sizeof head + len);
+    int rc = -1;
+    if (!frame) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    uint32_t be = htonl((uint32_t)total);
+    memcpy(head, &be, 4);
+    head[4] = (uint8_t)(key >> 8), head[5] = (uint8_t)key;
+    head[6] = (uint8_t)(version >> 8), head[7] = (uint8_t)version;
+    head[8] = 0, head[9] = 0, head[10] = 0, head[11] = 7;
+    head[12] = 0, head[13] = 6;
+    memcpy(head + 14, "strait", 6);
+    memcpy(frame, head, sizeof head);
+    if (len)
+        memcpy(frame + sizeof head, body, len);
+    uint8_t size_be[4];
+    if (write(fd, frame, sizeof head + len) != (ssize_t)(sizeof head + len) ||
+        read_full(fd, size_be, 4) != 0) {
+        snprintf(err, errlen, "%s:%d: no answer", host, port);
+        goto out;
+    }
+    int32_t size = be32(size_be);
+    if (size < 4 || size > 64 * 1024 * 1024 || !(*resp = malloc((size_t)size)) ||
+        read_full(fd, *resp, (size_t)size) != 0 || be32(*resp) != 7) {
+        snprintf(err, errlen, "%s:%d: a bad or incomplete answer", host, port);
+        free(*resp);
+        *resp = NULL;
+        goto out;
+    }
+    memmove(*resp, *resp + 4, (size_t)size - 4); /* drop the correlation id */
+    *resp_len = (size_t)size - 4;
+    rc = 0;
+out:
+    free(frame);
     close(fd);
     return rc;
 }

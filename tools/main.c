@@ -18,6 +18,10 @@ typedef struct cli_command {
 static const cli_command commands[] = {
     {"topics", cli_topics_main, "create, list, describe, alter and delete topics"},
     {"groups", cli_groups_main, "consumer groups: list, describe (lag), delete, reset offsets"},
+    {"configs", cli_configs_main, "topic, broker and cluster-wide configs: describe, alter"},
+    {"delete-records", cli_delete_records_main,
+     "delete a topic's records before an offset or time"},
+    {"logdirs", cli_logdirs_main, "log directories and the bytes each partition takes"},
     {"status", cli_status_main, "the broker's node id, listener, uptime and counters"},
     {"produce", cli_produce_main, "send stdin to a topic, a line a record"},
     {"consume", cli_consume_main, "print a topic's records, a line a record"},
