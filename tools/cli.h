@@ -249,6 +249,8 @@ typedef struct cli_kadmin {
     cli_ctx *c;
     rd_kafka_t *rk;
     rd_kafka_queue_t *queue;
+    bool unreachable; /* librdkafka said every broker is down */
+    bool reported;    /* ... and that was said to the user */
 } cli_kadmin;
 
 /* A client over the profile and --bootstrap. CLI_OK, or CLI_FAIL (reported). */
@@ -278,6 +280,19 @@ int cli_topic_partitions_arg(const cli_ctx *c, const char *text, char **topic, i
  */
 int cli_raw_call(const char *host, int port, int16_t key, int16_t version, const uint8_t *body,
                  size_t len, uint8_t **resp, size_t *resp_len, char *err, size_t errlen);
+
+/* A topic's configs as a JSON array of {name, value, source, override} (cli_configs.c).
+ * CLI_OK or CLI_FAIL (reported); *out is set either way (caller decrefs). */
+int cli_configs_topic(cli_kadmin *a, const char *topic, json_t **out);
+/* Sets (NAME=VALUE) and deletes (NAME) overrides of a topic, keeping the others. */
+int cli_configs_change_topic(cli_kadmin *a, const char *topic, const cli_list *sets,
+                             const cli_list *dels);
+/* Every partition's size on disk from each broker's DescribeLogDirs (cli_logdirs.c):
+ * appends {broker, dir, size_bytes, partitions: [{topic, partition, size_bytes, ...}]}
+ * to dirs. topics/brokers NULL or empty: all. CLI_OK, or CLI_FAIL (reported unless
+ * quiet). Plaintext only: with a secured profile it reports (unless quiet) and fails. */
+int cli_logdirs_collect(cli_kadmin *a, const struct rd_kafka_metadata *md, const cli_list *topics,
+                        const cli_list *brokers, bool quiet, json_t *dirs);
 
 /* ---- commands ---- */
 int cli_topics_main(cli_ctx *c, int argc, char **argv);

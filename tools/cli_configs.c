@@ -529,13 +529,86 @@ static bool named_in(const cli_list *l, const char *name, bool with_value)
     return false;
 }
 
+int cli_configs_topic(cli_kadmin *a, const char *topic, json_t **out)
+{
+    target t = {RD_KAFKA_RESOURCE_TOPIC, topic, "--topic", ""};
+    entries e = {0};
+    snprintf(t.label, sizeof t.label, "topic \"%s\"", topic);
+    int rc = describe(a, &t, &e);
+    *out = json_array();
+    for (size_t i = 0; rc == CLI_OK && i < e.n; i++) {
+        const entry *x = &e.v[i];
+        json_array_append_new(
+            *out, json_pack("{s:s,s:o,s:s,s:b}", "name", x->name, "value",
+                            x->value && !x->sensitive ? json_string(x->value) : json_null(),
+                            "source", source_name(x->source), "override",
+                            x->source == RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG));
+    }
+    entries_free(&e);
+    return rc;
+}
+
+/* Applies --set NAME=VALUE and --delete NAME to the target's overrides (see the file's
+ * comment). CLI_OK or CLI_FAIL (reported). */
+static int change(cli_kadmin *a, const target *t, const cli_list *sets, const cli_list *dels);
+
+int cli_configs_change_topic(cli_kadmin *a, const char *topic, const cli_list *sets,
+                             const cli_list *dels)
+{
+    target t = {RD_KAFKA_RESOURCE_TOPIC, topic, "--topic", ""};
+    snprintf(t.label, sizeof t.label, "topic \"%s\"", topic);
+    return change(a, &t, sets, dels);
+}
+
+static int change(cli_kadmin *a, const target *t, const cli_list *sets, const cli_list *dels)
+{
+    entries cur = {0}, next = {0};
+    int rc = CLI_FAIL;
+    if (describe(a, t, &cur) != CLI_OK)
+        goto out;
+    /* The overrides that stay: every current one not deleted or replaced. */
+    for (size_t i = 0; i < cur.n; i++) {
+        const entry *x = &cur.v[i];
+        if (x->source != own_source(t) || named_in(dels, x->name, false) ||
+            named_in(sets, x->name, true))
+            continue;
+        if (x->sensitive || !x->value) {
+            cli_fail("%s: the override of %s is sensitive, so its value cannot be read back and "
+                     "kept: give it again with --set %s=VALUE",
+                     t->label, x->name, x->name);
+            goto out;
+        }
+        entries_add(&next, x->name, x->value, x->source, false, false);
+    }
+    for (size_t i = 0; i < dels->n; i++) {
+        bool present = false;
+        for (size_t k = 0; k < cur.n && !present; k++)
+            present = cur.v[k].source == own_source(t) && strcmp(cur.v[k].name, dels->v[i]) == 0;
+        if (!present) {
+            cli_fail("%s has no override of %s to delete", t->label, dels->v[i]);
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < sets->n; i++) {
+        char *name;
+        const char *value;
+        cli_split_kv(sets->v[i], &name, &value);
+        entries_add(&next, name, value, own_source(t), false, false);
+        free(name);
+    }
+    rc = alter(a, t, &next);
+out:
+    entries_free(&cur);
+    entries_free(&next);
+    return rc;
+}
+
 static int configs_alter(cli_ctx *c, int argc, char **argv)
 {
     target t = {0};
     bool unused = false;
     cli_list sets = {0}, dels = {0};
     cli_kadmin a = {0};
-    entries cur = {0}, next = {0};
     c->prog = "strait configs alter";
     c->usage = usage_alter;
     int rc = parse(c, argc, argv, true, &t, &unused, &sets, &dels);
@@ -549,39 +622,7 @@ static int configs_alter(cli_ctx *c, int argc, char **argv)
             goto out;
         }
     rc = CLI_FAIL;
-    if (cli_kadmin_open(c, &a) != CLI_OK || describe(&a, &t, &cur) != CLI_OK)
-        goto out;
-    /* The overrides that stay: every current one not deleted or replaced. */
-    for (size_t i = 0; i < cur.n; i++) {
-        const entry *x = &cur.v[i];
-        if (x->source != own_source(&t) || named_in(&dels, x->name, false) ||
-            named_in(&sets, x->name, true))
-            continue;
-        if (x->sensitive || !x->value) {
-            cli_fail("%s: the override of %s is sensitive, so its value cannot be read back and "
-                     "kept: give it again with --set %s=VALUE",
-                     t.label, x->name, x->name);
-            goto out;
-        }
-        entries_add(&next, x->name, x->value, x->source, false, false);
-    }
-    for (size_t i = 0; i < dels.n; i++) {
-        bool present = false;
-        for (size_t k = 0; k < cur.n && !present; k++)
-            present = cur.v[k].source == own_source(&t) && strcmp(cur.v[k].name, dels.v[i]) == 0;
-        if (!present) {
-            cli_fail("%s has no override of %s to delete", t.label, dels.v[i]);
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < sets.n; i++) {
-        char *name;
-        const char *value;
-        cli_split_kv(sets.v[i], &name, &value);
-        entries_add(&next, name, value, own_source(&t), false, false);
-        free(name);
-    }
-    if (alter(&a, &t, &next) != CLI_OK)
+    if (cli_kadmin_open(c, &a) != CLI_OK || change(&a, &t, &sets, &dels) != CLI_OK)
         goto out;
     if (c->json) {
         json_t *r = json_pack("{s:s,s:I,s:I}", "resource", t.label, "set", (json_int_t)sets.n,
@@ -593,8 +634,6 @@ static int configs_alter(cli_ctx *c, int argc, char **argv)
     }
     rc = CLI_OK;
 out:
-    entries_free(&cur);
-    entries_free(&next);
     cli_list_free(&sets);
     cli_list_free(&dels);
     cli_kadmin_close(&a);

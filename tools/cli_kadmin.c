@@ -11,15 +11,34 @@
 
 #include "tools/cli.h"
 
+/* Errors not tied to a request. Every broker unreachable ends the command at once
+ * (cli_kadmin_wait checks): an admin call would only wait out its timeout. */
+static void kadmin_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    cli_kadmin *a = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        a->unreachable = true;
+    else if (err != RD_KAFKA_RESP_ERR__TRANSPORT)
+        cli_fail("%s", reason);
+}
+
 int cli_kadmin_open(cli_ctx *c, cli_kadmin *a)
 {
     char err[512];
     memset(a, 0, sizeof *a);
     a->c = c;
-    rd_kafka_conf_t *conf = cli_kafka_conf(c, NULL, NULL);
+    /* A consumer handle (it joins nothing) because only consumers honour
+     * allow.auto.create.topics: describing a topic that does not exist must not create it
+     * on a broker that auto-creates. */
+    static const char *const defaults[] = {"allow.auto.create.topics", "false", NULL};
+    rd_kafka_conf_t *conf = cli_kafka_conf(c, defaults, NULL);
     if (!conf)
         return CLI_FAIL;
-    a->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    rd_kafka_conf_set_error_cb(conf, kadmin_error_cb);
+    rd_kafka_conf_set_opaque(conf, a);
+    /* Connection failures are summed up once (unreachable), not logged per attempt. */
+    rd_kafka_conf_set(conf, "log.connection.close", "false", err, sizeof err);
+    a->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!a->rk) {
         rd_kafka_conf_destroy(conf);
         return cli_fail("cannot create a Kafka client for %s: %s", c->bootstrap, err);
@@ -37,6 +56,19 @@ void cli_kadmin_close(cli_kadmin *a)
     memset(a, 0, sizeof *a);
 }
 
+/* Reports (once) that no broker answers. */
+static bool unreachable(cli_kadmin *a)
+{
+    if (!a->unreachable)
+        return false;
+    if (!a->reported)
+        cli_fail("cannot reach any broker at %s: is a broker running there (see --bootstrap and "
+                 "the profile)?",
+                 a->c->bootstrap);
+    a->reported = true;
+    return true;
+}
+
 rd_kafka_AdminOptions_t *cli_kadmin_options(cli_kadmin *a, rd_kafka_admin_op_t op)
 {
     char err[256];
@@ -48,7 +80,13 @@ rd_kafka_AdminOptions_t *cli_kadmin_options(cli_kadmin *a, rd_kafka_admin_op_t o
 rd_kafka_event_t *cli_kadmin_wait(cli_kadmin *a, rd_kafka_event_type_t type, const char *what)
 {
     /* A little longer than the request timeout, so librdkafka reports its own timeout. */
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(a->queue, CLI_KADMIN_TIMEOUT_MS + 5000);
+    rd_kafka_event_t *ev = NULL;
+    for (int64_t waited = 0; !ev && waited < CLI_KADMIN_TIMEOUT_MS + 5000; waited += 200) {
+        ev = rd_kafka_queue_poll(a->queue, 200);
+        rd_kafka_poll(a->rk, 0); /* serves the error callback */
+        if (!ev && unreachable(a))
+            return NULL;
+    }
     if (!ev) {
         cli_fail("%s: no answer from %s within %d s (is a broker running there?)", what,
                  a->c->bootstrap, CLI_KADMIN_TIMEOUT_MS / 1000 + 5);
@@ -71,7 +109,19 @@ const struct rd_kafka_metadata *cli_kadmin_metadata(cli_kadmin *a, const char *t
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *rkt = topic ? rd_kafka_topic_new(a->rk, topic, NULL) : NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(a->rk, rkt == NULL, rkt, &md, CLI_KADMIN_TIMEOUT_MS);
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    /* In slices, so that no broker answering ends the wait at once (unreachable). */
+    for (int waited = 0; waited < CLI_KADMIN_TIMEOUT_MS; waited += 1000) {
+        e = rd_kafka_metadata(a->rk, rkt == NULL, rkt, &md, 1000);
+        rd_kafka_poll(a->rk, 0);
+        if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT)
+            break;
+        if (unreachable(a)) {
+            if (rkt)
+                rd_kafka_topic_destroy(rkt);
+            return NULL;
+        }
+    }
     if (rkt)
         rd_kafka_topic_destroy(rkt);
     if (e) {

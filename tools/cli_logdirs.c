@@ -129,22 +129,26 @@ static void build_request(const struct rd_kafka_metadata *md, const cli_list *to
     *len = (size_t)(p - b);
 }
 
-/* Asks one broker and appends its directories to dirs. CLI_OK or CLI_FAIL (reported). */
+/* Asks one broker and appends its directories to dirs. CLI_OK or CLI_FAIL (reported
+ * unless quiet). */
 static int ask_broker(const struct rd_kafka_metadata_broker *br, const uint8_t *body, size_t len,
-                      json_t *dirs)
+                      bool quiet, json_t *dirs)
 {
     uint8_t *resp;
     size_t resp_len;
     char err[512];
     if (cli_raw_call(br->host, br->port, DESCRIBE_LOG_DIRS, 1, body, len, &resp, &resp_len, err,
                      sizeof err) != 0)
-        return cli_fail("broker %d (%s:%d): %s (does it serve DescribeLogDirs?)", (int)br->id,
-                        br->host, br->port, err);
+        return quiet ? CLI_FAIL
+                     : cli_fail("broker %d (%s:%d): %s (does it serve DescribeLogDirs?)",
+                                (int)br->id, br->host, br->port, err);
     rd r = {resp, resp + resp_len, false};
     get(&r, 4); /* throttle_time_ms */
     int64_t ndirs = get(&r, 4);
     int rc = CLI_OK;
-    if (ndirs == 0)
+    if (ndirs == 0 && quiet)
+        rc = CLI_FAIL;
+    else if (ndirs == 0)
         rc = cli_fail("broker %d lists no log directory: DESCRIBE on the cluster is needed",
                       (int)br->id);
     for (int64_t d = 0; d < ndirs && !r.bad; d++) {
@@ -181,6 +185,30 @@ static int ask_broker(const struct rd_kafka_metadata_broker *br, const uint8_t *
     return rc;
 }
 
+int cli_logdirs_collect(cli_kadmin *a, const struct rd_kafka_metadata *md, const cli_list *topics,
+                        const cli_list *brokers, bool quiet, json_t *dirs)
+{
+    static const cli_list none = {0};
+    uint8_t *body;
+    size_t len;
+    if (cli_kafka_secured(a->c, NULL))
+        return quiet ? CLI_FAIL
+                     : cli_fail("strait logdirs speaks plaintext only (librdkafka 2.0.2 has no "
+                                "DescribeLogDirs call, and strait's own request does not do "
+                                "SASL or TLS): point --bootstrap at a plaintext listener");
+    build_request(md, topics ? topics : &none, &body, &len);
+    int rc = CLI_OK;
+    for (int i = 0; i < md->broker_cnt; i++) {
+        bool wanted = !brokers || brokers->n == 0;
+        for (size_t k = 0; brokers && k < brokers->n && !wanted; k++)
+            wanted = atoi(brokers->v[k]) == md->brokers[i].id;
+        if (wanted && ask_broker(&md->brokers[i], body, len, quiet, dirs) != CLI_OK)
+            rc = CLI_FAIL;
+    }
+    free(body);
+    return rc;
+}
+
 /* Sorts a JSON array of partition objects by topic, then partition. */
 static void sort_parts(json_t *parts)
 {
@@ -208,7 +236,6 @@ int cli_logdirs_main(cli_ctx *c, int argc, char **argv)
     cli_list topics = {0}, brokers = {0};
     cli_kadmin a = {0};
     const struct rd_kafka_metadata *md = NULL;
-    uint8_t *body = NULL;
     json_t *dirs = json_array();
     int rc = CLI_USAGE, opt;
     int64_t id;
@@ -233,12 +260,6 @@ int cli_logdirs_main(cli_ctx *c, int argc, char **argv)
         goto out;
     }
     rc = CLI_FAIL;
-    if (cli_kafka_secured(c, NULL)) {
-        cli_fail("strait logdirs speaks plaintext only (librdkafka 2.0.2 has no DescribeLogDirs "
-                 "call, and strait's own request does not do SASL or TLS): point --bootstrap at "
-                 "a plaintext listener");
-        goto out;
-    }
     if (cli_kadmin_open(c, &a) != CLI_OK || !(md = cli_kadmin_metadata(&a, NULL)))
         goto out;
     for (size_t k = 0; k < topics.n; k++) {
@@ -250,16 +271,7 @@ int cli_logdirs_main(cli_ctx *c, int argc, char **argv)
             goto out;
         }
     }
-    size_t len;
-    build_request(md, &topics, &body, &len);
-    rc = CLI_OK;
-    for (int i = 0; i < md->broker_cnt; i++) {
-        bool wanted = brokers.n == 0;
-        for (size_t k = 0; k < brokers.n && !wanted; k++)
-            wanted = atoi(brokers.v[k]) == md->brokers[i].id;
-        if (wanted && ask_broker(&md->brokers[i], body, len, dirs) != CLI_OK)
-            rc = CLI_FAIL;
-    }
+    rc = cli_logdirs_collect(&a, md, &topics, &brokers, false, dirs);
     size_t i;
     json_t *d;
     json_array_foreach(dirs, i, d) sort_parts(json_object_get(d, "partitions"));
@@ -302,7 +314,6 @@ int cli_logdirs_main(cli_ctx *c, int argc, char **argv)
     }
 out:
     json_decref(dirs);
-    free(body);
     if (md)
         rd_kafka_metadata_destroy(md);
     cli_list_free(&topics);

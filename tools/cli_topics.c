@@ -1,14 +1,22 @@
 /*
- * strait topics {create,list,describe,alter,delete}: thin wrappers over the broker's
- * topics.* management commands (broker/admin.c). Validation that needs the broker
+ * strait topics {create,list,describe,alter,delete} over the Kafka admin API
+ * (CreateTopics, Metadata, DescribeConfigs/AlterConfigs, CreatePartitions,
+ * DeleteTopics), so they manage any Kafka cluster. Validation that needs the broker
  * (names, config values, partition counts) is the broker's; here we only check the
- * command line's shape.
+ * command line's shape. Sizes on disk come from DescribeLogDirs (cli_logdirs.c).
+ *
+ * The one exception: --override-limits REASON (create, alter) goes past a straitd
+ * tenant's topics or partitions limit, which Kafka's CreateTopics and CreatePartitions
+ * cannot carry, so those commands go to straitd's management endpoint instead
+ * (topics.create / topics.alter with override_limits; the broker logs the reason).
  */
 #include <inttypes.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tools/cli.h"
+#include "tools/cli_groups.h" /* cli_regex_arg */
 
 /* ---- usage texts ---- */
 
@@ -17,11 +25,11 @@ static void usage_topics(FILE *out)
     fputs("Usage: strait topics SUBCOMMAND [options]\n"
           "\n"
           "Subcommands:\n"
-          "  create NAME    create a topic\n"
-          "  list           list topics\n"
-          "  describe NAME  partitions (offsets, sizes) and configs of a topic\n"
-          "  alter NAME     change configs or grow the partition count\n"
-          "  delete NAME    delete a topic and its data\n"
+          "  create NAME...     create topics\n"
+          "  list               list topics\n"
+          "  describe NAME...   partitions (offsets, sizes) and configs of topics\n"
+          "  alter NAME         change configs or grow the partition count\n"
+          "  delete NAME...     delete topics and their data\n"
           "\n"
           "Run 'strait topics SUBCOMMAND --help' for its options.\n\n",
           out);
@@ -31,9 +39,10 @@ static void usage_topics(FILE *out)
 
 static void usage_create(FILE *out)
 {
-    fputs("Usage: strait topics create NAME [options]\n"
+    fputs("Usage: strait topics create NAME... [options]\n"
           "\n"
-          "Creates topic NAME (1-249 characters of a-z A-Z 0-9 . _ -).\n"
+          "Creates each topic NAME (1-249 characters of a-z A-Z 0-9 . _ -) with the same\n"
+          "options.\n"
           "\n"
           "Options:\n"
           "  -p, --partitions N           partition count [broker's num.partitions, 1]\n"
@@ -41,9 +50,10 @@ static void usage_create(FILE *out)
           "                               [broker's default.replication.factor, 1]\n"
           "  -c, --config NAME=VALUE      a topic config override, e.g.\n"
           "                               retention.ms=86400000; repeat for several [none]\n"
-          "      --override-limits REASON create it even past its tenant's topics or\n"
-          "                               partitions limit; REASON is logged by the broker\n"
-          "                               and printed [refused past a limit]\n\n",
+          "      --override-limits REASON create them even past their tenant's topics or\n"
+          "                               partitions limit (straitd only: sent to its\n"
+          "                               management endpoint); REASON is logged by the\n"
+          "                               broker and printed [refused past a limit]\n\n",
           out);
     cli_print_global_options(out);
     fputs("\nExample:\n"
@@ -56,21 +66,33 @@ static void usage_list(FILE *out)
 {
     fputs("Usage: strait topics list [options]\n"
           "\n"
-          "Lists every topic with its partition count.\n\n",
+          "Lists every topic with its partition count.\n"
+          "\n"
+          "Options:\n"
+          "  --regex RE     only topics whose whole name matches the extended regular\n"
+          "                 expression RE [all]\n\n",
           out);
     cli_print_global_options(out);
-    fputs("\nExample:\n  strait topics list --json\n", out);
+    fputs("\nExamples:\n  strait topics list --json\n  strait topics list --regex 'orders\\..*'\n",
+          out);
 }
 
 static void usage_describe(FILE *out)
 {
-    fputs("Usage: strait topics describe NAME [options]\n"
+    fputs("Usage: strait topics describe (NAME... | --regex RE) [options]\n"
           "\n"
-          "Shows each partition (start offset, end offset, size on disk, segments) and\n"
-          "every topic config, marking the ones overridden on this topic.\n\n",
+          "Shows each partition (leader, replicas, in-sync replicas, start offset, end\n"
+          "offset, size on disk) and every topic config, marking the ones overridden on\n"
+          "the topic. SIZE is \"-\" where DescribeLogDirs cannot be asked (a secured\n"
+          "listener).\n"
+          "\n"
+          "Options:\n"
+          "  --regex RE     every topic whose whole name matches RE\n\n",
           out);
     cli_print_global_options(out);
-    fputs("\nExample:\n  strait topics describe orders\n", out);
+    fputs("\nExamples:\n  strait topics describe orders payments\n"
+          "  strait topics describe --regex 'orders.*'\n",
+          out);
 }
 
 static void usage_alter(FILE *out)
@@ -86,7 +108,8 @@ static void usage_alter(FILE *out)
           "                             repeat for several [none]\n"
           "  -p, --partitions N         grow the topic to N partitions in total (never\n"
           "                             shrinks) [unchanged]\n"
-          "      --override-limits REASON  grow it even past its tenant's partitions limit;\n"
+          "      --override-limits REASON  grow it even past its tenant's partitions limit\n"
+          "                             (straitd only: sent to its management endpoint);\n"
           "                             REASON is logged by the broker and printed\n"
           "                             [refused past the limit]\n\n",
           out);
@@ -99,66 +122,96 @@ static void usage_alter(FILE *out)
 
 static void usage_delete(FILE *out)
 {
-    fputs("Usage: strait topics delete NAME [options]\n"
+    fputs("Usage: strait topics delete (NAME... | --regex RE) [options]\n"
           "\n"
-          "Deletes the topic and all its data. There is no undo.\n\n",
+          "Deletes each topic and all its data. There is no undo.\n"
+          "\n"
+          "Options:\n"
+          "  --regex RE     every topic whose whole name matches RE (internal topics,\n"
+          "                 whose names start with __, are never matched)\n\n",
           out);
     cli_print_global_options(out);
-    fputs("\nExample:\n  strait topics delete orders\n", out);
+    fputs("\nExamples:\n  strait topics delete orders\n  strait topics delete --regex 'tmp-.*'\n",
+          out);
 }
 
-/* ---- output ---- */
+/* ---- helpers ---- */
 
-static void print_describe(const json_t *d, const char *unused)
+static bool internal_topic(const char *name)
 {
-    const json_t *parts = json_object_get(d, "partitions");
-    const json_t *configs = json_object_get(d, "configs");
-    size_t i;
-    json_t *v;
-    char a[32], b[32], size[32], segs[32];
-
-    printf("Topic: %s  Id: %s  Partitions: %zu%s\n\n",
-           json_string_value(json_object_get(d, "name")),
-           json_string_value(json_object_get(d, "id")), json_array_size(parts),
-           json_is_true(json_object_get(d, "internal")) ? "  (internal)" : "");
-
-    static const char *const phead[] = {"PARTITION", "START", "END", "SIZE", "SEGMENTS"};
-    cli_table t;
-    cli_table_init(&t, 5, phead);
-    json_array_foreach(parts, i, v)
-    {
-        char p[16];
-        snprintf(p, sizeof(p), "%" JSON_INTEGER_FORMAT,
-                 json_integer_value(json_object_get(v, "partition")));
-        snprintf(a, sizeof(a), "%" JSON_INTEGER_FORMAT,
-                 json_integer_value(json_object_get(v, "start_offset")));
-        snprintf(b, sizeof(b), "%" JSON_INTEGER_FORMAT,
-                 json_integer_value(json_object_get(v, "end_offset")));
-        cli_human_bytes(json_integer_value(json_object_get(v, "size_bytes")), size, sizeof(size));
-        snprintf(segs, sizeof(segs), "%" JSON_INTEGER_FORMAT,
-                 json_integer_value(json_object_get(v, "segments")));
-        const char *row[] = {p, a, b, size, segs};
-        cli_table_row(&t, row);
-    }
-    cli_table_print(&t, stdout);
-    cli_table_free(&t);
-
-    static const char *const chead[] = {"CONFIG", "VALUE", "SOURCE"};
-    cli_table_init(&t, 3, chead);
-    json_array_foreach(configs, i, v)
-    {
-        const char *value = json_string_value(json_object_get(v, "value"));
-        bool is_default = json_is_true(json_object_get(v, "default"));
-        const char *row[] = {json_string_value(json_object_get(v, "name")),
-                             value ? value : "(sensitive)", is_default ? "default" : "override"};
-        cli_table_row(&t, row);
-    }
-    putchar('\n');
-    cli_table_print(&t, stdout);
-    cli_table_free(&t);
+    return strncmp(name, "__", 2) == 0; /* Kafka's internal topics all start with __ */
 }
 
-/* The broker's note that a tenant limit was overridden (" (over ...)"), if any. */
+static bool whole_match(const regex_t *re, const char *s)
+{
+    regmatch_t m;
+    return regexec(re, s, 1, &m, 0) == 0 && m.rm_so == 0 && s[m.rm_eo] == '\0';
+}
+
+/* NAME... or --regex RE (matched against the metadata) into *names (new strings).
+ * CLI_OK, CLI_USAGE or CLI_FAIL (reported). */
+static int named_topics(cli_ctx *c, cli_kadmin *a, int argc, char **argv, const char *regex,
+                        bool skip_internal, cli_list *names)
+{
+    if (regex && optind < argc)
+        return cli_usage_error(c, "give topic NAMEs or --regex, not both");
+    if (!regex && optind >= argc)
+        return cli_usage_error(c, "missing the topic NAME (or --regex RE)");
+    if (!regex) {
+        for (int i = optind; i < argc; i++)
+            cli_list_add(names, argv[i]);
+        return CLI_OK;
+    }
+    regex_t re;
+    if (cli_regex_arg(c, regex, &re) != CLI_OK)
+        return CLI_USAGE;
+    const struct rd_kafka_metadata *md = cli_kadmin_metadata(a, NULL);
+    int rc = md ? CLI_OK : CLI_FAIL;
+    for (int i = 0; md && i < md->topic_cnt; i++)
+        if (!(skip_internal && internal_topic(md->topics[i].topic)) &&
+            whole_match(&re, md->topics[i].topic))
+            cli_list_add(names, md->topics[i].topic);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    regfree(&re);
+    if (rc == CLI_OK && names->n == 0)
+        rc = cli_fail("no topic matches --regex \"%s\"", regex);
+    return rc;
+}
+
+/* Parses [--regex RE] NAME... for describe and delete; *regex set when given. */
+static int parse_names(cli_ctx *c, int argc, char **argv, const char **regex)
+{
+    enum { OPT_REGEX = 1 };
+    static const struct option longopts[] = {
+        {"regex", required_argument, NULL, OPT_REGEX},
+        CLI_GLOBAL_LONGOPTS,
+        {0},
+    };
+    int opt;
+    cli_getopt_reset();
+    while ((opt = cli_getopt(c, argc, argv, "", longopts)) != CLI_GETOPT_END) {
+        if (opt == CLI_GETOPT_HELP)
+            return CLI_GETOPT_HELP;
+        if (opt == CLI_GETOPT_ERROR)
+            return CLI_USAGE;
+        *regex = optarg;
+    }
+    return CLI_OK;
+}
+
+static int check_configs(cli_ctx *c, const cli_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (!strchr(l->v[i], '=') || l->v[i][0] == '=')
+            return cli_usage_error(c,
+                                   "--config \"%s\": expected NAME=VALUE, e.g. "
+                                   "--config retention.ms=86400000",
+                                   l->v[i]);
+    return CLI_OK;
+}
+
+/* The broker's note that a tenant limit was overridden, if any (management path). */
 static void print_override(const json_t *res)
 {
     const json_t *o = json_object_get(res, "limit_overridden");
@@ -168,24 +221,68 @@ static void print_override(const json_t *res)
                json_string_value(json_object_get(o, "limit")));
 }
 
-/* ---- subcommands ---- */
-
-/* Builds {"k":"v",...} from --config arguments; usage error if one has no '='. */
-static int configs_object(cli_ctx *c, const cli_list *l, json_t *obj)
+/* What to do about a refusal: a tenant limit (POLICY_VIOLATION) can be passed on
+ * straitd with --override-limits. */
+static const char *refusal_hint(rd_kafka_resp_err_t e)
 {
+    return e == RD_KAFKA_RESP_ERR_POLICY_VIOLATION
+               ? "; to go past a straitd tenant limit for this command, give the reason with "
+                 "--override-limits REASON"
+               : "";
+}
+
+/* {"k":"v",...} from NAME=VALUE arguments (checked by check_configs). */
+static json_t *configs_object(const cli_list *l)
+{
+    json_t *obj = json_object();
     for (size_t i = 0; i < l->n; i++) {
         char *name;
         const char *value;
-        if (cli_split_kv(l->v[i], &name, &value) != 0)
-            return cli_usage_error(c,
-                                   "--config \"%s\": expected NAME=VALUE, e.g. "
-                                   "--config retention.ms=86400000",
-                                   l->v[i]);
+        cli_split_kv(l->v[i], &name, &value);
         json_object_set_new(obj, name, json_string(value));
         free(name);
     }
-    return CLI_OK;
+    return obj;
 }
+
+/* topics create --override-limits: one topics.create per name over the management
+ * endpoint, answered as the Kafka path answers. */
+static int create_via_mgmt(cli_ctx *c, char **names, size_t n, int64_t partitions,
+                           int64_t replication, const cli_list *configs, const char *override)
+{
+    int rc = CLI_OK;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *args = json_pack("{s:s,s:s}", "name", names[i], "override_limits", override);
+        if (partitions > 0)
+            json_object_set_new(args, "partitions", json_integer(partitions));
+        if (replication > 0)
+            json_object_set_new(args, "replication_factor", json_integer(replication));
+        if (configs->n)
+            json_object_set_new(args, "configs", configs_object(configs));
+        json_t *res = cli_admin(c, "topics.create", args); /* takes args; reports errors */
+        size_t count = res ? json_array_size(json_object_get(res, "partitions")) : 0;
+        if (!res)
+            rc = CLI_FAIL;
+        else if (!c->json) {
+            printf("created topic \"%s\" with %zu partition%s\n", names[i], count,
+                   count == 1 ? "" : "s");
+            print_override(res);
+        }
+        json_t *o = res ? json_object_get(res, "limit_overridden") : NULL;
+        json_array_append_new(arr, json_pack("{s:s,s:b,s:o,s:O}", "name", names[i], "created",
+                                             res != NULL, "partitions",
+                                             res ? json_integer((json_int_t)count) : json_null(),
+                                             "limit_overridden", o ? o : json_null()));
+        json_decref(res);
+    }
+    if (c->json)
+        cli_print_json(arr);
+    json_decref(arr);
+    return rc;
+}
+
+/* ---- subcommands ---- */
 
 static int topics_create(cli_ctx *c, int argc, char **argv)
 {
@@ -197,14 +294,16 @@ static int topics_create(cli_ctx *c, int argc, char **argv)
         CLI_GLOBAL_LONGOPTS,
         {0},
     };
+    static const int lists[] = {'c', 0};
     cli_list configs = {0};
     const char *override = NULL;
     int64_t partitions = -1, replication = -1;
     int rc = CLI_USAGE, opt;
-    json_t *args = json_object(), *cfg = json_object();
+    cli_kadmin a = {0};
 
     c->prog = "strait topics create";
     c->usage = usage_create;
+    c->lists = lists;
     cli_getopt_reset();
     while ((opt = cli_getopt(c, argc, argv, "p:r:c:", longopts)) != CLI_GETOPT_END) {
         if (opt == CLI_GETOPT_HELP) {
@@ -224,92 +323,288 @@ static int topics_create(cli_ctx *c, int argc, char **argv)
             override = optarg;
     }
     if (optind >= argc) {
-        rc = cli_usage_error(c, "missing the topic NAME");
+        cli_usage_error(c, "missing the topic NAME");
         goto out;
     }
-    if (optind + 1 < argc) {
-        rc = cli_usage_error(c, "unexpected argument \"%s\" (one topic at a time)",
-                             argv[optind + 1]);
+    if (check_configs(c, &configs) != CLI_OK)
+        goto out;
+    if (override) {
+        rc = create_via_mgmt(c, argv + optind, (size_t)(argc - optind), partitions, replication,
+                             &configs, override);
         goto out;
     }
-    const char *name = argv[optind];
-    if ((rc = configs_object(c, &configs, cfg)) != CLI_OK)
+    rc = CLI_FAIL;
+    if (cli_kadmin_open(c, &a) != CLI_OK)
         goto out;
-    json_object_set_new(args, "name", json_string(name));
-    if (partitions > 0)
-        json_object_set_new(args, "partitions", json_integer(partitions));
-    if (replication > 0)
-        json_object_set_new(args, "replication_factor", json_integer(replication));
-    if (json_object_size(cfg) > 0)
-        json_object_set(args, "configs", cfg);
-    if (override)
-        json_object_set_new(args, "override_limits", json_string(override));
-    json_t *res = cli_admin(c, "topics.create", args);
-    args = NULL;
-    rc = res ? CLI_OK : CLI_FAIL;
-    if (res && c->json)
-        cli_print_json(res);
-    else if (res) {
-        printf("created topic \"%s\" with %zu partition%s\n", name,
-               json_array_size(json_object_get(res, "partitions")),
-               json_array_size(json_object_get(res, "partitions")) == 1 ? "" : "s");
-        print_override(res);
+    size_t n = (size_t)(argc - optind);
+    rd_kafka_NewTopic_t **nt = calloc(n, sizeof *nt);
+    char err[512];
+    for (size_t i = 0; i < n; i++) {
+        nt[i] = rd_kafka_NewTopic_new(argv[optind + (int)i], (int)partitions, (int)replication, err,
+                                      sizeof err);
+        if (!nt[i]) {
+            cli_fail("topic \"%s\": %s", argv[optind + (int)i], err);
+            rd_kafka_NewTopic_destroy_array(nt, i);
+            free(nt);
+            goto out;
+        }
+        for (size_t k = 0; k < configs.n; k++) {
+            char *name;
+            const char *value;
+            cli_split_kv(configs.v[k], &name, &value);
+            rd_kafka_NewTopic_set_config(nt[i], name, value);
+            free(name);
+        }
     }
-    json_decref(res);
+    rd_kafka_AdminOptions_t *o = cli_kadmin_options(&a, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_CreateTopics(a.rk, nt, n, o, a.queue);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_NewTopic_destroy_array(nt, n);
+    free(nt);
+    rd_kafka_event_t *ev =
+        cli_kadmin_wait(&a, RD_KAFKA_EVENT_CREATETOPICS_RESULT, "creating topics");
+    if (!ev)
+        goto out;
+    size_t nres;
+    const rd_kafka_topic_result_t **res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &nres);
+    json_t *arr = json_array();
+    rc = CLI_OK;
+    for (size_t i = 0; i < nres; i++) {
+        const char *name = rd_kafka_topic_result_name(res[i]);
+        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+        const char *why = rd_kafka_topic_result_error_string(res[i]);
+        int count = -1;
+        if (!e) {
+            const struct rd_kafka_metadata *md = cli_kadmin_metadata(&a, name);
+            if (md && md->topic_cnt == 1)
+                count = md->topics[0].partition_cnt;
+            if (md)
+                rd_kafka_metadata_destroy(md);
+        }
+        if (e) {
+            rc = CLI_FAIL;
+            cli_fail("topic \"%s\" was not created: %s%s", name, why ? why : rd_kafka_err2str(e),
+                     refusal_hint(e));
+        } else if (!c->json) {
+            printf("created topic \"%s\" with %d partition%s\n", name, count,
+                   count == 1 ? "" : "s");
+        }
+        json_array_append_new(
+            arr, json_pack("{s:s,s:b,s:o,s:o}", "name", name, "created", !e, "partitions",
+                           count >= 0 ? json_integer(count) : json_null(), "error",
+                           e ? json_string(why ? why : rd_kafka_err2str(e)) : json_null()));
+    }
+    if (c->json)
+        cli_print_json(arr);
+    json_decref(arr);
+    rd_kafka_event_destroy(ev);
 out:
-    json_decref(args);
-    json_decref(cfg);
     cli_list_free(&configs);
+    cli_kadmin_close(&a);
     return rc;
+}
+
+static int cmp_topic_names(const void *x, const void *y)
+{
+    return strcmp(((const struct rd_kafka_metadata_topic *)x)->topic,
+                  ((const struct rd_kafka_metadata_topic *)y)->topic);
 }
 
 static int topics_list(cli_ctx *c, int argc, char **argv)
 {
+    const char *regex = NULL;
+    regex_t re;
+    cli_kadmin a = {0};
     c->prog = "strait topics list";
     c->usage = usage_list;
-    int rc;
-    if (cli_parse_simple(c, argc, argv, NULL, NULL, &rc))
-        return rc;
-    json_t *res = cli_admin(c, "topics.list", NULL);
-    if (!res)
-        return CLI_FAIL;
+    int rc = parse_names(c, argc, argv, &regex);
+    if (rc != CLI_OK)
+        return rc == CLI_GETOPT_HELP ? CLI_OK : rc;
+    if (optind < argc)
+        return cli_usage_error(c, "unexpected argument \"%s\" (filter with --regex)", argv[optind]);
+    if (regex && cli_regex_arg(c, regex, &re) != CLI_OK)
+        return CLI_USAGE;
+    rc = CLI_FAIL;
+    const struct rd_kafka_metadata *md = NULL;
+    if (cli_kadmin_open(c, &a) != CLI_OK || !(md = cli_kadmin_metadata(&a, NULL)))
+        goto out;
+    struct rd_kafka_metadata_topic *topics = calloc((size_t)md->topic_cnt + 1, sizeof *topics);
+    int n = 0;
+    for (int i = 0; i < md->topic_cnt; i++)
+        if (!regex || whole_match(&re, md->topics[i].topic))
+            topics[n++] = md->topics[i];
+    qsort(topics, (size_t)n, sizeof *topics, cmp_topic_names);
+    json_t *arr = json_array();
+    static const char *const head[] = {"TOPIC", "PARTITIONS", "INTERNAL"};
+    cli_table t;
+    cli_table_init(&t, 3, head);
+    for (int i = 0; i < n; i++) {
+        char count[16];
+        snprintf(count, sizeof count, "%d", topics[i].partition_cnt);
+        const char *row[] = {topics[i].topic, count,
+                             internal_topic(topics[i].topic) ? "yes" : "no"};
+        cli_table_row(&t, row);
+        json_array_append_new(arr, json_pack("{s:s,s:i,s:b}", "name", topics[i].topic, "partitions",
+                                             topics[i].partition_cnt, "internal",
+                                             internal_topic(topics[i].topic)));
+    }
     if (c->json) {
+        json_t *res = json_pack("{s:o}", "topics", arr);
         cli_print_json(res);
+        json_decref(res);
     } else {
-        const json_t *topics = json_object_get(res, "topics");
-        static const char *const head[] = {"TOPIC", "PARTITIONS", "INTERNAL"};
-        cli_table t;
-        size_t i;
-        json_t *v;
-        cli_table_init(&t, 3, head);
-        json_array_foreach(topics, i, v)
-        {
-            char n[16];
-            snprintf(n, sizeof(n), "%" JSON_INTEGER_FORMAT,
-                     json_integer_value(json_object_get(v, "partitions")));
-            const char *row[] = {json_string_value(json_object_get(v, "name")), n,
-                                 json_is_true(json_object_get(v, "internal")) ? "yes" : "no"};
-            cli_table_row(&t, row);
-        }
-        if (json_array_size(topics) == 0)
+        json_decref(arr);
+        if (n == 0)
             puts("no topics");
         else
             cli_table_print(&t, stdout);
-        cli_table_free(&t);
     }
-    json_decref(res);
-    return CLI_OK;
+    cli_table_free(&t);
+    free(topics);
+    rc = CLI_OK;
+out:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (regex)
+        regfree(&re);
+    cli_kadmin_close(&a);
+    return rc;
+}
+
+/* "1,2,3" for a broker id list. */
+static void ids_text(const int32_t *ids, int n, char *out, size_t cap)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n && at < cap; i++)
+        at += (size_t)snprintf(out + at, cap - at, "%s%d", i ? "," : "", (int)ids[i]);
+}
+
+/* The size of topic[partition] from the DescribeLogDirs answer (-1 unknown). */
+static int64_t size_of(const json_t *dirs, const char *topic, int32_t partition)
+{
+    size_t i, k;
+    json_t *d, *p;
+    json_array_foreach(dirs, i, d) json_array_foreach(
+        json_object_get(d, "partitions"), k,
+        p) if (json_integer_value(json_object_get(p, "partition")) == partition &&
+               strcmp(json_string_value(json_object_get(p, "topic")), topic) ==
+                   0) return json_integer_value(json_object_get(p, "size_bytes"));
+    return -1;
+}
+
+static int describe_one(cli_kadmin *a, const char *name, json_t *all)
+{
+    const struct rd_kafka_metadata *md = cli_kadmin_metadata(a, name);
+    if (!md)
+        return CLI_FAIL;
+    int rc = CLI_FAIL;
+    json_t *configs = NULL, *dirs = json_array(), *parts = json_array();
+    const struct rd_kafka_metadata_topic *t = md->topic_cnt == 1 ? &md->topics[0] : NULL;
+    if (!t || t->err) {
+        cli_fail("topic \"%s\": %s", name,
+                 rd_kafka_err2str(t ? t->err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+        goto out;
+    }
+    if (cli_configs_topic(a, name, &configs) != CLI_OK)
+        goto out;
+    cli_list one = {0};
+    cli_list_add(&one, name);
+    bool sized = cli_logdirs_collect(a, md, &one, NULL, true, dirs) == CLI_OK;
+    cli_list_free(&one);
+    static const char *const phead[] = {"PARTITION", "LEADER", "REPLICAS", "ISR",
+                                        "START",     "END",    "SIZE"};
+    cli_table pt;
+    cli_table_init(&pt, 7, phead);
+    rc = CLI_OK;
+    for (int i = 0; i < t->partition_cnt; i++) {
+        const struct rd_kafka_metadata_partition *p = &t->partitions[i];
+        int64_t low = -1, high = -1, size = sized ? size_of(dirs, name, p->id) : -1;
+        if (cli_kadmin_watermarks(a, name, p->id, &low, &high) != CLI_OK)
+            rc = CLI_FAIL;
+        char id[16], leader[16], replicas[256], isr[256], start[24], end[24], sz[32];
+        snprintf(id, sizeof id, "%d", (int)p->id);
+        snprintf(leader, sizeof leader, "%d", (int)p->leader);
+        ids_text(p->replicas, p->replica_cnt, replicas, sizeof replicas);
+        ids_text(p->isrs, p->isr_cnt, isr, sizeof isr);
+        snprintf(start, sizeof start, "%" PRId64, low);
+        snprintf(end, sizeof end, "%" PRId64, high);
+        cli_human_bytes(size, sz, sizeof sz);
+        const char *row[] = {id, leader, replicas, isr, start, end, size >= 0 ? sz : "-"};
+        cli_table_row(&pt, row);
+        json_array_append_new(
+            parts, json_pack("{s:i,s:i,s:s,s:s,s:I,s:I,s:o}", "partition", (int)p->id, "leader",
+                             (int)p->leader, "replicas", replicas, "isr", isr, "start_offset",
+                             (json_int_t)low, "end_offset", (json_int_t)high, "size_bytes",
+                             size >= 0 ? json_integer(size) : json_null()));
+    }
+    if (all) {
+        json_array_append_new(all, json_pack("{s:s,s:b,s:O,s:O}", "name", name, "internal",
+                                             internal_topic(name), "partitions", parts, "configs",
+                                             configs));
+    } else {
+        printf("Topic: %s  Partitions: %d%s\n\n", name, t->partition_cnt,
+               internal_topic(name) ? "  (internal)" : "");
+        cli_table_print(&pt, stdout);
+        static const char *const chead[] = {"CONFIG", "VALUE", "SOURCE"};
+        cli_table ct;
+        cli_table_init(&ct, 3, chead);
+        size_t i;
+        json_t *v;
+        json_array_foreach(configs, i, v)
+        {
+            const char *value = json_string_value(json_object_get(v, "value"));
+            const char *row[] = {
+                json_string_value(json_object_get(v, "name")), value ? value : "(sensitive)",
+                json_is_true(json_object_get(v, "override")) ? "override" : "default"};
+            cli_table_row(&ct, row);
+        }
+        putchar('\n');
+        cli_table_print(&ct, stdout);
+        cli_table_free(&ct);
+    }
+    cli_table_free(&pt);
+out:
+    json_decref(configs);
+    json_decref(dirs);
+    json_decref(parts);
+    rd_kafka_metadata_destroy(md);
+    return rc;
 }
 
 static int topics_describe(cli_ctx *c, int argc, char **argv)
 {
-    const char *name = NULL;
+    const char *regex = NULL;
+    cli_list names = {0};
+    cli_kadmin a = {0};
     c->prog = "strait topics describe";
     c->usage = usage_describe;
-    int rc;
-    if (cli_parse_simple(c, argc, argv, "topic NAME", &name, &rc))
-        return rc;
-    return cli_run(c, "topics.describe", json_pack("{s:s}", "name", name), print_describe, NULL);
+    int rc = parse_names(c, argc, argv, &regex);
+    if (rc != CLI_OK)
+        return rc == CLI_GETOPT_HELP ? CLI_OK : rc;
+    if (regex && optind < argc)
+        return cli_usage_error(c, "give topic NAMEs or --regex, not both");
+    if (!regex && optind >= argc)
+        return cli_usage_error(c, "missing the topic NAME (or --regex RE)");
+    if (cli_kadmin_open(c, &a) != CLI_OK)
+        return CLI_FAIL;
+    rc = named_topics(c, &a, argc, argv, regex, false, &names);
+    json_t *all = c->json ? json_array() : NULL;
+    for (size_t i = 0; rc != CLI_USAGE && i < names.n; i++) {
+        if (i && !c->json)
+            puts("");
+        if (describe_one(&a, names.v[i], all) != CLI_OK)
+            rc = CLI_FAIL;
+    }
+    if (all) {
+        if (json_array_size(all))
+            cli_print_json(names.n == 1 ? json_array_get(all, 0) : all);
+        json_decref(all);
+    }
+    cli_list_free(&names);
+    cli_kadmin_close(&a);
+    return rc;
 }
 
 static int topics_alter(cli_ctx *c, int argc, char **argv)
@@ -322,14 +617,17 @@ static int topics_alter(cli_ctx *c, int argc, char **argv)
         CLI_GLOBAL_LONGOPTS,
         {0},
     };
-    cli_list sets = {0};
+    static const int lists[] = {'c', 'd', 0};
+    cli_list sets = {0}, dels = {0};
     const char *override = NULL;
+    json_t *mres = NULL; /* the management endpoint's answer (--override-limits) */
     int64_t partitions = -1;
     int rc = CLI_USAGE, opt;
-    json_t *args = json_object(), *set = json_object(), *del = json_array();
+    cli_kadmin a = {0};
 
     c->prog = "strait topics alter";
     c->usage = usage_alter;
+    c->lists = lists;
     cli_getopt_reset();
     while ((opt = cli_getopt(c, argc, argv, "c:d:p:", longopts)) != CLI_GETOPT_END) {
         if (opt == CLI_GETOPT_HELP) {
@@ -343,84 +641,163 @@ static int topics_alter(cli_ctx *c, int argc, char **argv)
         if (opt == 'c')
             cli_list_add(&sets, optarg);
         if (opt == 'd')
-            json_array_append_new(del, json_string(optarg));
+            cli_list_add(&dels, optarg);
         if (opt == 'O')
             override = optarg;
     }
     if (optind >= argc) {
-        rc = cli_usage_error(c, "missing the topic NAME");
+        cli_usage_error(c, "missing the topic NAME");
         goto out;
     }
     if (optind + 1 < argc) {
-        rc = cli_usage_error(c, "unexpected argument \"%s\"", argv[optind + 1]);
+        cli_usage_error(c, "unexpected argument \"%s\" (one topic at a time)", argv[optind + 1]);
+        goto out;
+    }
+    if (check_configs(c, &sets) != CLI_OK)
+        goto out;
+    if (!sets.n && !dels.n && partitions < 0) {
+        cli_usage_error(c, "nothing to change: give --config, --delete-config or --partitions");
         goto out;
     }
     const char *name = argv[optind];
-    if ((rc = configs_object(c, &sets, set)) != CLI_OK)
-        goto out;
-    if (json_object_size(set) == 0 && json_array_size(del) == 0 && partitions < 0) {
-        rc = cli_usage_error(c, "nothing to change: give --config, --delete-config or "
-                                "--partitions");
-        goto out;
-    }
-    json_object_set_new(args, "name", json_string(name));
-    if (json_object_size(set) > 0)
-        json_object_set(args, "set", set);
-    if (json_array_size(del) > 0)
-        json_object_set(args, "delete", del);
-    if (partitions > 0)
-        json_object_set_new(args, "add_partitions", json_integer(partitions));
-    if (override)
-        json_object_set_new(args, "override_limits", json_string(override));
-    json_t *res = cli_admin(c, "topics.alter", args);
-    args = NULL;
-    rc = res ? CLI_OK : CLI_FAIL;
-    if (res && c->json) {
-        cli_print_json(res);
-    } else if (res) {
-        const char *k, *sep = ": ";
-        json_t *v;
-        size_t i;
-        printf("altered topic \"%s\"", name);
-        json_object_foreach(set, k, v)
-        {
-            printf("%sset %s=%s", sep, k, json_string_value(v));
-            sep = ", ";
-        }
-        json_array_foreach(del, i, v)
-        {
-            printf("%sremoved %s", sep, json_string_value(v));
-            sep = ", ";
+    rc = CLI_FAIL;
+    if (override) {
+        /* topics.alter checks every change before applying any, as the Kafka path. */
+        json_t *args = json_pack("{s:s,s:s}", "name", name, "override_limits", override);
+        if (sets.n)
+            json_object_set_new(args, "set", configs_object(&sets));
+        if (dels.n) {
+            json_t *del = json_array();
+            for (size_t i = 0; i < dels.n; i++)
+                json_array_append_new(del, json_string(dels.v[i]));
+            json_object_set_new(args, "delete", del);
         }
         if (partitions > 0)
-            printf("%spartitions now %zu", sep,
-                   json_array_size(json_object_get(res, "partitions")));
-        putchar('\n');
-        print_override(res);
+            json_object_set_new(args, "add_partitions", json_integer(partitions));
+        if (!(mres = cli_admin(c, "topics.alter", args)))
+            goto out;
+    } else if (cli_kadmin_open(c, &a) != CLI_OK) {
+        goto out;
     }
-    json_decref(res);
+    if (!override && (sets.n || dels.n) &&
+        cli_configs_change_topic(&a, name, &sets, &dels) != CLI_OK)
+        goto out;
+    if (!override && partitions > 0) {
+        char err[512];
+        rd_kafka_NewPartitions_t *np =
+            rd_kafka_NewPartitions_new(name, (size_t)partitions, err, sizeof err);
+        if (!np) {
+            cli_fail("--partitions %lld: %s", (long long)partitions, err);
+            goto out;
+        }
+        rd_kafka_AdminOptions_t *o = cli_kadmin_options(&a, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
+        rd_kafka_CreatePartitions(a.rk, &np, 1, o, a.queue);
+        rd_kafka_AdminOptions_destroy(o);
+        rd_kafka_NewPartitions_destroy(np);
+        rd_kafka_event_t *ev =
+            cli_kadmin_wait(&a, RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT, "adding partitions");
+        if (!ev)
+            goto out;
+        size_t n;
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &n);
+        rd_kafka_resp_err_t e =
+            n == 1 ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR__FAIL;
+        if (e) {
+            const char *why = n == 1 ? rd_kafka_topic_result_error_string(res[0]) : NULL;
+            cli_fail("topic \"%s\": the partition count was not changed: %s%s", name,
+                     why ? why : rd_kafka_err2str(e), refusal_hint(e));
+        }
+        rd_kafka_event_destroy(ev);
+        if (e)
+            goto out;
+    }
+    rc = CLI_OK;
+    if (c->json) {
+        json_t *o = mres ? json_object_get(mres, "limit_overridden") : NULL;
+        json_t *r = json_pack("{s:s,s:I,s:I,s:o,s:O}", "name", name, "set", (json_int_t)sets.n,
+                              "deleted", (json_int_t)dels.n, "partitions",
+                              partitions > 0 ? json_integer(partitions) : json_null(),
+                              "limit_overridden", o ? o : json_null());
+        cli_print_json(r);
+        json_decref(r);
+        goto out;
+    }
+    const char *sep = ": ";
+    printf("altered topic \"%s\"", name);
+    for (size_t i = 0; i < sets.n; i++, sep = ", ")
+        printf("%sset %s", sep, sets.v[i]);
+    for (size_t i = 0; i < dels.n; i++, sep = ", ")
+        printf("%sremoved %s", sep, dels.v[i]);
+    if (partitions > 0)
+        printf("%spartitions now %lld", sep, (long long)partitions);
+    putchar('\n');
+    if (mres)
+        print_override(mres);
 out:
-    json_decref(args);
-    json_decref(set);
-    json_decref(del);
+    json_decref(mres);
     cli_list_free(&sets);
+    cli_list_free(&dels);
+    cli_kadmin_close(&a);
     return rc;
-}
-
-static void print_deleted(const json_t *res, const char *name)
-{
-    printf("deleted topic \"%s\"\n", name);
 }
 
 static int topics_delete(cli_ctx *c, int argc, char **argv)
 {
-    const char *name = NULL;
+    const char *regex = NULL;
+    cli_list names = {0};
+    cli_kadmin a = {0};
     c->prog = "strait topics delete";
     c->usage = usage_delete;
-    int rc;
-    if (cli_parse_simple(c, argc, argv, "topic NAME", &name, &rc))
-        return rc;
-    return cli_run(c, "topics.delete", json_pack("{s:s}", "name", name), print_deleted, name);
+    int rc = parse_names(c, argc, argv, &regex);
+    if (rc != CLI_OK)
+        return rc == CLI_GETOPT_HELP ? CLI_OK : rc;
+    if (regex && optind < argc)
+        return cli_usage_error(c, "give topic NAMEs or --regex, not both");
+    if (!regex && optind >= argc)
+        return cli_usage_error(c, "missing the topic NAME (or --regex RE)");
+    if (cli_kadmin_open(c, &a) != CLI_OK)
+        return CLI_FAIL;
+    if ((rc = named_topics(c, &a, argc, argv, regex, true, &names)) != CLI_OK)
+        goto out;
+    rd_kafka_DeleteTopic_t **del = calloc(names.n, sizeof *del);
+    for (size_t i = 0; i < names.n; i++)
+        del[i] = rd_kafka_DeleteTopic_new(names.v[i]);
+    rd_kafka_AdminOptions_t *o = cli_kadmin_options(&a, RD_KAFKA_ADMIN_OP_DELETETOPICS);
+    rd_kafka_DeleteTopics(a.rk, del, names.n, o, a.queue);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_DeleteTopic_destroy_array(del, names.n);
+    free(del);
+    rd_kafka_event_t *ev =
+        cli_kadmin_wait(&a, RD_KAFKA_EVENT_DELETETOPICS_RESULT, "deleting topics");
+    rc = CLI_FAIL;
+    if (!ev)
+        goto out;
+    size_t n;
+    const rd_kafka_topic_result_t **res =
+        rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &n);
+    json_t *arr = json_array();
+    rc = CLI_OK;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = rd_kafka_topic_result_name(res[i]);
+        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+        const char *why = rd_kafka_topic_result_error_string(res[i]);
+        if (e) {
+            rc = CLI_FAIL;
+            cli_fail("topic \"%s\" was not deleted: %s", name, why ? why : rd_kafka_err2str(e));
+        } else if (!c->json) {
+            printf("deleted topic \"%s\"\n", name);
+        }
+        json_array_append_new(arr, json_pack("{s:s,s:b}", "name", name, "deleted", !e));
+    }
+    if (c->json)
+        cli_print_json(arr);
+    json_decref(arr);
+    rd_kafka_event_destroy(ev);
+out:
+    cli_list_free(&names);
+    cli_kadmin_close(&a);
+    return rc;
 }
 
 static const cli_subcommand subcommands[] = {

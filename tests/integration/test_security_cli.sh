@@ -13,10 +13,12 @@
 . "$(dirname "$0")/lib.sh"
 : "${STRAIT:?STRAIT must name the strait binary}"
 
-ST_EXTRA_CFG='security = { authorizer = true; };'
+# strait's Kafka-native commands (topics) speak the Kafka protocol: over PLAINTEXT they are
+# User:ANONYMOUS, made a super user here as an operator's admin identity would be.
+ST_EXTRA_CFG='security = { authorizer = true; super_users = "User:ANONYMOUS"; };'
 unset STRAIT_USER_PASSWORD # only where this test sets it
 start_broker
-st() { timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" "$@"; }
+st() { timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" --bootstrap "$BOOTSTRAP" "$@"; }
 out="$ST_TMP/out.txt"
 err="$ST_TMP/err.txt"
 PW_ALICE='alice-Secret-9f3k'
