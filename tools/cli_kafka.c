@@ -64,6 +64,8 @@ bool cli_kafka_secured(cli_ctx *c, const cli_list *props)
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
+    if (strcmp(fac, "FAIL") == 0)
+        return; /* a connection failure: the error callback sums these up */
     fprintf(stderr, "strait: librdkafka %s: %s\n", fac, buf);
 }
 

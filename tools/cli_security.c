@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tools/cli.h"
 
@@ -76,10 +77,11 @@ static void usage_acls(FILE *out)
           "pattern, from HOST. DENY wins over ALLOW.\n"
           "\n"
           "Options:\n"
-          "  --principal P           User:alice, Tenant:acme, or User:* for everyone\n"
+          "  --principal P           User:alice, Tenant:acme, or User:* for everyone;\n"
+          "                          add takes several (one ACL each)\n"
           "  --operation OP          ALL, READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE,\n"
           "                          CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS,\n"
-          "                          IDEMPOTENT_WRITE\n"
+          "                          IDEMPOTENT_WRITE; add takes several\n"
           "  --topic N | --group N | --transactional-id N | --cluster\n"
           "                          the resource (N \"*\": every one of the type)\n"
           "  --prefixed              N is a prefix (PREFIXED pattern) rather than a name\n"
@@ -87,7 +89,8 @@ static void usage_acls(FILE *out)
           "  --allow                 (remove, list) only ALLOW rules\n"
           "  --host H                the client address (default \"*\": any host)\n"
           "\n"
-          "add needs --principal, --operation and a resource. remove and list take the\n"
+          "add needs --principal, --operation and a resource, and adds one ACL for\n"
+          "every principal and operation given. remove and list take the\n"
           "same options as a filter: what is not given matches anything (remove needs at\n"
           "least one); a resource name without --prefixed matches LITERAL rules for\n"
           "remove, and rules of any pattern with exactly that name for list.\n\n",
@@ -96,6 +99,8 @@ static void usage_acls(FILE *out)
     fputs(
         "\nExamples:\n"
         "  strait acls add --principal User:alice --operation READ --topic orders\n"
+        "  strait acls add --principal User:alice --principal User:carol \\\n"
+        "      --operation READ --operation DESCRIBE --group audit\n"
         "  strait acls add --principal User:bob --operation WRITE --topic acme. --prefixed --deny\n"
         "  strait acls list --principal Tenant:acme\n"
         "  strait acls remove --principal User:alice --topic orders\n",
@@ -480,9 +485,49 @@ int cli_users_main(cli_ctx *c, int argc, char **argv)
 
 enum acl_mode { ACL_ADD, ACL_REMOVE, ACL_LIST };
 
-/* The acls options into args (a binding for add, a filter otherwise). Returns -1 when
- * complete, else the exit code. */
-static int parse_acl(cli_ctx *c, int argc, char **argv, enum acl_mode mode, json_t *args)
+static const char *const acl_operations[] = {
+    "ALL",
+    "READ",
+    "WRITE",
+    "CREATE",
+    "DELETE",
+    "ALTER",
+    "DESCRIBE",
+    "CLUSTER_ACTION",
+    "DESCRIBE_CONFIGS",
+    "ALTER_CONFIGS",
+    "IDEMPOTENT_WRITE",
+};
+
+/* Checked here, so the message names the option rather than a field of the request. */
+static int check_operation(const cli_ctx *c, const char *op)
+{
+    for (size_t i = 0; i < sizeof acl_operations / sizeof acl_operations[0]; i++)
+        if (strcasecmp(op, acl_operations[i]) == 0)
+            return CLI_OK;
+    return cli_usage_error(c,
+                           "--operation \"%s\" must be one of ALL, READ, WRITE, CREATE, DELETE, "
+                           "ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, "
+                           "IDEMPOTENT_WRITE",
+                           op);
+}
+
+static int check_principal(const cli_ctx *c, const char *p)
+{
+    const char *colon = strchr(p, ':');
+    if (!colon || colon == p || !colon[1])
+        return cli_usage_error(c,
+                               "--principal \"%s\": expected TYPE:NAME such as User:alice, "
+                               "Tenant:acme or User:*",
+                               p);
+    return CLI_OK;
+}
+
+/* The acls options into args (a binding for add, a filter otherwise); for add, every
+ * --principal and --operation into the lists. Returns -1 when complete, else the exit
+ * code. */
+static int parse_acl(cli_ctx *c, int argc, char **argv, enum acl_mode mode, json_t *args,
+                     cli_list *principals, cli_list *operations)
 {
     enum {
         OPT_PRINCIPAL = 1,
@@ -503,10 +548,12 @@ static int parse_acl(cli_ctx *c, int argc, char **argv, enum acl_mode mode, json
         CLI_GLOBAL_LONGOPTS,
         {0},
     };
+    static const int lists[] = {OPT_PRINCIPAL, OPT_OPERATION, 0};
     const char *resource = NULL, *permission = NULL;
     bool prefixed = false;
     int opt;
 
+    c->lists = mode == ACL_ADD ? lists : NULL; /* a filter names one of each */
     cli_getopt_reset();
     while ((opt = cli_getopt(c, argc, argv, "", longopts)) != CLI_GETOPT_END) {
         switch (opt) {
@@ -515,10 +562,16 @@ static int parse_acl(cli_ctx *c, int argc, char **argv, enum acl_mode mode, json
         case CLI_GETOPT_ERROR:
             return CLI_USAGE;
         case OPT_PRINCIPAL:
+            if (check_principal(c, optarg))
+                return CLI_USAGE;
             json_object_set_new(args, "principal", json_string(optarg));
+            cli_list_add(principals, optarg);
             break;
         case OPT_OPERATION:
+            if (check_operation(c, optarg))
+                return CLI_USAGE;
             json_object_set_new(args, "operation", json_string(optarg));
+            cli_list_add(operations, optarg);
             break;
         case OPT_HOST:
             json_object_set_new(args, "host", json_string(optarg));
@@ -591,6 +644,36 @@ static void print_acl_list(const json_t *res, const char *unused)
     print_acls(json_object_get(res, "acls"), "no ACLs match");
 }
 
+/* acls add: one ACL for every (principal, operation) pair, each answered on its own
+ * line (or, with --json, an array of the answers). */
+static int acls_add_all(cli_ctx *c, json_t *args, const cli_list *principals,
+                        const cli_list *operations)
+{
+    int rc = CLI_OK;
+    json_t *all = json_array();
+    for (size_t p = 0; p < principals->n; p++)
+        for (size_t o = 0; o < operations->n; o++) {
+            json_t *one = json_deep_copy(args);
+            json_object_set_new(one, "principal", json_string(principals->v[p]));
+            json_object_set_new(one, "operation", json_string(operations->v[o]));
+            json_t *res = cli_admin(c, "acls.add", one);
+            if (!res) {
+                rc = CLI_FAIL;
+                continue;
+            }
+            if (c->json)
+                json_array_append(all, res);
+            else
+                print_acl_added(res, NULL);
+            json_decref(res);
+        }
+    if (c->json)
+        cli_print_json(principals->n * operations->n == 1 ? json_array_get(all, 0) : all);
+    json_decref(all);
+    json_decref(args);
+    return rc;
+}
+
 static int acls_run(cli_ctx *c, int argc, char **argv, enum acl_mode mode)
 {
     static const char *const progs[] = {"strait acls add", "strait acls remove",
@@ -598,13 +681,18 @@ static int acls_run(cli_ctx *c, int argc, char **argv, enum acl_mode mode)
     static const char *const cmds[] = {"acls.add", "acls.remove", "acls.list"};
     static cli_print_fn *const printers[] = {print_acl_added, print_acl_removed, print_acl_list};
     json_t *args = json_object();
+    cli_list principals = {0}, operations = {0};
     c->prog = progs[mode];
-    int rc = parse_acl(c, argc, argv, mode, args);
-    if (rc >= 0) {
+    int rc = parse_acl(c, argc, argv, mode, args, &principals, &operations);
+    if (rc >= 0)
         json_decref(args);
-        return rc;
-    }
-    return cli_run(c, cmds[mode], args, printers[mode], NULL);
+    else if (mode == ACL_ADD)
+        rc = acls_add_all(c, args, &principals, &operations);
+    else
+        rc = cli_run(c, cmds[mode], args, printers[mode], NULL);
+    cli_list_free(&principals);
+    cli_list_free(&operations);
+    return rc;
 }
 
 static int acls_add(cli_ctx *c, int argc, char **argv)

@@ -20,7 +20,7 @@
 ST_EXTRA_CFG='security = { authorizer = true; };
 quotas = { window_num = 11; window_size_seconds = 1; };'
 start_broker
-st() { timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" "$@"; }
+st() { timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" --bootstrap "$BOOTSTRAP" "$@"; }
 out="$ST_TMP/out.txt"
 err="$ST_TMP/err.txt"
 
@@ -105,6 +105,9 @@ refused "remove without keys" 2 'missing the KEY' quotas remove --user alice
 ok "restore" quotas set --user alice consumer_byte_rate=2M
 
 # ---- 2. usage and metrics ----
+# strait topics speaks the Kafka protocol: over PLAINTEXT it is User:ANONYMOUS, which needs
+# CREATE (granted over the management endpoint, which needs only the token).
+ok "allow ANONYMOUS to create topics" acls add --principal User:ANONYMOUS --operation CREATE --cluster
 ok "topic" topics create acme.orders --partitions 3
 ok "usage acme" quotas usage --tenant acme
 assert_contains "$out" '^Tenant acme \(prefix acme\.; users: alice\)$' "usage: the tenant"
