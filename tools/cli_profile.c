@@ -226,9 +226,14 @@ int cli_profile_load(cli_ctx *c)
                 "%s: --profile %s: there is no profile file (give --command-config FILE, set "
                 "STRAIT_CONFIG, or create ~/.config/strait/config)\nRun '%s --help' for usage.\n",
                 c->prog, c->profile, c->prog);
-        return c->profile_status = CLI_USAGE;
+        exit(CLI_USAGE); /* as below */
     }
     c->profile_status = named ? load_file(c, path, true) : CLI_OK;
+    /* A profile or file named but missing is a usage error wherever it is found (often
+     * deep inside a command, whose callers only tell success from failure): exit 2 now,
+     * as for any other bad option. Nothing is half done at this point. */
+    if (c->profile_status == CLI_USAGE)
+        exit(CLI_USAGE);
     return c->profile_status;
 }
 

@@ -107,7 +107,8 @@ grep -q '^late2$' "$out" || fail "--from-time $iso (ISO 8601) did not reach late
 st consume -t rec -p 0 -b --to-time "$((sleep_ms_marker - 1))" -f '%o\n' >"$out" 2>/dev/null
 [ "$(tail -n 1 "$out")" = 22 ] || fail "--to-time: last offset $(tail -n 1 "$out"), expected 22"
 st consume -t rec -p 0 -o end -w 1500 >"$out" 2>"$err"
-[ ! -s "$out" ] && assert_contains "$err" '^consumed 0 records$' "--offset end --timeout-ms"
+[ ! -s "$out" ] || fail "--offset end printed old records: $(cat "$out")"
+assert_contains "$err" '^consumed 0 records$' "--offset end --timeout-ms"
 
 # Flag discipline and refusals.
 expect_usage "a repeated --topic" '--topic is given twice' consume -t rec -t other -e
@@ -123,7 +124,8 @@ printf 'x\n' | st produce -t rec -p 1 --json >"$out" 2>/dev/null
 assert_eq '{"produced": 1, "failed": 0}' "$(cat "$out")" "produce --json"
 rc=0
 printf 'nokey\n' | st produce -t rec -K : 2>"$err" || rc=$?
-[ "$rc" -eq 1 ] && assert_contains "$err" 'record 1: no key separator ":"' "a record without its key"
+[ "$rc" -eq 1 ] || fail "exit status $rc, expected 1: $(cat "$err")"
+assert_contains "$err" 'record 1: no key separator ":"' "a record without its key"
 
 # --version on every binary.
 "$STRAIT" --version | grep -Eq '^strait [0-9]+\.[0-9]+\.[0-9]+ \(librdkafka [0-9.]+\)$' ||
