@@ -579,9 +579,9 @@ int st_admin_users_add(st_broker *b, json_t *args, json_t **result, char *err, s
             return -1;
         if (cur && strcmp(cur->name, tenant) != 0) {
             snprintf(err, errlen,
-                     "user %s belongs to tenant %s: remove it (users.remove) before adding it to "
-                     "tenant %s",
-                     user, cur->name, tenant);
+                     "user %s belongs to tenant %s: remove it first (strait users remove %s), "
+                     "then add it to tenant %s",
+                     user, cur->name, user, tenant);
             return -1;
         }
         join = !cur;

@@ -400,6 +400,11 @@ static int users_add(cli_ctx *c, int argc, char **argv)
     if (rc >= 0)
         goto out;
     rc = CLI_USAGE;
+    const char *mech = json_string_value(json_object_get(args, "mechanism"));
+    if (mech && strcmp(mech, "SCRAM-SHA-256") && strcmp(mech, "SCRAM-SHA-512")) {
+        rc = cli_usage_error(c, "--mechanism \"%s\" must be SCRAM-SHA-256 or SCRAM-SHA-512", mech);
+        goto out;
+    }
     json_t *it = json_object_get(args, "iterations");
     if (it) {
         if (cli_parse_int(c, "--iterations", json_string_value(it), 4096, 16384, &iterations))
@@ -444,6 +449,12 @@ static int users_remove(cli_ctx *c, int argc, char **argv)
     if (rc >= 0) {
         json_decref(args);
         return rc;
+    }
+    const char *mech = json_string_value(json_object_get(args, "mechanism"));
+    if (mech && strcmp(mech, "SCRAM-SHA-256") && strcmp(mech, "SCRAM-SHA-512")) {
+        json_decref(args);
+        return cli_usage_error(c, "--mechanism \"%s\" must be SCRAM-SHA-256 or SCRAM-SHA-512",
+                               mech);
     }
     json_object_set_new(args, "user", json_string(user));
     return cli_run(c, "users.remove", args, print_user_removed, user);
