@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
+#include "broker/cluster/dynconfig.h"
 #include "broker/quota/quota.h"
 #include "broker/security/security.h"
 #include "common/errors.h"
@@ -176,39 +177,35 @@ static void read_broker_ids(st_rd *rd, bool flex, topic_ask *a, int32_t node_id,
 
 /* ---- CreateTopics ---- */
 
-/* Kafka's ConfigSource values (DescribeConfigs, CreateTopics v5+). */
-enum { SOURCE_TOPIC = 1, SOURCE_STATIC_BROKER = 4, SOURCE_DEFAULT = 5 };
-
-/* v5+: the configs the created topic has, as DescribeConfigs would show them; null
- * when the topic is not there to describe (an error, or validate_only). */
+/* v5+: the configs the created topic has, as DescribeConfigs would show them (value,
+ * and the source from the topic's override and the broker levels under it); null when
+ * the topic is not there to describe (an error, or validate_only). */
 static void write_created_configs(st_buf *w, st_broker *b, const topic_ask *a, bool exists)
 {
-    st_config_desc *descs = NULL, *defaults = NULL;
-    size_t n = 0, ndefaults = 0;
+    st_config_desc *descs = NULL;
+    size_t n = 0;
     char name[256];
     if (!exists || !st_str_copy(name, sizeof(name), a->name) ||
-        st_topics_describe_configs(b->topics, name, &descs, &n) != 0 ||
-        st_topics_describe_defaults(b->topics, &defaults, &ndefaults) != 0) {
+        st_topics_describe_configs(b->topics, name, &descs, &n) != 0) {
         st_wr_array(w, true, -1);
-        goto out;
+        free(descs);
+        return;
     }
     st_wr_array(w, true, (int32_t)n);
     for (size_t i = 0; i < n; i++) {
         const st_config_desc *d = &descs[i];
-        /* Both lists come from one table in one order (as in configs.c). */
-        int8_t source = !d->is_default                             ? SOURCE_TOPIC
-                        : i < ndefaults && !defaults[i].is_default ? SOURCE_STATIC_BROKER
-                                                                   : SOURCE_DEFAULT;
+        st_config_entry e = {.name = d->name};
+        st_dynconfig_topic_entry(b->dynconfig, d->name, d->is_default ? NULL : d->value, &e);
         st_wr_str(w, true, d->name, -1);
         st_wr_str(w, true, d->sensitive ? NULL : d->value, -1);
         st_wr_bool(w, d->read_only);
-        st_buf_put_i8(w, source);
+        st_buf_put_i8(w, e.source);
         st_wr_bool(w, d->sensitive);
         st_wr_tags(w, true);
+        for (int k = 0; k < e.nsynonyms; k++)
+            free(e.synonyms[k].value);
     }
-out:
     free(descs);
-    free(defaults);
 }
 
 static void read_create_topic(st_rd *rd, bool flex, int32_t node_id, topic_ask *a)

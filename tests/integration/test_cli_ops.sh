@@ -67,8 +67,19 @@ refused "a bad value" 1 'retention.ms' configs alter --topic ops.a --set retenti
 refused "set and delete one" 2 'both set and deleted' configs alter --topic ops.a --set a=1 --delete a
 ok "broker configs" configs describe --broker 0
 assert_contains "$out" '^log\.retention\.ms ' "broker configs: log.retention.ms"
+ok "cluster configs before" configs describe --cluster
+assert_contains "$out" '^the cluster-wide defaults: no configs$' "nothing set cluster-wide yet"
+ok "cluster alter" configs alter --cluster --set log.retention.ms=7200000 --set log.segment.bytes=1048576
+assert_contains "$out" '^altered the cluster-wide defaults: 2 set, 0 deleted$' "configs alter --cluster"
+ok "cluster alter again" configs alter --cluster --delete log.segment.bytes
 ok "cluster configs" configs describe --cluster --json
-[ "$(jq length "$out")" -gt 5 ] || fail "configs describe --cluster: $(cat "$out")"
+assert_eq '[["log.retention.ms","7200000","cluster"]]' "$(jq -c '[.[] | [.name, .value, .source]]' "$out")" \
+    "cluster-wide: the kept override only"
+ok "broker sees it" configs describe --broker 0
+assert_contains "$out" '^log\.retention\.ms +7200000 +cluster$' "broker 0 shows the cluster-wide value"
+ok "broker alter" configs alter --broker 0 --set log.retention.ms=3600000
+ok "broker overrides" configs describe --broker 0 --overrides
+assert_eq "log.retention.ms 3600000 broker" "$(tail -n +2 "$out" | awk '{print $1, $2, $3}')" "a per-broker override"
 
 # ---- delete-records and logdirs ----
 seq 1 50 | kst produce -t ops.a -p 0 2>/dev/null
