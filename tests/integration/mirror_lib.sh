@@ -124,7 +124,8 @@ CFG
 dc_strait() {
     local name=$1
     shift
-    timeout 60 "$STRAIT" --mgmt "${DC_MGMT[$name]}" --data-dir "${DC_DATA[$name]}" "$@"
+    timeout 60 "$STRAIT" --mgmt "${DC_MGMT[$name]}" --data-dir "${DC_DATA[$name]}" \
+        --bootstrap "${DC_DIRECT[$name]}" "$@"
 }
 
 wan_cut() {
