@@ -311,5 +311,10 @@ int cli_completion_main(cli_ctx *c, int argc, char **argv);
 int cli_configs_main(cli_ctx *c, int argc, char **argv);
 int cli_delete_records_main(cli_ctx *c, int argc, char **argv);
 int cli_logdirs_main(cli_ctx *c, int argc, char **argv);
+/* acls add (mode 0), remove (1) or list (2) over the Kafka admin API (cli_acls_kafka.c):
+ * args as the management endpoint takes them (taken); for add, every principal with every
+ * operation. */
+int cli_acls_kafka(cli_ctx *c, int mode, json_t *args, const cli_list *principals,
+                   const cli_list *operations);
 
 #endif

@@ -74,7 +74,9 @@ static void usage_acls(FILE *out)
     fputs("Usage: strait acls (add | remove | list) [options]\n"
           "\n"
           "Kafka ACLs: PRINCIPAL is ALLOWed (or DENIed) OPERATION on resources matching a\n"
-          "pattern, from HOST. DENY wins over ALLOW.\n"
+          "pattern, from HOST. DENY wins over ALLOW. Managed through the Kafka admin API\n"
+          "(CreateAcls, DescribeAcls, DeleteAcls) of any Kafka cluster, or with\n"
+          "--via-mgmt through straitd's management endpoint.\n"
           "\n"
           "Options:\n"
           "  --principal P           User:alice, Tenant:acme, or User:* for everyone;\n"
@@ -88,6 +90,10 @@ static void usage_acls(FILE *out)
           "  --deny                  a DENY rule (default ALLOW)\n"
           "  --allow                 (remove, list) only ALLOW rules\n"
           "  --host H                the client address (default \"*\": any host)\n"
+          "  --via-mgmt              through straitd's management endpoint (needs only\n"
+          "                          its token) instead of the Kafka admin API (needs a\n"
+          "                          principal allowed to manage ACLs); also for\n"
+          "                          --transactional-id, which librdkafka 2.0.2 cannot name\n"
           "\n"
           "add needs --principal, --operation and a resource, and adds one ACL for\n"
           "every principal and operation given. remove and list take the\n"
@@ -538,7 +544,7 @@ static int check_principal(const cli_ctx *c, const char *p)
  * --principal and --operation into the lists. Returns -1 when complete, else the exit
  * code. */
 static int parse_acl(cli_ctx *c, int argc, char **argv, enum acl_mode mode, json_t *args,
-                     cli_list *principals, cli_list *operations)
+                     cli_list *principals, cli_list *operations, bool *via_mgmt)
 {
     enum {
         OPT_PRINCIPAL = 1,
@@ -547,6 +553,7 @@ static int parse_acl(cli_ctx *c, int argc, char **argv, enum acl_mode mode, json
         OPT_DENY,
         OPT_ALLOW,
         OPT_HOST,
+        OPT_VIA_MGMT,
     };
     static const struct option longopts[] = {
         {"principal", required_argument, NULL, OPT_PRINCIPAL},
@@ -555,6 +562,7 @@ static int parse_acl(cli_ctx *c, int argc, char **argv, enum acl_mode mode, json
         {"deny", no_argument, NULL, OPT_DENY},
         {"allow", no_argument, NULL, OPT_ALLOW},
         {"host", required_argument, NULL, OPT_HOST},
+        {"via-mgmt", no_argument, NULL, OPT_VIA_MGMT},
         CLI_RESOURCE_LONGOPTS,
         CLI_GLOBAL_LONGOPTS,
         {0},
@@ -589,6 +597,9 @@ static int parse_acl(cli_ctx *c, int argc, char **argv, enum acl_mode mode, json
             break;
         case OPT_PREFIXED:
             prefixed = true;
+            break;
+        case OPT_VIA_MGMT:
+            *via_mgmt = true;
             break;
         case OPT_DENY:
         case OPT_ALLOW:
@@ -693,10 +704,13 @@ static int acls_run(cli_ctx *c, int argc, char **argv, enum acl_mode mode)
     static cli_print_fn *const printers[] = {print_acl_added, print_acl_removed, print_acl_list};
     json_t *args = json_object();
     cli_list principals = {0}, operations = {0};
+    bool via_mgmt = false;
     c->prog = progs[mode];
-    int rc = parse_acl(c, argc, argv, mode, args, &principals, &operations);
+    int rc = parse_acl(c, argc, argv, mode, args, &principals, &operations, &via_mgmt);
     if (rc >= 0)
         json_decref(args);
+    else if (!via_mgmt)
+        rc = cli_acls_kafka(c, mode, args, &principals, &operations);
     else if (mode == ACL_ADD)
         rc = acls_add_all(c, args, &principals, &operations);
     else

@@ -23,12 +23,14 @@ BOOTSTRAP="127.0.0.1:$PLAINTEXT_PORT"
 SASL_BOOTSTRAP="127.0.0.1:$SASL_PLAINTEXT_PORT"
 st() { timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" --bootstrap "$BOOTSTRAP" "$@"; }
 out="$ST_TMP/out.txt"
-# The strait command line as one shell word list, for rk_acl_live's run: steps.
-ST_CMD=$(printf '%q ' timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA")
+# The strait command line as one shell word list, for rk_acl_live's run: steps. ACLs change
+# through the management endpoint (--via-mgmt), so that strait opens no Kafka connection
+# and the connection count below is the two clients' alone.
+ST_CMD=$(printf '%q ' timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" --bootstrap "$BOOTSTRAP")
 # acl VERB PRINCIPAL TOPIC [--deny]: the command (a string) adding or removing
 # "PRINCIPAL WRITE on topic TOPIC" (ALLOW, or DENY with --deny).
 acl() {
-    printf '%s acls %s --principal %s --operation WRITE --topic %s %s >/dev/null' \
+    printf '%s acls %s --via-mgmt --principal %s --operation WRITE --topic %s %s >/dev/null' \
         "$ST_CMD" "$1" "$2" "$3" "${4:-}"
 }
 

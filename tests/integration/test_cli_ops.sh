@@ -8,7 +8,7 @@
 #   groups: list --state/--regex, describe several, delete-offsets, reset-offsets
 #     --to-offset past the end (clamped, with a note), --by-duration, --to-current
 #     --export then --from-file, one refusal for an active group, no field names;
-#   acls add with several principals and operations (management endpoint);
+#   acls add with several principals and operations (Kafka admin API; --via-mgmt agrees);
 #   connection profiles (--command-config, --profile, $STRAIT_PROFILE, a missing one);
 #   bash and zsh completion read from the real --help texts.
 . "$(dirname "$0")/lib.sh"
@@ -147,10 +147,20 @@ kill -TERM "$member"
 st_wait_pid "$member" 20 || fail "the member did not stop"
 wait "$member" || true
 
-# ---- acls (management endpoint): several principals and operations ----
+# ---- acls (Kafka admin API): several principals and operations ----
 mst acls add --principal User:p1 --principal User:p2 --operation READ --operation DESCRIBE --group ops-grp >"$out" 2>"$err" ||
     fail "acls add with several: $(cat "$err")"
 assert_eq 4 "$(grep -c '^added: ALLOW User:p[12] \(READ\|DESCRIBE\) on GROUP LITERAL "ops-grp"' "$out")" "four ACLs added"
+# Added through the Kafka admin API: the management endpoint's view holds the same rules.
+mst acls list --via-mgmt --group ops-grp >"$out" 2>"$err" || fail "acls list --via-mgmt: $(cat "$err")"
+assert_eq 4 "$(grep -cE '^User:p[12] +ALLOW +(READ|DESCRIBE) +GROUP +LITERAL +ops-grp +\*$' "$out")" \
+    "the four ACLs as the management endpoint lists them"
+mst acls add --principal User:p1 --operation READ --group ops-grp >"$out" 2>"$err" || fail "acls add again: $(cat "$err")"
+assert_contains "$out" '^already present: ALLOW User:p1 READ on GROUP LITERAL "ops-grp"' "adding a rule twice"
+rc=0
+mst acls add --principal User:p1 --operation WRITE --transactional-id tx >"$out" 2>"$err" || rc=$?
+[ "$rc" -eq 1 ] || fail "a transactional-id ACL through librdkafka: exit $rc"
+assert_contains "$err" 'add --via-mgmt' "transactional-id ACLs point at --via-mgmt"
 rc=0
 mst acls remove --principal User:p1 --principal User:p2 >"$out" 2>"$err" || rc=$?
 [ "$rc" -eq 2 ] || fail "exit status $rc, expected 2: $(cat "$err")"

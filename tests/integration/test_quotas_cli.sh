@@ -106,8 +106,8 @@ ok "restore" quotas set --user alice consumer_byte_rate=2M
 
 # ---- 2. usage and metrics ----
 # strait topics speaks the Kafka protocol: over PLAINTEXT it is User:ANONYMOUS, which needs
-# CREATE (granted over the management endpoint, which needs only the token).
-ok "allow ANONYMOUS to create topics" acls add --principal User:ANONYMOUS --operation CREATE --cluster
+# CREATE, granted over the management endpoint (--via-mgmt: it needs only the token).
+ok "allow ANONYMOUS to create topics" acls add --via-mgmt --principal User:ANONYMOUS --operation CREATE --cluster
 ok "topic" topics create acme.orders --partitions 3
 ok "usage acme" quotas usage --tenant acme
 assert_contains "$out" '^Tenant acme \(prefix acme\.; users: alice\)$' "usage: the tenant"
@@ -121,7 +121,7 @@ assert_contains "$out" '^Sensors:$' "usage: the sensors section"
 # a little traffic (PLAINTEXT: User:ANONYMOUS, held to the (default user, default client)
 # quota of 4096 B/s set above) shows up as a sensor with its rate against that quota
 ok "topic for traffic" topics create traffic
-ok "allow ANONYMOUS to write" acls add --principal User:ANONYMOUS --operation WRITE --topic traffic
+ok "allow ANONYMOUS to write" acls add --via-mgmt --principal User:ANONYMOUS --operation WRITE --topic traffic
 head -c 7000 /dev/urandom | base64 -w 500 | kc -P -t traffic -X client.id=loadgen ||
     fail "kcat could not produce to traffic"
 ok "usage with traffic" quotas usage
@@ -138,7 +138,7 @@ assert_eq 7 "$(wc -l <"$out")" "metrics: title, header and 5 seconds"
 assert_contains "$out" '^SECOND +BYTES-IN +BYTES-OUT +REQUESTS +THROTTLE-MS +DENIALS$' "metrics header"
 
 # ---- 3. explain ----
-ok "deny acme.secret" acls add --principal User:alice --operation READ --topic acme.secret --deny
+ok "deny acme.secret" acls add --via-mgmt --principal User:alice --operation READ --topic acme.secret --deny
 ok "explain denied" explain --principal User:alice --topic acme.secret --operation READ
 assert_contains "$out" '^principal User:alice \(tenant acme\), host \*$' "explain: who"
 assert_contains "$out" '^READ +DENIED +DENY_BINDING +DENIED by DENY User:alice READ on TOPIC LITERAL "acme\.secret"' \
@@ -170,7 +170,7 @@ refused "explain a bad operation" 1 'must be one of ALL' explain --principal Use
 # ---- 4. the Kafka APIs ----
 "$RK_BIN/rk_client_quotas" "$BOOTSTRAP" denied >"$out" 2>&1 || { cat "$out" >&2; fail "rk_client_quotas denied"; }
 log "$(tail -n 1 "$out")"
-ok "allow ANONYMOUS" acls add --principal User:ANONYMOUS --operation ALTER_CONFIGS --cluster
+ok "allow ANONYMOUS" acls add --via-mgmt --principal User:ANONYMOUS --operation ALTER_CONFIGS --cluster
 "$RK_BIN/rk_client_quotas" "$BOOTSTRAP" api >"$out" 2>&1 || { cat "$out" >&2; fail "rk_client_quotas api"; }
 "$RK_BIN/rk_client_quotas" "$BOOTSTRAP" malformed >"$out" 2>&1 ||
     { cat "$out" >&2; fail "rk_client_quotas malformed"; }
