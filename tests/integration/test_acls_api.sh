@@ -27,7 +27,7 @@ run "raw_scram_admin" "$RK_BIN/raw_scram_admin" "$BOOTSTRAP" "$ST_DATA"
 run "raw DescribeAcls v0/v1" "$RK_BIN/raw_scram_admin" "$BOOTSTRAP" - acls
 
 if [ -n "${STRAIT:-}" ] && "$STRAIT" --help 2>/dev/null | grep -Eq '^ +acls '; then
-    timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" acls list >"$out" 2>&1 ||
+    timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" acls list --via-mgmt >"$out" 2>&1 ||
         fail "strait acls list failed: $(cat "$out")"
     assert_contains "$out" 'User:alice.*orders|orders.*User:alice' "strait acls list shows the orders ACL"
     assert_contains "$out" 'acme\.' "strait acls list shows the acme. prefixed ACL"
