@@ -55,13 +55,13 @@ ok "delete by regex" topics delete --regex 'ops\.[bc]'
 assert_eq 2 "$(grep -c '^deleted topic "ops\.[bc]"$' "$out")" "delete --regex"
 
 # ---- configs ----
-ok "alter set" configs alter --topic ops.a --set segment.ms=3600000 --set cleanup.policy=compact
+ok "alter set" configs alter --topic ops.a --set segment.ms=3600000 --set max.message.bytes=2000000
 ok "describe overrides" configs describe --topic ops.a --overrides
-assert_eq "cleanup.policy compact topic|retention.ms 600000 topic|segment.ms 3600000 topic" \
+assert_eq "max.message.bytes 2000000 topic|retention.ms 600000 topic|segment.ms 3600000 topic" \
     "$(tail -n +2 "$out" | awk '{print $1, $2, $3}' | sort | paste -sd'|')" "overrides after --set (the earlier one kept)"
 ok "alter delete" configs alter --topic ops.a --delete segment.ms
 ok "describe overrides" configs describe --topic ops.a --overrides --json
-assert_eq '["cleanup.policy","retention.ms"]' "$(jq -c '[.[].name] | sort' "$out")" "--delete removed only segment.ms"
+assert_eq '["max.message.bytes","retention.ms"]' "$(jq -c '[.[].name] | sort' "$out")" "--delete removed only segment.ms"
 refused "delete a missing override" 1 'no override of segment.ms' configs alter --topic ops.a --delete segment.ms
 refused "a bad value" 1 'retention.ms' configs alter --topic ops.a --set retention.ms=soon
 refused "set and delete one" 2 'both set and deleted' configs alter --topic ops.a --set a=1 --delete a
@@ -82,8 +82,8 @@ ok "broker overrides" configs describe --broker 0 --overrides
 assert_eq "log.retention.ms 3600000 broker" "$(tail -n +2 "$out" | awk '{print $1, $2, $3}')" "a per-broker override"
 
 # ---- delete-records and logdirs ----
-seq 1 50 | kst produce -t ops.a -p 0 2>/dev/null
-seq 1 10 | kst produce -t ops.a -p 1 2>/dev/null
+seq 1 50 | kst produce -t ops.a -p 0 2>"$err" || fail "produce to ops.a [0]: $(cat "$err")"
+seq 1 10 | kst produce -t ops.a -p 1 2>"$err" || fail "produce to ops.a [1]: $(cat "$err")"
 ok "delete to an offset" delete-records ops.a --to-offset 20 --partition 0
 assert_eq "TOPIC PARTITION LOG-START-OFFSET|ops.a 0 20" "$(awk '{print $1, $2, $3}' "$out" | paste -sd'|')" "delete-records --to-offset"
 ok "delete past the end" delete-records ops.a --to-offset 1000 --partition 1
@@ -93,7 +93,7 @@ kst consume -t ops.a -p 0 -b -e -f '%o\n' 2>/dev/null | head -n 1 >"$ST_TMP/firs
 assert_eq 20 "$(cat "$ST_TMP/first.txt")" "the first readable offset after delete-records"
 marker=$(date +%s%3N)
 wait_until 5 "the clock to pass the marker" test "$(date +%s%3N)" -gt "$marker"
-printf 'new1\nnew2\n' | kst produce -t ops.a -p 0 2>/dev/null
+printf 'new1\nnew2\n' | kst produce -t ops.a -p 0 2>"$err" || fail "produce new1, new2: $(cat "$err")"
 ok "delete by time" delete-records ops.a --to-time "$marker" --partition 0
 assert_contains "$out" '^ops\.a +0 +50$' "delete-records --to-time: up to the first record after the marker"
 ok "logdirs" logdirs --topic ops.a
@@ -107,7 +107,7 @@ assert_eq "$(cat "$ST_DATA"/ops.a-0/*.log | wc -c)" \
 
 # ---- groups ----
 kst topics create ops.g --partitions 1 >/dev/null
-seq 1 24 | kst produce -t ops.g -p 0 2>/dev/null
+seq 1 24 | kst produce -t ops.g -p 0 2>"$err" || fail "produce to ops.g: $(cat "$err")"
 kc -G ops-grp -c 10 -q -X auto.offset.reset=earliest ops.g >/dev/null || fail "kcat -G failed"
 kc -G ops-other -c 5 -q -X auto.offset.reset=earliest ops.g >/dev/null || fail "kcat -G failed"
 ok "list by state" groups list --state Empty --regex 'ops-.*'

@@ -35,7 +35,7 @@ PYEOF
 }
 
 start_broker
-admin() { "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" "$@"; }
+admin() { "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" --bootstrap "$BOOTSTRAP" "$@"; }
 
 # 1. CreateTopics with compression.type, as librdkafka's admin API sends it.
 "$RK_BIN/rk_admin" "$BOOTSTRAP" create zstd-topic 1 compression.type=zstd >/dev/null ||
