@@ -43,8 +43,8 @@ st_handler_fn st_handle_join_group;
 st_handler_fn st_handle_sync_group;
 st_handler_fn st_handle_heartbeat;
 st_handler_fn st_handle_leave_group;
-st_handler_fn st_handle_offset_commit;
-st_handler_fn st_handle_offset_fetch;
+st_handler_fn st_handle_offset_commit; /* broker/group/offset_handlers.c */
+st_handler_fn st_handle_offset_fetch;  /* broker/group/offset_handlers.c */
 st_handler_fn st_handle_list_groups;
 st_handler_fn st_handle_describe_groups;
 st_handler_fn st_handle_delete_groups;

@@ -3,7 +3,7 @@
  * timers, and the requests that drive it (JoinGroup, SyncGroup, Heartbeat,
  * LeaveGroup, OffsetCommit's membership check). Members and protocol rules are in
  * members.c, committed offsets and the __consumer_offsets records in offsets.c,
- * views and admin operations in admin.c, the wire in handlers.c.
+ * views and admin operations in admin.c, the wire in handlers.c and offset_handlers.c.
  *
  *   Empty --JoinGroup--> PreparingRebalance --join phase ends--> CompletingRebalance
  *     ^                    |   ^     ^                               |        |

@@ -1,8 +1,8 @@
 /*
  * The group coordinator's private types, shared by coordinator.c (groups, members,
  * the state machine, timers), offsets.c (committed offsets and the
- * __consumer_offsets records) and handlers.c (the wire). Tests include it to drive
- * the coordinator without a connection.
+ * __consumer_offsets records) and the wire (handlers.c, offset_handlers.c,
+ * offset_delete.c). Tests include it to drive the coordinator without a connection.
  *
  * The internal calls take decoded requests whose strings (st_str) are borrowed for
  * the duration of the call: the coordinator copies whatever it keeps. JoinGroup and

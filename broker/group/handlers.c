@@ -1,30 +1,28 @@
 /*
- * The consumer group APIs on the wire: FindCoordinator (10) v0-4, JoinGroup (11)
- * v0-9, Heartbeat (12) v0-4, LeaveGroup (13) v0-5, SyncGroup (14) v0-4,
- * DescribeGroups (15) v0-5, ListGroups (16) v0-4, OffsetCommit (8) v2-8, OffsetFetch
- * (9) v1-8 and DeleteGroups (42) v0-2. The flexible versions (KIP-482: compact strings
- * and arrays, a tagged-field block after every struct) start at FindCoordinator 3,
- * JoinGroup 6, Heartbeat/LeaveGroup/SyncGroup 4, DescribeGroups 5, ListGroups 3,
- * OffsetCommit 8, OffsetFetch 6 and DeleteGroups 2 (the API table in proto/api.c); each
- * handler reads and writes every version from one body, keyed on req->flex.
+ * The consumer group APIs on the wire, but for the offsets (OffsetCommit and OffsetFetch
+ * are in offset_handlers.c, OffsetDelete in offset_delete.c): FindCoordinator (10)
+ * v0-4, JoinGroup (11) v0-9, Heartbeat (12) v0-4, LeaveGroup (13) v0-5, SyncGroup (14)
+ * v0-4, DescribeGroups (15) v0-5, ListGroups (16) v0-4 and DeleteGroups (42) v0-2. The
+ * flexible versions (KIP-482: compact strings and arrays, a tagged-field block after
+ * every struct) start at FindCoordinator 3, JoinGroup 6, Heartbeat/LeaveGroup/SyncGroup
+ * 4, DescribeGroups 5, ListGroups 3 and DeleteGroups 2 (the API table in proto/api.c);
+ * each handler reads and writes every version from one body, keyed on req->flex. The
+ * group.instance.id of JoinGroup v5+, SyncGroup and Heartbeat v3+ and LeaveGroup v3+
+ * goes to the coordinator, which keeps static members (KIP-345, join.c) and answers
+ * FENCED_INSTANCE_ID to a replaced instance.
  *
  * Each handler decodes its request, calls the coordinator (coordinator.c, offsets.c,
  * admin.c) and writes the answer. JoinGroup and SyncGroup may be parked by the
  * coordinator (ST_ERR__DEFERRED); their callback writes the answer and finishes the
- * request, also when the client has gone (st_req_finish then only frees it). An
- * OffsetCommit whose append needs a flush (flush.messages) is answered from the
- * flush callback.
+ * request, also when the client has gone (st_req_finish then only frees it).
  *
  * Authorization (Kafka's), checked before the coordinator sees the request so a denied
  * caller neither changes nor learns anything:
  *   FindCoordinator    DESCRIBE on the group (TRANSACTIONAL_ID for key type 1)
  *   Join/Sync/Heartbeat/Leave   READ on the group
- *   OffsetCommit       READ on the group, then READ on each topic
- *   OffsetFetch        DESCRIBE on the group, then DESCRIBE on each topic
  *   ListGroups         DESCRIBE on the cluster, else only the groups it may DESCRIBE
  *   DescribeGroups     DESCRIBE, DeleteGroups DELETE, on each group
- * A denied group answers GROUP_AUTHORIZATION_FAILED, a denied topic
- * TOPIC_AUTHORIZATION_FAILED, a denied transactional id
+ * A denied group answers GROUP_AUTHORIZATION_FAILED, a denied transactional id
  * TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
  *
  * Loop thread only.
@@ -35,33 +33,14 @@
 
 #include "broker/broker_int.h"
 #include "broker/group/group_int.h"
+#include "broker/group/wire.h"
 #include "broker/proto/session.h"
 #include "broker/security/security.h"
-#include "common/clock.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
 /* DescribeGroups v3+: "not provided" (the operations allowed are not computed). */
 #define AUTHORIZED_OPERATIONS_UNKNOWN INT32_MIN
-
-/* The fewest bytes a string (int16 length, or a compact uvarint) and a tagged-field
- * block take, for st_rd_array's bound on a hostile count. */
-#define STR_MIN(flex)  ((flex) ? 1u : 2u)
-#define TAGS_MIN(flex) ((flex) ? 1u : 0u)
-#define ARR_MIN(flex)  ((flex) ? 1u : 4u)
-
-/* May the caller do `op` on the group / topic named by a wire string (borrowed)? */
-static bool group_allowed(const st_req *req, st_acl_operation op, st_str id)
-{
-    return st_authorize(req, op, ST_ACL_RESOURCE_GROUP, id.ptr ? id.ptr : "",
-                        id.len > 0 ? (size_t)id.len : 0);
-}
-
-static bool topic_allowed(const st_req *req, st_acl_operation op, st_str name)
-{
-    return st_authorize(req, op, ST_ACL_RESOURCE_TOPIC, name.ptr ? name.ptr : "",
-                        name.len > 0 ? (size_t)name.len : 0);
-}
 
 /* The peer's address without the port ("127.0.0.1:5555" -> "127.0.0.1",
  * "[::1]:5555" -> "::1"); "" without a connection. */
@@ -80,12 +59,6 @@ static void client_host(const st_req *req, char *out, size_t cap)
     snprintf(out, cap, "%.*s", (int)len, start);
 }
 
-static void put_throttle(st_buf *out, const st_req *req, int16_t from_version)
-{
-    if (req->api_version >= from_version)
-        st_buf_put_i32(out, 0);
-}
-
 /* ---- FindCoordinator ---- */
 
 /* Why the caller may not learn the coordinator of `key`, or 0 (and *message NULL). */
@@ -96,7 +69,7 @@ static int coordinator_refusal(const st_req *req, int8_t key_type, st_str key, c
         *message = "unknown coordinator key type (0 is group, 1 is transaction)";
         return ST_ERR_INVALID_REQUEST;
     }
-    if (key_type == 0 && !group_allowed(req, ST_ACL_OP_DESCRIBE, key)) {
+    if (key_type == 0 && !grp_group_allowed(req, ST_ACL_OP_DESCRIBE, key)) {
         *message = "not authorized: DESCRIBE on the group is needed";
         return ST_ERR_GROUP_AUTHORIZATION_FAILED;
     }
@@ -141,7 +114,7 @@ int st_handle_find_coordinator(st_req *req)
     if (v >= 4) {
         /* v4 (KIP-699): several keys of one type, one answer each. */
         int8_t key_type = st_rd_i8(rd);
-        int32_t n = st_rd_array(rd, flex, STR_MIN(flex));
+        int32_t n = st_rd_array(rd, flex, GRP_STR_MIN(flex));
         st_str *keys = grp_xcalloc(n > 0 ? (size_t)n : 1, sizeof *keys);
         for (int32_t i = 0; i < n; i++)
             keys[i] = st_rd_str(rd, flex);
@@ -150,7 +123,7 @@ int st_handle_find_coordinator(st_req *req)
             free(keys);
             return ST_ERR__MALFORMED;
         }
-        put_throttle(out, req, 1);
+        grp_put_throttle(out, req, 1);
         st_wr_array(out, flex, n > 0 ? n : 0);
         for (int32_t i = 0; i < n; i++) {
             int error = coordinator_refusal(req, key_type, keys[i], &message);
@@ -169,7 +142,7 @@ int st_handle_find_coordinator(st_req *req)
     st_rd_tags(rd, flex);
     if (rd->err)
         return ST_ERR__MALFORMED;
-    put_throttle(out, req, 1);
+    grp_put_throttle(out, req, 1);
     int error = coordinator_refusal(req, key_type, key, &message);
     st_buf_put_i16(out, (int16_t)error);
     if (v >= 1)
@@ -194,7 +167,7 @@ static void write_join(const join_ctx *j, const grp_join_result *r)
     int16_t v = req->api_version;
     bool flex = req->flex;
     st_buf *out = st_resp_buf(req->resp);
-    put_throttle(out, req, 2);
+    grp_put_throttle(out, req, 2);
     st_buf_put_i16(out, r->error);
     st_buf_put_i32(out, r->generation);
     if (v >= 7) {
@@ -261,7 +234,7 @@ int st_handle_join_group(st_req *req)
         return ST_ERR__MALFORMED;
     }
     join_ctx now = {req, a.protocol_type};
-    if (!group_allowed(req, ST_ACL_OP_READ, a.group_id)) {
+    if (!grp_group_allowed(req, ST_ACL_OP_READ, a.group_id)) {
         free(protocols);
         grp_join_result denied = {ST_ERR_GROUP_AUTHORIZATION_FAILED, -1, "", "", "", 0, NULL};
         write_join(&now, &denied);
@@ -291,7 +264,7 @@ int st_handle_join_group(st_req *req)
 static void write_sync(st_req *req, const grp_sync_result *r)
 {
     st_buf *out = st_resp_buf(req->resp);
-    put_throttle(out, req, 1);
+    grp_put_throttle(out, req, 1);
     st_buf_put_i16(out, r->error);
     st_wr_bytes(out, req->flex, r->assignment ? r->assignment : (const uint8_t *)"",
                 (int32_t)r->assignment_len);
@@ -326,7 +299,7 @@ int st_handle_sync_group(st_req *req)
         free(as);
         return ST_ERR__MALFORMED;
     }
-    if (!group_allowed(req, ST_ACL_OP_READ, a.group_id)) {
+    if (!grp_group_allowed(req, ST_ACL_OP_READ, a.group_id)) {
         free(as);
         grp_sync_result denied = {ST_ERR_GROUP_AUTHORIZATION_FAILED, NULL, 0};
         write_sync(req, &denied);
@@ -356,11 +329,11 @@ int st_handle_heartbeat(st_req *req)
     st_rd_tags(rd, flex);
     if (rd->err)
         return ST_ERR__MALFORMED;
-    int rc = group_allowed(req, ST_ACL_OP_READ, group_id)
+    int rc = grp_group_allowed(req, ST_ACL_OP_READ, group_id)
                  ? grp_heartbeat(req->broker->groups, group_id, member_id, instance_id, generation)
                  : ST_ERR_GROUP_AUTHORIZATION_FAILED;
     st_buf *out = st_resp_buf(req->resp);
-    put_throttle(out, req, 1);
+    grp_put_throttle(out, req, 1);
     st_buf_put_i16(out, (int16_t)rc);
     st_wr_tags(out, flex);
     return ST_REQ_DONE;
@@ -398,14 +371,14 @@ int st_handle_leave_group(st_req *req)
     int16_t *errors = grp_xcalloc(count, sizeof *errors);
     if (!rd->err) {
         int top;
-        if (group_allowed(req, ST_ACL_OP_READ, group_id)) {
+        if (grp_group_allowed(req, ST_ACL_OP_READ, group_id)) {
             top = grp_leave(req->broker->groups, group_id, ids, instances, count, errors);
         } else {
             top = ST_ERR_GROUP_AUTHORIZATION_FAILED;
             count = 0; /* as Kafka: no member list with a request-level error */
         }
         st_buf *out = st_resp_buf(req->resp);
-        put_throttle(out, req, 1);
+        grp_put_throttle(out, req, 1);
         if (!batch && !top && count)
             top = errors[0]; /* v0-2 carry the one member's error at the top */
         st_buf_put_i16(out, (int16_t)top);
@@ -427,324 +400,6 @@ int st_handle_leave_group(st_req *req)
         free(instances);
     }
     return rc;
-}
-
-/* ---- OffsetCommit ---- */
-
-typedef struct commit_topic {
-    st_str name;
-    size_t first, n; /* its partitions in commits[] */
-} commit_topic;
-
-/* A decoded OffsetCommit (strings point into the request frame). */
-typedef struct commit_req {
-    st_req *req;
-    size_t ntopics, ncommits;
-    commit_topic *topics;
-    grp_commit *commits;
-} commit_req;
-
-/* The fewest bytes one partition of an OffsetCommit takes. */
-static size_t commit_part_size(int16_t v, bool flex)
-{
-    return 4 + 8 + (v >= 6 ? 4 : 0) + STR_MIN(flex) + TAGS_MIN(flex);
-}
-
-/* First walk over the topics (a copy of the cursor): counts them and their partitions. */
-static void commit_scan(st_rd rd, int16_t v, bool flex, size_t *ntopics, size_t *nparts)
-{
-    int32_t nt = st_rd_array(&rd, flex, STR_MIN(flex) + ARR_MIN(flex) + TAGS_MIN(flex));
-    *ntopics = nt > 0 ? (size_t)nt : 0;
-    *nparts = 0;
-    for (int32_t t = 0; t < nt && !rd.err; t++) {
-        st_rd_str(&rd, flex);
-        int32_t np = st_rd_array(&rd, flex, commit_part_size(v, flex));
-        for (int32_t p = 0; p < np && !rd.err; p++) {
-            st_rd_skip(&rd, 4 + 8 + (v >= 6 ? 4 : 0));
-            st_rd_str(&rd, flex);
-            st_rd_tags(&rd, flex);
-        }
-        st_rd_tags(&rd, flex);
-        *nparts += np > 0 ? (size_t)np : 0;
-    }
-}
-
-static void commit_req_free(commit_req *c)
-{
-    free(c->topics);
-    free(c->commits);
-    free(c);
-}
-
-static void write_commit(commit_req *c)
-{
-    st_buf *out = st_resp_buf(c->req->resp);
-    bool flex = c->req->flex;
-    put_throttle(out, c->req, 3);
-    st_wr_array(out, flex, (int32_t)c->ntopics);
-    for (size_t t = 0; t < c->ntopics; t++) {
-        const commit_topic *ct = &c->topics[t];
-        st_wr_str(out, flex, ct->name.ptr, ct->name.len);
-        st_wr_array(out, flex, (int32_t)ct->n);
-        for (size_t i = ct->first; i < ct->first + ct->n; i++) {
-            st_buf_put_i32(out, c->commits[i].partition);
-            st_buf_put_i16(out, c->commits[i].error);
-            st_wr_tags(out, flex);
-        }
-        st_wr_tags(out, flex);
-    }
-    st_wr_tags(out, flex);
-}
-
-static void commit_flushed(void *arg, int err)
-{
-    commit_req *c = arg;
-    if (err) {
-        st_error("OffsetCommit: flushing %s failed (%s): answering COORDINATOR_NOT_AVAILABLE",
-                 GROUP_OFFSETS_TOPIC, st_err_name(err));
-        for (size_t i = 0; i < c->ncommits; i++)
-            if (!c->commits[i].error)
-                c->commits[i].error = ST_ERR_COORDINATOR_NOT_AVAILABLE;
-    }
-    st_req *req = c->req;
-    write_commit(c);
-    commit_req_free(c);
-    st_req_finish(req);
-}
-
-int st_handle_offset_commit(st_req *req)
-{
-    st_rd *rd = &req->rd;
-    int16_t v = req->api_version;
-    bool flex = req->flex;
-    st_str group_id = st_rd_str(rd, flex);
-    int32_t generation = st_rd_i32(rd);
-    st_str member_id = st_rd_str(rd, flex);
-    st_str instance_id = v >= 7 ? st_rd_str(rd, flex) : (st_str){NULL, -1};
-    /* v2-4: an explicit retention for these offsets; -1 (every client's default) leaves
-     * them to offsets.retention.minutes (KIP-211). */
-    int64_t retention_ms = v >= 2 && v <= 4 ? st_rd_i64(rd) : -1;
-    if (rd->err)
-        return ST_ERR__MALFORMED;
-    int64_t expire_ms = -1;
-    if (retention_ms >= 0) {
-        int64_t now = st_wall_ms();
-        expire_ms = retention_ms > INT64_MAX - now ? INT64_MAX : now + retention_ms;
-    }
-    commit_req *c = grp_xcalloc(1, sizeof *c);
-    c->req = req;
-    size_t nparts;
-    commit_scan(*rd, v, flex, &c->ntopics, &nparts);
-    c->topics = grp_xcalloc(c->ntopics, sizeof *c->topics);
-    c->commits = grp_xcalloc(nparts, sizeof *c->commits);
-    int32_t nt = st_rd_array(rd, flex, STR_MIN(flex) + ARR_MIN(flex) + TAGS_MIN(flex));
-    for (int32_t t = 0; t < nt && !rd->err && (size_t)t < c->ntopics; t++) {
-        commit_topic *ct = &c->topics[t];
-        ct->name = st_rd_str(rd, flex);
-        ct->first = c->ncommits;
-        int32_t np = st_rd_array(rd, flex, commit_part_size(v, flex));
-        for (int32_t p = 0; p < np && !rd->err && c->ncommits < nparts; p++) {
-            grp_commit *pc = &c->commits[c->ncommits++];
-            pc->topic = ct->name;
-            pc->partition = st_rd_i32(rd);
-            pc->offset = st_rd_i64(rd);
-            pc->leader_epoch = v >= 6 ? st_rd_i32(rd) : -1;
-            pc->metadata = st_rd_str(rd, flex);
-            pc->expire_timestamp_ms = expire_ms;
-            st_rd_tags(rd, flex);
-            ct->n++;
-        }
-        st_rd_tags(rd, flex);
-    }
-    st_rd_tags(rd, flex);
-    if (rd->err) {
-        commit_req_free(c);
-        return ST_ERR__MALFORMED;
-    }
-
-    st_groups *g = req->broker->groups;
-    grp_group *grp = NULL;
-    st_log *flush_log = NULL;
-    /* A denied group is never looked at (a commit may create it). Denied topics keep
-     * their error; the coordinator handles the rest, skipping commits with an error. */
-    int rc = ST_ERR_GROUP_AUTHORIZATION_FAILED;
-    if (group_allowed(req, ST_ACL_OP_READ, group_id)) {
-        for (size_t t = 0; t < c->ntopics; t++) {
-            const commit_topic *ct = &c->topics[t];
-            if (topic_allowed(req, ST_ACL_OP_READ, ct->name))
-                continue;
-            for (size_t i = ct->first; i < ct->first + ct->n; i++)
-                c->commits[i].error = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
-        }
-        rc = grp_commit_check(g, group_id, generation, member_id, instance_id, &grp);
-    }
-    if (rc) {
-        for (size_t i = 0; i < c->ncommits; i++)
-            if (!c->commits[i].error)
-                c->commits[i].error = (int16_t)rc;
-    } else {
-        grp_offsets_validate(g, c->commits, c->ncommits);
-        grp_offsets_store(g, grp, c->commits, c->ncommits, &flush_log);
-    }
-    if (flush_log) {
-        /* The commit is acknowledged once it is on disk (the topic's flush policy). */
-        st_log_flush_async(flush_log, commit_flushed, c);
-        return ST_ERR__DEFERRED;
-    }
-    write_commit(c);
-    commit_req_free(c);
-    return ST_REQ_DONE;
-}
-
-/* ---- OffsetFetch ---- */
-
-/* One partition's answer: its committed offset, or none (o NULL) with `error`. */
-static void write_fetched(st_buf *out, const st_req *req, int32_t partition, const grp_offset *o,
-                          int error)
-{
-    bool flex = req->flex;
-    st_buf_put_i32(out, partition);
-    st_buf_put_i64(out, o ? o->offset : -1);
-    if (req->api_version >= 5)
-        st_buf_put_i32(out, o ? o->leader_epoch : -1);
-    st_wr_str(out, flex, o ? o->metadata : "", -1);
-    st_buf_put_i16(out, (int16_t)error);
-    st_wr_tags(out, flex);
-}
-
-/* Reads one group's topics and answers GROUP_AUTHORIZATION_FAILED: at the group level
- * for v2+ (no topics), per partition for v1, which has no group-level error. */
-static void offset_fetch_denied(const st_req *req, st_rd *rd, st_buf *out)
-{
-    int16_t v = req->api_version;
-    bool flex = req->flex;
-    int32_t nt = st_rd_array(rd, flex, STR_MIN(flex) + ARR_MIN(flex) + TAGS_MIN(flex));
-    if (v >= 2) {
-        for (int32_t t = 0; t < nt && !rd->err; t++) {
-            st_rd_str(rd, flex);
-            int32_t np = st_rd_array(rd, flex, 4);
-            st_rd_skip(rd, (size_t)(np > 0 ? np : 0) * 4);
-            st_rd_tags(rd, flex);
-        }
-        st_wr_array(out, flex, 0);
-        st_buf_put_i16(out, ST_ERR_GROUP_AUTHORIZATION_FAILED);
-        return;
-    }
-    st_wr_array(out, flex, nt > 0 ? nt : 0);
-    for (int32_t t = 0; t < nt && !rd->err; t++) {
-        st_str topic = st_rd_str(rd, flex);
-        st_wr_str(out, flex, topic.ptr, topic.len);
-        int32_t np = st_rd_array(rd, flex, 4);
-        st_wr_array(out, flex, np > 0 ? np : 0);
-        for (int32_t p = 0; p < np && !rd->err; p++)
-            write_fetched(out, req, st_rd_i32(rd), NULL, ST_ERR_GROUP_AUTHORIZATION_FAILED);
-        st_rd_tags(rd, flex);
-        st_wr_tags(out, flex);
-    }
-}
-
-/* Every offset the group committed, by topic, leaving out the topics the caller may not
- * DESCRIBE (decided once per topic, as the count is written first). */
-static void offset_fetch_all(const st_req *req, const grp_group *grp, st_buf *out)
-{
-    bool flex = req->flex;
-    size_t n = grp ? grp->noffsets : 0, ntopics = 0;
-    bool *shown = grp_xcalloc(n ? n : 1, sizeof *shown);
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && strcmp(grp->offsets[i].topic, grp->offsets[i - 1].topic) == 0) {
-            shown[i] = shown[i - 1];
-            continue;
-        }
-        const char *topic = grp->offsets[i].topic;
-        shown[i] =
-            st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, topic, strlen(topic));
-        ntopics += shown[i];
-    }
-    st_wr_array(out, flex, (int32_t)ntopics);
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && strcmp(grp->offsets[j].topic, grp->offsets[i].topic) == 0)
-            j++;
-        if (!shown[i]) {
-            i = j;
-            continue;
-        }
-        st_wr_str(out, flex, grp->offsets[i].topic, -1);
-        st_wr_array(out, flex, (int32_t)(j - i));
-        for (size_t k = i; k < j; k++)
-            write_fetched(out, req, grp->offsets[k].partition, &grp->offsets[k], 0);
-        st_wr_tags(out, flex);
-        i = j;
-    }
-    free(shown);
-}
-
-/* Reads one group's topics (null: all) and writes its topics and, from v2, its error
- * code: the body of v1-7 and one group's entry of v8. */
-static void offset_fetch_group(const st_req *req, st_rd *rd, st_buf *out, st_str group_id)
-{
-    bool flex = req->flex;
-    if (!group_allowed(req, ST_ACL_OP_DESCRIBE, group_id)) {
-        offset_fetch_denied(req, rd, out);
-        return;
-    }
-    grp_group *grp = grp_find(req->broker->groups, group_id);
-    int32_t nt = st_rd_array(rd, flex, STR_MIN(flex) + ARR_MIN(flex) + TAGS_MIN(flex));
-    if (nt < 0) {
-        offset_fetch_all(req, grp, out); /* v2+: null topics */
-    } else {
-        /* The response mirrors the request, so it is written while reading. */
-        st_wr_array(out, flex, nt);
-        for (int32_t t = 0; t < nt && !rd->err; t++) {
-            st_str topic = st_rd_str(rd, flex);
-            bool allowed = topic_allowed(req, ST_ACL_OP_DESCRIBE, topic);
-            st_wr_str(out, flex, topic.ptr, topic.len);
-            int32_t np = st_rd_array(rd, flex, 4);
-            st_wr_array(out, flex, np > 0 ? np : 0);
-            for (int32_t p = 0; p < np && !rd->err; p++) {
-                int32_t partition = st_rd_i32(rd);
-                if (!allowed)
-                    write_fetched(out, req, partition, NULL, ST_ERR_TOPIC_AUTHORIZATION_FAILED);
-                else
-                    write_fetched(out, req, partition,
-                                  grp ? grp_offsets_find(grp, topic, partition) : NULL, 0);
-            }
-            st_rd_tags(rd, flex);
-            st_wr_tags(out, flex);
-        }
-    }
-    if (req->api_version >= 2)
-        st_buf_put_i16(out, 0);
-}
-
-int st_handle_offset_fetch(st_req *req)
-{
-    st_rd *rd = &req->rd;
-    int16_t v = req->api_version;
-    bool flex = req->flex;
-    st_buf *out = st_resp_buf(req->resp);
-    put_throttle(out, req, 3);
-    if (v >= 8) {
-        /* v8 (KIP-709): several groups, each answered as a v7 body would be. */
-        int32_t ng = st_rd_array(rd, flex, STR_MIN(flex) + ARR_MIN(flex) + TAGS_MIN(flex));
-        st_wr_array(out, flex, ng > 0 ? ng : 0);
-        for (int32_t i = 0; i < ng && !rd->err; i++) {
-            st_str group_id = st_rd_str(rd, flex);
-            st_wr_str(out, flex, group_id.ptr ? group_id.ptr : "",
-                      group_id.len > 0 ? group_id.len : 0);
-            offset_fetch_group(req, rd, out, group_id);
-            st_rd_tags(rd, flex);
-            st_wr_tags(out, flex);
-        }
-    } else {
-        st_str group_id = st_rd_str(rd, flex);
-        offset_fetch_group(req, rd, out, group_id);
-    }
-    if (v >= 7)
-        st_rd_bool(rd); /* require_stable: offsets are committed directly, so all are stable */
-    st_rd_tags(rd, flex);
-    st_wr_tags(out, flex);
-    return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
 }
 
 /* ---- ListGroups, DescribeGroups, DeleteGroups ---- */
@@ -794,7 +449,7 @@ int st_handle_list_groups(st_req *req)
     st_str *states = NULL;
     int32_t nstates = 0;
     if (req->api_version >= 4) {
-        nstates = st_rd_array(rd, flex, STR_MIN(flex));
+        nstates = st_rd_array(rd, flex, GRP_STR_MIN(flex));
         states = grp_xcalloc(nstates > 0 ? (size_t)nstates : 1, sizeof *states);
         for (int32_t i = 0; i < nstates; i++)
             states[i] = st_rd_str(rd, flex);
@@ -805,7 +460,7 @@ int st_handle_list_groups(st_req *req)
         return ST_ERR__MALFORMED;
     }
     st_buf *out = st_resp_buf(req->resp);
-    put_throttle(out, req, 1);
+    grp_put_throttle(out, req, 1);
     st_buf_put_i16(out, 0);
     list_ctx l = {req, out, states, nstates, true, 0};
     /* Only the groups the caller may DESCRIBE, silently (Kafka's filter), unless it may
@@ -893,13 +548,13 @@ int st_handle_describe_groups(st_req *req)
     bool flex = req->flex;
     st_buf *out = st_resp_buf(req->resp);
     describe_ctx d = {out, req->api_version, flex};
-    put_throttle(out, req, 1);
-    int32_t n = st_rd_array(rd, flex, STR_MIN(flex));
+    grp_put_throttle(out, req, 1);
+    int32_t n = st_rd_array(rd, flex, GRP_STR_MIN(flex));
     st_wr_array(out, flex, n > 0 ? n : 0);
     for (int32_t i = 0; i < n && !rd->err; i++) {
         st_str id = st_rd_str(rd, flex);
         char *cid = grp_dup_str(id);
-        if (!group_allowed(req, ST_ACL_OP_DESCRIBE, id))
+        if (!grp_group_allowed(req, ST_ACL_OP_DESCRIBE, id))
             describe_none(&d, ST_ERR_GROUP_AUTHORIZATION_FAILED, id, "");
         else if (id.len <= 0)
             describe_none(&d, ST_ERR_INVALID_GROUP_ID, id, "");
@@ -919,15 +574,15 @@ int st_handle_delete_groups(st_req *req)
     st_rd *rd = &req->rd;
     bool flex = req->flex;
     st_buf *out = st_resp_buf(req->resp);
-    put_throttle(out, req, 0);
-    int32_t n = st_rd_array(rd, flex, STR_MIN(flex));
+    grp_put_throttle(out, req, 0);
+    int32_t n = st_rd_array(rd, flex, GRP_STR_MIN(flex));
     st_wr_array(out, flex, n > 0 ? n : 0);
     for (int32_t i = 0; i < n && !rd->err; i++) {
         st_str id = st_rd_str(rd, flex);
         char *cid = grp_dup_str(id);
         char why[300] = "";
         int rc;
-        if (group_allowed(req, ST_ACL_OP_DELETE, id)) {
+        if (grp_group_allowed(req, ST_ACL_OP_DELETE, id)) {
             rc = st_groups_delete(req->broker->groups, cid, why, sizeof why);
         } else {
             rc = ST_ERR_GROUP_AUTHORIZATION_FAILED;
