@@ -6,7 +6,9 @@
 #                    v0/v1 and OffsetDelete v0 encoded by kafka-python's protocol layer
 #   flex_versions.py every flexible version no client here sends (Metadata 9-12,
 #                    CreateTopics 5-7, the group APIs, DescribeLogDirs 2-4,
-#                    DescribeCluster 0), with an encoder written from Kafka's definitions
+#                    DescribeCluster 0), with an encoder written from Kafka's definitions;
+#                    static membership (KIP-345, FENCED_INSTANCE_ID) over the flexible
+#                    group APIs
 # and kafkajs 2.2.4's admin (js/admin_groups.js), which stays on its own (older) versions.
 . "$(dirname "$0")/lib.sh"
 PY_DIR="$(cd "$(dirname "$0")/py" && pwd)"

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """
 flex_versions.py BOOTSTRAP: the flexible (KIP-482) versions of the group APIs, Metadata
-and CreateTopics, and DescribeLogDirs / DescribeCluster, checked field by field.
+and CreateTopics, and DescribeLogDirs / DescribeCluster, checked field by field; and
+static membership (group.instance.id, KIP-345) over the flexible group APIs.
 
 No client available here (librdkafka 2.0.2, kafkajs 2.2.4, kafka-python 2.0.2) sends
 these versions except OffsetFetch v6-7, ListGroups v3-4 (librdkafka, checked in
@@ -139,6 +140,7 @@ class Reader:
 class Conn:
     def __init__(self, bootstrap):
         host, port = bootstrap.rsplit(":", 1)
+        self.bootstrap = bootstrap
         self.s = socket.create_connection((host, int(port)), timeout=15)
         self.cid = 0
 
@@ -313,9 +315,9 @@ def subscription(topic):
     return i16(0) + array([string(topic)]) + i32(-1)
 
 
-def join(c, v, group, member, topic, reason=True):
+def join(c, v, group, member, topic, reason=True, instance=None):
     protos = carray([cstr("range") + cbytes(subscription(topic)) + TAGS])
-    body = cstr(group) + i32(10000) + i32(10000) + cstr(member) + cstr(None) + cstr("consumer")
+    body = cstr(group) + i32(10000) + i32(10000) + cstr(member) + cstr(instance) + cstr("consumer")
     body += protos
     if v >= 8:
         body += cstr("flex check" if reason else None)
@@ -462,6 +464,97 @@ def groups(c, topic):
           "DeleteGroups v2 ok")
 
 
+def heartbeat(c, group, gen, member, instance):
+    r = c.call(12, 4, cstr(group) + i32(gen) + cstr(member) + cstr(instance) + TAGS, True,
+               "Heartbeat")
+    r.i32()
+    err = r.i16()
+    r.tags()
+    r.done()
+    return err
+
+
+def sync(c, group, gen, member, instance, assignments):
+    body = cstr(group) + i32(gen) + cstr(member) + cstr(instance)
+    body += carray([cstr(m) + cbytes(a) + TAGS for m, a in assignments]) + TAGS
+    r = c.call(14, 4, body, True, "SyncGroup")
+    r.i32()
+    err, got = r.i16(), r.cbytes()
+    r.tags()
+    r.done()
+    return err, got
+
+
+def commit(c, group, gen, member, instance, topic, offset):
+    body = cstr(group) + i32(gen) + cstr(member) + cstr(instance)
+    body += carray([cstr(topic) + carray([i32(0) + i64(offset) + i32(-1) + cstr(None) + TAGS]) +
+                    TAGS]) + TAGS
+    r = c.call(8, 8, body, True, "OffsetCommit")
+    r.i32()
+    res = r.carray(lambda r: (r.cstr(), r.carray(lambda r: (r.i32(), r.i16(), r.tags())), r.tags()))
+    r.tags()
+    r.done()
+    return res[0][1][0][1]
+
+
+def leave(c, group, member, instance):
+    body = cstr(group) + carray([cstr(member) + cstr(instance) + cstr("flex check") + TAGS]) + TAGS
+    r = c.call(13, 5, body, True, "LeaveGroup")
+    r.i32()
+    err = r.i16()
+    members = r.carray(lambda r: (r.cstr(), r.cstr(), r.i16(), r.tags()))
+    r.tags()
+    r.done()
+    return err, [m[:3] for m in members]
+
+
+def static_members(c, topic):
+    """Static membership (KIP-345) over the flexible versions: the group.instance.id of
+    JoinGroup v9, SyncGroup v4, Heartbeat v4, OffsetCommit v8 and LeaveGroup v5 is the
+    coordinator's, not read and dropped: a restarted instance takes its place without a
+    rebalance and the one it replaced is fenced (FENCED_INSTANCE_ID 82)."""
+    group, inst = "flex-static", "flex-inst-a"
+    err, gen, _, _, leader, _, old, members = join(c, 9, group, "", topic, instance=inst)
+    check(err == 0 and old.startswith(inst + "-") and leader == old,
+          "JoinGroup v9 static: error %d, member %r (a static member gets its id at once, "
+          "\"<instance id>-<uuid>\")" % (err, old))
+    check([(m[0], m[1]) for m in members] == [(old, inst)],
+          "JoinGroup v9 static members %r: the instance id is not echoed" % members)
+    assignment = i16(0) + array([string(topic) + array([i32(0)])]) + i32(-1)
+    err, got = sync(c, group, gen, old, inst, [(old, assignment)])
+    check(err == 0 and got == assignment, "SyncGroup v4 static: error %d" % err)
+    check(heartbeat(c, group, gen, old, inst) == 0, "Heartbeat v4 static: not 0")
+    check(commit(c, group, gen, old, inst, topic, 5) == 0, "OffsetCommit v8 static: not 0")
+    # The same instance restarts (a new connection, no member id): its old place, at once.
+    c2 = Conn(c.bootstrap)
+    err, gen2, _, pname, _, _, new, _ = join(c2, 9, group, "", topic, instance=inst)
+    check(err == 0 and gen2 == gen and new != old and new.startswith(inst + "-") and
+          pname == "range", "JoinGroup v9 static rejoin: error %d, generation %d (was %d), "
+          "member %r (was %r)" % (err, gen2, gen, new, old))
+    err, got = sync(c2, group, gen, new, inst, [])
+    check(err == 0 and got == assignment,
+          "SyncGroup v4 after the static rejoin: error %d, the assignment kept: %s" %
+          (err, got == assignment))
+    # The replaced instance is fenced on every API that names it.
+    for what, err in (("Heartbeat v4", heartbeat(c, group, gen, old, inst)),
+                      ("SyncGroup v4", sync(c, group, gen, old, inst, [])[0]),
+                      ("OffsetCommit v8", commit(c, group, gen, old, inst, topic, 6)),
+                      ("LeaveGroup v5", leave(c, group, old, inst)[1][0][2])):
+        check(err == 82, "%s from the replaced instance: error %d, expected FENCED_INSTANCE_ID "
+              "(82)" % (what, err))
+    check(heartbeat(c2, group, gen, new, inst) == 0, "Heartbeat v4 of the new instance: not 0")
+    check(commit(c2, group, gen, new, inst, topic, 7) == 0,
+          "OffsetCommit v8 of the new instance: not 0")
+    # KIP-345's admin removal: member id "" with the instance id.
+    err, members = leave(c, group, "", inst)
+    check(err == 0 and members == [("", inst, 0)], "LeaveGroup v5 by instance id: %r" % members)
+    check(heartbeat(c2, group, gen, new, inst) == 25,
+          "Heartbeat v4 after the removal: expected UNKNOWN_MEMBER_ID (25)")
+    c2.s.close()
+    print("flex_versions: static membership over JoinGroup v9, SyncGroup v4, Heartbeat v4, "
+          "OffsetCommit v8, LeaveGroup v5 ok (a replaced instance gets FENCED_INSTANCE_ID)")
+
+
 def log_dirs(c, topic):
     for v in (2, 3, 4):
         body = carray([cstr(topic) + carray([i32(1), i32(9)]) + TAGS, cstr("nope") +
@@ -523,6 +616,7 @@ def main():
     metadata(c, topic, topic_id)
     find_coordinator(c, "flex-group")
     groups(c, topic)
+    static_members(c, topic)
     log_dirs(c, produce_topic)
     describe_cluster(c)
     print("flex_versions: all checks passed")
