@@ -108,7 +108,8 @@ static void usage_alter(FILE *out)
           "                             repeat for several [none]\n"
           "  -p, --partitions N         grow the topic to N partitions in total (never\n"
           "                             shrinks) [unchanged]\n"
-          "      --override-limits REASON  grow it even past its tenant's partitions limit\n"
+          "      --override-limits REASON\n"
+          "                             grow it even past its tenant's partitions limit\n"
           "                             (straitd only: sent to its management endpoint);\n"
           "                             REASON is logged by the broker and printed\n"
           "                             [refused past the limit]\n\n",
@@ -208,6 +209,20 @@ static int check_configs(cli_ctx *c, const cli_list *l)
                                    "--config \"%s\": expected NAME=VALUE, e.g. "
                                    "--config retention.ms=86400000",
                                    l->v[i]);
+    return CLI_OK;
+}
+
+/* --override-limits REASON: the broker logs the reason, so it must be one line of 1 to
+ * 200 printable characters (the broker checks the same). CLI_OK or CLI_USAGE (reported). */
+static int check_reason(const cli_ctx *c, const char *reason)
+{
+    size_t len = strlen(reason);
+    bool printable = len > 0 && len <= 200;
+    for (size_t i = 0; printable && i < len; i++)
+        printable = (unsigned char)reason[i] >= 0x20 && reason[i] != 0x7f;
+    if (!printable)
+        return cli_usage_error(c, "--override-limits: give the reason for going past the "
+                                  "tenant's limits, one line of 1 to 200 printable characters");
     return CLI_OK;
 }
 
@@ -319,8 +334,8 @@ static int topics_create(cli_ctx *c, int argc, char **argv)
             goto out;
         if (opt == 'c')
             cli_list_add(&configs, optarg);
-        if (opt == 'O')
-            override = optarg;
+        if (opt == 'O' && check_reason(c, override = optarg) != CLI_OK)
+            goto out;
     }
     if (optind >= argc) {
         cli_usage_error(c, "missing the topic NAME");
@@ -642,8 +657,8 @@ static int topics_alter(cli_ctx *c, int argc, char **argv)
             cli_list_add(&sets, optarg);
         if (opt == 'd')
             cli_list_add(&dels, optarg);
-        if (opt == 'O')
-            override = optarg;
+        if (opt == 'O' && check_reason(c, override = optarg) != CLI_OK)
+            goto out;
     }
     if (optind >= argc) {
         cli_usage_error(c, "missing the topic NAME");
