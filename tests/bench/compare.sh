@@ -114,7 +114,7 @@ run_perf() {
 
 # delete_topic T: frees the disk a flat-out run filled.
 delete_topic() {
-    "$STRAIT_BIN" --mgmt "$STRAITD_MGMT" --data-dir "$DATA" topics delete "$1" >/dev/null 2>&1 ||
+    "$STRAIT_BIN" --mgmt "$STRAITD_MGMT" --data-dir "$DATA" --bootstrap "$STRAITD_BOOTSTRAP" topics delete "$1" >/dev/null 2>&1 ||
         bench_log "note: could not delete topic $1 on straitd"
 }
 

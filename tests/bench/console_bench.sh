@@ -31,10 +31,10 @@ CONSOLE_BIN=$BUILD_DIR/strait-console
     (cd "$ROOT/tests/ui" && npm ci --no-audit --no-fund >/dev/null) || bench_fail "npm ci in tests/ui failed"
 
 start_straitd "$BENCH_TMP/data"
-st() { "$STRAIT_BIN" --mgmt "$STRAITD_MGMT" --data-dir "$BENCH_TMP/data" "$@"; }
+st() { "$STRAIT_BIN" --mgmt "$STRAITD_MGMT" --data-dir "$BENCH_TMP/data" --bootstrap "$STRAITD_BOOTSTRAP" "$@"; }
 t0=$(now_ms)
 seq -f 'bench.t%04g' 0 $((TOPICS - 1)) | xargs -P 4 -I{} "$STRAIT_BIN" --mgmt "$STRAITD_MGMT" \
-    --data-dir "$BENCH_TMP/data" topics create {} --partitions 1 >/dev/null ||
+    --data-dir "$BENCH_TMP/data" --bootstrap "$STRAITD_BOOTSTRAP" topics create {} --partitions 1 >/dev/null ||
     bench_fail "creating $TOPICS topics failed"
 for i in $(seq 0 $((GROUPS_N - 1))); do
     st groups reset-offsets "$(printf 'bench.g%03d' "$i")" --topic "$(printf 'bench.t%04d' "$i")" \

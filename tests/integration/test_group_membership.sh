@@ -24,11 +24,15 @@
 #     "none of its static member(s) rejoined" in the broker's log; the timer re-armed at
 #     0 ms logged one per loop turn, 100,000 in 300 ms), and it rejoins at once when back.
 . "$(dirname "$0")/lib.sh"
-: "${STRAIT:?STRAIT must name the strait binary}"
 
 ST_EXTRA_CFG='groups = { initial_rebalance_delay_ms = 1000; offsets_topic_partitions = 3; max_size = 3; };'
 start_broker
-st() { timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" "$@"; }
+# The broker's own view of the group (its management command groups.describe: the
+# generation, which Kafka's DescribeGroups does not carry, and each member's instance id).
+mgmt_describe() {
+    timeout 30 "$RK_BIN/rk_sasl" mgmt "$ST_MGMT" "$(cat "$ST_DATA/meta/mgmt.token")" \
+        groups.describe "{\"group\": \"$1\"}"
+}
 
 # ---- 1. a leader that never syncs ----
 "$RK_BIN/raw_group" sync-timeout "$BROKER_PORT" sync-group 3000 >"$ST_TMP/sync.txt" || {
@@ -56,7 +60,7 @@ start_member() { # N: static member inst-N, its stderr appended to c<N>.err
 assignment() { grep '^assignment:' "$ST_TMP/c$1.err" 2>/dev/null | tail -n 1 | sed 's/^assignment: *//'; }
 changes() { grep -c '^assignment:' "$ST_TMP/c$1.err" 2>/dev/null || true; }
 owns() { [ "$(assignment "$1" | wc -w)" -eq "$2" ]; }
-describe() { st groups describe "$GROUP" --json >"$ST_TMP/describe.json" 2>"$ST_TMP/describe.err"; }
+describe() { mgmt_describe "$GROUP" >"$ST_TMP/describe.json" 2>"$ST_TMP/describe.err"; }
 generation() { describe && jq -r .generation "$ST_TMP/describe.json"; }
 member_of() { describe && jq -r --arg i "$1" '.members[] | select(.group_instance_id == $i) | .member_id' "$ST_TMP/describe.json"; }
 stable_with() { # N members, Stable
@@ -89,7 +93,7 @@ new_member=$(member_of inst-2)
 # Nothing may move for a while: the generation and the others' assignments are watched.
 deadline=$(($(date +%s) + 5))
 while [ "$(date +%s)" -lt "$deadline" ]; do
-    g=$(generation) || fail "strait groups describe failed: $(cat "$ST_TMP/describe.err")"
+    g=$(generation) || fail "groups.describe failed: $(cat "$ST_TMP/describe.err")"
     [ "$g" = "$gen" ] || fail "the group rebalanced: generation $g, was $gen, when static member inst-2 restarted"
     [ "$(changes 1)" = "$before1" ] && [ "$(changes 3)" = "$before3" ] ||
         fail "another member's assignment changed when inst-2 restarted: c1 $(grep '^assignment' "$ST_TMP/c1.err" | tr '\n' '|') c3 $(grep '^assignment' "$ST_TMP/c3.err" | tr '\n' '|')"
