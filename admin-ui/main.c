@@ -76,6 +76,7 @@ static void usage(FILE *out)
                  "      --ready-file PATH  once serving, write \"<port>\\n\" to PATH\n"
                  "      --log-level LEVEL  debug, info, warn or error [info]\n"
                  "      --hash-password    print a password_hash for a users entry and exit\n"
+                 "      --version          print the version and exit\n"
                  "  -h, --help             this text\n"
                  "\n"
                  "At the first start with no users, a user \"admin\" is created with a random\n"
@@ -248,7 +249,7 @@ static int serve(st_console *c, const char *ready, char *err, size_t errlen)
 
 int main(int argc, char **argv)
 {
-    enum { O_PORT = 1000, O_LISTEN, O_STATE, O_READY, O_LEVEL, O_HASH };
+    enum { O_PORT = 1000, O_LISTEN, O_STATE, O_READY, O_LEVEL, O_HASH, O_VERSION };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"port", required_argument, NULL, O_PORT},
@@ -257,6 +258,7 @@ int main(int argc, char **argv)
         {"ready-file", required_argument, NULL, O_READY},
         {"log-level", required_argument, NULL, O_LEVEL},
         {"hash-password", no_argument, NULL, O_HASH},
+        {"version", no_argument, NULL, O_VERSION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -291,6 +293,9 @@ int main(int argc, char **argv)
             break;
         case O_HASH:
             return hash_password();
+        case O_VERSION:
+            printf("strait-console %s (libwebsockets %s)\n", ST_VERSION, lws_get_library_version());
+            return 0;
         case 'h':
             usage(stdout);
             return 0;

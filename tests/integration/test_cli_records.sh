@@ -135,4 +135,8 @@ if [ -n "${STRAIT_MIRROR:-}" ]; then
     "$STRAIT_MIRROR" --version | grep -Eq '^strait-mirror [0-9]+\.[0-9]+\.[0-9]+ ' ||
         fail "strait-mirror --version"
 fi
+if [ -n "${STRAIT_CONSOLE:-}" ]; then
+    "$STRAIT_CONSOLE" --version | grep -Eq '^strait-console [0-9]+\.[0-9]+\.[0-9]+ \(libwebsockets [0-9]' ||
+        fail "strait-console --version: $("$STRAIT_CONSOLE" --version)"
+fi
 stop_broker
