@@ -67,7 +67,8 @@ static void usage_describe(FILE *out)
           "CURRENT-OFFSET is the committed offset (\"-\" if none), LAG is LOG-END-OFFSET\n"
           "minus it; CONSUMER-ID, HOST and CLIENT-ID name the member that owns the\n"
           "partition now (\"-\" if none). Members without partitions follow, then the\n"
-          "group's state and member count. --json adds each member's assignment.\n"
+          "group's state and member count. --json adds each member's assignment and\n"
+          "the group.instance.id of a static member (null for a dynamic one).\n"
           "\n"
           "Options:\n"
           "  --regex RE      every group whose whole id matches RE\n\n",
@@ -354,6 +355,8 @@ int cli_group_describe(cli_kadmin *a, const char *group, cli_group_info *info)
             gm->id = strdup(rd_kafka_MemberDescription_consumer_id(m));
             gm->client_id = strdup(rd_kafka_MemberDescription_client_id(m));
             gm->host = strdup(rd_kafka_MemberDescription_host(m));
+            const char *instance = rd_kafka_MemberDescription_group_instance_id(m);
+            gm->instance_id = instance ? strdup(instance) : NULL;
             const rd_kafka_topic_partition_list_t *p =
                 rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m));
             gm->assignment =
@@ -370,6 +373,7 @@ void cli_group_info_free(cli_group_info *info)
         free(info->members[i].id);
         free(info->members[i].client_id);
         free(info->members[i].host);
+        free(info->members[i].instance_id);
         rd_kafka_topic_partition_list_destroy(info->members[i].assignment);
     }
     free(info->members);
@@ -479,9 +483,10 @@ static int describe_one(cli_kadmin *a, const char *group, json_t *all)
             json_array_append_new(assignment,
                                   json_pack("{s:s,s:i}", "topic", m->assignment->elems[k].topic,
                                             "partition", (int)m->assignment->elems[k].partition));
-        json_array_append_new(members, json_pack("{s:s,s:s,s:s,s:o}", "member_id", m->id,
-                                                 "client_id", m->client_id, "client_host", m->host,
-                                                 "assignment", assignment));
+        json_array_append_new(members, json_pack("{s:s,s:s?,s:s,s:s,s:o}", "member_id", m->id,
+                                                 "group_instance_id", m->instance_id, "client_id",
+                                                 m->client_id, "client_host", m->host, "assignment",
+                                                 assignment));
         if (m->assignment->cnt > 0)
             continue;
         const char *row[] = {"-", "-", "-", "-", "-", m->id, m->host, m->client_id};

@@ -10,7 +10,8 @@
 #include "tools/cli.h"
 
 typedef struct cli_group_member {
-    char *id, *client_id, *host;                 /* owned */
+    char *id, *client_id, *host; /* owned */
+    char *instance_id;           /* owned; group.instance.id of a static member, NULL if dynamic */
     rd_kafka_topic_partition_list_t *assignment; /* owned */
 } cli_group_member;
 

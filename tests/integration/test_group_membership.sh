@@ -23,7 +23,10 @@
 #     heartbeats) for 1.5 s: the join phase waits for it without spinning (at most 2 lines
 #     "none of its static member(s) rejoined" in the broker's log; the timer re-armed at
 #     0 ms logged one per loop turn, 100,000 in 300 ms), and it rejoins at once when back.
+# The generation comes from the broker's groups.describe (management endpoint): Kafka's
+# DescribeGroups has none; strait groups describe (over Kafka) must show the instance ids.
 . "$(dirname "$0")/lib.sh"
+: "${STRAIT:?STRAIT must name the strait binary}"
 
 ST_EXTRA_CFG='groups = { initial_rebalance_delay_ms = 1000; offsets_topic_partitions = 3; max_size = 3; };'
 start_broker
@@ -76,6 +79,13 @@ old_member=$(member_of inst-2)
 before2=$(assignment 2)
 before1=$(changes 1) before3=$(changes 3)
 log "generation $gen: c1 [$(assignment 1)] c2 [$before2] c3 [$(assignment 3)]; inst-2 is $old_member"
+# strait groups describe (Kafka's DescribeGroups v4+ carries the instance ids) agrees.
+timeout 60 "$STRAIT" --bootstrap "$BOOTSTRAP" groups describe "$GROUP" --json >"$ST_TMP/kdescribe.json" ||
+    fail "strait groups describe $GROUP failed"
+assert_eq "inst-1 inst-2 inst-3" "$(jq -r '[.members[].group_instance_id] | sort | join(" ")' "$ST_TMP/kdescribe.json")" \
+    "the instance ids strait groups describe shows"
+assert_eq "$old_member" "$(jq -r '.members[] | select(.group_instance_id == "inst-2") | .member_id' "$ST_TMP/kdescribe.json")" \
+    "inst-2's member id in strait groups describe"
 
 kill -TERM "${MEMBER[2]}"
 st_wait_pid "${MEMBER[2]}" 20 || fail "member c2 still running 20 s after SIGTERM"
