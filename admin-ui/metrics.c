@@ -33,7 +33,9 @@ static void put(out *o, const char *fmt, ...)
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
-        int n = o->oom ? 0 : vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+        /* Before the first growth buf is NULL: NULL + 0 is undefined, so say NULL. */
+        char *at = o->buf ? o->buf + o->len : NULL;
+        int n = o->oom ? 0 : vsnprintf(at, o->cap - o->len, fmt, ap);
         va_end(ap);
         if (o->oom || n < 0)
             return;
