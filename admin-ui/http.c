@@ -382,13 +382,17 @@ static void handle_logout(st_console *c, http_pss *p)
     respond_json(p, 200, json_pack("{s:b}", "ok", 1));
 }
 
+/*
+ * /metrics names every tenant, topic and group of the estate, so it is never public: a
+ * scraper sends the configured token, a person has an admin or operator session. Not
+ * even a console on loopback is safe open: any web page its operator visits can read
+ * it through DNS rebinding, and tenant users reach the same port.
+ */
 static bool metrics_allowed(st_console *c, struct lws *wsi)
 {
-    if (!c->cfg->metrics_token[0])
-        return true;
     char auth[512];
     const char *want = c->cfg->metrics_token;
-    if (lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) > 7 &&
+    if (want[0] && lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) > 7 &&
         strncmp(auth, "Bearer ", 7) == 0 && strlen(auth + 7) == strlen(want) &&
         CRYPTO_memcmp(auth + 7, want, strlen(want)) == 0)
         return true;
@@ -414,7 +418,13 @@ static void handle_get(st_console *c, http_pss *p)
     } else if (strcmp(p->path, "/metrics") == 0) {
         if (!metrics_allowed(c, p->wsi)) {
             add_header(p, "www-authenticate:", "Bearer");
-            respond_error(p, 401, "metrics need Authorization: Bearer <console.metrics_token>");
+            respond_error(p, 401,
+                          c->cfg->metrics_token[0]
+                              ? "metrics need Authorization: Bearer <console.metrics_token> "
+                                "(or an admin or operator session)"
+                              : "metrics need an admin or operator session; for a scraper, "
+                                "set console.metrics_token and send Authorization: Bearer "
+                                "<token>");
             return;
         }
         size_t len;

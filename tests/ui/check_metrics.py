@@ -2,14 +2,23 @@
 """GET /metrics of a running console parsed by the Prometheus Python client's own
 text-format parser (Debian python3-prometheus-client), as a scraper would, then checked
 against what tests/ui did: the estate up, acme's producer bytes and throttle counted, the
-mirror flow known. Usage: check_metrics.py URL"""
+mirror flow known; and that without the token the console refuses. Usage:
+check_metrics.py URL TOKEN (console.metrics_token)"""
 import sys
+import urllib.error
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-url = sys.argv[1]
-with urllib.request.urlopen(url + "/metrics", timeout=10) as res:
+url, token = sys.argv[1], sys.argv[2]
+try:
+    urllib.request.urlopen(url + "/metrics", timeout=10)
+    sys.exit("check_metrics: GET /metrics without the token answered 200")
+except urllib.error.HTTPError as e:
+    if e.code != 401:
+        sys.exit(f"check_metrics: GET /metrics without the token: HTTP {e.code}, expected 401")
+req = urllib.request.Request(url + "/metrics", headers={"Authorization": "Bearer " + token})
+with urllib.request.urlopen(req, timeout=10) as res:
     ctype = res.headers.get("Content-Type", "")
     text = res.read().decode("utf-8")
 if not ctype.startswith("text/plain; version=0.0.4"):

@@ -116,11 +116,12 @@ mirror_start
 # The console: users beside the first-start admin, clusters dc1 (broker and mirror) and
 # dc2 (broker).
 hash() { printf '%s\n' "$1" | "$STRAIT_CONSOLE" --hash-password; }
+METRICS_TOKEN=$(openssl rand -hex 16) || fail "openssl rand failed"
 OPERATOR_HASH=$(hash operator-pw-1) || fail "strait-console --hash-password failed"
 TENANT_HASH=$(hash acme-viewer-pw) || fail "strait-console --hash-password failed"
 cat >"$ST_TMP/console.cfg" <<CFG
 console = { listen = "127.0.0.1"; port = 0; state_dir = "$ST_TMP/console-state";
-            login_failure_delay_ms = 1000; };
+            login_failure_delay_ms = 1000; metrics_token = "$METRICS_TOKEN"; };
 clusters = (
   { name = "dc1";
     brokers = ( { name = "b0"; mgmt = "${DC_MGMT[dc1]}"; token_file = "${DC_DATA[dc1]}/meta/mgmt.token"; } );
@@ -149,8 +150,8 @@ export DC2_MGMT="${DC_MGMT[dc2]}" DC2_LOG="${DC_LOG[dc2]}" ST_TMP
 export UI_SCREENSHOTS="${UI_SCREENSHOTS:-$ST_TMP/screenshots}"
 mkdir -p "$UI_SCREENSHOTS"
 timeout 420 "$NODE" "$UI_DIR/console.test.js" || fail "the browser checks failed (see above)"
-# /metrics as Prometheus' own client library parses it.
-/usr/bin/python3 "$UI_DIR/check_metrics.py" "$CONSOLE_URL" || fail "GET /metrics did not parse or check"
+# /metrics as Prometheus' own client library parses it (scraped with the metrics token).
+/usr/bin/python3 "$UI_DIR/check_metrics.py" "$CONSOLE_URL" "$METRICS_TOKEN" || fail "GET /metrics did not parse or check"
 # The test SIGKILLed dc2's broker and started a new one (its pid is in restarted.pid):
 # the original pid is gone, so the cleanup must not wait for it.
 DC_PID[dc2]=""

@@ -1,0 +1,196 @@
+#!/usr/bin/python3
+"""Hostile clients against a running strait-console (tests/ui/hostile.sh starts it).
+
+A small websocket client on the standard library (RFC 6455 framing, masked client
+frames) and plain HTTP, playing an outsider, a logged-in tenant user and a greedy admin.
+Each check is a function named on the command line; it prints what it measured and
+exits non-zero with the reason when the console does not hold.
+
+Usage: console_hostile.py URL CHECK...   (environment: see hostile.sh)
+"""
+import base64
+import http.client
+import json
+import os
+import socket
+import struct
+import sys
+import time
+import urllib.parse
+
+URL = sys.argv[1]
+HOST = urllib.parse.urlparse(URL).hostname
+PORT = urllib.parse.urlparse(URL).port
+ENV = os.environ
+
+
+def log(*args):
+    print("[hostile]", *args, flush=True)
+
+
+def fail(why):
+    print("[hostile] FAIL:", why, file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+# ---- HTTP ----
+
+def http_req(method, path, body=None, headers=None, source=None, timeout=30):
+    """(status, headers dict lower-cased, body bytes)."""
+    conn = http.client.HTTPConnection(HOST, PORT, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        res = conn.getresponse()
+        return res.status, {k.lower(): v for k, v in res.getheaders()}, res.read()
+    finally:
+        conn.close()
+
+
+def login(user, password, source=None):
+    """The session cookie value, or fails."""
+    status, hdrs, body = http_req("POST", "/login", json.dumps({"user": user, "password": password}),
+                              {"Origin": URL, "Content-Type": "application/json"}, source)
+    if status != 200:
+        fail(f"login as {user}: HTTP {status} {body[:200]!r}")
+    cookie = hdrs.get("set-cookie", "")
+    if not cookie.startswith("strait_session="):
+        fail(f"login as {user}: no session cookie ({cookie!r})")
+    return cookie.split(";")[0].split("=", 1)[1]
+
+
+# ---- websocket ----
+
+class WS:
+    """One websocket to the console: connect() → 101 or the refusal's status."""
+
+    def __init__(self, session=None, origin=URL, timeout=10):
+        self.sock = socket.create_connection((HOST, PORT), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [f"GET /ws HTTP/1.1", f"Host: {HOST}:{PORT}", "Upgrade: websocket",
+                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13",
+                 "Sec-WebSocket-Protocol: strait-console"]
+        if origin is not None:
+            lines.append(f"Origin: {origin}")
+        if session:
+            lines.append(f"Cookie: strait_session={session}")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        head, _, self.buf = head.partition(b"\r\n\r\n")
+        first = head.split(b"\r\n")[0].decode(errors="replace")
+        self.status = int(first.split()[1]) if len(first.split()) > 1 else 0
+
+    def send(self, obj, opcode=1):
+        payload = obj if isinstance(obj, bytes) else (obj if isinstance(obj, str) else json.dumps(obj)).encode()
+        mask = os.urandom(4)
+        n = len(payload)
+        head = bytes([0x80 | opcode])
+        if n < 126:
+            head += bytes([0x80 | n])
+        elif n < 65536:
+            head += bytes([0x80 | 126]) + struct.pack(">H", n)
+        else:
+            head += bytes([0x80 | 127]) + struct.pack(">Q", n)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(head + mask + masked)
+
+    def _read(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("the console closed the connection")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def recv(self):
+        """(opcode, payload) of the next whole message."""
+        data, opcode = b"", None
+        while True:
+            b0, b1 = self._read(2)
+            n = b1 & 0x7F
+            if n == 126:
+                n = struct.unpack(">H", self._read(2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", self._read(8))[0]
+            payload = self._read(n)
+            if opcode is None:
+                opcode = b0 & 0x0F
+            data += payload
+            if b0 & 0x80:
+                return opcode, data
+
+    def recv_json(self, want=None, seconds=10):
+        """The next text message (of type `want`, skipping others) as JSON."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            opcode, data = self.recv()
+            if opcode == 8:
+                raise EOFError("closed by the console: " + data[2:].decode(errors="replace"))
+            if opcode != 1:
+                continue
+            m = json.loads(data)
+            if want is None or m.get("type") == want:
+                return m
+        fail(f"no {want} message within {seconds} s")
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+# ---- checks ----
+
+def check_metrics_auth():
+    """/metrics names every tenant, topic and group. With no console.metrics_token (the
+    default) only an admin or operator session may read it: never an anonymous client
+    (anyone who reaches the port, or a web page through DNS rebinding) nor a tenant user."""
+    status, _, body = http_req("GET", "/metrics")
+    if status == 200:
+        fail(f"GET /metrics without credentials answered 200 ({len(body)} bytes, "
+             f"another tenant named: {b'globex' in body})")
+    tenant = login("acme-viewer", ENV["TENANT_PW"])
+    status, _, body = http_req("GET", "/metrics", headers={"Cookie": f"strait_session={tenant}"})
+    if status == 200:
+        fail("GET /metrics with a tenant user's session answered 200 (another tenant named: "
+             f"{b'globex' in body})")
+    status, _, _ = http_req("GET", "/metrics", headers={"Authorization": "Bearer "})
+    if status == 200:
+        fail("GET /metrics with an empty bearer token answered 200")
+    operator = login("olga", ENV["OPERATOR_PW"])
+    status, _, body = http_req("GET", "/metrics", headers={"Cookie": f"strait_session={operator}"})
+    if status != 200 or b"strait_up" not in body:
+        fail(f"GET /metrics with an operator's session: HTTP {status}")
+    log("/metrics without a metrics_token: 401 anonymous, empty bearer and tenant session; "
+        "200 with an operator session")
+
+
+def check_origin():
+    """The websocket's Origin must be exactly this console's: scheme, host and port."""
+    s = login("olga", ENV["OPERATOR_PW"])
+    other_port = f"http://{HOST}:{PORT + 1 if PORT < 65535 else PORT - 1}"
+    cases = {"own": (URL, 101), "none": (None, 403), "null": ("null", 403),
+             "other port": (other_port, 403), "https": (URL.replace("http:", "https:"), 403),
+             "suffix": (URL + ".evil.example", 403), "prefix": ("http://evil." + URL[7:], 403)}
+    for name, (origin, want) in cases.items():
+        ws = WS(s, origin)
+        ws.close()
+        if ws.status != want:
+            fail(f"websocket with Origin {origin!r} ({name}): HTTP {ws.status}, expected {want}")
+    log("websocket Origin: own 101; none, null, other port, https, suffix, prefix 403")
+
+
+CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
+
+if __name__ == "__main__":
+    for name in sys.argv[2:]:
+        if name not in CHECKS:
+            fail(f"unknown check {name!r}: {', '.join(CHECKS)}")
+        CHECKS[name]()
