@@ -42,6 +42,8 @@ typedef enum st_view {
 
 #define ST_WS_MAX_MESSAGE      (64 * 1024)        /* a browser message larger is refused */
 #define ST_WS_MAX_QUEUED       (32 * 1024 * 1024) /* a client this far behind is dropped */
+#define ST_WS_RX_PAUSE         (1024 * 1024)      /* queued this much: stop reading it */
+#define ST_WS_MAX_PER_SESSION  16                 /* websockets (tabs) per login session */
 #define ST_WS_MAX_PENDING      4                  /* actions in flight per socket */
 #define ST_WS_MAX_MSGS_PER_SEC 100
 #define ST_LOGIN_MAX_PENDING   8 /* logins hashing or delayed at once */
@@ -116,6 +118,8 @@ void st_ws_send_to(st_console *c, uint64_t client_id, const char *text, size_t l
 void st_ws_action_done(st_console *c, uint64_t client_id, const char *text, size_t len);
 /* Closes every websocket of a session (logout). */
 void st_ws_close_session(st_console *c, const char *session_id);
+/* How many websockets of a session are open. */
+size_t st_ws_session_sockets(st_console *c, const char *session_id);
 /* Frees the view cache. */
 void st_ws_free(st_console *c);
 /* Bit per st_view that some open websocket watches. */

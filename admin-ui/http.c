@@ -552,6 +552,14 @@ int st_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
             lws_return_http_status(wsi, 403, "websocket refused: log in from the console page");
             return 1;
         }
+        if (st_ws_session_sockets(c, st_http_session(c, wsi)->id) >= ST_WS_MAX_PER_SESSION) {
+            st_warn("console: websocket refused: %s has %d open in one session",
+                    st_http_session(c, wsi)->user, ST_WS_MAX_PER_SESSION);
+            lws_return_http_status(wsi, 429,
+                                   "websocket refused: too many tabs open in this "
+                                   "session: close some");
+            return 1;
+        }
         return 0;
     case LWS_CALLBACK_HTTP: {
         memset(p, 0, sizeof *p);

@@ -17,8 +17,14 @@
  * A view is built once per round per scope (admins and operators share one, each tenant
  * has its own) and sent only when its text changed, so 50 tabs on one view cost one
  * build and 50 queued references to one buffer. The connection is refused before the
- * upgrade without a session cookie or with a foreign Origin (http.c), and checked again
- * here; a session that ends (logout, expiry) closes its sockets.
+ * upgrade without a session cookie, with a foreign Origin or past ST_WS_MAX_PER_SESSION
+ * sockets of its session (http.c), and checked again here; a session that ends (logout,
+ * expiry) closes its sockets.
+ *
+ * Memory per socket: its queue may hold ST_WS_MAX_QUEUED bytes (mostly views, which are
+ * shared), but what only it asked for (history, errors, results) stops growing once the
+ * queue passes ST_WS_RX_PAUSE: the socket is no longer read until it drains, so a client
+ * that sends requests and never reads the answers waits instead of costing memory.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +64,7 @@ struct st_ws_client {
     int64_t rate_sec;
     int rate_count;
     bool closing;
+    bool rx_paused; /* over ST_WS_RX_PAUSE queued: not read until it drains */
     st_ws_client *next;
 };
 
@@ -130,6 +137,10 @@ static void enqueue(st_ws_client *cl, ws_msg *m)
         cl->qh = n;
     cl->qt = n;
     cl->qbytes += m->len;
+    if (!cl->rx_paused && cl->qbytes > ST_WS_RX_PAUSE) {
+        cl->rx_paused = true;
+        lws_rx_flow_control(cl->wsi, 0);
+    }
     lws_callback_on_writable(cl->wsi);
 }
 
@@ -186,6 +197,14 @@ void st_ws_close_session(st_console *c, const char *session_id)
     for (st_ws_client *cl = c->clients; cl; cl = cl->next)
         if (strcmp(cl->session, session_id) == 0)
             client_close(cl, "logged out");
+}
+
+size_t st_ws_session_sockets(st_console *c, const char *session_id)
+{
+    size_t n = 0;
+    for (st_ws_client *cl = c->clients; cl; cl = cl->next)
+        n += !cl->closing && strcmp(cl->session, session_id) == 0;
+    return n;
 }
 
 static st_scope scope_of(const st_ws_client *cl)
@@ -459,6 +478,11 @@ static int on_established(st_console *c, struct lws *wsi, ws_pss *pss)
         st_warn("console: websocket refused: %s", s ? why : "no valid session cookie");
         return -1;
     }
+    if (st_ws_session_sockets(c, s->id) >= ST_WS_MAX_PER_SESSION) {
+        st_warn("console: websocket refused: %s has %d open in one session", s->user,
+                ST_WS_MAX_PER_SESSION);
+        return -1;
+    }
     st_ws_client *cl = calloc(1, sizeof *cl);
     if (!cl)
         return -1;
@@ -522,6 +546,10 @@ int st_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user
         free(n);
         if (rc < 0)
             return -1;
+        if (cl->rx_paused && cl->qbytes <= ST_WS_RX_PAUSE / 2) {
+            cl->rx_paused = false;
+            lws_rx_flow_control(wsi, 1);
+        }
         if (cl->qh)
             lws_callback_on_writable(wsi);
         return 0;

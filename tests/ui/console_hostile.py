@@ -15,6 +15,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -57,6 +58,14 @@ def login(user, password, source=None):
     if not cookie.startswith("strait_session="):
         fail(f"login as {user}: no session cookie ({cookie!r})")
     return cookie.split(";")[0].split("=", 1)[1]
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    fail(f"no VmRSS for pid {pid}")
 
 
 # ---- websocket ----
@@ -185,6 +194,87 @@ def check_origin():
         if ws.status != want:
             fail(f"websocket with Origin {origin!r} ({name}): HTTP {ws.status}, expected {want}")
     log("websocket Origin: own 101; none, null, other port, https, suffix, prefix 403")
+
+
+def check_sockets_per_session():
+    """One session cannot hold an unbounded number of websockets."""
+    s = login("acme-viewer", ENV["TENANT_PW"])
+    cap = int(ENV["WS_PER_SESSION"])
+    socks, refused = [], 0
+    try:
+        for _ in range(cap + 8):
+            ws = WS(s)
+            if ws.status != 101:
+                refused += 1
+                ws.close()
+                continue
+            try:
+                ws.recv_json("hello", 5)
+                socks.append(ws)
+            except EOFError:
+                refused += 1
+                ws.close()
+    finally:
+        for ws in socks:
+            ws.close()
+    if len(socks) > cap:
+        fail(f"one session opened {len(socks)} websockets (the cap is {cap})")
+    if len(socks) < cap:
+        fail(f"one session could open only {len(socks)} websockets, expected {cap}")
+    log(f"one session: {len(socks)} websockets open, {refused} more refused")
+
+
+def check_backpressure():
+    """Clients that send requests and never read what comes back are not buffered
+    without bound: the console stops reading them instead."""
+    pid = int(ENV["CONSOLE_PID"])
+    s = login("acme-viewer", ENV["TENANT_PW"])
+    nsock = 8
+    socks = []
+    for _ in range(nsock):
+        ws = WS(s)
+        if ws.status != 101:
+            fail(f"websocket refused: {ws.status}")
+        ws.recv_json("hello", 5)
+        ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        socks.append(ws)
+    # 64 unknown series of 600 bytes: each answer echoes ~40 KB of names back.
+    req = json.dumps({"type": "history", "id": 1,
+                      "series": [("topic|dc1/b0|acme.x|" + str(i)).ljust(600, "y") for i in range(64)]})
+    rss0 = rss_kib(pid)
+    stop = time.time() + float(ENV.get("FLOOD_SECONDS", "10"))
+    sent = [0] * nsock
+
+    def flood(i):
+        ws = socks[i]
+        ws.sock.settimeout(2)
+        while time.time() < stop:
+            t0 = time.time()
+            try:
+                for _ in range(90):  # under the 100 messages a second a socket may send
+                    ws.send(req)
+                    sent[i] += 1
+            except (socket.timeout, OSError):
+                pass  # the console stopped reading us: what it should do
+            time.sleep(max(0.0, 1.0 - (time.time() - t0)))
+    threads = [threading.Thread(target=flood, args=(i,)) for i in range(nsock)]
+    for t in threads:
+        t.start()
+    peak = rss0
+    while any(t.is_alive() for t in threads):
+        peak = max(peak, rss_kib(pid))
+        time.sleep(0.2)
+    for t in threads:
+        t.join()
+    for ws in socks:
+        ws.close()
+    grew = (peak - rss0) / 1024
+    limit = float(ENV.get("RSS_GROWTH_MIB", "64"))
+    log(f"{nsock} non-reading sockets sent {sum(sent)} history requests "
+        f"(~{sum(sent) * 40 // 1024} MiB of answers asked for): console RSS {rss0 // 1024} MiB -> "
+        f"peak {peak // 1024} MiB (+{grew:.0f} MiB, limit {limit:.0f})")
+    if grew > limit:
+        fail(f"the console grew by {grew:.0f} MiB buffering answers nobody reads")
 
 
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
