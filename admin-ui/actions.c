@@ -5,7 +5,9 @@
  * group it names is its own), then run on a worker as the daemon's own management
  * command (REQ → REP with its token, who = "console:<user>"), and its result goes back
  * to the socket that asked and, for every action that changes something, to the audit
- * log (refusals included).
+ * log (refusals included: ST_REFUSALS_PER_MINUTE per user one by one, then one line
+ * saying the rest are counted, and their count when the minute is over, so a client
+ * repeating forbidden actions cannot fill the disk).
  *
  * roles: admin everything; operator topics, groups, quotas, explain and mirror
  * operations (not tenants, users or ACLs); tenant only reads of its own topics and
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "admin-ui/console.h"
+#include "common/clock.h"
 #include "common/mgmt.h"
 
 #define A  ST_ROLE_BIT(ST_ROLE_ADMIN)
@@ -237,11 +240,44 @@ static json_t *failover_preview(st_console *c, const st_con_daemon *d, json_t *a
     return NULL;
 }
 
+/* Whether a refusal of s->user is written to the audit log one by one (see the top). */
+static bool refusal_audited(st_console *c, const st_scope *s)
+{
+    const st_con_user *u = st_con_config_user(c->cfg, s->user);
+    if (!u)
+        return true;
+    st_refusal_budget *b = &c->refusals[u - c->cfg->users];
+    int64_t now = st_wall_ms();
+    char note[256];
+    if (now - b->window_ms >= 60000) {
+        if (b->suppressed) {
+            snprintf(note, sizeof note,
+                     "%llu more refused actions in the minute before were counted, not logged "
+                     "one by one",
+                     (unsigned long long)b->suppressed);
+            audit(c, s->user, s->role, NULL, "refusals", NULL, false, NULL, note);
+        }
+        *b = (st_refusal_budget){.window_ms = now};
+    }
+    if (b->logged < ST_REFUSALS_PER_MINUTE) {
+        b->logged++;
+        return true;
+    }
+    if (b->suppressed++ == 0) {
+        snprintf(note, sizeof note,
+                 "over %d refused actions in a minute: the rest of this minute's are counted, "
+                 "not logged one by one",
+                 ST_REFUSALS_PER_MINUTE);
+        audit(c, s->user, s->role, NULL, "refusals", NULL, false, NULL, note);
+    }
+    return false;
+}
+
 /* Refuses at once: the error to the socket, and to the audit log for a change. */
 static int refuse(st_console *c, uint64_t client_id, const st_scope *s, json_t *id,
                   const action_def *def, const char *target, json_t *args, const char *err)
 {
-    if (def && def->changes)
+    if (def && def->changes && refusal_audited(c, s))
         audit(c, s->user, s->role, target, def->name, args, false, NULL, err);
     reply(c, client_id, result_msg(id, false, NULL, err), false);
     return 0;

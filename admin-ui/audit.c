@@ -61,6 +61,38 @@ json_t *st_audit_redact(json_t *v)
     return v ? json_incref(v) : json_null();
 }
 
+/* Replaces e[key] by the start of its text when that is longer than max bytes. */
+static void bound_field(json_t *e, const char *key, size_t max)
+{
+    json_t *v = json_object_get(e, key);
+    if (!v)
+        return;
+    char *text = json_is_string(v) ? strdup(json_string_value(v))
+                                   : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t len = text ? strlen(text) : 0;
+    if (text && len > max) {
+        size_t cut = max;
+        while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
+            cut--; /* not inside a UTF-8 sequence: jansson takes valid UTF-8 only */
+        char *shown = malloc(cut + 80);
+        if (shown)
+            snprintf(shown, cut + 80, "%.*s... (%zu bytes, cut for the audit log)", (int)cut, text,
+                     len);
+        json_object_set_new(e, key, shown ? json_string(shown) : json_null());
+        free(shown);
+    }
+    free(text);
+}
+
+static void bound_entry(json_t *e)
+{
+    static const char *const texts[] = {"who", "role", "via", "daemon", "action", "error", "boot"};
+    bound_field(e, "args", ST_AUDIT_MAX_ARGS);
+    bound_field(e, "result", ST_AUDIT_MAX_RESULT);
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        bound_field(e, texts[i], ST_AUDIT_MAX_TEXT);
+}
+
 static void remember(st_audit *a, json_t *e)
 {
     if (a->ring_n == ST_AUDIT_KEEP) {
@@ -237,6 +269,7 @@ void st_audit_append(st_audit *a, json_t *entry)
     snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
     json_object_set_new(entry, "time", json_string(when));
+    bound_entry(entry);
     remember(a, entry);
     note_seen(a, entry);
 

@@ -11,7 +11,10 @@
  *   imported from a daemon: "via":"bus", "who" as the daemon recorded it (e.g.
  *   "unix:root" for the strait CLI), plus "boot" and "seq" so an entry is imported once.
  *
- * Passwords never reach it (args are copied with every "password" blanked). Writes
+ * Passwords never reach it (args are copied with every "password" blanked). An entry
+ * stays small whatever a client sent: "args" over ST_AUDIT_MAX_ARGS bytes of JSON, a
+ * "result" over ST_AUDIT_MAX_RESULT and any other text over ST_AUDIT_MAX_TEXT are cut
+ * (their start kept as a string, with the full size). Writes
  * (write + fdatasync) happen on the audit's own thread, never on the event loop.
  */
 #ifndef ST_CONSOLE_AUDIT_H
@@ -22,7 +25,10 @@
 
 #include <jansson.h>
 
-#define ST_AUDIT_KEEP 500 /* entries kept in memory */
+#define ST_AUDIT_KEEP       500 /* entries kept in memory */
+#define ST_AUDIT_MAX_ARGS   4096
+#define ST_AUDIT_MAX_RESULT 4096
+#define ST_AUDIT_MAX_TEXT   1024
 
 typedef struct st_audit st_audit;
 
@@ -33,8 +39,8 @@ st_audit *st_audit_open(const char *path, char *err, size_t errlen);
 /* Writes what is queued, stops the writer, frees. NULL is ignored. */
 void st_audit_close(st_audit *a);
 
-/* Records an entry (borrowed; "time" is added): kept in memory at once, written to the
- * file by the writer thread. Loop thread. */
+/* Records an entry (borrowed; "time" is added, oversized fields are cut): kept in memory
+ * at once, written to the file by the writer thread. Loop thread. */
 void st_audit_append(st_audit *a, json_t *entry);
 
 /* True (and remembered) the first time a daemon's log entry (daemon id, boot, seq) is

@@ -46,7 +46,8 @@ typedef enum st_view {
 #define ST_WS_MAX_PER_SESSION  16                 /* websockets (tabs) per login session */
 #define ST_WS_MAX_PENDING      4                  /* actions in flight per socket */
 #define ST_WS_MAX_MSGS_PER_SEC 100
-#define ST_LOGIN_MAX_PENDING   8 /* logins hashing or delayed at once */
+#define ST_LOGIN_MAX_PENDING   8  /* logins hashing or delayed at once */
+#define ST_REFUSALS_PER_MINUTE 20 /* a user's refused actions audited one by one */
 
 /* Who is asking: what a view or action is cut to. */
 typedef struct st_scope {
@@ -63,6 +64,13 @@ typedef struct st_web_file {
     char *data;
     size_t len;
 } st_web_file;
+
+/* Refused actions of one user written to the audit log in the current minute. */
+typedef struct st_refusal_budget {
+    int64_t window_ms; /* wall clock when the minute began */
+    unsigned logged;
+    uint64_t suppressed; /* counted, not written one by one */
+} st_refusal_budget;
 
 typedef struct st_ws_client st_ws_client;
 typedef struct st_view_cache st_view_cache;
@@ -90,6 +98,7 @@ typedef struct st_console {
     volatile int stopping;
     char dummy_hash[256];       /* verified for unknown users, so timing says nothing */
     struct st_http_wait *waits; /* HTTP connections waiting for a login job */
+    st_refusal_budget refusals[ST_CON_MAX_USERS]; /* by index in cfg->users */
 } st_console;
 
 /* ---- http.c ---- */

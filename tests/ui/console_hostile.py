@@ -277,6 +277,66 @@ def check_backpressure():
         fail(f"the console grew by {grew:.0f} MiB buffering answers nobody reads")
 
 
+def check_audit_flood():
+    """A tenant's refused actions are audited, but neither a huge "args" or "target" nor a
+    flood of refusals goes into the audit log (and the admins' audit view) whole: each
+    entry stays small, and past ST_REFUSALS_PER_MINUTE (20) a user's refusals are counted
+    instead of written one by one."""
+    path = ENV["AUDIT_LOG"]
+    s = login("acme-viewer", ENV["TENANT_PW"])
+    ws = WS(s)
+    ws.recv_json("hello", 5)
+    before = os.path.getsize(path)
+    n, budget = 40, 20
+    pad = "x" * 30000
+    for i in range(n):
+        ws.send({"type": "action", "id": i, "action": "topics.create",
+                 "target": "dc1/b0" if i % 2 else "dc1/" + pad,
+                 "args": {"name": "acme.t", "pad": pad}})
+    for i in range(n):
+        m = ws.recv_json("result", 10)
+        if m.get("ok") or "for role tenant" not in m.get("error", ""):
+            fail(f"a tenant's topics.create was not refused: {json.dumps(m)[:200]}")
+    ws.close()
+    # A barrier: the audit log is written in order, so once an operator's refusal made
+    # after the tenant's is in the file, every line of the tenant's is too.
+    ws = WS(login("olga", ENV["OPERATOR_PW"]))
+    ws.recv_json("hello", 5)
+    ws.send({"type": "action", "id": 1, "action": "tenants.create", "target": "dc1/b0",
+             "args": {"name": "barrier"}})
+    ws.recv_json("result", 10)
+    ws.close()
+    want = budget + 1  # and one line saying the rest are counted
+    deadline = time.time() + 10
+    while True:
+        with open(path, "rb") as f:
+            f.seek(before)
+            text = f.read()
+        if b'"who":"olga"' in text:
+            break
+        if time.time() > deadline:
+            fail("the operator's refusal never reached the audit log")
+        time.sleep(0.05)
+    lines = [ln for ln in text.split(b"\n") if b'"acme-viewer"' in ln]
+    grew = os.path.getsize(path) - before
+    biggest = max((len(ln) for ln in lines), default=0)
+    log(f"{n} refused actions with 30 KB args and targets: {len(lines)} audit entries, "
+        f"+{grew} bytes, largest {biggest} bytes")
+    if biggest > 8192:
+        fail(f"an audit entry of {biggest} bytes: a client's args or target went in whole")
+    if len(lines) != want:
+        fail(f"{len(lines)} audit entries for {n} refusals, expected {budget} and one saying "
+             "the rest are counted")
+    entries = [json.loads(ln) for ln in lines]
+    refusals = [e for e in entries if e.get("action") == "topics.create"]
+    if len(refusals) != budget or any(e.get("ok") is not False for e in refusals):
+        fail(f"the refusals' audit entries lost what they record: {lines[0][:300]!r}")
+    if "cut for the audit log" not in json.dumps(refusals[0]["args"]):
+        fail(f"the oversized args are not marked as cut: {lines[0][:300]!r}")
+    if not any(e.get("action") == "refusals" and "counted" in e.get("error", "") for e in entries):
+        fail("no audit entry says the further refusals are counted")
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 
 if __name__ == "__main__":
