@@ -25,11 +25,11 @@
 #define ST_CONSOLE_WEB_DIR "admin-ui/web"
 #endif
 
-#define ACTION_THREADS 4
-#define ACTION_QUEUE   64
-#define LOGIN_THREADS  2
-#define LOGIN_QUEUE    ST_LOGIN_MAX_PENDING
-#define MAX_SESSIONS   1024
+#define ACTION_THREADS    4
+#define ACTION_QUEUE      64
+#define LOGIN_THREADS     2
+#define LOGIN_QUEUE       ST_LOGIN_MAX_PENDING
+#define SESSIONS_PER_USER 16 /* logins (browsers, devices) one user keeps at once */
 
 /* A signal handler cannot be handed a context: the running console, written once before
  * signals are enabled (as straitd's main.c). */
@@ -363,7 +363,8 @@ int main(int argc, char **argv)
         goto out;
     }
     c->model = st_model_new(cfg);
-    c->sessions = st_sessions_new(MAX_SESSIONS, (int64_t)cfg->session_hours * 3600 * 1000);
+    c->sessions = st_sessions_new(ST_CON_MAX_USERS * SESSIONS_PER_USER, SESSIONS_PER_USER,
+                                  (int64_t)cfg->session_hours * 3600 * 1000);
     if (!c->model || !c->sessions) {
         st_error("cannot start: out of memory");
         goto out;

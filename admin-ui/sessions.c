@@ -14,11 +14,11 @@
 
 struct st_sessions {
     st_session *v;
-    size_t n, max;
+    size_t n, max, per_user;
     int64_t ttl_ms;
 };
 
-st_sessions *st_sessions_new(size_t max, int64_t ttl_ms)
+st_sessions *st_sessions_new(size_t max, size_t per_user, int64_t ttl_ms)
 {
     st_sessions *s = calloc(1, sizeof *s);
     if (!s)
@@ -29,6 +29,7 @@ st_sessions *st_sessions_new(size_t max, int64_t ttl_ms)
         return NULL;
     }
     s->max = max;
+    s->per_user = per_user;
     s->ttl_ms = ttl_ms;
     return s;
 }
@@ -54,17 +55,24 @@ const st_session *st_sessions_create(st_sessions *s, const st_con_user *u, int64
     unsigned char raw[ST_SESSION_ID_LEN / 2];
     if (RAND_bytes(raw, sizeof raw) != 1)
         return NULL;
-    /* Drop expired sessions, then the oldest if still full. */
+    /* Drop expired sessions, then this user's oldest if the user is at its limit, then
+     * the oldest of all if still full. */
     for (size_t i = s->n; i-- > 0;)
         if (s->v[i].expires_ms <= now_ms)
             remove_at(s, i);
-    if (s->n == s->max) {
-        size_t oldest = 0;
-        for (size_t i = 1; i < s->n; i++)
-            if (s->v[i].created_ms < s->v[oldest].created_ms)
-                oldest = i;
-        remove_at(s, oldest);
+    size_t mine = 0, my_oldest = 0, oldest = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->v[i].created_ms < s->v[oldest].created_ms)
+            oldest = i;
+        if (strcmp(s->v[i].user, u->name) != 0)
+            continue;
+        if (mine++ == 0 || s->v[i].created_ms < s->v[my_oldest].created_ms)
+            my_oldest = i;
     }
+    if (s->per_user && mine >= s->per_user)
+        remove_at(s, my_oldest);
+    else if (s->n == s->max)
+        remove_at(s, oldest);
     st_session *x = &s->v[s->n++];
     memset(x, 0, sizeof *x);
     for (size_t i = 0; i < sizeof raw; i++)

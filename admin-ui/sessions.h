@@ -1,7 +1,10 @@
 /*
  * Console login sessions: a random 256-bit id (the HttpOnly cookie's value) → who, with
  * an absolute expiry. Kept in memory only: a console restart logs everyone out. At most
- * `max` at once; a new login past that ends the oldest session.
+ * `per_user` per user name: a user's new login past that ends that user's oldest
+ * session, never someone else's (so no one can log others out by logging in many
+ * times); and at most `max` in all, the oldest ending first (with max >= users x
+ * per_user that never happens).
  *
  * Event loop thread only.
  */
@@ -27,7 +30,7 @@ typedef struct st_session {
 typedef struct st_sessions st_sessions;
 
 /* NULL when out of memory. */
-st_sessions *st_sessions_new(size_t max, int64_t ttl_ms);
+st_sessions *st_sessions_new(size_t max, size_t per_user, int64_t ttl_ms);
 void st_sessions_free(st_sessions *s);
 
 /* A new session for u (borrowed, copied). Valid until the next create or remove; NULL

@@ -75,12 +75,30 @@ static void test_first_start(void **state)
     free(again);
 }
 
+/* One user logging in again and again ends only its own oldest sessions: it cannot log
+ * anyone else out (a tenant user once could end every admin's session this way). */
+static void test_sessions_per_user(void **state)
+{
+    st_con_user admin = {.name = "admin", .role = ST_ROLE_ADMIN};
+    st_con_user tenant = {.name = "acme-viewer", .role = ST_ROLE_TENANT, .tenant = "acme"};
+    st_sessions *s = st_sessions_new(4, 2, 1000000);
+    char id_admin[ST_SESSION_ID_LEN + 1], first[ST_SESSION_ID_LEN + 1], last[ST_SESSION_ID_LEN + 1];
+    snprintf(id_admin, sizeof id_admin, "%s", st_sessions_create(s, &admin, 1000)->id);
+    snprintf(first, sizeof first, "%s", st_sessions_create(s, &tenant, 1001)->id);
+    for (int i = 0; i < 50; i++)
+        snprintf(last, sizeof last, "%s", st_sessions_create(s, &tenant, 1002 + i)->id);
+    assert_non_null(st_sessions_find(s, id_admin, strlen(id_admin), 2000));
+    assert_null(st_sessions_find(s, first, strlen(first), 2000)); /* its own oldest went */
+    assert_non_null(st_sessions_find(s, last, strlen(last), 2000));
+    st_sessions_free(s);
+}
+
 static void test_sessions(void **state)
 {
     st_con_user u = {.role = ST_ROLE_TENANT};
     snprintf(u.name, sizeof u.name, "acme-viewer");
     snprintf(u.tenant, sizeof u.tenant, "acme");
-    st_sessions *s = st_sessions_new(2, 1000);
+    st_sessions *s = st_sessions_new(2, 2, 1000);
     const st_session *a = st_sessions_create(s, &u, 10000);
     assert_non_null(a);
     char id_a[ST_SESSION_ID_LEN + 1];
@@ -130,9 +148,8 @@ static void test_cookie_parsing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hash_and_verify),
-        cmocka_unit_test(test_first_start),
-        cmocka_unit_test(test_sessions),
+        cmocka_unit_test(test_hash_and_verify), cmocka_unit_test(test_first_start),
+        cmocka_unit_test(test_sessions),        cmocka_unit_test(test_sessions_per_user),
         cmocka_unit_test(test_cookie_parsing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
