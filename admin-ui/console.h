@@ -46,7 +46,8 @@ typedef enum st_view {
 #define ST_WS_MAX_PER_SESSION  16                 /* websockets (tabs) per login session */
 #define ST_WS_MAX_PENDING      4                  /* actions in flight per socket */
 #define ST_WS_MAX_MSGS_PER_SEC 100
-#define ST_LOGIN_MAX_PENDING   8  /* logins hashing or delayed at once */
+#define ST_LOGIN_MAX_PENDING   8  /* logins hashing at once */
+#define ST_LOGIN_MAX_PER_PEER  2  /* ... of them from one address, so one cannot take all */
 #define ST_REFUSALS_PER_MINUTE 20 /* a user's refused actions audited one by one */
 
 /* Who is asking: what a view or action is cut to. */

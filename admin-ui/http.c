@@ -53,6 +53,7 @@ struct st_http_wait {
     char hvalue[NHEADERS][256];
     int nheaders;
     /* waiting for a login job or its failure delay */
+    char peer[64]; /* the client's address, while its login is hashed */
     uint64_t wait_id;
     struct st_http_wait *next_wait;
     lws_sorted_usec_list_t sul;
@@ -330,9 +331,18 @@ static void handle_login(st_console *c, http_pss *p)
                       "password under 256)");
         return;
     }
-    if (c->logins_pending >= ST_LOGIN_MAX_PENDING) {
+    /* PBKDF2 slots are few on purpose; one address may hold only some of them, so a
+     * client hammering the login cannot keep everyone else out. */
+    size_t from_peer = 0;
+    lws_get_peer_simple(p->wsi, p->peer, sizeof p->peer);
+    for (const http_pss *w = c->waits; w; w = w->next_wait)
+        from_peer += strcmp(w->peer, p->peer) == 0;
+    if (from_peer >= ST_LOGIN_MAX_PER_PEER || c->logins_pending >= ST_LOGIN_MAX_PENDING) {
         json_decref(req);
-        respond_error(p, 503, "too many logins in progress: try again in a moment");
+        respond_error(p, 503,
+                      from_peer >= ST_LOGIN_MAX_PER_PEER
+                          ? "too many logins from your address in progress: try again in a moment"
+                          : "too many logins in progress: try again in a moment");
         return;
     }
     login_job *j = calloc(1, sizeof *j);

@@ -8,13 +8,14 @@
 #   sockets_per_session   one session cannot open websockets without bound
 #   backpressure          clients that never read cannot make the console buffer without bound
 #   audit_flood           a tenant's refused actions stay small and few in the audit log
+#   login_flood           a client hammering the login (from 127.0.0.2) keeps no one out
 #
 # Environment (ctest sets it): STRAITD, STRAIT, STRAIT_CONSOLE, KCAT, RK_BIN.
 . "$(dirname "$0")/../integration/lib.sh"
 : "${STRAIT:?STRAIT must name the strait CLI (run through ctest)}"
 : "${STRAIT_CONSOLE:?STRAIT_CONSOLE must name the strait-console binary (run through ctest)}"
 UI_DIR=$(cd "$(dirname "$0")" && pwd)
-CHECKS=${HOSTILE_CHECKS:-metrics_auth origin sockets_per_session backpressure audit_flood}
+CHECKS=${HOSTILE_CHECKS:-metrics_auth origin sockets_per_session backpressure audit_flood login_flood}
 
 CONSOLE_PID=""
 hostile_cleanup() {
