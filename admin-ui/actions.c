@@ -11,7 +11,7 @@
  *
  * roles: admin everything; operator topics, groups, quotas, explain and mirror
  * operations (not tenants, users or ACLs); tenant only reads of its own topics and
- * groups.
+ * groups, on daemons the last survey found up.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,11 +317,20 @@ int st_action_start(st_console *c, uint64_t client_id, const st_scope *s, json_t
         return refuse(c, client_id, s, id, def, target, args, err);
     }
     if (s->role == ST_ROLE_TENANT) {
+        /* A read of a daemon the last survey found down would hold a worker for its whole
+         * timeout: a tenant could fill every worker that way and hold up the operators'
+         * actions (a failover, say) exactly when something is down. */
+        const st_dstate *ds = &c->model->d[st_model_find(c->model, d->id)];
+        if (!ds->up) {
+            snprintf(err, sizeof err, "%s: %s is down (%s): try again when it is up", def->name,
+                     d->id, ds->why);
+            return refuse(c, client_id, s, id, def, target, args, err);
+        }
         /* A tenant's request naming another tenant's resource is refused exactly like a
          * request for a resource that does not exist. */
         const char *res = json_string_value(json_object_get(args, def->scope_arg));
         const char *prefix =
-            st_model_tenant_prefix(c->model, (size_t)st_model_find(c->model, d->id), s->tenant);
+            st_model_tenant_prefix(c->model, (size_t)(ds - c->model->d), s->tenant);
         if (!res || !prefix || !*prefix || strncmp(res, prefix, strlen(prefix)) != 0) {
             snprintf(err, sizeof err, "%s: no such %s", def->name,
                      strcmp(def->scope_arg, "group") == 0 ? "group" : "topic");

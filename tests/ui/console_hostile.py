@@ -384,6 +384,54 @@ def check_login_flood():
         fail(f"a login flood from one address kept a person from logging in: {results}")
 
 
+def check_action_pool():
+    """A tenant user cannot fill the console's action workers with reads of a broker that
+    does not answer (each would wait out its timeout): an operator's action on a live
+    broker still runs at once."""
+    import signal
+    stopped = int(ENV["B1_PID"])
+    os.kill(stopped, signal.SIGSTOP)
+    socks = []
+    try:
+        deadline = time.time() + 10
+        while b"broker dc1/b1 is down" not in open(ENV["CONSOLE_LOG"], "rb").read():
+            if time.time() > deadline:
+                fail("the console did not see the stopped broker dc1/b1 down within 10 s")
+            time.sleep(0.05)
+        s = login("acme-viewer", ENV["TENANT_PW"])
+        for _ in range(int(ENV["WS_PER_SESSION"])):
+            ws = WS(s)
+            ws.recv_json("hello", 5)
+            socks.append(ws)
+        for ws in socks:
+            for i in range(4):
+                ws.send({"type": "action", "id": i, "action": "topics.describe",
+                         "target": "dc1/b1", "args": {"name": "acme.orders"}})
+        ws = WS(login("olga", ENV["OPERATOR_PW"]))
+        ws.recv_json("hello", 5)
+        t0 = time.time()
+        ws.send({"type": "action", "id": 1, "action": "topics.describe", "target": "dc1/b0",
+                 "args": {"name": "acme.orders"}})
+        m = ws.recv_json("result", 30)
+        took = time.time() - t0
+        ws.close()
+        refused = 0
+        for t in socks:
+            for _ in range(4):
+                refused += "dc1/b1 is down" in t.recv_json("result", 10).get("error", "")
+        log(f"{len(socks) * 4} tenant reads of the stopped dc1/b1 ({refused} refused at once); "
+            f"the operator's read of dc1/b0 answered ok={m.get('ok')} after {took * 1000:.0f} ms")
+        if not m.get("ok") or took > 3:
+            fail(f"the operator's action waited {took:.1f} s behind the tenant's: "
+                 f"{json.dumps(m)[:200]}")
+        if refused != len(socks) * 4:
+            fail(f"{refused} of {len(socks) * 4} reads of a down broker were refused at once")
+    finally:
+        os.kill(stopped, signal.SIGCONT)
+        for ws in socks:
+            ws.close()
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# strait-console against hostile clients (tests/ui/console_hostile.py, no browser): one
-# straitd with tenants acme and globex, a console with an operator and a tenant user of
-# acme, then the checks named in $HOSTILE_CHECKS (default: all):
+# strait-console against hostile clients (tests/ui/console_hostile.py, no browser): a
+# straitd b0 with tenants acme and globex, a second one b1 with acme, a console with an
+# operator and a tenant user of acme, then the checks named in $HOSTILE_CHECKS (default:
+# all):
 #
 #   metrics_auth          /metrics is refused to anonymous clients and tenant users
 #   origin                the websocket's Origin must be exactly the console's
@@ -9,13 +10,14 @@
 #   backpressure          clients that never read cannot make the console buffer without bound
 #   audit_flood           a tenant's refused actions stay small and few in the audit log
 #   login_flood           a client hammering the login (from 127.0.0.2) keeps no one out
+#   action_pool           a tenant's reads of a stopped broker do not hold up others' actions
 #
 # Environment (ctest sets it): STRAITD, STRAIT, STRAIT_CONSOLE, KCAT, RK_BIN.
 . "$(dirname "$0")/../integration/lib.sh"
 : "${STRAIT:?STRAIT must name the strait CLI (run through ctest)}"
 : "${STRAIT_CONSOLE:?STRAIT_CONSOLE must name the strait-console binary (run through ctest)}"
 UI_DIR=$(cd "$(dirname "$0")" && pwd)
-CHECKS=${HOSTILE_CHECKS:-metrics_auth origin sockets_per_session backpressure audit_flood login_flood}
+CHECKS=${HOSTILE_CHECKS:-metrics_auth origin sockets_per_session backpressure audit_flood login_flood action_pool}
 
 CONSOLE_PID=""
 hostile_cleanup() {
@@ -45,6 +47,23 @@ for cmd in "tenants create acme" "tenants create globex" \
     cli $cmd >"$ST_TMP/out.txt" 2>&1 || fail "strait $cmd: $(cat "$ST_TMP/out.txt")"
 done
 
+# A second broker, b1, with tenant acme too: check action_pool stops it (SIGSTOP).
+B1_DIR="$ST_TMP/b1"
+mkdir -p "$B1_DIR"
+cat >"$B1_DIR/straitd.cfg" <<CFG
+broker = { id = 1; host = "127.0.0.1"; data_dir = "$B1_DIR/data"; log_level = "info"; };
+mgmt = { url = "ipc://$B1_DIR/mgmt.ipc"; };
+CFG
+st_bg "$B1_DIR/straitd.log" "$B1_DIR/straitd.log" "$STRAITD" -c "$B1_DIR/straitd.cfg" \
+    --port 0 --ready-file "$B1_DIR/ready"
+export B1_PID=$ST_BG_PID
+wait_until 30 "the second straitd's ready file" test -s "$B1_DIR/ready"
+for cmd in "tenants create acme" "topics create acme.orders --partitions 1"; do
+    # shellcheck disable=SC2086
+    timeout 60 "$STRAIT" --mgmt "ipc://$B1_DIR/mgmt.ipc" --data-dir "$B1_DIR/data" $cmd \
+        >"$ST_TMP/out.txt" 2>&1 || fail "strait $cmd on b1: $(cat "$ST_TMP/out.txt")"
+done
+
 hash() { printf '%s\n' "$1" | "$STRAIT_CONSOLE" --hash-password; }
 export OPERATOR_PW=operator-pw-1 TENANT_PW=acme-viewer-pw
 OPERATOR_HASH=$(hash "$OPERATOR_PW") || fail "strait-console --hash-password failed"
@@ -53,7 +72,9 @@ cat >"$ST_TMP/console.cfg" <<CFG
 console = { listen = "127.0.0.1"; port = 0; state_dir = "$ST_TMP/console-state";
             login_failure_delay_ms = 100; };
 clusters = ( { name = "dc1";
-    brokers = ( { name = "b0"; mgmt = "$ST_MGMT"; token_file = "$ST_DATA/meta/mgmt.token"; } ); } );
+    brokers = ( { name = "b0"; mgmt = "$ST_MGMT"; token_file = "$ST_DATA/meta/mgmt.token"; },
+                { name = "b1"; mgmt = "ipc://$B1_DIR/mgmt.ipc";
+                  token_file = "$B1_DIR/data/meta/mgmt.token"; } ); } );
 users = (
   { name = "olga"; role = "operator"; password_hash = "$OPERATOR_HASH"; },
   { name = "acme-viewer"; role = "tenant"; tenant = "acme"; password_hash = "$TENANT_HASH"; }
@@ -66,12 +87,12 @@ ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0" \
     "$STRAIT_CONSOLE" -c "$ST_TMP/console.cfg" --ready-file "$ST_TMP/console.ready" >"$ST_TMP/console.log" 2>&1 &
 CONSOLE_PID=$!
 wait_until 30 "strait-console's ready file" test -s "$ST_TMP/console.ready"
-export CONSOLE_PID AUDIT_LOG="$ST_TMP/console-state/audit.log"
+export CONSOLE_PID AUDIT_LOG="$ST_TMP/console-state/audit.log" CONSOLE_LOG="$ST_TMP/console.log"
 # Per-session websockets the console allows (admin-ui/console.h ST_WS_MAX_PER_SESSION).
 export WS_PER_SESSION=16
 URL="http://127.0.0.1:$(cat "$ST_TMP/console.ready")"
 # The tenant's prefix reaches the console with its first survey round.
-wait_until 10 "the console's first survey round" grep -q "broker dc1/b0 is up" "$ST_TMP/console.log"
+wait_until 10 "the console's first survey round" grep -q "broker dc1/b1 is up" "$ST_TMP/console.log"
 log "strait-console pid $CONSOLE_PID on $URL"
 
 # shellcheck disable=SC2086
