@@ -54,11 +54,24 @@ void st_logging_write(enum st_log_level level, const char *file, int line, const
             break;
         }
     }
-    char msg[2048];
+    char raw[2048], msg[2048 * 4];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    /* Messages quote what peers sent (a login's user name, a client id): a newline or
+     * another control character in it would start a forged line of its own. Shown
+     * escaped instead, so one call is always one line. */
+    size_t o = 0;
+    for (const unsigned char *c = (const unsigned char *)raw; *c; c++) {
+        if (*c == '\n' || *c == '\r')
+            o += (size_t)snprintf(msg + o, sizeof msg - o, "\\%c", *c == '\n' ? 'n' : 'r');
+        else if ((*c < 0x20 && *c != '\t') || *c == 0x7f)
+            o += (size_t)snprintf(msg + o, sizeof msg - o, "\\x%02x", *c);
+        else
+            msg[o++] = (char)*c;
+    }
+    msg[o] = '\0';
     /* One fprintf per line: stdio locks the stream, so lines never interleave. */
     fprintf(out, "%s.%03dZ %s %s:%d %s\n", stamp, (int)(tv.tv_usec / 1000), level_names[level],
             shown, line, msg);
