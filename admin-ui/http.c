@@ -27,9 +27,10 @@
 #include "common/fileio.h"
 #include "common/logging.h"
 
-#define MAX_BODY 4096
-#define CHUNK    (32 * 1024)
-#define NHEADERS 4
+#define MAX_BODY     4096
+#define BODY_SECONDS 10 /* a POST's whole body must arrive within this */
+#define CHUNK        (32 * 1024)
+#define NHEADERS     4
 
 enum { ST_IDLE = 0, ST_WAITING, ST_HEADERS, ST_BODY };
 
@@ -280,6 +281,16 @@ static void failed_login_due(lws_sorted_usec_list_t *sul)
     http_pss *p = lws_container_of(sul, http_pss, sul);
     p->sul_armed = false;
     respond_error(p, 401, "wrong user name or password");
+}
+
+/* libwebsockets' content timeout starts again at every byte, so a body sent a byte at
+ * a time held a connection for ever; this deadline counts from the request. */
+static void body_too_slow(lws_sorted_usec_list_t *sul)
+{
+    http_pss *p = lws_container_of(sul, http_pss, sul);
+    p->sul_armed = false;
+    st_warn("console: a POST body took over %d s: connection closed", BODY_SECONDS);
+    lws_set_timeout(p->wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
 }
 
 static void login_done(st_job *job, void *ctx)
@@ -578,9 +589,11 @@ int st_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
         snprintf(p->path, sizeof p->path, "%s", (const char *)in);
         p->is_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
         if (p->is_post) {
-            if (strcmp(p->path, "/login") != 0 && strcmp(p->path, "/logout") != 0) {
+            p->sul_armed = true;
+            lws_sul_schedule(c->lws, 0, &p->sul, body_too_slow,
+                             (lws_usec_t)BODY_SECONDS * LWS_US_PER_SEC);
+            if (strcmp(p->path, "/login") != 0 && strcmp(p->path, "/logout") != 0)
                 respond_error(p, 404, "no such endpoint (POST /login or /logout)");
-            }
             return 0; /* the body arrives in LWS_CALLBACK_HTTP_BODY */
         }
         if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
@@ -607,6 +620,10 @@ int st_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
         }
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (p->sul_armed) {
+            lws_sul_cancel(&p->sul);
+            p->sul_armed = false;
+        }
         if (p->state != ST_IDLE)
             return 0; /* already answered (404) */
         if (strcmp(p->path, "/login") == 0)

@@ -432,6 +432,38 @@ def check_action_pool():
             ws.close()
 
 
+def check_slowloris():
+    """A request trickled a byte at a time, headers or a POST body, does not hold a
+    connection for ever: the console closes it within a bound (10 s, plus slack)."""
+    def held(first, then, what):
+        t0 = time.time()
+        s = socket.create_connection((HOST, PORT))
+        s.settimeout(0.5)
+        s.sendall(first)
+        try:
+            while time.time() - t0 < 30:
+                try:
+                    s.sendall(then)
+                    if s.recv(4096) == b"":
+                        break
+                except socket.timeout:
+                    pass
+                time.sleep(0.5)
+        except OSError:
+            pass
+        finally:
+            s.close()
+        took = time.time() - t0
+        if took >= 30:
+            fail(f"{what} trickled a byte at a time kept its connection for 30 s")
+        return took
+    headers = held(b"GET /login HTTP/1.1\r\nHost: x\r\n", b"X-a: b\r\n", "request headers")
+    body = held(b"POST /login HTTP/1.1\r\nHost: x\r\nOrigin: " + URL.encode() +
+                b"\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n", b" ",
+                "a login body")
+    log(f"trickled: headers closed after {headers:.1f} s, a login body after {body:.1f} s")
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
 
 if __name__ == "__main__":

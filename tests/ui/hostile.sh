@@ -11,13 +11,14 @@
 #   audit_flood           a tenant's refused actions stay small and few in the audit log
 #   login_flood           a client hammering the login (from 127.0.0.2) keeps no one out
 #   action_pool           a tenant's reads of a stopped broker do not hold up others' actions
+#   slowloris             requests trickled a byte at a time are cut off
 #
 # Environment (ctest sets it): STRAITD, STRAIT, STRAIT_CONSOLE, KCAT, RK_BIN.
 . "$(dirname "$0")/../integration/lib.sh"
 : "${STRAIT:?STRAIT must name the strait CLI (run through ctest)}"
 : "${STRAIT_CONSOLE:?STRAIT_CONSOLE must name the strait-console binary (run through ctest)}"
 UI_DIR=$(cd "$(dirname "$0")" && pwd)
-CHECKS=${HOSTILE_CHECKS:-metrics_auth origin sockets_per_session backpressure audit_flood login_flood action_pool}
+CHECKS=${HOSTILE_CHECKS:-metrics_auth origin sockets_per_session backpressure audit_flood login_flood action_pool slowloris}
 
 CONSOLE_PID=""
 hostile_cleanup() {
