@@ -289,10 +289,11 @@ async function testTenant(browser) {
   await login(page, 'acme-viewer', 'acme-viewer-pw');
   const nav = await page.$$eval('#nav a', (as) => as.map((a) => a.dataset.view));
   assert.deepStrictEqual(nav, ['topics', 'groups', 'tenants'], 'a tenant user sees other views');
+  // Each view once its data is in (a broker's section drawn), with nothing of globex's.
   for (const view of nav) {
     await openView(page, view);
-    await page.waitForSelector('#main section');
-    await sleep(300);
+    await page.waitForSelector('#main section[data-broker="dc1/b0"] h3.daemon');
+    assert.ok(!/globex|gina/.test(await page.content()), `another tenant's name is in the tenant user's ${view} view`);
   }
   await openView(page, 'topics');
   await page.waitForSelector('tr[data-topic="acme.orders"]');
