@@ -117,7 +117,7 @@ static void audit(st_console *c, const char *user, st_role role, const char *dae
 {
     json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b}", "who", user, "role",
                           st_role_name(role), "via", "console", "daemon", daemon ? daemon : "",
-                          "action", action, "args", st_audit_redact(args), "ok", (int)ok);
+                          "action", action, "args", st_mgmt_redact(args), "ok", (int)ok);
     if (!e)
         return;
     if (!ok)

@@ -41,26 +41,6 @@ struct st_audit {
     uint64_t dropped;
 };
 
-json_t *st_audit_redact(json_t *v)
-{
-    if (json_is_object(v)) {
-        json_t *o = json_object();
-        const char *key;
-        json_t *x;
-        json_object_foreach(v, key, x) json_object_set_new(
-            o, key, strcmp(key, "password") == 0 ? json_string("***") : st_audit_redact(x));
-        return o;
-    }
-    if (json_is_array(v)) {
-        json_t *a = json_array();
-        size_t i;
-        json_t *x;
-        json_array_foreach(v, i, x) json_array_append_new(a, st_audit_redact(x));
-        return a;
-    }
-    return v ? json_incref(v) : json_null();
-}
-
 /* Replaces e[key] by the start of its text when that is longer than max bytes. */
 static void bound_field(json_t *e, const char *key, size_t max)
 {

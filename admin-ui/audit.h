@@ -11,7 +11,8 @@
  *   imported from a daemon: "via":"bus", "who" as the daemon recorded it (e.g.
  *   "unix:root" for the strait CLI), plus "boot" and "seq" so an entry is imported once.
  *
- * Passwords never reach it (args are copied with every "password" blanked). An entry
+ * Passwords never reach it (args are copied with every "password" blanked:
+ * st_mgmt_redact, as the daemons' own command log). An entry
  * stays small whatever a client sent: "args" over ST_AUDIT_MAX_ARGS bytes of JSON, a
  * "result" over ST_AUDIT_MAX_RESULT and any other text over ST_AUDIT_MAX_TEXT are cut
  * (their start kept as a string, with the full size). Writes
@@ -52,8 +53,5 @@ json_t *st_audit_recent(const st_audit *a);
 
 /* Changes whenever an entry is appended. Loop thread. */
 uint64_t st_audit_version(const st_audit *a);
-
-/* A copy of v with every "password" value blanked, at any depth (new reference). */
-json_t *st_audit_redact(json_t *v);
 
 #endif

@@ -234,8 +234,7 @@ static bool is_readonly(const st_mgmt_server *s, const char *cmd)
     return false;
 }
 
-/* A copy of args with every "password" value blanked, at any depth. New reference. */
-static json_t *redacted(json_t *v)
+json_t *st_mgmt_redact(json_t *v)
 {
     if (json_is_object(v)) {
         json_t *o = json_object();
@@ -243,8 +242,8 @@ static json_t *redacted(json_t *v)
         json_t *x;
         json_object_foreach(v, key, x)
         {
-            json_object_set_new(o, key,
-                                strcmp(key, "password") == 0 ? json_string("***") : redacted(x));
+            json_object_set_new(
+                o, key, strcmp(key, "password") == 0 ? json_string("***") : st_mgmt_redact(x));
         }
         return o;
     }
@@ -252,10 +251,10 @@ static json_t *redacted(json_t *v)
         json_t *a = json_array();
         size_t i;
         json_t *x;
-        json_array_foreach(v, i, x) json_array_append_new(a, redacted(x));
+        json_array_foreach(v, i, x) json_array_append_new(a, st_mgmt_redact(x));
         return a;
     }
-    return json_incref(v);
+    return v ? json_incref(v) : json_null();
 }
 
 static void log_command(st_mgmt_server *s, const char *who, const char *cmd, json_t *args, bool ok,
@@ -263,7 +262,7 @@ static void log_command(st_mgmt_server *s, const char *who, const char *cmd, jso
 {
     json_t *e = json_pack("{s:I, s:I, s:s, s:s, s:o, s:b}", "seq", (json_int_t)s->log_next,
                           "time_ms", (json_int_t)st_wall_ms(), "who", who, "cmd", cmd, "args",
-                          redacted(args), "ok", (int)ok);
+                          st_mgmt_redact(args), "ok", (int)ok);
     if (!e)
         return; /* out of memory: the command ran; only its log line is lost */
     if (!ok)

@@ -117,6 +117,10 @@ json_t *st_mgmt_call(const char *url, const char *token, const char *cmd, json_t
 json_t *st_mgmt_call_as(const char *url, const char *token, const char *who, const char *cmd,
                         json_t *args, int timeout_ms, char *err, size_t errlen);
 
+/* A copy of v with every "password" value blanked, at any depth (new reference; NULL
+ * gives JSON null): what the command log and the console's audit log keep of args. */
+json_t *st_mgmt_redact(json_t *v);
+
 /* ---- for the daemons' command tables (straitd's admin.c, strait-mirror's admin.c) ---- */
 
 /* "an object", "a string", "an integer", ..., "null", or "nothing" for NULL: for messages

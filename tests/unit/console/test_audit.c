@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "admin-ui/audit.h"
+#include "common/mgmt.h"
 
 /* n bytes of "é" (2 bytes each) after one "x", so a cut at an even offset lands inside a
  * character. */
@@ -39,7 +40,7 @@ static void test_entries_are_bounded(void **state)
 
     char *big = utf8_text(60000);
     json_t *args = json_pack("{s:s, s:s}", "pad", big, "password", "hunter2");
-    json_t *redacted = st_audit_redact(args);
+    json_t *redacted = st_mgmt_redact(args);
     json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:s}", "who", "acme-viewer", "via",
                           "console", "daemon", big, "action", "topics.create", "args", redacted,
                           "ok", 0, "error", big);
