@@ -23,19 +23,28 @@ function endOffset(view) {
   return null;
 }
 
-async function main() {
+async function login() {
   const res = await fetch(url + '/login', {
     method: 'POST', headers: { 'Content-Type': 'application/json', Origin: url },
     body: JSON.stringify({ user: 'admin', password }),
   });
   if (!res.ok) throw new Error('login failed: HTTP ' + res.status);
-  const cookie = res.headers.get('set-cookie').split(';')[0];
+  return res.headers.get('set-cookie').split(';')[0];
+}
+
+// The console allows 16 websockets per login session (admin-ui/console.h): one session
+// per 16 clients, as that many browser logins would be.
+const PER_SESSION = 16;
+
+async function main() {
+  const cookies = [];
+  for (let i = 0; i < Math.ceil(N / PER_SESSION); i++) cookies.push(await login());
   let messages = 0, bytes = 0, errors = 0;
   const clients = [];
   const waits = []; // {want, t0, seen: Set}
   const latencies = [];
   for (let i = 0; i < N; i++) {
-    const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws', 'strait-console', { headers: { Origin: url, Cookie: cookie } });
+    const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws', 'strait-console', { headers: { Origin: url, Cookie: cookies[Math.floor(i / PER_SESSION)] } });
     const c = { ws, id: i, end: null };
     ws.on('message', (data) => {
       messages++;
