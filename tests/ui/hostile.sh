@@ -41,7 +41,7 @@ trap hostile_cleanup EXIT
 ST_BROKER_CFG='listeners = "PLAINTEXT://127.0.0.1:0";'
 ST_EXTRA_CFG='security = { authorizer = true; super_users = "User:ANONYMOUS"; };'
 start_broker
-cli() { timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" "$@"; }
+cli() { timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" --bootstrap "$BOOTSTRAP" "$@"; }
 for cmd in "tenants create acme" "tenants create globex" \
     "topics create acme.orders --partitions 1" "topics create globex.orders --partitions 1"; do
     # shellcheck disable=SC2086
@@ -61,7 +61,8 @@ export B1_PID=$ST_BG_PID
 wait_until 30 "the second straitd's ready file" test -s "$B1_DIR/ready"
 for cmd in "tenants create acme" "topics create acme.orders --partitions 1"; do
     # shellcheck disable=SC2086
-    timeout 60 "$STRAIT" --mgmt "ipc://$B1_DIR/mgmt.ipc" --data-dir "$B1_DIR/data" $cmd \
+    timeout 60 "$STRAIT" --mgmt "ipc://$B1_DIR/mgmt.ipc" --data-dir "$B1_DIR/data" \
+        --bootstrap "127.0.0.1:$(awk '{print $1}' "$B1_DIR/ready")" $cmd \
         >"$ST_TMP/out.txt" 2>&1 || fail "strait $cmd on b1: $(cat "$ST_TMP/out.txt")"
 done
 
