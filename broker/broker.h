@@ -82,6 +82,7 @@ typedef struct st_broker_config {
     char
         mgmt_token[256]; /* shared secret; empty → generated, written to data_dir/meta/mgmt.token */
     char log_level[16]; /* [info] */
+    char log_format[8]; /* "text" or "json" (one JSON object a line) [text] */
 
     /* broker.listeners ["": one PLAINTEXT listener on listen_host:port]. When set, --host
      * and --port override the first listener's host and port. */

@@ -49,6 +49,7 @@ void st_broker_config_defaults(st_broker_config *cfg)
     st_log_config_defaults(&cfg->log_defaults);
     snprintf(cfg->mgmt_url, sizeof cfg->mgmt_url, "tcp://127.0.0.1:9192");
     snprintf(cfg->log_level, sizeof cfg->log_level, "info");
+    snprintf(cfg->log_format, sizeof cfg->log_format, "text");
     cfg->sasl_mechanisms =
         ST_SASL_MECH_PLAIN | ST_SASL_MECH_SCRAM_SHA_256 | ST_SASL_MECH_SCRAM_SHA_512;
     cfg->failed_auth_delay_ms = 100;
@@ -217,6 +218,7 @@ static const setting settings[] = {
     {"broker.data_dir", K_STR, F(data_dir), sizeof(((st_broker_config *)0)->data_dir), 0, 0},
     {"broker.cluster_id", K_STR, F(cluster_id), sizeof(((st_broker_config *)0)->cluster_id), 0, 0},
     {"broker.log_level", K_STR, F(log_level), sizeof(((st_broker_config *)0)->log_level), 0, 0},
+    {"broker.log_format", K_STR, F(log_format), sizeof(((st_broker_config *)0)->log_format), 0, 0},
     {"socket.request_max_bytes", K_INT64, F(socket_request_max_bytes), sizeof(size_t), 1024,
      INT32_MAX},
     {"socket.connections_max_idle_ms", K_INT64, F(connections_max_idle_ms), 8, 1, INT64_MAX},
@@ -449,6 +451,11 @@ int st_broker_config_load(st_broker_config *cfg, const char *path, char *err, si
     if (st_logging_parse_level(cfg->log_level) < 0) {
         snprintf(err, errlen, "%s: broker.log_level must be debug, info, warn or error, not \"%s\"",
                  path, cfg->log_level);
+        goto out;
+    }
+    if (st_logging_parse_format(cfg->log_format) < 0) {
+        snprintf(err, errlen, "%s: broker.log_format must be \"text\" or \"json\", not \"%s\"",
+                 path, cfg->log_format);
         goto out;
     }
     rc = 0;

@@ -13,6 +13,7 @@
 
 #include "broker/broker.h"
 #include "common/logging.h"
+#include "common/sdnotify.h"
 
 /* A signal handler cannot be handed a context, so the running broker is reachable from
  * here — the one static of straitd, written once before signals are enabled. */
@@ -45,10 +46,12 @@ static void usage(FILE *out)
         "      --ready-file PATH  once serving, write \"<port> <mgmt url> PROTOCOL=<port>...\"\n"
         "                         (every listener) to PATH\n"
         "      --log-level LEVEL  debug, info, warn or error [info]\n"
+        "      --log-format FMT   text, or json: one JSON object a line (broker.log_format)\n"
         "      --version          print the version and exit\n"
         "  -h, --help             this text\n"
         "\n"
-        "Command-line options override the file. SIGINT or SIGTERM shuts down cleanly.\n");
+        "Command-line options override the file. SIGINT or SIGTERM shuts down cleanly.\n"
+        "Under systemd (Type=notify) it reports READY=1 once its listeners accept.\n");
 }
 
 static int write_ready_file(const char *path, const st_broker *b, const char *mgmt)
@@ -69,9 +72,35 @@ static int write_ready_file(const char *path, const st_broker *b, const char *mg
     return rename(tmp, path);
 }
 
+/* systemd's Type=notify: READY=1 once the listeners accept, with the ports as status. */
+static void notify_ready(const st_broker *b, const st_broker_config *cfg)
+{
+    char ports[256] = "";
+    size_t used = 0;
+    st_sec_protocol proto;
+    int port;
+    for (size_t i = 0; (port = st_broker_listener(b, i, &proto)) >= 0 && used < sizeof ports; i++)
+        used += (size_t)snprintf(ports + used, sizeof ports - used, "%s%s=%d", i ? " " : "",
+                                 st_sec_protocol_name(proto), port);
+    if (st_sd_notifyf("READY=1\nSTATUS=serving Kafka on %s:%d (%s), management on %s",
+                      cfg->listen_host, st_broker_port(b), ports, cfg->mgmt_url) < 0)
+        st_warn("cannot tell systemd we are ready ($NOTIFY_SOCKET): %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
-    enum { O_HOST = 1000, O_PORT, O_DATA, O_MGMT, O_READY, O_LEVEL, O_APORT, O_SURVEY, O_VERSION };
+    enum {
+        O_HOST = 1000,
+        O_PORT,
+        O_DATA,
+        O_MGMT,
+        O_READY,
+        O_LEVEL,
+        O_APORT,
+        O_SURVEY,
+        O_VERSION,
+        O_LFORMAT
+    };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"host", required_argument, NULL, O_HOST},
@@ -81,6 +110,7 @@ int main(int argc, char **argv)
         {"survey", required_argument, NULL, O_SURVEY},
         {"ready-file", required_argument, NULL, O_READY},
         {"log-level", required_argument, NULL, O_LEVEL},
+        {"log-format", required_argument, NULL, O_LFORMAT},
         {"advertised-port", required_argument, NULL, O_APORT},
         {"version", no_argument, NULL, O_VERSION},
         {"help", no_argument, NULL, 'h'},
@@ -88,7 +118,7 @@ int main(int argc, char **argv)
     };
     const char *config = NULL, *host = NULL, *data = NULL, *mgmt = NULL, *ready = NULL;
     const char *survey = NULL;
-    const char *level = NULL;
+    const char *level = NULL, *log_format = NULL;
     long port = -1, advertised_port = -1;
     int c;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -131,6 +161,9 @@ int main(int argc, char **argv)
             break;
         case O_LEVEL:
             level = optarg;
+            break;
+        case O_LFORMAT:
+            log_format = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -180,7 +213,15 @@ int main(int argc, char **argv)
                 cfg.log_level);
         return 2;
     }
+    if (log_format)
+        snprintf(cfg.log_format, sizeof cfg.log_format, "%.7s", log_format);
+    int fmt = st_logging_parse_format(log_format ? log_format : cfg.log_format);
+    if (fmt < 0) {
+        fprintf(stderr, "straitd: log format must be text or json, not \"%s\"\n", log_format);
+        return 2;
+    }
     st_logging_setup((enum st_log_level)lvl, stderr);
+    st_logging_set_format((enum st_log_format)fmt, "straitd");
 
     /* A client vanishing mid-sendfile must be an EPIPE, not a dead broker. */
     signal(SIGPIPE, SIG_IGN);
@@ -208,7 +249,9 @@ int main(int argc, char **argv)
         st_broker_free(b);
         return 1;
     }
+    notify_ready(b, &cfg);
     st_broker_run(b);
+    st_sd_notify("STOPPING=1");
     running = NULL;
     st_broker_free(b);
     st_info("stopped cleanly");

@@ -486,6 +486,7 @@ int st_mirror_config_load(st_mirror_config *cfg, const char *path, char *err, si
     snprintf(cfg->mgmt_url, sizeof cfg->mgmt_url, "tcp://127.0.0.1:9193");
     snprintf(cfg->state_dir, sizeof cfg->state_dir, "./mirror-state");
     snprintf(cfg->log_level, sizeof cfg->log_level, "info");
+    snprintf(cfg->log_format, sizeof cfg->log_format, "text");
     config_init(&lc);
     if (!config_read_file(&lc, path)) {
         if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
@@ -516,9 +517,15 @@ int st_mirror_config_load(st_mirror_config *cfg, const char *path, char *err, si
                   (st_logging_parse_level(cfg->log_level) < 0 &&
                    fail(&ld, s, "log_level must be debug, info, warn or error, not \"%s\"",
                         cfg->log_level));
+        else if (strcmp(name, "log_format") == 0)
+            bad = get_string(&ld, s, "log_format", cfg->log_format, sizeof cfg->log_format) ||
+                  (st_logging_parse_format(cfg->log_format) < 0 &&
+                   fail(&ld, s, "log_format must be \"text\" or \"json\", not \"%s\"",
+                        cfg->log_format));
         else
             bad = fail(&ld, s,
-                       "unknown setting \"%s\" (clusters, flows, mgmt, state_dir, log_level; "
+                       "unknown setting \"%s\" (clusters, flows, mgmt, state_dir, log_level, "
+                       "log_format; "
                        "deploy/config/strait-mirror.cfg lists them all)",
                        name);
         if (bad)

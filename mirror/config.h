@@ -21,6 +21,7 @@
  *                                           # survey_url = "": the url's port + 100
  *     state_dir = "./mirror-state";                           # the mgmt token file only
  *     log_level = "info";
+ *     log_format = "text";                                    # or "json": a JSON object a line
  *
  * Every error names file:line and what is wrong; unknown settings are errors (a typo never
  * silently falls back to a default). A flow's source and target must name declared
@@ -79,6 +80,7 @@ typedef struct st_mirror_config {
     char mgmt_token[256];      /* [""] */
     char state_dir[PATH_MAX];  /* [./mirror-state] */
     char log_level[16];        /* [info] */
+    char log_format[8];        /* "text" or "json" [text] */
 } st_mirror_config;
 
 /* Loads `path`. 0, or -1 with err "path:line: reason". On success free with

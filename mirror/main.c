@@ -26,6 +26,7 @@
 #include "common/mgmt.h"
 
 #include <librdkafka/rdkafka.h>
+#include "common/sdnotify.h"
 #include "mirror/admin.h"
 #include "mirror/config.h"
 #include "mirror/flow.h"
@@ -58,6 +59,7 @@ static void usage(FILE *out)
                  "      --ready-file PATH  once serving, write \"<mgmt url>\\n\" to PATH\n"
                  "      --log-level LEVEL  debug, info, warn or error (log_level) [info]\n"
                  "      --version          print the version and exit\n"
+                 "      --log-format FMT   text, or json: a JSON object a line (log_format)\n"
                  "  -h, --help             this text\n"
                  "\n"
                  "The management token is mgmt.token from FILE, else the one generated into\n"
@@ -151,7 +153,7 @@ static void free_flows(st_mflow **flows, size_t n, int64_t timeout_ms)
 
 int main(int argc, char **argv)
 {
-    enum { O_MGMT = 1000, O_READY, O_LEVEL, O_SURVEY, O_VERSION };
+    enum { O_MGMT = 1000, O_READY, O_LEVEL, O_SURVEY, O_VERSION, O_LFORMAT };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"mgmt", required_argument, NULL, O_MGMT},
@@ -159,10 +161,12 @@ int main(int argc, char **argv)
         {"ready-file", required_argument, NULL, O_READY},
         {"log-level", required_argument, NULL, O_LEVEL},
         {"version", no_argument, NULL, O_VERSION},
+        {"log-format", required_argument, NULL, O_LFORMAT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *mgmt = NULL, *ready = NULL, *level = NULL, *survey = NULL;
+    const char *log_format = NULL;
     int c;
     opterr = 0; /* we word the messages ourselves */
     while ((c = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
@@ -181,6 +185,9 @@ int main(int argc, char **argv)
             break;
         case O_LEVEL:
             level = optarg;
+            break;
+        case O_LFORMAT:
+            log_format = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -244,7 +251,14 @@ int main(int argc, char **argv)
         rc = 2;
         goto out;
     }
+    int fmt = st_logging_parse_format(log_format ? log_format : cfg->log_format);
+    if (fmt < 0) {
+        fprintf(stderr, "strait-mirror: log format must be text or json, not \"%s\"\n", log_format);
+        rc = 2;
+        goto out;
+    }
     st_logging_setup((enum st_log_level)lvl, stderr);
+    st_logging_set_format((enum st_log_format)fmt, "strait-mirror");
     /* A peer vanishing mid-write must be an EPIPE, not a dead daemon. */
     signal(SIGPIPE, SIG_IGN);
 
@@ -305,6 +319,9 @@ int main(int argc, char **argv)
         goto out;
     }
     st_info("serving %zu flow%s; management on %s", nflows, nflows == 1 ? "" : "s", cfg->mgmt_url);
+    if (st_sd_notifyf("READY=1\nSTATUS=%zu flow%s started, management on %s", nflows,
+                      nflows == 1 ? "" : "s", cfg->mgmt_url) < 0)
+        st_warn("cannot tell systemd we are ready ($NOTIFY_SOCKET): %s", strerror(errno));
 
     struct pollfd pfd[2] = {{.fd = st_mgmt_server_fd(server), .events = POLLIN},
                             {.fd = st_mgmt_server_survey_fd(server), .events = POLLIN}};
@@ -320,6 +337,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < nflows; i++)
             st_mflow_step(flows[i], now);
     }
+    st_sd_notify("STOPPING=1");
     st_info("stopping: waiting up to %d s per flow for records in flight", STOP_TIMEOUT_MS / 1000);
     rc = 0;
 out:
