@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tools/cli.h"
+#include "tools/cli_connect.h"
 
 typedef struct cli_command {
     const char *name;
@@ -33,6 +34,7 @@ static const cli_command commands[] = {
     {"explain", cli_explain_main, "why a request is denied or throttled (ACL, quota, limit)"},
     {"mirror", cli_mirror_main, "strait-mirror: flow status, pause, resume, failover, failback"},
     {"completion", cli_completion_main, "print a bash or zsh completion script"},
+    {"connect", cli_connect_main, "Kafka Connect standalone: file source and sink connectors"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
