@@ -172,6 +172,9 @@ done
 for f in "$src"/deploy/config/*.cfg; do
     put "$f" "$DOC/examples/$(basename "$f")" 0644
 done
+for f in "$src"/deploy/config/connect/*.properties; do
+    put "$f" "$DOC/examples/connect/$(basename "$f")" 0644
+done
 for f in "$src"/deploy/systemd/config/*.cfg "$src"/deploy/systemd/config/zookeeper/zoo.cfg; do
     rewrite "$tmp/cfg" "$f"
     put "$tmp/cfg" "$DOC/examples/service/$(basename "$f")" 0644

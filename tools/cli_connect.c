@@ -354,6 +354,7 @@ static int standalone(cli_ctx *c, int argc, char **argv)
     size_t n = 0;
     if (!cs)
         return cli_fail("out of memory");
+    w.stop = &stop_requested;
     if (load_worker(&wprops, &w, argv[1], err, sizeof err))
         goto out;
     for (int i = 2; i < argc; i++, n++)

@@ -19,6 +19,7 @@
 #ifndef ST_CLI_CONNECT_H
 #define ST_CLI_CONNECT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -182,6 +183,7 @@ typedef struct cc_worker {
     cc_props *props;          /* the worker file */
     const char *offsets_path; /* offset.storage.file.filename */
     int64_t flush_interval_ms;
+    const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM: long waits give up */
 } cc_worker;
 
 typedef struct cc_source cc_source;

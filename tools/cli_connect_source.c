@@ -601,11 +601,17 @@ int cc_source_step(cc_source *s, int64_t now_ms, char *err, size_t errlen)
                 continue;
             }
             int rc;
-            while ((rc = send_record(s, &recs[i], &val, err, errlen)) == 1)
+            while ((rc = send_record(s, &recs[i], &val, err, errlen)) == 1 && !*s->w->stop)
                 rd_kafka_poll(s->rk, 50); /* deliveries make room */
             if (rc < 0) {
                 cc_bytes_free(&val);
                 return -1;
+            }
+            if (rc == 1) {
+                /* Stopping with the producer's queue full: the rest of this batch is not
+                 * sent, and its positions are not stored; the next start reads it again. */
+                s->stopping = true;
+                break;
             }
             e->state = E_SENT;
             s->count++;
