@@ -92,6 +92,8 @@ cat <<MSG
    kcat -b 127.0.0.1:$PORT -L
    printf 'k3:from kcat\n' | kcat -b 127.0.0.1:$PORT -P -t demo -K :
    kcat -b 127.0.0.1:$PORT -C -t demo -o beginning -e -f '%k: %s\n'
+
+ Kafka's quickstart step by step, Connect included: docs/quickstart.md
 ============================================================================
 
 MSG
