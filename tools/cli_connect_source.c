@@ -123,7 +123,7 @@ static int offsets_store(cc_source *s, char *err, size_t errlen)
     for (size_t p = 0; p < s->nmarks; p++) {
         if (s->marks[p] < 0)
             continue;
-        char key[16];
+        char key[24];
         snprintf(key, sizeof key, "%zu", p);
         json_object_set_new(marks, key, json_integer(s->marks[p]));
     }
