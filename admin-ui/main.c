@@ -20,6 +20,7 @@
 #include "admin-ui/users.h"
 #include "common/clock.h"
 #include "common/logging.h"
+#include "common/sdnotify.h"
 
 #ifndef ST_CONSOLE_WEB_DIR
 #define ST_CONSOLE_WEB_DIR "admin-ui/web"
@@ -240,9 +241,14 @@ static int serve(st_console *c, const char *ready, char *err, size_t errlen)
         snprintf(err, errlen, "cannot write the ready file %s: %s", ready, strerror(errno));
         return -1;
     }
+    /* systemd's Type=notify (deploy/systemd/strait-console.service) */
+    if (st_sd_notifyf("READY=1\nSTATUS=serving %s://%s:%d", c->tls ? "https" : "http",
+                      c->cfg->listen_host, port) < 0)
+        st_warn("cannot tell systemd we are ready ($NOTIFY_SOCKET): %s", strerror(errno));
     while (!c->stopping)
         if (lws_service(c->lws, 0) < 0)
             break;
+    st_sd_notify("STOPPING=1");
     st_info("stopping");
     return 0;
 }

@@ -6,9 +6,10 @@
 # systemd would run it — its command line and working directory from the installed
 # unit, $NOTIFY_SOCKET pointing at a listener here (sd_unit.py) — and must report
 # READY=1, serve (kcat -L and records through it; a mirrored record; ZooKeeper's
-# `srvr` after the unit's own readiness probe) and stop cleanly on SIGTERM within the
-# unit's TimeoutStopSec. straitd and strait-mirror run under strace, and every system
-# call they made must be one the units' SystemCallFilter=@system-service allows.
+# `srvr` after the unit's own readiness probe; the console's login page) and stop
+# cleanly on SIGTERM within the unit's TimeoutStopSec. straitd, strait-mirror and
+# strait-console run under strace, and every system call they made must be one the
+# units' SystemCallFilter=@system-service allows.
 . "$(dirname "$0")/lib.sh"
 
 : "${STRAIT:?STRAIT must name the strait CLI (run through ctest)}"
@@ -287,10 +288,13 @@ fi
 if [ "$console_built" = 1 ] && [ -f "$ETC/console.cfg" ]; then
     c_port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     sed -i "s/^\([[:space:]]*port[[:space:]]*=[[:space:]]*\)[0-9]*;/\1$c_port;/" "$ETC/console.cfg"
-    run_unit strait-console.service "" strait-console
-    timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$c_port" ||
-        fail "strait-console reported READY=1 but does not accept on port $c_port"
+    run_unit strait-console.service "" strait-console strace
+    # The page comes from the web files install.sh put under share/strait/web.
+    timeout 10 curl -sfL "http://127.0.0.1:$c_port/" >"$ST_TMP/console-index.html" ||
+        fail "strait-console reported READY=1 but does not serve its page on port $c_port"
+    grep -qi '<html' "$ST_TMP/console-index.html" || fail "strait-console's / is not its page"
     stop_unit strait-console.service strait-console
+    check_syscalls strait-console
 else
     log "SKIP running strait-console.service: strait-console is not built in this tree"
 fi
