@@ -152,11 +152,21 @@ run_unit() {
     U_MAIN[$name]=${U_PID[$name]}
     if [ "${U_TRACED[$name]}" = 1 ]; then
         # The daemon is strace's child: signals go to it, and the cleanup stops it first
-        # (a SIGTERM to strace would only detach it).
-        local child=""
-        wait_until 10 "$name's process under strace" eval 'child=$(ps -o pid= --ppid "${U_PID[$name]}" | tr -d " " | head -n 1); [ -n "$child" ]'
-        U_MAIN[$name]=$child
-        ST_PIDS+=("$child")
+        # (a SIGTERM to strace would only detach it). strace also forks short-lived
+        # probes of its own at start, so the child must be running the daemon's binary.
+        U_MAIN[$name]=""
+        traced_child() {
+            local c
+            for c in $(ps -o pid= --ppid "${U_PID[$name]}"); do
+                if [ "$(readlink "/proc/$c/exe" 2>/dev/null)" = "$(readlink -f "${argv[0]}")" ]; then
+                    U_MAIN[$name]=$c
+                    return 0
+                fi
+            done
+            return 1
+        }
+        wait_until 10 "$name's process under strace" traced_child
+        ST_PIDS+=("${U_MAIN[$name]}")
     fi
     ST_PIDS+=("${U_PID[$name]}")
     [ "$(unit_get "$unit" Type)" = notify ] || return 0
