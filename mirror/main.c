@@ -24,9 +24,9 @@
 #include "common/fileio.h"
 #include "common/logging.h"
 #include "common/mgmt.h"
+#include "common/sdnotify.h"
 
 #include <librdkafka/rdkafka.h>
-#include "common/sdnotify.h"
 #include "mirror/admin.h"
 #include "mirror/config.h"
 #include "mirror/flow.h"
