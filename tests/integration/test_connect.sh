@@ -86,7 +86,7 @@ assert_eq 3 "$(wc -l <"$ST_TMP/qs-topic.txt")" "records in connect-test"
 connect_stop "$ST_TMP/qs.log"
 assert_contains "$ST_TMP/qs.log" 'plugin.path is ignored' "the note about plugin.path"
 # The sink's progress is a real consumer group, named as Kafka Connect names it.
-timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" groups describe connect-local-file-sink \
+timeout 60 "$STRAIT" --bootstrap "$BOOTSTRAP" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" groups describe connect-local-file-sink \
     >"$ST_TMP/qs-group.txt" || fail "strait groups describe connect-local-file-sink failed"
 assert_contains "$ST_TMP/qs-group.txt" 'connect-test' "the sink's group has committed offsets"
 # Restarted with nothing new: nothing is sent or written twice.
@@ -146,7 +146,7 @@ log "bad properties: 10 cases refused with file, line, key and reason"
 # ---- 3. the source, killed and restarted ----
 EX="$ST_TMP/exact"
 mkdir -p "$EX"
-timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" topics create exact --partitions 3 >/dev/null ||
+timeout 60 "$STRAIT" --bootstrap "$BOOTSTRAP" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" topics create exact --partitions 3 >/dev/null ||
     fail "creating the topic exact failed"
 {
     echo "bootstrap.servers=$BOOTSTRAP"

@@ -29,7 +29,7 @@ ST_BROKER_CFG='log_format = "json";'
 ST_EXTRA_CFG='socket = { request_max_bytes = 1048576; };'
 start_broker
 A_BOOT=$BOOTSTRAP
-timeout 60 "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" topics create logs.orders --partitions 2 ||
+timeout 60 "$STRAIT" --bootstrap "$BOOTSTRAP" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" topics create logs.orders --partitions 2 ||
     fail "strait topics create on A failed"
 seq 1 200 | sed 's/^/line "with quotes" \\ and a tab\t/' | kc -P -t logs.orders ||
     fail "kcat produce to A failed"
