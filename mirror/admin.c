@@ -149,11 +149,11 @@ static int cmd_failover(st_mirror_admin *a, json_t *args, json_t **result, char 
     char why[512];
     if (arg_flow(a, args, true, &idx, err, errlen) != 0)
         return -1;
-    if (st_mflow_failover(a->flows[idx], a->failover_timeout_ms, result, why, sizeof why) != 0) {
+    if (st_mflow_failover(a->flows[idx], why, sizeof why) != 0) {
         snprintf(err, errlen, "cannot fail over %s: %s", a->configs[idx].name, why);
         return -1;
     }
-    return 0;
+    return flow_state(a, idx, result, err, errlen);
 }
 
 static int cmd_failback(st_mirror_admin *a, json_t *args, json_t **result, char *err, size_t errlen)
@@ -182,8 +182,9 @@ static const admin_cmd commands[] = {
      cmd_pause},
     {"resume", flow_arg, "{flow}", "consume the source again after pause", cmd_resume},
     {"failover", flow_arg, "{flow}",
-     "stop the flow, write final translated group offsets to the target, report the source "
-     "offset ranges not replicated",
+     "start failing the flow over: stop it, write final translated group offsets to the "
+     "target, work out the source offset ranges not replicated (the report appears in the "
+     "flow's status as \"failover\" once its state is failed-over, within ~8 s)",
      cmd_failover},
     {"failback", flow_arg, "{flow}",
      "after failover: reverse the flow (target -> source) from the divergence point", cmd_failback},

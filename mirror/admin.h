@@ -10,7 +10,8 @@
  *   status   {flow?}       with flow: that flow's st_mflow_status object alone
  *   pause    {flow}        {"flow", "state"}
  *   resume   {flow}        {"flow", "state"}
- *   failover {flow}        the st_mflow_failover report
+ *   failover {flow}        {"flow", "state": "failing-over"}: started; the report is in
+ *                          the flow's status ("failover") once its state is failed-over
  *   failback {flow}        the st_mflow_failback report
  * Flow names are "<source>-><target>" (st_mflow_config.name); an unknown one is an error
  * that lists the flows this daemon runs.
@@ -32,15 +33,13 @@ typedef struct st_mirror_admin {
     const st_mflow_config *configs; /* borrowed: configs[i] names flows[i] */
     st_mflow **flows;               /* borrowed: the running flows */
     size_t nflows;
-    int64_t started_ms;          /* wall clock at start, for uptime_ms */
-    int64_t failover_timeout_ms; /* how long failover waits for records in flight */
+    int64_t started_ms; /* wall clock at start, for uptime_ms */
 } st_mirror_admin;
 
 /*
  * An st_mgmt_handler: ctx is the st_mirror_admin*. Borrows cmd and args; on success
  * returns 0 with *result a new reference, else -1 with err set.
- * Daemon thread only (it drives the flows). failover blocks it for up to
- * failover_timeout_ms.
+ * Daemon thread only (it drives the flows). No command waits for a cluster.
  */
 int st_mirror_admin_handle(void *ctx, const char *cmd, json_t *args, json_t **result, char *err,
                            size_t errlen);

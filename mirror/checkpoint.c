@@ -5,14 +5,20 @@
  * through st_mflow_step (mf_ckpt_event):
  *
  *     LIST   ListConsumerGroups on the source → the selected groups
- *     FETCH  ListConsumerGroupOffsets on the source, one per group, translated through
- *            the offsets map; DescribeConsumerGroups on the target (who is active there)
- *     ALTER  AlterConsumerGroupOffsets on the target, only for groups with no active
+ *     FETCH  ListConsumerGroupOffsets on the source, one per group, kept untranslated in
+ *            the group cache (f->gcache); DescribeConsumerGroups on the target (who is
+ *            active there)
+ *     (HELD) a failover's cycle waits here until the producer has drained, so what it
+ *            translates is final
+ *     ALTER  the cached offsets translated through the offsets map, written with
+ *            AlterConsumerGroupOffsets on the target, only for groups with no active
  *            members there (a live consumer's own commits are never overwritten)
  *     done   last checkpoint time and group count for status
  *
- * Failover runs one cycle synchronously after the producer has drained, so the offsets
- * written are final; failback turns the flow around from the divergence point.
+ * Translating at ALTER rather than at FETCH means a failover writes offsets translated
+ * through the final map. When the source no longer answers (the reason for most
+ * failovers), a cycle can start at FETCH from the cache: only the target is asked, and
+ * the offsets written are those last read from the source (mf_ckpt_start_cached).
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -25,8 +31,6 @@
 #include "common/logging.h"
 #include "mirror/flow_int.h"
 
-enum { CK_IDLE = 0, CK_LIST, CK_FETCH, CK_ALTER };
-
 /* The cycle a result belongs to travels as the admin opaque: results of an abandoned
  * cycle are recognised and dropped. */
 static void *cycle_tag(st_mflow *f)
@@ -37,17 +41,75 @@ static void *cycle_tag(st_mflow *f)
 void mf_ckpt_reset(st_mflow *f)
 {
     mf_ckpt *c = &f->ckpt;
-    for (size_t i = 0; i < c->ngroups; i++) {
+    for (size_t i = 0; i < c->ngroups; i++)
         free(c->groups[i]);
-        if (c->offsets && c->offsets[i])
-            rd_kafka_topic_partition_list_destroy(c->offsets[i]);
-    }
     free(c->groups);
-    free(c->offsets);
     free(c->writable);
     json_decref(c->report);
     memset(c, 0, sizeof(*c));
 }
+
+/* ---- the group cache ---- */
+
+static mf_gcache *gcache_find(st_mflow *f, const char *group)
+{
+    for (size_t i = 0; i < f->ngcache; i++)
+        if (strcmp(f->gcache[i].group, group) == 0)
+            return &f->gcache[i];
+    return NULL;
+}
+
+/* Takes ownership of offsets. */
+static void gcache_put(st_mflow *f, const char *group, rd_kafka_topic_partition_list_t *offsets)
+{
+    mf_gcache *g = gcache_find(f, group);
+    if (!g) {
+        mf_gcache *n = realloc(f->gcache, (f->ngcache + 1) * sizeof(*n));
+        char *name = strdup(group);
+        if (!n || !name) {
+            free(name);
+            if (n)
+                f->gcache = n;
+            rd_kafka_topic_partition_list_destroy(offsets);
+            return;
+        }
+        f->gcache = n;
+        g = &f->gcache[f->ngcache++];
+        g->group = name;
+        g->offsets = NULL;
+    }
+    if (g->offsets)
+        rd_kafka_topic_partition_list_destroy(g->offsets);
+    g->offsets = offsets;
+    g->read_ms = st_wall_ms();
+}
+
+/* Forgets groups the source no longer lists (deleted there). */
+static void gcache_keep_only(st_mflow *f, char **groups, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < f->ngcache; i++) {
+        bool keep = false;
+        for (size_t k = 0; k < n && !keep; k++)
+            keep = strcmp(groups[k], f->gcache[i].group) == 0;
+        if (keep) {
+            f->gcache[w++] = f->gcache[i];
+        } else {
+            free(f->gcache[i].group);
+            rd_kafka_topic_partition_list_destroy(f->gcache[i].offsets);
+        }
+    }
+    f->ngcache = w;
+}
+
+void mf_gcache_free(st_mflow *f)
+{
+    gcache_keep_only(f, NULL, 0);
+    free(f->gcache);
+    f->gcache = NULL;
+}
+
+/* ---- the cycle ---- */
 
 static void admin_options(st_mflow *f, rd_kafka_AdminOptions_t *opts, int timeout_ms)
 {
@@ -61,38 +123,79 @@ static void ckpt_finish(st_mflow *f)
     mf_ckpt *c = &f->ckpt;
     f->last_ckpt_ms = st_wall_ms();
     f->ckpt_groups = c->written;
-    /* the last offsets written, for a failover whose own final cycle cannot finish */
-    if (c->report) {
-        json_decref(f->failover_groups);
-        f->failover_groups = json_incref(c->report);
+    st_debug("%s: checkpoint: %zu group(s) written%s", f->fc->name, c->written,
+             c->from_cache ? " (from the cached source offsets)" : "");
+    c->running = false;
+    c->phase = CK_IDLE;
+}
+
+static bool cycle_begin(st_mflow *f, int64_t now_ms)
+{
+    mf_ckpt *c = &f->ckpt;
+    if (c->running) {
+        if (now_ms - c->started_ms < 60000)
+            return false; /* the previous cycle is still waiting for a slow cluster */
+        mf_error(f, "checkpoint: a cycle got no answer within 60 s; starting over");
     }
-    st_debug("%s: checkpoint: %zu group(s) written", f->fc->name, c->written);
-    json_t *keep = c->report ? json_incref(c->report) : NULL;
     mf_ckpt_reset(f);
-    json_decref(keep);
+    if (!f->src_producer || !f->producer)
+        return false;
+    c->running = true;
+    c->started_ms = now_ms;
+    c->report = json_array(); /* what this cycle writes: the failover report's "groups" */
+    return true;
+}
+
+static void describe_groups(st_mflow *f)
+{
+    mf_ckpt *c = &f->ckpt;
+    rd_kafka_AdminOptions_t *opts =
+        rd_kafka_AdminOptions_new(f->producer, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+    admin_options(f, opts, MF_ADMIN_TIMEOUT);
+    rd_kafka_DescribeConsumerGroups(f->producer, (const char **)c->groups, c->ngroups, opts,
+                                    f->tgt_q);
+    rd_kafka_AdminOptions_destroy(opts);
+    c->pending++;
 }
 
 void mf_ckpt_start(st_mflow *f, int64_t now_ms)
 {
     mf_ckpt *c = &f->ckpt;
-    if (c->running) {
-        if (now_ms - c->started_ms < 60000)
-            return; /* the previous cycle is still waiting for a slow cluster */
-        mf_error(f, "checkpoint: a cycle got no answer within 60 s; starting over");
-        mf_ckpt_reset(f);
-    }
-    if (!f->src_producer || !f->producer)
+    if (!cycle_begin(f, now_ms))
         return;
-    c->running = true;
-    c->started_ms = now_ms;
     c->pending = 1;
-    c->phase = CK_LIST;
-    c->report = json_array(); /* what this cycle writes: the failover report's "groups" */
+    c->phase = CK_LIST_PHASE;
     rd_kafka_AdminOptions_t *opts =
         rd_kafka_AdminOptions_new(f->src_producer, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
     admin_options(f, opts, MF_ADMIN_TIMEOUT);
     rd_kafka_ListConsumerGroups(f->src_producer, opts, f->src_q);
     rd_kafka_AdminOptions_destroy(opts);
+}
+
+void mf_ckpt_start_cached(st_mflow *f, int64_t now_ms)
+{
+    mf_ckpt *c = &f->ckpt;
+    bool hold = c->hold_alter;
+    c->running = false; /* whatever the source part was doing is abandoned */
+    if (!cycle_begin(f, now_ms))
+        return;
+    c->hold_alter = hold;
+    c->from_cache = true;
+    c->groups = calloc(f->ngcache ? f->ngcache : 1, sizeof(char *));
+    c->writable = calloc(f->ngcache ? f->ngcache : 1, sizeof(bool));
+    if (!c->groups || !c->writable) {
+        mf_ckpt_reset(f);
+        return;
+    }
+    for (size_t i = 0; i < f->ngcache; i++)
+        if (st_mflow_group_selected(f->fc, f->gcache[i].group))
+            c->groups[c->ngroups++] = strdup(f->gcache[i].group);
+    c->phase = CK_FETCH_PHASE;
+    if (c->ngroups == 0) {
+        ckpt_finish(f);
+        return;
+    }
+    describe_groups(f);
 }
 
 static bool own_group(const char *g)
@@ -107,7 +210,8 @@ static void on_list_groups(st_mflow *f, rd_kafka_event_t *ev)
     if (rd_kafka_event_error(ev)) {
         mf_error(f, "checkpoint: listing groups on %s: %s", f->src->alias,
                  rd_kafka_event_error_string(ev));
-        mf_ckpt_reset(f);
+        c->failed = true;
+        c->running = false;
         return;
     }
     const rd_kafka_ListConsumerGroups_result_t *res = rd_kafka_event_ListConsumerGroups_result(ev);
@@ -119,25 +223,25 @@ static void on_list_groups(st_mflow *f, rd_kafka_event_t *ev)
         mf_error(f, "checkpoint: listing groups on %s: %s", f->src->alias,
                  rd_kafka_error_string(errs[i]));
     c->groups = calloc(n ? n : 1, sizeof(char *));
-    c->offsets = calloc(n ? n : 1, sizeof(*c->offsets));
     c->writable = calloc(n ? n : 1, sizeof(bool));
-    if (!c->groups || !c->offsets || !c->writable) {
-        mf_ckpt_reset(f);
+    if (!c->groups || !c->writable) {
+        c->failed = true;
+        c->running = false;
         return;
     }
     for (size_t i = 0; i < n; i++) {
         const char *g = rd_kafka_ConsumerGroupListing_group_id(list[i]);
         if (!g || own_group(g) || !st_mflow_group_selected(f->fc, g))
             continue;
-        c->groups[c->ngroups] = strdup(g);
-        c->offsets[c->ngroups] = rd_kafka_topic_partition_list_new(8);
-        c->ngroups++;
+        c->groups[c->ngroups++] = strdup(g);
     }
+    if (nerr == 0)
+        gcache_keep_only(f, c->groups, c->ngroups);
+    c->phase = CK_FETCH_PHASE;
     if (c->ngroups == 0) {
         ckpt_finish(f);
         return;
     }
-    c->phase = CK_FETCH;
     /* The mirrored partitions, named explicitly: only they can be translated, and not
      * every broker answers the "all topics" form of OffsetFetch. */
     rd_kafka_topic_partition_list_t *mirrored = rd_kafka_topic_partition_list_new(32);
@@ -165,18 +269,12 @@ static void on_list_groups(st_mflow *f, rd_kafka_event_t *ev)
         c->pending++;
     }
     rd_kafka_topic_partition_list_destroy(mirrored);
-    rd_kafka_AdminOptions_t *opts =
-        rd_kafka_AdminOptions_new(f->producer, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
-    admin_options(f, opts, MF_ADMIN_TIMEOUT);
-    rd_kafka_DescribeConsumerGroups(f->producer, (const char **)c->groups, c->ngroups, opts,
-                                    f->tgt_q);
-    rd_kafka_AdminOptions_destroy(opts);
-    c->pending++;
+    describe_groups(f);
 }
 
 static size_t group_index(const mf_ckpt *c, const char *g)
 {
-    for (size_t i = 0; i < c->ngroups; i++)
+    for (size_t i = 0; g && i < c->ngroups; i++)
         if (strcmp(c->groups[i], g) == 0)
             return i;
     return SIZE_MAX;
@@ -189,6 +287,7 @@ static void on_group_offsets(st_mflow *f, rd_kafka_event_t *ev)
     if (rd_kafka_event_error(ev)) {
         mf_error(f, "checkpoint: reading committed offsets on %s: %s", f->src->alias,
                  rd_kafka_event_error_string(ev));
+        c->failed = true;
         return;
     }
     size_t n = 0;
@@ -205,24 +304,14 @@ static void on_group_offsets(st_mflow *f, rd_kafka_event_t *ev)
             continue;
         }
         const rd_kafka_topic_partition_list_t *parts = rd_kafka_group_result_partitions(res[i]);
+        rd_kafka_topic_partition_list_t *keep = rd_kafka_topic_partition_list_new(8);
         for (int j = 0; parts && j < parts->cnt; j++) {
             const rd_kafka_topic_partition_t *tp = &parts->elems[j];
-            mf_topic *t = mf_topic_find(f, tp->topic);
-            int64_t out;
-            bool beyond = false;
-            if (!t || t->heartbeat || tp->err || tp->offset < 0 || tp->partition >= t->nparts)
+            if (tp->err || tp->offset < 0)
                 continue;
-            /* not translatable (before every mirrored run): leave the target alone */
-            if (st_moffsets_translate(f->map, t->name, tp->partition, tp->offset, &out, &beyond) !=
-                0)
-                continue;
-            rd_kafka_topic_partition_t *e =
-                rd_kafka_topic_partition_list_add(c->offsets[gi], t->target, tp->partition);
-            e->offset = out;
-            /* The source offset rides along for the failover report (opaque is ours: it
-             * is never sent). */
-            e->opaque = (void *)(intptr_t)tp->offset;
+            rd_kafka_topic_partition_list_add(keep, tp->topic, tp->partition)->offset = tp->offset;
         }
+        gcache_put(f, c->groups[gi], keep);
     }
 }
 
@@ -256,22 +345,37 @@ static void on_describe_groups(st_mflow *f, rd_kafka_event_t *ev)
     }
 }
 
-/* [{topic (source), target_topic, partition, source_offset, target_offset}] */
-static json_t *offsets_json(st_mflow *f, const rd_kafka_topic_partition_list_t *l)
+/*
+ * The cached source offsets of one group translated through the map into a list of
+ * target names and offsets (the source offset rides along as the opaque, ours, never
+ * sent), and its report rows. Offsets the map cannot translate (before every mirrored
+ * record) are left out: the target is left alone there.
+ */
+static rd_kafka_topic_partition_list_t *translate_group(st_mflow *f, const mf_gcache *g,
+                                                        json_t *rows)
 {
-    json_t *a = json_array();
-    for (int i = 0; i < l->cnt; i++) {
-        const rd_kafka_topic_partition_t *e = &l->elems[i];
-        const char *source = e->topic;
-        for (size_t k = 0; k < f->ntopics; k++)
-            if (strcmp(f->topics[k]->target, e->topic) == 0)
-                source = f->topics[k]->name;
-        json_array_append_new(a, json_pack("{s:s,s:s,s:i,s:I,s:I}", "topic", source, "target_topic",
-                                           e->topic, "partition", (int)e->partition,
-                                           "source_offset", (json_int_t)(intptr_t)e->opaque,
-                                           "target_offset", (json_int_t)e->offset));
+    rd_kafka_topic_partition_list_t *out = rd_kafka_topic_partition_list_new(8);
+    for (int j = 0; g && g->offsets && j < g->offsets->cnt; j++) {
+        const rd_kafka_topic_partition_t *tp = &g->offsets->elems[j];
+        mf_topic *t = mf_topic_find(f, tp->topic);
+        int64_t target;
+        bool beyond = false;
+        if (!t || t->heartbeat || tp->partition >= t->nparts)
+            continue;
+        if (st_moffsets_translate(f->map, t->name, tp->partition, tp->offset, &target, &beyond) !=
+            0)
+            continue;
+        rd_kafka_topic_partition_t *e =
+            rd_kafka_topic_partition_list_add(out, t->target, tp->partition);
+        e->offset = target;
+        json_t *row = json_pack("{s:s,s:s,s:i,s:I,s:I}", "topic", t->name, "target_topic",
+                                t->target, "partition", (int)tp->partition, "source_offset",
+                                (json_int_t)tp->offset, "target_offset", (json_int_t)target);
+        if (beyond)
+            json_object_set_new(row, "beyond", json_true());
+        json_array_append_new(rows, row);
     }
-    return a;
+    return out;
 }
 
 static void start_alters(st_mflow *f)
@@ -279,23 +383,41 @@ static void start_alters(st_mflow *f)
     mf_ckpt *c = &f->ckpt;
     c->phase = CK_ALTER;
     for (size_t i = 0; i < c->ngroups; i++) {
-        if (!c->writable[i] || c->offsets[i]->cnt == 0)
+        const mf_gcache *g = gcache_find(f, c->groups[i]);
+        if (!c->writable[i] || !g)
             continue;
+        json_t *rows = json_array();
+        rd_kafka_topic_partition_list_t *offsets = translate_group(f, g, rows);
+        if (offsets->cnt == 0) {
+            rd_kafka_topic_partition_list_destroy(offsets);
+            json_decref(rows);
+            continue;
+        }
         rd_kafka_AlterConsumerGroupOffsets_t *req =
-            rd_kafka_AlterConsumerGroupOffsets_new(c->groups[i], c->offsets[i]);
+            rd_kafka_AlterConsumerGroupOffsets_new(c->groups[i], offsets);
         rd_kafka_AdminOptions_t *opts =
             rd_kafka_AdminOptions_new(f->producer, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
         admin_options(f, opts, MF_ADMIN_TIMEOUT);
         rd_kafka_AlterConsumerGroupOffsets(f->producer, &req, 1, opts, f->tgt_q);
         rd_kafka_AdminOptions_destroy(opts);
         rd_kafka_AlterConsumerGroupOffsets_destroy(req);
+        rd_kafka_topic_partition_list_destroy(offsets);
         c->pending++;
-        if (c->report)
-            json_array_append_new(c->report, json_pack("{s:s,s:o}", "group", c->groups[i],
-                                                       "offsets", offsets_json(f, c->offsets[i])));
+        json_t *entry = json_pack("{s:s,s:o}", "group", c->groups[i], "offsets", rows);
+        if (c->from_cache)
+            json_object_set_new(entry, "read_ms", json_integer(g->read_ms));
+        json_array_append_new(c->report, entry);
     }
     if (c->pending == 0)
         ckpt_finish(f);
+}
+
+void mf_ckpt_release(st_mflow *f)
+{
+    mf_ckpt *c = &f->ckpt;
+    c->hold_alter = false;
+    if (c->running && c->phase == CK_HELD)
+        start_alters(f);
 }
 
 static void on_alter(st_mflow *f, rd_kafka_event_t *ev)
@@ -357,184 +479,11 @@ bool mf_ckpt_event(st_mflow *f, rd_kafka_event_t *ev)
         on_alter(f, ev);
         return true;
     }
-    if (c->running && c->phase == CK_FETCH && c->pending == 0)
-        start_alters(f);
+    if (c->running && c->phase == CK_FETCH_PHASE && c->pending == 0) {
+        if (c->hold_alter)
+            c->phase = CK_HELD;
+        else
+            start_alters(f);
+    }
     return true;
-}
-
-static void poll_admin(st_mflow *f, rd_kafka_queue_t *q, int timeout_ms)
-{
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms);
-    if (!ev)
-        return;
-    if (!mf_ckpt_event(f, ev))
-        mf_sync_event(f, ev);
-    rd_kafka_event_destroy(ev);
-}
-
-int mf_ckpt_run_sync(st_mflow *f, int64_t timeout_ms)
-{
-    mf_ckpt_reset(f);
-    int64_t deadline = st_mono_ms() + timeout_ms;
-    mf_ckpt_start(f, st_wall_ms());
-    while (f->ckpt.running && st_mono_ms() < deadline) {
-        poll_admin(f, f->src_q, 0);
-        poll_admin(f, f->tgt_q, 50);
-    }
-    if (f->ckpt.running) {
-        mf_error(f, "failover: the final checkpoint did not finish within %" PRId64 " ms",
-                 timeout_ms);
-        mf_ckpt_reset(f);
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- failover and failback ---- */
-
-int st_mflow_failover(st_mflow *f, int64_t timeout_ms, json_t **report, char *err, size_t errlen)
-{
-    if (f->state == MF_FAILED_OVER) {
-        snprintf(err, errlen, "flow %s is already failed over", f->fc->name);
-        return -1;
-    }
-    if (f->state == MF_STARTING || !f->consumer) {
-        snprintf(err, errlen, "flow %s is still starting; nothing to fail over yet", f->fc->name);
-        return -1;
-    }
-    st_info("%s: failing over", f->fc->name);
-    f->state = MF_FAILED_OVER;
-    rd_kafka_assign(f->consumer, NULL);
-    for (size_t i = 0; i < f->ntopics; i++)
-        for (int32_t p = 0; p < f->topics[i]->nparts; p++)
-            f->topics[i]->parts[p]->assigned = false;
-    mf_pending_drop(f);
-    /* The budget is split so the whole call stays near timeout_ms even with the source
-     * down (the usual reason for a failover): draining, the final checkpoint, then one
-     * watermark query per cluster that answers at all. */
-    int64_t drain_ms = timeout_ms * 2 / 5, ckpt_ms = timeout_ms / 4;
-    if (rd_kafka_flush(f->producer, (int)drain_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        mf_error(f, "failover: %d record(s) still unacknowledged by %s after %" PRId64 " ms",
-                 rd_kafka_outq_len(f->producer), f->tgt->alias, drain_ms);
-    mf_offsets_persist(f);
-    rd_kafka_flush(f->producer, 1000);
-    bool final_ckpt = mf_ckpt_run_sync(f, ckpt_ms > 2000 ? ckpt_ms : 2000) == 0;
-    bool src_up = true, tgt_up = true;
-
-    json_t *at_risk = json_array(), *target_end = json_array();
-    for (size_t i = 0; i < f->ntopics; i++) {
-        mf_topic *t = f->topics[i];
-        if (t->heartbeat)
-            continue;
-        for (int32_t p = 0; p < t->nparts; p++) {
-            mf_part *part = t->parts[p];
-            int64_t lo = -1, hi = -1;
-            bool reachable = src_up && rd_kafka_query_watermark_offsets(f->consumer, t->name, p,
-                                                                        &lo, &hi, 2000) == 0;
-            if (!reachable) {
-                src_up = false; /* one timeout is enough to know */
-                hi = part->source_end;
-            }
-            int64_t from = part->delivered >= 0 ? part->delivered : (lo >= 0 ? lo : 0);
-            if (hi > from) {
-                json_t *r = json_pack("{s:s,s:i,s:I,s:I}", "topic", t->name, "partition", (int)p,
-                                      "from", (json_int_t)from, "to", (json_int_t)hi);
-                if (!reachable)
-                    json_object_set_new(r, "source_reachable", json_false());
-                json_array_append_new(at_risk, r);
-            }
-            int64_t tlo, thi, ns, nt;
-            tgt_up = tgt_up && rd_kafka_query_watermark_offsets(f->producer, t->target, p, &tlo,
-                                                                &thi, 2000) == 0;
-            if (tgt_up)
-                part->target_end = thi;
-            else /* the end of what we mirrored there, when the target does not answer */
-                part->target_end = st_moffsets_position(f->map, t->name, p, &ns, &nt) ? nt : -1;
-            if (part->target_end >= 0)
-                json_array_append_new(target_end,
-                                      json_pack("{s:s,s:i,s:I}", "topic", t->target, "partition",
-                                                (int)p, "offset", (json_int_t)part->target_end));
-        }
-    }
-    *report =
-        json_pack("{s:s,s:o,s:b,s:o,s:o}", "flow", f->fc->name, "groups",
-                  f->failover_groups ? json_incref(f->failover_groups) : json_array(),
-                  "final_checkpoint", final_ckpt, "at_risk", at_risk, "target_end", target_end);
-    st_info("%s: failed over; %zu partition range(s) not replicated", f->fc->name,
-            json_array_size(at_risk));
-    return 0;
-}
-
-int st_mflow_failback(st_mflow *f, json_t **report, char *err, size_t errlen)
-{
-    if (f->state != MF_FAILED_OVER) {
-        snprintf(err, errlen, "flow %s is not failed over (failback reverses a failover)",
-                 f->fc->name);
-        return -1;
-    }
-    /* The reverse flow copies each old target partition back from the divergence point:
-     * everything before it came from the old source, which still has it. */
-    mf_topic **old = f->topics;
-    size_t nold = f->ntopics;
-    mf_ckpt_reset(f);
-    mf_clients_stop(f);
-    f->topics = NULL;
-    f->ntopics = f->cap_topics = 0;
-    const st_mcluster_config *tmp = f->src;
-    f->src = f->tgt;
-    f->tgt = tmp;
-    st_moffsets_free(f->map);
-    f->map = st_moffsets_new();
-    json_t *from = json_array();
-    for (size_t i = 0; i < nold; i++) {
-        mf_topic *o = old[i];
-        if (o->heartbeat || o->nparts == 0)
-            continue;
-        mf_topic *t = mf_topic_add(f, o->target, o->name);
-        if (!t || mf_topic_grow(t, o->nparts) != 0)
-            continue;
-        t->state = MF_T_READY;
-        t->src_partitions = t->tgt_partitions = o->nparts;
-        for (int32_t p = 0; p < o->nparts; p++) {
-            mf_part *part = t->parts[p];
-            if (o->parts[p]->target_end < 0) {
-                part->stopped = true;
-                mf_error(f, "failback: %s[%d]: the divergence point is unknown; not copied back",
-                         t->name, p);
-                continue;
-            }
-            part->position = part->delivered = o->parts[p]->target_end;
-            part->resumed = true;
-            json_array_append_new(from, json_pack("{s:s,s:i,s:I}", "topic", t->name, "partition",
-                                                  (int)p, "offset", (json_int_t)part->position));
-        }
-    }
-    for (size_t i = 0; i < nold; i++) {
-        mf_topic *o = old[i];
-        for (int32_t p = 0; p < o->nparts; p++) {
-            free(o->parts[p]->ring);
-            free(o->parts[p]);
-        }
-        free(o->parts);
-        free(o);
-    }
-    free(old);
-    f->discovery = false;
-    f->offsets_ready = false;
-    f->nlat = f->lat_head = 0;
-    char why[512];
-    if (mf_clients_start(f, why, sizeof(why)) != 0) {
-        mf_error(f, "failback: %s", why);
-        snprintf(err, errlen, "failback of %s: %s", f->fc->name, why);
-        json_decref(from);
-        f->state = MF_FAILED_BACK;
-        return -1;
-    }
-    if (mf_offsets_load(f) != 0)
-        mf_error(f, "failback: offsets of the reverse flow are not saved on %s", f->tgt->alias);
-    f->state = MF_FAILED_BACK;
-    mf_assign_ready(f);
-    *report = json_pack("{s:s,s:o}", "flow", f->fc->name, "from", from);
-    st_info("%s: failed back: now copying %s → %s", f->fc->name, f->src->alias, f->tgt->alias);
-    return 0;
 }

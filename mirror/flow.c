@@ -517,8 +517,9 @@ static void rate_get(const mf_rate *r, double *rps, double *bps)
 static void refresh_watermarks(st_mflow *f, mf_part *part)
 {
     int64_t lo, hi;
-    /* cached by the fetcher: never blocks */
-    if (part->assigned && f->consumer &&
+    /* cached by the fetcher: never blocks. While paused the fetcher is idle and its
+     * values are stale: the periodic offsets job (mf_on_offsets) keeps them then. */
+    if (part->assigned && f->consumer && (f->state == MF_RUNNING || f->state == MF_FAILED_BACK) &&
         rd_kafka_get_watermark_offsets(f->consumer, part->topic->name, part->partition, &lo, &hi) ==
             0) {
         if (lo >= 0)
@@ -571,6 +572,68 @@ static double part_lag_seconds(mf_part *p, int64_t now_ms)
     return now_ms > oldest ? (double)(now_ms - oldest) / 1000.0 : 0;
 }
 
+/* The source's start and end offsets, asked every sync interval by a worker job: lag
+ * stays right while the fetcher is idle (paused), and a failover without a source has
+ * recent end offsets to report. */
+static void source_ends_request(st_mflow *f)
+{
+    if (f->src_ends_busy || !f->src_worker)
+        return;
+    mf_offsets_job *j = mf_offsets_job_new(f, MF_OFS_SOURCE_ENDS, 3000);
+    if (!j)
+        return;
+    for (size_t i = 0; i < f->ntopics; i++) {
+        mf_topic *t = f->topics[i];
+        if (t->deleted)
+            continue;
+        for (int32_t p = 0; p < t->nparts; p++)
+            mf_offsets_job_add(j, t->name, p);
+    }
+    if (j->hi->cnt == 0) {
+        j->job.drop(&j->job);
+        return;
+    }
+    f->src_ends_busy = true;
+    st_mworker_submit(f->src_worker, &j->job);
+}
+
+void mf_on_offsets(st_mflow *f, mf_offsets_job *j)
+{
+    if (j->purpose != MF_OFS_SOURCE_ENDS) {
+        mf_failover_on_offsets(f, j);
+        return;
+    }
+    f->src_ends_busy = false;
+    for (int i = 0; i < j->hi->cnt; i++) {
+        int64_t lo, hi;
+        mf_topic *t = mf_topic_find(f, j->hi->elems[i].topic);
+        int32_t p = j->hi->elems[i].partition;
+        if (!t || p >= t->nparts || !mf_offsets_job_get(j, i, &lo, &hi))
+            continue;
+        t->parts[p]->source_start = lo;
+        t->parts[p]->source_end = hi;
+    }
+}
+
+void mf_poll_events(st_mflow *f)
+{
+    rd_kafka_event_t *ev;
+    while (f->src_q && (ev = rd_kafka_queue_poll(f->src_q, 0)) != NULL) {
+        if (!mf_sync_event(f, ev))
+            mf_ckpt_event(f, ev);
+        rd_kafka_event_destroy(ev);
+    }
+    while (f->tgt_q && (ev = rd_kafka_queue_poll(f->tgt_q, 0)) != NULL) {
+        if (!mf_sync_event(f, ev))
+            mf_ckpt_event(f, ev);
+        rd_kafka_event_destroy(ev);
+    }
+    if (f->src_worker)
+        st_mworker_collect(f->src_worker, f);
+    if (f->tgt_worker)
+        st_mworker_collect(f->tgt_worker, f);
+}
+
 /* ---- the public API ---- */
 
 st_mflow *st_mflow_new(const st_mflow_config *fc, char *err, size_t errlen)
@@ -591,6 +654,15 @@ st_mflow *st_mflow_new(const st_mflow_config *fc, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    char name[200];
+    snprintf(name, sizeof name, "%s source %s", fc->name, fc->source->alias);
+    f->src_worker = st_mworker_start(fc->source, name, err, errlen);
+    if (!f->src_worker)
+        goto fail;
+    snprintf(name, sizeof name, "%s target %s", fc->name, fc->target->alias);
+    f->tgt_worker = st_mworker_start(fc->target, name, err, errlen);
+    if (!f->tgt_worker)
+        goto fail;
     if (mf_clients_start(f, err, errlen) != 0)
         goto fail;
     return f;
@@ -614,14 +686,18 @@ void st_mflow_free(st_mflow *f, int64_t timeout_ms)
         }
     }
     mf_ckpt_reset(f);
+    mf_gcache_free(f);
+    mf_fo_free(f);
     mf_clients_stop(f);
+    st_mworker_stop(f->src_worker, 500);
+    st_mworker_stop(f->tgt_worker, 500);
     for (size_t i = 0; i < f->ntopics; i++)
         topic_free(f->topics[i]);
     free(f->topics);
     free(f->pending);
     st_moffsets_free(f->map);
     json_decref(f->gaps);
-    json_decref(f->failover_groups);
+    json_decref(f->failover_report);
     free(f);
 }
 
@@ -639,21 +715,18 @@ void st_mflow_step(st_mflow *f, int64_t now_ms)
         f->next_persist_ms = now_ms + 1000;
         f->next_ckpt_ms = now_ms + f->fc->checkpoint_interval_ms;
     }
-    if (f->state == MF_FAILED_OVER)
+    if (f->state == MF_FAILED_OVER) {
+        mf_poll_events(f);
         return;
-    rd_kafka_event_t *ev;
-    while (f->src_q && (ev = rd_kafka_queue_poll(f->src_q, 0)) != NULL) {
-        if (!mf_sync_event(f, ev))
-            mf_ckpt_event(f, ev);
-        rd_kafka_event_destroy(ev);
     }
-    while (f->tgt_q && (ev = rd_kafka_queue_poll(f->tgt_q, 0)) != NULL) {
-        if (!mf_sync_event(f, ev))
-            mf_ckpt_event(f, ev);
-        rd_kafka_event_destroy(ev);
+    if (f->state == MF_FAILING_OVER) {
+        mf_failover_step(f, now_ms);
+        return;
     }
+    mf_poll_events(f);
     if (f->discovery && now_ms >= f->next_sync_ms) {
         mf_sync(f, now_ms);
+        source_ends_request(f);
         f->next_sync_ms = now_ms + f->fc->sync_interval_ms;
     }
     rd_kafka_poll(f->producer, 0); /* delivery reports */
@@ -682,6 +755,10 @@ void st_mflow_step(st_mflow *f, int64_t now_ms)
 
 static int set_paused(st_mflow *f, bool pause, char *err, size_t errlen)
 {
+    if (f->state == MF_FAILING_OVER) {
+        snprintf(err, errlen, "flow %s is failing over", f->fc->name);
+        return -1;
+    }
     if (f->state == MF_FAILED_OVER) {
         snprintf(err, errlen, "flow %s was failed over; use failback", f->fc->name);
         return -1;
@@ -720,8 +797,8 @@ int st_mflow_resume(st_mflow *f, char *err, size_t errlen)
 
 static const char *state_name(mf_state s)
 {
-    static const char *const names[] = {"starting", "running", "paused", "failed-over",
-                                        "failed-back"};
+    static const char *const names[] = {"starting",     "running",     "paused",
+                                        "failing-over", "failed-over", "failed-back"};
     return names[s];
 }
 
@@ -780,5 +857,7 @@ json_t *st_mflow_status(st_mflow *f, int64_t now_ms)
         (json_int_t)(f->last_ckpt_ms ? now_ms - f->last_ckpt_ms : -1), "checkpointed_groups",
         (json_int_t)f->ckpt_groups, "duplicates_skipped", (json_int_t)f->duplicates_skipped, "gaps",
         f->gaps, "errors", errors, "partitions", parts);
+    if (status && f->failover_report)
+        json_object_set(status, "failover", f->failover_report);
     return status;
 }

@@ -63,25 +63,34 @@ int st_mflow_resume(st_mflow *f, char *err, size_t errlen);
 
 /*
  * Status for `strait mirror status` and the console: {"flow", "source", "target", "state"
- * ("starting"|"running"|"paused"|"failed-over"|"failed-back"), "records_per_sec",
+ * ("starting"|"running"|"paused"|"failing-over"|"failed-over"|"failed-back"), "records_per_sec",
  * "bytes_per_sec", "lag_records", "lag_seconds", "latency_ms": {"p50","p99","samples"},
  * "last_checkpoint_age_ms", "checkpointed_groups", "duplicates_skipped", "gaps": [...],
  * "errors": [{"time","message"}...], "partitions": [{"topic","target_topic","partition",
  * "position","delivered","source_end","lag_records","lag_seconds","records_per_sec",
- * "bytes_per_sec"}]}. A new reference.
+ * "bytes_per_sec"}], "failover"?: the last failover's report}. A new reference.
  */
 json_t *st_mflow_status(st_mflow *f, int64_t now_ms);
 
 /*
- * Failover: stops the flow, waits (up to timeout_ms) for in-flight records, writes final
- * translated offsets for every selected group with no active members on the target, and
- * reports per partition what was not replicated: {"flow", "groups": [{"group", "offsets":
- * [...]}], "at_risk": [{"topic","partition","from","to"}] (source offsets [from, to) not on
- * the target; "to" is the last source end offset known when the source is unreachable,
- * flagged "source_reachable": false), "target_end": [{"topic","partition","offset"}]}.
- * 0 and *report, or -1 with err.
+ * Starts a failover (failover.c): the flow stops consuming and, over the next few
+ * seconds of st_mflow_step, drains what is in flight, writes final translated offsets for
+ * every selected group with no active members on the target, and works out per partition
+ * what was not replicated. It never waits for the source, so it completes (state
+ * "failed-over") within ~8 s even when the source is gone. 0, or -1 with err (already
+ * failed over, still starting); calling it again while it runs is not an error.
+ *
+ * The report then sits in the status as "failover": {"flow", "groups": [{"group",
+ * "offsets": [{"topic","target_topic","partition","source_offset","target_offset",
+ * "beyond"?}], "read_ms"?}], "groups_from" ("source": read at failover; "cache": the
+ * source did not answer, these are the offsets last read from it at read_ms; "none"),
+ * "final_checkpoint", "source_reachable", "at_risk": [{"topic","partition","from","to",
+ * "source_reachable"?}] (source offsets [from, to) not on the target; without the source,
+ * "to" is the last end offset known and "source_reachable" is false), "target_end":
+ * [{"topic","partition","offset"}] (the divergence points), "unacknowledged", "took_ms",
+ * "time_ms"}.
  */
-int st_mflow_failover(st_mflow *f, int64_t timeout_ms, json_t **report, char *err, size_t errlen);
+int st_mflow_failover(st_mflow *f, char *err, size_t errlen);
 
 /*
  * Failback after a failover: the flow turns around — it now copies target → source, for

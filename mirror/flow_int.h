@@ -11,10 +11,13 @@
  *   src_producer  on the source: heartbeats and the source's admin handle;
  *   scanner       a short-lived consumer on the target, created while resuming.
  * Admin results arrive on src_q / tgt_q and are dispatched by event type from
- * st_mflow_step, so nothing waits for a round trip except the documented start-up scan.
+ * st_mflow_step. Calls that block in librdkafka (offset queries, metadata, scans) go to
+ * the flow's two workers (worker.h, jobs.c), one per cluster, whose results come back
+ * through st_mflow_step too: nothing on the loop thread waits for a cluster.
  *
  * Loop thread only, except the delivery-report callback, which librdkafka runs inside
- * rd_kafka_poll/rd_kafka_flush on the loop thread too.
+ * rd_kafka_poll on the loop thread too, and the jobs' run() on the worker threads, which
+ * touch only their job.
  */
 #ifndef ST_MIRROR_FLOW_INT_H
 #define ST_MIRROR_FLOW_INT_H
@@ -23,6 +26,7 @@
 
 #include "mirror/flow.h"
 #include "mirror/offsets.h"
+#include "mirror/worker.h"
 
 #define MF_MAX_ERRORS      20
 #define MF_LAT_SAMPLES     1000
@@ -33,10 +37,18 @@
 #define MF_ADMIN_TIMEOUT   15000
 #define MF_SCAN_TIMEOUT_MS 60000
 
+/*
+ *   STARTING ──offsets map loaded──▶ RUNNING ◀──resume── PAUSED
+ *                                       │ failover (also from PAUSED)
+ *                                       ▼
+ *                                  FAILING_OVER ──drained, checkpointed, ends known──▶
+ *                                  FAILED_OVER ──failback──▶ FAILED_BACK (reversed)
+ */
 typedef enum mf_state {
     MF_STARTING = 0,
     MF_RUNNING,
     MF_PAUSED,
+    MF_FAILING_OVER,
     MF_FAILED_OVER,
     MF_FAILED_BACK,
 } mf_state;
@@ -105,6 +117,9 @@ typedef struct mf_error {
     char message[512];
 } mf_errent;
 
+/* Checkpoint phases (checkpoint.c). */
+enum { CK_IDLE = 0, CK_LIST_PHASE, CK_FETCH_PHASE, CK_HELD, CK_ALTER };
+
 /* One checkpoint cycle (checkpoint.c). */
 typedef struct mf_ckpt {
     bool running;
@@ -112,18 +127,64 @@ typedef struct mf_ckpt {
     int64_t started_ms;
     int pending; /* admin results still expected */
     size_t ngroups;
-    char **groups;                             /* selected source groups (owned) */
-    rd_kafka_topic_partition_list_t **offsets; /* per group, translated (target names) */
-    bool *writable;                            /* per group: no active members on the target */
-    bool described;
-    size_t written; /* groups written this cycle */
-    json_t *report; /* failover: [{"group","offsets"}] being built, or NULL */
+    char **groups;   /* selected source groups (owned) */
+    bool *writable;  /* per group: no active members on the target */
+    bool from_cache; /* the source offsets are the last ones read (source unreachable) */
+    bool hold_alter; /* failover: write only once the producer has drained */
+    bool failed;     /* the source part failed: a failover falls back to the cache */
+    size_t written;  /* groups written this cycle */
+    json_t *report;  /* [{"group","offsets"}] written by this cycle */
 } mf_ckpt;
+
+/* The committed offsets last read from the source, per group (source topic names and
+ * offsets, untranslated): what a checkpoint translates, and what a failover writes when
+ * the source can no longer be asked. */
+typedef struct mf_gcache {
+    char *group;
+    rd_kafka_topic_partition_list_t *offsets;
+    int64_t read_ms; /* wall clock */
+} mf_gcache;
+
+/* A failover in progress (failover.c). */
+typedef struct mf_fo {
+    int64_t started_ms;     /* monotonic */
+    int64_t drain_deadline; /* stop waiting for in-flight records */
+    int64_t src_deadline;   /* stop waiting for the source: use the cached group offsets */
+    int64_t end_deadline;   /* stop waiting for the end offsets and the final writes */
+    bool drained;
+    bool src_ends, tgt_ends;           /* their answers arrived */
+    int64_t *src_lo, *src_hi, *tgt_hi; /* per report partition (fo_parts order), -1 unknown */
+    size_t nparts;
+    int last_outq;       /* producer queue length, to see acknowledgements coming */
+    int64_t progress_ms; /* when it last moved */
+    int drain_left;      /* records still unacknowledged when the drain ended */
+    bool cached;         /* the group offsets come from the cache */
+    bool src_ok;         /* the source answered the end offset query */
+} mf_fo;
+
+/* What a worker job is for (jobs.c). */
+typedef enum mf_offsets_purpose {
+    MF_OFS_SOURCE_ENDS = 0, /* every sync: the source's start and end offsets */
+    MF_OFS_FAILOVER_SOURCE, /* failover: the source's ends, if it still answers */
+    MF_OFS_FAILOVER_TARGET, /* failover: the target's ends (divergence points) */
+} mf_offsets_purpose;
+
+typedef struct mf_offsets_job {
+    st_mjob job;
+    uint64_t gen; /* st_mflow.gen when submitted: a later generation ignores the result */
+    mf_offsets_purpose purpose;
+    int timeout_ms;
+    rd_kafka_topic_partition_list_t *lo, *hi; /* in: partitions; out: offsets and errors */
+    rd_kafka_resp_err_t err;
+} mf_offsets_job;
 
 struct st_mflow {
     const st_mflow_config *fc;
     const st_mcluster_config *src, *tgt; /* swapped by failback */
     mf_state state;
+    uint64_t gen; /* bumped when the topic set is replaced (failback): old job results drop */
+    st_mworker *src_worker, *tgt_worker; /* swapped by failback with src/tgt */
+    bool src_ends_busy;                  /* an MF_OFS_SOURCE_ENDS job is out */
     rd_kafka_t *consumer, *producer, *src_producer;
     rd_kafka_queue_t *cq, *src_q, *tgt_q;
     st_moffsets *map;
@@ -137,6 +198,9 @@ struct st_mflow {
     int64_t last_ckpt_ms; /* wall ms of the last completed checkpoint, 0 never */
     size_t ckpt_groups;   /* groups written by the last checkpoint */
     mf_ckpt ckpt;
+    mf_gcache *gcache;
+    size_t ngcache;
+    mf_fo fo;
     mf_errent errors[MF_MAX_ERRORS];
     size_t nerrors, error_head;
     json_t *gaps; /* [{"topic","partition","from","to"}] */
@@ -147,7 +211,7 @@ struct st_mflow {
     mf_rate rate;
     int offsets_marker; /* its address is the delivery opaque of offsets-topic records */
     int heartbeat_marker;
-    json_t *failover_groups; /* written at failover */
+    json_t *failover_report; /* the report of the last failover, once done */
 };
 
 /* ---- flow.c ---- */
@@ -196,11 +260,34 @@ bool mf_sync_event(st_mflow *f, rd_kafka_event_t *ev);
 /* Parses "<alias>/<offset>" of a strait.src header: true with *offset when alias matches. */
 bool mf_parse_src_header(const void *value, size_t len, const char *alias, int64_t *offset);
 
+/* Polls the admin queues and collects the workers' results (both dispatch to the code
+ * they belong to). */
+void mf_poll_events(st_mflow *f);
+
+/* ---- jobs.c ---- */
+/* A new offsets job for f's current generation (add partitions, then submit it to the
+ * worker of the cluster it asks). NULL on allocation failure. */
+mf_offsets_job *mf_offsets_job_new(st_mflow *f, mf_offsets_purpose purpose, int timeout_ms);
+void mf_offsets_job_add(mf_offsets_job *j, const char *topic, int32_t partition);
+/* Entry i's start and end offsets: true when both are known. */
+bool mf_offsets_job_get(const mf_offsets_job *j, int i, int64_t *lo, int64_t *hi);
+/* The flow's side of a finished offsets job (sync.c for source ends, failover.c). */
+void mf_on_offsets(st_mflow *f, mf_offsets_job *j);
+
 /* ---- checkpoint.c ---- */
 void mf_ckpt_start(st_mflow *f, int64_t now_ms);
+/* A cycle from the cached source offsets (no source request): failover without a source. */
+void mf_ckpt_start_cached(st_mflow *f, int64_t now_ms);
+/* Lets a held cycle (hold_alter) write its offsets once the map is final. */
+void mf_ckpt_release(st_mflow *f);
 bool mf_ckpt_event(st_mflow *f, rd_kafka_event_t *ev);
 void mf_ckpt_reset(st_mflow *f);
-/* Runs one whole cycle, waiting up to timeout_ms (failover). 0 when it completed. */
-int mf_ckpt_run_sync(st_mflow *f, int64_t timeout_ms);
+void mf_gcache_free(st_mflow *f);
+
+/* ---- failover.c ---- */
+/* One turn of a failover in progress (state MF_FAILING_OVER). */
+void mf_failover_step(st_mflow *f, int64_t now_ms);
+void mf_failover_on_offsets(st_mflow *f, mf_offsets_job *j);
+void mf_fo_free(st_mflow *f);
 
 #endif

@@ -31,9 +31,8 @@
 #include "mirror/config.h"
 #include "mirror/flow.h"
 
-#define POLL_MS             10
-#define STOP_TIMEOUT_MS     10000 /* per flow: wait for the target to acknowledge */
-#define FAILOVER_TIMEOUT_MS 15000 /* under the CLI's failover call timeout */
+#define POLL_MS         10
+#define STOP_TIMEOUT_MS 10000 /* per flow: wait for the target to acknowledge */
 
 /* A signal handler cannot be handed a context: the one static of strait-mirror, read
  * by the loop each turn. */
@@ -279,7 +278,6 @@ int main(int argc, char **argv)
         .flows = flows,
         .nflows = 0,
         .started_ms = st_wall_ms(),
-        .failover_timeout_ms = FAILOVER_TIMEOUT_MS,
     };
     server = st_mgmt_server_open(cfg->mgmt_url, cfg->mgmt_token, st_mirror_admin_handle, &admin,
                                  err, sizeof err);

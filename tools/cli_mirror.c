@@ -22,9 +22,12 @@ int cli_mirror_main(cli_ctx *c, int argc, char **argv);
 
 #define MIRROR_DEFAULT_MGMT      "tcp://127.0.0.1:9193"
 #define MIRROR_DEFAULT_STATE_DIR "./mirror-state"
-/* failover waits (daemon side, up to 15 s) for records in flight, then writes group
- * offsets: give it well over that before calling the daemon unreachable. */
-#define MIRROR_FAILOVER_TIMEOUT_MS 60000
+/* A failover runs in the daemon for at most ~8 s (it never waits for the source, which
+ * may be gone); we ask for its state every MIRROR_POLL_MS and give up after this. */
+#define MIRROR_FAILOVER_TIMEOUT_MS 30000
+#define MIRROR_POLL_MS             200
+/* failback restarts the flow's clients and reloads its offsets map from the new target */
+#define MIRROR_FAILBACK_TIMEOUT_MS 60000
 
 enum { OPT_STATE_DIR = 1 };
 
@@ -122,7 +125,9 @@ static void usage_failover(FILE *out)
           "per partition exactly which source offsets were NOT replicated:\n"
           "  dc1->dc2: NOT replicated: orders-3 offsets 1200..1250 (50 records)\n"
           "(from..end, the end offset excluded), or that nothing is at risk. When the\n"
-          "source cannot be reached the end is the last one known, and it says so.\n"
+          "source cannot be reached (a lost datacenter) it still completes within ~10 s:\n"
+          "the end is the last one known, marked [source unreachable ...], and the group\n"
+          "offsets written are those last read from the source.\n"
           "Consumers of the target then read exactly what they had not committed.\n\n",
           out);
     print_mirror_options(out);
@@ -541,7 +546,13 @@ static void print_failover(const char *flow, const json_t *res)
             cli_table_row(&t, row);
         }
     }
-    puts("\ntranslated group offsets written to the target:");
+    const char *from = json_string_value(json_object_get(res, "groups_from"));
+    if (from && strcmp(from, "cache") == 0)
+        puts("\ntranslated group offsets written to the target (the source did not answer: "
+             "these are the\ncommitted offsets last read from it, translated through the final "
+             "offset map):");
+    else
+        puts("\ntranslated group offsets written to the target:");
     cli_table_print(&t, stdout);
     cli_table_free(&t);
 }
@@ -554,13 +565,43 @@ static int mirror_failover(cli_ctx *c, mirror_opts *m, int argc, char **argv)
     c->usage = usage_failover;
     if (parse_flow_cmd(c, m, argc, argv, true, &flow, &rc))
         return rc;
-    json_t *res = mirror_call(c, m, "failover", flow_args(flow), MIRROR_FAILOVER_TIMEOUT_MS);
+    json_t *res = mirror_call(c, m, "failover", flow_args(flow), CLI_MGMT_TIMEOUT_MS);
     if (!res)
         return CLI_FAIL;
+    json_decref(res);
+    /* The daemon works it out on its own loop; its status says when it is done. */
+    struct timespec t0, now, nap = {0, MIRROR_POLL_MS * 1000000L};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        res = mirror_call(c, m, "status", flow_args(flow), CLI_MGMT_TIMEOUT_MS);
+        if (!res)
+            return CLI_FAIL;
+        const char *state = json_string_value(json_object_get(res, "state"));
+        if (!state || strcmp(state, "failing-over") != 0)
+            break;
+        json_decref(res);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >
+            MIRROR_FAILOVER_TIMEOUT_MS) {
+            fprintf(stderr,
+                    "%s: %s is still failing over after %d s; see 'strait mirror status "
+                    "%s'\n",
+                    c->prog, flow, MIRROR_FAILOVER_TIMEOUT_MS / 1000, flow);
+            return CLI_FAIL;
+        }
+        nanosleep(&nap, NULL);
+    }
+    const json_t *report = json_object_get(res, "failover");
+    if (!report) {
+        fprintf(stderr, "%s: %s is %s and has no failover report\n", c->prog, flow,
+                json_string_value(json_object_get(res, "state")));
+        json_decref(res);
+        return CLI_FAIL;
+    }
     if (c->json)
-        cli_print_json(res);
+        cli_print_json(report);
     else
-        print_failover(flow, res);
+        print_failover(flow, report);
     json_decref(res);
     return CLI_OK;
 }
@@ -573,7 +614,7 @@ static int mirror_failback(cli_ctx *c, mirror_opts *m, int argc, char **argv)
     c->usage = usage_failback;
     if (parse_flow_cmd(c, m, argc, argv, true, &flow, &rc))
         return rc;
-    json_t *res = mirror_call(c, m, "failback", flow_args(flow), MIRROR_FAILOVER_TIMEOUT_MS);
+    json_t *res = mirror_call(c, m, "failback", flow_args(flow), MIRROR_FAILBACK_TIMEOUT_MS);
     if (!res)
         return CLI_FAIL;
     if (c->json) {

@@ -7,7 +7,9 @@
 #     and with the rate lifted it is fast again;
 #  4. drop: an open connection is closed by the proxy, a new one works, and a kcat
 #     consumer that was reading reconnects and gets records produced after the drop;
-#  5. cut: connections are refused (kcat -L fails) until restore, then kcat works again.
+#  5. cut: connections are refused (kcat -L fails) until restore, then kcat works again;
+#  6. blackhole: a connection is accepted but a request gets no answer (no reset either)
+#     until restore, then the same connection gets its answer and kcat works again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
 
@@ -111,4 +113,18 @@ proxy_cmd restore
 kc -L -t through >"$ST_TMP/restored-L.txt" || fail "kcat -L after restore failed"
 assert_contains "$ST_TMP/restored-L.txt" 'topic "through" with 1 partitions' "metadata after restore"
 assert_eq 300 "$(read_topic through '%k\n' | wc -l)" "records read after restore"
+
+# ---- 6. blackhole and restore ----
+proxy_cmd blackhole
+log "proxy: $PROXY_ANSWER"
+exec 3<>"/dev/tcp/127.0.0.1/$PROXY_PORT" || fail "a connection to the proxy was refused while black-holed"
+printf '\x00\x00\x00\x0a\x00\x12\x00\x00\x00\x00\x00\x01\x00\x00' >&3
+got=$(timeout 2 head -c 4 <&3 | od -An -tx1 | tr -d ' \n') || true
+[ -z "$got" ] || fail "an ApiVersions request was answered through a black-holed link ($got)"
+proxy_cmd restore
+got=$(timeout 10 head -c 4 <&3 | od -An -tx1 | tr -d ' \n') || true
+exec 3<&- 3>&-
+[ -n "$got" ] && [ "$got" != 00000000 ] || fail "the held request got no answer after restore"
+kc -L -t through >"$ST_TMP/restored2-L.txt" || fail "kcat -L after the blackhole failed"
+log "black-holed: a request waited 2 s unanswered on an open connection; answered after restore"
 stop_broker

@@ -13,7 +13,11 @@
  * (a FIFO at PATH is read too, without answers):
  *   cut        close every connection and refuse new ones (the listener is closed)
  *   drop       close every current connection, keep accepting
- *   restore    accept again after a cut
+ *   blackhole  the link stops carrying anything: connections stay open but nothing is read
+ *              or written, new ones are accepted and get nothing either — what a lost
+ *              datacenter looks like from outside (no reset, no answer, until the
+ *              client's own timeouts); restore ends it
+ *   restore    accept again after a cut; forward again after a blackhole
  *   delay N    one-way delay in ms for data received from now on, both directions
  *   rate N     bytes per second per direction (0: unlimited)
  *   target H:P new connections go to H:P (a test starts the proxy before the broker
@@ -290,7 +294,7 @@ static int64_t dir_pump(proxy *p, conn *c, int from, int64_t now)
 {
     direction *d = &c->dir[from];
     int to = 1 - from;
-    if (c->connecting || d->blocked)
+    if (c->connecting || d->blocked || p->blackhole)
         return INT64_MAX;
     if (p->rate > 0) {
         /* a burst of at most 50 ms of rate (and at least one chunk's worth of 1 KiB),
@@ -364,7 +368,7 @@ static int64_t conn_pump(proxy *p, conn *c, int64_t now)
     for (int s = 0; s < 2; s++) {
         uint32_t ev = 0;
         direction *in = &c->dir[s], *out = &c->dir[1 - s];
-        bool can_read = !(s == 1 && c->connecting);
+        bool can_read = !(s == 1 && c->connecting) && !p->blackhole;
         if (can_read && !in->eof && in->queued + CHUNK_OVERHEAD < p->buffer_bytes)
             ev |= EPOLLIN;
         if ((s == 1 && c->connecting) || out->blocked)

@@ -78,6 +78,7 @@ typedef struct proxy {
     int nconns;
     uint64_t accepted;
     uint64_t delivered[2];
+    bool blackhole; /* nothing is forwarded, nothing is closed (see netproxy.c) */
     bool stopping;
 } proxy;
 

@@ -1,6 +1,6 @@
 /*
  * netproxy's control channel: a unix socket (or a FIFO) taking one command a line
- * (cut, drop, restore, delay, rate, target, stats; see netproxy.c) and answering each
+ * (cut, drop, blackhole, restore, delay, rate, target, stats; see netproxy.c) and answering each
  * with one "ok ..." or "error ..." line, plus the --send client for it.
  */
 #include <errno.h>
@@ -70,7 +70,12 @@ static void control_command(proxy *p, endpoint *cc, char *line)
         int killed = np_kill_all(p);
         fprintf(stderr, "netproxy: drop: closed %d connections\n", killed);
         control_reply(cc, "ok drop closed %d", killed);
+    } else if (strcmp(line, "blackhole") == 0) {
+        p->blackhole = true;
+        fprintf(stderr, "netproxy: blackhole: %d connections held silent\n", p->nconns);
+        control_reply(cc, "ok blackhole holding %d", p->nconns);
     } else if (strcmp(line, "restore") == 0) {
+        p->blackhole = false;
         if (p->listener.fd < 0 && np_listen(p, err, sizeof(err)) != 0) {
             fprintf(stderr, "netproxy: restore: %s\n", err);
             control_reply(cc, "error restore: %s", err);
@@ -99,7 +104,7 @@ static void control_command(proxy *p, endpoint *cc, char *line)
     } else {
         fprintf(stderr, "netproxy: unknown control command \"%s\"\n", line);
         control_reply(cc,
-                      "error unknown command \"%s\" (cut, drop, restore, delay MS, rate "
+                      "error unknown command \"%s\" (cut, drop, blackhole, restore, delay MS, rate "
                       "BYTES_PER_SEC, target HOST:PORT, stats)",
                       line);
     }

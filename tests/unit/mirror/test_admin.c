@@ -34,7 +34,6 @@ static int setup(void **state)
         .flows = f->flows,
         .nflows = 2,
         .started_ms = 0,
-        .failover_timeout_ms = 1000,
     };
     *state = f;
     return 0;
