@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
@@ -80,6 +81,39 @@ static int out_of_memory(char *err, size_t errlen)
     return -1;
 }
 
+/* ---- loop turns ---- */
+
+void st_mirror_turns_add(st_mirror_turns *t, int64_t us)
+{
+    t->us[t->head] = us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+    t->head = (t->head + 1) % ST_MIRROR_TURNS;
+    if (t->n < ST_MIRROR_TURNS)
+        t->n++;
+    t->count++;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* {"turns", "max_ms", "p99_ms"}, or NULL. */
+static json_t *turns_json(const st_mirror_turns *t)
+{
+    if (!t)
+        return NULL;
+    uint32_t *sorted = malloc((t->n ? t->n : 1) * sizeof *sorted);
+    if (!sorted)
+        return NULL;
+    memcpy(sorted, t->us, t->n * sizeof *sorted);
+    qsort(sorted, t->n, sizeof *sorted, cmp_u32);
+    double max = t->n ? sorted[t->n - 1] / 1000.0 : 0;
+    double p99 = t->n ? sorted[(size_t)((double)(t->n - 1) * 0.99)] / 1000.0 : 0;
+    free(sorted);
+    return json_pack("{s:I,s:f,s:f}", "turns", (json_int_t)t->count, "max_ms", max, "p99_ms", p99);
+}
+
 /* ---- commands ---- */
 
 static int cmd_help(st_mirror_admin *a, json_t *args, json_t **result, char *err, size_t errlen);
@@ -104,6 +138,11 @@ static int cmd_status(st_mirror_admin *a, json_t *args, json_t **result, char *e
         return out_of_memory(err, errlen);
     *result =
         json_pack("{s:o, s:I}", "flows", flows, "uptime_ms", (json_int_t)(now - a->started_ms));
+    json_t *loop = turns_json(a->turns);
+    if (*result && loop)
+        json_object_set_new(*result, "loop", loop);
+    else
+        json_decref(loop);
     return *result ? 0 : out_of_memory(err, errlen);
 }
 

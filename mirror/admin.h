@@ -6,7 +6,8 @@
  *
  * Commands and their args (results are JSON objects):
  *   help                   {"commands": [{name, args, help}]}
- *   status                 {"flows": [st_mflow_status...], "uptime_ms"}
+ *   status                 {"flows": [st_mflow_status...], "uptime_ms", "loop": {"turns",
+ *                          "max_ms", "p99_ms"} (over the last ST_MIRROR_TURNS turns)}
  *   status   {flow?}       with flow: that flow's st_mflow_status object alone
  *   pause    {flow}        {"flow", "state"}
  *   resume   {flow}        {"flow", "state"}
@@ -27,13 +28,27 @@
 #include "mirror/config.h"
 #include "mirror/flow.h"
 
+/* How long the daemon's loop turns take (a turn: answer what waits on the management
+ * socket, step every flow). A command waits at most one turn, so these bound how late
+ * `status` can answer. The last ST_MIRROR_TURNS turns are kept (~100 s when idle). */
+#define ST_MIRROR_TURNS 10000
+typedef struct st_mirror_turns {
+    uint64_t count;
+    uint32_t us[ST_MIRROR_TURNS]; /* ring of the last turns' lengths, microseconds */
+    size_t head, n;
+} st_mirror_turns;
+
+/* Notes one turn's length. */
+void st_mirror_turns_add(st_mirror_turns *t, int64_t us);
+
 /* The daemon's side of the commands. A plain struct the daemon fills in (and a test can
  * fill with NULL flows to check argument handling, which never touches a flow). */
 typedef struct st_mirror_admin {
     const st_mflow_config *configs; /* borrowed: configs[i] names flows[i] */
     st_mflow **flows;               /* borrowed: the running flows */
     size_t nflows;
-    int64_t started_ms; /* wall clock at start, for uptime_ms */
+    int64_t started_ms;     /* wall clock at start, for uptime_ms */
+    st_mirror_turns *turns; /* borrowed; NULL: not reported */
 } st_mirror_admin;
 
 /*

@@ -301,6 +301,8 @@ int st_mflow_failback(st_mflow *f, json_t **report, char *err, size_t errlen)
     size_t nold = f->ntopics;
     mf_ckpt_reset(f);
     mf_clients_stop(f);
+    mf_sync_free(f);
+    f->loading = false;
     f->gen++; /* results of jobs about the old topic set are dropped */
     f->topics = NULL;
     f->ntopics = f->cap_topics = 0;
@@ -359,10 +361,9 @@ int st_mflow_failback(st_mflow *f, json_t **report, char *err, size_t errlen)
         f->state = MF_FAILED_BACK;
         return -1;
     }
-    if (mf_offsets_load(f) != 0)
-        mf_error(f, "failback: offsets of the reverse flow are not saved on %s", f->tgt->alias);
+    /* copying starts once the reverse flow's map is loaded from the new target */
+    mf_offsets_load_start(f);
     f->state = MF_FAILED_BACK;
-    mf_assign_ready(f);
     *report = json_pack("{s:s,s:o}", "flow", f->fc->name, "from", from);
     st_info("%s: failed back: now copying %s → %s", f->fc->name, f->src->alias, f->tgt->alias);
     return 0;

@@ -174,7 +174,9 @@ static rd_kafka_topic_t *producer_topic(st_mflow *f, mf_topic *t)
 
 void mf_assign_ready(st_mflow *f)
 {
-    if (!f->consumer || f->state == MF_FAILED_OVER)
+    /* not before the map is loaded: what is delivered goes into it */
+    if (!f->consumer || !f->offsets_ready || f->state == MF_FAILED_OVER ||
+        f->state == MF_FAILING_OVER)
         return;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
     for (size_t i = 0; i < f->ntopics; i++) {
@@ -184,7 +186,7 @@ void mf_assign_ready(st_mflow *f)
         for (int32_t p = 0; p < t->nparts; p++) {
             mf_part *part = t->parts[p];
             if (part->assigned || !part->resumed || part->stopped || part->resync ||
-                p >= t->tgt_partitions)
+                part->checking || p >= t->tgt_partitions)
                 continue;
             rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(list, t->name, p);
             tp->offset = part->position >= 0 ? part->position : RD_KAFKA_OFFSET_BEGINNING;
@@ -301,18 +303,38 @@ static mf_part *msg_part(st_mflow *f, const rd_kafka_message_t *m)
 }
 
 /* The source start moved past what we had copied (retention, DeleteRecords, a recreated
- * topic): report the lost range and carry on from the new start — never silently. */
+ * topic): ask the source for its range (on the source's worker), then report the lost
+ * range and carry on from the new start — never silently. */
 static void on_out_of_range(st_mflow *f, mf_part *p)
 {
-    int64_t lo = -1, hi = -1;
-    rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(f->consumer, p->topic->name, p->partition, &lo, &hi, 3000);
     mf_unassign(f, p);
-    if (err) {
+    if (p->checking)
+        return;
+    mf_offsets_job *j = mf_offsets_job_new(f, MF_OFS_OUT_OF_RANGE, 3000);
+    if (!j) {
+        p->resumed = true; /* reassigned at the same position on the next step */
+        return;
+    }
+    mf_offsets_job_add(j, p->topic->name, p->partition);
+    p->checking = true;
+    st_mworker_submit(f->src_worker, &j->job);
+}
+
+static void out_of_range_answer(st_mflow *f, mf_offsets_job *j)
+{
+    int64_t lo = -1, hi = -1;
+    mf_topic *t = j->hi->cnt ? mf_topic_find(f, j->hi->elems[0].topic) : NULL;
+    int32_t partition = j->hi->cnt ? j->hi->elems[0].partition : -1;
+    if (!t || partition >= t->nparts || !t->parts[partition]->checking)
+        return;
+    mf_part *p = t->parts[partition];
+    p->checking = false;
+    if (!mf_offsets_job_get(j, 0, &lo, &hi)) {
         mf_error(f,
                  "%s[%d]: offset %" PRId64 " is out of range and the source's range is "
                  "unknown (%s); retrying",
-                 p->topic->name, p->partition, p->position, rd_kafka_err2str(err));
+                 p->topic->name, p->partition, p->position,
+                 rd_kafka_err2str(j->err ? j->err : j->hi->elems[0].err));
         p->resumed = true; /* reassigned at the same position on the next step */
         return;
     }
@@ -427,9 +449,15 @@ static int copy_one(st_mflow *f, mf_part *p, rd_kafka_message_t *m)
     return 0;
 }
 
+/* Hands consumed records to the producer for at most MF_COPY_BUDGET_US of this turn: a
+ * burst (10,000 records a batch) must not keep the loop, and so the management answers
+ * and the other flows, waiting. What is left stays pending for the next turn. */
 static void copy_pending(st_mflow *f)
 {
+    int64_t until = st_mono_us() + MF_COPY_BUDGET_US;
     while (f->pending_pos < f->npending) {
+        if ((f->pending_pos & 127) == 127 && st_mono_us() > until)
+            return;
         rd_kafka_message_t *m = f->pending[f->pending_pos];
         if (m->err) {
             on_consumer_error(f, m);
@@ -599,6 +627,10 @@ static void source_ends_request(st_mflow *f)
 
 void mf_on_offsets(st_mflow *f, mf_offsets_job *j)
 {
+    if (j->purpose == MF_OFS_OUT_OF_RANGE) {
+        out_of_range_answer(f, j);
+        return;
+    }
     if (j->purpose != MF_OFS_SOURCE_ENDS) {
         mf_failover_on_offsets(f, j);
         return;
@@ -613,6 +645,18 @@ void mf_on_offsets(st_mflow *f, mf_offsets_job *j)
         t->parts[p]->source_start = lo;
         t->parts[p]->source_end = hi;
     }
+}
+
+void mf_on_loaded(st_mflow *f)
+{
+    int64_t now = st_wall_ms();
+    if (f->state == MF_STARTING) {
+        f->state = MF_RUNNING;
+        f->next_sync_ms = now;
+        f->next_persist_ms = now + 1000;
+        f->next_ckpt_ms = now + f->fc->checkpoint_interval_ms;
+    }
+    mf_assign_ready(f);
 }
 
 void mf_poll_events(st_mflow *f)
@@ -688,6 +732,7 @@ void st_mflow_free(st_mflow *f, int64_t timeout_ms)
     mf_ckpt_reset(f);
     mf_gcache_free(f);
     mf_fo_free(f);
+    mf_sync_free(f);
     mf_clients_stop(f);
     st_mworker_stop(f->src_worker, 500);
     st_mworker_stop(f->tgt_worker, 500);
@@ -701,27 +746,23 @@ void st_mflow_free(st_mflow *f, int64_t timeout_ms)
     free(f);
 }
 
-void st_mflow_step(st_mflow *f, int64_t now_ms)
+bool st_mflow_step(st_mflow *f, int64_t now_ms)
 {
     if (f->state == MF_STARTING) {
-        if (now_ms < f->next_sync_ms)
-            return;
-        if (mf_offsets_load(f) != 0) {
-            f->next_sync_ms = now_ms + 2000;
-            return;
-        }
-        f->state = MF_RUNNING;
-        f->next_sync_ms = now_ms;
-        f->next_persist_ms = now_ms + 1000;
-        f->next_ckpt_ms = now_ms + f->fc->checkpoint_interval_ms;
+        mf_poll_events(f);
+        if (f->state == MF_STARTING && !f->loading && now_ms >= f->next_sync_ms)
+            mf_offsets_load_start(f);
+        if (f->state == MF_STARTING)
+            return false;
+        now_ms = st_wall_ms();
     }
     if (f->state == MF_FAILED_OVER) {
         mf_poll_events(f);
-        return;
+        return false;
     }
     if (f->state == MF_FAILING_OVER) {
         mf_failover_step(f, now_ms);
-        return;
+        return false;
     }
     mf_poll_events(f);
     if (f->discovery && now_ms >= f->next_sync_ms) {
@@ -751,6 +792,8 @@ void st_mflow_step(st_mflow *f, int64_t now_ms)
         sample_step(f, now_ms);
         f->next_sample_ms = now_ms + 1000;
     }
+    /* records left over from this turn's budget: come back without waiting */
+    return f->pending_pos < f->npending;
 }
 
 static int set_paused(st_mflow *f, bool pause, char *err, size_t errlen)

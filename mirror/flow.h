@@ -53,8 +53,10 @@ st_mflow *st_mflow_new(const st_mflow_config *fc, char *err, size_t errlen);
  * persists the offsets map, frees. NULL is fine. */
 void st_mflow_free(st_mflow *f, int64_t timeout_ms);
 
-/* One turn of the work above; returns quickly. now_ms is wall-clock ms. */
-void st_mflow_step(st_mflow *f, int64_t now_ms);
+/* One turn of the work above; returns quickly (its copying is bounded in time). now_ms is
+ * wall-clock ms. true when work is left for the next turn right away (records consumed
+ * and not yet handed to the producer): the caller should not sleep. */
+bool st_mflow_step(st_mflow *f, int64_t now_ms);
 
 /* Pause/resume consuming (deliveries in flight complete). 0, or -1 with err (e.g. the
  * flow was failed over). */

@@ -33,6 +33,7 @@
 #define MF_RATE_SLOTS      6      /* one sample a second: rates over the last ~5 s */
 #define MF_MAX_OUTQ        200000 /* producer queue length above which we stop consuming */
 #define MF_CONSUME_BATCH   10000
+#define MF_COPY_BUDGET_US  5000 /* per flow and loop turn, handing records to the producer */
 #define MF_TOPIC_NAME_MAX  512
 #define MF_ADMIN_TIMEOUT   15000
 #define MF_SCAN_TIMEOUT_MS 60000
@@ -69,6 +70,7 @@ typedef struct mf_rate {
 } mf_rate;
 
 struct mf_topic;
+struct mf_meta_job;
 
 typedef struct mf_part {
     struct mf_topic *topic;
@@ -81,6 +83,8 @@ typedef struct mf_part {
     bool resumed;                     /* position known, ready to assign */
     bool assigned;                    /* in the consumer's assignment */
     bool resync;       /* a delivery failed: rescan the target once nothing is in flight */
+    bool scanning;     /* a resume scan of the target is out for it (resume.c) */
+    bool checking;     /* out of range: the source's offsets are being asked */
     bool stopped;      /* no longer copied (topic deleted, went backwards) */
     mf_inflight *ring; /* FIFO of records in flight */
     size_t ring_cap, ring_head, ring_len;
@@ -167,6 +171,7 @@ typedef enum mf_offsets_purpose {
     MF_OFS_SOURCE_ENDS = 0, /* every sync: the source's start and end offsets */
     MF_OFS_FAILOVER_SOURCE, /* failover: the source's ends, if it still answers */
     MF_OFS_FAILOVER_TARGET, /* failover: the target's ends (divergence points) */
+    MF_OFS_OUT_OF_RANGE,    /* a partition's position is out of range: where is it now */
 } mf_offsets_purpose;
 
 typedef struct mf_offsets_job {
@@ -193,7 +198,10 @@ struct st_mflow {
     rd_kafka_message_t **pending; /* consumed, not yet accepted by the producer */
     size_t npending, pending_pos, cap_pending;
     bool offsets_ready; /* offsets topic exists on the target and was loaded */
-    bool discovery;     /* topic discovery on (off after failback: fixed partition set) */
+    bool loading;       /* the load job is out (resume.c) */
+    bool sync_busy;     /* a discovery round's metadata jobs are out (sync.c) */
+    struct mf_meta_job *sync_src, *sync_tgt; /* their answers, until both are in */
+    bool discovery; /* topic discovery on (off after failback: fixed partition set) */
     int64_t next_sync_ms, next_ckpt_ms, next_hb_ms, next_persist_ms, next_sample_ms;
     int64_t last_ckpt_ms; /* wall ms of the last completed checkpoint, 0 never */
     size_t ckpt_groups;   /* groups written by the last checkpoint */
@@ -240,25 +248,39 @@ void mf_clients_stop(st_mflow *f);
 /* Drops consumed-but-unproduced records. */
 void mf_pending_drop(st_mflow *f);
 
-/* ---- sync.c ---- */
-/* (mf_client_new, mf_clients_start, mf_clients_stop are defined here.) */
-/* Makes sure ST_MIRROR_OFFSETS_TOPIC exists on the target and loads it into f->map.
- * Blocking, bounded by timeouts. 0 or -1 (error recorded; retried by the caller). */
-int mf_offsets_load(st_mflow *f);
+/* ---- clients.c ---- */
+/* (mf_client_new, mf_clients_start, mf_clients_stop are declared above.) */
+
+/* ---- resume.c ---- */
+/* Starts loading ST_MIRROR_OFFSETS_TOPIC from the target into a fresh map on the target's
+ * worker (creating the topic if needed); mf_on_loaded follows on success, a retry in 2 s
+ * on failure. */
+void mf_offsets_load_start(st_mflow *f);
+/* The flow's side of a completed load: f->map and offsets_ready are set (flow.c). */
+void mf_on_loaded(st_mflow *f);
 /* Finds where each listed partition resumes: the map's position, then the target scanned
- * from there for records with this source's "strait.src". Sets resumed/position/
- * delivered. Blocking, bounded by MF_SCAN_TIMEOUT_MS. */
+ * (on its worker) from there for records with this source's "strait.src". Marks them
+ * scanning; the answer sets resumed/position/delivered and assigns them. */
 void mf_resume_parts(st_mflow *f, mf_part **parts, size_t n);
 /* Produces the map's changed runs to the offsets topic. */
 void mf_offsets_persist(st_mflow *f);
-/* Topic discovery, creation, partition growth. */
+/* Parses "<alias>/<offset>" of a strait.src header: true with *offset when alias matches. */
+bool mf_parse_src_header(const void *value, size_t len, const char *alias, int64_t *offset);
+/* Worker thread: creates topic `name` (1 partition, `config` pairs) through rk unless it
+ * exists, waiting up to 12 s. 0 (and *created), or -1 with err. */
+int mf_ensure_topic(rd_kafka_t *rk, const char *name, const char *const *config,
+                    const atomic_bool *cancelled, bool *created, char *err, size_t errlen);
+
+/* ---- sync.c ---- */
+/* Topic discovery, creation, partition growth: starts a round of metadata jobs unless
+ * one is out; the rest follows when both answers are in. */
 void mf_sync(st_mflow *f, int64_t now_ms);
+/* Frees a round's answers (flow freed, topic set replaced). */
+void mf_sync_free(st_mflow *f);
 /* One heartbeat record to the source. */
 void mf_heartbeat(st_mflow *f, int64_t now_ms);
 /* Handles a CreateTopics/CreatePartitions/DescribeConfigs result; true when it was one. */
 bool mf_sync_event(st_mflow *f, rd_kafka_event_t *ev);
-/* Parses "<alias>/<offset>" of a strait.src header: true with *offset when alias matches. */
-bool mf_parse_src_header(const void *value, size_t len, const char *alias, int64_t *offset);
 
 /* Polls the admin queues and collects the workers' results (both dispatch to the code
  * they belong to). */

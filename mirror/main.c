@@ -2,10 +2,13 @@
  * strait-mirror: load the config, start every flow, serve the management endpoint and
  * drive the flows from one thread until SIGINT or SIGTERM, then stop cleanly.
  *
- * The flows do no blocking work in st_mflow_step (librdkafka's threads do the I/O), so
- * one loop suffices: poll the management socket for up to POLL_MS, answer what waits,
- * step every flow, again. POLL_MS bounds how late a flow's timers (heartbeats,
- * checkpoints, delivery reports) are served when nothing else happens.
+ * The flows do no blocking work in st_mflow_step (librdkafka's threads do the I/O, the
+ * flows' workers make the calls that wait for a cluster), and each step's copying is
+ * bounded in time, so one loop suffices: poll the management socket for up to POLL_MS
+ * (not at all while a flow has records left over), answer what waits, step every flow,
+ * again. POLL_MS bounds how late a flow's timers (heartbeats, checkpoints, delivery
+ * reports) are served when nothing else happens. Every turn's length is kept for status
+ * ("loop"): a command waits at most one turn.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,7 +35,8 @@
 #include "mirror/flow.h"
 
 #define POLL_MS         10
-#define STOP_TIMEOUT_MS 10000 /* per flow: wait for the target to acknowledge */
+#define STOP_TIMEOUT_MS 10000  /* per flow: wait for the target to acknowledge */
+#define SLOW_TURN_US    100000 /* a turn this long is logged (at most every 10 s) */
 
 /* A signal handler cannot be handed a context: the one static of strait-mirror, read
  * by the loop each turn. */
@@ -222,14 +226,17 @@ int main(int argc, char **argv)
     /* Large (regexes, paths): off the stack. */
     st_mirror_config *cfg = calloc(1, sizeof *cfg);
     st_mflow *flows[ST_MIRROR_MAX_FLOWS] = {0};
+    st_mirror_turns *turns = calloc(1, sizeof *turns);
     size_t nflows = 0;
     st_mgmt_server *server = NULL;
     st_dirlock *lock = NULL;
     char err[1024];
     int rc = 1;
     bool loaded = false;
-    if (!cfg) {
+    if (!cfg || !turns) {
         fprintf(stderr, "strait-mirror: out of memory\n");
+        free(cfg);
+        free(turns);
         return 1;
     }
     if (st_mirror_config_load(cfg, config, err, sizeof err)) {
@@ -278,6 +285,7 @@ int main(int argc, char **argv)
         .flows = flows,
         .nflows = 0,
         .started_ms = st_wall_ms(),
+        .turns = turns,
     };
     server = st_mgmt_server_open(cfg->mgmt_url, cfg->mgmt_token, st_mirror_admin_handle, &admin,
                                  err, sizeof err);
@@ -323,17 +331,38 @@ int main(int argc, char **argv)
 
     struct pollfd pfd[2] = {{.fd = st_mgmt_server_fd(server), .events = POLLIN},
                             {.fd = st_mgmt_server_survey_fd(server), .events = POLLIN}};
+    int64_t slow_logged_ms = 0;
+    bool busy = false;
     while (!stop_requested) {
-        int n = poll(pfd, 2, POLL_MS);
+        int n = poll(pfd, 2, busy ? 0 : POLL_MS);
         if (n < 0 && errno != EINTR) {
             st_error("poll on the management sockets failed: %s", strerror(errno));
             goto out;
         }
+        int64_t t0 = st_mono_us();
         if (n > 0 && ((pfd[0].revents | pfd[1].revents) & POLLIN))
             st_mgmt_server_process(server);
-        int64_t now = st_wall_ms();
-        for (size_t i = 0; i < nflows; i++)
-            st_mflow_step(flows[i], now);
+        int64_t now = st_wall_ms(), t1 = st_mono_us(), slowest = 0;
+        size_t slow_flow = 0;
+        busy = false;
+        for (size_t i = 0; i < nflows; i++) {
+            int64_t s0 = st_mono_us();
+            if (st_mflow_step(flows[i], now))
+                busy = true;
+            if (st_mono_us() - s0 > slowest) {
+                slowest = st_mono_us() - s0;
+                slow_flow = i;
+            }
+        }
+        int64_t turn = st_mono_us() - t0;
+        st_mirror_turns_add(turns, turn);
+        if (turn > SLOW_TURN_US && now - slow_logged_ms > 10000) {
+            st_warn("a loop turn took %lld ms (commands %lld ms, flow %s %lld ms): management "
+                    "answers waited that long",
+                    (long long)turn / 1000, (long long)(t1 - t0) / 1000, cfg->flows[slow_flow].name,
+                    (long long)slowest / 1000);
+            slow_logged_ms = now;
+        }
     }
     st_sd_notify("STOPPING=1");
     st_info("stopping: waiting up to %d s per flow for records in flight", STOP_TIMEOUT_MS / 1000);
@@ -345,6 +374,7 @@ out:
     if (loaded)
         st_mirror_config_free(cfg);
     free(cfg);
+    free(turns);
     st_dirlock_release(lock); /* last: nothing of this run touches the directory after */
     if (rc == 0)
         st_info("stopped cleanly");

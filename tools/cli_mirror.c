@@ -438,6 +438,11 @@ static int mirror_status(cli_ctx *c, mirror_opts *m, int argc, char **argv)
             print_flow(f);
         }
     }
+    const json_t *loop = json_object_get(res, "loop");
+    if (!c->json && loop)
+        printf("\ndaemon: up %.0f s; loop turns p99 %.1f ms, longest %.1f ms (the last %.0f)\n",
+               num(res, "uptime_ms") / 1000, num(loop, "p99_ms"), num(loop, "max_ms"),
+               num(loop, "turns") < 10000 ? num(loop, "turns") : 10000);
     json_decref(res);
     return CLI_OK;
 }
