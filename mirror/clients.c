@@ -26,6 +26,9 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     st_mflow *f = opaque;
+    if (rk == f->producer && f->state == MF_STOPPING &&
+        (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT))
+        f->stop.target_down = true; /* what is in flight will not be acknowledged soon */
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
         /* a cut link: librdkafka reconnects and retries by itself; worth a status line */
         mf_error(f, "%s: %s (retrying)", rd_kafka_name(rk), reason);
@@ -202,6 +205,7 @@ static void destroy_later(st_mworker *w, rd_kafka_t *a, rd_kafka_t *b)
     j->job.run = destroy_run;
     j->job.done = destroy_done;
     j->job.drop = destroy_drop;
+    j->job.must_run = true;
     j->rk[0] = a;
     j->rk[1] = b;
     st_mworker_submit(w, &j->job);

@@ -56,6 +56,10 @@ int st_mflow_failover(st_mflow *f, char *err, size_t errlen)
 {
     if (f->state == MF_FAILING_OVER)
         return 0; /* already on its way: the caller waits for it like the first one */
+    if (f->state == MF_STOPPING) {
+        snprintf(err, errlen, "the daemon is stopping");
+        return -1;
+    }
     if (f->state == MF_FAILED_OVER || f->state == MF_FAILED_BACK) {
         snprintf(err, errlen, "flow %s is already failed over%s", f->fc->name,
                  f->state == MF_FAILED_BACK ? " and back" : "");
@@ -290,6 +294,10 @@ void mf_failover_step(st_mflow *f, int64_t now_ms)
 
 int st_mflow_failback(st_mflow *f, json_t **report, char *err, size_t errlen)
 {
+    if (f->state == MF_STOPPING) {
+        snprintf(err, errlen, "the daemon is stopping");
+        return -1;
+    }
     if (f->state != MF_FAILED_OVER) {
         snprintf(err, errlen, "flow %s is not failed over (failback reverses a failover)",
                  f->fc->name);

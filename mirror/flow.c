@@ -516,90 +516,6 @@ static void resync_step(st_mflow *f)
     }
 }
 
-/* ---- rates and watermarks ---- */
-
-static void rate_sample(mf_rate *r, int64_t now_ms, int64_t recs, int64_t bytes)
-{
-    r->t_ms[r->head] = now_ms;
-    r->recs[r->head] = recs;
-    r->bytes[r->head] = bytes;
-    r->head = (r->head + 1) % MF_RATE_SLOTS;
-    if (r->n < MF_RATE_SLOTS)
-        r->n++;
-}
-
-static void rate_get(const mf_rate *r, double *rps, double *bps)
-{
-    *rps = *bps = 0;
-    if (r->n < 2)
-        return;
-    int newest = (r->head + MF_RATE_SLOTS - 1) % MF_RATE_SLOTS;
-    int oldest = (r->head + MF_RATE_SLOTS - r->n) % MF_RATE_SLOTS;
-    double dt = (double)(r->t_ms[newest] - r->t_ms[oldest]) / 1000.0;
-    if (dt <= 0)
-        return;
-    *rps = (double)(r->recs[newest] - r->recs[oldest]) / dt;
-    *bps = (double)(r->bytes[newest] - r->bytes[oldest]) / dt;
-}
-
-static void refresh_watermarks(st_mflow *f, mf_part *part)
-{
-    int64_t lo, hi;
-    /* cached by the fetcher: never blocks. While paused the fetcher is idle and its
-     * values are stale: the periodic offsets job (mf_on_offsets) keeps them then. */
-    if (part->assigned && f->consumer && (f->state == MF_RUNNING || f->state == MF_FAILED_BACK) &&
-        rd_kafka_get_watermark_offsets(f->consumer, part->topic->name, part->partition, &lo, &hi) ==
-            0) {
-        if (lo >= 0)
-            part->source_start = lo;
-        if (hi >= 0)
-            part->source_end = hi;
-    }
-}
-
-static void sample_step(st_mflow *f, int64_t now_ms)
-{
-    rate_sample(&f->rate, now_ms, f->records, f->bytes);
-    for (size_t i = 0; i < f->ntopics; i++) {
-        mf_topic *t = f->topics[i];
-        for (int32_t p = 0; p < t->nparts; p++) {
-            mf_part *part = t->parts[p];
-            refresh_watermarks(f, part);
-            rate_sample(&part->rate, now_ms, part->records, part->bytes);
-        }
-    }
-}
-
-static int64_t part_lag_records(const mf_part *p)
-{
-    if (p->source_end < 0)
-        return 0;
-    int64_t done = p->delivered;
-    if (done < p->source_start)
-        done = p->source_start;
-    if (done < 0)
-        done = 0;
-    return p->source_end > done ? p->source_end - done : 0;
-}
-
-static double part_lag_seconds(mf_part *p, int64_t now_ms)
-{
-    if (part_lag_records(p) == 0 && p->ring_len == 0) {
-        p->caught_up_ms = now_ms;
-        return 0;
-    }
-    int64_t oldest = p->caught_up_ms ? p->caught_up_ms : now_ms;
-    for (size_t i = 0; i < p->ring_len; i++) {
-        const mf_inflight *e = &p->ring[(p->ring_head + i) % p->ring_cap];
-        if (!e->skipped) {
-            if (e->ts_ms > oldest)
-                oldest = e->ts_ms;
-            break;
-        }
-    }
-    return now_ms > oldest ? (double)(now_ms - oldest) / 1000.0 : 0;
-}
-
 /* The source's start and end offsets, asked every sync interval by a worker job: lag
  * stays right while the fetcher is idle (paused), and a failover without a source has
  * recent end offsets to report. */
@@ -711,31 +627,102 @@ st_mflow *st_mflow_new(const st_mflow_config *fc, char *err, size_t errlen)
         goto fail;
     return f;
 fail:
-    st_mflow_free(f, 0);
+    st_mflow_free(f, st_mono_ms() + 1000);
     return NULL;
 }
 
-void st_mflow_free(st_mflow *f, int64_t timeout_ms)
+/* ---- stopping ---- */
+
+void st_mflow_stop_begin(st_mflow *f)
+{
+    if (f->state == MF_STOPPING)
+        return;
+    f->state = MF_STOPPING;
+    if (f->consumer)
+        rd_kafka_assign(f->consumer, NULL);
+    for (size_t i = 0; i < f->ntopics; i++)
+        for (int32_t p = 0; p < f->topics[i]->nparts; p++)
+            f->topics[i]->parts[p]->assigned = false;
+    mf_pending_drop(f);
+    mf_ckpt_reset(f);
+    mf_fo_free(f);
+    f->stop.phase = MF_STOP_DRAIN;
+    f->stop.started_ms = f->stop.progress_ms = st_mono_ms();
+    f->stop.last_outq = -1;
+}
+
+/* One turn of stopping: wait for the records in flight while the target acknowledges
+ * them, then persist the map and wait (briefly) for that too. */
+static void stop_step(st_mflow *f)
+{
+    mf_stop *st = &f->stop;
+    int64_t now = st_mono_ms();
+    mf_poll_events(f);
+    int outq = 0;
+    if (f->producer) {
+        rd_kafka_poll(f->producer, 0);
+        outq = rd_kafka_outq_len(f->producer);
+    }
+    if (outq != st->last_outq) {
+        st->last_outq = outq;
+        st->progress_ms = now;
+    }
+    if (st->phase == MF_STOP_DRAIN) {
+        bool stalled =
+            now - st->progress_ms >= (st->target_down ? MF_STOP_DOWN_MS : MF_STOP_NO_PROGRESS_MS);
+        if (outq > 0 && !stalled && now - st->started_ms < MF_STOP_MAX_MS)
+            return;
+        if (outq > 0)
+            mf_error(f,
+                     "stopping: %d record(s) still unacknowledged by %s after %" PRId64
+                     " ms%s; a restart copies them again",
+                     outq, f->tgt->alias, now - st->started_ms,
+                     stalled ? " (it stopped answering)" : "");
+        else
+            st_info("%s: stopping: every record in flight acknowledged after %" PRId64 " ms",
+                    f->fc->name, now - st->started_ms);
+        mf_offsets_persist(f);
+        st->phase = MF_STOP_PERSIST;
+        st->persist_deadline = now + (outq > 0 ? 0 : MF_STOP_PERSIST_MS);
+        st->persist_outq = f->producer ? rd_kafka_outq_len(f->producer) : 0;
+        return;
+    }
+    if (st->phase == MF_STOP_PERSIST && (outq == 0 || now >= st->persist_deadline)) {
+        if (outq > 0 && st->persist_outq > 0)
+            mf_error(f,
+                     "stopping: the offset map's last runs were not acknowledged by %s; a "
+                     "restart finds those records by scanning the target",
+                     f->tgt->alias);
+        st->phase = MF_STOP_DONE;
+    }
+}
+
+bool st_mflow_stopped(const st_mflow *f)
+{
+    return f->state == MF_STOPPING && f->stop.phase == MF_STOP_DONE;
+}
+
+void st_mflow_shutdown(st_mflow *f)
 {
     if (!f)
         return;
-    if (f->consumer)
-        rd_kafka_assign(f->consumer, NULL);
-    mf_pending_drop(f);
-    if (f->producer) {
-        rd_kafka_flush(f->producer, (int)(timeout_ms > 0 ? timeout_ms : 0));
-        if (f->offsets_ready) {
-            mf_offsets_persist(f);
-            rd_kafka_flush(f->producer, (int)(timeout_ms > 0 ? timeout_ms : 0));
-        }
-    }
+    mf_clients_stop(f);
+    st_mworker_shutdown(f->src_worker);
+    st_mworker_shutdown(f->tgt_worker);
+}
+
+bool st_mflow_free(st_mflow *f, int64_t deadline_ms)
+{
+    if (!f)
+        return true;
+    if (f->consumer || f->producer || f->src_producer)
+        st_mflow_shutdown(f);
+    bool all = st_mworker_stop(f->src_worker, deadline_ms);
+    all = st_mworker_stop(f->tgt_worker, deadline_ms) && all;
     mf_ckpt_reset(f);
     mf_gcache_free(f);
     mf_fo_free(f);
     mf_sync_free(f);
-    mf_clients_stop(f);
-    st_mworker_stop(f->src_worker, 500);
-    st_mworker_stop(f->tgt_worker, 500);
     for (size_t i = 0; i < f->ntopics; i++)
         topic_free(f->topics[i]);
     free(f->topics);
@@ -744,10 +731,15 @@ void st_mflow_free(st_mflow *f, int64_t timeout_ms)
     json_decref(f->gaps);
     json_decref(f->failover_report);
     free(f);
+    return all;
 }
 
 bool st_mflow_step(st_mflow *f, int64_t now_ms)
 {
+    if (f->state == MF_STOPPING) {
+        stop_step(f);
+        return false;
+    }
     if (f->state == MF_STARTING) {
         mf_poll_events(f);
         if (f->state == MF_STARTING && !f->loading && now_ms >= f->next_sync_ms)
@@ -789,7 +781,7 @@ bool st_mflow_step(st_mflow *f, int64_t now_ms)
         f->next_ckpt_ms = now_ms + f->fc->checkpoint_interval_ms;
     }
     if (now_ms >= f->next_sample_ms) {
-        sample_step(f, now_ms);
+        mf_sample(f, now_ms);
         f->next_sample_ms = now_ms + 1000;
     }
     /* records left over from this turn's budget: come back without waiting */
@@ -798,6 +790,10 @@ bool st_mflow_step(st_mflow *f, int64_t now_ms)
 
 static int set_paused(st_mflow *f, bool pause, char *err, size_t errlen)
 {
+    if (f->state == MF_STOPPING) {
+        snprintf(err, errlen, "the daemon is stopping");
+        return -1;
+    }
     if (f->state == MF_FAILING_OVER) {
         snprintf(err, errlen, "flow %s is failing over", f->fc->name);
         return -1;
@@ -836,71 +832,4 @@ int st_mflow_pause(st_mflow *f, char *err, size_t errlen)
 int st_mflow_resume(st_mflow *f, char *err, size_t errlen)
 {
     return set_paused(f, false, err, errlen);
-}
-
-static const char *state_name(mf_state s)
-{
-    static const char *const names[] = {"starting",     "running",     "paused",
-                                        "failing-over", "failed-over", "failed-back"};
-    return names[s];
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-json_t *st_mflow_status(st_mflow *f, int64_t now_ms)
-{
-    json_t *parts = json_array();
-    int64_t lag_records = 0;
-    double lag_seconds = 0;
-    for (size_t i = 0; i < f->ntopics; i++) {
-        mf_topic *t = f->topics[i];
-        for (int32_t p = 0; p < t->nparts; p++) {
-            mf_part *part = t->parts[p];
-            double rps, bps;
-            refresh_watermarks(f, part);
-            rate_get(&part->rate, &rps, &bps);
-            int64_t lr = part_lag_records(part);
-            double ls = part_lag_seconds(part, now_ms);
-            lag_records += lr;
-            if (ls > lag_seconds)
-                lag_seconds = ls;
-            json_array_append_new(
-                parts,
-                json_pack("{s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:f,s:f,s:f}", "topic", t->name,
-                          "target_topic", t->target, "partition", (int)p, "position",
-                          (json_int_t)part->position, "delivered", (json_int_t)part->delivered,
-                          "source_end", (json_int_t)part->source_end, "lag_records", (json_int_t)lr,
-                          "lag_seconds", ls, "records_per_sec", rps, "bytes_per_sec", bps));
-        }
-    }
-    double sorted[MF_LAT_SAMPLES];
-    memcpy(sorted, f->latencies, f->nlat * sizeof(double));
-    qsort(sorted, f->nlat, sizeof(double), cmp_double);
-    double p50 = f->nlat ? sorted[(f->nlat - 1) / 2] : 0;
-    double p99 = f->nlat ? sorted[(size_t)((double)(f->nlat - 1) * 0.99)] : 0;
-    json_t *errors = json_array();
-    for (size_t i = 0; i < f->nerrors; i++) {
-        const mf_errent *e =
-            &f->errors[(f->error_head + MF_MAX_ERRORS - f->nerrors + i) % MF_MAX_ERRORS];
-        json_array_append_new(
-            errors, json_pack("{s:I,s:s}", "time", (json_int_t)e->time_ms, "message", e->message));
-    }
-    double rps, bps;
-    rate_get(&f->rate, &rps, &bps);
-    json_t *status = json_pack(
-        "{s:s,s:s,s:s,s:s,s:f,s:f,s:I,s:f,s:{s:f,s:f,s:I},s:I,s:I,s:I,s:O,s:o,s:o}", "flow",
-        f->fc->name, "source", f->src->alias, "target", f->tgt->alias, "state",
-        state_name(f->state), "records_per_sec", rps, "bytes_per_sec", bps, "lag_records",
-        (json_int_t)lag_records, "lag_seconds", lag_seconds, "latency_ms", "p50", p50, "p99", p99,
-        "samples", (json_int_t)f->nlat, "last_checkpoint_age_ms",
-        (json_int_t)(f->last_ckpt_ms ? now_ms - f->last_ckpt_ms : -1), "checkpointed_groups",
-        (json_int_t)f->ckpt_groups, "duplicates_skipped", (json_int_t)f->duplicates_skipped, "gaps",
-        f->gaps, "errors", errors, "partitions", parts);
-    if (status && f->failover_report)
-        json_object_set(status, "failover", f->failover_report);
-    return status;
 }

@@ -49,9 +49,27 @@ typedef struct st_mflow st_mflow;
 /* Creates the flow's clients (nothing is fetched yet). Borrows fc (must outlive the flow).
  * NULL with err set on a bad client configuration. */
 st_mflow *st_mflow_new(const st_mflow_config *fc, char *err, size_t errlen);
-/* Stops consuming, waits up to timeout_ms for the target to acknowledge what was sent,
- * persists the offsets map, frees. NULL is fine. */
-void st_mflow_free(st_mflow *f, int64_t timeout_ms);
+
+/*
+ * Stopping, in three calls so a daemon stops every flow at once:
+ *   st_mflow_stop_begin  stops consuming (state "stopping"); st_mflow_step then waits for
+ *                        the records in flight while the target keeps acknowledging
+ *                        them (5 s without an acknowledgement — 1 s once the target is
+ *                        known down — or 10 s in all end the wait: what is left is
+ *                        copied again after a restart), then
+ *                        persists the offsets map and waits up to 1 s for it;
+ *   st_mflow_stopped     true once that is done;
+ *   st_mflow_shutdown    hands the clients to the flow's workers to destroy and tells the
+ *                        workers to stop (never waits);
+ *   st_mflow_free        waits until deadline_ms (st_mono_ms) for the workers, frees.
+ *                        false when a worker was still inside a librdkafka call and was
+ *                        left behind (it ends on its own; the process may exit first).
+ * NULL is fine for shutdown and free.
+ */
+void st_mflow_stop_begin(st_mflow *f);
+bool st_mflow_stopped(const st_mflow *f);
+void st_mflow_shutdown(st_mflow *f);
+bool st_mflow_free(st_mflow *f, int64_t deadline_ms);
 
 /* One turn of the work above; returns quickly (its copying is bounded in time). now_ms is
  * wall-clock ms. true when work is left for the next turn right away (records consumed
@@ -65,7 +83,8 @@ int st_mflow_resume(st_mflow *f, char *err, size_t errlen);
 
 /*
  * Status for `strait mirror status` and the console: {"flow", "source", "target", "state"
- * ("starting"|"running"|"paused"|"failing-over"|"failed-over"|"failed-back"), "records_per_sec",
+ * ("starting"|"running"|"paused"|"failing-over"|"failed-over"|"failed-back"|
+ * "stopping"), "records_per_sec",
  * "bytes_per_sec", "lag_records", "lag_seconds", "latency_ms": {"p50","p99","samples"},
  * "last_checkpoint_age_ms", "checkpointed_groups", "duplicates_skipped", "gaps": [...],
  * "errors": [{"time","message"}...], "partitions": [{"topic","target_topic","partition",

@@ -52,7 +52,23 @@ typedef enum mf_state {
     MF_FAILING_OVER,
     MF_FAILED_OVER,
     MF_FAILED_BACK,
+    MF_STOPPING, /* the daemon stops: no more copying, in-flight records acknowledged */
 } mf_state;
+
+/* Stopping (flow.c): the records in flight, then the map's last runs. */
+enum { MF_STOP_DRAIN = 0, MF_STOP_PERSIST, MF_STOP_DONE };
+#define MF_STOP_NO_PROGRESS_MS                                                                     \
+    5000                         /* no acknowledgement for this long: stop waiting (a request      \
+                                    of 1 MB takes 4 s on a 256 KB/s link) */
+#define MF_STOP_DOWN_MS    1000  /* the same, once the target is known to be down */
+#define MF_STOP_MAX_MS     10000 /* at most, however slowly they come */
+#define MF_STOP_PERSIST_MS 1000  /* for the map's last runs */
+typedef struct mf_stop {
+    int phase;
+    int64_t started_ms, progress_ms, persist_deadline; /* monotonic */
+    int last_outq, persist_outq;
+    bool target_down; /* the producer reported its brokers down since stopping began */
+} mf_stop;
 
 /* One record handed to the producer (or skipped) and not yet acknowledged, in source
  * offset order: the idempotent producer reports deliveries of a partition in order. */
@@ -209,6 +225,7 @@ struct st_mflow {
     mf_gcache *gcache;
     size_t ngcache;
     mf_fo fo;
+    mf_stop stop;
     mf_errent errors[MF_MAX_ERRORS];
     size_t nerrors, error_head;
     json_t *gaps; /* [{"topic","partition","from","to"}] */
@@ -281,6 +298,10 @@ void mf_sync_free(st_mflow *f);
 void mf_heartbeat(st_mflow *f, int64_t now_ms);
 /* Handles a CreateTopics/CreatePartitions/DescribeConfigs result; true when it was one. */
 bool mf_sync_event(st_mflow *f, rd_kafka_event_t *ev);
+
+/* ---- status.c ---- */
+/* Samples rates and watermarks (once a second). */
+void mf_sample(st_mflow *f, int64_t now_ms);
 
 /* Polls the admin queues and collects the workers' results (both dispatch to the code
  * they belong to). */

@@ -33,10 +33,11 @@
 #include "mirror/admin.h"
 #include "mirror/config.h"
 #include "mirror/flow.h"
+#include "mirror/state.h"
 
-#define POLL_MS         10
-#define STOP_TIMEOUT_MS 10000  /* per flow: wait for the target to acknowledge */
-#define SLOW_TURN_US    100000 /* a turn this long is logged (at most every 10 s) */
+#define POLL_MS      10
+#define TEARDOWN_MS  1500   /* after the flows stopped: destroying clients, workers */
+#define SLOW_TURN_US 100000 /* a turn this long is logged (at most every 10 s) */
 
 /* A signal handler cannot be handed a context: the one static of strait-mirror, read
  * by the loop each turn. */
@@ -146,12 +147,54 @@ static int load_token(st_mirror_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
-static void free_flows(st_mflow **flows, size_t n, int64_t timeout_ms)
+/* The loop's state, for loop_turn. */
+typedef struct daemon_loop {
+    st_mgmt_server *server;
+    st_mflow **flows;
+    size_t nflows;
+    const st_mirror_config *cfg;
+    st_mirror_turns *turns;
+    int64_t slow_logged_ms;
+    bool busy; /* a flow has records left over: do not sleep */
+} daemon_loop;
+
+/* One turn: wait (up to POLL_MS) for a command, answer what waits, step every flow. 0,
+ * or -1 when the management socket fails. */
+static int loop_turn(daemon_loop *d)
 {
-    for (size_t i = 0; i < n; i++) {
-        st_mflow_free(flows[i], timeout_ms);
-        flows[i] = NULL;
+    /* the endpoint and the console's survey socket */
+    struct pollfd pfd[2] = {{.fd = st_mgmt_server_fd(d->server), .events = POLLIN},
+                            {.fd = st_mgmt_server_survey_fd(d->server), .events = POLLIN}};
+    int n = poll(pfd, 2, d->busy ? 0 : POLL_MS);
+    if (n < 0 && errno != EINTR) {
+        st_error("poll on the management sockets failed: %s", strerror(errno));
+        return -1;
     }
+    int64_t t0 = st_mono_us();
+    if (n > 0 && ((pfd[0].revents | pfd[1].revents) & POLLIN))
+        st_mgmt_server_process(d->server);
+    int64_t now = st_wall_ms(), t1 = st_mono_us(), slowest = 0;
+    size_t slow_flow = 0;
+    d->busy = false;
+    for (size_t i = 0; i < d->nflows; i++) {
+        int64_t s0 = st_mono_us();
+        if (st_mflow_step(d->flows[i], now))
+            d->busy = true;
+        if (st_mono_us() - s0 > slowest) {
+            slowest = st_mono_us() - s0;
+            slow_flow = i;
+        }
+    }
+    int64_t turn = st_mono_us() - t0;
+    st_mirror_turns_add(d->turns, turn);
+    if (turn > SLOW_TURN_US && now - d->slow_logged_ms > 10000) {
+        st_warn("a loop turn took %lld ms (commands %lld ms, flow %s %lld ms): management "
+                "answers waited that long",
+                (long long)turn / 1000, (long long)(t1 - t0) / 1000, d->cfg->flows[slow_flow].name,
+                (long long)slowest / 1000);
+        d->slow_logged_ms = now;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -329,54 +372,53 @@ int main(int argc, char **argv)
                       nflows == 1 ? "" : "s", cfg->mgmt_url) < 0)
         st_warn("cannot tell systemd we are ready ($NOTIFY_SOCKET): %s", strerror(errno));
 
-    struct pollfd pfd[2] = {{.fd = st_mgmt_server_fd(server), .events = POLLIN},
-                            {.fd = st_mgmt_server_survey_fd(server), .events = POLLIN}};
-    int64_t slow_logged_ms = 0;
-    bool busy = false;
-    while (!stop_requested) {
-        int n = poll(pfd, 2, busy ? 0 : POLL_MS);
-        if (n < 0 && errno != EINTR) {
-            st_error("poll on the management sockets failed: %s", strerror(errno));
+    daemon_loop d = {
+        .server = server, .flows = flows, .nflows = nflows, .cfg = cfg, .turns = turns};
+    while (!stop_requested)
+        if (loop_turn(&d) != 0)
             goto out;
-        }
-        int64_t t0 = st_mono_us();
-        if (n > 0 && ((pfd[0].revents | pfd[1].revents) & POLLIN))
-            st_mgmt_server_process(server);
-        int64_t now = st_wall_ms(), t1 = st_mono_us(), slowest = 0;
-        size_t slow_flow = 0;
-        busy = false;
-        for (size_t i = 0; i < nflows; i++) {
-            int64_t s0 = st_mono_us();
-            if (st_mflow_step(flows[i], now))
-                busy = true;
-            if (st_mono_us() - s0 > slowest) {
-                slowest = st_mono_us() - s0;
-                slow_flow = i;
-            }
-        }
-        int64_t turn = st_mono_us() - t0;
-        st_mirror_turns_add(turns, turn);
-        if (turn > SLOW_TURN_US && now - slow_logged_ms > 10000) {
-            st_warn("a loop turn took %lld ms (commands %lld ms, flow %s %lld ms): management "
-                    "answers waited that long",
-                    (long long)turn / 1000, (long long)(t1 - t0) / 1000, cfg->flows[slow_flow].name,
-                    (long long)slowest / 1000);
-            slow_logged_ms = now;
-        }
-    }
+    /* Stop every flow at once, and keep answering (status shows "stopping") while the
+     * records in flight are acknowledged. A second signal ends the process at once
+     * (SA_RESETHAND). */
     st_sd_notify("STOPPING=1");
-    st_info("stopping: waiting up to %d s per flow for records in flight", STOP_TIMEOUT_MS / 1000);
+    st_info("stopping: waiting for the records in flight to be acknowledged");
+    for (size_t i = 0; i < nflows; i++)
+        st_mflow_stop_begin(flows[i]);
+    for (;;) {
+        size_t done = 0;
+        for (size_t i = 0; i < nflows; i++)
+            done += st_mflow_stopped(flows[i]);
+        if (done == nflows || loop_turn(&d) != 0)
+            break;
+    }
     rc = 0;
 out:
     /* The server first: no command may reach a flow being freed. */
     st_mgmt_server_close(server);
-    free_flows(flows, nflows, rc == 0 ? STOP_TIMEOUT_MS : 0);
+    /* Every flow's clients and workers at once, then one deadline for all of them. */
+    for (size_t i = 0; i < nflows; i++)
+        st_mflow_shutdown(flows[i]);
+    int64_t deadline = st_mono_ms() + TEARDOWN_MS;
+    size_t left = 0;
+    for (size_t i = 0; i < nflows; i++)
+        left += !st_mflow_free(flows[i], deadline);
     if (loaded)
         st_mirror_config_free(cfg);
     free(cfg);
     free(turns);
-    st_dirlock_release(lock); /* last: nothing of this run touches the directory after */
-    if (rc == 0)
+    if (rc == 0 && left == 0)
         st_info("stopped cleanly");
+    else if (rc == 0)
+        st_info("stopped cleanly; %zu flow(s) left a librdkafka call behind (a cluster that "
+                "does not answer): the process ends without waiting for it",
+                left);
+    if (left) {
+        /* A thread is still inside librdkafka: exit() would run library destructors under
+         * it (OpenSSL's among them). Nothing of ours is left to flush but the log. */
+        fflush(stderr);
+        fflush(stdout);
+        _exit(rc);
+    }
+    st_dirlock_release(lock); /* last: nothing of this run touches the directory after */
     return rc;
 }

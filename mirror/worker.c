@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/logging.h"
 
 struct st_mworker {
@@ -110,8 +111,27 @@ static void *worker_main(void *arg)
     for (;;) {
         while (!w->queue && !w->stopping)
             pthread_cond_wait(&w->cv, &w->mu);
-        if (w->stopping)
-            break;
+        if (w->stopping) {
+            /* only the must_run jobs are left to do */
+            st_mjob **pp = &w->queue, *keep = NULL, **kt = &keep;
+            while (*pp) {
+                st_mjob *j = *pp;
+                *pp = j->next;
+                j->next = NULL;
+                if (j->must_run) {
+                    *kt = j;
+                    kt = &j->next;
+                } else {
+                    j->drop(j);
+                }
+            }
+            w->queue = keep;
+            w->queue_tail = NULL;
+            for (st_mjob *j = keep; j; j = j->next)
+                w->queue_tail = j;
+            if (!w->queue)
+                break;
+        }
         st_mjob *job = w->queue;
         w->queue = job->next;
         if (!w->queue)
@@ -230,10 +250,28 @@ void st_mworker_cancel_all(st_mworker *w)
     pthread_mutex_unlock(&w->mu);
 }
 
-bool st_mworker_stop(st_mworker *w, int64_t wait_ms)
+void st_mworker_shutdown(st_mworker *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    for (st_mjob *j = w->queue; j; j = j->next)
+        atomic_store(&j->cancelled, true);
+    if (w->running)
+        atomic_store(&w->running->cancelled, true);
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+bool st_mworker_stop(st_mworker *w, int64_t deadline_ms)
 {
     if (!w)
         return true;
+    st_mworker_shutdown(w);
+    int64_t wait_ms = deadline_ms - st_mono_ms();
+    if (wait_ms < 0)
+        wait_ms = 0;
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += wait_ms / 1000;
@@ -243,12 +281,6 @@ bool st_mworker_stop(st_mworker *w, int64_t wait_ms)
         until.tv_nsec -= 1000000000;
     }
     pthread_mutex_lock(&w->mu);
-    w->stopping = true;
-    for (st_mjob *j = w->queue; j; j = j->next)
-        atomic_store(&j->cancelled, true);
-    if (w->running)
-        atomic_store(&w->running->cancelled, true);
-    pthread_cond_broadcast(&w->cv);
     while (!w->exited && pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
         ;
     bool exited = w->exited;
@@ -256,8 +288,7 @@ bool st_mworker_stop(st_mworker *w, int64_t wait_ms)
         w->abandoned = true; /* the thread frees w when its call returns */
     pthread_mutex_unlock(&w->mu);
     if (!exited) {
-        st_warn("%s: a call to the cluster did not return within %lld ms; leaving it behind",
-                w->name, (long long)wait_ms);
+        st_warn("%s: a call to the cluster did not return in time; leaving it behind", w->name);
         pthread_detach(w->thread);
         return false;
     }

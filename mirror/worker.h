@@ -47,6 +47,7 @@ struct st_mjob {
     /* Any thread: free a job whose result is not wanted (its worker is stopping). */
     void (*drop)(st_mjob *job);
     atomic_bool cancelled;
+    bool must_run; /* runs even when the worker is stopping (destroying clients) */
     st_mjob *next; /* the worker's queues */
 };
 
@@ -72,13 +73,18 @@ int st_mworker_pending(st_mworker *w);
  * single call still returns only when librdkafka does. */
 void st_mworker_cancel_all(st_mworker *w);
 
+/* Tells the worker to stop without waiting: jobs are cancelled, queued ones dropped
+ * except must_run ones, which it still runs. NULL is fine. Loop thread. */
+void st_mworker_shutdown(st_mworker *w);
+
 /*
- * Stops the worker: cancels its jobs, waits up to wait_ms for the thread to end. true
- * when it ended and everything is freed; false when it is still inside a librdkafka call
- * — it is then left behind, and frees itself (its jobs are dropped, never done) when the
- * call returns. NULL is fine (true). Loop thread; w is invalid afterwards either way.
+ * Stops the worker (st_mworker_shutdown if not done yet) and waits until deadline_ms
+ * (st_mono_ms) for its thread to end. true when it ended and everything is freed; false
+ * when it is still inside a librdkafka call — it is then left behind, and frees itself
+ * (its remaining jobs are dropped, never done) when the call returns. NULL is fine
+ * (true). Loop thread; w is invalid afterwards either way.
  */
-bool st_mworker_stop(st_mworker *w, int64_t wait_ms);
+bool st_mworker_stop(st_mworker *w, int64_t deadline_ms);
 
 /* ---- client settings shared with the flow's own clients (clients.c) ---- */
 
