@@ -6,8 +6,9 @@
  *
  * Defaults: security_protocol "plaintext"; topics [".*"], topics_exclude [], groups
  * [".*"], groups_exclude []; naming "prefix"; sync_configs and sync_partitions true,
- * sync_acls false; checkpoint 1000 ms, sync 5000 ms, heartbeat 1000 ms; mgmt url
- * tcp://127.0.0.1:9193, token ""; state_dir "./mirror-state"; log_level "info".
+ * sync_acls false; configs_exclude []; checkpoint 1000 ms, sync 5000 ms,
+ * heartbeat 1000 ms; mgmt url tcp://127.0.0.1:9193, token ""; state_dir "./mirror-state"; log_level
+ * "info".
  *
  * Patterns are POSIX extended regexes matched against the whole name: each is compiled
  * alone first (so its own syntax errors are reported as written), then as "^(...)$".
@@ -393,13 +394,9 @@ static int parse_flow(loader *ld, const config_setting_t *g, int idx)
             rc = get_bool(ld, s, what, &f->sync_partitions);
         } else if (strcmp(name, "sync_acls") == 0) {
             rc = get_bool(ld, s, what, &f->sync_acls);
-            /* Refused rather than ignored: a setting that silently does nothing would let
-             * an operator believe the target's ACLs follow the source. */
-            if (rc == 0 && f->sync_acls)
-                rc = fail(ld, s,
-                          "%s = true is not supported yet: strait-mirror does not copy ACLs "
-                          "(set them on the target with strait acls or kafka-acls)",
-                          what);
+        } else if (strcmp(name, "configs_exclude") == 0) {
+            rc = get_patterns(ld, s, what, &f->configs_exclude);
+
         } else if (strcmp(name, "checkpoint_interval_ms") == 0) {
             rc = get_interval(ld, s, what, &f->checkpoint_interval_ms);
         } else if (strcmp(name, "sync_interval_ms") == 0) {
@@ -409,9 +406,9 @@ static int parse_flow(loader *ld, const config_setting_t *g, int idx)
         } else {
             rc = fail(ld, s,
                       "flows[%d]: unknown setting \"%s\" (source, target, topics, "
-                      "topics_exclude, naming, sync_configs, sync_partitions, sync_acls, groups, "
-                      "groups_exclude, checkpoint_interval_ms, sync_interval_ms, "
-                      "heartbeat_interval_ms)",
+                      "topics_exclude, naming, sync_configs, sync_partitions, sync_acls, "
+                      "configs_exclude, groups, groups_exclude, checkpoint_interval_ms, "
+                      "sync_interval_ms, heartbeat_interval_ms)",
                       idx, name);
         }
         if (rc)
@@ -567,6 +564,7 @@ void st_mirror_config_free(st_mirror_config *cfg)
         patterns_free(&f->topics_exclude);
         patterns_free(&f->groups);
         patterns_free(&f->groups_exclude);
+        patterns_free(&f->configs_exclude);
     }
     cfg->nflows = 0;
 }

@@ -14,6 +14,7 @@
  *         topics_exclude = [ ".*\\.internal" ];
  *         naming = "prefix";                        # "prefix" (dc1.orders on dc2) or "identity"
  *         sync_configs = true; sync_partitions = true; sync_acls = false;
+ *         configs_exclude = [ "retention\\..*" ];  # topic configs never copied (regexes)
  *         groups = [ ".*" ]; groups_exclude = [];   # groups whose offsets are checkpointed
  *         checkpoint_interval_ms = 1000; sync_interval_ms = 5000; heartbeat_interval_ms = 1000; }
  *     );
@@ -65,6 +66,7 @@ typedef struct st_mflow_config {
     st_mpatterns groups, groups_exclude;
     st_mnaming naming;
     bool sync_configs, sync_partitions, sync_acls;
+    st_mpatterns configs_exclude;   /* topic configs never copied, besides the built-in ones */
     int64_t checkpoint_interval_ms; /* [1000] */
     int64_t sync_interval_ms;       /* topic discovery and config/partition sync [5000] */
     int64_t heartbeat_interval_ms;  /* [1000] */

@@ -310,6 +310,8 @@ int st_mflow_failback(st_mflow *f, json_t **report, char *err, size_t errlen)
     mf_ckpt_reset(f);
     mf_clients_stop(f);
     mf_sync_free(f);
+    mf_configs_free(f);
+    mf_acls_free(f);
     f->loading = false;
     f->gen++; /* results of jobs about the old topic set are dropped */
     f->topics = NULL;

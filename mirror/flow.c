@@ -563,8 +563,9 @@ void mf_on_offsets(st_mflow *f, mf_offsets_job *j)
     }
 }
 
-void mf_on_loaded(st_mflow *f)
+void mf_on_loaded(st_mflow *f, const json_t *records)
 {
+    (void)records;
     int64_t now = st_wall_ms();
     if (f->state == MF_STARTING) {
         f->state = MF_RUNNING;
@@ -578,16 +579,14 @@ void mf_on_loaded(st_mflow *f)
 void mf_poll_events(st_mflow *f)
 {
     rd_kafka_event_t *ev;
-    while (f->src_q && (ev = rd_kafka_queue_poll(f->src_q, 0)) != NULL) {
-        if (!mf_sync_event(f, ev))
-            mf_ckpt_event(f, ev);
-        rd_kafka_event_destroy(ev);
-    }
-    while (f->tgt_q && (ev = rd_kafka_queue_poll(f->tgt_q, 0)) != NULL) {
-        if (!mf_sync_event(f, ev))
-            mf_ckpt_event(f, ev);
-        rd_kafka_event_destroy(ev);
-    }
+    rd_kafka_queue_t *queues[2] = {f->src_q, f->tgt_q};
+    for (int i = 0; i < 2; i++)
+        while (queues[i] && (ev = rd_kafka_queue_poll(queues[i], 0)) != NULL) {
+            /* configs first: its DescribeConfigs answers are not about topic creation */
+            if (!mf_configs_event(f, ev) && !mf_acls_event(f, ev) && !mf_sync_event(f, ev))
+                mf_ckpt_event(f, ev);
+            rd_kafka_event_destroy(ev);
+        }
     if (f->src_worker)
         st_mworker_collect(f->src_worker, f);
     if (f->tgt_worker)
@@ -723,6 +722,9 @@ bool st_mflow_free(st_mflow *f, int64_t deadline_ms)
     mf_gcache_free(f);
     mf_fo_free(f);
     mf_sync_free(f);
+    mf_configs_free(f);
+    mf_acls_free(f);
+    json_decref(f->aclsync.owned);
     for (size_t i = 0; i < f->ntopics; i++)
         topic_free(f->topics[i]);
     free(f->topics);
@@ -759,6 +761,8 @@ bool st_mflow_step(st_mflow *f, int64_t now_ms)
     mf_poll_events(f);
     if (f->discovery && now_ms >= f->next_sync_ms) {
         mf_sync(f, now_ms);
+        mf_configs_round(f, now_ms);
+        mf_acls_round(f, now_ms);
         source_ends_request(f);
         f->next_sync_ms = now_ms + f->fc->sync_interval_ms;
     }

@@ -182,6 +182,23 @@ typedef struct mf_fo {
     bool src_ok;         /* the source answered the end offset query */
 } mf_fo;
 
+/* A round of topic config following (configs.c). */
+typedef struct mf_cfgsync {
+    bool busy;
+    int64_t started_ms;
+    json_t *src, *tgt;                /* {"topic": {"name": "value"}}: the overrides read */
+    char src_tag, tgt_tag, alter_tag; /* their addresses tag the admin requests */
+} mf_cfgsync;
+
+/* A round of ACL following (acls.c). */
+typedef struct mf_aclsync {
+    bool busy;
+    int64_t started_ms;
+    json_t *src, *tgt; /* {key: binding}: the source's translated, the target's as they are */
+    json_t *owned;     /* {key: binding}: what the mirror made on the target (persisted) */
+    char tags[4];      /* their addresses tag the admin requests */
+} mf_aclsync;
+
 /* What a worker job is for (jobs.c). */
 typedef enum mf_offsets_purpose {
     MF_OFS_SOURCE_ENDS = 0, /* every sync: the source's start and end offsets */
@@ -226,6 +243,8 @@ struct st_mflow {
     size_t ngcache;
     mf_fo fo;
     mf_stop stop;
+    mf_cfgsync cfgsync;
+    mf_aclsync aclsync;
     mf_errent errors[MF_MAX_ERRORS];
     size_t nerrors, error_head;
     json_t *gaps; /* [{"topic","partition","from","to"}] */
@@ -273,14 +292,18 @@ void mf_pending_drop(st_mflow *f);
  * worker (creating the topic if needed); mf_on_loaded follows on success, a retry in 2 s
  * on failure. */
 void mf_offsets_load_start(st_mflow *f);
-/* The flow's side of a completed load: f->map and offsets_ready are set (flow.c). */
-void mf_on_loaded(st_mflow *f);
+/* The flow's side of a completed load: f->map and offsets_ready are set; records holds
+ * the flow records found ({kind: value}, borrowed) (flow.c). */
+void mf_on_loaded(st_mflow *f, const json_t *records);
 /* Finds where each listed partition resumes: the map's position, then the target scanned
  * (on its worker) from there for records with this source's "strait.src". Marks them
  * scanning; the answer sets resumed/position/delivered and assigns them. */
 void mf_resume_parts(st_mflow *f, mf_part **parts, size_t n);
 /* Produces the map's changed runs to the offsets topic. */
 void mf_offsets_persist(st_mflow *f);
+/* Produces a flow record "<source alias>\0#<kind>" with a JSON value to the offsets topic
+ * on the target (the latest one wins when loading; the load hands them to the flow). */
+void mf_state_record_put(st_mflow *f, const char *kind, const json_t *value);
 /* Parses "<alias>/<offset>" of a strait.src header: true with *offset when alias matches. */
 bool mf_parse_src_header(const void *value, size_t len, const char *alias, int64_t *offset);
 /* Worker thread: creates topic `name` (1 partition, `config` pairs) through rk unless it
@@ -298,6 +321,28 @@ void mf_sync_free(st_mflow *f);
 void mf_heartbeat(st_mflow *f, int64_t now_ms);
 /* Handles a CreateTopics/CreatePartitions/DescribeConfigs result; true when it was one. */
 bool mf_sync_event(st_mflow *f, rd_kafka_event_t *ev);
+
+/* ---- configs.c ---- */
+/* False for the topic configs a copy keeps its own value of (the built-in list and the
+ * flow's configs_exclude). */
+bool mf_config_copyable(const st_mflow *f, const char *name);
+/* Starts a round (DescribeConfigs on both clusters) unless one is out. */
+void mf_configs_round(st_mflow *f, int64_t now_ms);
+/* Handles the round's admin answers; true when ev was one. */
+bool mf_configs_event(st_mflow *f, rd_kafka_event_t *ev);
+void mf_configs_free(st_mflow *f);
+
+/* ---- acls.c ---- */
+/* Starts a round (DescribeAcls on both clusters) unless one is out. */
+void mf_acls_round(st_mflow *f, int64_t now_ms);
+/* Handles the round's admin answers; true when ev was one. */
+bool mf_acls_event(st_mflow *f, rd_kafka_event_t *ev);
+/* The translation of one source binding into `out` ({key: binding}, see acls.c). */
+void mf_acl_map(const st_mflow *f, int restype, int ptype, const char *name, const char *principal,
+                const char *host, int op, int perm, json_t *out);
+/* The record of what the mirror made, as loaded from the target (a JSON array). */
+void mf_acls_loaded(st_mflow *f, const json_t *owned);
+void mf_acls_free(st_mflow *f);
 
 /* ---- status.c ---- */
 /* Samples rates and watermarks (once a second). */

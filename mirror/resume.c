@@ -118,12 +118,28 @@ out:
 
 /* ---- load ---- */
 
+/* The kind of a flow record key "<alias>\0#<kind>" of this alias, or NULL. The kind is
+ * copied into a static buffer of the worker's: only used before the next call. */
+static const char *flow_record_kind(const char *alias, const void *key, size_t len)
+{
+    static __thread char kind[64];
+    size_t alen = strlen(alias);
+    const char *k = key;
+    if (!k || len < alen + 3 || len - alen - 2 >= sizeof kind || memcmp(k, alias, alen) != 0 ||
+        k[alen] != '\0' || k[alen + 1] != '#')
+        return NULL;
+    memcpy(kind, k + alen + 2, len - alen - 2);
+    kind[len - alen - 2] = '\0';
+    return kind;
+}
+
 typedef struct mf_load_job {
     st_mjob job;
     uint64_t gen;
     char alias[64];  /* the source whose runs are loaded */
     char group[256]; /* the scanner's group id */
     st_moffsets *map;
+    json_t *records; /* the flow records ("<alias>\0#<kind>"): {kind: value} */
     size_t loaded, malformed;
     int64_t first_bad;
     bool created;
@@ -179,6 +195,16 @@ static void load_run(st_mjob *job, rd_kafka_t *probe, const st_mcluster_config *
                 break;
             continue;
         }
+        const char *kind = flow_record_kind(j->alias, m->key, m->key_len);
+        if (kind) {
+            json_t *v = m->payload ? json_loadb(m->payload, m->len, 0, NULL) : NULL;
+            if (v)
+                json_object_set_new(j->records, kind, v);
+            else
+                json_object_del(j->records, kind); /* a tombstone or garbage: forget it */
+            rd_kafka_message_destroy(m);
+            continue;
+        }
         int r = st_moffsets_load_record(j->map, j->alias, m->key, m->key_len, m->payload, m->len);
         if (r == 0)
             j->loaded++;
@@ -193,6 +219,7 @@ static void load_drop(st_mjob *job)
 {
     mf_load_job *j = (mf_load_job *)job;
     st_moffsets_free(j->map);
+    json_decref(j->records);
     free(j);
 }
 
@@ -224,7 +251,8 @@ static void load_done(st_mjob *job, void *ctx)
     f->map = j->map;
     j->map = NULL;
     f->offsets_ready = true;
-    mf_on_loaded(f);
+    mf_acls_loaded(f, json_object_get(j->records, "acls"));
+    mf_on_loaded(f, j->records);
     load_drop(job);
 }
 
@@ -233,10 +261,13 @@ void mf_offsets_load_start(st_mflow *f)
     if (f->loading)
         return;
     mf_load_job *j = calloc(1, sizeof *j);
-    if (j)
+    if (j) {
         j->map = st_moffsets_new();
-    if (!j || !j->map) {
-        free(j);
+        j->records = json_object();
+    }
+    if (!j || !j->map || !j->records) {
+        if (j)
+            load_drop(&j->job);
         mf_error(f, "out of memory loading the offsets map");
         return;
     }
@@ -488,4 +519,25 @@ void mf_offsets_persist(st_mflow *f)
 {
     if (f->offsets_ready && f->producer)
         st_moffsets_take_dirty(f->map, persist_run, f);
+}
+
+void mf_state_record_put(st_mflow *f, const char *kind, const json_t *value)
+{
+    char key[128];
+    int klen = snprintf(key, sizeof key, "%s%c#%s", f->src->alias, '\0', kind);
+    char *text = json_dumps(value, JSON_COMPACT);
+    if (!text || klen <= 0 || (size_t)klen >= sizeof key || !f->producer) {
+        free(text);
+        mf_error(f, "cannot save the %s record of the flow", kind);
+        return;
+    }
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(f->producer, RD_KAFKA_V_TOPIC(ST_MIRROR_OFFSETS_TOPIC),
+                          RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_KEY(key, (size_t)klen), RD_KAFKA_V_VALUE(text, strlen(text)),
+                          RD_KAFKA_V_OPAQUE(&f->offsets_marker), RD_KAFKA_V_END);
+    if (err)
+        mf_error(f, "offsets topic %s: cannot queue the flow's %s record: %s",
+                 ST_MIRROR_OFFSETS_TOPIC, kind, rd_kafka_err2str(err));
+    free(text);
 }

@@ -361,6 +361,8 @@ static void on_describe_configs(st_mflow *f, rd_kafka_event_t *ev, mf_topic *t)
         if (rd_kafka_ConfigEntry_is_read_only(e) || rd_kafka_ConfigEntry_is_sensitive(e) ||
             !rd_kafka_ConfigEntry_value(e))
             continue;
+        if (!mf_config_copyable(f, rd_kafka_ConfigEntry_name(e)))
+            continue; /* configs.c: the copy keeps the target's own */
         if (src == RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG ||
             (src == RD_KAFKA_CONFIG_SOURCE_UNKNOWN_CONFIG && !rd_kafka_ConfigEntry_is_default(e)))
             chosen[keep++] = e;

@@ -27,7 +27,7 @@ RK_CHECK="$RK_BIN/rk_mirror_check"
 [ -x "$RK_CHECK" ] || fail "$RK_CHECK is not built"
 
 WAN_DELAY_MS=${WAN_DELAY_MS:-40}
-declare -A DC_PID DC_PORT DC_BOOT DC_DIRECT DC_MGMT DC_DATA DC_LOG
+declare -A DC_PID DC_PORT DC_BOOT DC_DIRECT DC_MGMT DC_DATA DC_LOG DC_SASL
 DC_NAMES=()
 WAN_DC="" # the datacenter behind the proxy
 
@@ -81,7 +81,10 @@ trap mirror_cleanup EXIT
 # dc_start NAME [wan]: a straitd for datacenter NAME under $ST_TMP/NAME. With "wan" it
 # sits behind the WAN proxy (started on first use, WAN_DELAY_MS each way). Sets
 # DC_PID/DC_PORT/DC_DIRECT (its own address)/DC_BOOT (what clients use: the proxy for the
-# remote one)/DC_MGMT/DC_DATA/DC_LOG [NAME].
+# remote one)/DC_MGMT/DC_DATA/DC_LOG [NAME], and DC_SASL [NAME] (host:port) when it has a
+# SASL_PLAINTEXT listener. DC_BROKER_CFG (settings inside its broker group, e.g.
+# listeners) and DC_EXTRA_CFG (more groups, e.g. security) add to its config; with
+# listeners, the first one (PLAINTEXT) is the one the mirror and the helpers use.
 dc_start() {
     local name=$1 wan=${2:-} adv=""
     local dir="$ST_TMP/$name"
@@ -95,12 +98,16 @@ dc_start() {
     fi
     # no initial rebalance delay: the tests' group members join one at a time
     cat >"$dir/straitd.cfg" <<CFG
-broker = { id = 0; host = "127.0.0.1"; data_dir = "$ST_DATA"; log_level = "info"; $adv };
+broker = { id = 0; host = "127.0.0.1"; data_dir = "$ST_DATA"; log_level = "info"; $adv
+           ${DC_BROKER_CFG:-} };
 mgmt = { url = "$ST_MGMT"; };
 groups = { initial_rebalance_delay_ms = 0; };
+${DC_EXTRA_CFG:-}
 CFG
     ST_CONFIG_FILE="$dir/straitd.cfg" start_broker
     DC_PID[$name]=$BROKER_PID
+    [ -z "$PLAINTEXT_PORT" ] || BROKER_PORT=$PLAINTEXT_PORT
+    DC_SASL[$name]=${SASL_PLAINTEXT_PORT:+127.0.0.1:$SASL_PLAINTEXT_PORT}
     DC_PORT[$name]=$BROKER_PORT
     DC_DIRECT[$name]="127.0.0.1:$BROKER_PORT"
     DC_BOOT[$name]="127.0.0.1:$BROKER_PORT"
@@ -183,11 +190,11 @@ topics_of() {
 
 # mirror_flow SOURCE TARGET NAMING TOPICS [EXTRA]: one flow's config block; TOPICS is the
 # libconfig list body (e.g. '"orders", "events"'), EXTRA more settings; MIRROR_GROUPS the
-# body of its groups list [".*"].
+# body of its groups list [".*"], MIRROR_SYNC_MS its sync_interval_ms [1000].
 mirror_flow() {
     cat <<FLOW
     { source = "$1"; target = "$2"; topics = [ $4 ]; naming = "$3";
-      groups = [ ${MIRROR_GROUPS:-\".*\"} ]; checkpoint_interval_ms = 1000; sync_interval_ms = 1000;
+      groups = [ ${MIRROR_GROUPS:-\".*\"} ]; checkpoint_interval_ms = 1000; sync_interval_ms = ${MIRROR_SYNC_MS:-1000};
       heartbeat_interval_ms = 1000; ${5:-} }
 FLOW
 }

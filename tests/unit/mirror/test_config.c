@@ -57,7 +57,8 @@ static void test_full_file(void **state)
         "  { source = \"dc1\"; target = \"dc_2-b\";\n"
         "    topics = [ \"orders.*\", \"payments\" ]; topics_exclude = [ \".*\\\\.internal\" ];\n"
         "    naming = \"identity\"; sync_configs = false; sync_partitions = false;\n"
-        "    sync_acls = false; groups = ( \"app-.*\" ); groups_exclude = [ \"app-test\" ];\n"
+        "    sync_acls = true; groups = ( \"app-.*\" ); groups_exclude = [ \"app-test\" ];\n"
+        "    configs_exclude = [ \"retention\\\\..*\" ];\n"
         "    checkpoint_interval_ms = 2500; sync_interval_ms = 60000;\n"
         "    heartbeat_interval_ms = 100; },\n"
         "  { source = \"dc_2-b\"; target = \"dc1\"; }\n"
@@ -94,7 +95,9 @@ static void test_full_file(void **state)
     assert_int_equal(f->naming, ST_MNAMING_IDENTITY);
     assert_false(f->sync_configs);
     assert_false(f->sync_partitions);
-    assert_false(f->sync_acls);
+    assert_true(f->sync_acls);
+    assert_int_equal(f->configs_exclude.n, 1);
+    assert_string_equal(f->configs_exclude.src[0], "retention\\..*");
     assert_int_equal(f->checkpoint_interval_ms, 2500);
     assert_int_equal(f->sync_interval_ms, 60000);
     assert_int_equal(f->heartbeat_interval_ms, 100);
@@ -123,6 +126,7 @@ static void test_defaults(void **state)
     assert_true(f->sync_configs);
     assert_true(f->sync_partitions);
     assert_false(f->sync_acls);
+    assert_int_equal(f->configs_exclude.n, 0);
     assert_int_equal(f->checkpoint_interval_ms, 1000);
     assert_int_equal(f->sync_interval_ms, 5000);
     assert_int_equal(f->heartbeat_interval_ms, 1000);
@@ -164,7 +168,8 @@ static const bad_case bad_cases[] = {
     {"clusters = ( { alias = \"dc1\";\n bootstrap = 9092; } );\n" FLOW(""), 2,
      "clusters[0].bootstrap must be a string"},
     {CLUSTERS FLOW("sync_acls = \"yes\";"), 7, "flows[0].sync_acls must be true or false"},
-    {CLUSTERS FLOW("sync_acls = true;"), 7, "flows[0].sync_acls = true is not supported yet"},
+    {CLUSTERS FLOW("configs_exclude = [ \"(x\" ];"), 7,
+     "flows[0].configs_exclude: bad regular expression \"(x\""},
     {CLUSTERS FLOW("checkpoint_interval_ms = \"1000\";"), 7,
      "flows[0].checkpoint_interval_ms must be an integer"},
     {CLUSTERS FLOW("topics = \"orders\";"), 7, "flows[0].topics must be a list of strings"},
