@@ -208,6 +208,19 @@ static int cmd_failback(st_mirror_admin *a, json_t *args, json_t **result, char 
     return 0;
 }
 
+static int cmd_reset(st_mirror_admin *a, json_t *args, json_t **result, char *err, size_t errlen)
+{
+    size_t idx;
+    char why[512];
+    if (arg_flow(a, args, true, &idx, err, errlen) != 0)
+        return -1;
+    if (st_mflow_reset(a->flows[idx], why, sizeof why) != 0) {
+        snprintf(err, errlen, "cannot reset %s: %s", a->configs[idx].name, why);
+        return -1;
+    }
+    return flow_state(a, idx, result, err, errlen);
+}
+
 static const char *const no_args[] = {NULL};
 static const char *const flow_arg[] = {"flow", NULL};
 
@@ -227,6 +240,10 @@ static const admin_cmd commands[] = {
      cmd_failover},
     {"failback", flow_arg, "{flow}",
      "after failover: reverse the flow (target -> source) from the divergence point", cmd_failback},
+    {"reset", flow_arg, "{flow}",
+     "after failback: back to the configured direction (source -> target), resuming from the "
+     "flow's offset map",
+     cmd_reset},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -261,8 +278,8 @@ int st_mirror_admin_handle(void *ctx, const char *cmd, json_t *args, json_t **re
         return c->fn(a, args, result, err, errlen);
     }
     snprintf(err, errlen,
-             "unknown command \"%s\": strait-mirror takes help, status, pause, resume, failover "
-             "and failback",
+             "unknown command \"%s\": strait-mirror takes help, status, pause, resume, failover, "
+             "failback and reset",
              cmd);
     return -1;
 }

@@ -14,6 +14,7 @@
  *   failover {flow}        {"flow", "state": "failing-over"}: started; the report is in
  *                          the flow's status ("failover") once its state is failed-over
  *   failback {flow}        the st_mflow_failback report
+ *   reset    {flow}        {"flow", "state"}: a failed-back flow runs as configured again
  * Flow names are "<source>-><target>" (st_mflow_config.name); an unknown one is an error
  * that lists the flows this daemon runs.
  */

@@ -177,6 +177,8 @@ static json_t *build_report(st_mflow *f, int64_t now)
 {
     mf_fo *fo = &f->fo;
     json_t *at_risk = json_array(), *target_end = json_array();
+    json_decref(f->divergence);
+    f->divergence = json_array(); /* where a failback starts, per partition */
     bool all_reachable = true;
     size_t i = 0;
     FOR_REPORT_PARTS(f, t, p)
@@ -209,6 +211,10 @@ static json_t *build_report(st_mflow *f, int64_t now)
             json_array_append_new(target_end,
                                   json_pack("{s:s,s:i,s:I}", "topic", t->target, "partition",
                                             (int)p, "offset", (json_int_t)part->target_end));
+        json_array_append_new(f->divergence,
+                              json_pack("{s:s,s:s,s:i,s:I}", "topic", t->name, "target_topic",
+                                        t->target, "partition", (int)p, "offset",
+                                        (json_int_t)part->target_end));
         i++;
     }
     mf_ckpt *c = &f->ckpt;
@@ -235,6 +241,7 @@ static void finish(st_mflow *f, int64_t now)
                  "%d ms",
                  f->tgt->alias, FO_ENDS_MS);
     f->state = MF_FAILED_OVER;
+    mf_flowstate_save(f, "failed-over");
     st_info("%s: failed over in %" PRId64 " ms; %zu partition range(s) not replicated%s; %zu "
             "group(s) written%s",
             f->fc->name, now - fo->started_ms,
@@ -290,7 +297,7 @@ void mf_failover_step(st_mflow *f, int64_t now_ms)
         finish(f, now);
 }
 
-/* ---- failback ---- */
+/* ---- failback (flowstate.c does the turning around) ---- */
 
 int st_mflow_failback(st_mflow *f, json_t **report, char *err, size_t errlen)
 {
@@ -303,78 +310,17 @@ int st_mflow_failback(st_mflow *f, json_t **report, char *err, size_t errlen)
                  f->fc->name);
         return -1;
     }
-    /* The reverse flow copies each old target partition back from the divergence point:
-     * everything before it came from the old source, which still has it. */
-    mf_topic **old = f->topics;
-    size_t nold = f->ntopics;
-    mf_ckpt_reset(f);
-    mf_clients_stop(f);
-    mf_sync_free(f);
-    mf_configs_free(f);
-    mf_acls_free(f);
-    f->loading = false;
-    f->gen++; /* results of jobs about the old topic set are dropped */
-    f->topics = NULL;
-    f->ntopics = f->cap_topics = 0;
-    const st_mcluster_config *tmp = f->src;
-    f->src = f->tgt;
-    f->tgt = tmp;
-    st_mworker *wtmp = f->src_worker;
-    f->src_worker = f->tgt_worker;
-    f->tgt_worker = wtmp;
-    f->src_ends_busy = false;
-    mf_gcache_free(f);
-    st_moffsets_free(f->map);
-    f->map = st_moffsets_new();
     json_t *from = json_array();
-    for (size_t i = 0; i < nold; i++) {
-        mf_topic *o = old[i];
-        if (o->heartbeat || o->nparts == 0)
-            continue;
-        mf_topic *t = mf_topic_add(f, o->target, o->name);
-        if (!t || mf_topic_grow(t, o->nparts) != 0)
-            continue;
-        t->state = MF_T_READY;
-        t->src_partitions = t->tgt_partitions = o->nparts;
-        for (int32_t p = 0; p < o->nparts; p++) {
-            mf_part *part = t->parts[p];
-            if (o->parts[p]->target_end < 0) {
-                part->stopped = true;
-                mf_error(f, "failback: %s[%d]: the divergence point is unknown; not copied back",
-                         t->name, p);
-                continue;
-            }
-            part->position = part->delivered = o->parts[p]->target_end;
-            part->resumed = true;
-            json_array_append_new(from, json_pack("{s:s,s:i,s:I}", "topic", t->name, "partition",
-                                                  (int)p, "offset", (json_int_t)part->position));
-        }
-    }
-    for (size_t i = 0; i < nold; i++) {
-        mf_topic *o = old[i];
-        for (int32_t p = 0; p < o->nparts; p++) {
-            free(o->parts[p]->ring);
-            free(o->parts[p]);
-        }
-        free(o->parts);
-        free(o);
-    }
-    free(old);
-    f->discovery = false;
-    f->offsets_ready = false;
-    f->nlat = f->lat_head = 0;
     char why[512];
-    if (mf_clients_start(f, why, sizeof(why)) != 0) {
-        mf_error(f, "failback: %s", why);
+    json_t *divergence = json_incref(f->divergence);
+    int rc = mf_reverse(f, divergence, true, from, why, sizeof why);
+    json_decref(divergence);
+    if (rc != 0) {
         snprintf(err, errlen, "failback of %s: %s", f->fc->name, why);
         json_decref(from);
-        f->state = MF_FAILED_BACK;
         return -1;
     }
-    /* copying starts once the reverse flow's map is loaded from the new target */
-    mf_offsets_load_start(f);
-    f->state = MF_FAILED_BACK;
+    mf_flowstate_save(f, "failed-back");
     *report = json_pack("{s:s,s:o}", "flow", f->fc->name, "from", from);
-    st_info("%s: failed back: now copying %s → %s", f->fc->name, f->src->alias, f->tgt->alias);
     return 0;
 }

@@ -100,6 +100,7 @@ int mf_topic_grow(mf_topic *t, int32_t n)
         part->position = part->delivered = -1;
         part->source_start = part->source_end = part->target_end = -1;
         part->last_src_added = -1;
+        part->floor = -1;
         t->parts[p] = part;
         t->nparts = p + 1;
     }
@@ -565,11 +566,26 @@ void mf_on_offsets(st_mflow *f, mf_offsets_job *j)
 
 void mf_on_loaded(st_mflow *f, const json_t *records)
 {
-    (void)records;
     int64_t now = st_wall_ms();
     if (f->state == MF_STARTING) {
+        if (!mf_flowstate_start(f, records))
+            return; /* failed over (not copying), or now reversed and loading again */
         f->state = MF_RUNNING;
         f->next_sync_ms = now;
+        f->next_persist_ms = now + 1000;
+        f->next_ckpt_ms = now + f->fc->checkpoint_interval_ms;
+    } else if (f->state == MF_FAILED_BACK) {
+        /* a restarted reverse flow: each partition from its map, not before its floor */
+        for (size_t i = 0; i < f->ntopics; i++) {
+            mf_topic *t = f->topics[i];
+            mf_part **todo = calloc((size_t)(t->nparts ? t->nparts : 1), sizeof(*todo));
+            size_t n = 0;
+            for (int32_t p = 0; todo && p < t->nparts; p++)
+                if (!t->parts[p]->resumed && !t->parts[p]->stopped && !t->parts[p]->scanning)
+                    todo[n++] = t->parts[p];
+            mf_resume_parts(f, todo, n);
+            free(todo);
+        }
         f->next_persist_ms = now + 1000;
         f->next_ckpt_ms = now + f->fc->checkpoint_interval_ms;
     }
@@ -595,7 +611,7 @@ void mf_poll_events(st_mflow *f)
 
 /* ---- the public API ---- */
 
-st_mflow *st_mflow_new(const st_mflow_config *fc, char *err, size_t errlen)
+st_mflow *st_mflow_new(const st_mflow_config *fc, const char *state_dir, char *err, size_t errlen)
 {
     st_mflow *f = calloc(1, sizeof(*f));
     if (!f) {
@@ -622,6 +638,11 @@ st_mflow *st_mflow_new(const st_mflow_config *fc, char *err, size_t errlen)
     f->tgt_worker = st_mworker_start(fc->target, name, err, errlen);
     if (!f->tgt_worker)
         goto fail;
+    snprintf(name, sizeof name, "%s state", fc->name);
+    f->disk_worker = st_mworker_start(NULL, name, err, errlen);
+    if (!f->disk_worker)
+        goto fail;
+    mf_flowstate_open(f, state_dir);
     if (mf_clients_start(f, err, errlen) != 0)
         goto fail;
     return f;
@@ -708,6 +729,7 @@ void st_mflow_shutdown(st_mflow *f)
     mf_clients_stop(f);
     st_mworker_shutdown(f->src_worker);
     st_mworker_shutdown(f->tgt_worker);
+    st_mworker_shutdown(f->disk_worker);
 }
 
 bool st_mflow_free(st_mflow *f, int64_t deadline_ms)
@@ -718,6 +740,7 @@ bool st_mflow_free(st_mflow *f, int64_t deadline_ms)
         st_mflow_shutdown(f);
     bool all = st_mworker_stop(f->src_worker, deadline_ms);
     all = st_mworker_stop(f->tgt_worker, deadline_ms) && all;
+    all = st_mworker_stop(f->disk_worker, deadline_ms) && all;
     mf_ckpt_reset(f);
     mf_gcache_free(f);
     mf_fo_free(f);
@@ -732,6 +755,8 @@ bool st_mflow_free(st_mflow *f, int64_t deadline_ms)
     st_moffsets_free(f->map);
     json_decref(f->gaps);
     json_decref(f->failover_report);
+    json_decref(f->saved);
+    json_decref(f->divergence);
     free(f);
     return all;
 }

@@ -46,9 +46,10 @@
 
 typedef struct st_mflow st_mflow;
 
-/* Creates the flow's clients (nothing is fetched yet). Borrows fc (must outlive the flow).
- * NULL with err set on a bad client configuration. */
-st_mflow *st_mflow_new(const st_mflow_config *fc, char *err, size_t errlen);
+/* Creates the flow's clients (nothing is fetched yet) and reads its saved state from
+ * state_dir (NULL: none; which way it runs is then the target's record alone). Borrows
+ * fc (must outlive the flow). NULL with err set on a bad client configuration. */
+st_mflow *st_mflow_new(const st_mflow_config *fc, const char *state_dir, char *err, size_t errlen);
 
 /*
  * Stopping, in three calls so a daemon stops every flow at once:
@@ -121,5 +122,14 @@ int st_mflow_failover(st_mflow *f, char *err, size_t errlen);
  * [{"topic","partition","offset"}]}), or -1 with err (not failed over).
  */
 int st_mflow_failback(st_mflow *f, json_t **report, char *err, size_t errlen);
+
+/*
+ * After a failback: back to the configured direction (source → target), resuming from the
+ * flow's offset map; records the failback brought to the source carry the target as
+ * origin and are not copied again. The saved state becomes "normal". 0, or -1 with err
+ * (not failed back). The state of a flow — failed-over, failed-back, normal — survives a
+ * daemon restart (flowstate.c).
+ */
+int st_mflow_reset(st_mflow *f, char *err, size_t errlen);
 
 #endif

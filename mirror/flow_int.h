@@ -22,6 +22,8 @@
 #ifndef ST_MIRROR_FLOW_INT_H
 #define ST_MIRROR_FLOW_INT_H
 
+#include <limits.h>
+
 #include <librdkafka/rdkafka.h>
 
 #include "mirror/flow.h"
@@ -101,6 +103,7 @@ typedef struct mf_part {
     bool resync;       /* a delivery failed: rescan the target once nothing is in flight */
     bool scanning;     /* a resume scan of the target is out for it (resume.c) */
     bool checking;     /* out of range: the source's offsets are being asked */
+    int64_t floor;     /* reversed flow: the divergence point, where copying may start */
     bool stopped;      /* no longer copied (topic deleted, went backwards) */
     mf_inflight *ring; /* FIFO of records in flight */
     size_t ring_cap, ring_head, ring_len;
@@ -256,6 +259,11 @@ struct st_mflow {
     int offsets_marker; /* its address is the delivery opaque of offsets-topic records */
     int heartbeat_marker;
     json_t *failover_report; /* the report of the last failover, once done */
+    /* flowstate.c: which way the flow runs, remembered */
+    char state_path[PATH_MAX]; /* <state_dir>/flows/...json, "" when none */
+    json_t *saved;             /* the last state saved or loaded, NULL never failed over */
+    json_t *divergence;        /* [{"topic","target_topic","partition","offset"}] at failover */
+    st_mworker *disk_worker;   /* writes the state file */
 };
 
 /* ---- flow.c ---- */
@@ -371,6 +379,22 @@ void mf_ckpt_release(st_mflow *f);
 bool mf_ckpt_event(st_mflow *f, rd_kafka_event_t *ev);
 void mf_ckpt_reset(st_mflow *f);
 void mf_gcache_free(st_mflow *f);
+
+/* ---- flowstate.c ---- */
+/* Reads the saved state file at creation (start-up: blocking file I/O). */
+void mf_flowstate_open(st_mflow *f, const char *state_dir);
+/* At the first load: the newer of the target's record and the file decides how the flow
+ * starts. true: normal (copy); false: the state was set (failed-over, or reversed). */
+bool mf_flowstate_start(st_mflow *f, const json_t *records);
+/* Saves `state` ("normal", "failed-over", "failed-back") with the divergence and the
+ * failover report: the file (disk worker) and the target's record. */
+void mf_flowstate_save(st_mflow *f, const char *state);
+/* Turns the flow around from the divergence list: live (failback now) starts each
+ * partition at its divergence point; otherwise (a restarted failed-back flow) it resumes
+ * from the reverse map, never before the divergence point. Appends the starting points to
+ * `from` when given. 0, or -1 with err (the clients could not be made). */
+int mf_reverse(st_mflow *f, const json_t *divergence, bool live, json_t *from, char *err,
+               size_t errlen);
 
 /* ---- failover.c ---- */
 /* One turn of a failover in progress (state MF_FAILING_OVER). */

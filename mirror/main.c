@@ -347,7 +347,7 @@ int main(int argc, char **argv)
     /* The endpoint first: a taken port fails the start before any cluster is contacted.
      * No request is answered before the loop, so the flows can join the table below. */
     for (; nflows < cfg->nflows; nflows++) {
-        flows[nflows] = st_mflow_new(&cfg->flows[nflows], err, sizeof err);
+        flows[nflows] = st_mflow_new(&cfg->flows[nflows], cfg->state_dir, err, sizeof err);
         if (!flows[nflows]) {
             st_error("cannot start flow %s: %s", cfg->flows[nflows].name, err);
             goto out;

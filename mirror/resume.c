@@ -442,6 +442,8 @@ static void scan_done(st_mjob *job, void *ctx)
         } else {
             p->position = p->delivered = -1; /* from the source's beginning */
         }
+        if (p->floor >= 0 && p->position < p->floor) /* a reverse flow: never before it */
+            p->position = p->delivered = p->floor;
         p->resumed = true;
         st_debug("%s: %s[%d] resumes at %" PRId64, f->fc->name, t->name, p->partition, p->position);
     }

@@ -168,26 +168,30 @@ st_mworker *st_mworker_start(const st_mcluster_config *cluster, const char *name
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    w->cluster = *cluster;
+    if (cluster)
+        w->cluster = *cluster;
     snprintf(w->name, sizeof w->name, "%s", name);
-    snprintf(client_id, sizeof client_id, "strait-mirror-%s-probe", cluster->alias);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, &ca);
     pthread_condattr_destroy(&ca);
-    /* The probe answers metadata and offset queries only; it never produces. */
-    static const char *const extra[] = {"topic.metadata.refresh.interval.ms", "60000", NULL};
-    rd_kafka_conf_t *conf = st_mclient_conf(cluster, client_id, extra, err, errlen);
-    if (!conf)
-        goto fail;
-    rd_kafka_conf_set_log_cb(conf, probe_log_cb);
-    w->probe = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
-    if (!w->probe) {
-        snprintf(err, errlen, "cluster \"%s\": cannot create a client: %s", cluster->alias, why);
-        rd_kafka_conf_destroy(conf);
-        goto fail;
+    if (cluster) {
+        /* The probe answers metadata and offset queries only; it never produces. */
+        static const char *const extra[] = {"topic.metadata.refresh.interval.ms", "60000", NULL};
+        snprintf(client_id, sizeof client_id, "strait-mirror-%s-probe", cluster->alias);
+        rd_kafka_conf_t *conf = st_mclient_conf(cluster, client_id, extra, err, errlen);
+        if (!conf)
+            goto fail;
+        rd_kafka_conf_set_log_cb(conf, probe_log_cb);
+        w->probe = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
+        if (!w->probe) {
+            snprintf(err, errlen, "cluster \"%s\": cannot create a client: %s", cluster->alias,
+                     why);
+            rd_kafka_conf_destroy(conf);
+            goto fail;
+        }
     }
     int rc = pthread_create(&w->thread, NULL, worker_main, w);
     if (rc) {

@@ -52,9 +52,10 @@ struct st_mjob {
 };
 
 /*
- * Starts a worker for `cluster` (copied: the worker may outlive the configuration).
- * `name` names its probe client and log lines ("dc1->dc2 source"). NULL with err.
- * Loop thread.
+ * Starts a worker for `cluster` (copied: the worker may outlive the configuration), or
+ * with cluster NULL one without a probe (for local disk work: its jobs get NULL probe and
+ * cluster). `name` names its probe client and log lines ("dc1->dc2 source"). NULL with
+ * err. Loop thread.
  */
 st_mworker *st_mworker_start(const st_mcluster_config *cluster, const char *name, char *err,
                              size_t errlen);

@@ -1,5 +1,5 @@
 /*
- * strait mirror {status,pause,resume,failover,failback}: thin wrappers over
+ * strait mirror {status,pause,resume,failover,failback,reset}: thin wrappers over
  * strait-mirror's management commands (mirror/admin.h). The daemon computes the rates,
  * lag and failover report; here we check the command line's shape and print them.
  *
@@ -66,6 +66,7 @@ static void usage_mirror(FILE *out)
           "  failover FLOW   stop the flow, write final translated group offsets to the\n"
           "                  target, print the offset ranges not replicated\n"
           "  failback FLOW   after failover: reverse the flow from the divergence point\n"
+          "  reset FLOW      after failback: run the flow as configured again\n"
           "\n"
           "Run 'strait mirror SUBCOMMAND --help' for details.\n\n",
           out);
@@ -132,6 +133,20 @@ static void usage_failover(FILE *out)
           out);
     print_mirror_options(out);
     fputs("\nExample:\n  strait mirror failover 'dc1->dc2'\n", out);
+}
+
+static void usage_reset(FILE *out)
+{
+    fputs("Usage: strait mirror reset FLOW [options]\n"
+          "\n"
+          "After 'strait mirror failback FLOW', once the source has taken over again:\n"
+          "the flow copies source -> target as configured once more, from its offset\n"
+          "map (records the failback brought to the source are not sent back). Which\n"
+          "way a flow runs survives a daemon restart; this is how it goes back to\n"
+          "normal.\n\n",
+          out);
+    print_mirror_options(out);
+    fputs("\nExample:\n  strait mirror reset 'dc1->dc2'\n", out);
 }
 
 static void usage_failback(FILE *out)
@@ -467,6 +482,25 @@ static int mirror_pause_resume(cli_ctx *c, mirror_opts *m, int argc, char **argv
     return CLI_OK;
 }
 
+static int mirror_reset(cli_ctx *c, mirror_opts *m, int argc, char **argv)
+{
+    const char *flow = NULL;
+    int rc;
+    c->prog = "strait mirror reset";
+    c->usage = usage_reset;
+    if (parse_flow_cmd(c, m, argc, argv, true, &flow, &rc))
+        return rc;
+    json_t *res = mirror_call(c, m, "reset", flow_args(flow), CLI_MGMT_TIMEOUT_MS);
+    if (!res)
+        return CLI_FAIL;
+    if (c->json)
+        cli_print_json(res);
+    else
+        printf("%s runs as configured again: now %s\n", flow, str_or_dash(res, "state"));
+    json_decref(res);
+    return CLI_OK;
+}
+
 static int mirror_pause(cli_ctx *c, mirror_opts *m, int argc, char **argv)
 {
     return mirror_pause_resume(c, m, argc, argv, true);
@@ -657,10 +691,10 @@ typedef struct mirror_subcommand {
 
 static const mirror_subcommand subcommands[] = {
     {"status", mirror_status},     {"pause", mirror_pause},       {"resume", mirror_resume},
-    {"failover", mirror_failover}, {"failback", mirror_failback},
+    {"failover", mirror_failover}, {"failback", mirror_failback}, {"reset", mirror_reset},
 };
 
-#define SUBCOMMAND_NAMES "status, pause, resume, failover or failback"
+#define SUBCOMMAND_NAMES "status, pause, resume, failover, failback or reset"
 
 int cli_mirror_main(cli_ctx *c, int argc, char **argv)
 {

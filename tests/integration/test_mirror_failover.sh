@@ -13,7 +13,8 @@
 #     the records and their total match;
 #  4. failback: records produced on dc2 after the failover reach dc1 (once), nothing dc1
 #     already had is copied back, and the group's dc2 offsets are translated onto dc1;
-#  5. the original flow started again resumes and does not send dc2's records back.
+#  5. `strait mirror reset` runs the original flow again: it resumes and does not send
+#     dc2's records back.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
 . "$(dirname "$0")/mirror_lib.sh"
@@ -126,12 +127,12 @@ awk -v P="$PARTS" -v n=$((N / PARTS)) 'BEGIN { for (p = 0; p < P; p++) for (k = 
     printf "%d %d b-%d\n", p, n + k, k * P + p }' >"$ST_TMP/want-back-read.txt"
 sort -k1,1n -k2,2n "$ST_TMP/read-back.txt" >"$ST_TMP/read-back.sorted"
 assert_same_file "$ST_TMP/want-back-read.txt" "$ST_TMP/read-back.sorted" "records app.one read back on dc1 (dc2's 800 new ones)"
-mirror_stop
 
-# ---- 5. back to normal: the original config again ----
+# ---- 5. back to normal: reset ----
 # dc1->dc2 resumes from its offset map; the 800 records failback brought to dc1 carry
 # strait.origin dc2, so they are not sent to dc2 a second time
-mirror_start
+mirror_cli reset 'dc1->dc2' >"$ST_TMP/reset.txt" 2>&1 || fail "strait mirror reset failed: $(cat "$ST_TMP/reset.txt")"
+log "strait mirror reset 'dc1->dc2': $(cat "$ST_TMP/reset.txt")"
 rk dc1 produce orders a "$N" 80 "$PARTS" >/dev/null || fail "producing to dc1 after failback failed"
 wait_count 60 dc2 orders $((LOCAL + N + 800 + 80))
 wait_until 30 "flow dc1->dc2 caught up again" flow_caught_up 'dc1->dc2' orders

@@ -73,9 +73,9 @@ static void test_help_lists_every_command(void **state)
     fixture *f = *state;
     assert_int_equal(run(f, "help", "{}"), 0);
     json_t *list = json_object_get(f->result, "commands");
-    assert_int_equal(json_array_size(list), 6);
-    const char *want[] = {"help", "status", "pause", "resume", "failover", "failback"};
-    for (size_t i = 0; i < 6; i++) {
+    const char *want[] = {"help", "status", "pause", "resume", "failover", "failback", "reset"};
+    assert_int_equal(json_array_size(list), sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         json_t *c = json_array_get(list, i);
         assert_string_equal(json_string_value(json_object_get(c, "name")), want[i]);
         assert_true(json_string_length(json_object_get(c, "help")) > 0);
@@ -86,7 +86,8 @@ static void test_unknown_command(void **state)
 {
     fixture *f = *state;
     expect_error(f, "topics.list", "{}", "unknown command \"topics.list\"");
-    expect_error(f, "topics.list", "{}", "help, status, pause, resume, failover and failback");
+    expect_error(f, "topics.list", "{}",
+                 "help, status, pause, resume, failover, failback and reset");
 }
 
 static void test_unknown_argument_names(void **state)
@@ -105,7 +106,7 @@ static void test_unknown_argument_names(void **state)
 static void test_flow_required(void **state)
 {
     fixture *f = *state;
-    const char *cmds[] = {"pause", "resume", "failover", "failback"};
+    const char *cmds[] = {"pause", "resume", "failover", "failback", "reset"};
     for (size_t i = 0; i < 4; i++) {
         expect_error(f, cmds[i], "{}", "\"flow\" is required: one of dc1->dc2, dc2->dc1");
         expect_error(f, cmds[i], "{\"flow\":null}", "\"flow\" is required");

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# A failover survives a restart of strait-mirror (issue 20 limit 3), dc1 → dc2 with prefix
+# naming over the 40 ms WAN link. Records: tag a produced on dc1, tag b on dc2 (into
+# dc1.orders, as producers do after a failover).
+#  1. failover, then restart: the flow is still failed-over (status and report), and
+#     records produced on dc1 are NOT copied into dc2, which has taken over; the state is
+#     in <state_dir>/flows/dc1.to.dc2.json;
+#  2. the state dir lost (another machine), restart: still failed-over — from dc2's
+#     record — and the file is written again;
+#  3. failback after the restart (from the saved divergence points): dc2's b records
+#     reach dc1;
+#  4. restart while failed back: the reverse flow resumes where it was (more b records
+#     arrive on dc1 once, none twice);
+#  5. reset: the flow runs dc1 → dc2 again, copies the a records held back since the
+#     failover, and sends none of the b records back; a restart keeps it so.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/proxy_lib.sh"
+. "$(dirname "$0")/mirror_lib.sh"
+
+PARTS=4
+STATE_FILE="$MIRROR_STATE/flows/dc1.to.dc2.json"
+dc_start dc1
+dc_start dc2 wan
+
+rk dc1 produce orders a 0 4000 "$PARTS" --create >/dev/null || fail "producing to dc1 failed"
+mirror_write_config "$(mirror_flow dc1 dc2 prefix '"orders"')"
+mirror_start
+wait_count 60 dc2 dc1.orders 4000
+wait_until 30 "flow dc1->dc2 caught up" flow_caught_up 'dc1->dc2' orders
+state_is() { [ "$(mirror_status_json 'dc1->dc2' | jq -r .state)" = "$1" ]; }
+
+# ---- 1. failover, restart ----
+mirror_cli failover 'dc1->dc2' >"$ST_TMP/failover.txt" 2>&1 || fail "failover failed: $(cat "$ST_TMP/failover.txt")"
+assert_eq failed-over "$(jq -r .state "$STATE_FILE")" "the state in $STATE_FILE after failover"
+mirror_stop
+rk dc1 produce orders a 4000 400 "$PARTS" >/dev/null || fail "producing to dc1 failed"
+mirror_start
+wait_until 30 "the restarted flow to be failed-over" state_is failed-over
+mirror_status_json 'dc1->dc2' >"$ST_TMP/status1.json"
+jq -e '.failover.target_end | length == 4' "$ST_TMP/status1.json" >/dev/null ||
+    fail "the restarted flow has no failover report: $(jq -c .failover "$ST_TMP/status1.json")"
+mirror_log_since_start | grep -q "was failed over" || fail "the daemon did not say the flow was failed over"
+# dc2 has taken over: for three sync intervals nothing more arrives there
+for k in 1 2 3 4 5 6; do
+    assert_eq "4000 $PARTS" "$(rk dc2 count dc1.orders)" "dc1.orders on dc2 while failed over (check $k of 6, every 0.5 s)"
+    sleep 0.5
+done
+log "restarted failed-over: not copying (dc2 holds 4000 while dc1 has 4400); $(grep -c . "$STATE_FILE") lines in $STATE_FILE"
+
+# ---- 2. the state dir lost ----
+mirror_stop
+rm -f "$STATE_FILE"
+mirror_start
+wait_until 30 "the restarted flow to be failed-over (from dc2's record)" state_is failed-over
+wait_until 10 "$STATE_FILE to be written again" test -s "$STATE_FILE"
+assert_eq failed-over "$(jq -r .state "$STATE_FILE")" "the state file rewritten from dc2's record"
+assert_eq "4000 $PARTS" "$(rk dc2 count dc1.orders)" "dc1.orders on dc2 (nothing copied after a restart without the state dir)"
+log "without its state dir the daemon learned the failover from dc2"
+
+# ---- 3. failback after the restart ----
+rk dc2 produce dc1.orders b 0 200 "$PARTS" >/dev/null || fail "producing to dc2 failed"
+mirror_cli failback 'dc1->dc2' >"$ST_TMP/failback.txt" 2>&1 || fail "failback failed: $(cat "$ST_TMP/failback.txt")"
+log "failback: $(paste -sd' ' "$ST_TMP/failback.txt")"
+wait_count 60 dc1 orders 4600
+assert_eq failed-back "$(jq -r .state "$STATE_FILE")" "the state in $STATE_FILE after failback"
+
+# ---- 4. restart while failed back ----
+mirror_stop
+rk dc2 produce dc1.orders b 200 100 "$PARTS" >/dev/null || fail "producing to dc2 failed"
+mirror_start
+wait_until 30 "the restarted flow to be failed-back" state_is failed-back
+wait_count 60 dc1 orders 4700
+rk dc1 verify orders --expect "a:4400:$PARTS:-" --expect "b:300:$PARTS:dc2" --wait-ms 3000 \
+    >"$ST_TMP/verify1.txt" 2>&1 || {
+    cat "$ST_TMP/verify1.txt" >&2
+    fail "orders on dc1 should hold its 4400 records and dc2's 300, each once"
+}
+log "dc1 after a restart while failed back: $(tail -n 1 "$ST_TMP/verify1.txt")"
+
+# ---- 5. reset ----
+mirror_cli reset 'dc1->dc2' >"$ST_TMP/reset.txt" 2>&1 || fail "reset failed: $(cat "$ST_TMP/reset.txt")"
+wait_until 30 "the flow to run again" state_is running
+assert_eq normal "$(jq -r .state "$STATE_FILE")" "the state in $STATE_FILE after reset"
+rk dc1 produce orders a 4400 50 "$PARTS" >/dev/null || fail "producing to dc1 failed"
+wait_count 60 dc2 dc1.orders 4750
+wait_until 30 "flow dc1->dc2 caught up" flow_caught_up 'dc1->dc2' orders
+mirror_stop
+mirror_start
+wait_until 30 "the flow to run after a restart" state_is running
+wait_until 30 "flow dc1->dc2 caught up" flow_caught_up 'dc1->dc2' orders
+rk dc2 verify dc1.orders --expect "a:4450:$PARTS:dc1" --expect "b:300:$PARTS:-" --wait-ms 3000 \
+    >"$ST_TMP/verify2.txt" 2>&1 || {
+    cat "$ST_TMP/verify2.txt" >&2
+    fail "dc1.orders on dc2 should hold dc1's 4450 records and its own 300, each once"
+}
+log "dc2 after reset and a restart: $(tail -n 1 "$ST_TMP/verify2.txt")"
+mirror_stop
