@@ -38,6 +38,10 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         char why[512];
         rd_kafka_fatal_error(rk, why, sizeof(why));
         mf_error(f, "%s: fatal error: %s", rd_kafka_name(rk), why);
+        if (rk == f->producer && !f->producer_fatal) {
+            f->producer_fatal = true; /* replaced on the next step (mf_producer_recover) */
+            snprintf(f->fatal_reason, sizeof f->fatal_reason, "%s", why);
+        }
         return;
     }
     mf_error(f, "%s: %s", rd_kafka_name(rk), reason);
@@ -64,6 +68,38 @@ rd_kafka_t *mf_client_new(st_mflow *f, const st_mcluster_config *cl, rd_kafka_ty
         return NULL;
     }
     return rk;
+}
+
+/* The idempotent producer on the target. */
+static rd_kafka_t *target_producer_new(st_mflow *f, char *err, size_t errlen)
+{
+    /* Idempotent with unlimited delivery time: a cut link stalls and then resumes in
+     * order without duplicates; no compression so the bytes on the target are the
+     * source's bytes. */
+    static const char *const producer_conf[] = {"enable.idempotence",
+                                                "true",
+                                                "acks",
+                                                "all",
+                                                "linger.ms",
+                                                "10",
+                                                "batch.num.messages",
+                                                "100000",
+                                                "batch.size",
+                                                "1000000",
+                                                "compression.type",
+                                                "none",
+                                                "message.timeout.ms",
+                                                "0",
+                                                "queue.buffering.max.kbytes",
+                                                "1048576",
+                                                "queue.buffering.max.messages",
+                                                "1000000",
+                                                "max.in.flight.requests.per.connection",
+                                                "5",
+                                                "socket.send.buffer.bytes",
+                                                "4194304",
+                                                NULL};
+    return mf_client_new(f, f->tgt, RD_KAFKA_PRODUCER, producer_conf, err, errlen);
 }
 
 int mf_clients_start(st_mflow *f, char *err, size_t errlen)
@@ -100,37 +136,11 @@ int mf_clients_start(st_mflow *f, char *err, size_t errlen)
                                    "socket.receive.buffer.bytes",
                                    "4194304",
                                    NULL};
-    /* Idempotent with unlimited delivery time: a cut link stalls and then resumes in
-     * order without duplicates; no compression so the bytes on the target are the
-     * source's bytes. */
-    const char *producer_conf[] = {"enable.idempotence",
-                                   "true",
-                                   "acks",
-                                   "all",
-                                   "linger.ms",
-                                   "10",
-                                   "batch.num.messages",
-                                   "100000",
-                                   "batch.size",
-                                   "1000000",
-                                   "compression.type",
-                                   "none",
-                                   "message.timeout.ms",
-                                   "0",
-                                   "queue.buffering.max.kbytes",
-                                   "1048576",
-                                   "queue.buffering.max.messages",
-                                   "1000000",
-                                   "max.in.flight.requests.per.connection",
-                                   "5",
-                                   "socket.send.buffer.bytes",
-                                   "4194304",
-                                   NULL};
     const char *src_producer_conf[] = {"acks", "all", "linger.ms", "0", NULL};
     f->consumer = mf_client_new(f, f->src, RD_KAFKA_CONSUMER, consumer_conf, err, errlen);
     if (!f->consumer)
         goto fail;
-    f->producer = mf_client_new(f, f->tgt, RD_KAFKA_PRODUCER, producer_conf, err, errlen);
+    f->producer = target_producer_new(f, err, errlen);
     if (!f->producer)
         goto fail;
     f->src_producer = mf_client_new(f, f->src, RD_KAFKA_PRODUCER, src_producer_conf, err, errlen);
@@ -245,4 +255,70 @@ void mf_clients_stop(st_mflow *f)
     destroy_later(f->src_worker, f->consumer, f->src_producer);
     destroy_later(f->tgt_worker, f->producer, NULL);
     f->consumer = f->producer = f->src_producer = NULL;
+}
+
+/*
+ * A fatal error of the idempotent producer (OUT_OF_ORDER_SEQUENCE_NUMBER on the batch at
+ * the head of a partition, e.g. after the target lost state): librdkafka can no longer
+ * say which of the records in flight were stored, and the producer is unusable. The
+ * offset map and the target can: the producer is replaced, and every partition resumes
+ * like after a restart — from the map, then a scan of the target for this source's
+ * "strait.src" headers (resume.c) — so a record the target stored is not copied again
+ * and one it did not store is. No restart of the daemon, no duplicate, no gap.
+ */
+void mf_producer_recover(st_mflow *f)
+{
+    char err[512];
+    f->producer_fatal = false;
+    mf_error(f,
+             "the target producer failed for good (%s): replacing it; every partition resumes "
+             "from the offset map and a scan of %s",
+             f->fatal_reason, f->tgt->alias);
+    if (f->consumer)
+        rd_kafka_assign(f->consumer, NULL);
+    mf_pending_drop(f);
+    /* what was in flight is reported now (failed), while the partitions exist */
+    rd_kafka_purge(f->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(f->producer, 0);
+    /* the admin answers due on the old queue go with it */
+    mf_ckpt_reset(f);
+    mf_configs_free(f);
+    mf_acls_free(f);
+    drain_admin(f, f->tgt_q);
+    rd_kafka_queue_destroy(f->tgt_q);
+    f->tgt_q = NULL;
+    for (size_t i = 0; i < f->ntopics; i++) {
+        mf_topic *t = f->topics[i];
+        if (t->rkt)
+            rd_kafka_topic_destroy(t->rkt);
+        t->rkt = NULL;
+        for (int32_t p = 0; p < t->nparts; p++) {
+            mf_part *part = t->parts[p];
+            part->assigned = part->resync = false;
+            part->ring_len = part->ring_head = 0;
+            if (!part->scanning)
+                part->resumed = false;
+        }
+    }
+    destroy_later(f->tgt_worker, f->producer, NULL);
+    f->producer = target_producer_new(f, err, sizeof err);
+    if (f->producer)
+        f->tgt_q = rd_kafka_queue_new(f->producer);
+    if (!f->producer || !f->tgt_q) {
+        mf_error(f, "cannot replace the target producer: %s; retrying", err);
+        f->producer_fatal = true;
+        return;
+    }
+    f->producer_restarts++;
+    for (size_t i = 0; i < f->ntopics; i++) {
+        mf_topic *t = f->topics[i];
+        mf_part **todo = calloc((size_t)(t->nparts ? t->nparts : 1), sizeof(*todo));
+        size_t n = 0;
+        for (int32_t p = 0; todo && p < t->nparts; p++)
+            if (!t->parts[p]->resumed && !t->parts[p]->stopped && !t->parts[p]->scanning &&
+                p < t->tgt_partitions)
+                todo[n++] = t->parts[p];
+        mf_resume_parts(f, todo, n);
+        free(todo);
+    }
 }

@@ -438,6 +438,15 @@ static int copy_one(st_mflow *f, mf_part *p, rd_kafka_message_t *m)
         p->ring_len--; /* undo the push: it is the tail */
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             return 1;
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+            /* the producer failed for good (its error callback may not have run yet):
+             * replaced on the next step, which resumes this partition too */
+            if (!f->producer_fatal) {
+                f->producer_fatal = true;
+                rd_kafka_fatal_error(f->producer, f->fatal_reason, sizeof f->fatal_reason);
+            }
+            return 1;
+        }
         mf_error(f,
                  "%s[%d]: source offset %" PRId64 " cannot be sent to %s: %s; partition "
                  "stopped",
@@ -784,6 +793,8 @@ bool st_mflow_step(st_mflow *f, int64_t now_ms)
         return false;
     }
     mf_poll_events(f);
+    if (f->producer_fatal)
+        mf_producer_recover(f);
     if (f->discovery && now_ms >= f->next_sync_ms) {
         mf_sync(f, now_ms);
         mf_configs_round(f, now_ms);

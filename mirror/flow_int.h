@@ -254,6 +254,9 @@ struct st_mflow {
     double latencies[MF_LAT_SAMPLES];
     size_t nlat, lat_head;
     int64_t duplicates_skipped;
+    bool producer_fatal;    /* the target producer raised a fatal error (clients.c) */
+    char fatal_reason[512]; /* librdkafka's words for it */
+    int64_t producer_restarts;
     int64_t records, bytes; /* delivered totals */
     mf_rate rate;
     int offsets_marker; /* its address is the delivery opaque of offsets-topic records */
@@ -294,6 +297,9 @@ void mf_pending_drop(st_mflow *f);
 
 /* ---- clients.c ---- */
 /* (mf_client_new, mf_clients_start, mf_clients_stop are declared above.) */
+/* Replaces a target producer that failed for good and resumes every partition from the
+ * map and a scan of the target (see clients.c). */
+void mf_producer_recover(st_mflow *f);
 
 /* ---- resume.c ---- */
 /* Starts loading ST_MIRROR_OFFSETS_TOPIC from the target into a fresh map on the target's

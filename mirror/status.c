@@ -155,6 +155,8 @@ json_t *st_mflow_status(st_mflow *f, int64_t now_ms)
         (json_int_t)(f->last_ckpt_ms ? now_ms - f->last_ckpt_ms : -1), "checkpointed_groups",
         (json_int_t)f->ckpt_groups, "duplicates_skipped", (json_int_t)f->duplicates_skipped, "gaps",
         f->gaps, "errors", errors, "partitions", parts);
+    if (status)
+        json_object_set_new(status, "producer_restarts", json_integer(f->producer_restarts));
     if (status && f->failover_report)
         json_object_set(status, "failover", f->failover_report);
     return status;

@@ -9,7 +9,9 @@
 #     consumer that was reading reconnects and gets records produced after the drop;
 #  5. cut: connections are refused (kcat -L fails) until restore, then kcat works again;
 #  6. blackhole: a connection is accepted but a request gets no answer (no reset either)
-#     until restore, then the same connection gets its answer and kcat works again.
+#     until restore, then the same connection gets its answer and kcat works again;
+#  7. fail-produce 87: kcat's next produce is answered INVALID_RECORD (the broker stored
+#     it all the same), the one after that succeeds.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
 
@@ -127,4 +129,16 @@ exec 3<&- 3>&-
 [ -n "$got" ] && [ "$got" != 00000000 ] || fail "the held request got no answer after restore"
 kc -L -t through >"$ST_TMP/restored2-L.txt" || fail "kcat -L after the blackhole failed"
 log "black-holed: a request waited 2 s unanswered on an open connection; answered after restore"
+
+# ---- 7. fail-produce ----
+proxy_cmd fail-produce 87 1
+if echo "k1 v1" | kc -P -t through -p 0 -K ' ' -X acks=all >"$ST_TMP/fail1.txt" 2>&1; then
+    fail "a produce succeeded although the proxy was to fail it: $(cat "$ST_TMP/fail1.txt")"
+fi
+assert_contains "$ST_TMP/fail1.txt" "failed to validate record" "kcat's failed produce (INVALID_RECORD, 87)"
+echo "k2 v2" | kc -P -t through -p 0 -K ' ' -X acks=all >"$ST_TMP/fail2.txt" 2>&1 ||
+    fail "the produce after the failed one failed too: $(cat "$ST_TMP/fail2.txt")"
+assert_eq "k1 v1|k2 v2" "$(read_topic through '%k %s\n' | tail -n 2 | paste -sd'|')" \
+    "the last records of through (the failed produce was stored by the broker)"
+log "fail-produce: kcat got \"$(grep -o 'Broker: .*' "$ST_TMP/fail1.txt" | head -n 1)\", and the broker had stored the record"
 stop_broker

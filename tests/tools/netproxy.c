@@ -23,6 +23,8 @@
  *   target H:P new connections go to H:P (a test starts the proxy before the broker
  *              whose port it forwards to, so the broker can advertise the proxy's port)
  *   stats      "ok connections C accepted A up U down D" (bytes delivered each way)
+ *   fail-produce ERR [N]  the next N (1) Produce responses say ERR for their first
+ *              partition, whatever the broker answered (netproxy_kafka.c)
  *
  * Single-threaded epoll. Each direction of a connection is a queue of chunks stamped with
  * the time they may leave (arrival + delay); a token bucket paces them to the rate. A
@@ -279,6 +281,7 @@ static void side_read(proxy *p, conn *c, int from)
         ch->len = (size_t)n;
         ch->off = 0;
         memcpy(ch->data, buf, (size_t)n);
+        np_kafka_scan(p, c, from, ch->data, ch->len);
         if (d->tail)
             d->tail->next = ch;
         else

@@ -52,12 +52,26 @@ typedef struct direction {
     uint64_t delivered;
 } direction;
 
+/* Following one direction's Kafka frames (netproxy_kafka.c). */
+#define KAFKA_CORR_RING 256
+typedef struct kstream {
+    uint8_t head[16];                      /* the first bytes of the current frame */
+    size_t pos;                            /* position in the current frame (from its size field) */
+    int32_t size;                          /* the frame's size field, once read */
+    bool broken;                           /* not Kafka framing: no longer followed */
+    bool faulting;                         /* this response's error code is being rewritten */
+    size_t err_at;                         /* where that error code is in the frame */
+    int32_t produce_corr[KAFKA_CORR_RING]; /* requests: correlation ids of Produce */
+    size_t nproduce;
+} kstream;
+
 typedef struct conn {
     struct conn *prev, *next;
     endpoint side[2]; /* 0: the client that connected to us, 1: our connection to the target */
     direction dir[2]; /* dir[0]: client → target, dir[1]: target → client */
     bool connecting;  /* side 1's non-blocking connect is in progress */
     bool dead;
+    kstream kafka[2]; /* [0]: requests (client → target), [1]: responses */
 } conn;
 
 typedef struct proxy {
@@ -78,7 +92,9 @@ typedef struct proxy {
     int nconns;
     uint64_t accepted;
     uint64_t delivered[2];
-    bool blackhole; /* nothing is forwarded, nothing is closed (see netproxy.c) */
+    bool blackhole;    /* nothing is forwarded, nothing is closed (see netproxy.c) */
+    int fail_code;     /* fail-produce: the error code to put in Produce responses */
+    int64_t fail_left; /* how many more responses get it */
     bool stopping;
 } proxy;
 
@@ -93,6 +109,10 @@ int np_kill_all(proxy *p);
 int np_resolve_target(proxy *p, const char *arg, char *err, size_t errlen);
 /* A non-negative integer, or false. */
 bool np_parse_count(const char *s, int64_t *v);
+
+/* netproxy_kafka.c: follows the Kafka frames of data read from side `from` (already
+ * queued, not yet sent) and rewrites what fail-produce asks for, in place. */
+void np_kafka_scan(proxy *p, conn *c, int from, uint8_t *data, size_t len);
 
 /* netproxy_control.c */
 void np_control_open(proxy *p, const char *path);

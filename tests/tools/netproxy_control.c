@@ -97,6 +97,19 @@ static void control_command(proxy *p, endpoint *cc, char *line)
         }
         fprintf(stderr, "netproxy: new connections go to %s\n", line + 7);
         control_reply(cc, "ok target %s", line + 7);
+    } else if (strncmp(line, "fail-produce ", 13) == 0) {
+        char code[16] = "", count[24] = "1";
+        int64_t ecode = 0, times = 1;
+        if (sscanf(line + 13, "%15s %23s", code, count) < 1 || !np_parse_count(code, &ecode) ||
+            ecode > 32767 || !np_parse_count(count, &times)) {
+            control_reply(cc, "error fail-produce wants an error code (0..32767) and a count");
+            return;
+        }
+        p->fail_code = (int)ecode;
+        p->fail_left = times;
+        fprintf(stderr, "netproxy: fail-produce: the next %lld Produce response(s) say error %d\n",
+                (long long)times, (int)ecode);
+        control_reply(cc, "ok fail-produce %d %lld", (int)ecode, (long long)times);
     } else if (strcmp(line, "stats") == 0) {
         control_reply(cc, "ok connections %d accepted %llu up %llu down %llu", p->nconns,
                       (unsigned long long)p->accepted, (unsigned long long)p->delivered[0],
@@ -105,7 +118,7 @@ static void control_command(proxy *p, endpoint *cc, char *line)
         fprintf(stderr, "netproxy: unknown control command \"%s\"\n", line);
         control_reply(cc,
                       "error unknown command \"%s\" (cut, drop, blackhole, restore, delay MS, rate "
-                      "BYTES_PER_SEC, target HOST:PORT, stats)",
+                      "BYTES_PER_SEC, target HOST:PORT, fail-produce ERR [N], stats)",
                       line);
     }
 }
