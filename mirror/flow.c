@@ -101,6 +101,7 @@ int mf_topic_grow(mf_topic *t, int32_t n)
         part->source_start = part->source_end = part->target_end = -1;
         part->last_src_added = -1;
         part->floor = -1;
+        part->max_start = part->max_end = -1;
         t->parts[p] = part;
         t->nparts = p + 1;
     }
@@ -187,7 +188,8 @@ void mf_assign_ready(st_mflow *f)
         for (int32_t p = 0; p < t->nparts; p++) {
             mf_part *part = t->parts[p];
             if (part->assigned || !part->resumed || part->stopped || part->resync ||
-                part->checking || p >= t->tgt_partitions)
+                part->checking || part->recreated || p >= t->tgt_partitions ||
+                p >= t->src_partitions)
                 continue;
             rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(list, t->name, p);
             tp->offset = part->position >= 0 ? part->position : RD_KAFKA_OFFSET_BEGINNING;
@@ -339,17 +341,21 @@ static void out_of_range_answer(st_mflow *f, mf_offsets_job *j)
         p->resumed = true; /* reassigned at the same position on the next step */
         return;
     }
-    p->source_start = lo;
-    p->source_end = hi;
     int64_t from = p->position >= 0 ? p->position : 0;
     if (from > hi) {
-        mf_error(f,
-                 "%s[%d]: the source partition went back from offset %" PRId64 " to %" PRId64
-                 " (topic deleted and recreated?); this partition is no longer copied",
-                 p->topic->name, p->partition, from, hi);
-        p->stopped = true;
+        /* the source partition went back: a new incarnation of the topic */
+        if (hi > p->max_end)
+            p->max_end = hi;
+        mf_source_offsets(f, p, lo, hi);
+        if (!p->recreated) {
+            char why[160];
+            snprintf(why, sizeof why, "partition %d's end went back from %" PRId64 " to %" PRId64,
+                     p->partition, from, hi);
+            mf_recreated(f, p->topic, why);
+        }
         return;
     }
+    mf_source_offsets(f, p, lo, hi);
     if (lo > from) {
         json_t *gap = json_pack("{s:s,s:i,s:I,s:I}", "topic", p->topic->name, "partition",
                                 (int)p->partition, "from", (json_int_t)from, "to", (json_int_t)lo);
@@ -376,6 +382,8 @@ static void on_consumer_error(st_mflow *f, rd_kafka_message_t *m)
         on_out_of_range(f, p);
         return;
     }
+    if (p && m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        f->next_sync_ms = 0; /* deleted, maybe recreated: look again now */
     if (p)
         mf_error(f, "source %s[%d]: %s", p->topic->name, p->partition, rd_kafka_message_errstr(m));
     else
@@ -422,7 +430,10 @@ static int copy_one(st_mflow *f, mf_part *p, rd_kafka_message_t *m)
     if (!origin)
         rd_kafka_header_add(out, ST_MIRROR_HDR_ORIGIN, -1, f->src->alias, -1);
     char src[160];
-    snprintf(src, sizeof(src), "%s/%" PRId64, f->src->alias, m->offset);
+    if (p->epoch > 0) /* a recreated source topic: its offsets restarted */
+        snprintf(src, sizeof(src), "%s/%" PRId64 "@%" PRId64, f->src->alias, m->offset, p->epoch);
+    else
+        snprintf(src, sizeof(src), "%s/%" PRId64, f->src->alias, m->offset);
     rd_kafka_header_add(out, ST_MIRROR_HDR_SRC, -1, src, -1);
     if (ring_push(p, &e) != 0) {
         rd_kafka_headers_destroy(out);
@@ -568,8 +579,7 @@ void mf_on_offsets(st_mflow *f, mf_offsets_job *j)
         int32_t p = j->hi->elems[i].partition;
         if (!t || p >= t->nparts || !mf_offsets_job_get(j, i, &lo, &hi))
             continue;
-        t->parts[p]->source_start = lo;
-        t->parts[p]->source_end = hi;
+        mf_source_offsets(f, t->parts[p], lo, hi);
     }
 }
 
@@ -805,6 +815,7 @@ bool st_mflow_step(st_mflow *f, int64_t now_ms)
     rd_kafka_poll(f->producer, 0); /* delivery reports */
     rd_kafka_poll(f->src_producer, 0);
     resync_step(f);
+    mf_recreate_step(f);
     mf_assign_ready(f);
     copy_step(f);
     rd_kafka_poll(f->producer, 0);

@@ -100,12 +100,15 @@ typedef struct mf_part {
     int64_t last_src_added;           /* highest source offset in the map, -1 none */
     bool resumed;                     /* position known, ready to assign */
     bool assigned;                    /* in the consumer's assignment */
-    bool resync;       /* a delivery failed: rescan the target once nothing is in flight */
-    bool scanning;     /* a resume scan of the target is out for it (resume.c) */
-    bool checking;     /* out of range: the source's offsets are being asked */
-    int64_t floor;     /* reversed flow: the divergence point, where copying may start */
-    bool stopped;      /* no longer copied (topic deleted, went backwards) */
-    mf_inflight *ring; /* FIFO of records in flight */
+    bool resync;                /* a delivery failed: rescan the target once nothing is in flight */
+    bool scanning;              /* a resume scan of the target is out for it (resume.c) */
+    bool checking;              /* out of range: the source's offsets are being asked */
+    int64_t floor;              /* reversed flow: the divergence point, where copying may start */
+    int64_t epoch;              /* the source incarnation copied (offsets.h epochs), 0 the first */
+    int64_t max_start, max_end; /* the highest source start and end offsets seen */
+    bool recreated;             /* the source topic is a new incarnation: switch once drained */
+    bool stopped;               /* no longer copied (topic deleted, went backwards) */
+    mf_inflight *ring;          /* FIFO of records in flight */
     size_t ring_cap, ring_head, ring_len;
     int64_t records, bytes; /* delivered totals */
     int64_t caught_up_ms;   /* last time delivered reached source_end */
@@ -129,6 +132,8 @@ typedef struct mf_topic {
     bool growing;           /* CreatePartitions in flight */
     bool heartbeat;         /* ST_MIRROR_HEARTBEATS_TOPIC */
     bool deleted;           /* gone from the source */
+    bool recreated_said;    /* the new incarnation was reported */
+    char recreated_why[160];
     int64_t retry_ms;
     mf_part **parts; /* index = partition */
     int32_t nparts;
@@ -318,8 +323,10 @@ void mf_offsets_persist(st_mflow *f);
 /* Produces a flow record "<source alias>\0#<kind>" with a JSON value to the offsets topic
  * on the target (the latest one wins when loading; the load hands them to the flow). */
 void mf_state_record_put(st_mflow *f, const char *kind, const json_t *value);
-/* Parses "<alias>/<offset>" of a strait.src header: true with *offset when alias matches. */
-bool mf_parse_src_header(const void *value, size_t len, const char *alias, int64_t *offset);
+/* Parses "<alias>/<offset>" (epoch 0) or "<alias>/<offset>@<epoch>" of a strait.src
+ * header: true with *offset and *epoch when alias matches. */
+bool mf_parse_src_header(const void *value, size_t len, const char *alias, int64_t *offset,
+                         int64_t *epoch);
 /* Worker thread: creates topic `name` (1 partition, `config` pairs) through rk unless it
  * exists, waiting up to 12 s. 0 (and *created), or -1 with err. */
 int mf_ensure_topic(rd_kafka_t *rk, const char *name, const char *const *config,
@@ -357,6 +364,16 @@ void mf_acl_map(const st_mflow *f, int restype, int ptype, const char *name, con
 /* The record of what the mirror made, as loaded from the target (a JSON array). */
 void mf_acls_loaded(st_mflow *f, const json_t *owned);
 void mf_acls_free(st_mflow *f);
+
+/* ---- recreate.c ---- */
+/* The source topic t is a new incarnation (deleted and recreated): stop copying the old
+ * one; each partition moves to a new epoch once its records in flight are reported. */
+void mf_recreated(st_mflow *f, mf_topic *t, const char *why);
+/* Notes a partition's source start and end offsets as seen by a query; calls
+ * mf_recreated when they went back (recreated or truncated). */
+void mf_source_offsets(st_mflow *f, mf_part *p, int64_t lo, int64_t hi);
+/* One turn: switches drained partitions to their new epoch. */
+void mf_recreate_step(st_mflow *f);
 
 /* ---- status.c ---- */
 /* Samples rates and watermarks (once a second). */

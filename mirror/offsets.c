@@ -16,6 +16,7 @@
 #include "mirror/offsets.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,9 @@ typedef struct part {
     size_t nruns, cap;
     bool dirty;
     size_t dirty_from; /* with dirty: the lowest run index changed since take_dirty */
+    int64_t epoch;     /* 0 until the source topic is recreated (see offsets.h) */
+    int64_t floor;     /* the target offset where the epoch starts, -1 unknown */
+    bool epoch_dirty;  /* a new epoch's marker is to be persisted */
 } part;
 
 struct st_moffsets {
@@ -116,6 +120,7 @@ static part *part_get(st_moffsets *m, const char *topic, int32_t partition)
         return NULL;
     }
     p->partition = partition;
+    p->floor = -1;
     memmove(&m->parts[i + 1], &m->parts[i], (m->nparts - i) * sizeof *m->parts);
     m->parts[i] = p;
     m->nparts++;
@@ -336,6 +341,22 @@ static int insert_run(part *p, st_mrun r)
     return 0;
 }
 
+/* Moves p to `epoch` if it is newer: its runs belong to an older incarnation. false when
+ * the record's epoch is older than p's (the record is to be ignored). */
+static bool epoch_reached(part *p, int64_t epoch)
+{
+    if (epoch < p->epoch)
+        return false;
+    if (epoch > p->epoch) {
+        p->epoch = epoch;
+        p->nruns = 0;
+        p->floor = -1;
+        p->dirty = false;
+        p->dirty_from = 0;
+    }
+    return true;
+}
+
 int st_moffsets_load_record(st_moffsets *m, const char *source_alias, const void *key,
                             size_t keylen, const void *value, size_t valuelen)
 {
@@ -346,7 +367,7 @@ int st_moffsets_load_record(st_moffsets *m, const char *source_alias, const void
     const char *sep2 = sep1 ? memchr(sep1 + 1, '\0', (size_t)(end - sep1 - 1)) : NULL;
     const char *sep3 = sep2 ? memchr(sep2 + 1, '\0', (size_t)(end - sep2 - 1)) : NULL;
     if (!sep3 || sep1 == k || sep2 == sep1 + 1 || sep3 == sep2 + 1 || sep3 - sep2 - 1 > 10 ||
-        sep3 + 1 == end || end - sep3 - 1 > 19)
+        sep3 + 1 == end || end - sep3 - 1 > 20)
         return ST_ERR__MALFORMED;
     int64_t partition = 0, key_src = 0;
     for (const char *c = sep2 + 1; c < sep3; c++) {
@@ -354,26 +375,99 @@ int st_moffsets_load_record(st_moffsets *m, const char *source_alias, const void
             return ST_ERR__MALFORMED;
         partition = partition * 10 + (*c - '0');
     }
-    for (const char *c = sep3 + 1; c < end; c++) {
+    bool marker = sep3[1] == 'e'; /* "e<epoch>": an epoch's start */
+    for (const char *c = sep3 + 1 + marker; c < end; c++) {
         if (*c < '0' || *c > '9' || key_src > (INT64_MAX - 9) / 10)
             return ST_ERR__MALFORMED;
         key_src = key_src * 10 + (*c - '0');
     }
-    if (partition > INT32_MAX)
+    if (partition > INT32_MAX || (marker && sep3 + 2 == end))
         return ST_ERR__MALFORMED;
     if (strcmp(k, source_alias) != 0)
         return 1;
-    if (!value || valuelen != ST_MIRROR_VALUE_LEN)
-        return ST_ERR__MALFORMED;
     const uint8_t *v = value;
+    if (marker) {
+        if (!value || valuelen != 8 || key_src < 1 || get_be64(v) < 0)
+            return ST_ERR__MALFORMED;
+        part *p = part_get(m, sep1 + 1, (int32_t)partition);
+        if (!p)
+            return ST_ERR__NOMEM;
+        if (epoch_reached(p, key_src))
+            p->floor = get_be64(v);
+        return 0;
+    }
+    if (!value || (valuelen != ST_MIRROR_VALUE_LEN && valuelen != ST_MIRROR_VALUE_LEN_EPOCH))
+        return ST_ERR__MALFORMED;
     st_mrun r = {get_be64(v), get_be64(v + 8), get_be64(v + 16)};
+    int64_t epoch = valuelen == ST_MIRROR_VALUE_LEN_EPOCH ? get_be64(v + 24) : 0;
     if (r.src_start != key_src || r.src_start < 0 || r.tgt_start < 0 || r.count < 1 ||
-        r.src_start > INT64_MAX - r.count || r.tgt_start > INT64_MAX - r.count)
+        r.src_start > INT64_MAX - r.count || r.tgt_start > INT64_MAX - r.count || epoch < 0)
         return ST_ERR__MALFORMED;
     part *p = part_get(m, sep1 + 1, (int32_t)partition);
     if (!p)
         return ST_ERR__NOMEM;
+    if (!epoch_reached(p, epoch))
+        return 0; /* an older incarnation's run */
     return insert_run(p, r);
+}
+
+int64_t st_moffsets_epoch(const st_moffsets *m, const char *topic, int32_t partition,
+                          int64_t *floor)
+{
+    const part *p = part_find(m, topic, partition);
+    if (floor)
+        *floor = p ? p->floor : -1;
+    return p ? p->epoch : 0;
+}
+
+int64_t st_moffsets_new_epoch(st_moffsets *m, const char *topic, int32_t partition, int64_t floor)
+{
+    part *p = part_get(m, topic, partition);
+    if (!p)
+        return -1;
+    epoch_reached(p, p->epoch + 1);
+    p->floor = floor;
+    p->epoch_dirty = true;
+    if (m->last_added == p)
+        m->last_added = NULL;
+    return p->epoch;
+}
+
+void st_moffsets_take_epochs(st_moffsets *m, st_moffsets_epoch_fn fn, void *arg)
+{
+    for (size_t i = 0; i < m->nparts; i++) {
+        part *p = m->parts[i];
+        if (p->epoch_dirty)
+            fn(arg, p->topic, p->partition, p->epoch, p->floor);
+        p->epoch_dirty = false;
+    }
+}
+
+void st_moffsets_encode_value_epoch(const st_mrun *run, int64_t epoch,
+                                    uint8_t out[ST_MIRROR_VALUE_LEN_EPOCH])
+{
+    st_moffsets_encode_value(run, out);
+    put_be64(out + 24, epoch);
+}
+
+size_t st_moffsets_encode_epoch_key(const char *source_alias, const char *topic, int32_t partition,
+                                    int64_t epoch, char *out, size_t cap)
+{
+    char num[48];
+    int numlen = snprintf(num, sizeof num, "%" PRId32 "%ce%" PRId64, partition, '\0', epoch);
+    size_t alen = strlen(source_alias), tlen = strlen(topic);
+    size_t len = alen + 1 + tlen + 1 + (size_t)numlen;
+    if (len > cap)
+        return 0;
+    memcpy(out, source_alias, alen + 1);
+    memcpy(out + alen + 1, topic, tlen + 1);
+    memcpy(out + alen + 1 + tlen + 1, num, (size_t)numlen);
+    return len;
+}
+
+void st_moffsets_encode_floor(int64_t floor, uint8_t out[8])
+{
+    put_be64(out, floor);
 }
 
 void st_moffsets_trim(st_moffsets *m, const char *topic, int32_t partition, int64_t src_floor)

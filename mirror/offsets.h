@@ -10,9 +10,18 @@
  *
  * Runs are persisted as records of the internal topic ST_MIRROR_OFFSETS_TOPIC on the
  * target: key "<source alias>\0<source topic>\0<partition>\0<src_start>" (decimal numbers,
- * binary-safe), value 24 bytes big-endian src_start, tgt_start, count. One key per run: a
- * run that grows is written again under the same key (the later record wins when
- * loading), so the topic is compacted down to one record per run.
+ * binary-safe), value 24 bytes big-endian src_start, tgt_start, count — or 32 bytes with
+ * the epoch after them, for epochs above 0. One key per run: a run that grows is written
+ * again under the same key (the later record wins when loading), so the topic is
+ * compacted down to one record per run.
+ *
+ * Epochs: a source topic deleted and recreated under the same name starts its offsets
+ * at 0 again; its copy continues the same target partition after the old incarnation's
+ * records. The partition's runs then start afresh in a new epoch (st_moffsets_new_epoch),
+ * the old ones are dropped (they translate offsets that no longer exist), and a marker
+ * record "<alias>\0<topic>\0<partition>\0e<epoch>" (value: 8 bytes, the target offset
+ * where the epoch starts, its "floor") says so. Loading keeps only the highest epoch of
+ * each partition.
  *
  * Translation of a consumer's committed source offset s (the next offset it would read):
  *   - s inside a run: tgt_start + (s - src_start);
@@ -35,6 +44,7 @@
 #define ST_MIRROR_OFFSETS_TOPIC    "strait-mirror.offsets"
 #define ST_MIRROR_HEARTBEATS_TOPIC "strait-mirror.heartbeats"
 #define ST_MIRROR_VALUE_LEN        24
+#define ST_MIRROR_VALUE_LEN_EPOCH  32
 
 typedef struct st_moffsets st_moffsets;
 
@@ -82,9 +92,30 @@ size_t st_moffsets_encode_key(const char *source_alias, const char *topic, int32
 void st_moffsets_encode_value(const st_mrun *run, uint8_t out[ST_MIRROR_VALUE_LEN]);
 /* Loads one persisted record (a restart replays the topic): 0; 1 when the key belongs to
  * another source alias (ignored); ST_ERR__MALFORMED for a bad key or value. A record for
- * an existing run (same src_start) replaces it; runs are kept sorted. */
+ * an existing run (same src_start) replaces it; runs are kept sorted. A run or marker of
+ * a higher epoch than the partition's drops its runs; one of a lower epoch is ignored. */
 int st_moffsets_load_record(st_moffsets *m, const char *source_alias, const void *key,
                             size_t keylen, const void *value, size_t valuelen);
+
+/* The partition's epoch (0 until a new one starts) and its floor (the target offset where
+ * it starts; -1 when unknown). */
+int64_t st_moffsets_epoch(const st_moffsets *m, const char *topic, int32_t partition,
+                          int64_t *floor);
+/* Starts the next epoch for the partition: its runs are dropped, the floor set, and the
+ * marker is reported by the next st_moffsets_take_epochs. Returns the new epoch (or -1
+ * when out of memory). */
+int64_t st_moffsets_new_epoch(st_moffsets *m, const char *topic, int32_t partition, int64_t floor);
+/* Epochs started since the last call, for persisting their markers. */
+typedef void (*st_moffsets_epoch_fn)(void *arg, const char *topic, int32_t partition, int64_t epoch,
+                                     int64_t floor);
+void st_moffsets_take_epochs(st_moffsets *m, st_moffsets_epoch_fn fn, void *arg);
+/* Encodings for epochs above 0: a run's 32-byte value, and the marker's key and 8-byte
+ * value. encode_epoch_key returns the key length, or 0 if cap is short. */
+void st_moffsets_encode_value_epoch(const st_mrun *run, int64_t epoch,
+                                    uint8_t out[ST_MIRROR_VALUE_LEN_EPOCH]);
+size_t st_moffsets_encode_epoch_key(const char *source_alias, const char *topic, int32_t partition,
+                                    int64_t epoch, char *out, size_t cap);
+void st_moffsets_encode_floor(int64_t floor, uint8_t out[8]);
 
 /* Drops runs that end before `src_floor` for the partition (source retention moved on). */
 void st_moffsets_trim(st_moffsets *m, const char *topic, int32_t partition, int64_t src_floor);

@@ -288,6 +288,7 @@ typedef struct mf_scan_part {
     int32_t partition;
     int64_t from;     /* target offset to scan from (RD_KAFKA_OFFSET_BEGINNING: all) */
     int64_t last_src; /* highest source offset already in the map, -1 none */
+    int64_t epoch;    /* only records of this epoch of the source are ours */
     int64_t *pairs;   /* out: source, target offset pairs, source offsets increasing */
     size_t npairs, cap;
     bool done;
@@ -302,19 +303,30 @@ typedef struct mf_scan_job {
     char error[512];
 } mf_scan_job;
 
-bool mf_parse_src_header(const void *value, size_t len, const char *alias, int64_t *offset)
+bool mf_parse_src_header(const void *value, size_t len, const char *alias, int64_t *offset,
+                         int64_t *epoch)
 {
     size_t alen = strlen(alias);
     const char *v = value;
-    if (!v || len <= alen + 1 || len > alen + 20 || memcmp(v, alias, alen) != 0 || v[alen] != '/')
+    if (!v || len <= alen + 1 || len > alen + 41 || memcmp(v, alias, alen) != 0 || v[alen] != '/')
         return false;
-    int64_t n = 0;
+    int64_t n = 0, e = 0, *cur = &n;
+    size_t digits = 0;
     for (size_t i = alen + 1; i < len; i++) {
-        if (v[i] < '0' || v[i] > '9' || n > (INT64_MAX - (v[i] - '0')) / 10)
+        if (v[i] == '@' && cur == &n && digits > 0) { /* "<offset>@<epoch>" */
+            cur = &e;
+            digits = 0;
+            continue;
+        }
+        if (v[i] < '0' || v[i] > '9' || *cur > (INT64_MAX - (v[i] - '0')) / 10)
             return false;
-        n = n * 10 + (v[i] - '0');
+        *cur = *cur * 10 + (v[i] - '0');
+        digits++;
     }
+    if (digits == 0)
+        return false;
     *offset = n;
+    *epoch = e;
     return true;
 }
 
@@ -332,10 +344,11 @@ static void scan_note(mf_scan_job *j, mf_scan_part *p, const rd_kafka_message_t 
     rd_kafka_headers_t *h = NULL;
     const void *v;
     size_t vlen;
-    int64_t src;
+    int64_t src, epoch;
     if (rd_kafka_message_headers(m, &h) != 0 ||
         rd_kafka_header_get_last(h, ST_MIRROR_HDR_SRC, &v, &vlen) != 0 ||
-        !mf_parse_src_header(v, vlen, j->alias, &src) || src <= p->last_src)
+        !mf_parse_src_header(v, vlen, j->alias, &src, &epoch) || epoch != p->epoch ||
+        src <= p->last_src)
         return;
     if (p->npairs + 2 > p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 256;
@@ -481,9 +494,15 @@ void mf_resume_parts(st_mflow *f, mf_part **parts, size_t n)
             continue;
         }
         sp->partition = p->partition;
+        int64_t floor;
+        sp->epoch = p->epoch = st_moffsets_epoch(f->map, p->topic->name, p->partition, &floor);
         if (st_moffsets_position(f->map, p->topic->name, p->partition, &next_src, &next_tgt)) {
             sp->from = next_tgt;
             sp->last_src = p->last_src_added = next_src - 1;
+        } else if (floor >= 0) {
+            /* a new epoch with nothing copied yet: the target from where it starts */
+            sp->from = floor;
+            sp->last_src = -1;
         } else {
             /* nothing persisted: the whole target partition may hold earlier copies */
             sp->from = RD_KAFKA_OFFSET_BEGINNING;
@@ -497,30 +516,58 @@ void mf_resume_parts(st_mflow *f, mf_part **parts, size_t n)
 
 /* ---- persist ---- */
 
+static void persist_record(st_mflow *f, const char *key, size_t klen, const void *value,
+                           size_t vlen, const char *topic, int32_t partition)
+{
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(f->producer, RD_KAFKA_V_TOPIC(ST_MIRROR_OFFSETS_TOPIC),
+                          RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)value, vlen),
+                          RD_KAFKA_V_OPAQUE(&f->offsets_marker), RD_KAFKA_V_END);
+    if (err)
+        mf_error(f, "offsets topic %s: cannot queue a record of %s[%d]: %s",
+                 ST_MIRROR_OFFSETS_TOPIC, topic, partition, rd_kafka_err2str(err));
+}
+
 static void persist_run(void *arg, const char *topic, int32_t partition, const st_mrun *run)
 {
     st_mflow *f = arg;
     char key[2 * MF_TOPIC_NAME_MAX];
-    uint8_t value[ST_MIRROR_VALUE_LEN];
+    uint8_t value[ST_MIRROR_VALUE_LEN_EPOCH];
     size_t klen =
         st_moffsets_encode_key(f->src->alias, topic, partition, run->src_start, key, sizeof(key));
     if (klen == 0)
         return;
-    st_moffsets_encode_value(run, value);
-    rd_kafka_resp_err_t err =
-        rd_kafka_producev(f->producer, RD_KAFKA_V_TOPIC(ST_MIRROR_OFFSETS_TOPIC),
-                          RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                          RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE(value, sizeof(value)),
-                          RD_KAFKA_V_OPAQUE(&f->offsets_marker), RD_KAFKA_V_END);
-    if (err)
-        mf_error(f, "offsets topic %s: cannot queue a run of %s[%d]: %s", ST_MIRROR_OFFSETS_TOPIC,
-                 topic, partition, rd_kafka_err2str(err));
+    int64_t epoch = st_moffsets_epoch(f->map, topic, partition, NULL);
+    if (epoch > 0)
+        st_moffsets_encode_value_epoch(run, epoch, value);
+    else
+        st_moffsets_encode_value(run, value);
+    persist_record(f, key, klen, value, epoch > 0 ? ST_MIRROR_VALUE_LEN_EPOCH : ST_MIRROR_VALUE_LEN,
+                   topic, partition);
+}
+
+static void persist_epoch(void *arg, const char *topic, int32_t partition, int64_t epoch,
+                          int64_t floor)
+{
+    st_mflow *f = arg;
+    char key[2 * MF_TOPIC_NAME_MAX];
+    uint8_t value[8];
+    size_t klen =
+        st_moffsets_encode_epoch_key(f->src->alias, topic, partition, epoch, key, sizeof(key));
+    if (klen == 0)
+        return;
+    st_moffsets_encode_floor(floor < 0 ? 0 : floor, value);
+    persist_record(f, key, klen, value, sizeof value, topic, partition);
 }
 
 void mf_offsets_persist(st_mflow *f)
 {
-    if (f->offsets_ready && f->producer)
-        st_moffsets_take_dirty(f->map, persist_run, f);
+    if (!f->offsets_ready || !f->producer)
+        return;
+    /* an epoch's marker before its runs: the loader then drops the older runs first */
+    st_moffsets_take_epochs(f->map, persist_epoch, f);
+    st_moffsets_take_dirty(f->map, persist_run, f);
 }
 
 void mf_state_record_put(st_mflow *f, const char *kind, const json_t *value)

@@ -123,13 +123,15 @@ json_t *st_mflow_status(st_mflow *f, int64_t now_ms)
             lag_records += lr;
             if (ls > lag_seconds)
                 lag_seconds = ls;
-            json_array_append_new(
-                parts,
+            json_t *row =
                 json_pack("{s:s,s:s,s:i,s:I,s:I,s:I,s:I,s:f,s:f,s:f}", "topic", t->name,
                           "target_topic", t->target, "partition", (int)p, "position",
                           (json_int_t)part->position, "delivered", (json_int_t)part->delivered,
                           "source_end", (json_int_t)part->source_end, "lag_records", (json_int_t)lr,
-                          "lag_seconds", ls, "records_per_sec", rps, "bytes_per_sec", bps));
+                          "lag_seconds", ls, "records_per_sec", rps, "bytes_per_sec", bps);
+            if (row && part->epoch > 0) /* a recreated source topic's incarnation */
+                json_object_set_new(row, "epoch", json_integer(part->epoch));
+            json_array_append_new(parts, row);
         }
     }
     double sorted[MF_LAT_SAMPLES];

@@ -283,8 +283,16 @@ static void sync_apply(st_mflow *f, mf_meta_job *src, mf_meta_job *tgt)
             continue;
         }
         if (t->deleted) {
-            /* recreated: offsets start again at 0 and would mix with the old copy */
-            continue;
+            /* back: a new incarnation (recreate.c); its old records' gaps were reported */
+            t->deleted = false;
+            for (int32_t p = 0; p < t->nparts; p++)
+                t->parts[p]->max_end = -1;
+            mf_recreated(f, t, "it was deleted and is back");
+        } else if (t->state == MF_T_READY && t->src_partitions < t->nparts &&
+                   t->src_partitions < t->tgt_partitions) {
+            char why[96];
+            snprintf(why, sizeof why, "its partition count went down to %d", t->src_partitions);
+            mf_recreated(f, t, why);
         }
         switch (t->state) {
         case MF_T_FAILED:

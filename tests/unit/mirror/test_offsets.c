@@ -332,6 +332,101 @@ static void test_load_record(void **state)
     st_moffsets_free(m);
 }
 
+static int load_epoch(st_moffsets *m, const char *topic, int32_t partition, int64_t epoch,
+                      int64_t src, int64_t tgt, int64_t count)
+{
+    char key[256];
+    uint8_t v[ST_MIRROR_VALUE_LEN_EPOCH];
+    size_t n = st_moffsets_encode_key("dc1", topic, partition, src, key, sizeof key);
+    st_mrun run = {src, tgt, count};
+    st_moffsets_encode_value_epoch(&run, epoch, v);
+    return st_moffsets_load_record(m, "dc1", key, n, v, sizeof v);
+}
+
+static int load_marker(st_moffsets *m, const char *topic, int32_t partition, int64_t epoch,
+                       int64_t floor)
+{
+    char key[256];
+    uint8_t v[8];
+    size_t n = st_moffsets_encode_epoch_key("dc1", topic, partition, epoch, key, sizeof key);
+    assert_true(n > 0);
+    st_moffsets_encode_floor(floor, v);
+    return st_moffsets_load_record(m, "dc1", key, n, v, sizeof v);
+}
+
+static void collect_epoch(void *arg, const char *topic, int32_t partition, int64_t epoch,
+                          int64_t floor)
+{
+    int64_t *got = arg;
+    got[0]++;
+    got[1] = epoch;
+    got[2] = floor;
+}
+
+/* A recreated source topic: its copy continues after the old incarnation's records in a
+ * new epoch, never mixing the two; a restart keeps only the newest epoch. */
+static void test_epochs(void **state)
+{
+    st_moffsets *m = st_moffsets_new();
+    int64_t floor, next_src, next_tgt, out;
+    bool beyond;
+    for (int64_t i = 0; i < 500; i++)
+        st_moffsets_add(m, "orders", 0, i, i);
+    assert_int_equal(st_moffsets_epoch(m, "orders", 0, &floor), 0);
+    assert_int_equal(st_moffsets_new_epoch(m, "orders", 0, 500), 1);
+    assert_int_equal(st_moffsets_epoch(m, "orders", 0, &floor), 1);
+    assert_int_equal(floor, 500);
+    /* the old runs are gone: nothing translates, no position */
+    assert_false(st_moffsets_position(m, "orders", 0, &next_src, &next_tgt));
+    assert_int_equal(st_moffsets_translate(m, "orders", 0, 100, &out, &beyond),
+                     ST_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    /* the new incarnation from its offset 0, after the old copy */
+    for (int64_t i = 0; i < 10; i++)
+        st_moffsets_add(m, "orders", 0, i, 500 + i);
+    assert_int_equal(st_moffsets_translate(m, "orders", 0, 3, &out, &beyond), 0);
+    assert_int_equal(out, 503);
+    int64_t got[3] = {0, 0, 0};
+    st_moffsets_take_epochs(m, collect_epoch, got);
+    assert_int_equal(got[0], 1);
+    assert_int_equal(got[1], 1);
+    assert_int_equal(got[2], 500);
+    got[0] = 0;
+    st_moffsets_take_epochs(m, collect_epoch, got);
+    assert_int_equal(got[0], 0); /* reported once */
+    st_moffsets_free(m);
+
+    /* a restart replays: epoch-0 runs (24-byte values), the marker, epoch-1 runs; and a
+     * stale epoch-0 record after them (compaction order) is ignored */
+    m = st_moffsets_new();
+    assert_int_equal(load(m, "dc1", "dc1", "orders", 0, 0, 0, 300), 0);
+    assert_int_equal(load(m, "dc1", "dc1", "orders", 0, 300, 300, 200), 0);
+    assert_int_equal(load_marker(m, "orders", 0, 1, 500), 0);
+    assert_int_equal(load_epoch(m, "orders", 0, 1, 0, 500, 10), 0);
+    assert_int_equal(load(m, "dc1", "dc1", "orders", 0, 300, 300, 200), 0);
+    assert_int_equal(st_moffsets_epoch(m, "orders", 0, &floor), 1);
+    assert_int_equal(floor, 500);
+    assert_true(st_moffsets_position(m, "orders", 0, &next_src, &next_tgt));
+    assert_int_equal(next_src, 10);
+    assert_int_equal(next_tgt, 510);
+    runs_of r = get_runs(m, "orders", 0);
+    assert_int_equal(r.n, 1);
+    assert_run(&r.runs[0], 0, 500, 10);
+    /* a run of a later epoch without its marker still wins; a malformed marker does not */
+    assert_int_equal(load_epoch(m, "orders", 0, 2, 0, 900, 1), 0);
+    assert_int_equal(st_moffsets_epoch(m, "orders", 0, &floor), 2);
+    assert_int_equal(floor, -1);
+    char key[64];
+    size_t n = st_moffsets_encode_epoch_key("dc1", "orders", 0, 3, key, sizeof key);
+    assert_int_equal(st_moffsets_load_record(m, "dc1", key, n, "x", 1), ST_ERR__MALFORMED);
+    assert_int_equal(st_moffsets_load_record(m, "dc1",
+                                             "dc1\0orders\0"
+                                             "0\0e",
+                                             12, "12345678", 8),
+                     ST_ERR__MALFORMED);
+    assert_int_equal(st_moffsets_epoch(m, "orders", 0, NULL), 2);
+    st_moffsets_free(m);
+}
+
 static void test_load_record_malformed(void **state)
 {
     st_moffsets *m = st_moffsets_new();
@@ -661,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_key_value_encoding),
         cmocka_unit_test(test_load_record),
         cmocka_unit_test(test_load_record_malformed),
+        cmocka_unit_test(test_epochs),
         cmocka_unit_test(test_trim),
         cmocka_unit_test(test_each_order),
         cmocka_unit_test(test_interleaving_and_restart),
