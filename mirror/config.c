@@ -6,7 +6,7 @@
  *
  * Defaults: security_protocol "plaintext"; topics [".*"], topics_exclude [], groups
  * [".*"], groups_exclude []; naming "prefix"; sync_configs and sync_partitions true,
- * sync_acls false; configs_exclude []; checkpoint 1000 ms, sync 5000 ms,
+ * sync_acls false; configs_exclude []; mm2_import false; checkpoint 1000 ms, sync 5000 ms,
  * heartbeat 1000 ms; mgmt url tcp://127.0.0.1:9193, token ""; state_dir "./mirror-state"; log_level
  * "info".
  *
@@ -396,6 +396,12 @@ static int parse_flow(loader *ld, const config_setting_t *g, int idx)
             rc = get_bool(ld, s, what, &f->sync_acls);
         } else if (strcmp(name, "configs_exclude") == 0) {
             rc = get_patterns(ld, s, what, &f->configs_exclude);
+        } else if (strcmp(name, "mm2_import") == 0) {
+            rc = get_bool(ld, s, what, &f->mm2_import);
+        } else if (strcmp(name, "mm2_source_alias") == 0) {
+            rc = get_string(ld, s, what, f->mm2_source_alias, sizeof f->mm2_source_alias);
+        } else if (strcmp(name, "mm2_target_alias") == 0) {
+            rc = get_string(ld, s, what, f->mm2_target_alias, sizeof f->mm2_target_alias);
 
         } else if (strcmp(name, "checkpoint_interval_ms") == 0) {
             rc = get_interval(ld, s, what, &f->checkpoint_interval_ms);
@@ -408,7 +414,8 @@ static int parse_flow(loader *ld, const config_setting_t *g, int idx)
                       "flows[%d]: unknown setting \"%s\" (source, target, topics, "
                       "topics_exclude, naming, sync_configs, sync_partitions, sync_acls, "
                       "configs_exclude, groups, groups_exclude, checkpoint_interval_ms, "
-                      "sync_interval_ms, heartbeat_interval_ms)",
+                      "sync_interval_ms, heartbeat_interval_ms, mm2_import, mm2_source_alias, "
+                      "mm2_target_alias)",
                       idx, name);
         }
         if (rc)

@@ -15,6 +15,8 @@
  *         naming = "prefix";                        # "prefix" (dc1.orders on dc2) or "identity"
  *         sync_configs = true; sync_partitions = true; sync_acls = false;
  *         configs_exclude = [ "retention\\..*" ];  # topic configs never copied (regexes)
+ *         mm2_import = false;                       # start where MirrorMaker 2 stopped
+ *         mm2_source_alias = ""; mm2_target_alias = "";  # MM2's aliases, if they differ
  *         groups = [ ".*" ]; groups_exclude = [];   # groups whose offsets are checkpointed
  *         checkpoint_interval_ms = 1000; sync_interval_ms = 5000; heartbeat_interval_ms = 1000; }
  *     );
@@ -67,6 +69,9 @@ typedef struct st_mflow_config {
     st_mnaming naming;
     bool sync_configs, sync_partitions, sync_acls;
     st_mpatterns configs_exclude;   /* topic configs never copied, besides the built-in ones */
+    bool mm2_import;                /* new partitions start where MirrorMaker 2 stopped */
+    char mm2_source_alias[64];      /* MM2's alias of the source ["": source->alias] */
+    char mm2_target_alias[64];      /* MM2's alias of the target ["": target->alias] */
     int64_t checkpoint_interval_ms; /* [1000] */
     int64_t sync_interval_ms;       /* topic discovery and config/partition sync [5000] */
     int64_t heartbeat_interval_ms;  /* [1000] */

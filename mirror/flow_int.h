@@ -365,6 +365,12 @@ void mf_acl_map(const st_mflow *f, int restype, int ptype, const char *name, con
 void mf_acls_loaded(st_mflow *f, const json_t *owned);
 void mf_acls_free(st_mflow *f);
 
+/* ---- mm2.c ---- */
+/* Starts the partitions (never copied by this flow) where MirrorMaker 2 stopped: a job on
+ * the target's worker reads MM2's offset syncs and checkpoints (see mm2.c). Marks them
+ * scanning; the answer resumes and assigns them. */
+void mf_mm2_import(st_mflow *f, mf_part **parts, size_t n);
+
 /* ---- recreate.c ---- */
 /* The source topic t is a new incarnation (deleted and recreated): stop copying the old
  * one; each partition moves to a new epoch once its records in flight are reported. */

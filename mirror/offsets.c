@@ -411,6 +411,19 @@ int st_moffsets_load_record(st_moffsets *m, const char *source_alias, const void
     return insert_run(p, r);
 }
 
+int st_moffsets_put_run(st_moffsets *m, const char *topic, int32_t partition, const st_mrun *run)
+{
+    if (run->src_start < 0 || run->tgt_start < 0 || run->count < 1)
+        return ST_ERR__MALFORMED;
+    part *p = part_get(m, topic, partition);
+    if (!p)
+        return ST_ERR__NOMEM;
+    mark_dirty(p, 0);
+    int rc = insert_run(p, *run);
+    mark_dirty(p, 0); /* every run of the partition: the new one may sit anywhere */
+    return rc;
+}
+
 int64_t st_moffsets_epoch(const st_moffsets *m, const char *topic, int32_t partition,
                           int64_t *floor)
 {

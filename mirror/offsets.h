@@ -117,6 +117,10 @@ size_t st_moffsets_encode_epoch_key(const char *source_alias, const char *topic,
                                     int64_t epoch, char *out, size_t cap);
 void st_moffsets_encode_floor(int64_t floor, uint8_t out[8]);
 
+/* Puts a whole run in (taken from elsewhere: MirrorMaker 2's offset syncs), resolving any
+ * overlap for it like a loaded record, and marks it for persisting. 0, or an error. */
+int st_moffsets_put_run(st_moffsets *m, const char *topic, int32_t partition, const st_mrun *run);
+
 /* Drops runs that end before `src_floor` for the partition (source retention moved on). */
 void st_moffsets_trim(st_moffsets *m, const char *topic, int32_t partition, int64_t src_floor);
 

@@ -468,6 +468,28 @@ void mf_resume_parts(st_mflow *f, mf_part **parts, size_t n)
 {
     if (n == 0)
         return;
+    if (f->fc->mm2_import && f->tgt == f->fc->target) {
+        /* partitions this flow never copied start where MirrorMaker 2 stopped (mm2.c) */
+        mf_part **fresh = calloc(n, sizeof *fresh);
+        size_t nfresh = 0, kept = 0;
+        int64_t ns, nt;
+        for (size_t i = 0; fresh && i < n; i++) {
+            mf_part *p = parts[i];
+            if (!st_moffsets_position(f->map, p->topic->name, p->partition, &ns, &nt) &&
+                st_moffsets_epoch(f->map, p->topic->name, p->partition, NULL) == 0 &&
+                !p->topic->heartbeat)
+                fresh[nfresh++] = p;
+            else
+                parts[kept++] = p;
+        }
+        if (nfresh)
+            mf_mm2_import(f, fresh, nfresh);
+        free(fresh);
+        if (fresh)
+            n = kept;
+        if (n == 0)
+            return;
+    }
     mf_scan_job *j = calloc(1, sizeof *j);
     if (j)
         j->parts = calloc(n, sizeof *j->parts);

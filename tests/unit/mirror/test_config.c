@@ -58,7 +58,8 @@ static void test_full_file(void **state)
         "    topics = [ \"orders.*\", \"payments\" ]; topics_exclude = [ \".*\\\\.internal\" ];\n"
         "    naming = \"identity\"; sync_configs = false; sync_partitions = false;\n"
         "    sync_acls = true; groups = ( \"app-.*\" ); groups_exclude = [ \"app-test\" ];\n"
-        "    configs_exclude = [ \"retention\\\\..*\" ];\n"
+        "    configs_exclude = [ \"retention\\\\..*\" ]; mm2_import = true;\n"
+        "    mm2_source_alias = \"primary\"; mm2_target_alias = \"backup\";\n"
         "    checkpoint_interval_ms = 2500; sync_interval_ms = 60000;\n"
         "    heartbeat_interval_ms = 100; },\n"
         "  { source = \"dc_2-b\"; target = \"dc1\"; }\n"
@@ -98,6 +99,9 @@ static void test_full_file(void **state)
     assert_true(f->sync_acls);
     assert_int_equal(f->configs_exclude.n, 1);
     assert_string_equal(f->configs_exclude.src[0], "retention\\..*");
+    assert_true(f->mm2_import);
+    assert_string_equal(f->mm2_source_alias, "primary");
+    assert_string_equal(f->mm2_target_alias, "backup");
     assert_int_equal(f->checkpoint_interval_ms, 2500);
     assert_int_equal(f->sync_interval_ms, 60000);
     assert_int_equal(f->heartbeat_interval_ms, 100);
@@ -127,6 +131,8 @@ static void test_defaults(void **state)
     assert_true(f->sync_partitions);
     assert_false(f->sync_acls);
     assert_int_equal(f->configs_exclude.n, 0);
+    assert_false(f->mm2_import);
+    assert_string_equal(f->mm2_source_alias, "");
     assert_int_equal(f->checkpoint_interval_ms, 1000);
     assert_int_equal(f->sync_interval_ms, 5000);
     assert_int_equal(f->heartbeat_interval_ms, 1000);
@@ -168,6 +174,7 @@ static const bad_case bad_cases[] = {
     {"clusters = ( { alias = \"dc1\";\n bootstrap = 9092; } );\n" FLOW(""), 2,
      "clusters[0].bootstrap must be a string"},
     {CLUSTERS FLOW("sync_acls = \"yes\";"), 7, "flows[0].sync_acls must be true or false"},
+    {CLUSTERS FLOW("mm2_import = 1;"), 7, "flows[0].mm2_import must be true or false"},
     {CLUSTERS FLOW("configs_exclude = [ \"(x\" ];"), 7,
      "flows[0].configs_exclude: bad regular expression \"(x\""},
     {CLUSTERS FLOW("checkpoint_interval_ms = \"1000\";"), 7,
