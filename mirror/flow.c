@@ -235,6 +235,7 @@ void mf_unassign(st_mflow *f, mf_part *p)
 static void latency_add(st_mflow *f, double ms)
 {
     f->latencies[f->lat_head] = ms;
+    f->lat_at_ms[f->lat_head] = st_wall_ms();
     f->lat_head = (f->lat_head + 1) % MF_LAT_SAMPLES;
     if (f->nlat < MF_LAT_SAMPLES)
         f->nlat++;

@@ -32,6 +32,7 @@
 
 #define MF_MAX_ERRORS      20
 #define MF_LAT_SAMPLES     1000
+#define MF_LAT_RECENT_MS   30000 /* status latency_ms.p99_recent: the last 30 s */
 #define MF_RATE_SLOTS      6      /* one sample a second: rates over the last ~5 s */
 #define MF_MAX_OUTQ        200000 /* producer queue length above which we stop consuming */
 #define MF_CONSUME_BATCH   10000
@@ -257,6 +258,7 @@ struct st_mflow {
     size_t nerrors, error_head;
     json_t *gaps; /* [{"topic","partition","from","to"}] */
     double latencies[MF_LAT_SAMPLES];
+    int64_t lat_at_ms[MF_LAT_SAMPLES]; /* when each was taken (wall clock) */
     size_t nlat, lat_head;
     int64_t duplicates_skipped;
     bool producer_fatal;    /* the target producer raised a fatal error (clients.c) */

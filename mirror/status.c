@@ -139,6 +139,14 @@ json_t *st_mflow_status(st_mflow *f, int64_t now_ms)
     qsort(sorted, f->nlat, sizeof(double), cmp_double);
     double p50 = f->nlat ? sorted[(f->nlat - 1) / 2] : 0;
     double p99 = f->nlat ? sorted[(size_t)((double)(f->nlat - 1) * 0.99)] : 0;
+    /* the same over the last MF_LAT_RECENT_MS only: what a workload that started after
+     * the flow sees (the long figure keeps start-up and outages) */
+    size_t nrecent = 0;
+    for (size_t i = 0; i < f->nlat; i++)
+        if (now_ms - f->lat_at_ms[i] <= MF_LAT_RECENT_MS)
+            sorted[nrecent++] = f->latencies[i];
+    qsort(sorted, nrecent, sizeof(double), cmp_double);
+    double p99_recent = nrecent ? sorted[(size_t)((double)(nrecent - 1) * 0.99)] : 0;
     json_t *errors = json_array();
     for (size_t i = 0; i < f->nerrors; i++) {
         const mf_errent *e =
@@ -157,8 +165,12 @@ json_t *st_mflow_status(st_mflow *f, int64_t now_ms)
         (json_int_t)(f->last_ckpt_ms ? now_ms - f->last_ckpt_ms : -1), "checkpointed_groups",
         (json_int_t)f->ckpt_groups, "duplicates_skipped", (json_int_t)f->duplicates_skipped, "gaps",
         f->gaps, "errors", errors, "partitions", parts);
-    if (status)
+    if (status) {
         json_object_set_new(status, "producer_restarts", json_integer(f->producer_restarts));
+        json_t *lat = json_object_get(status, "latency_ms");
+        json_object_set_new(lat, "p99_recent", json_real(p99_recent));
+        json_object_set_new(lat, "samples_recent", json_integer((json_int_t)nrecent));
+    }
     if (status && f->failover_report)
         json_object_set(status, "failover", f->failover_report);
     return status;

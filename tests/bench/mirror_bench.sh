@@ -1,29 +1,41 @@
 #!/usr/bin/env bash
-# mirror_bench.sh: strait-mirror's throughput over a WAN link (issue 7, done 5). Two
-# straitd "datacenters", dc2 behind tests/tools/netproxy (DELAY_MS each way, 40 by
-# default), strait-mirror copying topic "bench" from dc1 to dc2 (prefix naming:
-# dc1.bench); with REMOTE=dc1 the link is in front of dc1 instead. A producer writes a steady RATE stream of RECORD_SIZE records to dc1 for
-# DURATION seconds; the target's end offsets are sampled twice a second. Goal: the mirror
-# keeps up, its throughput >= 0.8x the source produce rate. Prints a markdown row for
-# docs/benchmarks.md (and the detail above it), then checks the copy byte for byte.
+# mirror_bench.sh: strait-mirror's throughput over a WAN link (issue 20, "Speed"). Two
+# straitd "datacenters", dc2 behind tests/tools/netproxy (DELAY_MS each way, 40 by default:
+# a 40 ms... 80 ms round trip), strait-mirror copying topic "bench" from dc1 to dc2 (prefix
+# naming: dc1.bench); with REMOTE=dc1 the link is in front of dc1 instead. In one run:
+#   L  a raw TCP stream through an identical netproxy (same delay, same buffers), uncapped
+#      and capped to CAP: what the emulated link itself carries;
+#   M1 a producer writes RATE (100 MB/s) of RECORD_SIZE records into PARTITIONS partitions
+#      of dc1 for DURATION s; goal: mirrored >= 0.9x the source rate, heartbeat latency
+#      p99 <= 1 s; the daemon's CPU per GB mirrored and its RSS;
+#   M2 the link capped to CAP (50 MB/s), the producer at CAP_RATE (above the cap) for
+#      DURATION s; goal: the mirror fills >= 90% of the cap.
+# The target's end offsets are sampled twice a second; steady rates are over the middle
+# half of each produce. Prints a markdown table for docs/benchmarks.md (and the detail),
+# then checks the whole copy byte for byte.
 #
 #   bash tests/bench/mirror_bench.sh                  # Release build in ./build-bench
 #   BUILD_DIR=/tmp/build bash tests/bench/mirror_bench.sh
 #
-# Environment: BUILD_DIR, DURATION [20] (s), RATE [20971520] (value bytes/s: 20 MB/s,
-# MB = 2^20 as in docs/benchmarks.md), RECORD_SIZE [1024], PARTITIONS [8], DELAY_MS [40],
-# REMOTE [dc2] (dc1: the daemon consumes over the link instead of producing over it),
-# VERIFY [1] (0: skip the byte-for-byte check). Bounded: the stream is DURATION x RATE
-# bytes (400 MiB by default, stored once on each side), and every wait has a deadline.
-# Everything listens on 127.0.0.1 and is stopped by pid.
+# Environment: BUILD_DIR, DURATION [15] (s), RATE [104857600] (value bytes/s: 100 MB/s,
+# MB = 2^20 as in docs/benchmarks.md), CAP [52428800], CAP_RATE [73400320] (70 MB/s),
+# RECORD_SIZE [1024], PARTITIONS [16], DELAY_MS [40], PROXY_BUFFER [67108864] (bytes each
+# direction of a connection may hold in the link: 64 MiB, above the 100 MB/s x 80 ms
+# bandwidth-delay product), WARMUP [30] (s idle before M1), REMOTE [dc2], VERIFY [1]. Bounded: the streams are
+# DURATION x (RATE + CAP_RATE) bytes (2.5 GiB by default, stored once on each side), and
+# every wait has a deadline. Everything listens on 127.0.0.1 and is stopped by pid.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-DURATION=${DURATION:-20}
-RATE=${RATE:-20971520}
+DURATION=${DURATION:-15}
+RATE=${RATE:-104857600}
+CAP=${CAP:-52428800}
+CAP_RATE=${CAP_RATE:-73400320}
 RECORD_SIZE=${RECORD_SIZE:-1024}
-PARTITIONS=${PARTITIONS:-8}
+PARTITIONS=${PARTITIONS:-16}
 DELAY_MS=${DELAY_MS:-40}
+PROXY_BUFFER=${PROXY_BUFFER:-67108864}
+WARMUP=${WARMUP:-30}
 REMOTE=${REMOTE:-dc2}
 VERIFY=${VERIFY:-1}
 
@@ -40,7 +52,7 @@ if [ -z "${BUILD_DIR:-}" ]; then
     mb_log "building Release into $BUILD_DIR"
     cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null || mb_fail "cmake failed"
     cmake --build "$BUILD_DIR" -j"$(nproc)" --target straitd strait strait-mirror netproxy \
-        rk_mirror_check >/dev/null || mb_fail "the Release build failed (cmake --build $BUILD_DIR)"
+        rk_mirror_check loopback >/dev/null || mb_fail "the Release build failed (cmake --build $BUILD_DIR)"
 fi
 BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
 STRAITD=$BUILD_DIR/straitd
@@ -48,7 +60,8 @@ STRAIT=$BUILD_DIR/strait
 MIRROR=$BUILD_DIR/strait-mirror
 NETPROXY=$BUILD_DIR/tests/tools/netproxy
 RK=$BUILD_DIR/tests/integration/rk_mirror_check
-for f in "$STRAITD" "$STRAIT" "$MIRROR" "$NETPROXY" "$RK"; do
+LOOPBACK=$BUILD_DIR/tests/bench/loopback
+for f in "$STRAITD" "$STRAIT" "$MIRROR" "$NETPROXY" "$RK" "$LOOPBACK"; do
     [ -x "$f" ] || mb_fail "not built: $f (BUILD_DIR=$BUILD_DIR)"
 done
 
@@ -70,8 +83,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-COUNT=$((DURATION * RATE / RECORD_SIZE))
-BYTES=$((COUNT * RECORD_SIZE))
+COUNT=$((DURATION * RATE / RECORD_SIZE))      # M1
+COUNT2=$((DURATION * CAP_RATE / RECORD_SIZE)) # M2
+BYTES=$(((COUNT + COUNT2) * RECORD_SIZE))
 avail_kib=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
 [ "$avail_kib" -gt $((BYTES / 1024 * 3)) ] ||
     mb_fail "only $((avail_kib / 1024)) MiB free under $TMP; the run stores $((BYTES / 1048576)) MiB twice"
@@ -79,12 +93,31 @@ avail_kib=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # ---- the two datacenters and the link ----
-"$NETPROXY" --listen 127.0.0.1:0 --target 127.0.0.1:1 --delay-ms "$DELAY_MS" \
-    --control "$TMP/proxy.ctl" --ready-file "$TMP/proxy.ready" 2>"$TMP/netproxy.log" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$TMP/proxy.ready" ] && break; sleep 0.05; done
-[ -s "$TMP/proxy.ready" ] || mb_fail "netproxy did not start: $(cat "$TMP/netproxy.log")"
-PROXY_PORT=$(cat "$TMP/proxy.ready")
+start_proxy() { # NAME: a link like the mirror's; sets PROXY_PORT
+    "$NETPROXY" --listen 127.0.0.1:0 --target 127.0.0.1:1 --delay-ms "$DELAY_MS" \
+        --buffer-bytes "$PROXY_BUFFER" --control "$TMP/$1.ctl" --ready-file "$TMP/$1.ready" \
+        2>"$TMP/$1.log" &
+    PIDS+=($!)
+    for _ in $(seq 100); do [ -s "$TMP/$1.ready" ] && break; sleep 0.05; done
+    [ -s "$TMP/$1.ready" ] || mb_fail "netproxy did not start: $(cat "$TMP/$1.log")"
+    PROXY_PORT=$(cat "$TMP/$1.ready")
+}
+proxy_send() { # NAME COMMAND
+    timeout 10 "$NETPROXY" --control "$TMP/$1.ctl" --send "$2" >/dev/null || mb_fail "netproxy $1: $2 failed"
+}
+
+# ---- L: the link itself, one raw TCP stream ----
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+start_proxy raw
+RAW_PORT=$(free_port)
+proxy_send raw "target 127.0.0.1:$RAW_PORT"
+raw_mbs=$("$LOOPBACK" 5 --warmup 2 --port "$RAW_PORT" --via "127.0.0.1:$PROXY_PORT" --json | jq -r .mb_per_sec)
+proxy_send raw "rate $CAP"
+RAW_PORT=$(free_port)
+proxy_send raw "target 127.0.0.1:$RAW_PORT"
+raw_cap_mbs=$("$LOOPBACK" 5 --warmup 2 --port "$RAW_PORT" --via "127.0.0.1:$PROXY_PORT" --json | jq -r .mb_per_sec)
+mb_log "raw TCP through the ${DELAY_MS} ms link: $raw_mbs MB/s; capped to $((CAP / 1048576)) MB/s: $raw_cap_mbs MB/s"
+start_proxy wan
 declare -A BOOT
 start_dc() { # NAME [wan]
     local name=$1 dir=$TMP/$1 adv=""
@@ -103,8 +136,7 @@ CFG
     read -r port _ <"$dir/ready"
     BOOT[$name]=127.0.0.1:$port
     if [ "${2:-}" = wan ]; then
-        timeout 10 "$NETPROXY" --control "$TMP/proxy.ctl" --send "target 127.0.0.1:$port" >/dev/null ||
-            mb_fail "netproxy target failed"
+        proxy_send wan "target 127.0.0.1:$port"
         BOOT[$name]=127.0.0.1:$PROXY_PORT
     fi
     mb_log "$name: straitd on 127.0.0.1:$port${adv:+, reached through the ${DELAY_MS} ms link at ${BOOT[$name]}}"
@@ -146,75 +178,97 @@ mb_log "strait-mirror pid $MIRROR_PID is mirroring bench → dc2:dc1.bench"
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 CLK_TCK=$(getconf CLK_TCK)
 
-# ---- the stream ----
-mb_log "producing $COUNT records of $RECORD_SIZE bytes ($((BYTES / 1048576)) MiB) at $RATE B/s for ~${DURATION} s"
-T0=$(now_ms)
-C0=$(cpu_ticks "$MIRROR_PID")
-"$RK" produce "${BOOT[dc1]}" bench a 0 "$COUNT" "$PARTITIONS" --size "$RECORD_SIZE" --rate "$RATE" \
-    >"$TMP/produce.txt" 2>"$TMP/produce.err" &
-PROD=$!
-PIDS+=("$PROD")
-: >"$TMP/samples.txt" # t_ms src tgt
-prod_end=""
-hard_deadline=$((T0 + DURATION * 1000 * 3 + 30000))
-while :; do
-    t=$(now_ms)
-    # the target first: its read crosses the link, and a lag figure should not flatter
-    tgt=$(count dc2 dc1.bench || echo -1)
-    src=$(count dc1 bench || echo -1)
-    echo "$((t - T0)) $src $tgt" >>"$TMP/samples.txt"
-    if [ -z "$prod_end" ] && ! kill -0 "$PROD" 2>/dev/null; then
-        wait "$PROD" || mb_fail "the producer failed: $(cat "$TMP/produce.err")"
-        prod_end=$(($(now_ms) - T0))
-        mb_log "dc1: $(cat "$TMP/produce.txt")"
-    fi
-    [ -n "$prod_end" ] && [ "$tgt" -ge "$COUNT" ] && break
-    [ "$t" -lt "$hard_deadline" ] || { mb_log "the target did not catch up by the deadline"; break; }
-    sleep 0.5
-done
-T_DONE=$(($(now_ms) - T0))
-C1=$(cpu_ticks "$MIRROR_PID")
-status >"$TMP/status.json" || echo '{}' >"$TMP/status.json"
+# ---- a phase: a steady stream, sampled ----
+# run_phase NAME FIRST COUNT RATE: produces records FIRST.. (COUNT of them) at RATE and
+# samples both ends until the target has them all; sets PH_* figures.
+run_phase() {
+    local name=$1 first=$2 n=$3 rate=$4 t0 c0 prod prod_end="" t tgt src hard want
+    want=$((first + n))
+    mb_log "$name: producing $n records of $RECORD_SIZE bytes ($((n * RECORD_SIZE / 1048576)) MiB) at $((rate / 1048576)) MB/s"
+    t0=$(now_ms)
+    c0=$(cpu_ticks "$MIRROR_PID")
+    "$RK" produce "${BOOT[dc1]}" bench a "$first" "$n" "$PARTITIONS" --size "$RECORD_SIZE" --rate "$rate" \
+        >"$TMP/$name-produce.txt" 2>"$TMP/$name-produce.err" &
+    prod=$!
+    PIDS+=("$prod")
+    : >"$TMP/$name-samples.txt" # t_ms src tgt
+    hard=$((t0 + DURATION * 1000 * 4 + 60000))
+    while :; do
+        t=$(now_ms)
+        # the target first: its read crosses the link, and a lag figure should not flatter
+        tgt=$(count dc2 dc1.bench || echo -1)
+        src=$(count dc1 bench || echo -1)
+        echo "$((t - t0)) $src $tgt" >>"$TMP/$name-samples.txt"
+        if [ -z "$prod_end" ] && ! kill -0 "$prod" 2>/dev/null; then
+            wait "$prod" || mb_fail "the producer failed: $(cat "$TMP/$name-produce.err")"
+            prod_end=$(($(now_ms) - t0))
+            mb_log "$name: dc1: $(cat "$TMP/$name-produce.txt")"
+        fi
+        [ -n "$prod_end" ] && [ "$tgt" -ge "$want" ] && break
+        [ "$t" -lt "$hard" ] || { mb_log "$name: the target did not catch up by the deadline"; break; }
+        sleep 0.5
+    done
+    PH_DONE=$(($(now_ms) - t0))
+    PH_CPU=$(($(cpu_ticks "$MIRROR_PID") - c0))
+    status >"$TMP/$name-status.json" || echo '{}' >"$TMP/$name-status.json"
+    PH_TGT=$(count dc2 dc1.bench)
+    PH_SRC_MBS=$(sed -n 's/.* \([0-9.]*\) MB\/s$/\1/p' "$TMP/$name-produce.txt")
+    PH_T_ALL=$(awk -v n="$want" '$3 >= n { print $1; exit }' "$TMP/$name-samples.txt")
+    PH_T_ALL=${PH_T_ALL:-$PH_DONE}
+    PH_CATCHUP=$((PH_T_ALL - prod_end))
+    [ "$PH_CATCHUP" -ge 0 ] || PH_CATCHUP=0
+    read -r PH_STEADY_SRC PH_STEADY_TGT < <(awk -v a=$((prod_end / 4)) -v b=$((prod_end * 3 / 4)) -v s="$RECORD_SIZE" '
+        $1 >= a && !x { xa = $1; sa = $2; ta = $3; x = 1 }
+        $1 <= b { xb = $1; sb = $2; tb = $3 }
+        END { d = (xb - xa) / 1000; if (d <= 0) { print "0 0"; exit }
+              printf "%.2f %.2f\n", (sb - sa) * s / 1048576 / d, (tb - ta) * s / 1048576 / d }' "$TMP/$name-samples.txt")
+    PH_MAX_LAG=$(awk 'BEGIN { m = 0 } $2 - $3 > m { m = $2 - $3 } END { print m }' "$TMP/$name-samples.txt")
+    PH_P50=$(jq -r '.latency_ms.p50 // "?"' "$TMP/$name-status.json")
+    PH_P99=$(jq -r '.latency_ms.p99_recent // "?"' "$TMP/$name-status.json")
+    PH_BYTES=$((n * RECORD_SIZE))
+    # CPU seconds per GiB mirrored, and the share of a core over the phase
+    PH_CPU_GB=$(awk -v c="$PH_CPU" -v hz="$CLK_TCK" -v b="$PH_BYTES" 'BEGIN { printf "%.1f", c / hz / (b / 1073741824) }')
+    PH_CPU_PCT=$(awk -v c="$PH_CPU" -v t="$PH_DONE" -v hz="$CLK_TCK" 'BEGIN { printf "%.0f", 100 * c / hz / (t / 1000) }')
+    mb_log "$name: source $PH_SRC_MBS MB/s (producer's figure), steady $PH_STEADY_SRC MB/s; mirrored steady" \
+        "$PH_STEADY_TGT MB/s; all on the target $PH_T_ALL ms after the first produce ($PH_CATCHUP ms after the" \
+        "last); max lag $PH_MAX_LAG records; heartbeat latency p50 $PH_P50 ms, p99 (last 30 s) $PH_P99 ms;" \
+        "daemon CPU $PH_CPU_PCT% of a core, $PH_CPU_GB CPU-s per GiB"
+}
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+CLK_TCK=$(getconf CLK_TCK)
+
+# The heartbeat latency figure of each phase is over the last 30 s (status
+# latency_ms.p99_recent): the daemon first runs idle that long, so the figure of M1
+# covers the stream and not the daemon's start-up (a duration, not a wait for a state).
+mb_log "warming up: the daemon runs idle for $WARMUP s"
+sleep "$WARMUP"
+
+# ---- M1: 100 MB/s over the link ----
+run_phase M1 0 "$COUNT" "$RATE"
+M1=("$PH_SRC_MBS" "$PH_STEADY_SRC" "$PH_STEADY_TGT" "$PH_T_ALL" "$PH_CATCHUP" "$PH_MAX_LAG" "$PH_P50" "$PH_P99" "$PH_CPU_PCT" "$PH_CPU_GB" "$PH_TGT")
+ratio=$(awk -v m="${M1[2]}" -v s="${M1[1]}" 'BEGIN { printf "%.2f", (s > 0) ? m / s : 0 }')
+met1=$(awk -v r="$ratio" -v p="${M1[7]}" -v n="${M1[10]}" -v c="$COUNT" 'BEGIN { print ((r >= 0.9 && p != "?" && p <= 1000 && n >= c) ? "yes" : "NO") }')
+vs_raw=$(awk -v m="${M1[2]}" -v r="$raw_mbs" 'BEGIN { printf "%.2f", (r > 0) ? m / r : 0 }')
+
+# ---- M2: the link capped ----
+proxy_send wan "rate $CAP"
+run_phase M2 "$COUNT" "$COUNT2" "$CAP_RATE"
+M2=("$PH_SRC_MBS" "$PH_STEADY_SRC" "$PH_STEADY_TGT" "$PH_T_ALL" "$PH_CATCHUP" "$PH_MAX_LAG" "$PH_P50" "$PH_P99" "$PH_CPU_PCT" "$PH_CPU_GB" "$PH_TGT")
+proxy_send wan "rate 0"
+fill=$(awk -v m="${M2[2]}" -v c="$CAP" 'BEGIN { printf "%.2f", m / (c / 1048576) }')
+fill_raw=$(awk -v r="$raw_cap_mbs" -v c="$CAP" 'BEGIN { printf "%.2f", r / (c / 1048576) }')
+met2=$(awk -v f="$fill" 'BEGIN { print (f >= 0.9 ? "yes" : "NO") }')
+rss_kib=$(awk '/^VmRSS/ { print $2 }' "/proc/$MIRROR_PID/status")
+hwm_kib=$(awk '/^VmHWM/ { print $2 }' "/proc/$MIRROR_PID/status")
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+mb_log "strait-mirror RSS $((rss_kib / 1024)) MiB now, peak $((hwm_kib / 1024)) MiB; load average $load"
+
+TOTAL=$((COUNT + COUNT2))
 tgt_final=$(count dc2 dc1.bench)
-
-# ---- figures ----
-read -r src_rate_txt < <(sed -n 's/.* \([0-9.]*\) MB\/s$/\1/p' "$TMP/produce.txt")
-src_mbs=${src_rate_txt:-0}
-# the target reached COUNT at the first sample holding it (or not at all)
-t_all=$(awk -v n="$COUNT" '$3 >= n { print $1; exit }' "$TMP/samples.txt")
-e2e_mbs=$(awk -v b="$((tgt_final * RECORD_SIZE))" -v t="${t_all:-$T_DONE}" 'BEGIN { printf "%.2f", b / 1048576 / (t / 1000) }')
-# steady state: the middle half of the produce time, source and target rates over it
-read -r steady_src steady_tgt < <(awk -v a=$((prod_end / 4)) -v b=$((prod_end * 3 / 4)) -v s="$RECORD_SIZE" '
-    $1 >= a && !x { xa = $1; sa = $2; ta = $3; x = 1 }
-    $1 <= b { xb = $1; sb = $2; tb = $3 }
-    END { d = (xb - xa) / 1000; if (d <= 0) { print "0 0"; exit }
-          printf "%.2f %.2f\n", (sb - sa) * s / 1048576 / d, (tb - ta) * s / 1048576 / d }' "$TMP/samples.txt")
-max_lag=$(awk 'BEGIN { m = 0 } $2 - $3 > m { m = $2 - $3 } END { print m }' "$TMP/samples.txt")
-# (parentheses: a bare ">" in an awk print is a redirection)
-ratio=$(awk -v m="$steady_tgt" -v s="$steady_src" 'BEGIN { printf "%.2f", (s > 0) ? m / s : 0 }')
-ratio_e2e=$(awk -v m="$e2e_mbs" -v s="$src_mbs" 'BEGIN { printf "%.2f", (s > 0) ? m / s : 0 }')
-met=$(awk -v r="$ratio" -v n="$tgt_final" -v c="$COUNT" 'BEGIN { print ((r >= 0.8 && n >= c) ? "yes" : "NO") }')
-cpu=$(awk -v c="$((C1 - C0))" -v t="$T_DONE" -v hz="$CLK_TCK" 'BEGIN { printf "%.0f", 100 * c / hz / (t / 1000) }')
-p50=$(jq -r '.latency_ms.p50 // "?"' "$TMP/status.json")
-p99=$(jq -r '.latency_ms.p99 // "?"' "$TMP/status.json")
-# sampled twice a second while the producer's end is noticed a sample late: a negative
-# difference means the target was complete within a sample of the last produce
-catchup=$((${t_all:-$T_DONE} - prod_end))
-[ "$catchup" -ge 0 ] || catchup=0
-if [ "$REMOTE" = dc2 ]; then
-    link="${DELAY_MS} ms link, daemon next to dc1, produces over it"
-else
-    link="${DELAY_MS} ms link, daemon next to dc2, consumes over it (the source producer crosses it too)"
-fi
-
-mb_log "source: $COUNT records, $src_mbs MB/s (producer's own figure); steady source $steady_src MB/s"
-mb_log "target: $tgt_final records; steady mirror $steady_tgt MB/s (ratio $ratio); all on the target at" \
-    "$((${t_all:-$T_DONE})) ms ($catchup ms after the producer finished): end to end $e2e_mbs MB/s (ratio $ratio_e2e)"
-mb_log "max lag sampled: $max_lag records; strait-mirror CPU $cpu% of a core; heartbeat latency p50 $p50 ms p99 $p99 ms"
-[ "$tgt_final" -ge "$COUNT" ] || mb_log "WARNING: only $tgt_final of $COUNT records reached the target"
-
-if [ "$VERIFY" = 1 ] && [ "$tgt_final" -ge "$COUNT" ]; then
-    "$RK" verify "${BOOT[dc2]}" dc1.bench --expect "a:$COUNT:$PARTITIONS:dc1:exact" --size "$RECORD_SIZE" \
+[ "$tgt_final" -ge "$TOTAL" ] || mb_log "WARNING: only $tgt_final of $TOTAL records reached the target"
+if [ "$VERIFY" = 1 ] && [ "$tgt_final" -ge "$TOTAL" ]; then
+    "$RK" verify "${BOOT[dc2]}" dc1.bench --expect "a:$TOTAL:$PARTITIONS:dc1:exact" --size "$RECORD_SIZE" \
         --wait-ms 1000 >"$TMP/verify.txt" 2>&1 || {
         tail -n 25 "$TMP/verify.txt" >&2
         mb_fail "the mirrored copy is not byte for byte the source"
@@ -222,6 +276,11 @@ if [ "$VERIFY" = 1 ] && [ "$tgt_final" -ge "$COUNT" ]; then
     mb_log "verified: $(tail -n 1 "$TMP/verify.txt")"
 fi
 
+if [ "$REMOTE" = dc2 ]; then
+    link="${DELAY_MS} ms each way, daemon next to dc1, produces over it"
+else
+    link="${DELAY_MS} ms each way, daemon next to dc2, consumes over it"
+fi
 # The table goes to stdout and, unless OUT=-, replaces the mirror section at the end of
 # docs/benchmarks.md (everything after MARK; compare.sh keeps that section when it
 # regenerates the rest).
@@ -229,13 +288,20 @@ OUT=${OUT:-$ROOT/docs/benchmarks.md}
 MARK='<!-- mirror_bench.sh writes below this line; compare.sh keeps it -->'
 {
     echo
-    echo "| workload | metric | straitd | mock | ratio | goal | met? |"
+    echo "| workload | metric | measured | reference | ratio | goal | met? |"
     echo "| --- | --- | --- | --- | --- | --- | --- |"
-    echo "| M1 mirror, $((RECORD_SIZE / 1024)) KiB, $PARTITIONS part, $link | MB/s mirrored / source produce (steady, middle half of ${DURATION} s) | $steady_tgt / $steady_src | - | $ratio | >= 0.8x source | $met |"
-    echo "| M1 | end to end: all $COUNT records on dc2 (ms after the first produce; after the last) | $((${t_all:-$T_DONE})) ($catchup) | - | $ratio_e2e | - | - |"
-    echo "| M1 | max lag sampled (records); heartbeat latency p50 / p99 (ms); daemon CPU (% of a core) | $max_lag; $p50 / $p99; $cpu | - | - | - | - |"
+    echo "| L link | one raw TCP stream through the same netproxy link: MB/s uncapped; capped to $((CAP / 1048576)) MB/s | $raw_mbs; $raw_cap_mbs | - | -; $fill_raw of the cap | - | - |"
+    echo "| M1 mirror, $((RECORD_SIZE / 1024)) KiB records, $PARTITIONS partitions, $link | MB/s mirrored / source produce (steady, middle half of ${DURATION} s) | ${M1[2]} / ${M1[1]} | raw link $raw_mbs | ${ratio} of source, ${vs_raw} of raw | >= 0.9x source | $met1 |"
+    echo "| M1 | source produce asked / achieved (producer's figure, MB/s) | $((RATE / 1048576)) / ${M1[0]} | - | - | 100 | - |"
+    echo "| M1 | heartbeat latency p50 (ms) / p99 over the last 30 s (ms); max lag sampled (records) | ${M1[6]} / ${M1[7]}; ${M1[5]} | - | - | p99 <= 1000 | - |"
+    echo "| M1 | all records on dc2 (ms after the first produce; after the last) | ${M1[3]} (${M1[4]}) | - | - | - | - |"
+    echo "| M1 | strait-mirror CPU: % of a core; CPU-seconds per GiB mirrored | ${M1[8]}; ${M1[9]} | - | - | - | - |"
+    echo "| M2 link capped to $((CAP / 1048576)) MB/s, source at $((CAP_RATE / 1048576)) MB/s | MB/s mirrored (steady) / the cap | ${M2[2]} / $((CAP / 1048576)) | raw link capped $raw_cap_mbs | $fill of the cap | >= 0.9 of the cap | $met2 |"
+    echo "| M2 | source achieved (MB/s); CPU % of a core; CPU-s per GiB; p99 latency (ms) | ${M2[0]}; ${M2[8]}; ${M2[9]}; ${M2[7]} | - | - | - | - |"
+    echo "| M | strait-mirror RSS at the end / peak (MiB) | $((rss_kib / 1024)) / $((hwm_kib / 1024)) | - | - | - | - |"
     echo
-    echo "command: DURATION=$DURATION RATE=$RATE REMOTE=$REMOTE BUILD_DIR=$BUILD_DIR bash tests/bench/mirror_bench.sh"
+    echo "command: DURATION=$DURATION RATE=$RATE CAP=$CAP CAP_RATE=$CAP_RATE PARTITIONS=$PARTITIONS REMOTE=$REMOTE BUILD_DIR=$BUILD_DIR bash tests/bench/mirror_bench.sh"
+    echo "(load average at the end: $load, on $(nproc) cores shared with other jobs)"
 } >"$TMP/table.md"
 cat "$TMP/table.md"
 if [ "$OUT" != - ] && [ -f "$OUT" ]; then
@@ -245,9 +311,10 @@ if [ "$OUT" != - ] && [ -f "$OUT" ]; then
         echo
         echo "## Mirror (strait-mirror over a WAN link)"
         echo
-        echo "Generated by \`tests/bench/mirror_bench.sh\` (issue 7) on $(date -u '+%Y-%m-%d %H:%M UTC'),"
+        echo "Generated by \`tests/bench/mirror_bench.sh\` (issue 20) on $(date -u '+%Y-%m-%d %H:%M UTC'),"
         echo "$(nproc) cores ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)). Two straitd on"
-        echo "127.0.0.1, a netproxy link of ${DELAY_MS} ms each way, a steady producer; \"mock\" does not apply."
+        echo "127.0.0.1, a netproxy link of ${DELAY_MS} ms each way (buffers of $((PROXY_BUFFER / 1048576)) MiB), a steady producer;"
+        echo "\"reference\" is a raw TCP stream through an identical link in the same run."
         cat "$TMP/table.md"
         # other benchmarks' blocks after this section (console_bench.sh's): kept
         awk '/^<!-- [a-z_]+\.sh: begin -->$/ {on = 1} on {print} /^<!-- [a-z_]+\.sh: end -->$/ {on = 0}' "$OUT"
