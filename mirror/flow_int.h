@@ -32,7 +32,7 @@
 
 #define MF_MAX_ERRORS      20
 #define MF_LAT_SAMPLES     1000
-#define MF_LAT_RECENT_MS   30000 /* status latency_ms.p99_recent: the last 30 s */
+#define MF_LAT_RECENT_MS   30000  /* status latency_ms.p99_recent: the last 30 s */
 #define MF_RATE_SLOTS      6      /* one sample a second: rates over the last ~5 s */
 #define MF_MAX_OUTQ        200000 /* producer queue length above which we stop consuming */
 #define MF_CONSUME_BATCH   10000
@@ -301,6 +301,19 @@ int mf_clients_start(st_mflow *f, char *err, size_t errlen);
 void mf_clients_stop(st_mflow *f);
 /* Drops consumed-but-unproduced records. */
 void mf_pending_drop(st_mflow *f);
+/* The FIFO of records in flight: push (0, or -1 out of memory); records at its head that
+ * were skipped count as delivered at once. */
+int mf_ring_push(mf_part *p, const mf_inflight *e);
+void mf_ring_release_skipped(mf_part *p);
+
+/* ---- copy.c ---- */
+/* Takes what the consumer has and hands it to the producer, within MF_COPY_BUDGET_US. */
+void mf_copy_step(st_mflow *f);
+/* Partitions whose delivery failed: copied again from their last acknowledged offset
+ * once nothing of theirs is in flight. */
+void mf_resync_step(st_mflow *f);
+/* The answer to a position out of range: a lost range, or a recreated topic. */
+void mf_out_of_range_answer(st_mflow *f, mf_offsets_job *j);
 
 /* ---- clients.c ---- */
 /* (mf_client_new, mf_clients_start, mf_clients_stop are declared above.) */
