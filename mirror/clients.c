@@ -259,7 +259,6 @@ void mf_clients_stop(st_mflow *f)
 void mf_producer_recover(st_mflow *f)
 {
     char err[512];
-    f->producer_fatal = false;
     mf_error(f,
              "the target producer failed for good (%s): replacing it; every partition resumes "
              "from the offset map and a scan of %s",
@@ -291,6 +290,9 @@ void mf_producer_recover(st_mflow *f)
         }
     }
     destroy_later(f->tgt_worker, f->producer, NULL);
+    /* only now: the old producer's fatal error, served by the poll above, must not mark
+     * this flow failed again (a second replacement for one fault) */
+    f->producer_fatal = false;
     f->producer = target_producer_new(f, err, sizeof err);
     if (f->producer)
         f->tgt_q = rd_kafka_queue_new(f->producer);
