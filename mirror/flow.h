@@ -90,7 +90,8 @@ int st_mflow_resume(st_mflow *f, char *err, size_t errlen);
  * "last_checkpoint_age_ms", "checkpointed_groups", "duplicates_skipped", "gaps": [...],
  * "errors": [{"time","message"}...], "partitions": [{"topic","target_topic","partition",
  * "position","delivered","source_end","lag_records","lag_seconds","records_per_sec",
- * "bytes_per_sec"}], "failover"?: the last failover's report}. A new reference.
+ * "bytes_per_sec", "epoch"?}], "in_flight_records", "producer_restarts", "failover"?: the
+ * last failover's report}. A new reference.
  */
 json_t *st_mflow_status(st_mflow *f, int64_t now_ms);
 

@@ -166,6 +166,11 @@ json_t *st_mflow_status(st_mflow *f, int64_t now_ms)
         (json_int_t)f->ckpt_groups, "duplicates_skipped", (json_int_t)f->duplicates_skipped, "gaps",
         f->gaps, "errors", errors, "partitions", parts);
     if (status) {
+        json_int_t in_flight = 0;
+        for (size_t i = 0; i < f->ntopics; i++)
+            for (int32_t p = 0; p < f->topics[i]->nparts; p++)
+                in_flight += (json_int_t)f->topics[i]->parts[p]->ring_len;
+        json_object_set_new(status, "in_flight_records", json_integer(in_flight));
         json_object_set_new(status, "producer_restarts", json_integer(f->producer_restarts));
         json_t *lat = json_object_get(status, "latency_ms");
         json_object_set_new(lat, "p99_recent", json_real(p99_recent));

@@ -76,8 +76,10 @@ proxy_cmd rate 0
 mirror_start
 wait_until 30 "flow dc1->dc2 running" flow_caught_up 'dc1->dc2' orders
 proxy_cmd rate 262144
-rk dc1 produce orders a 4000 2000 "$PARTS" >/dev/null || fail "producing to dc1 failed"
-wait_until 20 "records in flight to dc2" in_flight
+# ~1 MB: seconds of transfer at 256 KB/s, so records are still in flight when the link dies
+rk dc1 produce orders a 4000 8000 "$PARTS" >/dev/null || fail "producing to dc1 failed"
+handed_over() { mirror_status_json 'dc1->dc2' | jq -e '.in_flight_records >= 1000' >/dev/null; }
+wait_until 20 "records handed to the producer and not yet acknowledged" handed_over
 proxy_cmd blackhole
 stop_timed "in flight, link black-holed" 8000
 proxy_cmd restore
@@ -85,9 +87,9 @@ proxy_cmd rate 0
 mirror_log_since_start | grep -q "still unacknowledged" ||
     fail "the daemon did not report the records it gave up on"
 mirror_start
-wait_count 60 dc2 dc1.orders 6000
+wait_count 60 dc2 dc1.orders 12000
 wait_until 30 "flow dc1->dc2 caught up" flow_caught_up 'dc1->dc2' orders
-rk dc2 verify dc1.orders --expect "a:6000:$PARTS:dc1" --max-dups 6000 >"$ST_TMP/verify.txt" 2>&1 || {
+rk dc2 verify dc1.orders --expect "a:12000:$PARTS:dc1" --max-dups 12000 >"$ST_TMP/verify.txt" 2>&1 || {
     cat "$ST_TMP/verify.txt" >&2
     fail "dc1.orders on dc2 is incomplete after stops with records in flight"
 }
