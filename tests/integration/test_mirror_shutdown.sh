@@ -31,10 +31,10 @@ for cfg in "$MIRROR_CFG" "$ST_TMP/second.cfg"; do
     timeout 20 "$STRAIT_MIRROR" -c "$cfg" >"$ST_TMP/second.log" 2>&1 || rc=$?
     [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "a second strait-mirror on the same state_dir did not refuse to start (status $rc)"
     assert_contains "$ST_TMP/second.log" \
-        "state_dir $MIRROR_STATE is in use: $MIRROR_STATE/\\.lock is locked by process $MIRROR_PID" \
+        "state directory $MIRROR_STATE is in use: $MIRROR_STATE/\\.lock is locked by process $MIRROR_PID" \
         "the second daemon's refusal ($(basename "$cfg"))"
 done
-log "a second daemon refused: $(grep -o 'state_dir .*' "$ST_TMP/second.log" | head -n 1)"
+log "a second daemon refused: $(grep -o 'state directory .*' "$ST_TMP/second.log" | head -n 1)"
 assert_eq "$MIRROR_PID" "$(cat "$MIRROR_STATE/.lock")" "the pid in $MIRROR_STATE/.lock"
 
 # stop_timed WHAT MAX_MS [MAX_AFTER_MARK_MS MARK]: SIGTERM, then checks the daemon exits 0
