@@ -2,12 +2,13 @@
  * A source topic deleted and recreated under the same name is a new incarnation: its
  * offsets start again at 0. Its copy must neither interleave the two nor mistake one for
  * the other, so:
- *   - detection (no topic ids: straitd serves Metadata up to v6, and librdkafka 2.0.2 does
- *     not show them): the topic disappears from the source's metadata and comes back; or a
- *     partition's start or end offset goes below one seen before (within one incarnation
- *     both only grow); or its partition count goes down; or the copy's position is past
- *     the source's end (out of range). A consumer error saying the topic is unknown makes
- *     the flow look again at once instead of at the next sync interval;
+ *   - detection (no topic ids: straitd carries them in Metadata v10+, but librdkafka
+ *     2.0.2 does not show them — rd_kafka_DescribeTopics came in 2.3.0): the topic
+ *     disappears from the source's metadata and comes back; or a partition's start or end
+ *     offset goes below one seen before (within one incarnation both only grow); or its
+ *     partition count goes down; or the copy's position is past the source's end (out of
+ *     range). A consumer error saying the topic is unknown makes the flow look again at
+ *     once instead of at the next sync interval;
  *   - handling: copying the old incarnation stops; what it had not copied is reported as a
  *     gap (it is gone); once the partition's records in flight are reported, the offset
  *     map starts a new epoch for it (offsets.h), whose floor is where the target partition
