@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # strait-mirror: a slow cluster stalls only its own flow, and the daemon keeps answering
-# (issue 9 item 4, issue 20 limit 6). One daemon, two flows from dc1: dc1->dc2 (local)
+# (issue 12 item 4, issue 20 limit 6). One daemon, two flows from dc1: dc1->dc2 (local)
 # and dc1->dc3, dc3 behind the WAN proxy. Once both are caught up, the link to dc3 is
 # slowed to 4 s each way (every request to dc3 now takes 8 s: longer than any metadata
 # or offset call's timeout) while 4,000 more records reach dc1:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# strait-mirror's start and stop (issue 8 items 1 and 8, issue 20 limit 6), dc1 → dc2 over
+# strait-mirror's start and stop (issue 11 items 1 and 8, issue 20 limit 6), dc1 → dc2 over
 # the 40 ms WAN link:
 #  1. a second daemon on the same state_dir refuses to start, naming the lock and the pid
 #     holding it — before anything else (same config: the lock, not the taken endpoint);
