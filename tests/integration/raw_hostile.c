@@ -262,6 +262,13 @@ static int cmd_conns(const opts *o)
     }
     printf("opened %d closed-by-broker %d open %d first-close-ms %.0f last-close-ms %.0f\n",
            o->count - refused, closed, open, first, last);
+    for (int i = 0; i < o->count; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(fds);
+    free(closed_at);
+    free(next_ping);
+    free(pfd);
     return 0;
 }
 
@@ -328,6 +335,9 @@ static int cmd_latency(const opts *o)
 #define PCT(p) samples[(size_t)((double)(n - 1) * (p))]
     printf("latency samples=%zu p50=%.2f p90=%.2f p99=%.2f max=%.2f ms\n", n, PCT(0.50), PCT(0.90),
            PCT(0.99), samples[n - 1]);
+    if (fd >= 0)
+        close(fd);
+    free(samples);
     return 0;
 }
 
