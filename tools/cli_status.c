@@ -127,9 +127,12 @@ int cli_status_main(cli_ctx *c, int argc, char **argv)
                " oversized before authentication\n",
                NET("refused_max_connections"), NET("refused_per_ip"), NET("shed_no_fds"),
                NET("closed_idle"), NET("closed_auth_timeout"), NET("closed_unauth_frame"));
-        printf("request budget: %s held in partly read requests, %" JSON_INTEGER_FORMAT
-               " connections paused (%" JSON_INTEGER_FORMAT " pauses so far)\n",
+        char unauth[32];
+        printf("request budget: %s held in partly read requests (%s before authentication), "
+               "%" JSON_INTEGER_FORMAT " connections paused (%" JSON_INTEGER_FORMAT
+               " pauses so far)\n",
                cli_human_bytes(NET("queued_request_bytes"), human, sizeof(human)),
+               cli_human_bytes(NET("queued_unauth_request_bytes"), unauth, sizeof(unauth)),
                NET("budget_waiting"), NET("budget_waits"));
 #undef NET
     }

@@ -61,7 +61,8 @@ typedef struct st_server_limits {
     size_t max_unauth_request_bytes;
     /* queued.max.request.bytes: bytes held in partly read large frames, broker-wide;
      * past it, connections that need more wait (not reading) until some is freed.
-     * SIZE_MAX: no budget. */
+     * Connections not yet authenticated may hold a quarter of it at most. SIZE_MAX: no
+     * budget. */
     size_t queued_max_request_bytes;
     /* connections.max.idle.ms: close a connection after this long without a byte read
      * or written (one waiting for our answer is not idle). 0: never. */
@@ -91,6 +92,7 @@ typedef struct st_server_stats {
     uint64_t closed_unauth_frame;     /* frame over the limit before authentication */
     uint64_t budget_waits;            /* times a connection paused for the budget */
     size_t queued_bytes;              /* now: bytes of partly read large frames */
+    size_t queued_unauth_bytes;       /* now: the part of it held before authentication */
     size_t budget_waiting;            /* now: connections paused for the budget */
 } st_server_stats;
 

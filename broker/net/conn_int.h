@@ -52,6 +52,11 @@
  * gets 64 KiB until it sends more. */
 #define BIG_FIRST  (64 * 1024)
 #define BIG_GROWTH 4
+/* Connections that have not authenticated may hold at most this fraction (1/N) of the
+ * budget for partly read requests: peers that never log in must not be able to fill it
+ * and so pause every logged-in producer (Kafka does not charge them to its memory pool
+ * at all). */
+#define UNAUTH_BUDGET_DIVISOR 4
 /* How often a rate-limited line of the connection layer may repeat. */
 #define NET_LOG_INTERVAL_MS 10000
 /* A line a peer could repeat without end (refused connections, accept errors, deadlines):
@@ -105,6 +110,18 @@ typedef struct listener {
     bool authenticate; /* connections start unauthenticated (SASL listeners) */
 } listener;
 
+/* The connections of one class sharing the budget for partly read requests: the
+ * authenticated ones, and those that have not authenticated yet (conn_read.c). Each class
+ * has its own readers and waiters, so neither ever waits behind the other. */
+typedef struct budget_class {
+    size_t bytes; /* of large frame buffers held by its readers (part of queued_bytes) */
+    size_t limit; /* what it may hold: the whole budget, or the unauthenticated share */
+    st_conn *readers_head, *readers_tail; /* reading a large frame, oldest first */
+    st_conn *waiters_head, *waiters_tail; /* paused until there is room */
+} budget_class;
+
+enum { BUDGET_AUTHENTICATED, BUDGET_UNAUTHENTICATED, BUDGET_CLASSES };
+
 /* Rate-limited log lines of the connection layer, one per kind. */
 typedef struct net_log_limits {
     st_ratelog accept_error;
@@ -130,13 +147,13 @@ struct st_server {
     int reserve_fd;       /* held open to be given up for shedding on EMFILE; -1: none */
 
     /* The budget for partly read requests (queued.max.request.bytes): bytes of large
-     * frame buffers allocated now. Connections reading a large frame are listed in the
-     * order they started it; the oldest may always grow its buffer, so whatever the
-     * budget, some frame always completes and frees its share (no deadlock). Those that
-     * must wait are queued first come, first served. */
+     * frame buffers allocated now, by both classes of connections. In each class,
+     * connections reading a large frame are listed in the order they started it; the
+     * oldest may always grow its buffer, so whatever the budget, some frame of the class
+     * always completes and frees its share (no deadlock). Those that must wait are
+     * queued first come, first served, within their class. */
     size_t queued_bytes;
-    st_conn *readers_head, *readers_tail; /* reading a large frame, oldest first */
-    st_conn *waiters_head, *waiters_tail; /* paused until the budget has room */
+    budget_class budget[BUDGET_CLASSES];
 
     /* The turn's share (HANDLER_US_PER_TURN, LARGE_READ_BYTES_PER_TURN), counted for loop
      * iteration `turn`; and connections whose whole large frame waits for a later turn,
@@ -168,10 +185,11 @@ struct st_conn {
     uint8_t *big;
     size_t big_len;
     size_t big_have;
-    size_t big_cap;   /* allocated (and charged to the budget): grows as bytes arrive */
-    bool reading_big; /* on the server's readers list */
+    size_t big_cap;     /* allocated (and charged to the budget): grows as bytes arrive */
+    bool reading_big;   /* on its budget class's readers list */
+    bool budget_unauth; /* charged to the unauthenticated class (set at the frame's start) */
     st_conn *rprev, *rnext;
-    bool budget_wait;  /* on the waiters list: no reading until woken */
+    bool budget_wait;  /* on its class's waiters list: no reading until woken */
     bool budget_woken; /* woken, retrying: keeps its place at the front if it must wait */
     size_t budget_need;
     st_conn *wprev, *wnext;

@@ -18,11 +18,13 @@
  *   BIG_GROWTH-fold, never past the announced size), not as the 4-byte prefix announces,
  *   and before authentication only frames up to max_unauth_request_bytes are taken at
  *   all. Every large-frame buffer is charged to a broker-wide budget
- *   (queued_max_request_bytes); a connection that needs more when it is spent waits,
- *   not reading, first come first served, and is woken when a frame completes or a
- *   connection closes. The connection that started its frame first may always grow, so
- *   some frame always completes: the budget can be exceeded by at most that one frame,
- *   and never deadlocks.
+ *   (queued_max_request_bytes), of which connections not yet authenticated may hold only
+ *   a share (1/UNAUTH_BUDGET_DIVISOR): peers that never log in cannot fill it and pause
+ *   the producers that did. A connection that needs more when the budget (or its class's
+ *   share) is spent waits, not reading, first come first served within its class, and is
+ *   woken when a frame completes or a connection closes. In each class the connection
+ *   that started its frame first may always grow, so some frame always completes: the
+ *   budget can be exceeded by at most one frame of each class, and never deadlocks.
  *
  *   A connection's budget states:
  *
@@ -46,117 +48,147 @@
 
 /* ---- the budget for partly read requests ---- */
 
-static void readers_append(st_server *s, st_conn *c)
+static budget_class *class_of(const st_conn *c)
 {
-    c->rprev = s->readers_tail;
+    return &c->s->budget[c->budget_unauth ? BUDGET_UNAUTHENTICATED : BUDGET_AUTHENTICATED];
+}
+
+static void readers_append(st_conn *c)
+{
+    budget_class *b = class_of(c);
+    c->rprev = b->readers_tail;
     c->rnext = NULL;
-    if (s->readers_tail)
-        s->readers_tail->rnext = c;
+    if (b->readers_tail)
+        b->readers_tail->rnext = c;
     else
-        s->readers_head = c;
-    s->readers_tail = c;
+        b->readers_head = c;
+    b->readers_tail = c;
     c->reading_big = true;
 }
 
-static void readers_remove(st_server *s, st_conn *c)
+static void readers_remove(st_conn *c)
 {
     if (!c->reading_big)
         return;
+    budget_class *b = class_of(c);
     if (c->rprev)
         c->rprev->rnext = c->rnext;
     else
-        s->readers_head = c->rnext;
+        b->readers_head = c->rnext;
     if (c->rnext)
         c->rnext->rprev = c->rprev;
     else
-        s->readers_tail = c->rprev;
+        b->readers_tail = c->rprev;
     c->rprev = c->rnext = NULL;
     c->reading_big = false;
 }
 
-static void waiters_remove(st_server *s, st_conn *c)
+static void waiters_remove(st_conn *c)
 {
     if (!c->budget_wait)
         return;
+    budget_class *b = class_of(c);
     if (c->wprev)
         c->wprev->wnext = c->wnext;
     else
-        s->waiters_head = c->wnext;
+        b->waiters_head = c->wnext;
     if (c->wnext)
         c->wnext->wprev = c->wprev;
     else
-        s->waiters_tail = c->wprev;
+        b->waiters_tail = c->wprev;
     c->wprev = c->wnext = NULL;
     c->budget_wait = false;
-    s->stats.budget_waiting--;
+    c->s->stats.budget_waiting--;
 }
 
-/* Would n more bytes fit, counting `promised` bytes already handed to woken waiters? */
-static bool budget_fits(const st_server *s, size_t promised, size_t n)
+/* Would n more bytes fit, for class b, counting bytes already handed to woken waiters
+ * (`promised` of them in all, `promised_here` to b's)? Both the whole budget and b's
+ * share must have room. */
+static bool budget_fits(const st_server *s, const budget_class *b, size_t promised,
+                        size_t promised_here, size_t n)
 {
     size_t limit = s->lim.queued_max_request_bytes;
     size_t used = s->queued_bytes + promised;
-    return used <= limit && n <= limit - used;
+    if (used > limit || n > limit - used)
+        return false;
+    size_t used_here = b->bytes + promised_here;
+    return used_here <= b->limit && n <= b->limit - used_here;
 }
 
-/* Charges n bytes of large-frame buffer to the budget for c. False when c must wait:
- * it is then queued (a connection that was just woken keeps its place at the front). */
+/* Charges n bytes of large-frame buffer to the budget for c, in its class. False when c
+ * must wait: it is then queued (a connection that was just woken keeps its place at the
+ * front). */
 static bool budget_take(st_conn *c, size_t n)
 {
     st_server *s = c->s;
+    budget_class *b = class_of(c);
     bool woken = c->budget_woken;
     c->budget_woken = false;
-    /* The oldest reader always may (progress is guaranteed); nobody reading at all means
-     * nothing would ever be freed, so the first frame may too. Others wait their turn
-     * behind earlier waiters. */
-    bool first = s->readers_head == c || s->readers_head == NULL;
-    if (first || ((woken || !s->waiters_head) && budget_fits(s, 0, n))) {
+    /* The oldest reader of the class always may (progress is guaranteed); nobody of the
+     * class reading means nothing of it would ever be freed, so its first frame may too.
+     * Others wait their turn behind earlier waiters of their class. */
+    bool first = b->readers_head == c || b->readers_head == NULL;
+    if (first || ((woken || !b->waiters_head) && budget_fits(s, b, 0, 0, n))) {
         s->queued_bytes += n;
+        b->bytes += n;
         return true;
     }
     c->budget_wait = true;
     c->budget_need = n;
     if (woken) {
         c->wprev = NULL;
-        c->wnext = s->waiters_head;
-        if (s->waiters_head)
-            s->waiters_head->wprev = c;
+        c->wnext = b->waiters_head;
+        if (b->waiters_head)
+            b->waiters_head->wprev = c;
         else
-            s->waiters_tail = c;
-        s->waiters_head = c;
+            b->waiters_tail = c;
+        b->waiters_head = c;
     } else {
         c->wnext = NULL;
-        c->wprev = s->waiters_tail;
-        if (s->waiters_tail)
-            s->waiters_tail->wnext = c;
+        c->wprev = b->waiters_tail;
+        if (b->waiters_tail)
+            b->waiters_tail->wnext = c;
         else
-            s->waiters_head = c;
-        s->waiters_tail = c;
+            b->waiters_head = c;
+        b->waiters_tail = c;
     }
     s->stats.budget_waits++;
     s->stats.budget_waiting++;
-    net_log(&s->logs.budget, ST_LOG_INFO,
-            "%s: reading paused: partly read requests hold %zu bytes of "
-            "queued.max.request.bytes (%zu), %zu more needed; it resumes as they complete",
-            c->peer, s->queued_bytes, s->lim.queued_max_request_bytes, n);
+    if (c->budget_unauth)
+        net_log(&s->logs.budget, ST_LOG_INFO,
+                "%s: reading paused: partly read requests of connections not yet "
+                "authenticated hold %zu bytes, their share (1/%d) of queued.max.request.bytes "
+                "(%zu), %zu more needed; it resumes as they complete",
+                c->peer, b->bytes, UNAUTH_BUDGET_DIVISOR, s->lim.queued_max_request_bytes, n);
+    else
+        net_log(&s->logs.budget, ST_LOG_INFO,
+                "%s: reading paused: partly read requests hold %zu bytes of "
+                "queued.max.request.bytes (%zu), %zu more needed; it resumes as they complete",
+                c->peer, s->queued_bytes, s->lim.queued_max_request_bytes, n);
     return false;
 }
 
-/* Wakes waiters, first come first served, while what they asked for fits. Each retries
- * from its resume timer, i.e. from the next loop turn, never from inside the callback of
- * the connection that freed the room. */
+/* Wakes waiters, first come first served within each class, while what they asked for
+ * fits (the authenticated first: room freed goes to them before the others). Each
+ * retries from its resume timer, i.e. from the next loop turn, never from inside the
+ * callback of the connection that freed the room. */
 static void budget_wake(st_server *s)
 {
     size_t promised = 0;
-    while (s->waiters_head) {
-        st_conn *w = s->waiters_head;
-        bool nobody_reading = s->readers_head == NULL && promised == 0;
-        if (!nobody_reading && !budget_fits(s, promised, w->budget_need))
-            break;
-        promised += w->budget_need;
-        waiters_remove(s, w);
-        w->budget_woken = true;
-        st_timer_start(s->loop, &w->resume_timer, 0);
+    for (int k = 0; k < BUDGET_CLASSES; k++) {
+        budget_class *b = &s->budget[k];
+        size_t promised_here = 0;
+        while (b->waiters_head) {
+            st_conn *w = b->waiters_head;
+            bool nobody_reading = b->readers_head == NULL && promised_here == 0;
+            if (!nobody_reading && !budget_fits(s, b, promised, promised_here, w->budget_need))
+                break;
+            promised += w->budget_need;
+            promised_here += w->budget_need;
+            waiters_remove(w);
+            w->budget_woken = true;
+            st_timer_start(s->loop, &w->resume_timer, 0);
+        }
     }
 }
 
@@ -167,7 +199,8 @@ static void budget_done(st_conn *c)
     if (!c->reading_big)
         return;
     s->queued_bytes -= c->big_cap;
-    readers_remove(s, c);
+    class_of(c)->bytes -= c->big_cap;
+    readers_remove(c);
     budget_wake(s);
 }
 
@@ -277,7 +310,7 @@ void st_conn__deferred_timer_cb(st_loop *loop, st_timer *t)
 void st_conn__budget_release(st_conn *c)
 {
     st_server *s = c->s;
-    waiters_remove(s, c);
+    waiters_remove(c);
     deferred_remove(s, c);
     if (c->reading_big)
         budget_done(c);
@@ -400,13 +433,14 @@ void st_conn__process_frames(st_conn *c)
             size_t cap = take > BIG_FIRST ? take : BIG_FIRST;
             if (cap > (size_t)size)
                 cap = (size_t)size;
+            c->budget_unauth = !c->authenticated; /* unchanged until the frame is whole */
             if (!budget_take(c, cap))
                 break; /* the prefix stays buffered until the budget has room */
             c->big = st_conn__xalloc(NULL, cap);
             c->big_cap = cap;
             c->big_len = (size_t)size;
             c->big_have = take;
-            readers_append(s, c);
+            readers_append(c);
             memcpy(c->big, c->rbuf + c->rstart + 4, take);
             c->rstart += 4 + take;
             continue;

@@ -196,6 +196,10 @@ st_server *st_server_new(st_loop *loop, const st_server_callbacks *cb, void *ctx
         memcpy(s->overrides, limits->ip_overrides, bytes);
     }
     s->lim.ip_overrides = s->overrides;
+    size_t budget = s->lim.queued_max_request_bytes;
+    s->budget[BUDGET_AUTHENTICATED].limit = budget;
+    s->budget[BUDGET_UNAUTHENTICATED].limit =
+        budget == SIZE_MAX ? SIZE_MAX : budget / UNAUTH_BUDGET_DIVISOR;
     s->per_ip = st_ip_counts_new();
     s->deferred_timer.cb = st_conn__deferred_timer_cb;
     /* Kept for shedding on EMFILE (see the header); -1 just means no shedding. */
@@ -216,6 +220,7 @@ void st_server_get_stats(const st_server *s, st_server_stats *out)
 {
     *out = s->stats;
     out->queued_bytes = s->queued_bytes;
+    out->queued_unauth_bytes = s->budget[BUDGET_UNAUTHENTICATED].bytes;
 }
 
 /* Binds and listens on one resolved address. Returns the fd or -1 with errno. */

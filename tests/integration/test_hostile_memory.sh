@@ -13,6 +13,12 @@
 #    meanwhile.
 # 3. The budget pauses, never fails: six kcat producers sending ~1 MB requests through a
 #    2 MiB budget all finish and every record reads back.
+# 4. Clients that never log in cannot take the budget from those that did: 300
+#    connections to the SASL port announce a 500,000-byte frame each and send nothing
+#    more (300 x 64 KiB would be over twice the 8 MiB budget). They may hold only a
+#    quarter of it, so a kcat producer on the PLAINTEXT listener, whose ~100 KB requests
+#    need the budget too, is not paused behind them. (Before the fix it waited for as long
+#    as they stayed: kcat timed out.)
 . "$(dirname "$0")/lib.sh"
 : "${STRAIT:?STRAIT must name the strait CLI}"
 
@@ -116,4 +122,40 @@ got=$(read_topic big '%s\n' | wc -l)
 assert_eq 2400 "$got" "records read back after six producers shared a 2 MiB budget"
 broker_log_since_start >"$ST_TMP/run3.log"
 log "budget pauses: $(grep -c 'queued.max.request.bytes' "$ST_TMP/run3.log" || true) log lines"
+stop_broker
+
+# ---- 4: unauthenticated connections hold only their share of the budget ----
+BUDGET=$((8 * 1024 * 1024))
+ST_BROKER_CFG='listeners = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0";'
+ST_EXTRA_CFG="socket = { queued_max_request_bytes = $BUDGET; auth_timeout_ms = 120000; };"
+start_broker
+st_bg "$ST_TMP/hogs.txt" "$ST_TMP/hogs.err" "$RK_BIN/raw_hostile" conns \
+    --port "$SASL_PLAINTEXT_PORT" --count 300 --from 127.0.0.6 --announce 500000 \
+    --hold-ms 90000 --stop-file "$ST_TMP/stop-hogs"
+hogs=$ST_BG_PID
+hogs_open() { grep -q '^opened ' "$ST_TMP/hogs.txt"; }
+wait_until 60 "300 connections announcing 500,000 bytes before logging in" hogs_open
+hogs_paused() { [ "$(net_stat budget_waiting)" -ge 100 ]; }
+wait_until 30 "the unauthenticated connections paused at their share" hogs_paused
+python3 -c 'import sys
+for i in range(50):
+    sys.stdout.write("%06d " % i + "y" * 100000 + "\n")' >"$ST_TMP/records4.txt"
+t0=$(date +%s%N)
+timeout 40 "$KCAT" -b "$BOOTSTRAP" -P -t share -p 0 -X linger.ms=20 -X message.timeout.ms=30000 \
+    <"$ST_TMP/records4.txt" >"$ST_TMP/producer4.log" 2>&1 ||
+    fail "a kcat producer could not send 100 KB requests while 300 unauthenticated connections held the budget: $(head -n 5 "$ST_TMP/producer4.log")"
+log "kcat produced 50 x 100 KB beside 300 unauthenticated announcers in $((($(date +%s%N) - t0) / 1000000)) ms"
+assert_eq 50 "$(read_topic share '%s\n' | wc -l)" "records read back"
+unauth=$(net_stat queued_unauth_request_bytes)
+log "unauthenticated connections hold $((unauth / 1024)) KiB of the $((BUDGET / 1024)) KiB budget; $(net_stat budget_waiting) paused"
+# A quarter of the budget, past it by at most the oldest one's frame (500,000 bytes).
+[ "$unauth" -le $((BUDGET / 4 + 500000)) ] ||
+    fail "unauthenticated connections hold $unauth bytes of partly read requests, their share is $((BUDGET / 4))"
+touch "$ST_TMP/stop-hogs"
+st_wait_pid "$hogs" 30 || fail "raw_hostile did not stop"
+wait "$hogs" || fail "raw_hostile failed: $(cat "$ST_TMP/hogs.err")"
+summary=$(tail -n 1 "$ST_TMP/hogs.txt")
+log "unauthenticated announcers: $summary"
+[[ "$summary" =~ closed-by-broker\ 0\  ]] ||
+    fail "connections paused for their share of the budget must not be closed: $summary"
 stop_broker

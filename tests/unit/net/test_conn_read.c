@@ -254,6 +254,42 @@ static void test_closing_reader_frees_budget(void **state)
     close(b);
 }
 
+/* Connections that have not logged in announce large frames and send nothing more:
+ * together they would take the whole budget, but they may hold only their share of it
+ * (a quarter), so a logged-in connection's large frame is still read at once. */
+static void test_unauthenticated_cannot_take_the_budget(void **state)
+{
+    server *t = *state;
+    enum { HOGS = 40 }; /* 40 x 16 KiB: 640 KiB, over twice the budget */
+    int hogs[HOGS];
+    for (int i = 0; i < HOGS; i++) {
+        hogs[i] = client(t);
+        send_partial(hogs[i], 100 + i, UNAUTH_MAX, 0, 'h');
+    }
+    int64_t deadline = st_mono_ms() + DEADLINE_MS;
+    probe p;
+    while ((p = probe_server(t)).stats.budget_waiting == 0)
+        assert_true(st_mono_ms() < deadline);
+    /* What the hogs hold: a quarter of the budget, plus the oldest one's frame. */
+    assert_true(p.stats.queued_bytes <= BUDGET / 4 + UNAUTH_MAX);
+
+    int member = client(t);
+    authenticate(member, 1);
+    send_partial(member, 2, 200 * 1024, 200 * 1024, 'm');
+    expect_filled_echo(member, 2, 200 * 1024, 'm');
+    p = probe_server(t);
+    assert_true(p.stats.queued_bytes <= BUDGET / 4 + UNAUTH_MAX);
+
+    /* The hogs leave: everything they held comes back. */
+    for (int i = 0; i < HOGS; i++)
+        close(hogs[i]);
+    await_conns(t, 1);
+    p = probe_server(t);
+    assert_int_equal(p.stats.queued_bytes, 0);
+    assert_int_equal(p.stats.budget_waiting, 0);
+    close(member);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -265,6 +301,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idle_timeout, setup_idle, teardown),
         cmocka_unit_test_setup_teardown(test_budget_pauses_then_resumes, setup_limited, teardown),
         cmocka_unit_test_setup_teardown(test_closing_reader_frees_budget, setup_limited, teardown),
+        cmocka_unit_test_setup_teardown(test_unauthenticated_cannot_take_the_budget, setup_limited,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
