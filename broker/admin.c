@@ -364,17 +364,17 @@ static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, si
         st_server_get_stats(b->server, &ns);
         json_object_set_new(
             stats, "net",
-            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "accepted",
-                      (json_int_t)ns.accepted, "refused_max_connections",
-                      (json_int_t)ns.refused_max_connections, "refused_per_ip",
-                      (json_int_t)ns.refused_per_ip, "shed_no_fds", (json_int_t)ns.shed_no_fds,
-                      "closed_idle", (json_int_t)ns.closed_idle, "closed_auth_timeout",
-                      (json_int_t)ns.closed_auth_timeout, "closed_unauth_frame",
-                      (json_int_t)ns.closed_unauth_frame, "budget_waits",
-                      (json_int_t)ns.budget_waits, "queued_request_bytes",
-                      (json_int_t)ns.queued_bytes, "queued_unauth_request_bytes",
-                      (json_int_t)ns.queued_unauth_bytes, "budget_waiting",
-                      (json_int_t)ns.budget_waiting));
+            json_pack(
+                "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "accepted",
+                (json_int_t)ns.accepted, "refused_max_connections",
+                (json_int_t)ns.refused_max_connections, "refused_per_ip",
+                (json_int_t)ns.refused_per_ip, "shed_no_fds", (json_int_t)ns.shed_no_fds,
+                "closed_idle", (json_int_t)ns.closed_idle, "closed_auth_timeout",
+                (json_int_t)ns.closed_auth_timeout, "closed_unauth_frame",
+                (json_int_t)ns.closed_unauth_frame, "budget_waits", (json_int_t)ns.budget_waits,
+                "queued_request_bytes", (json_int_t)ns.queued_bytes, "queued_unauth_request_bytes",
+                (json_int_t)ns.queued_unauth_bytes, "read_buffers", (json_int_t)ns.read_buffers,
+                "budget_waiting", (json_int_t)ns.budget_waiting));
     }
     return 0;
 }

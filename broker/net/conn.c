@@ -1,8 +1,10 @@
 /*
  * Listeners and connections: Kafka framing over non-blocking TCP on an st_loop.
  *
- * Reading (conn_read.c): a connection has one small buffer of fixed size (RBUF_SIZE,
- * allocated on the first read, so a connection that never sends costs nothing). Small
+ * Reading (conn_read.c): a connection has one small buffer of fixed size (RBUF_SIZE),
+ * held only while bytes of it are unconsumed: a connection that sent its requests and
+ * went quiet holds none, and the server keeps one spare so that the usual read (whole
+ * frames, all handed over) allocates nothing. Small
  * frames are parsed out of it, many per read, and each is copied into its own allocation
  * for on_request. A frame of LARGE_FRAME bytes or more (Produce requests are typically
  * ~1 MB) gets its own buffer once its size prefix is seen, sized by what has arrived
@@ -164,7 +166,8 @@ static bool resp_done(const st_resp *r)
 static void conn_free(st_conn *c)
 {
     free(c->close_reason);
-    free(c->rbuf);
+    c->rstart = c->rend = 0;
+    st_conn__rbuf_release(c);
     free(c->big);
     free(c);
 }

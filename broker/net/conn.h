@@ -94,6 +94,7 @@ typedef struct st_server_stats {
     size_t queued_bytes;              /* now: bytes of partly read large frames */
     size_t queued_unauth_bytes;       /* now: the part of it held before authentication */
     size_t budget_waiting;            /* now: connections paused for the budget */
+    size_t read_buffers;              /* now: connections holding a small read buffer */
 } st_server_stats;
 
 /* Borrows loop and cb (copied); copies limits. */

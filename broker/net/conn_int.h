@@ -167,6 +167,7 @@ struct st_server {
 
     st_server_stats stats;
     net_log_limits logs;
+    uint8_t *spare_rbuf; /* a small read buffer no connection holds (RBUF_SIZE), or NULL */
 };
 
 struct st_conn {
@@ -177,7 +178,7 @@ struct st_conn {
     char peer[64];
     void *data;
 
-    uint8_t *rbuf; /* RBUF_SIZE or NULL before the first read; unconsumed: [rstart, rend) */
+    uint8_t *rbuf; /* RBUF_SIZE, held only while it has unconsumed bytes [rstart, rend) */
     size_t rstart;
     size_t rend;
     /* The large frame being read (NULL if none): body bytes [0, big_have) of big_len are
@@ -235,6 +236,9 @@ bool st_conn__reading(const st_conn *c);
 
 /* Reading (conn_read.c). One read of at most READ_PER_TURN bytes: 0, or -1 when the
  * connection was closed. */
+/* Gives c's small read buffer back when nothing is left in it (to the server's spare, or
+ * free), so that quiet connections hold none; conn_free calls it too. */
+void st_conn__rbuf_release(st_conn *c);
 int st_conn__read_some(st_conn *c);
 /* How many bytes c may read into its large frame now (the per-connection and per-turn
  * caps); 0: not this turn. */

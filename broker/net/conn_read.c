@@ -455,6 +455,7 @@ void st_conn__process_frames(st_conn *c)
     }
     if (c->rstart == c->rend) {
         c->rstart = c->rend = 0;
+        st_conn__rbuf_release(c);
     } else if (c->rstart > 0) {
         /* Move what is left to the front so the rest of a partial frame fits. Unless
          * held (or out of turn), that is one partial small frame (under LARGE_FRAME + 4
@@ -467,10 +468,28 @@ void st_conn__process_frames(st_conn *c)
 
 /* ---- reading ---- */
 
+void st_conn__rbuf_release(st_conn *c)
+{
+    st_server *s = c->s;
+    if (!c->rbuf || c->rend > c->rstart)
+        return;
+    if (s->spare_rbuf)
+        free(c->rbuf);
+    else
+        s->spare_rbuf = c->rbuf;
+    c->rbuf = NULL;
+    c->rstart = c->rend = 0;
+    s->stats.read_buffers--;
+}
+
 int st_conn__read_some(st_conn *c)
 {
-    if (!c->rbuf)
-        c->rbuf = st_conn__xalloc(NULL, RBUF_SIZE);
+    if (!c->rbuf) {
+        st_server *s = c->s;
+        c->rbuf = s->spare_rbuf ? s->spare_rbuf : st_conn__xalloc(NULL, RBUF_SIZE);
+        s->spare_rbuf = NULL;
+        s->stats.read_buffers++;
+    }
     if (c->tls)
         return st_conn__tls_read_some(c);
     /* process_frames left the unconsumed bytes at the front (rstart == 0). */

@@ -345,5 +345,6 @@ void st_server_free(st_server *s)
     free(s->overrides);
     if (s->reserve_fd >= 0)
         close(s->reserve_fd);
+    free(s->spare_rbuf);
     free(s);
 }

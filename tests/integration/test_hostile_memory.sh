@@ -13,6 +13,9 @@
 #    meanwhile.
 # 3. The budget pauses, never fails: six kcat producers sending ~1 MB requests through a
 #    2 MiB budget all finish and every record reads back.
+# 5 (run after 1). Quiet connections hold no read buffer: 2,000 PLAINTEXT connections
+#    that sent ApiVersions and went quiet add little to RSS; stats.net.read_buffers
+#    counts the connections holding one.
 # 4. Clients that never log in cannot take the budget from those that did: 300
 #    connections to the SASL port announce a 500,000-byte frame each and send nothing
 #    more (300 x 64 KiB would be over twice the 8 MiB budget). They may hold only a
@@ -62,6 +65,22 @@ assert_contains "$ST_TMP/run.log" "127\.0\.0\.2:[0-9]+.*100000000 bytes before a
 lines=$(grep -c "before authentication exceeds" "$ST_TMP/run.log" || true)
 log "log lines for the 200 refusals: $lines ($(grep -m1 "before authentication exceeds" "$ST_TMP/run.log" | cut -c1-200))"
 [ "$lines" -le 10 ] || fail "$lines log lines for 200 refused frames: they should be rate-limited"
+
+# ---- 5: quiet connections hold no read buffer ----
+base_rss=$(status_kb VmRSS)
+st_bg "$ST_TMP/quiet.txt" "$ST_TMP/quiet.err" "$RK_BIN/raw_hostile" conns \
+    --port "$PLAINTEXT_PORT" --count 2000 --from 127.0.0.7 --api-versions --hold-ms 60000 \
+    --stop-file "$ST_TMP/stop-quiet"
+quiet=$ST_BG_PID
+quiet_open() { grep -q '^opened ' "$ST_TMP/quiet.txt"; }
+wait_until 60 "2,000 quiet connections" quiet_open
+rss=$(status_kb VmRSS)
+buffers=$(net_stat read_buffers)
+log "2,000 connections that sent ApiVersions and went quiet: VmRSS +$(((rss - base_rss) / 1024)) MB ($(((rss - base_rss) * 1024 / 2000)) bytes each), $buffers read buffers held"
+[ "$buffers" -le 10 ] || fail "$buffers quiet connections hold a read buffer (16 KiB each)"
+touch "$ST_TMP/stop-quiet"
+st_wait_pid "$quiet" 30 || fail "raw_hostile did not stop"
+wait "$quiet" || fail "raw_hostile failed: $(cat "$ST_TMP/quiet.err")"
 
 # ---- 2: authenticated clients announcing 50 MB frames and sending 1 MiB each ----
 base_peak=$(status_kb VmPeak)

@@ -290,6 +290,40 @@ static void test_unauthenticated_cannot_take_the_budget(void **state)
     close(member);
 }
 
+/* A connection holds its small read buffer only while it has unconsumed bytes in it: many
+ * connections that sent their requests and went quiet hold none (16 KiB each before). */
+static void test_quiet_connections_hold_no_read_buffer(void **state)
+{
+    server *t = *state;
+    enum { QUIET = 50 };
+    int quiet[QUIET];
+    for (int i = 0; i < QUIET; i++) {
+        quiet[i] = client(t);
+        send_frame(quiet[i], i, 'E', "hi", 2);
+        expect_echo(quiet[i], i, "hi");
+    }
+    assert_int_equal(probe_server(t).stats.read_buffers, 0);
+
+    /* Half a frame: that connection keeps its bytes, in its own buffer, until the rest. */
+    int partial = client(t);
+    st_buf out = ST_BUF_INIT;
+    append_frame(&out, 99, 'E', "split", 5);
+    send_all(partial, out.data, 6);
+    int64_t deadline = st_mono_ms() + DEADLINE_MS;
+    while (probe_server(t).stats.read_buffers != 1)
+        assert_true(st_mono_ms() < deadline);
+    /* Others come and go meanwhile; the partial frame is untouched. */
+    send_frame(quiet[0], 100, 'E', "again", 5);
+    expect_echo(quiet[0], 100, "again");
+    send_all(partial, out.data + 6, out.len - 6);
+    expect_echo(partial, 99, "split");
+    assert_int_equal(probe_server(t).stats.read_buffers, 0);
+    st_buf_free(&out);
+    for (int i = 0; i < QUIET; i++)
+        close(quiet[i]);
+    close(partial);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -302,6 +336,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_budget_pauses_then_resumes, setup_limited, teardown),
         cmocka_unit_test_setup_teardown(test_closing_reader_frees_budget, setup_limited, teardown),
         cmocka_unit_test_setup_teardown(test_unauthenticated_cannot_take_the_budget, setup_limited,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_quiet_connections_hold_no_read_buffer, setup_limited,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
