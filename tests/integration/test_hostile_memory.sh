@@ -30,6 +30,27 @@ net_stat() { # NAME: a counter of the connection layer (status → stats.net.NAM
         python3 -c 'import json, sys; print(json.load(sys.stdin)["stats"]["net"][sys.argv[1]])' "$1"
 }
 
+# hostile_start NAME WHAT ARGS...: `raw_hostile conns ARGS` in the background until
+# hostile_stop NAME, once all its connections are open (WHAT says which, for the wait).
+declare -A HOSTILE_PIDS
+hostile_start() {
+    local name=$1 what=$2
+    shift 2
+    st_bg "$ST_TMP/$name.txt" "$ST_TMP/$name.err" "$RK_BIN/raw_hostile" conns "$@" \
+        --hold-ms 90000 --stop-file "$ST_TMP/stop-$name"
+    HOSTILE_PIDS[$name]=$ST_BG_PID
+    # shellcheck disable=SC2317 # called by wait_until
+    all_open() { grep -q '^opened ' "$ST_TMP/$name.txt"; }
+    wait_until 60 "$what" all_open
+}
+# hostile_stop NAME: stops it and sets HOSTILE_SUMMARY to its last line.
+hostile_stop() {
+    touch "$ST_TMP/stop-$1"
+    st_wait_pid "${HOSTILE_PIDS[$1]}" 30 || fail "raw_hostile ($1) did not stop"
+    wait "${HOSTILE_PIDS[$1]}" || fail "raw_hostile ($1) failed: $(cat "$ST_TMP/$1.err")"
+    HOSTILE_SUMMARY=$(tail -n 1 "$ST_TMP/$1.txt")
+}
+
 BUDGET=$((32 * 1024 * 1024))
 ST_BROKER_CFG='listeners = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0";'
 ST_EXTRA_CFG="socket = { queued_max_request_bytes = $BUDGET; };
@@ -68,28 +89,18 @@ log "log lines for the 200 refusals: $lines ($(grep -m1 "before authentication e
 
 # ---- 5: quiet connections hold no read buffer ----
 base_rss=$(status_kb VmRSS)
-st_bg "$ST_TMP/quiet.txt" "$ST_TMP/quiet.err" "$RK_BIN/raw_hostile" conns \
-    --port "$PLAINTEXT_PORT" --count 2000 --from 127.0.0.7 --api-versions --hold-ms 60000 \
-    --stop-file "$ST_TMP/stop-quiet"
-quiet=$ST_BG_PID
-quiet_open() { grep -q '^opened ' "$ST_TMP/quiet.txt"; }
-wait_until 60 "2,000 quiet connections" quiet_open
+hostile_start quiet "2,000 quiet connections" --port "$PLAINTEXT_PORT" --count 2000 \
+    --from 127.0.0.7 --api-versions
 rss=$(status_kb VmRSS)
 buffers=$(net_stat read_buffers)
 log "2,000 connections that sent ApiVersions and went quiet: VmRSS +$(((rss - base_rss) / 1024)) MB ($(((rss - base_rss) * 1024 / 2000)) bytes each), $buffers read buffers held"
 [ "$buffers" -le 10 ] || fail "$buffers quiet connections hold a read buffer (16 KiB each)"
-touch "$ST_TMP/stop-quiet"
-st_wait_pid "$quiet" 30 || fail "raw_hostile did not stop"
-wait "$quiet" || fail "raw_hostile failed: $(cat "$ST_TMP/quiet.err")"
+hostile_stop quiet
 
 # ---- 2: authenticated clients announcing 50 MB frames and sending 1 MiB each ----
 base_peak=$(status_kb VmPeak)
-st_bg "$ST_TMP/announce.txt" "$ST_TMP/announce.err" "$RK_BIN/raw_hostile" conns \
-    --port "$PLAINTEXT_PORT" --count 100 --from 127.0.0.3 --announce 50000000 \
-    --send 1048576 --hold-ms 60000 --stop-file "$ST_TMP/stop-announce"
-announcer=$ST_BG_PID
-opened() { grep -q '^opened ' "$ST_TMP/announce.txt"; }
-wait_until 60 "100 connections sending 1 MiB each" opened
+hostile_start announce "100 connections sending 1 MiB each" --port "$PLAINTEXT_PORT" \
+    --count 100 --from 127.0.0.3 --announce 50000000 --send 1048576
 # 100 MiB sent, 32 MiB of budget: reading pauses on most of them.
 waiting() { [ "$(net_stat budget_waiting)" -ge 50 ]; }
 wait_until 30 "connections paused for the budget" waiting
@@ -102,10 +113,8 @@ log "partly read requests hold $(mb $((queued / 1024))) MB of the $(mb $((BUDGET
 t0=$(date +%s%N)
 kc -L -m 10 >"$ST_TMP/meta.txt" 2>&1 || fail "kcat -L failed while the budget was full: $(cat "$ST_TMP/meta.txt")"
 log "kcat -L while the budget is full: $((($(date +%s%N) - t0) / 1000000)) ms"
-touch "$ST_TMP/stop-announce"
-st_wait_pid "$announcer" 30 || fail "raw_hostile did not stop"
-wait "$announcer" || fail "raw_hostile failed: $(cat "$ST_TMP/announce.err")"
-summary=$(tail -n 1 "$ST_TMP/announce.txt")
+hostile_stop announce
+summary=$HOSTILE_SUMMARY
 log "authenticated announcers: $summary"
 [[ "$summary" =~ closed-by-broker\ 0\  ]] ||
     fail "connections waiting for budget must be paused, not closed: $summary"
@@ -148,12 +157,8 @@ BUDGET=$((8 * 1024 * 1024))
 ST_BROKER_CFG='listeners = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0";'
 ST_EXTRA_CFG="socket = { queued_max_request_bytes = $BUDGET; auth_timeout_ms = 120000; };"
 start_broker
-st_bg "$ST_TMP/hogs.txt" "$ST_TMP/hogs.err" "$RK_BIN/raw_hostile" conns \
-    --port "$SASL_PLAINTEXT_PORT" --count 300 --from 127.0.0.6 --announce 500000 \
-    --hold-ms 90000 --stop-file "$ST_TMP/stop-hogs"
-hogs=$ST_BG_PID
-hogs_open() { grep -q '^opened ' "$ST_TMP/hogs.txt"; }
-wait_until 60 "300 connections announcing 500,000 bytes before logging in" hogs_open
+hostile_start hogs "300 connections announcing 500,000 bytes before logging in" \
+    --port "$SASL_PLAINTEXT_PORT" --count 300 --from 127.0.0.6 --announce 500000
 hogs_paused() { [ "$(net_stat budget_waiting)" -ge 100 ]; }
 wait_until 30 "the unauthenticated connections paused at their share" hogs_paused
 python3 -c 'import sys
@@ -170,10 +175,8 @@ log "unauthenticated connections hold $((unauth / 1024)) KiB of the $((BUDGET / 
 # A quarter of the budget, past it by at most the oldest one's frame (500,000 bytes).
 [ "$unauth" -le $((BUDGET / 4 + 500000)) ] ||
     fail "unauthenticated connections hold $unauth bytes of partly read requests, their share is $((BUDGET / 4))"
-touch "$ST_TMP/stop-hogs"
-st_wait_pid "$hogs" 30 || fail "raw_hostile did not stop"
-wait "$hogs" || fail "raw_hostile failed: $(cat "$ST_TMP/hogs.err")"
-summary=$(tail -n 1 "$ST_TMP/hogs.txt")
+hostile_stop hogs
+summary=$HOSTILE_SUMMARY
 log "unauthenticated announcers: $summary"
 [[ "$summary" =~ closed-by-broker\ 0\  ]] ||
     fail "connections paused for their share of the budget must not be closed: $summary"
