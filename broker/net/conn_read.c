@@ -168,6 +168,13 @@ static bool budget_take(st_conn *c, size_t n)
     return false;
 }
 
+static void wake(st_conn *w)
+{
+    waiters_remove(w);
+    w->budget_woken = true;
+    st_timer_start(w->s->loop, &w->resume_timer, 0);
+}
+
 /* Wakes waiters, first come first served within each class, while what they asked for
  * fits (the authenticated first: room freed goes to them before the others). Each
  * retries from its resume timer, i.e. from the next loop turn, never from inside the
@@ -178,6 +185,15 @@ static void budget_wake(st_server *s)
     for (int k = 0; k < BUDGET_CLASSES; k++) {
         budget_class *b = &s->budget[k];
         size_t promised_here = 0;
+        /* The oldest reader may always grow, but it may have queued to grow while it was
+         * not the oldest yet, behind waiters that do not fit: it goes first, whatever the
+         * room, or nothing of its class would ever be freed again. */
+        st_conn *oldest = b->readers_head;
+        if (oldest && oldest->budget_wait) {
+            promised += oldest->budget_need;
+            promised_here += oldest->budget_need;
+            wake(oldest);
+        }
         while (b->waiters_head) {
             st_conn *w = b->waiters_head;
             bool nobody_reading = b->readers_head == NULL && promised_here == 0;
@@ -185,9 +201,7 @@ static void budget_wake(st_server *s)
                 break;
             promised += w->budget_need;
             promised_here += w->budget_need;
-            waiters_remove(w);
-            w->budget_woken = true;
-            st_timer_start(s->loop, &w->resume_timer, 0);
+            wake(w);
         }
     }
 }

@@ -254,6 +254,76 @@ static void test_closing_reader_frees_budget(void **state)
     close(b);
 }
 
+/* Waits until the server's counters satisfy want(stats, arg); fails after the deadline. */
+static void await_stats(server *t, bool (*want)(const st_server_stats *, size_t), size_t arg)
+{
+    int64_t deadline = st_mono_ms() + DEADLINE_MS;
+    for (;;) {
+        probe p = probe_server(t);
+        if (want(&p.stats, arg))
+            return;
+        assert_true(st_mono_ms() < deadline);
+    }
+}
+
+static bool queued_is(const st_server_stats *st, size_t n)
+{
+    return st->queued_bytes == n;
+}
+
+static bool waiting_is(const st_server_stats *st, size_t n)
+{
+    return st->budget_waiting == n;
+}
+
+static void send_fill(int fd, size_t n, char fill)
+{
+    uint8_t *more = malloc(n);
+    memset(more, fill, n);
+    send_all(fd, more, n);
+    free(more);
+}
+
+/* A reader that had to wait to grow while it was not the oldest, and then became the
+ * oldest, must be woken: it may always grow, and while it waits nothing else can. */
+static void test_oldest_reader_waiting_is_woken(void **state)
+{
+    server *t = *state;
+    enum { BIG = 600 * 1024, FIRST = 10 * 1024, CHUNK = 64 * 1024 };
+    int a = client(t), b = client(t), d = client(t), e = client(t), c = client(t);
+    authenticate(a, 1);
+    authenticate(b, 2);
+    authenticate(d, 3);
+    authenticate(e, 4);
+    authenticate(c, 5);
+    /* Four readers of 600 KiB frames, 64 KiB each: the 256 KiB budget is spent. */
+    send_partial(a, 10, BIG, FIRST, 'a');
+    await_stats(t, queued_is, CHUNK);
+    send_partial(b, 11, BIG, FIRST, 'b');
+    await_stats(t, queued_is, 2 * CHUNK);
+    send_partial(d, 12, BIG, FIRST, 'd');
+    await_stats(t, queued_is, 3 * CHUNK);
+    send_partial(e, 13, BIG, FIRST, 'e');
+    await_stats(t, queued_is, 4 * CHUNK);
+    /* c's whole 100 KiB frame waits to start; then b waits to grow, behind c. */
+    send_partial(c, 14, 100 * 1024, 100 * 1024, 'c');
+    await_stats(t, waiting_is, 1);
+    send_fill(b, CHUNK, 'b');
+    await_stats(t, waiting_is, 2);
+    /* a, the oldest, completes: c starts (and soon waits to grow), b is the oldest now. */
+    send_fill(a, BIG - FIRST, 'a');
+    expect_filled_echo(a, 10, BIG, 'a');
+    /* b must be able to finish, and then c. */
+    send_fill(b, BIG - FIRST - CHUNK, 'b');
+    expect_filled_echo(b, 11, BIG, 'b');
+    close(d);
+    close(e);
+    expect_filled_echo(c, 14, 100 * 1024, 'c');
+    close(a);
+    close(b);
+    close(c);
+}
+
 /* Connections that have not logged in announce large frames and send nothing more:
  * together they would take the whole budget, but they may hold only their share of it
  * (a quarter), so a logged-in connection's large frame is still read at once. */
@@ -335,6 +405,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idle_timeout, setup_idle, teardown),
         cmocka_unit_test_setup_teardown(test_budget_pauses_then_resumes, setup_limited, teardown),
         cmocka_unit_test_setup_teardown(test_closing_reader_frees_budget, setup_limited, teardown),
+        cmocka_unit_test_setup_teardown(test_oldest_reader_waiting_is_woken, setup_limited,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_unauthenticated_cannot_take_the_budget, setup_limited,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_quiet_connections_hold_no_read_buffer, setup_limited,
