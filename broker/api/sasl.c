@@ -193,6 +193,7 @@ int st_sasl_refuse(st_req *req, st_session *s, const char *msg, bool slow)
     delay -= now - req->received_us / 1000;
     if (delay <= 0)
         return ST_REQ_DONE;
+    st_req_release_frame(req); /* the wait holds the answer, not the request */
     s->delayed = req;
     s->delay_timer.cb = delay_fired;
     s->delay_timer.arg = s;

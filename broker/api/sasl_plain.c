@@ -171,6 +171,7 @@ int st_sasl_plain(st_req *req, st_session *s, const uint8_t *bytes, size_t len)
     if (v == ST_AUTH_JOINED) {
         add_waiter(running, req, s);
         check_free(c);
+        st_req_release_frame(req); /* bytes points into it: not used past this point */
         return ST_ERR__DEFERRED;
     }
     if (v != ST_AUTH_ADMITTED) {
@@ -186,5 +187,6 @@ int st_sasl_plain(st_req *req, st_session *s, const uint8_t *bytes, size_t len)
         check_free(c);
         return refuse(req, s, ST_AUTH_BUSY);
     }
+    st_req_release_frame(req); /* the check has its own copy of what it needs */
     return ST_ERR__DEFERRED;
 }

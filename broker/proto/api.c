@@ -378,6 +378,18 @@ void st_req_finish(st_req *req)
     req_free(req);
 }
 
+void st_req_release_frame(st_req *req)
+{
+    if (!req->frame)
+        return;
+    explicit_bzero(req->frame, req->frame_len); /* a SaslAuthenticate carries a password */
+    free(req->frame);
+    req->frame = NULL;
+    req->frame_len = 0;
+    req->rd.p = req->rd.end = NULL;
+    req->client_id = (st_str){NULL, 0};
+}
+
 void st_req_finish_silent(st_req *req)
 {
     detach_pending(req);

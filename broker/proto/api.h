@@ -80,5 +80,11 @@ void st_dispatch_conn_closed(st_broker *b, st_conn *conn);
 void st_req_finish(st_req *req);
 /* Like st_req_finish but sends nothing (acks=0 after a deferred append). */
 void st_req_finish_silent(st_req *req);
+/* Wipes and frees req's frame once its handler has taken all it needs from it, so that an
+ * answer held back (a failed login's delay, a password being checked) holds its answer,
+ * not the request: a peer that has not logged in could otherwise park frames of up to
+ * sasl.server.max.receive.size on every connection. req->rd and req->client_id, which
+ * point into the frame, are emptied (rd keeps its error state). */
+void st_req_release_frame(st_req *req);
 
 #endif

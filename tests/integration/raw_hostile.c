@@ -4,13 +4,16 @@
  *
  *   raw_hostile conns --port P --count N [--from ADDR] [--hold-ms MS] [--until-closed]
  *                     [--api-versions] [--ping-ms MS] [--announce BYTES] [--send BYTES]
- *                     [--stop-file F]
+ *                     [--sasl-bytes BYTES] [--stop-file F]
  *
  *     Opens N connections from ADDR (a loopback address to bind, default 127.0.0.1) and
  *     keeps them for --hold-ms (default 10000), or until every one was closed by the
  *     broker with --until-closed, or until --stop-file exists. Each first sends what the
  *     options say: one ApiVersions v0 (its answer is read), the 4-byte size prefix
- *     BYTES of a frame (--announce), then --send zero bytes of its body. With --ping-ms
+ *     BYTES of a frame (--announce), then --send zero bytes of its body; or, with
+ *     --sasl-bytes, SaslHandshake v1 for PLAIN (its answer is read) and a SaslAuthenticate
+ *     v1 whose auth bytes are BYTES long (a user name, then padding: a login that fails,
+ *     its answer held back by the failed-login delay). With --ping-ms
  *     each sends ApiVersions v0 that often (reading the answers): an active client. Once
  *     all are open it prints "opened N", and at the end
  *
@@ -44,8 +47,10 @@
 
 #include "tests/integration/raw_util.h"
 
-#define API_METADATA     3
-#define API_API_VERSIONS 18
+#define API_METADATA          3
+#define API_SASL_HANDSHAKE    17
+#define API_API_VERSIONS      18
+#define API_SASL_AUTHENTICATE 36
 
 static double now_ms(void)
 {
@@ -64,6 +69,7 @@ typedef struct opts {
     int ping_ms;
     long long announce;
     long long send;
+    long long sasl_bytes;
     const char *stop_file;
     const char *topic;
     int interval_ms;
@@ -148,12 +154,64 @@ static void raise_fd_limit(void)
     }
 }
 
+/* SaslHandshake v1 for PLAIN, then a SaslAuthenticate v1 of `len` auth bytes (not
+ * waiting for its answer). False if the broker closed the connection instead. */
+static bool sasl_login(int fd, long long len)
+{
+    wbuf b = {.len = 0};
+    int32_t corr = next_correlation++;
+    put_i32(&b, 0);
+    put_i16(&b, API_SASL_HANDSHAKE);
+    put_i16(&b, 1);
+    put_i32(&b, corr);
+    put_string(&b, "raw_hostile");
+    put_string(&b, "PLAIN");
+    patch_i32(&b, 0, (int32_t)(b.len - 4));
+    uint8_t answer[512];
+    if (write(fd, b.data, b.len) != (ssize_t)b.len || recv(fd, answer, 4, MSG_WAITALL) != 4)
+        return false;
+    uint32_t n = (uint32_t)answer[0] << 24 | (uint32_t)answer[1] << 16 | (uint32_t)answer[2] << 8 |
+                 answer[3];
+    if (n < 6 || n > sizeof answer || recv(fd, answer, n, MSG_WAITALL) != (ssize_t)n)
+        return false;
+    if (answer[4] != 0 || answer[5] != 0)
+        fail("SaslHandshake PLAIN: error %d (is PLAIN enabled?)", answer[4] << 8 | answer[5]);
+
+    static const char user[] = "\0mallory\0"; /* authzid, user; the rest is the password */
+    if (len < (long long)sizeof user)
+        fail("--sasl-bytes must be at least %zu", sizeof user);
+    b.len = 0;
+    put_i32(&b, 0);
+    put_i16(&b, API_SASL_AUTHENTICATE);
+    put_i16(&b, 1);
+    put_i32(&b, next_correlation++);
+    put_string(&b, "raw_hostile");
+    put_i32(&b, (int32_t)len);
+    put(&b, user, sizeof user - 1);
+    patch_i32(&b, 0, (int32_t)(b.len - 4 + len - (long long)(sizeof user - 1)));
+    if (write(fd, b.data, b.len) != (ssize_t)b.len)
+        return false;
+    static uint8_t pad[65536];
+    if (!pad[0])
+        memset(pad, 'x', sizeof pad);
+    for (long long left = len - (long long)(sizeof user - 1); left > 0;) {
+        size_t k = left > (long long)sizeof pad ? sizeof pad : (size_t)left;
+        ssize_t w = send(fd, pad, k, MSG_NOSIGNAL);
+        if (w <= 0)
+            return false;
+        left -= w;
+    }
+    return true;
+}
+
 /* Sends what the options say a fresh connection sends. False if the broker closed it
  * meanwhile. */
 static bool opening_moves(const opts *o, int fd)
 {
     if (o->api_versions && !api_versions(fd))
         return false;
+    if (o->sasl_bytes > 0)
+        return sasl_login(fd, o->sasl_bytes);
     if (o->announce > 0) {
         uint8_t prefix[4] = {(uint8_t)(o->announce >> 24), (uint8_t)(o->announce >> 16),
                              (uint8_t)(o->announce >> 8), (uint8_t)o->announce};
@@ -363,7 +421,8 @@ int main(int argc, char **argv)
         O_TOPIC,
         O_INTERVAL,
         O_MAX,
-        O_RECONNECT
+        O_RECONNECT,
+        O_SASL,
     };
     static const struct option longopts[] = {
         {"port", required_argument, NULL, O_PORT},
@@ -380,6 +439,7 @@ int main(int argc, char **argv)
         {"interval-ms", required_argument, NULL, O_INTERVAL},
         {"max-ms", required_argument, NULL, O_MAX},
         {"reconnect", no_argument, NULL, O_RECONNECT},
+        {"sasl-bytes", required_argument, NULL, O_SASL},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -427,6 +487,9 @@ int main(int argc, char **argv)
             break;
         case O_RECONNECT:
             o.reconnect = true;
+            break;
+        case O_SASL:
+            o.sasl_bytes = atoll(optarg);
             break;
         default:
             fail("unknown option (see the source for usage)");

@@ -16,6 +16,9 @@
 # 5 (run after 1). Quiet connections hold no read buffer: 2,000 PLAINTEXT connections
 #    that sent ApiVersions and went quiet add little to RSS; stats.net.read_buffers
 #    counts the connections holding one.
+# 6. A failed login's answer is held back (the failed-login delay, 5 s here), not its
+#    request: 300 connections each sending a SaslAuthenticate of 500,000 bytes (a PLAIN
+#    message that cannot be right) add little to RSS while their answers wait.
 # 4. Clients that never log in cannot take the budget from those that did: 300
 #    connections to the SASL port announce a 500,000-byte frame each and send nothing
 #    more (300 x 64 KiB would be over twice the 8 MiB budget). They may hold only a
@@ -180,4 +183,33 @@ summary=$HOSTILE_SUMMARY
 log "unauthenticated announcers: $summary"
 [[ "$summary" =~ closed-by-broker\ 0\  ]] ||
     fail "connections paused for their share of the budget must not be closed: $summary"
+stop_broker
+
+# ---- 6: failed logins held back do not hold their requests ----
+ST_BROKER_CFG='listeners = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0";'
+# A small budget, so that little is read at a time and what the broker holds is what it
+# keeps; a sanitizer build (CI's) reuses freed memory at once instead of quarantining it.
+ST_EXTRA_CFG='security = { sasl_mechanisms = "PLAIN"; failed_auth_delay_ms = 5000; };
+socket = { queued_max_request_bytes = 8388608; };'
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0" start_broker
+sasl_requests() {
+    "$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" status --json |
+        python3 -c 'import json, sys; print((json.load(sys.stdin)["stats"]["requests_by_api"] or {}).get("SaslAuthenticate", 0))'
+}
+base_rss=$(status_kb VmRSS)
+hostile_start held "300 logins of 500,000 bytes sent" --port "$SASL_PLAINTEXT_PORT" --count 300 \
+    --from 127.0.0.8 --sasl-bytes 500000 --until-closed
+all_read() { [ "$(sasl_requests)" -ge 300 ]; }
+wait_until 30 "the broker read the 300 logins" all_read
+rss=$(status_kb VmRSS)
+log "300 failed logins of 500,000 bytes, answers held back: VmRSS +$(((rss - base_rss) / 1024)) MB"
+# Holding the requests would take 300 x 500,000 bytes = 143 MB.
+[ $((rss - base_rss)) -lt $((48 * 1024)) ] ||
+    fail "VmRSS grew by $(((rss - base_rss) / 1024)) MB while 300 failed logins waited for their answers: the requests are held"
+# The answers come after the delay, and each connection is closed after its answer.
+st_wait_pid "${HOSTILE_PIDS[held]}" 30 || fail "the held-back logins were not answered and closed"
+hostile_stop held
+log "logins held back: $HOSTILE_SUMMARY"
+[[ "$HOSTILE_SUMMARY" =~ closed-by-broker\ 300\  ]] ||
+    fail "every failed login should be answered and closed after the delay: $HOSTILE_SUMMARY"
 stop_broker
