@@ -377,6 +377,8 @@ void mf_poll_events(st_mflow *f)
         st_mworker_collect(f->src_worker, f);
     if (f->tgt_worker)
         st_mworker_collect(f->tgt_worker, f);
+    if (f->disk_worker) /* a state file that could not be written is reported */
+        st_mworker_collect(f->disk_worker, f);
 }
 
 /* ---- the public API ---- */

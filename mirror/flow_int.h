@@ -274,6 +274,9 @@ struct st_mflow {
     json_t *saved;             /* the last state saved or loaded, NULL never failed over */
     json_t *divergence;        /* [{"topic","target_topic","partition","offset"}] at failover */
     st_mworker *disk_worker;   /* writes the state file */
+    bool state_unreadable;     /* the file exists but could not be read: without a record
+                                * on the target the flow is held (mf_flowstate_start) */
+    bool state_rereading;      /* a read of the file is queued on the disk worker */
 };
 
 /* ---- flow.c ---- */

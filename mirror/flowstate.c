@@ -12,7 +12,10 @@
  *     machine (no state dir) learns it too.
  * At start the flow loads its offset map from the target (STARTING) and with it the
  * record; the newer of the record and the file decides (mf_flowstate_start), and the
- * older copy is brought up to date. Nothing is copied before that.
+ * older copy is brought up to date. Nothing is copied before that. A file that exists but
+ * cannot be read leaves the target's record to decide; without one, whether the target
+ * has taken over is unknown and the flow is held (not copying) until either appears: the
+ * target is read again every HOLD_MS, the file on the disk worker.
  *
  * {"flow", "state", "generation", "time_ms", "divergence": [{"topic", "target_topic",
  *  "partition", "offset"}] (the target's end offsets at failover, -1 unknown),
@@ -28,6 +31,8 @@
 #include "common/logging.h"
 #include "mirror/flow_int.h"
 #include "mirror/state.h"
+
+#define HOLD_MS 5000 /* a held flow reads the target and its file again this often */
 
 /* ---- the file, on the disk worker ---- */
 
@@ -73,6 +78,61 @@ static void write_file(st_mflow *f, const json_t *state)
     j->job.must_run = true; /* a state change is saved even when the daemon stops now */
     snprintf(j->path, sizeof j->path, "%s", f->state_path);
     j->state = json_deep_copy(state);
+    st_mworker_submit(f->disk_worker, &j->job);
+}
+
+/* Reads the file again for a held flow (state_unreadable): readable now (or moved away
+ * by the operator), the next load of the target decides as at start. */
+typedef struct mf_reread_job {
+    st_mjob job;
+    char path[PATH_MAX];
+    json_t *state;
+    int rc;
+    char error[512];
+} mf_reread_job;
+
+static void reread_run(st_mjob *job, rd_kafka_t *probe, const st_mcluster_config *cluster)
+{
+    mf_reread_job *j = (mf_reread_job *)job;
+    j->rc = st_flow_state_read(j->path, &j->state, j->error, sizeof j->error);
+}
+
+static void reread_drop(st_mjob *job)
+{
+    mf_reread_job *j = (mf_reread_job *)job;
+    json_decref(j->state);
+    free(j);
+}
+
+static void reread_done(st_mjob *job, void *ctx)
+{
+    mf_reread_job *j = (mf_reread_job *)job;
+    st_mflow *f = ctx;
+    f->state_rereading = false;
+    if (j->rc >= 0 && f->state_unreadable) {
+        f->state_unreadable = false;
+        json_decref(f->saved);
+        f->saved = j->state; /* NULL: the file was moved away (never failed over) */
+        j->state = NULL;
+        f->next_sync_ms = 0; /* the target is read again now, and decides with it */
+        st_info("%s: %s %s; the flow starts from it and the target's record", f->fc->name,
+                f->state_path, j->rc == 0 ? "is readable again" : "was moved away");
+    }
+    reread_drop(job);
+}
+
+static void reread_file(st_mflow *f)
+{
+    if (f->state_rereading || !f->disk_worker)
+        return;
+    mf_reread_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return;
+    j->job.run = reread_run;
+    j->job.done = reread_done;
+    j->job.drop = reread_drop;
+    snprintf(j->path, sizeof j->path, "%s", f->state_path);
+    f->state_rereading = true;
     st_mworker_submit(f->disk_worker, &j->job);
 }
 
@@ -141,8 +201,13 @@ void mf_flowstate_open(st_mflow *f, const char *state_dir)
         return;
     }
     int rc = st_flow_state_read(f->state_path, &s, err, sizeof err);
-    if (rc < 0)
-        mf_error(f, "the flow's saved state is unreadable (%s); the target's copy decides", err);
+    if (rc < 0) {
+        f->state_unreadable = true;
+        mf_error(f,
+                 "the flow's saved state is unreadable (%s); the target's copy decides, and "
+                 "without one the flow waits",
+                 err);
+    }
     if (rc == 0)
         f->saved = s;
 }
@@ -152,6 +217,20 @@ bool mf_flowstate_start(st_mflow *f, const json_t *records)
     const json_t *rec = json_object_get(records, "state");
     if (rec && !json_is_object(rec))
         rec = NULL;
+    if (f->state_unreadable && !rec) {
+        /* The file says this flow changed direction at least once (it is only written
+         * then), and the target, which may have taken over, says nothing: hold. */
+        mf_error(f,
+                 "not copying: the saved state %s is unreadable and %s holds no state record "
+                 "of this flow, so whether %s has taken over is unknown; if it has not, move "
+                 "the file away (the flow then starts within %d s); if it has, take the flow "
+                 "out of the config",
+                 f->state_path, f->tgt->alias, f->tgt->alias, HOLD_MS / 1000);
+        f->next_sync_ms = st_wall_ms() + HOLD_MS;
+        reread_file(f);
+        return false;
+    }
+    f->state_unreadable = false; /* the target's record decides */
     bool from_target = rec && generation(rec) >= generation(f->saved);
     const json_t *pick = from_target ? rec : f->saved;
     if (!pick)

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# strait-mirror never copies into a cluster that may have taken over because of what it
+# could not read or save about the flow's direction (review of issue 20 limit 3), dc1 → dc2
+# with prefix naming over the 40 ms WAN link:
+#  1. the state file is unreadable (cut short) and dc2 holds no state record of the flow:
+#     whether dc2 took over is unknown, so the flow is held — nothing copied, an error
+#     naming the file and what to do, dc2 read again every 5 s — until the operator moves
+#     the file away; then it copies everything, once;
+#  2. the state file cannot be written (its path is a directory): a failover still fails
+#     over, and the flow's errors say the state was not saved (it used to be silent: the
+#     disk worker's results were never collected); killed with SIGKILL and restarted,
+#     the flow is failed over from dc2's record and copies nothing more into dc2.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/proxy_lib.sh"
+. "$(dirname "$0")/mirror_lib.sh"
+
+PARTS=4
+STATE_FILE="$MIRROR_STATE/flows/dc1.to.dc2.json"
+dc_start dc1
+dc_start dc2 wan
+rk dc1 produce orders a 0 2000 "$PARTS" --create >/dev/null || fail "producing to dc1 failed"
+mirror_write_config "$(mirror_flow dc1 dc2 prefix '"orders"')"
+state_is() { [ "$(mirror_status_json 'dc1->dc2' | jq -r .state)" = "$1" ]; }
+error_said() { # error_said REGEX: the flow's errors hold a message matching REGEX
+    mirror_status_json 'dc1->dc2' |
+        jq -e --arg re "$1" '[.errors[].message | select(test($re))] | length > 0' >/dev/null
+}
+
+# ---- 1. an unreadable state file and no record on dc2: held ----
+mkdir -p "$(dirname "$STATE_FILE")"
+printf '{"flow": "dc1->dc2", "state": "failed-ov' >"$STATE_FILE" # cut short, as by a bad disk
+mirror_start
+wait_until 30 "the flow to say it is held (unreadable state file, no record on dc2)" \
+    error_said '^not copying: the saved state'
+# held across a second look at dc2 (every 5 s): still starting, nothing copied
+loads_at_least() { [ "$(mirror_log_since_start | grep -c 'loaded .* offset run record')" -ge "$1" ]; }
+wait_until 30 "the held flow to read dc2 again" loads_at_least 2
+assert_eq starting "$(mirror_status_json 'dc1->dc2' | jq -r .state)" "the held flow's state"
+assert_eq 0 "$(topic_count dc2 dc1.orders)" "records in dc1.orders on dc2 while the flow is held"
+log "held: $(mirror_status_json 'dc1->dc2' | jq -r '.errors[].message | select(test("^not copying"))')"
+mv "$STATE_FILE" "$ST_TMP/state.bad"
+wait_count 60 dc2 dc1.orders 2000
+wait_until 30 "flow dc1->dc2 caught up" flow_caught_up 'dc1->dc2' orders
+assert_eq "2000 $PARTS" "$(rk dc2 count dc1.orders)" "dc1.orders on dc2 once the file was moved away"
+mirror_log_since_start | grep -q 'was moved away' || fail "the daemon did not say the file was moved away"
+
+# ---- 2. the state file cannot be written ----
+mkdir "$STATE_FILE" # a directory: the atomic rename onto it fails
+mirror_cli failover 'dc1->dc2' >"$ST_TMP/failover.txt" 2>&1 || fail "failover failed: $(cat "$ST_TMP/failover.txt")"
+wait_until 15 "the flow to say its state was not saved" error_said '^saving the flow.s state: '
+log "unsaved: $(mirror_status_json 'dc1->dc2' | jq -r '.errors[].message | select(test("^saving"))')"
+mirror_kill9
+rk dc1 produce orders a 2000 400 "$PARTS" >/dev/null || fail "producing to dc1 failed"
+mirror_start
+wait_until 30 "the restarted flow to be failed-over (from dc2's record)" state_is failed-over
+# dc2 has taken over: for three sync intervals nothing more arrives there
+for k in 1 2 3 4 5 6; do
+    assert_eq "2000 $PARTS" "$(rk dc2 count dc1.orders)" "dc1.orders on dc2 while failed over (check $k of 6, every 0.5 s)"
+    sleep 0.5
+done
+log "restarted with an unwritable state file: failed over from dc2's record, not copying"
+mirror_stop
