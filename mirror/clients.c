@@ -82,12 +82,13 @@ static rd_kafka_t *target_producer_new(st_mflow *f, char *err, size_t errlen)
         "queue.buffering.max.kbytes", "1048576", "queue.buffering.max.messages", "1000000",
         "max.in.flight.requests.per.connection", "5",
         /* An idempotent producer keeps at most 5
-         * requests in flight per connection, and a
-         * request is at most message.max.bytes: at
-         * librdkafka's 1 MB that is 5 MB per round
-         * trip, 62 MB/s at 80 ms. Requests of up to
-         * 16 MB (batches stay 1 MB, the topic's
-         * limit) keep a long link full. */
+         * requests in flight per connection, and
+         * librdkafka 2.0 puts one partition's batch
+         * (batch.size, 1 MB) in a request: at most
+         * 5 MB per round trip, 62 MB/s at 80 ms,
+         * whatever message.max.bytes says
+         * (docs/mirroring.md, "Tests and
+         * benchmark"). */
         "message.max.bytes", "16777216", "socket.send.buffer.bytes", "4194304", NULL};
     return mf_client_new(f, f->tgt, RD_KAFKA_PRODUCER, producer_conf, err, errlen);
 }
