@@ -88,6 +88,8 @@ int mf_topic_grow(mf_topic *t, int32_t n)
 {
     if (n <= t->nparts)
         return 0;
+    if (n > MF_MAX_PARTITIONS)
+        return -1;
     mf_part **parts = realloc(t->parts, (size_t)n * sizeof(*parts));
     if (!parts)
         return -1;

@@ -40,6 +40,9 @@
 #define MF_TOPIC_NAME_MAX  512
 #define MF_ADMIN_TIMEOUT   15000
 #define MF_SCAN_TIMEOUT_MS 60000
+/* partitions a topic may have: more (broken or hostile metadata, a bad state record) is
+ * refused */
+#define MF_MAX_PARTITIONS 100000
 
 /*
  *   STARTING ──offsets map loaded──▶ RUNNING ◀──resume── PAUSED

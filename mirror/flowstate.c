@@ -334,8 +334,17 @@ int mf_reverse(st_mflow *f, const json_t *divergence, bool live, json_t *from, c
         const char *tgt = json_string_value(json_object_get(d, "target_topic"));
         json_int_t p = json_integer_value(json_object_get(d, "partition"));
         json_int_t offset = json_integer_value(json_object_get(d, "offset"));
-        if (!src || !tgt || p < 0 || p >= INT32_MAX)
+        if (!src || !tgt)
             continue;
+        if (p < 0 || p >= MF_MAX_PARTITIONS) {
+            /* a broken or forged state record must not make the loop build billions of
+             * partitions */
+            mf_error(f,
+                     "failback: the saved divergence point of %s[%" JSON_INTEGER_FORMAT
+                     "] is not a partition strait-mirror copies (0..%d); ignored",
+                     src, p, MF_MAX_PARTITIONS - 1);
+            continue;
+        }
         mf_topic *t = mf_topic_find(f, tgt);
         if (!t)
             t = mf_topic_add(f, tgt, src);

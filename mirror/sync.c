@@ -257,6 +257,13 @@ static void sync_apply(st_mflow *f, mf_meta_job *src, mf_meta_job *tgt)
         if (strcmp(mt->name, ST_MIRROR_HEARTBEATS_TOPIC) != 0 &&
             !st_mflow_topic_selected(f->fc, mt->name))
             continue;
+        if (mt->partitions > MF_MAX_PARTITIONS) {
+            mf_error(f,
+                     "topic %s: the source says it has %d partitions, more than the %d "
+                     "strait-mirror copies; not mirrored",
+                     mt->name, mt->partitions, MF_MAX_PARTITIONS);
+            continue;
+        }
         mf_topic *t = mf_topic_find(f, mt->name);
         if (!t) {
             char target[MF_TOPIC_NAME_MAX];

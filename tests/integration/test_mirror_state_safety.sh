@@ -9,7 +9,10 @@
 #  2. the state file cannot be written (its path is a directory): a failover still fails
 #     over, and the flow's errors say the state was not saved (it used to be silent: the
 #     disk worker's results were never collected); killed with SIGKILL and restarted,
-#     the flow is failed over from dc2's record and copies nothing more into dc2.
+#     the flow is failed over from dc2's record and copies nothing more into dc2;
+#  3. a forged state record on dc2 (failed back, a divergence point at partition
+#     2,000,000,000): refused with an error, the daemon stays small and answers (it used
+#     to try to build two billion partitions).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
 . "$(dirname "$0")/mirror_lib.sh"
@@ -59,4 +62,20 @@ for k in 1 2 3 4 5 6; do
     sleep 0.5
 done
 log "restarted with an unwritable state file: failed over from dc2's record, not copying"
+
+# ---- 3. a forged state record on dc2: a divergence point far beyond any partition ----
+mirror_stop
+forged='{"flow":"dc1->dc2","state":"failed-back","generation":1000000,"divergence":['
+forged+='{"topic":"orders","target_topic":"dc1.orders","partition":2000000000,"offset":0},'
+forged+='{"topic":"orders","target_topic":"dc1.orders","partition":1,"offset":0}]}'
+printf 'dc1\0#state|%s\n' "$forged" |
+    timeout 30 "$KCAT" -P -b "${DC_DIRECT[dc2]}" -t strait-mirror.offsets -p 0 -K '|' ||
+    fail "writing the forged state record failed"
+mirror_start
+wait_until 30 "the flow to refuse the forged divergence point" \
+    error_said 'divergence point of orders\[2000000000\] is not a partition'
+wait_until 10 "the flow to be failed-back (from the record's other divergence point)" state_is failed-back
+rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$MIRROR_PID/status")
+log "forged record: refused, daemon RSS ${rss_kb} kB"
+[ "$rss_kb" -lt 1048576 ] || fail "strait-mirror uses ${rss_kb} kB after the forged record"
 mirror_stop
