@@ -84,20 +84,51 @@ static void write_topic_error(st_buf *w, bool flex, int16_t version, int err, st
     st_wr_tags(w, flex);
 }
 
-/* The topic whose id is `id`, or NULL. */
-static st_topic *topic_by_id(const st_broker *b, const uint8_t *id)
+/* The broker's topics sorted by id, built by the first by-id lookup of a request: a
+ * request may name millions of ids, and scanning every topic for each held the loop
+ * (100,000 ids against 2,000 topics: 6 s). Owns `sorted`; the topics are borrowed for
+ * the request's handling (loop thread). */
+typedef struct id_index {
+    st_topic **sorted;
+    size_t n;
+    bool built;
+} id_index;
+
+static int cmp_topic_id(const void *x, const void *y)
 {
-    size_t count = st_topics_count(b->topics);
-    for (size_t i = 0; i < count; i++) {
-        st_topic *t = st_topics_at(b->topics, i);
-        if (memcmp(t->id, id, sizeof t->id) == 0)
-            return t;
+    const st_topic *a = *(st_topic *const *)x, *b = *(st_topic *const *)y;
+    return memcmp(a->id, b->id, sizeof a->id);
+}
+
+/* The topic whose id is `id`, or NULL: O(log n) once the index is built. */
+static st_topic *topic_by_id(const st_broker *b, id_index *ix, const uint8_t *id)
+{
+    if (!ix->built) {
+        ix->built = true;
+        ix->n = st_topics_count(b->topics);
+        ix->sorted = calloc(ix->n ? ix->n : 1, sizeof *ix->sorted);
+        if (ix->sorted == NULL)
+            abort(); /* as st_buf */
+        for (size_t i = 0; i < ix->n; i++)
+            ix->sorted[i] = st_topics_at(b->topics, i);
+        qsort(ix->sorted, ix->n, sizeof *ix->sorted, cmp_topic_id);
+    }
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(ix->sorted[mid]->id, id, sizeof ix->sorted[mid]->id);
+        if (c == 0)
+            return ix->sorted[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
 
 /* One requested topic: found, auto-created, or an error entry. */
-static void answer_topic(st_req *req, st_buf *w, asked_topic asked, bool allow_auto)
+static void answer_topic(st_req *req, st_buf *w, asked_topic asked, bool allow_auto, id_index *ids)
 {
     st_broker *b = req->broker;
     bool flex = req->flex;
@@ -107,7 +138,7 @@ static void answer_topic(st_req *req, st_buf *w, asked_topic asked, bool allow_a
     if (name.len < 0) {
         /* v10+: by id only. Unknown and not describable look alike, so that the answer
          * does not reveal which ids exist. */
-        st_topic *topic = topic_by_id(b, asked.id);
+        st_topic *topic = topic_by_id(b, ids, asked.id);
         if (topic && st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, topic->name,
                                   strlen(topic->name)))
             write_topic(w, flex, v, b->cfg.node_id, topic);
@@ -237,9 +268,11 @@ int st_handle_metadata(st_req *req)
             if (shown[i])
                 write_topic(w, flex, v, b->cfg.node_id, st_topics_at(b->topics, i));
     } else {
+        id_index ids = {0};
         st_wr_array(w, flex, n);
         for (int32_t i = 0; i < n; i++)
-            answer_topic(req, w, names[i], allow_auto);
+            answer_topic(req, w, names[i], allow_auto, &ids);
+        free(ids.sorted);
     }
     if (v >= 8 && v <= 10)
         st_buf_put_i32(w, AUTHORIZED_OPERATIONS_UNKNOWN); /* cluster authorized operations */
