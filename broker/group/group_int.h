@@ -80,6 +80,7 @@ typedef struct grp_offset {
     int64_t commit_timestamp_ms;
     int64_t expire_timestamp_ms; /* OffsetCommit v2-4 retention_time_ms: an explicit expiry
                                   * (Kafka's value v1); -1 for the broker's retention */
+    uint64_t answered_in;        /* the last OffsetFetch that answered it (grp_first_answer) */
 } grp_offset;
 
 struct grp_group {
@@ -108,6 +109,7 @@ struct grp_group {
                                  * offsets expire counting from here */
     grp_offset *offsets;        /* sorted by (topic, partition) */
     size_t noffsets, offsets_cap;
+    uint64_t answered_in; /* the last OffsetFetch / DescribeGroups that answered it */
 };
 
 struct st_groups {
@@ -121,6 +123,7 @@ struct st_groups {
     void *scratch;
     size_t scratch_cap;
     char *echo_member_id;
+    uint64_t request_serial; /* grp_request_serial: the last one handed out */
 };
 
 typedef struct grp_join_proto {

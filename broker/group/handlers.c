@@ -22,6 +22,7 @@
  *   Join/Sync/Heartbeat/Leave   READ on the group
  *   ListGroups         DESCRIBE on the cluster, else only the groups it may DESCRIBE
  *   DescribeGroups     DESCRIBE, DeleteGroups DELETE, on each group
+ * DescribeGroups describes a group once per request: a repeat gets INVALID_REQUEST.
  * A denied group answers GROUP_AUTHORIZATION_FAILED, a denied transactional id
  * TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
  *
@@ -548,17 +549,22 @@ int st_handle_describe_groups(st_req *req)
     bool flex = req->flex;
     st_buf *out = st_resp_buf(req->resp);
     describe_ctx d = {out, req->api_version, flex};
+    st_groups *g = req->broker->groups;
+    uint64_t serial = grp_request_serial(g); /* a group is described once (wire.h) */
     grp_put_throttle(out, req, 1);
     int32_t n = st_rd_array(rd, flex, GRP_STR_MIN(flex));
     st_wr_array(out, flex, n > 0 ? n : 0);
     for (int32_t i = 0; i < n && !rd->err; i++) {
         st_str id = st_rd_str(rd, flex);
         char *cid = grp_dup_str(id);
+        grp_group *grp = NULL;
         if (!grp_group_allowed(req, ST_ACL_OP_DESCRIBE, id))
             describe_none(&d, ST_ERR_GROUP_AUTHORIZATION_FAILED, id, "");
         else if (id.len <= 0)
             describe_none(&d, ST_ERR_INVALID_GROUP_ID, id, "");
-        else if (st_groups_describe(req->broker->groups, cid, describe_one, &d))
+        else if ((grp = grp_find(g, id)) && !grp_first_answer(&grp->answered_in, serial))
+            describe_none(&d, ST_ERR_INVALID_REQUEST, id, "");
+        else if (st_groups_describe(g, cid, describe_one, &d))
             describe_none(&d, 0, id, st_group_state_name(ST_GROUP_DEAD));
         free(cid);
     }

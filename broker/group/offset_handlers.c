@@ -13,6 +13,9 @@
  * Authorization (Kafka's): OffsetCommit READ on the group, then READ on each topic;
  * OffsetFetch DESCRIBE on the group, then DESCRIBE on each topic.
  *
+ * OffsetFetch answers a group (v8 names several) and a committed offset once per
+ * request: a repeat gets INVALID_REQUEST (42) without the offsets or metadata.
+ *
  * Loop thread only.
  */
 #include <stdlib.h>
@@ -208,9 +211,9 @@ static void write_fetched(st_buf *out, const st_req *req, int32_t partition, con
     st_wr_tags(out, flex);
 }
 
-/* Reads one group's topics and answers GROUP_AUTHORIZATION_FAILED: at the group level
- * for v2+ (no topics), per partition for v1, which has no group-level error. */
-static void offset_fetch_denied(const st_req *req, st_rd *rd, st_buf *out)
+/* Reads one group's topics and answers `error` for the group: at the group level for
+ * v2+ (no topics), per partition for v1, which has no group-level error. */
+static void offset_fetch_refused(const st_req *req, st_rd *rd, st_buf *out, int error)
 {
     int16_t v = req->api_version;
     bool flex = req->flex;
@@ -223,7 +226,7 @@ static void offset_fetch_denied(const st_req *req, st_rd *rd, st_buf *out)
             st_rd_tags(rd, flex);
         }
         st_wr_array(out, flex, 0);
-        st_buf_put_i16(out, ST_ERR_GROUP_AUTHORIZATION_FAILED);
+        st_buf_put_i16(out, (int16_t)error);
         return;
     }
     st_wr_array(out, flex, nt > 0 ? nt : 0);
@@ -233,7 +236,7 @@ static void offset_fetch_denied(const st_req *req, st_rd *rd, st_buf *out)
         int32_t np = st_rd_array(rd, flex, 4);
         st_wr_array(out, flex, np > 0 ? np : 0);
         for (int32_t p = 0; p < np && !rd->err; p++)
-            write_fetched(out, req, st_rd_i32(rd), NULL, ST_ERR_GROUP_AUTHORIZATION_FAILED);
+            write_fetched(out, req, st_rd_i32(rd), NULL, error);
         st_rd_tags(rd, flex);
         st_wr_tags(out, flex);
     }
@@ -276,15 +279,21 @@ static void offset_fetch_all(const st_req *req, const grp_group *grp, st_buf *ou
 }
 
 /* Reads one group's topics (null: all) and writes its topics and, from v2, its error
- * code: the body of v1-7 and one group's entry of v8. */
-static void offset_fetch_group(const st_req *req, st_rd *rd, st_buf *out, st_str group_id)
+ * code: the body of v1-7 and one group's entry of v8. A group or committed offset
+ * already answered in this request (serial) is refused, not answered again (wire.h). */
+static void offset_fetch_group(const st_req *req, st_rd *rd, st_buf *out, st_str group_id,
+                               uint64_t serial)
 {
     bool flex = req->flex;
     if (!grp_group_allowed(req, ST_ACL_OP_DESCRIBE, group_id)) {
-        offset_fetch_denied(req, rd, out);
+        offset_fetch_refused(req, rd, out, ST_ERR_GROUP_AUTHORIZATION_FAILED);
         return;
     }
     grp_group *grp = grp_find(req->broker->groups, group_id);
+    if (grp && !grp_first_answer(&grp->answered_in, serial)) {
+        offset_fetch_refused(req, rd, out, ST_ERR_INVALID_REQUEST);
+        return;
+    }
     int32_t nt = st_rd_array(rd, flex, GRP_STR_MIN(flex) + GRP_ARR_MIN(flex) + GRP_TAGS_MIN(flex));
     if (nt < 0) {
         offset_fetch_all(req, grp, out); /* v2+: null topics */
@@ -299,11 +308,15 @@ static void offset_fetch_group(const st_req *req, st_rd *rd, st_buf *out, st_str
             st_wr_array(out, flex, np > 0 ? np : 0);
             for (int32_t p = 0; p < np && !rd->err; p++) {
                 int32_t partition = st_rd_i32(rd);
+                const grp_offset *o =
+                    allowed && grp ? grp_offsets_find(grp, topic, partition) : NULL;
                 if (!allowed)
                     write_fetched(out, req, partition, NULL, ST_ERR_TOPIC_AUTHORIZATION_FAILED);
+                else if (o &&
+                         !grp_first_answer(&grp->offsets[o - grp->offsets].answered_in, serial))
+                    write_fetched(out, req, partition, NULL, ST_ERR_INVALID_REQUEST);
                 else
-                    write_fetched(out, req, partition,
-                                  grp ? grp_offsets_find(grp, topic, partition) : NULL, 0);
+                    write_fetched(out, req, partition, o, 0);
             }
             st_rd_tags(rd, flex);
             st_wr_tags(out, flex);
@@ -319,6 +332,7 @@ int st_handle_offset_fetch(st_req *req)
     int16_t v = req->api_version;
     bool flex = req->flex;
     st_buf *out = st_resp_buf(req->resp);
+    uint64_t serial = grp_request_serial(req->broker->groups);
     grp_put_throttle(out, req, 3);
     if (v >= 8) {
         /* v8 (KIP-709): several groups, each answered as a v7 body would be. */
@@ -329,13 +343,13 @@ int st_handle_offset_fetch(st_req *req)
             st_str group_id = st_rd_str(rd, flex);
             st_wr_str(out, flex, group_id.ptr ? group_id.ptr : "",
                       group_id.len > 0 ? group_id.len : 0);
-            offset_fetch_group(req, rd, out, group_id);
+            offset_fetch_group(req, rd, out, group_id, serial);
             st_rd_tags(rd, flex);
             st_wr_tags(out, flex);
         }
     } else {
         st_str group_id = st_rd_str(rd, flex);
-        offset_fetch_group(req, rd, out, group_id);
+        offset_fetch_group(req, rd, out, group_id, serial);
     }
     if (v >= 7)
         st_rd_bool(rd); /* require_stable: offsets are committed directly, so all are stable */

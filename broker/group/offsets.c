@@ -153,7 +153,7 @@ static void offset_put(grp_group *grp, st_str topic, int32_t partition, int64_t 
         }
         memmove(&grp->offsets[i + 1], &grp->offsets[i], (grp->noffsets - i) * sizeof *grp->offsets);
         grp->noffsets++;
-        grp->offsets[i] = (grp_offset){grp_dup_str(topic), partition, 0, -1, NULL, 0, -1};
+        grp->offsets[i] = (grp_offset){grp_dup_str(topic), partition, 0, -1, NULL, 0, -1, 0};
     }
     grp_offset *o = &grp->offsets[i];
     o->offset = offset;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "broker/broker_int.h"
+#include "broker/group/group_int.h"
 #include "broker/security/security.h"
 
 /* The fewest bytes a string (int16 length, or a compact uvarint), an array count and a
@@ -31,6 +32,26 @@ static inline bool grp_topic_allowed(const st_req *req, st_acl_operation op, st_
 {
     return st_authorize(req, op, ST_ACL_RESOURCE_TOPIC, name.ptr ? name.ptr : "",
                         name.len > 0 ? (size_t)name.len : 0);
+}
+
+/* A group or a committed offset is answered in full once per request. A request can
+ * name the same big group or offset many times in a few bytes each (OffsetFetch v8
+ * groups, a partition listed again, DescribeGroups): answered in full every time, an
+ * 80 KB OffsetFetch v8 made a 480 MB answer. A handler takes a serial for its request;
+ * grp_first_answer marks the thing answered in it, and is false for a repeat, which the
+ * handler refuses with INVALID_REQUEST (as DescribeConfigs refuses a repeated resource).
+ * The serial never wraps (64 bits), so an old mark is never mistaken for this request's. */
+static inline uint64_t grp_request_serial(st_groups *g)
+{
+    return ++g->request_serial;
+}
+
+static inline bool grp_first_answer(uint64_t *answered_in, uint64_t serial)
+{
+    if (*answered_in == serial)
+        return false;
+    *answered_in = serial;
+    return true;
 }
 
 /* throttle_time_ms (always 0 here) in the versions from from_version on. */

@@ -9,6 +9,17 @@ size prefix before reading it, so a broker that still amplifies fails fast:
   metadata-ids      Metadata v12 naming 300,000 topic ids (5.4 MB) against 3,000 topics.
                     Each id was looked for by scanning every topic (9 x 10^8 compares held
                     the loop 28 s); the answer must come within 3 s.
+  offset-fetch-groups  OffsetFetch v8 naming one group (200 committed offsets, 100-byte
+                    metadata each) 5,000 times with all its topics: each repeat was
+                    answered in full, 24 KB each (120 MB for a 20 KB request). The repeats
+                    now get INVALID_REQUEST (42) and the answer stays under 16 bytes per
+                    request byte.
+  offset-fetch-partitions  OffsetFetch v7 naming one committed partition (4,000 bytes of
+                    metadata) 50,000 times: 4 KB answered per 4 request bytes (200 MB).
+                    Repeats now get INVALID_REQUEST without the metadata.
+  describe-groups   DescribeGroups v5 naming a Stable group whose member offered 100 KB of
+                    metadata, 2,000 times: each repeat described in full (200 MB for a
+                    6 KB request). Repeats now get INVALID_REQUEST.
 
 Exits 1 naming what failed; prints each case's request and answer sizes and time.
 """
@@ -95,7 +106,92 @@ def metadata_ids(c):
     c.recv(size, "metadata-ids")
 
 
-CASES = {"metadata-ids": metadata_ids}
+def offset_fetch_groups(c):
+    create_topics(c, ["fetch-groups"], partitions=200)
+    commit(c, "heavy-g", "fetch-groups", range(200), "m" * 100)
+    n = 5000
+    body = uvarint(n + 1) + (cstr("heavy-g") + carray(None) + TAGS) * n + boolean(False) + TAGS
+    r = bounded(c, "offset-fetch-groups", 9, 8, body)
+    r.i32()  # throttle
+
+    def part(r):
+        p = (r.i32(), r.i64(), r.i32(), r.cstr(), r.i16())
+        r.tags()
+        return p
+    groups = r.carray(lambda r: (r.cstr(), r.carray(lambda r: (r.cstr(), r.carray(part),
+                                                               r.tags())), r.i16(), r.tags()))
+    r.tags()
+    r.done()
+    check(len(groups) == n, "offset-fetch-groups: %d groups answered, expected %d" %
+          (len(groups), n))
+    first = groups[0]
+    check(first[2] == 0 and len(first[1]) == 1 and len(first[1][0][1]) == 200,
+          "offset-fetch-groups: the first mention is not answered in full: error %d" % first[2])
+    refused = [g for g in groups[1:] if g[2] == 42 and g[1] == []]
+    check(len(refused) == n - 1, "offset-fetch-groups: %d of %d repeats refused with "
+          "INVALID_REQUEST" % (len(refused), n - 1))
+
+
+def offset_fetch_partitions(c):
+    create_topics(c, ["fetch-parts"])
+    commit(c, "heavy-p", "fetch-parts", [0], "x" * 4000)
+    n = 50000
+    body = cstr("heavy-p") + carray([cstr("fetch-parts") + carray([i32(0)] * n) + TAGS])
+    body += boolean(False) + TAGS
+    r = bounded(c, "offset-fetch-partitions", 9, 7, body)
+    r.i32()  # throttle
+
+    def part(r):
+        p = (r.i32(), r.i64(), r.i32(), r.cstr(), r.i16())
+        r.tags()
+        return p
+    topics = r.carray(lambda r: (r.cstr(), r.carray(part), r.tags()))
+    check(r.i16() == 0, "offset-fetch-partitions: group error")
+    r.tags()
+    r.done()
+    parts = topics[0][1]
+    check(parts[0][1] == 5 and len(parts[0][3]) == 4000 and parts[0][4] == 0,
+          "offset-fetch-partitions: the first mention is not answered with its offset")
+    refused = [p for p in parts[1:] if p[4] == 42 and p[3] == "" and p[1] == -1]
+    check(len(refused) == n - 1, "offset-fetch-partitions: %d of %d repeats refused with "
+          "INVALID_REQUEST" % (len(refused), n - 1))
+
+
+def describe_groups(c):
+    create_topics(c, ["describe-big"])
+    topic = "describe-big"
+    big = i16(0) + array([string(topic)]) + i32(100 * 1024) + b"u" * (100 * 1024)
+    protos = carray([cstr("range") + cbytes(big) + TAGS])
+    body = cstr("heavy-d") + i32(30000) + i32(30000) + cstr("") + cstr("heavy-inst")
+    body += cstr("consumer") + protos + cstr(None) + TAGS
+    r = c.call(11, 9, body, True, "JoinGroup")
+    r.i32()
+    err, gen = r.i16(), r.i32()
+    r.cstr(), r.cstr(), r.cstr(), r.bool()
+    me = r.cstr()
+    check(err == 0, "describe-groups: JoinGroup error %d" % err)
+    err, _ = sync(c, "heavy-d", gen, me, "heavy-inst", [(me, b"")])
+    check(err == 0, "describe-groups: SyncGroup error %d" % err)
+    n = 2000
+    body = uvarint(n + 1) + cstr("heavy-d") * n + boolean(False) + TAGS
+    r = bounded(c, "describe-groups", 15, 5, body)
+    r.i32()
+    groups = r.carray(lambda r: (r.i16(), r.cstr(), r.cstr(), r.cstr(), r.cstr(),
+                                 r.carray(lambda r: (r.cstr(), r.cstr(), r.cstr(), r.cstr(),
+                                                     r.cbytes(), r.cbytes(), r.tags())),
+                                 r.i32(), r.tags()))
+    r.tags()
+    r.done()
+    check(groups[0][0] == 0 and groups[0][2] == "Stable" and len(groups[0][5]) == 1 and
+          len(groups[0][5][0][4]) == len(big), "describe-groups: the first mention is not the "
+          "Stable group with its member's metadata: %r" % (groups[0][:3],))
+    refused = [g for g in groups[1:] if g[0] == 42 and g[5] == []]
+    check(len(refused) == n - 1, "describe-groups: %d of %d repeats refused with "
+          "INVALID_REQUEST" % (len(refused), n - 1))
+
+
+CASES = {"metadata-ids": metadata_ids, "offset-fetch-groups": offset_fetch_groups,
+         "offset-fetch-partitions": offset_fetch_partitions, "describe-groups": describe_groups}
 
 
 def main():
