@@ -6,8 +6,9 @@
  * What the versions add: v7 each partition's leader epoch (0: leadership never moves
  * here), v8 the authorized-operations fields (answered "not provided", INT32_MIN, as
  * Kafka does when they were not asked for), v9 the flexible encoding, v10 topic ids
- * (the request may name a topic by id instead of by name: UNKNOWN_TOPIC_ID if none has
- * it), v11 drops the cluster's authorized operations, v12 nullable names.
+ * (in the answer), v11 drops the cluster's authorized operations, v12 nullable names (a
+ * topic may be asked for by id alone: UNKNOWN_TOPIC_ID if none has it; below v12 a null
+ * name is malformed, since the answer could not carry one).
  *
  * Every partition is led by this broker with itself as the only replica and ISR.
  *
@@ -215,8 +216,10 @@ int st_handle_metadata(st_req *req)
         if (!names[i].id)
             names[i].id = zero_uuid;
         names[i].name = st_rd_str(rd, flex);
-        /* Names are nullable from v10, where a null name means "by id". */
-        if (names[i].name.len < 0 && (v < 10 || memcmp(names[i].id, zero_uuid, 16) == 0))
+        /* A null name means "by id": the request allows it from v10, but the answer's
+         * names are nullable only from v12 (an unknown id is answered with a null name),
+         * so below v12 it is refused, as Kafka refuses it (InvalidRequest). */
+        if (names[i].name.len < 0 && (v < 12 || memcmp(names[i].id, zero_uuid, 16) == 0))
             rd->err = 1;
         st_rd_tags(rd, flex);
     }
