@@ -14,12 +14,23 @@ void cli_getopt_reset(void)
     opterr = 0; /* we word the messages ourselves */
 }
 
+/* Writes the formatted message to stderr with what a terminal would act on escaped: a
+ * message may quote a name from the cluster or the command line (cli_write_safe). */
+static void write_message(const char *fmt, va_list ap)
+{
+    char *text = NULL;
+    if (vasprintf(&text, fmt, ap) < 0)
+        abort(); /* out of memory */
+    cli_write_safe(stderr, text);
+    free(text);
+}
+
 int cli_usage_error(const cli_ctx *c, const char *fmt, ...)
 {
     va_list ap;
     fprintf(stderr, "%s: ", c->prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    write_message(fmt, ap);
     va_end(ap);
     fprintf(stderr, "\nRun '%s --help' for usage.\n", c->prog);
     return CLI_USAGE;
@@ -60,7 +71,7 @@ int cli_fail(const char *fmt, ...)
     va_list ap;
     fputs("strait: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    write_message(fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
     return CLI_FAIL;
@@ -320,8 +331,8 @@ void cli_table_row(cli_table *t, const char *const *cells)
     if (!grown)
         return; /* out of memory: the row is dropped, the CLI exits soon anyway */
     t->cells = grown;
-    for (size_t i = 0; i < t->ncols; i++)
-        grown[t->nrows * t->ncols + i] = strdup(cells[i] ? cells[i] : "");
+    for (size_t i = 0; i < t->ncols; i++) /* names from the cluster: terminal-safe */
+        grown[t->nrows * t->ncols + i] = cli_safe(cells[i]);
     t->nrows++;
 }
 

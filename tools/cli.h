@@ -145,9 +145,15 @@ int cli_parse_int(const cli_ctx *c, const char *opt, const char *text, int64_t m
  * (NUL-terminated; *len excludes the terminator, and may count NULs inside). 0, or -1 with
  * why. */
 int cli_unescape(const char *in, char *out, size_t cap, size_t *len, char *why, size_t whylen);
-/* Writes bytes with every unprintable one escaped (\n \t \r \0 \\ \xHH); valid
- * UTF-8 text is written as it is. */
+/* Writes bytes with every unprintable one escaped (\n \t \r \0 \\ \xHH): C0 and C1
+ * controls, DEL, bytes that are not UTF-8; other UTF-8 text is written as it is. */
 void cli_write_escaped(FILE *out, const void *data, size_t len);
+/* The same for a name or message shown to a person (a group id, a client id, an error):
+ * what a terminal would act on is escaped, but a backslash stays one. cli_safe returns
+ * the escaped copy (caller frees). Table cells (cli_table_row) and cli_fail /
+ * cli_usage_error messages go through it; so must any other text from the cluster. */
+void cli_write_safe(FILE *out, const char *text);
+char *cli_safe(const char *text);
 bool cli_is_utf8(const void *data, size_t len);
 /* A point in time: epoch milliseconds, ISO 8601 (2026-11-21T10:00:00[.123][Z|+01:00];
  * no zone means UTC; a date alone is its midnight), or "-DURATION" (before now_ms).

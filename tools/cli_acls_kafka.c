@@ -126,14 +126,18 @@ static json_t *describe(cli_kadmin *k, const acl_args *a)
 
 static void print_rule(const char *verb, const json_t *r)
 {
+    /* Principals, names and hosts are anyone's choosing who may alter ACLs: escaped. */
+    char *principal = cli_safe(json_string_value(json_object_get(r, "principal")));
+    char *name = cli_safe(json_string_value(json_object_get(r, "resource_name")));
+    char *host = cli_safe(json_string_value(json_object_get(r, "host")));
     printf("%s: %s %s %s on %s %s \"%s\" from host %s\n", verb,
-           json_string_value(json_object_get(r, "permission")),
-           json_string_value(json_object_get(r, "principal")),
+           json_string_value(json_object_get(r, "permission")), principal,
            json_string_value(json_object_get(r, "operation")),
            json_string_value(json_object_get(r, "resource_type")),
-           json_string_value(json_object_get(r, "pattern_type")),
-           json_string_value(json_object_get(r, "resource_name")),
-           json_string_value(json_object_get(r, "host")));
+           json_string_value(json_object_get(r, "pattern_type")), name, host);
+    free(principal);
+    free(name);
+    free(host);
 }
 
 /* One rule: already there, or created. Appends {acl, created} to results. */

@@ -503,11 +503,14 @@ static int describe_one(cli_kadmin *a, const char *group, json_t *all)
             cli_table_print(&t, stdout);
         else
             puts("no committed offsets and no members with partitions");
-        printf("\nGroup \"%s\": %s, %zu member%s", group, info.state, info.nmembers,
+        char *safe_group = cli_safe(group), *safe_assignor = cli_safe(info.assignor);
+        printf("\nGroup \"%s\": %s, %zu member%s", safe_group, info.state, info.nmembers,
                info.nmembers == 1 ? "" : "s");
         if (info.assignor[0])
-            printf(" (assignor %s)", info.assignor);
+            printf(" (assignor %s)", safe_assignor);
         putchar('\n');
+        free(safe_group);
+        free(safe_assignor);
     }
     cli_table_free(&t);
     rd_kafka_topic_partition_list_destroy(rows);
@@ -644,8 +647,11 @@ static int groups_delete(cli_ctx *c, int argc, char **argv)
                      g);
         else if (e)
             cli_fail("group \"%s\" was not deleted: %s", g, rd_kafka_error_string(e));
-        else if (!c->json)
-            printf("deleted group \"%s\"\n", g);
+        else if (!c->json) {
+            fputs("deleted group \"", stdout);
+            cli_write_safe(stdout, g);
+            fputs("\"\n", stdout);
+        }
         if (e)
             rc = CLI_FAIL;
         json_array_append_new(out,
@@ -767,9 +773,13 @@ static int groups_delete_offsets(cli_ctx *c, int argc, char **argv)
             else if (p->err)
                 cli_fail("%s [%d]: not deleted: %s", p->topic, (int)p->partition,
                          rd_kafka_err2str(p->err));
-            else if (!c->json)
-                printf("deleted the offset of group \"%s\" for %s [%d]\n", group, p->topic,
+            else if (!c->json) {
+                char *safe_group = cli_safe(group), *safe_topic = cli_safe(p->topic);
+                printf("deleted the offset of group \"%s\" for %s [%d]\n", safe_group, safe_topic,
                        (int)p->partition);
+                free(safe_group);
+                free(safe_topic);
+            }
             if (p->err)
                 rc = CLI_FAIL;
             json_array_append_new(

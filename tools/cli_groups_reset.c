@@ -452,8 +452,10 @@ static void print_plan(cli_ctx *c, const reset_opts *o, const char *group, const
     }
     cli_table_print(&t, stdout);
     cli_table_free(&t);
+    char *safe_group = cli_safe(group);
     if (applied) {
-        printf("\nreset %zu offset%s of group \"%s\"\n", p->n, p->n == 1 ? "" : "s", group);
+        printf("\nreset %zu offset%s of group \"%s\"\n", p->n, p->n == 1 ? "" : "s", safe_group);
+        free(safe_group);
         return;
     }
     if (p->n == 1)
@@ -463,7 +465,8 @@ static void print_plan(cli_ctx *c, const reset_opts *o, const char *group, const
     if (active > 0)
         printf("note: group \"%s\" is active (%zu member%s): --execute is refused until its "
                "consumers stop\n",
-               group, active, active == 1 ? "" : "s");
+               safe_group, active, active == 1 ? "" : "s");
+    free(safe_group);
 }
 
 /* Writes the plan; CLI_OK, or CLI_FAIL naming each partition refused. */

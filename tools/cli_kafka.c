@@ -66,7 +66,9 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 {
     if (strcmp(fac, "FAIL") == 0)
         return; /* a connection failure: the error callback sums these up */
-    fprintf(stderr, "strait: librdkafka %s: %s\n", fac, buf);
+    fprintf(stderr, "strait: librdkafka %s: ", fac);
+    cli_write_safe(stderr, buf); /* may quote what a broker said */
+    fputc('\n', stderr);
 }
 
 /* Errors not tied to a record. Connection failures were already logged (FAIL). */

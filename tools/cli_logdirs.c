@@ -306,11 +306,12 @@ int cli_logdirs_main(cli_ctx *c, int argc, char **argv)
     {
         char size[32];
         cli_human_bytes(json_integer_value(json_object_get(d, "size_bytes")), size, sizeof size);
+        char *dir = cli_safe(json_string_value(json_object_get(d, "dir")));
         printf("\nbroker %d, %s: %zu partition%s, %s\n",
-               (int)json_integer_value(json_object_get(d, "broker")),
-               json_string_value(json_object_get(d, "dir")),
+               (int)json_integer_value(json_object_get(d, "broker")), dir,
                json_array_size(json_object_get(d, "partitions")),
                json_array_size(json_object_get(d, "partitions")) == 1 ? "" : "s", size);
+        free(dir);
     }
 out:
     json_decref(dirs);

@@ -1,7 +1,8 @@
 /*
  * Text helpers of the strait CLI: backslash escapes in arguments (--key-sep '\t'),
- * escaping record bytes for a terminal, and times and durations given on the command
- * line (ISO 8601, epoch milliseconds, "1h30m", Kafka's "PT1H30M").
+ * escaping record bytes and names from the cluster for a terminal (a group id or
+ * client.id any client chose may hold ESC sequences or newlines), and times and durations given on
+ * the command line (ISO 8601, epoch milliseconds, "1h30m", Kafka's "PT1H30M").
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -101,20 +102,32 @@ static size_t utf8_sequence(const unsigned char *p, size_t n)
     return need;
 }
 
-void cli_write_escaped(FILE *out, const void *data, size_t len)
+/* The C1 controls U+0080..U+009F, valid UTF-8 (C2 80..C2 9F) that some terminals obey as
+ * they obey ESC sequences (U+009B is CSI): escaped like the C0 controls. */
+static bool c1_control(const unsigned char *p, size_t seq)
 {
-    const unsigned char *p = data;
+    return seq == 2 && p[0] == 0xC2 && p[1] < 0xA0;
+}
+
+/* Writes data to out with every byte a terminal would act on escaped as \xHH: C0 and C1
+ * controls, DEL, and bytes that are not valid UTF-8 (0x9B alone is CSI in Latin-1
+ * terminals). \n \t \r \0 are written so; a backslash is doubled when `backslash`. */
+static void write_safe(FILE *out, const unsigned char *p, size_t len, bool backslash)
+{
     for (size_t i = 0; i < len;) {
         unsigned char ch = p[i];
         if (ch >= 0x80) {
             size_t seq = utf8_sequence(p + i, len - i);
-            if (seq) { /* readable text stays readable */
+            if (seq && !c1_control(p + i, seq)) { /* readable text stays readable */
                 fwrite(p + i, 1, seq, out);
                 i += seq;
                 continue;
             }
-            fprintf(out, "\\x%02x", ch);
-        } else if (ch == '\\') {
+            for (size_t k = 0; k < (seq ? seq : 1); k++)
+                fprintf(out, "\\x%02x", p[i + k]);
+            i += seq ? seq : 1;
+            continue;
+        } else if (ch == '\\' && backslash) {
             fputs("\\\\", out);
         } else if (ch == '\n') {
             fputs("\\n", out);
@@ -131,6 +144,29 @@ void cli_write_escaped(FILE *out, const void *data, size_t len)
         }
         i++;
     }
+}
+
+void cli_write_escaped(FILE *out, const void *data, size_t len)
+{
+    write_safe(out, data, len, true);
+}
+
+void cli_write_safe(FILE *out, const char *text)
+{
+    write_safe(out, (const unsigned char *)text, strlen(text), false);
+}
+
+char *cli_safe(const char *text)
+{
+    char *copy = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&copy, &len);
+    if (!f)
+        abort(); /* out of memory: nothing sensible to print */
+    cli_write_safe(f, text ? text : "");
+    if (fclose(f) != 0)
+        abort();
+    return copy;
 }
 
 bool cli_is_utf8(const void *data, size_t len)

@@ -135,6 +135,31 @@ ok "delete offsets" groups delete-offsets ops-other --topic ops.g
 assert_contains "$out" '^deleted the offset of group "ops-other" for ops.g \[0\]$' "delete-offsets"
 ok "describe after" groups describe ops-other
 assert_not_contains "$out" '^ops\.g ' "no offset left for ops-other"
+# Names any client chooses reach the operator's terminal escaped, never raw: a group id
+# and a client.id holding ESC sequences (a window title, clear screen) and a newline (a
+# forged line), set by kcat, a real client, in a live member.
+evil=$(printf 'ops-evil\033]0;title\a\033[2J\nforged')
+st_bg /dev/null "$ST_TMP/evil.err" "$KCAT" -b "$BOOTSTRAP" -G "$evil" -q \
+    -X "client.id=$(printf 'cli\033[31mred')" -X auto.offset.reset=earliest ops.g
+evil_member=$ST_BG_PID
+evil_joined() { kst groups describe --regex 'ops-evil.*' 2>/dev/null | grep -q ', 1 member'; }
+wait_until 30 "kcat to join the group with the hostile id" evil_joined
+ok "list a hostile group id" groups list --regex 'ops-evil.*'
+ok "describe a hostile group id" groups describe --regex 'ops-evil.*'
+cat "$out" >>"$ST_TMP/evil.txt"
+kst groups delete --regex 'ops-evil.*' >>"$ST_TMP/evil.txt" 2>&1 && fail "deleting a group with a live member succeeded"
+ok "list again" groups list --regex 'ops-evil.*'
+cat "$out" >>"$ST_TMP/evil.txt"
+if grep -q "$(printf '[\033\a]')" "$ST_TMP/evil.txt"; then
+    fail "an ESC or BEL byte from a group id or client.id reached strait's output: $(cat -v "$ST_TMP/evil.txt")"
+fi
+assert_eq 2 "$(wc -l <"$out")" "groups list: the header and one line for the hostile id (its newline escaped)"
+assert_contains "$ST_TMP/evil.txt" '^ops-evil\\x1b\]0;title\\x07\\x1b\[2J\\nforged +Stable' "the group id, escaped, in the list"
+assert_contains "$ST_TMP/evil.txt" 'cli\\x1b\[31mred' "the client.id, escaped, in the description"
+assert_contains "$ST_TMP/evil.txt" 'group "ops-evil\\x1b\]0;title\\x07\\x1b\[2J\\nforged" was not deleted' "the group id, escaped, in an error"
+kill -TERM "$evil_member"
+st_wait_pid "$evil_member" 20 || fail "kcat -G did not stop"
+wait "$evil_member" || true
 # An active member: the refusal comes once.
 st_bg /dev/null "$ST_TMP/member.err" "$RK_BIN/rk_group_consumer" "$BOOTSTRAP" ops-grp ops.g "$ST_TMP/member.out"
 member=$ST_BG_PID

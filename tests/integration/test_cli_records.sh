@@ -47,6 +47,13 @@ st consume -t rec -p 0 -b -e >"$out" 2>"$err"
 printf '%s\n' 'plain value' 'nul\0inside' 'byte\xff and \\ backslash' >"$expected"
 assert_same_file "$expected" "$out" "consume: escaped values"
 assert_contains "$err" '^consumed 3 records$' "consume summary"
+# A value with ESC sequences and U+009B (CSI as a C1 control, valid UTF-8) is escaped
+# whole; other UTF-8 (é) stays readable.
+st topics create rec-c1 --partitions 1 >/dev/null
+printf 'esc\033[2J c1\xc2\x9b31m caf\xc3\xa9\n' | st produce -t rec-c1 2>/dev/null
+st consume -t rec-c1 -b -e >"$out" 2>/dev/null
+printf 'esc\\x1b[2J c1\\xc2\\x9b31m caf\xc3\xa9\n' >"$expected"
+assert_same_file "$expected" "$out" "consume: ESC and C1 controls escaped, UTF-8 text kept"
 st consume -t rec -p 1 -b -e --print-key >"$out" 2>/dev/null
 printf 'k4\tline one\\nline two\nk5\t\nk6\tlast\n' >"$expected"
 assert_same_file "$expected" "$out" "consume --print-key: the newline stays inside its line"
