@@ -23,7 +23,8 @@
  * strait.mgmt, strait.token and strait.data-dir set the management endpoint for the
  * Strait-only commands. A file without [sections] is one profile. The command line and
  * the environment ($STRAIT_BOOTSTRAP, $STRAIT_MGMT, $STRAIT_TOKEN) win over the profile;
- * -X properties win over it too.
+ * -X properties win over it too. A file holding a secret (a *.password, *.secret,
+ * ssl.key.pem or strait.token) that group or others may read is used with a warning.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -106,6 +107,28 @@ static int apply(cli_ctx *c, const char *path, int line, const char *name, const
     return CLI_OK;
 }
 
+/* Does setting `name` hold a secret (a password, a private key, the management token)? */
+static bool secret_setting(const char *name)
+{
+    size_t n = strlen(name);
+    return strcmp(name, "strait.token") == 0 || strcmp(name, "ssl.key.pem") == 0 ||
+           (n > 9 && strcmp(name + n - 9, ".password") == 0) ||
+           (n > 7 && strcmp(name + n - 7, ".secret") == 0);
+}
+
+/* A file holding a secret that others may read gets a warning (as ssh warns about a key
+ * file): the first such setting and the file's mode, and what to do. */
+static void warn_if_readable(FILE *f, const char *path, const char *setting, int line)
+{
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || (st.st_mode & 077) == 0)
+        return;
+    fprintf(stderr,
+            "strait: warning: %s holds a secret (%s, line %d) and others may read it (mode "
+            "%04o): chmod 600 %s\n",
+            path, setting, line, (unsigned)(st.st_mode & 07777), path);
+}
+
 /* Reads the file twice over its lines: first for the selected profile's name and the
  * sections present, then for that section's settings. */
 static int load_file(cli_ctx *c, const char *path, bool named)
@@ -116,9 +139,9 @@ static int load_file(cli_ctx *c, const char *path, bool named)
             return cli_fail("cannot read the profile file %s: %s", path, strerror(errno));
         return CLI_OK;
     }
-    char buf[LINE_MAX_LEN], selected[256] = "", sections[1024] = "";
+    char buf[LINE_MAX_LEN], selected[256] = "", sections[1024] = "", secret[128] = "";
     bool has_sections = false;
-    int rc = CLI_OK;
+    int rc = CLI_OK, secret_line = 0;
     const char *env = getenv("STRAIT_PROFILE");
     if (c->profile)
         snprintf(selected, sizeof selected, "%s", c->profile);
@@ -127,6 +150,12 @@ static int load_file(cli_ctx *c, const char *path, bool named)
     int line = 0;
     while (fgets(buf, sizeof buf, f)) {
         line++;
+        size_t len = strlen(buf);
+        if (len == sizeof buf - 1 && buf[len - 1] != '\n' && !feof(f)) {
+            /* Split, its rest would be read as a line of its own. */
+            rc = cli_fail("%s:%d: the line is longer than %d bytes", path, line, LINE_MAX_LEN - 2);
+            goto out;
+        }
         char *s = trim(buf);
         if (*s == '#' || *s == ';' || *s == '\0')
             continue;
@@ -150,7 +179,13 @@ static int load_file(cli_ctx *c, const char *path, bool named)
         *eq = '\0';
         if (!has_sections && strcmp(trim(s), "profile") == 0 && !selected[0])
             snprintf(selected, sizeof selected, "%s", trim(eq + 1));
+        if (!secret_line && secret_setting(trim(s))) {
+            snprintf(secret, sizeof secret, "%s", trim(s));
+            secret_line = line;
+        }
     }
+    if (secret_line)
+        warn_if_readable(f, path, secret, secret_line);
     if (!selected[0])
         snprintf(selected, sizeof selected, "default");
     if (has_sections) {

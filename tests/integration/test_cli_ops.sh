@@ -9,7 +9,8 @@
 #     --to-offset past the end (clamped, with a note), --by-duration, --to-current
 #     --export then --from-file, one refusal for an active group, no field names;
 #   acls add with several principals and operations (Kafka admin API; --via-mgmt agrees);
-#   connection profiles (--command-config, --profile, $STRAIT_PROFILE, a missing one);
+#   connection profiles (--command-config, --profile, $STRAIT_PROFILE, a missing one, a
+#     readable one holding a password, a line too long);
 #   bash and zsh completion read from the real --help texts.
 . "$(dirname "$0")/lib.sh"
 : "${STRAIT:?STRAIT must name the strait binary}"
@@ -226,6 +227,24 @@ rc=0
 timeout 60 "$STRAIT" --command-config "$ST_TMP/bad-profile" --profile x topics list >"$out" 2>"$err" || rc=$?
 [ "$rc" -ne 0 ] || fail "exit status 0, expected a failure"
 assert_contains "$err" 'bad-profile:2: .*no.such.property' "a bad property names its line"
+# A file holding a password that others may read: used, with a warning saying what to do.
+printf '[s]\nbootstrap.servers = %s\nsasl.password = hunter2\n' "$BOOTSTRAP" >"$ST_TMP/secret-profile"
+chmod 644 "$ST_TMP/secret-profile"
+timeout 60 "$STRAIT" --command-config "$ST_TMP/secret-profile" --profile s topics list >"$out" 2>"$err" ||
+    fail "a readable profile with a password: $(cat "$err")"
+assert_contains "$err" "^strait: warning: .*secret-profile holds a secret \(sasl.password, line 3\) and others may read it \(mode 0644\): chmod 600 " \
+    "the warning for a readable file holding a password"
+assert_not_contains "$err" hunter2 "the warning does not show the password"
+chmod 600 "$ST_TMP/secret-profile"
+timeout 60 "$STRAIT" --command-config "$ST_TMP/secret-profile" --profile s topics list >"$out" 2>"$err" ||
+    fail "a private profile with a password: $(cat "$err")"
+assert_not_contains "$err" warning "no warning once the file is private"
+# A line longer than the reader's buffer is an error naming it, not read as two lines.
+{ printf '[x]\nclient.id = '; head -c 5000 /dev/zero | tr '\0' a; printf '\n'; } >"$ST_TMP/long-profile"
+rc=0
+timeout 60 "$STRAIT" --command-config "$ST_TMP/long-profile" --profile x topics list >"$out" 2>"$err" || rc=$?
+[ "$rc" -eq 1 ] || fail "a too long line: exit status $rc, expected 1: $(cat "$err")"
+assert_contains "$err" 'long-profile:2: the line is longer than 4094 bytes' "a too long line names its line"
 mkdir -p "$ST_TMP/home/.config/strait"
 printf 'bootstrap.servers = %s\n' "$BOOTSTRAP" >"$ST_TMP/home/.config/strait/config"
 HOME="$ST_TMP/home" XDG_CONFIG_HOME= timeout 60 "$STRAIT" topics list --regex 'ops\.a' >"$out" 2>"$err" ||
