@@ -98,7 +98,10 @@ rd_kafka_event_t *cli_kadmin_wait(cli_kadmin *a, rd_kafka_event_type_t type, con
         return NULL;
     }
     if (rd_kafka_event_error(ev)) {
-        cli_fail("%s: %s", what, rd_kafka_event_error_string(ev));
+        /* A broker's error code by its description: librdkafka's string wraps it in its
+         * own names ("DELETECONSUMERGROUPOFFSETS worker failed to parse response: ..."). */
+        rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
+        cli_fail("%s: %s", what, e > 0 ? rd_kafka_err2str(e) : rd_kafka_event_error_string(ev));
         rd_kafka_event_destroy(ev);
         return NULL;
     }

@@ -105,6 +105,8 @@ ok "logdirs json" logdirs --json
 assert_eq "$(cat "$ST_DATA"/ops.a-0/*.log | wc -c)" \
     "$(jq '[.[].partitions[] | select(.topic == "ops.a" and .partition == 0) | .size_bytes][0]' "$out")" \
     "logdirs size = the bytes of the partition's segments"
+refused "logdirs of a broker the cluster lacks" 1 '^strait: there is no broker 7 in the cluster \(its brokers: 0\)$' logdirs --broker 7
+[ ! -s "$out" ] || fail "logdirs --broker 7 printed a table: $(cat "$out")"
 
 # ---- groups ----
 kst topics create ops.g --partitions 1 >/dev/null
@@ -134,6 +136,8 @@ refused "a bad datetime" 2 '--to-datetime "yesterday"' groups reset-offsets ops-
 no_field_names "$err" "a bad datetime"
 ok "delete offsets" groups delete-offsets ops-other --topic ops.g
 assert_contains "$out" '^deleted the offset of group "ops-other" for ops.g \[0\]$' "delete-offsets"
+refused "delete-offsets of an unknown group" 1 'Broker: The group id does not exist' groups delete-offsets ops-nobody --topic ops.g
+assert_not_contains "$err" 'worker|DELETECONSUMERGROUPOFFSETS|parse response' "no librdkafka internals in the message"
 ok "describe after" groups describe ops-other
 assert_not_contains "$out" '^ops\.g ' "no offset left for ops-other"
 # Names any client chooses reach the operator's terminal escaped, never raw: a group id
