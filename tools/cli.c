@@ -423,3 +423,23 @@ int cli_dispatch(cli_ctx *c, int argc, char **argv, const cli_subcommand *table,
             return table[i].fn(c, argc - optind, argv + optind);
     return cli_usage_error(c, "unknown subcommand \"%s\" (%s)", word, names);
 }
+
+int cli_parse_regex_opt(cli_ctx *c, int argc, char **argv, const char **regex)
+{
+    enum { OPT_REGEX = 1 };
+    static const struct option longopts[] = {
+        {"regex", required_argument, NULL, OPT_REGEX},
+        CLI_GLOBAL_LONGOPTS,
+        {0},
+    };
+    int opt;
+    cli_getopt_reset();
+    while ((opt = cli_getopt(c, argc, argv, "", longopts)) != CLI_GETOPT_END) {
+        if (opt == CLI_GETOPT_HELP)
+            return CLI_GETOPT_HELP;
+        if (opt == CLI_GETOPT_ERROR)
+            return CLI_USAGE;
+        *regex = optarg;
+    }
+    return CLI_OK;
+}

@@ -121,6 +121,10 @@ int cli_usage_error(const cli_ctx *c, const char *fmt, ...) __attribute__((forma
  * GROUP"), with *exit_code set. */
 bool cli_parse_simple(cli_ctx *c, int argc, char **argv, const char *what, const char **arg,
                       int *exit_code);
+/* Parses the options of a command taking NAME... or --regex RE (topics and groups
+ * describe/delete): *regex is set when given, the names are argv[optind..]. CLI_OK,
+ * CLI_GETOPT_HELP (help shown) or CLI_USAGE (message printed). */
+int cli_parse_regex_opt(cli_ctx *c, int argc, char **argv, const char **regex);
 /* A command family's subcommands ("topics create", "groups list", ...). */
 typedef struct cli_subcommand {
     const char *name;

@@ -544,27 +544,6 @@ static int named_groups(cli_ctx *c, cli_kadmin *a, int argc, char **argv, const 
     return rc;
 }
 
-/* Parses [--regex RE] GROUP... for describe and delete. */
-static int parse_groups(cli_ctx *c, int argc, char **argv, const char **regex)
-{
-    enum { OPT_REGEX = 1 };
-    static const struct option longopts[] = {
-        {"regex", required_argument, NULL, OPT_REGEX},
-        CLI_GLOBAL_LONGOPTS,
-        {0},
-    };
-    int opt;
-    cli_getopt_reset();
-    while ((opt = cli_getopt(c, argc, argv, "", longopts)) != CLI_GETOPT_END) {
-        if (opt == CLI_GETOPT_HELP)
-            return CLI_GETOPT_HELP;
-        if (opt == CLI_GETOPT_ERROR)
-            return CLI_USAGE;
-        *regex = optarg;
-    }
-    return CLI_OK;
-}
-
 static void free_ids(char **ids, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -580,7 +559,7 @@ static int groups_describe(cli_ctx *c, int argc, char **argv)
     cli_kadmin a = {0};
     c->prog = "strait groups describe";
     c->usage = usage_describe;
-    int rc = parse_groups(c, argc, argv, &regex);
+    int rc = cli_parse_regex_opt(c, argc, argv, &regex);
     if (rc != CLI_OK)
         return rc == CLI_GETOPT_HELP ? CLI_OK : rc;
     rc = named_groups(c, &a, argc, argv, regex, &ids, &n);
@@ -612,7 +591,7 @@ static int groups_delete(cli_ctx *c, int argc, char **argv)
     cli_kadmin a = {0};
     c->prog = "strait groups delete";
     c->usage = usage_delete;
-    int rc = parse_groups(c, argc, argv, &regex);
+    int rc = cli_parse_regex_opt(c, argc, argv, &regex);
     if (rc != CLI_OK)
         return rc == CLI_GETOPT_HELP ? CLI_OK : rc;
     rc = named_groups(c, &a, argc, argv, regex, &ids, &n);

@@ -180,27 +180,6 @@ static int named_topics(cli_ctx *c, cli_kadmin *a, int argc, char **argv, const 
     return rc;
 }
 
-/* Parses [--regex RE] NAME... for describe and delete; *regex set when given. */
-static int parse_names(cli_ctx *c, int argc, char **argv, const char **regex)
-{
-    enum { OPT_REGEX = 1 };
-    static const struct option longopts[] = {
-        {"regex", required_argument, NULL, OPT_REGEX},
-        CLI_GLOBAL_LONGOPTS,
-        {0},
-    };
-    int opt;
-    cli_getopt_reset();
-    while ((opt = cli_getopt(c, argc, argv, "", longopts)) != CLI_GETOPT_END) {
-        if (opt == CLI_GETOPT_HELP)
-            return CLI_GETOPT_HELP;
-        if (opt == CLI_GETOPT_ERROR)
-            return CLI_USAGE;
-        *regex = optarg;
-    }
-    return CLI_OK;
-}
-
 static int check_configs(cli_ctx *c, const cli_list *l)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -433,7 +412,7 @@ static int topics_list(cli_ctx *c, int argc, char **argv)
     cli_kadmin a = {0};
     c->prog = "strait topics list";
     c->usage = usage_list;
-    int rc = parse_names(c, argc, argv, &regex);
+    int rc = cli_parse_regex_opt(c, argc, argv, &regex);
     if (rc != CLI_OK)
         return rc == CLI_GETOPT_HELP ? CLI_OK : rc;
     if (optind < argc)
@@ -595,7 +574,7 @@ static int topics_describe(cli_ctx *c, int argc, char **argv)
     cli_kadmin a = {0};
     c->prog = "strait topics describe";
     c->usage = usage_describe;
-    int rc = parse_names(c, argc, argv, &regex);
+    int rc = cli_parse_regex_opt(c, argc, argv, &regex);
     if (rc != CLI_OK)
         return rc == CLI_GETOPT_HELP ? CLI_OK : rc;
     if (regex && optind < argc)
@@ -764,7 +743,7 @@ static int topics_delete(cli_ctx *c, int argc, char **argv)
     cli_kadmin a = {0};
     c->prog = "strait topics delete";
     c->usage = usage_delete;
-    int rc = parse_names(c, argc, argv, &regex);
+    int rc = cli_parse_regex_opt(c, argc, argv, &regex);
     if (rc != CLI_OK)
         return rc == CLI_GETOPT_HELP ? CLI_OK : rc;
     if (regex && optind < argc)
