@@ -6,8 +6,10 @@
  *
  * cluster_authorized_operations is computed only when asked for, as Kafka does: a bit
  * per ACL operation code (Kafka's AclOperation numbering, which st_acl_operation
- * follows) that the caller may perform on the cluster. Otherwise INT32_MIN, "not
- * provided". No authorization is needed to describe the cluster, as for Metadata.
+ * follows) that the caller may perform on the cluster, or 0 for a caller that may not
+ * DESCRIBE the cluster (Kafka's rule: a tenant user learns nothing of its cluster
+ * rights here). Otherwise INT32_MIN, "not provided". No authorization is needed to
+ * describe the cluster, as for Metadata.
  */
 #include <stdint.h>
 
@@ -38,7 +40,8 @@ int st_handle_describe_cluster(st_req *req)
     int32_t ops = AUTHORIZED_OPERATIONS_UNKNOWN;
     if (include_ops) {
         ops = 0;
-        for (size_t i = 0; i < sizeof cluster_ops / sizeof cluster_ops[0]; i++)
+        bool may_describe = st_authorize_cluster(req, ST_ACL_OP_DESCRIBE);
+        for (size_t i = 0; may_describe && i < sizeof cluster_ops / sizeof cluster_ops[0]; i++)
             if (st_authorize_cluster(req, cluster_ops[i]))
                 ops |= (int32_t)(1u << cluster_ops[i]);
     }

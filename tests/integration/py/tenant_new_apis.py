@@ -12,7 +12,8 @@ and about its own OWN.y and OWN.g (each group has committed offsets on its tenan
 topic and on the other tenant's):
 
   DescribeLogDirs v0-4   DESCRIBE on the cluster: no directory, v3+ CLUSTER_AUTHORIZATION_FAILED
-  DescribeCluster v0     answered (no ACL needed, as in Kafka), no topic or group in it
+  DescribeCluster v0     answered (no ACL needed, as in Kafka), no topic or group in it,
+                         authorized operations 0 (no DESCRIBE on the cluster)
   Metadata v12           by FOREIGN.y's id: UNKNOWN_TOPIC_ID with a null name; all topics:
                          OWN.* only
   OffsetFetch v8         FOREIGN.g: GROUP_AUTHORIZATION_FAILED, no topics; OWN.g with all
@@ -84,7 +85,17 @@ def describe_cluster(c, foreign):
     err = r.i16()
     check(err == 0, "DescribeCluster: error %d" % err)
     check(foreign.encode() not in r.d, "DescribeCluster names %s" % foreign)
-    print("tenant_new_apis: DescribeCluster v0 answered, nothing of %s in it" % foreign)
+    r.cstr(), r.cstr(), r.i32()
+    r.carray(lambda r: (r.i32(), r.cstr(), r.i32(), r.cstr(), r.tags()))
+    ops = r.i32()
+    r.tags()
+    r.done()
+    # As Kafka: without DESCRIBE on the cluster the operations are 0, though the tenant
+    # may IDEMPOTENT_WRITE there.
+    check(ops == 0, "DescribeCluster: authorized operations %#x for a user who may not "
+          "DESCRIBE the cluster, expected 0" % ops)
+    print("tenant_new_apis: DescribeCluster v0 answered (operations 0), nothing of %s in it" %
+          foreign)
 
 
 def metadata(c, own, foreign, foreign_id):
