@@ -48,8 +48,9 @@ char *grp_dup_cstr(const char *s)
 
 bool grp_str_is(st_str s, const char *c)
 {
+    /* A null wire string (ptr NULL) is "": memcmp may not be given NULL even for 0 bytes */
     size_t len = s.len > 0 ? (size_t)s.len : 0;
-    return strlen(c) == len && memcmp(c, s.ptr, len) == 0;
+    return strlen(c) == len && (len == 0 || memcmp(c, s.ptr, len) == 0);
 }
 
 /* strcmp order between a request string and a stored id. */

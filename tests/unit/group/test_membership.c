@@ -384,6 +384,29 @@ static void test_bad_instance_ids(void **state)
     st_broker_free(b);
 }
 
+static void test_null_protocol_name(void **state)
+{
+    /* A JoinGroup's protocol name may come null off the wire (a compact string of 0, the
+     * fuzzer's find): comparing it with a member's ("" once stored) must not pass NULL
+     * to memcmp (undefined behaviour; UBSan stops the broker built with it). */
+    st_broker *b = open_broker(0);
+    joiner j;
+    grp_join_result res;
+    join_seen j1 = {0}, j2 = {0};
+    make_join(&j, "c1", "", 10000, 500, false);
+    j.protos[0].name = NULL_STR;
+    j.a.nprotocols = 1;
+    assert_int_equal(grp_join(b->groups, &j.a, on_join, &j1, &res), ST_ERR__DEFERRED);
+    assert_true(run_until(b, &j1.called, 2000));
+    assert_int_equal(j1.error, 0);
+    make_join(&j, "c2", "", 10000, 500, false);
+    j.protos[0].name = NULL_STR;
+    j.a.nprotocols = 1;
+    int rc = grp_join(b->groups, &j.a, on_join, &j2, &res);
+    assert_true(rc == ST_ERR__DEFERRED || rc == 0);
+    st_broker_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +417,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_static_away_no_spin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_max_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_static_rejoin_without_instance_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_null_protocol_name, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
