@@ -30,35 +30,87 @@ typedef struct del_topic {
     size_t first, n; /* its partitions in parts[] */
 } del_topic;
 
-/* Does the consumer-protocol subscription (ConsumerProtocolSubscription: version int16,
- * topics [string], ...) in md name topic? Unparsable metadata subscribes to nothing. */
-static bool subscription_names(const uint8_t *md, size_t len, st_str topic)
+/* A topic the request names, for finding it by name (request order is kept in at). */
+typedef struct named {
+    st_str name;
+    size_t at;
+    bool subscribed;
+} named;
+
+static int cmp_name(st_str a, st_str b)
+{
+    if (a.len != b.len)
+        return a.len < b.len ? -1 : 1;
+    return a.len > 0 ? memcmp(a.ptr, b.ptr, (size_t)a.len) : 0;
+}
+
+static int cmp_named(const void *x, const void *y)
+{
+    const named *a = x, *b = y;
+    int c = cmp_name(a->name, b->name);
+    return c ? c : (a->at > b->at) - (a->at < b->at);
+}
+
+/* The first of the sorted names equal to name, or NULL. */
+static named *find_named(named *sorted, size_t n, st_str name)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_name(sorted[mid].name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && cmp_name(sorted[lo].name, name) == 0 ? &sorted[lo] : NULL;
+}
+
+/* Marks the sorted names that the consumer-protocol subscription (ConsumerProtocol-
+ * Subscription: version int16, topics [string], ...) in md names. Unparsable metadata
+ * subscribes to nothing. */
+static void mark_subscription(const uint8_t *md, size_t len, named *sorted, size_t n)
 {
     st_rd rd;
     st_rd_init(&rd, md, len);
     st_rd_i16(&rd); /* version: the topic list is first in every version */
-    int32_t n = st_rd_array(&rd, false, 2);
-    for (int32_t i = 0; i < n && !rd.err; i++) {
+    int32_t count = st_rd_array(&rd, false, 2);
+    for (int32_t i = 0; i < count && !rd.err; i++) {
         st_str t = st_rd_str(&rd, false);
-        if (!rd.err && t.len == topic.len &&
-            (t.len == 0 || memcmp(t.ptr, topic.ptr, (size_t)t.len) == 0))
-            return true;
+        named *hit = rd.err ? NULL : find_named(sorted, n, t);
+        if (hit)
+            hit->subscribed = true;
     }
-    return false;
 }
 
-/* Does any member of the (non-empty, consumer) group subscribe to topic? */
-static bool group_subscribes(const grp_group *grp, st_str topic)
+/* subscribed[t]: does some member of the (non-empty, consumer) group subscribe to the
+ * request's topic t? The request's names are sorted once and each member's subscription
+ * is read once, each of its names looked up: the work is the request's size and the
+ * members' metadata (each times a log), never their product — a request naming 40,000
+ * topics to a member subscribing to 40,000 held the loop 97 s when every topic was
+ * looked for in every subscription. */
+static void find_subscribed(const grp_group *grp, const del_topic *topics, size_t ntopics,
+                            bool *subscribed)
 {
+    named *sorted = grp_xcalloc(ntopics ? ntopics : 1, sizeof *sorted);
+    for (size_t t = 0; t < ntopics; t++)
+        sorted[t] = (named){topics[t].name, t, false};
+    qsort(sorted, ntopics, sizeof *sorted, cmp_named);
     for (size_t i = 0; i < grp->nmembers; i++) {
         const grp_member *m = grp->members[i];
         const grp_protocol *p = grp_member_protocol(m, grp->protocol);
         if (!p && m->nprotocols > 0)
             p = &m->protocols[0]; /* mid-rebalance: the first it offered */
-        if (p && subscription_names(p->metadata, p->metadata_len, topic))
-            return true;
+        if (p)
+            mark_subscription(p->metadata, p->metadata_len, sorted, ntopics);
     }
-    return false;
+    /* Only the first of equal names was marked: a topic named twice is subscribed both
+     * times. */
+    for (size_t k = 0; k < ntopics; k++) {
+        if (k > 0 && cmp_name(sorted[k].name, sorted[k - 1].name) == 0)
+            sorted[k].subscribed = sorted[k - 1].subscribed;
+        subscribed[sorted[k].at] = sorted[k].subscribed;
+    }
+    free(sorted);
 }
 
 static void write_answer(st_buf *out, int16_t error, const del_topic *topics, size_t ntopics,
@@ -108,6 +160,7 @@ int st_handle_offset_delete(st_req *req)
     st_groups *g = req->broker->groups;
     int16_t error = 0;
     grp_group *grp = NULL;
+    bool *subscribed = NULL;
     if (!st_authorize(req, ST_ACL_OP_DELETE, ST_ACL_RESOURCE_GROUP,
                       group_id.ptr ? group_id.ptr : "",
                       group_id.len > 0 ? (size_t)group_id.len : 0))
@@ -122,6 +175,9 @@ int st_handle_offset_delete(st_req *req)
         write_answer(out, error, NULL, 0, parts);
         goto out;
     }
+    subscribed = grp_xcalloc(ntopics ? ntopics : 1, sizeof *subscribed);
+    if (grp->nmembers > 0)
+        find_subscribed(grp, topics, ntopics, subscribed);
     for (size_t t = 0; t < ntopics; t++) {
         const del_topic *dt = &topics[t];
         int16_t e = 0;
@@ -129,7 +185,7 @@ int st_handle_offset_delete(st_req *req)
                           dt->name.ptr ? dt->name.ptr : "",
                           dt->name.len > 0 ? (size_t)dt->name.len : 0))
             e = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
-        else if (grp->nmembers > 0 && group_subscribes(grp, dt->name))
+        else if (subscribed[t])
             e = ST_ERR_GROUP_SUBSCRIBED_TO_TOPIC;
         for (size_t i = dt->first; i < dt->first + dt->n; i++) {
             parts[i].error = e;
@@ -142,6 +198,7 @@ int st_handle_offset_delete(st_req *req)
     grp_offsets_delete(g, grp, parts, nparts); /* may free grp */
     write_answer(out, 0, topics, ntopics, parts);
 out:
+    free(subscribed);
     free(topics);
     free(parts);
     return ST_REQ_DONE;

@@ -50,7 +50,8 @@ broker_log_since_start >"$ST_TMP/run.log"
 assert_contains "$ST_TMP/run.log" "DescribeConfigs: 99999 of 100000 resources named more than once" \
     "one line for the repeats"
 
-for case in metadata-ids offset-fetch-groups offset-fetch-partitions describe-groups; do
+for case in metadata-ids offset-fetch-groups offset-fetch-partitions describe-groups \
+    offset-delete-subscribed; do
     timeout 120 /usr/bin/python3 "$PY_DIR/heavy_answers.py" "$BOOTSTRAP" "$case" ||
         fail "heavy_answers.py $case (see above)"
 done

@@ -21,6 +21,11 @@ size prefix before reading it, so a broker that still amplifies fails fast:
   describe-groups   DescribeGroups v5 naming a Stable group whose member offered 100 KB of
                     metadata, 2,000 times: each repeat described in full (200 MB for a
                     6 KB request). Repeats now get INVALID_REQUEST.
+  offset-delete-subscribed  OffsetDelete naming 40,000 topics to a Stable consumer group
+                    whose member subscribes to 40,000 topics: each named topic was looked
+                    for by reading every member's whole subscription (1.6 x 10^9 compares
+                    on the loop, tens of seconds); the answer must come within 3 s, each
+                    subscribed topic GROUP_SUBSCRIBED_TO_TOPIC (86), the rest unknown (3).
 
 Exits 1 naming what failed; prints each case's request and answer sizes and time.
 """
@@ -191,8 +196,52 @@ def describe_groups(c):
           "INVALID_REQUEST" % (len(refused), n - 1))
 
 
+def offset_delete_subscribed(c):
+    n = 40000
+    subscribed = ["sub-%06d" % i for i in range(n)]
+    meta = i16(0) + array([string(t) for t in subscribed]) + i32(-1)
+    protos = carray([cstr("range") + cbytes(meta) + TAGS])
+    body = cstr("heavy-od") + i32(30000) + i32(30000) + cstr("") + cstr("heavy-od-inst")
+    body += cstr("consumer") + protos + cstr(None) + TAGS
+    r = c.call(11, 9, body, True, "JoinGroup")
+    r.i32()
+    err, gen = r.i16(), r.i32()
+    r.cstr(), r.cstr(), r.cstr(), r.bool()
+    me = r.cstr()
+    check(err == 0, "offset-delete-subscribed: JoinGroup error %d" % err)
+    err, _ = sync(c, "heavy-od", gen, me, "heavy-od-inst", [(me, b"")])
+    check(err == 0, "offset-delete-subscribed: SyncGroup error %d" % err)
+    # Every other name is one the member subscribes to (in reverse order), the rest not.
+    asked = [subscribed[n - 1 - i] if i % 2 == 0 else "not-%06d" % i for i in range(n)]
+    body = string("heavy-od") + array([string(t) + array([i32(0)]) for t in asked])
+    c.cid += 1
+    frame = i16(47) + i16(0) + i32(c.cid) + string("heavy-answers") + body
+    t0 = time.monotonic()
+    c.s.sendall(i32(len(frame)) + frame)
+    size = struct.unpack(">i", c.recv(4, "offset-delete-subscribed"))[0]
+    secs = time.monotonic() - t0
+    print("heavy_answers: offset-delete-subscribed: %d topics against a %d-topic "
+          "subscription answered in %.2f s" % (n, n, secs))
+    check(secs < 3.0, "offset-delete-subscribed: %.1f s to answer (each topic looked for in "
+          "every member's whole subscription?)" % secs)
+    r = Reader(c.recv(size, "offset-delete-subscribed"), "OffsetDelete v0")
+    check(r.i32() == c.cid, "offset-delete-subscribed: correlation id")
+    check(r.i16() == 0, "offset-delete-subscribed: group error")
+    r.i32()
+    topics = r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16()))))
+    r.done()
+    check([t[0] for t in topics] == asked, "offset-delete-subscribed: the answer's topics "
+          "are not the request's, in order")
+    want = [86 if i % 2 == 0 else 3 for i in range(n)]
+    got = [t[1][0][1] if len(t[1]) == 1 else None for t in topics]
+    bad = [(asked[i], got[i], want[i]) for i in range(n) if got[i] != want[i]]
+    check(not bad, "offset-delete-subscribed: %d topics with the wrong error (topic, got, "
+          "expected): %r" % (len(bad), bad[:3]))
+
+
 CASES = {"metadata-ids": metadata_ids, "offset-fetch-groups": offset_fetch_groups,
-         "offset-fetch-partitions": offset_fetch_partitions, "describe-groups": describe_groups}
+         "offset-fetch-partitions": offset_fetch_partitions, "describe-groups": describe_groups,
+         "offset-delete-subscribed": offset_delete_subscribed}
 
 
 def main():
