@@ -274,6 +274,9 @@ rd_kafka_event_t *cli_kadmin_wait(cli_kadmin *a, rd_kafka_event_type_t type, con
 /* Metadata of one topic, or of all (topic NULL); NULL after reporting. Caller frees it
  * with rd_kafka_metadata_destroy. */
 const struct rd_kafka_metadata *cli_kadmin_metadata(cli_kadmin *a, const char *topic);
+/* CLI_OK if the metadata lists broker `id` (its decimal text); else CLI_FAIL, reported
+ * (unless quiet) as "there is no broker ID in the cluster (its brokers: ...)". */
+int cli_kadmin_check_broker(const struct rd_kafka_metadata *md, const char *id, bool quiet);
 /* A partition's log start and end offsets. CLI_OK or CLI_FAIL (reported). */
 int cli_kadmin_watermarks(cli_kadmin *a, const char *topic, int32_t partition, int64_t *low,
                           int64_t *high);

@@ -353,6 +353,20 @@ static int alter_cluster_raw(cli_kadmin *a, const target *t, const entries *set)
     return rc;
 }
 
+/* A --broker ID the cluster lacks is an error naming its brokers (librdkafka waited its
+ * whole timeout, 30 s, for a broker that never comes, then said "Local: Timed out"). */
+static int check_broker(cli_kadmin *a, const target *t)
+{
+    if (t->type != RD_KAFKA_RESOURCE_BROKER || !t->name[0])
+        return CLI_OK;
+    const struct rd_kafka_metadata *md = cli_kadmin_metadata(a, NULL);
+    if (!md)
+        return CLI_FAIL;
+    int rc = cli_kadmin_check_broker(md, t->name, false);
+    rd_kafka_metadata_destroy(md);
+    return rc;
+}
+
 /* The target's configs, through librdkafka or (--cluster) strait's own request. */
 static int describe(cli_kadmin *a, const target *t, entries *out)
 {
@@ -484,7 +498,9 @@ static int configs_describe(cli_ctx *c, int argc, char **argv)
         return rc == CLI_GETOPT_HELP ? CLI_OK : rc;
     if (cli_kadmin_open(c, &a) != CLI_OK)
         return CLI_FAIL;
-    rc = describe(&a, &t, &e);
+    rc = check_broker(&a, &t);
+    if (rc == CLI_OK)
+        rc = describe(&a, &t, &e);
     if (rc == CLI_OK) {
         json_t *arr = json_array();
         static const char *const head[] = {"NAME", "VALUE", "SOURCE"};
@@ -622,7 +638,8 @@ static int configs_alter(cli_ctx *c, int argc, char **argv)
             goto out;
         }
     rc = CLI_FAIL;
-    if (cli_kadmin_open(c, &a) != CLI_OK || change(&a, &t, &sets, &dels) != CLI_OK)
+    if (cli_kadmin_open(c, &a) != CLI_OK || check_broker(&a, &t) != CLI_OK ||
+        change(&a, &t, &sets, &dels) != CLI_OK)
         goto out;
     if (c->json) {
         json_t *r = json_pack("{s:s,s:I,s:I}", "resource", t.label, "set", (json_int_t)sets.n,

@@ -6,6 +6,7 @@
  * Every call waits for its result on one queue with a bound (CLI_KADMIN_TIMEOUT_MS);
  * errors are worded for people: librdkafka's text for the code, never a field name.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,4 +192,18 @@ int cli_topic_partitions_arg(const cli_ctx *c, const char *text, char **topic, i
     }
     *topic = strndup(text, tlen);
     return CLI_OK;
+}
+
+int cli_kadmin_check_broker(const struct rd_kafka_metadata *md, const char *id, bool quiet)
+{
+    for (int i = 0; i < md->broker_cnt; i++)
+        if (atoi(id) == md->brokers[i].id)
+            return CLI_OK;
+    if (quiet)
+        return CLI_FAIL;
+    char ids[256] = "";
+    for (int i = 0, at = 0; i < md->broker_cnt && at < (int)sizeof ids - 16; i++)
+        at += snprintf(ids + at, sizeof ids - (size_t)at, "%s%d", i ? ", " : "", md->brokers[i].id);
+    return cli_fail("there is no broker %s in the cluster (its brokers: %s)", id,
+                    md->broker_cnt ? ids : "none");
 }

@@ -197,20 +197,9 @@ int cli_logdirs_collect(cli_kadmin *a, const struct rd_kafka_metadata *md, const
                                 "DescribeLogDirs call, and strait's own request does not do "
                                 "SASL or TLS): point --bootstrap at a plaintext listener");
     /* A broker asked for that the cluster does not have is an error, not an empty list. */
-    for (size_t k = 0; brokers && k < brokers->n; k++) {
-        bool known = false;
-        for (int i = 0; i < md->broker_cnt && !known; i++)
-            known = atoi(brokers->v[k]) == md->brokers[i].id;
-        if (!known) {
-            char ids[256] = "";
-            for (int i = 0, at = 0; i < md->broker_cnt && at < (int)sizeof ids - 16; i++)
-                at += snprintf(ids + at, sizeof ids - (size_t)at, "%s%d", i ? ", " : "",
-                               md->brokers[i].id);
-            return quiet ? CLI_FAIL
-                         : cli_fail("there is no broker %s in the cluster (its brokers: %s)",
-                                    brokers->v[k], ids);
-        }
-    }
+    for (size_t k = 0; brokers && k < brokers->n; k++)
+        if (cli_kadmin_check_broker(md, brokers->v[k], quiet) != CLI_OK)
+            return CLI_FAIL;
     build_request(md, topics ? topics : &none, &body, &len);
     int rc = CLI_OK;
     for (int i = 0; i < md->broker_cnt; i++) {

@@ -81,6 +81,11 @@ assert_contains "$out" '^log\.retention\.ms +7200000 +cluster$' "broker 0 shows 
 ok "broker alter" configs alter --broker 0 --set log.retention.ms=3600000
 ok "broker overrides" configs describe --broker 0 --overrides
 assert_eq "log.retention.ms 3600000 broker" "$(tail -n +2 "$out" | awk '{print $1, $2, $3}')" "a per-broker override"
+# A broker the cluster lacks is named at once (librdkafka waited its 30 s for it).
+t0=$(date +%s)
+refused "configs of a broker the cluster lacks" 1 '^strait: there is no broker 7 in the cluster \(its brokers: 0\)$' configs describe --broker 7
+refused "alter a broker the cluster lacks" 1 '^strait: there is no broker 7 in the cluster \(its brokers: 0\)$' configs alter --broker 7 --set log.retention.ms=1
+[ $(($(date +%s) - t0)) -lt 20 ] || fail "configs --broker 7 took $(($(date +%s) - t0)) s to refuse"
 
 # ---- delete-records and logdirs ----
 seq 1 50 | kst produce -t ops.a -p 0 2>"$err" || fail "produce to ops.a [0]: $(cat "$err")"
