@@ -26,6 +26,10 @@ size prefix before reading it, so a broker that still amplifies fails fast:
                     for by reading every member's whole subscription (1.6 x 10^9 compares
                     on the loop, tens of seconds); the answer must come within 3 s, each
                     subscribed topic GROUP_SUBSCRIBED_TO_TOPIC (86), the rest unknown (3).
+  list-groups-states  ListGroups v4 with a states filter of 500,000 names (3 MB) against
+                    2,000 groups: each group's state was compared with every name, twice
+                    (2 x 10^9 compares on the loop); the answer must come within 3 s and
+                    list the 2,000 Empty groups once each.
 
 Exits 1 naming what failed; prints each case's request and answer sizes and time.
 """
@@ -239,9 +243,47 @@ def offset_delete_subscribed(c):
           "expected): %r" % (len(bad), bad[:3]))
 
 
+def list_groups_states(c):
+    ngroups, nstates = 2000, 500000
+    create_topics(c, ["list-states"])
+    # The groups, by pipelined OffsetCommit v8 (one group each): Empty, with an offset.
+    frames = b""
+    for i in range(ngroups):
+        c.cid += 1
+        body = cstr("ls-%05d" % i) + i32(-1) + cstr("") + cstr(None)
+        body += carray([cstr("list-states") + carray([i32(0) + i64(1) + i32(-1) + cstr("") +
+                                                       TAGS]) + TAGS]) + TAGS
+        frame = i16(8) + i16(8) + i32(c.cid) + string("heavy-answers") + TAGS + body
+        frames += i32(len(frame)) + frame
+    c.s.sendall(frames)
+    for i in range(ngroups):
+        size = struct.unpack(">i", c.recv(4, "OffsetCommit"))[0]
+        c.recv(size, "OffsetCommit")
+    # No name but the last is a state; each as long as "Empty" so each compare reads it.
+    states = ["Emptx"] * (nstates - 1) + ["Empty"]
+    body = carray([cstr(s) for s in states]) + TAGS
+    size, secs = send(c, 16, 4, body)
+    print("heavy_answers: list-groups-states: %d states against %d groups answered in %.2f s" %
+          (nstates, ngroups, secs))
+    check(secs < 3.0, "list-groups-states: %.1f s to answer (each group's state compared with "
+          "every name of the filter?)" % secs)
+    r = read_rest(c, size, "list-groups-states")
+    r.i32()
+    check(r.i16() == 0, "list-groups-states: error")
+    listed = r.carray(lambda r: (r.cstr(), r.cstr(), r.cstr(), r.tags()))
+    r.tags()
+    r.done()
+    mine = sorted(x[0] for x in listed if x[0].startswith("ls-"))
+    check(mine == ["ls-%05d" % i for i in range(ngroups)] and
+          all(x[2] == "Empty" for x in listed),
+          "list-groups-states: %d of %d groups listed (states %r)" %
+          (len(mine), ngroups, sorted(set(x[2] for x in listed))))
+
+
 CASES = {"metadata-ids": metadata_ids, "offset-fetch-groups": offset_fetch_groups,
          "offset-fetch-partitions": offset_fetch_partitions, "describe-groups": describe_groups,
-         "offset-delete-subscribed": offset_delete_subscribed}
+         "offset-delete-subscribed": offset_delete_subscribed,
+         "list-groups-states": list_groups_states}
 
 
 def main():
