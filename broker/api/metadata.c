@@ -128,6 +128,51 @@ static st_topic *topic_by_id(const st_broker *b, id_index *ix, const uint8_t *id
     return NULL;
 }
 
+/* A requested topic and its place in the request, for finding repeats. */
+typedef struct asked_at {
+    asked_topic t;
+    int32_t at;
+} asked_at;
+
+/* By what names the topic (a name; for a null name, its id), then by position: equal
+ * neighbours are repeats, the first mention first. */
+static int cmp_asked(const void *x, const void *y)
+{
+    const asked_at *a = x, *b = y;
+    int c = (a->t.name.len < 0) - (b->t.name.len < 0);
+    if (!c && a->t.name.len < 0)
+        c = memcmp(a->t.id, b->t.id, 16);
+    else if (!c && a->t.name.len != b->t.name.len)
+        c = a->t.name.len < b->t.name.len ? -1 : 1;
+    else if (!c && a->t.name.len > 0)
+        c = memcmp(a->t.name.ptr, b->t.name.ptr, (size_t)a->t.name.len);
+    return c ? c : (a->at > b->at) - (a->at < b->at);
+}
+
+/* Marks repeat[i] for each topic named (or, by id, identified) earlier in the request,
+ * and returns how many are not repeats. Kafka answers each topic once; answering every
+ * repeat in full let an 88 KB request naming a 1,000-partition topic 4,000 times draw a
+ * 104 MB answer. n log n in the request's size. */
+static int32_t mark_repeats(const asked_topic *names, int32_t n, bool *repeat)
+{
+    asked_at *s = calloc(n > 0 ? (size_t)n : 1, sizeof *s);
+    if (s == NULL)
+        abort(); /* as st_buf */
+    for (int32_t i = 0; i < n; i++)
+        s[i] = (asked_at){names[i], i};
+    qsort(s, (size_t)n, sizeof *s, cmp_asked);
+    int32_t unique = 0;
+    for (int32_t k = 0; k < n; k++) {
+        /* the same topic as the one before it, position aside */
+        asked_at prev = k > 0 ? s[k - 1] : s[k];
+        prev.at = s[k].at;
+        repeat[s[k].at] = k > 0 && cmp_asked(&prev, &s[k]) == 0;
+        unique += !repeat[s[k].at];
+    }
+    free(s);
+    return unique;
+}
+
 /* One requested topic: found, auto-created, or an error entry. */
 static void answer_topic(st_req *req, st_buf *w, asked_topic asked, bool allow_auto, id_index *ids)
 {
@@ -272,9 +317,14 @@ int st_handle_metadata(st_req *req)
                 write_topic(w, flex, v, b->cfg.node_id, st_topics_at(b->topics, i));
     } else {
         id_index ids = {0};
-        st_wr_array(w, flex, n);
+        bool *repeat = calloc(n > 0 ? (size_t)n : 1, sizeof *repeat);
+        if (repeat == NULL)
+            abort(); /* as st_buf */
+        st_wr_array(w, flex, mark_repeats(names, n, repeat));
         for (int32_t i = 0; i < n; i++)
-            answer_topic(req, w, names[i], allow_auto, &ids);
+            if (!repeat[i])
+                answer_topic(req, w, names[i], allow_auto, &ids);
+        free(repeat);
         free(ids.sorted);
     }
     if (v >= 8 && v <= 10)

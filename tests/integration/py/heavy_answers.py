@@ -26,6 +26,11 @@ size prefix before reading it, so a broker that still amplifies fails fast:
                     for by reading every member's whole subscription (1.6 x 10^9 compares
                     on the loop, tens of seconds); the answer must come within 3 s, each
                     subscribed topic GROUP_SUBSCRIBED_TO_TOPIC (86), the rest unknown (3).
+  metadata-repeats  Metadata v12 naming one 1,000-partition topic 2,000 times by name and
+                    2,000 times by id (78 KB): each repeat was answered with every
+                    partition (27 KB each, 104 MB). Kafka answers each topic once; straitd
+                    answers each name and each id once: two entries, the answer under 16
+                    bytes per request byte.
   list-groups-states  ListGroups v4 with a states filter of 500,000 names (3 MB) against
                     2,000 groups: each group's state was compared with every name, twice
                     (2 x 10^9 compares on the loop); the answer must come within 3 s and
@@ -243,6 +248,37 @@ def offset_delete_subscribed(c):
           "expected): %r" % (len(bad), bad[:3]))
 
 
+def metadata_repeats(c):
+    create_topics(c, ["repeated"], partitions=1000)
+    body = carray([b"\0" * 16 + cstr("repeated") + TAGS])
+    r = c.call(3, 12, body + boolean(False) + boolean(False) + TAGS, True, "Metadata")
+    r.i32()
+    r.carray(lambda r: (r.i32(), r.cstr(), r.i32(), r.cstr(), r.tags()))
+    r.cstr(), r.i32()
+    tid = r.carray(lambda r: (r.i16(), r.cstr(), r.uuid()))[0][2]
+    n = 2000
+    entries = [b"\0" * 16 + cstr("repeated") + TAGS] * n + [tid + cstr(None) + TAGS] * n
+    body = uvarint(len(entries) + 1) + b"".join(entries) + boolean(False) + boolean(False)
+    r = bounded(c, "metadata-repeats", 3, 12, body + TAGS)
+    r.i32()
+    r.carray(lambda r: (r.i32(), r.cstr(), r.i32(), r.cstr(), r.tags()))
+    r.cstr(), r.i32()
+
+    def partition(r):
+        p = (r.i16(), r.i32(), r.i32(), r.i32(), r.carray(lambda r: r.i32()),
+             r.carray(lambda r: r.i32()), r.carray(lambda r: r.i32()))
+        r.tags()
+        return p
+    topics = r.carray(lambda r: (r.i16(), r.cstr(), r.uuid(), r.bool(), r.carray(partition),
+                                 r.i32(), r.tags()))
+    r.tags()
+    r.done()
+    check(len(topics) == 2 and all(t[0] == 0 and t[1] == "repeated" and t[2] == tid and
+                                   len(t[4]) == 1000 for t in topics),
+          "metadata-repeats: expected two entries (by name, by id) for the topic with its "
+          "1,000 partitions, got %d: %r" % (len(topics), [t[:3] for t in topics[:3]]))
+
+
 def list_groups_states(c):
     ngroups, nstates = 2000, 500000
     create_topics(c, ["list-states"])
@@ -283,7 +319,7 @@ def list_groups_states(c):
 CASES = {"metadata-ids": metadata_ids, "offset-fetch-groups": offset_fetch_groups,
          "offset-fetch-partitions": offset_fetch_partitions, "describe-groups": describe_groups,
          "offset-delete-subscribed": offset_delete_subscribed,
-         "list-groups-states": list_groups_states}
+         "list-groups-states": list_groups_states, "metadata-repeats": metadata_repeats}
 
 
 def main():
