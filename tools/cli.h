@@ -277,6 +277,10 @@ const struct rd_kafka_metadata *cli_kadmin_metadata(cli_kadmin *a, const char *t
 /* CLI_OK if the metadata lists broker `id` (its decimal text); else CLI_FAIL, reported
  * (unless quiet) as "there is no broker ID in the cluster (its brokers: ...)". */
 int cli_kadmin_check_broker(const struct rd_kafka_metadata *md, const char *id, bool quiet);
+/* Reports a topic's metadata error and returns CLI_FAIL: an unknown topic as "topic T
+ * does not exist (strait topics list shows the topics)", another error by its
+ * description. */
+int cli_kadmin_topic_error(const char *topic, rd_kafka_resp_err_t err);
 /* A partition's log start and end offsets. CLI_OK or CLI_FAIL (reported). */
 int cli_kadmin_watermarks(cli_kadmin *a, const char *topic, int32_t partition, int64_t *low,
                           int64_t *high);

@@ -384,7 +384,10 @@ static int describe(cli_kadmin *a, const target *t, entries *out)
     const rd_kafka_ConfigResource_t **rs =
         rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &nres);
     int rc = CLI_OK;
-    if (nres != 1 || rd_kafka_ConfigResource_error(rs[0])) {
+    if (nres == 1 && t->type == RD_KAFKA_RESOURCE_TOPIC &&
+        rd_kafka_ConfigResource_error(rs[0]) == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        rc = cli_kadmin_topic_error(t->name, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+    } else if (nres != 1 || rd_kafka_ConfigResource_error(rs[0])) {
         rc = cli_fail("%s: %s", t->label,
                       nres == 1 ? rd_kafka_ConfigResource_error_string(rs[0]) : "no answer");
     } else {

@@ -115,9 +115,8 @@ int cli_delete_records_main(cli_ctx *c, int argc, char **argv)
     if (cli_kadmin_open(c, &a) != CLI_OK || !(md = cli_kadmin_metadata(&a, topic)))
         goto out;
     if (md->topic_cnt != 1 || md->topics[0].err) {
-        cli_fail("topic \"%s\": %s", topic,
-                 rd_kafka_err2str(md->topic_cnt ? md->topics[0].err
-                                                : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+        cli_kadmin_topic_error(topic, md->topic_cnt ? md->topics[0].err
+                                                    : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
         goto out;
     }
     int count = md->topics[0].partition_cnt;

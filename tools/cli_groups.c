@@ -702,10 +702,9 @@ static int groups_delete_offsets(cli_ctx *c, int argc, char **argv)
             const struct rd_kafka_metadata *md = cli_kadmin_metadata(&a, topic);
             if (!md || md->topic_cnt != 1 || md->topics[0].err) {
                 if (md)
-                    cli_fail("topic \"%s\": %s", topic,
-                             rd_kafka_err2str(md->topic_cnt
-                                                  ? md->topics[0].err
-                                                  : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+                    cli_kadmin_topic_error(topic, md->topic_cnt
+                                                      ? md->topics[0].err
+                                                      : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
                 if (md)
                     rd_kafka_metadata_destroy(md);
                 free(topic);

@@ -313,10 +313,8 @@ static int add_topics(cli_ctx *c, cli_kadmin *a, const reset_opts *o, plan *p)
         if (!md) {
             rc = CLI_FAIL;
         } else if (md->topic_cnt != 1 || md->topics[0].err) {
-            rc =
-                cli_fail("topic \"%s\": %s", topic,
-                         rd_kafka_err2str(md->topic_cnt ? md->topics[0].err
-                                                        : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+            rc = cli_kadmin_topic_error(
+                topic, md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
         } else {
             int count = md->topics[0].partition_cnt;
             for (size_t k = 0; k < np && rc == CLI_OK; k++)

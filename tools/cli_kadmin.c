@@ -207,3 +207,10 @@ int cli_kadmin_check_broker(const struct rd_kafka_metadata *md, const char *id, 
     return cli_fail("there is no broker %s in the cluster (its brokers: %s)", id,
                     md->broker_cnt ? ids : "none");
 }
+
+int cli_kadmin_topic_error(const char *topic, rd_kafka_resp_err_t err)
+{
+    if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        return cli_fail("topic \"%s\" does not exist (strait topics list shows the topics)", topic);
+    return cli_fail("topic \"%s\": %s", topic, rd_kafka_err2str(err));
+}

@@ -271,7 +271,7 @@ int cli_logdirs_main(cli_ctx *c, int argc, char **argv)
         for (int i = 0; i < md->topic_cnt && !found; i++)
             found = strcmp(md->topics[i].topic, topics.v[k]) == 0 && !md->topics[i].err;
         if (!found) {
-            cli_fail("topic \"%s\" does not exist", topics.v[k]);
+            cli_kadmin_topic_error(topics.v[k], RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
             goto out;
         }
     }

@@ -497,8 +497,7 @@ static int describe_one(cli_kadmin *a, const char *name, json_t *all)
     json_t *configs = NULL, *dirs = json_array(), *parts = json_array();
     const struct rd_kafka_metadata_topic *t = md->topic_cnt == 1 ? &md->topics[0] : NULL;
     if (!t || t->err) {
-        cli_fail("topic \"%s\": %s", name,
-                 rd_kafka_err2str(t ? t->err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+        cli_kadmin_topic_error(name, t ? t->err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
         goto out;
     }
     if (cli_configs_topic(a, name, &configs) != CLI_OK)

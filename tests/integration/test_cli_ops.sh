@@ -86,6 +86,16 @@ t0=$(date +%s)
 refused "configs of a broker the cluster lacks" 1 '^strait: there is no broker 7 in the cluster \(its brokers: 0\)$' configs describe --broker 7
 refused "alter a broker the cluster lacks" 1 '^strait: there is no broker 7 in the cluster \(its brokers: 0\)$' configs alter --broker 7 --set log.retention.ms=1
 [ $(($(date +%s) - t0)) -lt 20 ] || fail "configs --broker 7 took $(($(date +%s) - t0)) s to refuse"
+# A topic that does not exist is said so, with where to look, by every command that
+# names one (they said "Broker: Unknown topic or partition", configs its name twice).
+nosuch='^strait: topic "ops\.nosuch" does not exist \(strait topics list shows the topics\)$'
+refused "configs of a missing topic" 1 "$nosuch" configs describe --topic ops.nosuch
+refused "alter a missing topic" 1 "$nosuch" configs alter --topic ops.nosuch --set retention.ms=1
+refused "describe a missing topic" 1 "$nosuch" topics describe ops.nosuch
+refused "delete-records of a missing topic" 1 "$nosuch" delete-records ops.nosuch --all
+refused "logdirs of a missing topic" 1 "$nosuch" logdirs --topic ops.nosuch
+refused "reset-offsets on a missing topic" 1 "$nosuch" groups reset-offsets ops-g --topic ops.nosuch --to-earliest
+refused "delete-offsets on a missing topic" 1 "$nosuch" groups delete-offsets ops-g --topic ops.nosuch
 
 # ---- delete-records and logdirs ----
 seq 1 50 | kst produce -t ops.a -p 0 2>"$err" || fail "produce to ops.a [0]: $(cat "$err")"
