@@ -449,24 +449,38 @@ int grp_offsets_delete_group(st_groups *g, grp_group *grp, char *err, size_t err
     return 0;
 }
 
+/* One tombstone per committed offset however often the request names it, as Kafka
+ * writes (a partition named 50,000 times made a 50,000-record batch that
+ * __consumer_offsets refused: INVALID_COMMIT_OFFSET_SIZE, nothing deleted), and the
+ * array compacted once rather than moved per deletion. */
 void grp_offsets_delete(st_groups *g, grp_group *grp, grp_commit *c, size_t n)
 {
     rec_set s = {ST_BUF_INIT, NULL, 0, 0};
+    bool *gone = grp_xcalloc(grp->noffsets ? grp->noffsets : 1, sizeof *gone);
     for (size_t i = 0; i < n; i++) {
-        if (c[i].error || !grp_offsets_find(grp, c[i].topic, c[i].partition))
+        bool found;
+        size_t k = c[i].error ? 0 : offset_slot(grp, c[i].topic, c[i].partition, &found);
+        if (c[i].error || !found || gone[k])
             continue;
+        gone[k] = true;
         put_offset_key(&s, grp->id, c[i].topic, c[i].partition);
         rec_done(&s, false);
     }
     int rc = append_set(g, grp->id, &s, NULL);
-    for (size_t i = 0; i < n; i++) {
-        if (c[i].error)
-            continue;
-        if (rc)
+    for (size_t i = 0; i < n && rc; i++)
+        if (!c[i].error)
             c[i].error = (int16_t)rc;
-        else
-            offset_del(grp, c[i].topic, c[i].partition);
+    size_t kept = 0;
+    for (size_t k = 0; k < grp->noffsets; k++) {
+        if (gone[k] && !rc) {
+            free(grp->offsets[k].topic);
+            free(grp->offsets[k].metadata);
+        } else {
+            grp->offsets[kept++] = grp->offsets[k];
+        }
     }
+    grp->noffsets = kept;
+    free(gone);
     rec_set_free(&s);
     maybe_forget(g, grp);
 }

@@ -51,7 +51,8 @@ assert_contains "$ST_TMP/run.log" "DescribeConfigs: 99999 of 100000 resources na
     "one line for the repeats"
 
 for case in metadata-ids offset-fetch-groups offset-fetch-partitions describe-groups \
-    offset-delete-subscribed list-groups-states metadata-repeats; do
+    offset-delete-subscribed list-groups-states metadata-repeats \
+    offset-delete-repeats; do
     timeout 120 /usr/bin/python3 "$PY_DIR/heavy_answers.py" "$BOOTSTRAP" "$case" ||
         fail "heavy_answers.py $case (see above)"
 done

@@ -31,6 +31,12 @@ size prefix before reading it, so a broker that still amplifies fails fast:
                     partition (27 KB each, 104 MB). Kafka answers each topic once; straitd
                     answers each name and each id once: two entries, the answer under 16
                     bytes per request byte.
+  offset-delete-repeats  OffsetDelete naming one committed partition 50,000 times (a
+                    250-character group id, a 249-character topic): a tombstone was written to
+                    __consumer_offsets per mention (about 27 MB of log for a 200 KB
+                    request). Kafka writes one; __consumer_offsets (its size by
+                    DescribeLogDirs v4) must grow by less than 64 KB, and every mention is
+                    answered 0.
   list-groups-states  ListGroups v4 with a states filter of 500,000 names (3 MB) against
                     2,000 groups: each group's state was compared with every name, twice
                     (2 x 10^9 compares on the loop); the answer must come within 3 s and
@@ -279,6 +285,51 @@ def metadata_repeats(c):
           "1,000 partitions, got %d: %r" % (len(topics), [t[:3] for t in topics[:3]]))
 
 
+def offsets_log_bytes(c):
+    """The bytes of __consumer_offsets' partitions, by DescribeLogDirs v4 (all topics)."""
+    r = c.call(35, 4, uvarint(0) + TAGS, True, "DescribeLogDirs")
+    r.i32()
+    check(r.i16() == 0, "DescribeLogDirs v4: error")
+    part = lambda r: (r.i32(), r.i64(), r.i64(), r.bool(), r.tags())[1]
+    dirs = r.carray(lambda r: (r.i16(), r.cstr(),
+                               r.carray(lambda r: (r.cstr(), r.carray(part), r.tags())),
+                               r.i64(), r.i64(), r.tags()))
+    r.tags()
+    r.done()
+    return sum(sum(sizes) for d in dirs for name, sizes, _ in d[2] if name == "__consumer_offsets")
+
+
+def offset_delete_repeats(c):
+    group, topic = "g" * 250, "t" * 249
+    create_topics(c, [topic])
+    commit(c, group, topic, [0], "")
+    before = offsets_log_bytes(c)
+    n = 50000
+    body = string(group) + array([string(topic) + array([i32(0)] * n)])
+    r = c.call(47, 0, body, False, "OffsetDelete")
+    check(r.i16() == 0, "offset-delete-repeats: group error")
+    r.i32()
+    topics = r.array(lambda r: (r.string(), r.array(lambda r: (r.i32(), r.i16()))))
+    r.done()
+    check(len(topics) == 1 and len(topics[0][1]) == n and
+          all(p == (0, 0) for p in topics[0][1]),
+          "offset-delete-repeats: expected %d partitions answered (0, 0), got %d: %r" %
+          (n, len(topics[0][1]) if topics else 0, sorted(set(topics[0][1]))[:3] if topics else []))
+    grown = offsets_log_bytes(c) - before
+    print("heavy_answers: offset-delete-repeats: __consumer_offsets grew %d bytes for %d "
+          "mentions" % (grown, n))
+    check(grown < 64 * 1024, "offset-delete-repeats: __consumer_offsets grew %d bytes (a "
+          "tombstone per mention?)" % grown)
+    r = c.call(9, 8, carray([cstr(group) + carray(None) + TAGS]) + boolean(False) + TAGS, True,
+               "OffsetFetch")
+    r.i32()
+    groups = r.carray(lambda r: (r.cstr(), r.carray(lambda r: (r.cstr(), r.carray(
+        lambda r: (r.i32(), r.i64(), r.i32(), r.cstr(), r.i16(), r.tags())), r.tags())),
+        r.i16(), r.tags()))
+    check(groups[0][2] == 0 and groups[0][1] == [], "offset-delete-repeats: the offset is still "
+          "committed: %r" % (groups[0][1][:1],))
+
+
 def list_groups_states(c):
     ngroups, nstates = 2000, 500000
     create_topics(c, ["list-states"])
@@ -319,7 +370,8 @@ def list_groups_states(c):
 CASES = {"metadata-ids": metadata_ids, "offset-fetch-groups": offset_fetch_groups,
          "offset-fetch-partitions": offset_fetch_partitions, "describe-groups": describe_groups,
          "offset-delete-subscribed": offset_delete_subscribed,
-         "list-groups-states": list_groups_states, "metadata-repeats": metadata_repeats}
+         "list-groups-states": list_groups_states, "metadata-repeats": metadata_repeats,
+         "offset-delete-repeats": offset_delete_repeats}
 
 
 def main():
