@@ -14,7 +14,8 @@
  * the handler then returns ST_ERR__DEFERRED and the last flush callback sends it.
  * Kafka flushes inside the append for acks=0 too, so an acks=0 request also waits
  * (holding the connection, which is the back-pressure a flush policy implies) and is
- * finished silently.
+ * finished silently. An append that finds the disk behind (disk_behind) holds the
+ * answer the same way, once per request, until st_log_await_writeback's callback.
  *
  * acks=0 has no response, so a producer can only learn of an error by losing its
  * connection: as Kafka does, any failed partition closes it (ST_REQ_CLOSE, after a
@@ -50,6 +51,7 @@ typedef struct flush_wait {
     size_t error_pos; /* where its error code sits in the response buffer */
     st_str topic;     /* points into the request frame, alive as long as the request */
     int32_t partition;
+    bool writeback; /* waits for the disk to catch up (st_log_await_writeback), no fsync */
 } flush_wait;
 
 /* A deferred produce: answered when `pending` drops to zero. */
@@ -225,6 +227,7 @@ int st_handle_produce(st_req *req)
     bool v5 = req->api_version >= 5;
     int64_t now_ms = st_wall_ms();
     produce_flush *pf = NULL;
+    int disk_waits = 0;     /* appends that found the disk behind: one wait covers all */
     int failed = 0;         /* partitions with an error, for acks=0 */
     int failed_storage = 0; /* of which KAFKA_STORAGE_ERROR (the log has said why) */
     char first_failure[320] = "";
@@ -268,7 +271,8 @@ int st_handle_produce(st_req *req)
                              st_err_name(rc));
                 continue;
             }
-            if (res.flush_needed) {
+            bool disk_wait = res.disk_behind && !res.flush_needed && !disk_waits++;
+            if (res.flush_needed || disk_wait) {
                 if (!pf) {
                     pf = malloc(sizeof *pf + nparts * sizeof(flush_wait));
                     if (!pf)
@@ -277,8 +281,8 @@ int st_handle_produce(st_req *req)
                     pf->acks = acks;
                     pf->nwaits = 0;
                 }
-                pf->waits[pf->nwaits++] =
-                    (flush_wait){pf, topic->partitions[index].log, error_pos, name, index};
+                pf->waits[pf->nwaits++] = (flush_wait){
+                    pf, topic->partitions[index].log, error_pos, name, index, disk_wait};
             }
         }
     }
@@ -314,8 +318,12 @@ int st_handle_produce(st_req *req)
     /* One extra count held while issuing, so a callback that runs synchronously cannot
      * finish the request under us. */
     pf->pending = pf->nwaits + 1;
-    for (size_t i = 0; i < pf->nwaits; i++)
-        st_log_flush_async(pf->waits[i].log, on_flushed, &pf->waits[i]);
+    for (size_t i = 0; i < pf->nwaits; i++) {
+        if (pf->waits[i].writeback)
+            st_log_await_writeback(pf->waits[i].log, on_flushed, &pf->waits[i]);
+        else
+            st_log_flush_async(pf->waits[i].log, on_flushed, &pf->waits[i]);
+    }
     if (--pf->pending == 0) {
         free(pf);
         return acks == 0 ? ST_REQ_SILENT : ST_REQ_DONE;

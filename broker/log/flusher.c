@@ -14,6 +14,9 @@
  *
  * A second thread, started on first use, runs long background jobs (compaction passes,
  * cleaner_int.h) one at a time, so a pass never delays an fsync a producer waits for.
+ * A third starts the kernel's writeback of filled segment ranges early and holds
+ * producers back when the disk falls behind (writeback.c): it never waits behind an
+ * fsync, nor an fsync behind it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +46,7 @@ struct st_flusher {
     pthread_cond_t bg_wake;
     st_bg_job *bg_head, *bg_tail;
     st_ratelog meta_lines; /* loop thread only: see st_flusher_meta_lines */
+    st_writeback *writeback;
 };
 
 static int fsync_dir(const char *dir_path)
@@ -192,6 +196,10 @@ st_flusher *st_flusher_new(st_post_fn *post, void *post_ctx, char *err, size_t e
         snprintf(err, errlen, "flusher: out of memory");
         return NULL;
     }
+    if (!(f->writeback = st_writeback_new(post, post_ctx, err, errlen))) {
+        free(f);
+        return NULL;
+    }
     f->post = post;
     f->post_ctx = post_ctx;
     f->meta_lines = (st_ratelog)ST_RATELOG_INIT(ST_STORAGE_LINE_INTERVAL_MS);
@@ -201,6 +209,7 @@ st_flusher *st_flusher_new(st_post_fn *post, void *post_ctx, char *err, size_t e
     int rc = pthread_create(&f->thread, NULL, flusher_main, f);
     if (rc != 0) {
         snprintf(err, errlen, "flusher: cannot start its thread: %s", strerror(rc));
+        st_writeback_free(f->writeback);
         pthread_cond_destroy(&f->wake);
         pthread_cond_destroy(&f->bg_wake);
         pthread_mutex_destroy(&f->lock);
@@ -224,6 +233,22 @@ void st_flusher_submit(st_flusher *f, st_flush_req *req)
     pthread_mutex_unlock(&f->lock);
 }
 
+st_writeback *st_flusher_writeback(st_flusher *f)
+{
+    return f->writeback;
+}
+
+void st_flusher_writeback_stats(st_flusher *f, st_writeback_stats *out)
+{
+    st_writeback_get_stats(f->writeback, out);
+}
+
+void st_flusher_set_writeback(st_flusher *f, int64_t limit_bytes, int64_t max_wait_ms,
+                              int64_t sample_ms)
+{
+    st_writeback_configure(f->writeback, limit_bytes, max_wait_ms, sample_ms);
+}
+
 st_ratelog *st_flusher_meta_lines(st_flusher *f)
 {
     return &f->meta_lines;
@@ -245,6 +270,7 @@ void st_flusher_free(st_flusher *f)
     bool bg = f->bg_started;
     pthread_mutex_unlock(&f->lock);
     pthread_join(f->thread, NULL);
+    st_writeback_free(f->writeback); /* after the fsyncs: it answers its waiters */
     if (bg)
         pthread_join(f->bg_thread, NULL); /* after the logs detached, jobs end quickly */
     pthread_cond_destroy(&f->wake);

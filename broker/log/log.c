@@ -621,6 +621,35 @@ static int write_full(int fd, const uint8_t *p, size_t n, int64_t pos)
     return 0;
 }
 
+/* After an append of len bytes to seg: counts them as dirty, hands every filled chunk of
+ * whole pages to the writeback thread, and says whether the producer should wait. */
+static bool writeback_after_append(st_log *log, st_segment *seg, size_t len)
+{
+    if (!log->flusher)
+        return false;
+    st_writeback *wb = st_flusher_writeback(log->flusher);
+    st_writeback_note_append(wb, (int64_t)len);
+    if (seg->writeback_pos > seg->size)
+        seg->writeback_pos = seg->size; /* truncated since */
+    if (seg->size - seg->writeback_pos >= ST_WRITEBACK_CHUNK + 65536) {
+        /* whole pages (of any size up to 64 KiB): the one still being filled is never
+         * under writeback, so appending to it never waits for the disk */
+        int64_t to = seg->size & ~(int64_t)65535;
+        st_writeback_submit(wb, seg->file, seg->writeback_pos, to);
+        seg->writeback_pos = to;
+    }
+    return st_writeback_behind(wb);
+}
+
+void st_log_await_writeback(st_log *log, st_log_flushed_cb *cb, void *arg)
+{
+    if (!log->flusher) {
+        cb(arg, 0);
+        return;
+    }
+    st_writeback_await(st_flusher_writeback(log->flusher), cb, arg);
+}
+
 /* What the topic's settings ask of a produced record set at now_ms. */
 static void append_policy(const st_log *log, int64_t now_ms, st_batch_policy *pol)
 {
@@ -816,6 +845,7 @@ int st_log_append_with(st_log *log, st_batch_ws *ws, uint8_t *records, size_t le
         st_producers_append(log, records, len, now_ms);
     act->size += (int64_t)len;
     log->total_size += (int64_t)len;
+    res->disk_behind = writeback_after_append(log, act, len);
     res->base_offset = log->end_offset;
     log->end_offset = offset;
     res->last_offset = offset - 1;

@@ -63,6 +63,8 @@ typedef struct st_append_result {
     int64_t log_start_offset;
     int64_t records;   /* records appended */
     bool flush_needed; /* flush.messages reached: acknowledge after a flush */
+    bool disk_behind;  /* the machine's dirty pages are near the kernel's throttle point:
+                        * hold the answer until st_log_await_writeback's callback */
     bool duplicate;    /* idempotent retry of cached batches: nothing was written;
                         * base/last_offset are the original ones (answer NONE with them) */
     char why[200];     /* on error: what was wrong with the batch */
@@ -184,11 +186,37 @@ typedef void st_log_flushed_cb(void *arg, int err);
 /* Asks for an fsync of everything appended so far; group-committed (see above). */
 void st_log_flush_async(st_log *log, st_log_flushed_cb *cb, void *arg);
 
+/* Calls cb(arg, 0) on the loop thread once the machine's dirty pages are back below the
+ * writeback limit, or after the longest wait (500 ms by default) if they are not: what a
+ * produce whose append said disk_behind waits for before it is answered, so producers
+ * slow to the disk's pace instead of the loop sleeping in the kernel (writeback.c).
+ * Without a flusher, cb runs at once. */
+void st_log_await_writeback(st_log *log, st_log_flushed_cb *cb, void *arg);
+
 /* The flusher thread. `post` must run fn(arg) on the loop thread soon (thread-safe,
- * e.g. st_loop_post); the flusher calls it for completions. */
+ * e.g. st_loop_post); the flusher calls it for completions. It also owns the writeback
+ * thread (writeback.c). */
 typedef void st_post_fn(void *post_ctx, void (*fn)(void *arg), void *arg);
 st_flusher *st_flusher_new(st_post_fn *post, void *post_ctx, char *err, size_t errlen);
-/* Finishes queued fsyncs, joins the threads (fsync and compaction), frees. */
+/* Finishes queued fsyncs, joins the threads (fsync, writeback and compaction), frees. */
 void st_flusher_free(st_flusher *f);
+
+/* What the writeback thread did and sees (writeback.c); counters since the start. */
+typedef struct st_writeback_stats {
+    uint64_t started_bytes; /* segment bytes whose writeback was started early */
+    uint64_t waits;         /* produce answers held because the disk was behind */
+    uint64_t waits_expired; /* of which answered at the longest wait, still behind */
+    uint64_t waited_ms;     /* time those answers were held, in total */
+    int64_t dirty_bytes;    /* the machine's dirty + writeback bytes at the last sample */
+    int64_t limit_bytes;    /* from there on answers wait (0: never) */
+    bool behind;            /* past the limit now */
+} st_writeback_stats;
+void st_flusher_writeback_stats(st_flusher *f, st_writeback_stats *out);
+/* Overrides the limit (bytes of the machine's dirty + writeback pages; 0: computed from
+ * the kernel's vm.dirty_* settings, the default; -1: never hold answers), the longest
+ * wait (ms; -1 keeps it, 500 by default) and how often the machine's dirty pages are
+ * read while writes go on (ms; 0: 50). For tests and operators who know their disk. */
+void st_flusher_set_writeback(st_flusher *f, int64_t limit_bytes, int64_t max_wait_ms,
+                              int64_t sample_ms);
 
 #endif

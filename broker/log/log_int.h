@@ -96,6 +96,36 @@ st_ratelog *st_flusher_meta_lines(st_flusher *f);
  * errno text. Returns 0 or ST_ERR_KAFKA_STORAGE_ERROR. Borrows everything. */
 int st_fsync_all(st_fileref **files, int n, const char *dir_path);
 
+/* --- writeback.c: early writeback and back-pressure (see the file) --- */
+
+typedef struct st_writeback st_writeback;
+/* A partition hands its active segment to writeback every this many bytes. */
+#define ST_WRITEBACK_CHUNK ((int64_t)1 << 20)
+
+/* Starts the thread; NULL with err filled if it cannot. */
+st_writeback *st_writeback_new(st_post_fn *post, void *post_ctx, char *err, size_t errlen);
+/* Starts what is queued, answers every waiter, joins the thread, frees. NULL ignored. */
+void st_writeback_free(st_writeback *wb);
+/* The flusher's writeback (flusher.c owns it). */
+st_writeback *st_flusher_writeback(st_flusher *f);
+/* Loop thread: bytes just appended (they count as dirty until the next sample). */
+void st_writeback_note_append(st_writeback *wb, int64_t bytes);
+/* Loop thread: starts the kernel's writeback of [from, to) of file (borrowed; the
+ * thread takes its own reference). Does not wait. */
+void st_writeback_submit(st_writeback *wb, st_fileref *file, int64_t from, int64_t to);
+/* Any thread: are the machine's dirty + writeback pages past the limit? Atomics only. */
+bool st_writeback_behind(st_writeback *wb);
+/* Loop thread: cb(arg, 0) is posted once not behind, or after the longest wait. */
+void st_writeback_await(st_writeback *wb, st_log_flushed_cb *cb, void *arg);
+/* See st_flusher_set_writeback. */
+void st_writeback_configure(st_writeback *wb, int64_t limit_bytes, int64_t max_wait_ms,
+                            int64_t sample_ms);
+void st_writeback_get_stats(st_writeback *wb, st_writeback_stats *out);
+/* The kernel's freerun point in bytes — (dirty threshold + background threshold) / 2
+ * from /proc/sys/vm/dirty_* and /proc/meminfo — above which writers are throttled; -1
+ * if /proc does not say. */
+int64_t st_writeback_freerun_bytes(void);
+
 /* --- storage.c: write failures (disk full) --- */
 
 /* At most one log line per partition per this interval about its write failures. */

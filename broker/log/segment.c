@@ -104,6 +104,7 @@ st_segment *st_segment_new(int64_t base, int64_t size)
         return NULL;
     s->base = base;
     s->size = size;
+    s->writeback_pos = size; /* what exists already is the kernel's business */
     s->end_offset = base;
     s->max_ts = -1;
     s->max_ts_rel = -1;

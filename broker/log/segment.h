@@ -52,6 +52,7 @@ typedef struct st_segment {
     int64_t max_ts;                     /* largest maxTimestamp, -1 when empty */
     int64_t max_ts_rel;                 /* relative offset of the batch that has it */
     int64_t bytes_since_index;          /* bytes appended since the last index entry */
+    int64_t writeback_pos;              /* .log bytes handed to early writeback (writeback.c) */
     int64_t roll_ts;                    /* first batch's maxTimestamp (segment.ms), -1 unknown */
     int64_t created_ms;                 /* wall clock when this object was made (segment.ms without
                                          * timestamps: Kafka counts from the segment's creation or load) */
