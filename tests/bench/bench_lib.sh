@@ -137,3 +137,45 @@ json_num() {
 
 # calc EXPR: floating point arithmetic (awk), printed with up to 2 decimals.
 calc() { awk "BEGIN { v = $1; printf (v == int(v) ? \"%d\" : \"%.2f\"), v }"; }
+
+# dirty_mib: the machine's dirty + under-writeback page cache now, in MiB.
+dirty_mib() { awk '/^(Dirty|Writeback):/ { kib += $2 } END { printf "%d", kib / 1024 }' /proc/meminfo; }
+
+# wait_clean_memory MIB: waits (up to 180 s) until dirty + writeback is below MIB, so a
+# run does not start in what the previous one left for the disk.
+wait_clean_memory() {
+    local i
+    for i in $(seq 1800); do
+        [ "$(dirty_mib)" -lt "$1" ] && return 0
+        sleep 0.1
+    done
+    bench_log "note: still $(dirty_mib) MiB dirty or under writeback after 180 s"
+}
+
+# dirty_watch_start FILE / dirty_watch_stop / dirty_watch_max_mib FILE: samples dirty +
+# writeback (MiB) 10 times a second into FILE while runs go on.
+dirty_watch_start() {
+    (while :; do dirty_mib; echo; sleep 0.1; done >"$1") &
+    DIRTY_WATCH_PID=$!
+    BENCH_PIDS+=("$DIRTY_WATCH_PID")
+}
+dirty_watch_stop() {
+    kill -TERM "$DIRTY_WATCH_PID" 2>/dev/null || true
+    wait "$DIRTY_WATCH_PID" 2>/dev/null || true
+}
+dirty_watch_max_mib() { sort -n "$1" | tail -n1; }
+
+# loop_states_start PID SECONDS FILE: samples the main (event loop) thread of PID 20
+# times a second for SECONDS: "state wchan" a line (bash builtins only, so the sampler
+# costs next to nothing). Sets LOOP_STATES_PID.
+loop_states_start() {
+    local pid=$1 n=$(($2 * 20)) out=$3
+    (for _ in $(seq "$n"); do
+        read -r stat <"/proc/$pid/task/$pid/stat" || break
+        read -r wchan <"/proc/$pid/task/$pid/wchan" || true
+        stat=${stat##*) }
+        echo "loop ${stat%% *} ${wchan:-?}"
+        sleep 0.05
+    done >"$out" 2>/dev/null) &
+    LOOP_STATES_PID=$!
+}
