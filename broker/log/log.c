@@ -101,6 +101,18 @@ static int ensure_loaded(st_log *log, st_segment *s)
     return rc;
 }
 
+/* True when the log holds nothing a checkpoint or an fsync could keep: one empty
+ * segment at the start offset, never written. st_log_open makes the same state from an
+ * empty directory, so such a partition needs neither: closing 100,000 new partitions
+ * would otherwise cost three fsyncs each (the directory, and the checkpoint's file and
+ * rename) — minutes of shutdown. */
+static bool holds_nothing(const st_log *log)
+{
+    const st_segment *act = st_log_active(log);
+    return log->nsegs == 1 && act->size == 0 && log->start_offset == act->base &&
+           log->end_offset == act->base && !log->producers && log->ndeleted == 0;
+}
+
 void st_log_write_checkpoint(st_log *log)
 {
     st_checkpoint c = {
@@ -114,6 +126,8 @@ void st_log_write_checkpoint(st_log *log)
     /* An idle partition's close must not cost an fsync: 10,000 of them would. */
     if (log->saved_valid && memcmp(&c, &log->saved, sizeof c) == 0)
         return;
+    if (!log->saved_valid && holds_nothing(log))
+        return; /* nothing to say that the empty directory does not */
     if (st_checkpoint_write(log->dir, &c) < 0) {
         st_log_storage_failed(log, false, errno, "writing %s", ST_CHECKPOINT_NAME);
         return;
@@ -161,71 +175,120 @@ static int cmp_segment(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Lists the segments (a stat per .log), notes producer snapshots and drops leftovers:
- * index files without a .log and unfinished checkpoint and snapshot writes. */
-static int list_segments(st_log *log, char *err, size_t errlen)
+static bool ends_with(const char *s, const char *suffix)
 {
-    DIR *d = opendir(log->dir);
-    if (!d) {
-        snprintf(err, errlen, "%s: cannot list: %s", log->dir, strerror(errno));
-        return -1;
+    size_t n = strlen(s), k = strlen(suffix);
+    return n > k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Handles a name of the directory other than a .log, once the segments are sorted:
+ * notes producer snapshots and drops leftovers — index files without a .log,
+ * unfinished snapshot writes, deleted segments' files still waiting at a crash. */
+static int note_other(st_log *log, int dir_fd, const char *name, char *err, size_t errlen)
+{
+    int64_t base;
+    const char *ext;
+    if (!parse_name(name, &base, &ext))
+        return 0;
+    if (strcmp(ext, ST_SNAPSHOT_EXT) == 0) {
+        if (st_producers_note_snapshot(log, base) < 0) {
+            snprintf(err, errlen, "%s: out of memory", log->dir);
+            return -1;
+        }
+        return 0;
     }
+    if (strcmp(ext, ST_SNAPSHOT_EXT ".tmp") == 0 || ends_with(ext, ST_DELETED_SUFFIX)) {
+        unlinkat(dir_fd, name, 0);
+        return 0;
+    }
+    int i = find_segment(log, base);
+    if (log->nsegs == 0 || log->segs[i]->base != base) {
+        st_warn("%s: deleting %s, which has no .log", log->dir, name);
+        unlinkat(dir_fd, name, 0);
+    }
+    return 0;
+}
+
+/*
+ * Lists the segments (a stat per .log) in one pass over the directory, keeping the
+ * other names for note_other once the segments are sorted; notes whether a checkpoint
+ * is there (*have_checkpoint), so a partition without one is not asked for it. Sets
+ * *leftovers and stops early when a compaction that did not finish left .swap or
+ * .cleaned files: st_cleaner_recover must settle them before anything is listed. 100,000
+ * partitions start in one readdir each this way (it was a mkdir, two listings and a
+ * failed open each).
+ */
+static int list_segments(st_log *log, DIR *d, bool *have_checkpoint, bool *leftovers, char *err,
+                         size_t errlen)
+{
     int rc = 0;
+    char **others = NULL;
+    size_t nothers = 0, cap = 0;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    *have_checkpoint = *leftovers = false;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
         int64_t base;
-        const char *ext;
+        const char *ext, *name = e->d_name;
         struct stat st;
-        if (strcmp(e->d_name, ST_CHECKPOINT_NAME ".tmp") == 0)
-            unlinkat(dirfd(d), e->d_name, 0);
-        if (!parse_name(e->d_name, &base, &ext) || strcmp(ext, "log") != 0)
+        if (strcmp(name, ST_CHECKPOINT_NAME) == 0) {
+            *have_checkpoint = true;
             continue;
-        if (fstatat(dirfd(d), e->d_name, &st, 0) < 0) {
-            snprintf(err, errlen, "%s/%s: %s", log->dir, e->d_name, strerror(errno));
-            rc = -1;
+        }
+        if (strcmp(name, ST_CHECKPOINT_NAME ".tmp") == 0)
+            unlinkat(dirfd(d), name, 0);
+        if (!parse_name(name, &base, &ext))
+            continue;
+        if (ends_with(ext, ".swap") || ends_with(ext, ".cleaned")) {
+            *leftovers = true;
+            break;
+        }
+        if (strcmp(ext, "log") != 0) {
+            if (nothers == cap) {
+                cap = cap ? cap * 2 : 8;
+                char **p = realloc(others, cap * sizeof *p);
+                if (!p) {
+                    rc = -1;
+                    break;
+                }
+                others = p;
+            }
+            if (!(others[nothers] = strdup(name)))
+                rc = -1;
+            else
+                nothers++;
+            continue;
+        }
+        if (fstatat(dirfd(d), name, &st, 0) < 0) {
+            snprintf(err, errlen, "%s/%s: %s", log->dir, name, strerror(errno));
+            rc = -2;
             break;
         }
         st_segment *s = st_segment_new(base, st.st_size);
         if (!s || push_segment(log, s) < 0) {
             st_segment_free(s);
-            snprintf(err, errlen, "%s: out of memory", log->dir);
             rc = -1;
-            break;
         }
     }
+    if (rc == -1)
+        snprintf(err, errlen, "%s: out of memory", log->dir);
     if (rc == 0 && log->nsegs > 1)
         qsort(log->segs, (size_t)log->nsegs, sizeof *log->segs, cmp_segment);
-    rewinddir(d);
-    while (rc == 0 && (e = readdir(d)) != NULL) {
-        int64_t base;
-        const char *ext;
-        if (!parse_name(e->d_name, &base, &ext) || strcmp(ext, "log") == 0)
-            continue;
-        if (strcmp(ext, ST_SNAPSHOT_EXT) == 0) {
-            if (st_producers_note_snapshot(log, base) < 0) {
-                snprintf(err, errlen, "%s: out of memory", log->dir);
-                rc = -1;
-            }
-            continue;
-        }
-        if (strcmp(ext, ST_SNAPSHOT_EXT ".tmp") == 0) {
-            unlinkat(dirfd(d), e->d_name, 0);
-            continue;
-        }
-        size_t elen = strlen(ext), slen = strlen(ST_DELETED_SUFFIX);
-        if (elen > slen && strcmp(ext + elen - slen, ST_DELETED_SUFFIX) == 0) {
-            /* a deleted segment's file still waiting file.delete.delay.ms at a crash */
-            unlinkat(dirfd(d), e->d_name, 0);
-            continue;
-        }
-        int i = find_segment(log, base);
-        if (log->nsegs == 0 || log->segs[i]->base != base) {
-            st_warn("%s: deleting %s, which has no .log", log->dir, e->d_name);
-            unlinkat(dirfd(d), e->d_name, 0);
-        }
+    for (size_t i = 0; i < nothers; i++) {
+        if (rc == 0 && !*leftovers)
+            rc = note_other(log, dirfd(d), others[i], err, errlen);
+        free(others[i]);
     }
-    closedir(d);
-    return rc;
+    free(others);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Opens the partition directory for listing, creating it (and its parents) if missing. */
+static DIR *open_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d && errno == ENOENT && mkdir_p(dir) == 0)
+        d = opendir(dir);
+    return d;
 }
 
 /* Drops segments from index `from` on (their data no longer follows on). */
@@ -305,23 +368,46 @@ st_log *st_log_open(const char *dir, const st_log_config *cfg, bool clean, st_fl
     log->flusher = flusher;
     log->dirty_since_ms = -1;
     st_log_storage_init(log);
-    if (mkdir_p(dir) < 0) {
-        snprintf(err, errlen, "%s: cannot create the partition directory: %s", dir,
+    DIR *d = open_dir(dir);
+    bool have_ck_file, leftovers;
+    if (!d) {
+        snprintf(err, errlen, "%s: cannot create or list the partition directory: %s", dir,
                  strerror(errno));
         goto fail;
     }
-    /* A crash in the middle of a compaction swap leaves .swap/.cleaned files: settle
-     * them before the segments are listed (cleaner.c explains the order). */
-    if (st_cleaner_recover(dir, err, errlen) < 0)
+    int list_rc = list_segments(log, d, &have_ck_file, &leftovers, err, errlen);
+    closedir(d);
+    if (list_rc == 0 && leftovers) {
+        /* A crash in the middle of a compaction swap left .swap/.cleaned files: settle
+         * them before the segments are listed (cleaner.c explains the order). */
+        for (int i = 0; i < log->nsegs; i++)
+            st_segment_free(log->segs[i]);
+        log->nsegs = 0;
+        log->total_size = 0;
+        if (st_cleaner_recover(dir, err, errlen) < 0)
+            goto fail;
+        if (!(d = opendir(dir))) {
+            snprintf(err, errlen, "%s: cannot list: %s", dir, strerror(errno));
+            goto fail;
+        }
+        list_rc = list_segments(log, d, &have_ck_file, &leftovers, err, errlen);
+        closedir(d);
+        if (list_rc == 0 && leftovers) {
+            snprintf(err, errlen,
+                     "%s: files of an unfinished compaction are still there after "
+                     "recovery (see the lines above): remove them by hand",
+                     dir);
+            goto fail;
+        }
+    }
+    if (list_rc < 0)
         goto fail;
     st_checkpoint ck;
     char why[300];
-    int ck_rc = st_checkpoint_read(dir, &ck, why, sizeof why);
+    int ck_rc = have_ck_file ? st_checkpoint_read(dir, &ck, why, sizeof why) : 1;
     if (ck_rc < 0)
         st_warn("%s: %s; ignoring the checkpoint", dir, why);
     bool have_ck = ck_rc == 0;
-    if (list_segments(log, err, errlen) < 0)
-        goto fail;
 
     if (log->nsegs == 0) {
         int64_t base = have_ck ? ck.end_offset : 0;
@@ -339,6 +425,10 @@ st_log *st_log_open(const char *dir, const st_log_config *cfg, bool clean, st_fl
         if (have_ck && ck.active_base == act->base && ck.active_size == act->size &&
             ck.end_offset >= act->base) {
             log->end_offset = ck.end_offset; /* trusted: nothing to read */
+        } else if (!have_ck && act->size == 0) {
+            /* an empty active segment ends where it begins: no need to open it (a
+             * partition never written has no checkpoint; see holds_nothing) */
+            log->end_offset = act->base;
         } else {
             if (ensure_loaded(log, act) != ST_ERR_NONE) {
                 snprintf(err, errlen, "%s: cannot read the active segment: %s", dir,
@@ -417,7 +507,7 @@ void st_log_close(st_log *log, bool flush)
     if (act->loaded)
         st_segment_seal(act);
     st_producers_snapshot(log, flush); /* before flush_now, whose directory fsync covers it */
-    if (flush)
+    if (flush && !holds_nothing(log))
         flush_now(log); /* writes the active segment's index entries too */
     else if (act->loaded && st_segment_sync_indexes(log->dir, act) != ST_ERR_NONE)
         st_log_storage_failed(log, false, act->write_errno,
