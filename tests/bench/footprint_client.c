@@ -1,10 +1,10 @@
 /*
  * footprint_client: the load side of tests/bench/footprint.sh.
  *
- *   footprint_client topics BOOTSTRAP COUNT PREFIX
- *       creates PREFIX0 .. PREFIX<COUNT-1>, one partition each, with Kafka CreateTopics
- *       in requests of 500 topics; prints "created N" (those before the first
- *       failure) and exits 1 naming the first topic that failed.
+ *   footprint_client topics BOOTSTRAP COUNT PREFIX [PARTITIONS]
+ *       creates PREFIX0 .. PREFIX<COUNT-1>, PARTITIONS partitions each (default 1), with
+ *       Kafka CreateTopics in requests of 500 topics; prints "created N" (topics before
+ *       the first failure) and exits 1 naming the first topic that failed.
  *   footprint_client conns HOST PORT COUNT
  *       opens COUNT connections, completes an ApiVersions exchange on each (so the
  *       broker has set each one up as a client would), prints "ready COUNT", and holds
@@ -26,7 +26,7 @@
 #define TOPICS_PER_REQUEST 500
 #define IO_TIMEOUT_MS      10000
 
-static int create_topics(const char *bootstrap, long count, const char *prefix)
+static int create_topics(const char *bootstrap, long count, const char *prefix, int partitions)
 {
     char err[512];
     int rc = 1;
@@ -49,7 +49,7 @@ static int create_topics(const char *bootstrap, long count, const char *prefix)
         for (long i = first; i < count && n < TOPICS_PER_REQUEST; i++) {
             char name[256];
             snprintf(name, sizeof(name), "%s%ld", prefix, i);
-            batch[n++] = rd_kafka_NewTopic_new(name, 1, 1, err, sizeof(err));
+            batch[n++] = rd_kafka_NewTopic_new(name, partitions, 1, err, sizeof(err));
         }
         rd_kafka_AdminOptions_t *opts =
             rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -160,11 +160,17 @@ static int hold_conns(const char *host, int port, long count)
 
 int main(int argc, char **argv)
 {
-    if (argc == 5 && strcmp(argv[1], "topics") == 0)
-        return create_topics(argv[2], atol(argv[3]), argv[4]);
+    if ((argc == 5 || argc == 6) && strcmp(argv[1], "topics") == 0) {
+        int partitions = argc == 6 ? atoi(argv[5]) : 1;
+        if (partitions < 1 || partitions > 10000) {
+            fprintf(stderr, "footprint_client: PARTITIONS must be 1..10000\n");
+            return 2;
+        }
+        return create_topics(argv[2], atol(argv[3]), argv[4], partitions);
+    }
     if (argc == 5 && strcmp(argv[1], "conns") == 0)
         return hold_conns(argv[2], atoi(argv[3]), atol(argv[4]));
-    fprintf(stderr, "Usage: footprint_client topics BOOTSTRAP COUNT PREFIX\n"
+    fprintf(stderr, "Usage: footprint_client topics BOOTSTRAP COUNT PREFIX [PARTITIONS]\n"
                     "       footprint_client conns HOST PORT COUNT\n");
     return 2;
 }
