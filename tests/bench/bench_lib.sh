@@ -16,7 +16,7 @@ if [ -z "${BUILD_DIR:-}" ]; then
     cmake -S "$BENCH_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null ||
         { echo "bench: cmake failed: run ./deploy/test.sh first (it installs what the build needs)" >&2; exit 2; }
     cmake --build "$BUILD_DIR" -j"$(nproc)" --target straitd strait mock_cluster loopback \
-        footprint_client >/dev/null ||
+        footprint_client disk_ceiling >/dev/null ||
         { echo "bench: the Release build failed (see: cmake --build $BUILD_DIR)" >&2; exit 2; }
 fi
 BUILD_DIR=$(cd "$BUILD_DIR" 2>/dev/null && pwd || echo "$BUILD_DIR")
@@ -28,7 +28,7 @@ CLK_TCK=$(getconf CLK_TCK)
 bench_need_builds() {
     local missing=()
     for f in "$STRAITD_BIN" "$STRAIT_BIN" "$BENCH_BIN/mock_cluster" "$BENCH_BIN/loopback" \
-        "$BENCH_BIN/footprint_client"; do
+        "$BENCH_BIN/footprint_client" "$BENCH_BIN/disk_ceiling"; do
         [ -x "$f" ] || missing+=("$f")
     done
     if [ "${#missing[@]}" -gt 0 ]; then
@@ -73,7 +73,8 @@ bench_fail() {
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # start_straitd DATA_DIR: starts straitd over DATA_DIR; sets STRAITD_PID, STRAITD_PORT,
-# STRAITD_BOOTSTRAP, STRAITD_MGMT and STRAITD_READY_MS (launch to ready file).
+# STRAITD_BOOTSTRAP, STRAITD_MGMT and STRAITD_READY_MS (launch to ready file). With
+# STRAITD_CPUS set (e.g. "0" or "0,1"), straitd runs on those CPUs only (taskset).
 start_straitd() {
     local data=$1 ready=$BENCH_TMP/straitd.ready
     STRAITD_MGMT="ipc://$BENCH_TMP/mgmt.ipc"
@@ -85,7 +86,9 @@ CFG
     rm -f "$ready"
     local t0
     t0=$(now_ms)
-    "$STRAITD_BIN" -c "$BENCH_TMP/straitd.cfg" --host 127.0.0.1 --port 0 --data-dir "$data" \
+    local wrap=()
+    [ -n "${STRAITD_CPUS:-}" ] && wrap=(taskset -c "$STRAITD_CPUS")
+    "${wrap[@]}" "$STRAITD_BIN" -c "$BENCH_TMP/straitd.cfg" --host 127.0.0.1 --port 0 --data-dir "$data" \
         --mgmt "$STRAITD_MGMT" --ready-file "$ready" >>"$BENCH_TMP/straitd.log" 2>&1 &
     STRAITD_PID=$!
     local deadline=$((t0 + 60000))

