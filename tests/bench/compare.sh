@@ -453,7 +453,7 @@ if [ "$OUT" != - ]; then
         echo "W9 and W10 are W3 with a compressing producer (lz4, zstd): straitd decompresses"
         echo "every batch to check its records before appending it, the mock looks at nothing."
         echo "W11 is W3 into a topic with compression.type=zstd: straitd compresses every batch"
-        echo "on append (the mock has no topic configs), so it is set against W3. \\`strait perf\\`"
+        echo "on append (the mock has no topic configs), so it is set against W3. \`strait perf\`"
         echo "sends the same record again and again, which compresses far better than real data."
         echo
         echo "## CPU during each run"
