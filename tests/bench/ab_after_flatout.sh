@@ -32,7 +32,7 @@ for round in $(seq "$ROUNDS"); do
         data=$BENCH_TMP/data-$which-$round
         start_straitd "$data"
         for t in flat w2; do
-            "$STRAIT_BIN" --mgmt "$STRAITD_MGMT" --data-dir "$data" topics create $t --partitions 16 \
+            "$STRAIT_BIN" --mgmt "$STRAITD_MGMT" --data-dir "$data" --bootstrap "$STRAITD_BOOTSTRAP" topics create $t --partitions 16 \
                 >/dev/null || bench_fail "cannot create topic $t"
         done
         dirty_watch_start "$BENCH_TMP/dirty-$which-$round"

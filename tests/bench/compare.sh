@@ -159,7 +159,7 @@ W11=("${W3[@]}" --topic-config compression.type=zstd)
 for target in straitd mock; do
     if [ "$target" = straitd ]; then
         for b in b1:1 b16:16; do
-            "$STRAIT_BIN" --mgmt "$STRAITD_MGMT" --data-dir "$DATA" topics create "${b%:*}" \
+            "$STRAIT_BIN" --mgmt "$STRAITD_MGMT" --data-dir "$DATA" --bootstrap "$STRAITD_BOOTSTRAP" topics create "${b%:*}" \
                 --partitions "${b#*:}" >/dev/null || bench_fail "cannot create topic ${b%:*}"
         done
     fi
@@ -222,7 +222,7 @@ stop_straitd
 for run in c1a:0 c2a:0,1 c1b:0 c2b:0,1; do
     rm -rf "$DATA"
     STRAITD_CPUS=${run#*:} start_straitd "$DATA"
-    "$STRAIT_BIN" --mgmt "$STRAITD_MGMT" --data-dir "$DATA" topics create b16 --partitions 16 \
+    "$STRAIT_BIN" --mgmt "$STRAITD_MGMT" --data-dir "$DATA" --bootstrap "$STRAITD_BOOTSTRAP" topics create b16 --partitions 16 \
         >/dev/null || bench_fail "cannot create topic b16"
     wait_clean_memory 256
     run_perf "${run%:*}" straitd produce --topic b16 --partitions 16 "${BURST[@]}"
