@@ -26,7 +26,7 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     st_mflow *f = opaque;
-    if (rk == f->producer && f->state == MF_STOPPING &&
+    if (mf_is_target_producer(f, rk) && f->state == MF_STOPPING &&
         (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT))
         f->stop.target_down = true; /* what is in flight will not be acknowledged soon */
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
@@ -38,7 +38,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         char why[512];
         rd_kafka_fatal_error(rk, why, sizeof(why));
         mf_error(f, "%s: fatal error: %s", rd_kafka_name(rk), why);
-        if (rk == f->producer && !f->producer_fatal) {
+        if (mf_is_target_producer(f, rk) && !f->producer_fatal) {
             f->producer_fatal = true; /* replaced on the next step (mf_producer_recover) */
             snprintf(f->fatal_reason, sizeof f->fatal_reason, "%s", why);
         }
@@ -70,7 +70,52 @@ rd_kafka_t *mf_client_new(st_mflow *f, const st_mcluster_config *cl, rd_kafka_ty
     return rk;
 }
 
-/* The idempotent producer on the target. */
+/* ---- the target producers ---- */
+
+static int nproducers(const st_mflow *f)
+{
+    int n = f->fc->producers;
+    return n < 1 ? 1 : n > ST_MIRROR_MAX_PRODUCERS ? ST_MIRROR_MAX_PRODUCERS : n;
+}
+
+int mf_part_producer(const st_mflow *f, const mf_part *p)
+{
+    return (int)((p->topic->prod_base + (uint32_t)p->partition) % (uint32_t)nproducers(f));
+}
+
+bool mf_is_target_producer(const st_mflow *f, const rd_kafka_t *rk)
+{
+    for (int i = 0; rk && i < ST_MIRROR_MAX_PRODUCERS; i++)
+        if (f->producers[i] == rk)
+            return true;
+    return false;
+}
+
+void mf_producers_poll(st_mflow *f)
+{
+    for (int i = 0; i < ST_MIRROR_MAX_PRODUCERS; i++)
+        if (f->producers[i])
+            rd_kafka_poll(f->producers[i], 0);
+}
+
+int mf_producers_outq(st_mflow *f)
+{
+    int n = 0;
+    for (int i = 0; i < ST_MIRROR_MAX_PRODUCERS; i++)
+        if (f->producers[i])
+            n += rd_kafka_outq_len(f->producers[i]);
+    return n;
+}
+
+void mf_producers_purge(st_mflow *f)
+{
+    for (int i = 0; i < ST_MIRROR_MAX_PRODUCERS; i++)
+        if (f->producers[i])
+            rd_kafka_purge(f->producers[i], RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    mf_producers_poll(f);
+}
+
+/* One idempotent producer on the target. */
 static rd_kafka_t *target_producer_new(st_mflow *f, char *err, size_t errlen)
 {
     /* Idempotent with unlimited delivery time: a cut link stalls and then resumes in
@@ -86,11 +131,25 @@ static rd_kafka_t *target_producer_new(st_mflow *f, char *err, size_t errlen)
          * librdkafka 2.0 puts one partition's batch
          * (batch.size, 1 MB) in a request: at most
          * 5 MB per round trip, 62 MB/s at 80 ms,
-         * whatever message.max.bytes says
+         * whatever message.max.bytes says — hence
+         * several producers per flow
          * (docs/mirroring.md, "Tests and
          * benchmark"). */
         "message.max.bytes", "16777216", "socket.send.buffer.bytes", "4194304", NULL};
     return mf_client_new(f, f->tgt, RD_KAFKA_PRODUCER, producer_conf, err, errlen);
+}
+
+/* f->producers (and f->producer, the first): 0, or -1 with err and those made left in
+ * f->producers for the caller to stop. */
+static int target_producers_new(st_mflow *f, char *err, size_t errlen)
+{
+    for (int i = 0; i < nproducers(f); i++) {
+        f->producers[i] = target_producer_new(f, err, errlen);
+        if (!f->producers[i])
+            return -1;
+        f->producer = f->producers[0];
+    }
+    return 0;
 }
 
 int mf_clients_start(st_mflow *f, char *err, size_t errlen)
@@ -131,8 +190,7 @@ int mf_clients_start(st_mflow *f, char *err, size_t errlen)
     f->consumer = mf_client_new(f, f->src, RD_KAFKA_CONSUMER, consumer_conf, err, errlen);
     if (!f->consumer)
         goto fail;
-    f->producer = target_producer_new(f, err, errlen);
-    if (!f->producer)
+    if (target_producers_new(f, err, errlen) != 0)
         goto fail;
     f->src_producer = mf_client_new(f, f->src, RD_KAFKA_PRODUCER, src_producer_conf, err, errlen);
     if (!f->src_producer)
@@ -212,14 +270,39 @@ static void destroy_later(st_mworker *w, rd_kafka_t *a, rd_kafka_t *b)
     st_mworker_submit(w, &j->job);
 }
 
+/* Each topic's producer handles (before their producers go). */
+static void topics_release(st_mflow *f)
+{
+    for (size_t i = 0; i < f->ntopics; i++) {
+        mf_topic *t = f->topics[i];
+        for (int k = 0; k < ST_MIRROR_MAX_PRODUCERS; k++) {
+            if (t->rkt[k])
+                rd_kafka_topic_destroy(t->rkt[k]);
+            t->rkt[k] = NULL;
+        }
+    }
+}
+
+/* Hands the target producers to the target's worker to destroy; f->producers empty. */
+static void target_producers_destroy(st_mflow *f)
+{
+    for (int i = 0; i < ST_MIRROR_MAX_PRODUCERS; i += 2) {
+        rd_kafka_t *b = i + 1 < ST_MIRROR_MAX_PRODUCERS ? f->producers[i + 1] : NULL;
+        if (f->producers[i] || b)
+            destroy_later(f->tgt_worker, f->producers[i], b);
+        f->producers[i] = NULL;
+        if (i + 1 < ST_MIRROR_MAX_PRODUCERS)
+            f->producers[i + 1] = NULL;
+    }
+    f->producer = NULL;
+}
+
 void mf_clients_stop(st_mflow *f)
 {
     mf_pending_drop(f);
+    topics_release(f);
     for (size_t i = 0; i < f->ntopics; i++) {
         mf_topic *t = f->topics[i];
-        if (t->rkt)
-            rd_kafka_topic_destroy(t->rkt);
-        t->rkt = NULL;
         for (int32_t p = 0; p < t->nparts; p++)
             t->parts[p]->assigned = false;
     }
@@ -237,25 +320,24 @@ void mf_clients_stop(st_mflow *f)
      * forever. */
     if (f->consumer)
         rd_kafka_assign(f->consumer, NULL);
-    if (f->producer) {
-        /* whatever is still queued will never be reported: forget it, and run the
-         * reports of what was purged here, while the partitions they name exist */
-        rd_kafka_purge(f->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        rd_kafka_poll(f->producer, 0);
-    }
+    /* whatever is still queued will never be reported: forget it, and run the reports of
+     * what was purged here, while the partitions they name exist */
+    mf_producers_purge(f);
     destroy_later(f->src_worker, f->consumer, f->src_producer);
-    destroy_later(f->tgt_worker, f->producer, NULL);
-    f->consumer = f->producer = f->src_producer = NULL;
+    target_producers_destroy(f);
+    f->consumer = f->src_producer = NULL;
 }
 
 /*
- * A fatal error of the idempotent producer (OUT_OF_ORDER_SEQUENCE_NUMBER on the batch at
+ * A fatal error of an idempotent producer (OUT_OF_ORDER_SEQUENCE_NUMBER on the batch at
  * the head of a partition, e.g. after the target lost state): librdkafka can no longer
  * say which of the records in flight were stored, and the producer is unusable. The
- * offset map and the target can: the producer is replaced, and every partition resumes
- * like after a restart — from the map, then a scan of the target for this source's
- * "strait.src" headers (resume.c) — so a record the target stored is not copied again
- * and one it did not store is. No restart of the daemon, no duplicate, no gap.
+ * offset map and the target can: the producers are replaced — all of them, the failed
+ * one's partitions and the admin handle (producers[0]) with them, so this is the same
+ * path whichever failed — and every partition resumes like after a restart — from the
+ * map, then a scan of the target for this source's "strait.src" headers (resume.c) — so
+ * a record the target stored is not copied again and one it did not store is. No
+ * restart of the daemon, no duplicate, no gap.
  */
 void mf_producer_recover(st_mflow *f)
 {
@@ -268,20 +350,18 @@ void mf_producer_recover(st_mflow *f)
         rd_kafka_assign(f->consumer, NULL);
     mf_pending_drop(f);
     /* what was in flight is reported now (failed), while the partitions exist */
-    rd_kafka_purge(f->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_poll(f->producer, 0);
+    mf_producers_purge(f);
     /* the admin answers due on the old queue go with it */
     mf_ckpt_reset(f);
     mf_configs_free(f);
     mf_acls_free(f);
     drain_admin(f, f->tgt_q);
-    rd_kafka_queue_destroy(f->tgt_q);
+    if (f->tgt_q) /* NULL after a replacement that failed */
+        rd_kafka_queue_destroy(f->tgt_q);
     f->tgt_q = NULL;
+    topics_release(f);
     for (size_t i = 0; i < f->ntopics; i++) {
         mf_topic *t = f->topics[i];
-        if (t->rkt)
-            rd_kafka_topic_destroy(t->rkt);
-        t->rkt = NULL;
         for (int32_t p = 0; p < t->nparts; p++) {
             mf_part *part = t->parts[p];
             part->assigned = part->resync = false;
@@ -290,15 +370,19 @@ void mf_producer_recover(st_mflow *f)
                 part->resumed = false;
         }
     }
-    destroy_later(f->tgt_worker, f->producer, NULL);
+    target_producers_destroy(f);
     /* only now: the old producer's fatal error, served by the poll above, must not mark
      * this flow failed again (a second replacement for one fault) */
     f->producer_fatal = false;
-    f->producer = target_producer_new(f, err, sizeof err);
-    if (f->producer)
+    snprintf(err, sizeof err, "cannot create the admin queue");
+    if (target_producers_new(f, err, sizeof err) == 0)
         f->tgt_q = rd_kafka_queue_new(f->producer);
     if (!f->producer || !f->tgt_q) {
-        mf_error(f, "cannot replace the target producer: %s; retrying", err);
+        mf_error(f, "cannot replace the target producers: %s; retrying", err);
+        if (f->tgt_q)
+            rd_kafka_queue_destroy(f->tgt_q);
+        f->tgt_q = NULL;
+        target_producers_destroy(f);
         f->producer_fatal = true;
         return;
     }

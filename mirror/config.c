@@ -101,6 +101,19 @@ static int get_interval(loader *ld, const config_setting_t *s, const char *what,
     return 0;
 }
 
+static int get_count(loader *ld, const config_setting_t *s, const char *what, int lo, int hi,
+                     int *dst)
+{
+    int type = config_setting_type(s);
+    if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+        return fail(ld, s, "%s must be an integer", what);
+    long long v = config_setting_get_int64(s);
+    if (v < lo || v > hi)
+        return fail(ld, s, "%s = %lld is out of range [%d, %d]", what, v, lo, hi);
+    *dst = (int)v;
+    return 0;
+}
+
 /* Compiles one pattern into p (which owns it from then on). */
 static int add_pattern(loader *ld, const config_setting_t *s, const char *what, st_mpatterns *p,
                        const char *text)
@@ -354,6 +367,7 @@ static int parse_flow(loader *ld, const config_setting_t *g, int idx)
     f->checkpoint_interval_ms = 1000;
     f->sync_interval_ms = 5000;
     f->heartbeat_interval_ms = 1000;
+    f->producers = 4;
 
     char source[64] = "", target[64] = "";
     const config_setting_t *source_s = NULL, *target_s = NULL, *topics_s = NULL, *groups_s = NULL;
@@ -409,13 +423,15 @@ static int parse_flow(loader *ld, const config_setting_t *g, int idx)
             rc = get_interval(ld, s, what, &f->sync_interval_ms);
         } else if (strcmp(name, "heartbeat_interval_ms") == 0) {
             rc = get_interval(ld, s, what, &f->heartbeat_interval_ms);
+        } else if (strcmp(name, "producers") == 0) {
+            rc = get_count(ld, s, what, 1, ST_MIRROR_MAX_PRODUCERS, &f->producers);
         } else {
             rc = fail(ld, s,
                       "flows[%d]: unknown setting \"%s\" (source, target, topics, "
                       "topics_exclude, naming, sync_configs, sync_partitions, sync_acls, "
                       "configs_exclude, groups, groups_exclude, checkpoint_interval_ms, "
-                      "sync_interval_ms, heartbeat_interval_ms, mm2_import, mm2_source_alias, "
-                      "mm2_target_alias)",
+                      "sync_interval_ms, heartbeat_interval_ms, producers, mm2_import, "
+                      "mm2_source_alias, mm2_target_alias)",
                       idx, name);
         }
         if (rc)

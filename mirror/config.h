@@ -18,7 +18,8 @@
  *         mm2_import = false;                       # start where MirrorMaker 2 stopped
  *         mm2_source_alias = ""; mm2_target_alias = "";  # MM2's aliases, if they differ
  *         groups = [ ".*" ]; groups_exclude = [];   # groups whose offsets are checkpointed
- *         checkpoint_interval_ms = 1000; sync_interval_ms = 5000; heartbeat_interval_ms = 1000; }
+ *         checkpoint_interval_ms = 1000; sync_interval_ms = 5000; heartbeat_interval_ms = 1000;
+ *         producers = 4; }                          # target producers (connections), 1..16
  *     );
  *     mgmt = { url = "tcp://127.0.0.1:9193"; token = ""; };   # token "": generated into state_dir
  *                                           # survey_url = "": the url's port + 100
@@ -39,9 +40,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ST_MIRROR_MAX_CLUSTERS 16
-#define ST_MIRROR_MAX_FLOWS    16
-#define ST_MIRROR_MAX_PATTERNS 32
+#define ST_MIRROR_MAX_CLUSTERS  16
+#define ST_MIRROR_MAX_FLOWS     16
+#define ST_MIRROR_MAX_PATTERNS  32
+#define ST_MIRROR_MAX_PRODUCERS 16
 
 typedef struct st_mcluster_config {
     char alias[64]; /* [A-Za-z0-9_-]+ */
@@ -75,6 +77,7 @@ typedef struct st_mflow_config {
     int64_t checkpoint_interval_ms; /* [1000] */
     int64_t sync_interval_ms;       /* topic discovery and config/partition sync [5000] */
     int64_t heartbeat_interval_ms;  /* [1000] */
+    int producers;                  /* target producers, partitions spread over them [4], 1..16 */
 } st_mflow_config;
 
 typedef struct st_mirror_config {

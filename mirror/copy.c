@@ -165,12 +165,19 @@ static int copy_one(st_mflow *f, mf_part *p, rd_kafka_message_t *m)
     else
         snprintf(src, sizeof(src), "%s/%" PRId64, f->src->alias, m->offset);
     rd_kafka_header_add(out, ST_MIRROR_HDR_SRC, -1, src, -1);
+    /* always the same producer for a partition: its records stay in order */
+    int k = mf_part_producer(f, p);
+    rd_kafka_t *rk = f->producers[k];
+    if (!rk || !t->rkt[k]) { /* the producers are being replaced */
+        rd_kafka_headers_destroy(out);
+        return 1;
+    }
     if (mf_ring_push(p, &e) != 0) {
         rd_kafka_headers_destroy(out);
         return 1;
     }
     rd_kafka_resp_err_t err = rd_kafka_producev(
-        f->producer, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_PARTITION(m->partition),
+        rk, RD_KAFKA_V_RKT(t->rkt[k]), RD_KAFKA_V_PARTITION(m->partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m->key, m->key_len),
         RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_TIMESTAMP(ts > 0 ? ts : 0),
         RD_KAFKA_V_HEADERS(out), RD_KAFKA_V_OPAQUE(p), RD_KAFKA_V_END);
@@ -184,7 +191,7 @@ static int copy_one(st_mflow *f, mf_part *p, rd_kafka_message_t *m)
              * replaced on the next step, which resumes this partition too */
             if (!f->producer_fatal) {
                 f->producer_fatal = true;
-                rd_kafka_fatal_error(f->producer, f->fatal_reason, sizeof f->fatal_reason);
+                rd_kafka_fatal_error(rk, f->fatal_reason, sizeof f->fatal_reason);
             }
             return 1;
         }
@@ -228,7 +235,7 @@ void mf_copy_step(st_mflow *f)
     copy_pending(f);
     if (f->npending > 0 || (f->state != MF_RUNNING && f->state != MF_FAILED_BACK))
         return;
-    int outq = rd_kafka_outq_len(f->producer);
+    int outq = mf_producers_outq(f);
     if (outq >= MF_MAX_OUTQ)
         return;
     size_t want = (size_t)(MF_MAX_OUTQ - outq);

@@ -117,8 +117,7 @@ static void drain_end(st_mflow *f, int64_t now, int outq)
                  "failover: %d record(s) still unacknowledged by %s after %" PRId64
                  " ms; they are reported at risk",
                  outq, f->tgt->alias, now - fo->started_ms);
-        rd_kafka_purge(f->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        rd_kafka_poll(f->producer, 0);
+        mf_producers_purge(f);
     }
     mf_offsets_persist(f);
     fo->drained = true;
@@ -262,8 +261,8 @@ void mf_failover_step(st_mflow *f, int64_t now_ms)
     int64_t now = st_mono_ms();
     (void)now_ms;
     mf_poll_events(f);
-    rd_kafka_poll(f->producer, 0);
-    int outq = rd_kafka_outq_len(f->producer);
+    mf_producers_poll(f);
+    int outq = mf_producers_outq(f);
     if (!fo->drained) {
         if (outq != fo->last_outq) {
             fo->last_outq = outq;

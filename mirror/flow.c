@@ -4,15 +4,16 @@
  * the first half is copy.c), the flow's turn (st_mflow_step), stopping, pause/resume.
  *
  * Why the copy is exact: the source consumer is assigned explicit offsets (no group, no
- * commits), the target producer is idempotent with unlimited retries, so each partition's
- * records reach the target once and in order, and its delivery reports come back in
- * order. Each partition keeps a FIFO of the records in flight (mf_inflight); a delivery
- * report pops the head, which names the source offset, and the report gives the target
- * offset: that pair goes into the offsets map. `delivered` only ever moves past records
- * the target acknowledged (or that were skipped because they came from the target).
+ * commits), the target producers are idempotent with unlimited retries and a partition
+ * always goes through the same one (mf_part_producer), so each partition's records reach
+ * the target once and in order, and its delivery reports come back in order. Each partition keeps a
+ * FIFO of the records in flight (mf_inflight); a delivery report pops the head, which names the
+ * source offset, and the report gives the target offset: that pair goes into the offsets map.
+ * `delivered` only ever moves past records the target acknowledged (or that were skipped because
+ * they came from the target).
  *
- * Backpressure: we stop taking records from the consumer while the producer's queue is
- * long; librdkafka then stops fetching once its own prefetch budget
+ * Backpressure: we stop taking records from the consumer while the producers' queues
+ * are long (together); librdkafka then stops fetching once its own prefetch budget
  * (queued.max.messages.kbytes) is full, so memory stays bounded without buffering here.
  */
 #include <inttypes.h>
@@ -79,6 +80,11 @@ mf_topic *mf_topic_add(st_mflow *f, const char *name, const char *target)
         return NULL;
     snprintf(t->name, sizeof(t->name), "%s", name);
     snprintf(t->target, sizeof(t->target), "%s", target);
+    /* FNV-1a: topics with few partitions start on different producers */
+    uint32_t h = 2166136261u;
+    for (const char *c = t->target; *c; c++)
+        h = (h ^ (uint8_t)*c) * 16777619u;
+    t->prod_base = h;
     t->heartbeat = strcmp(name, ST_MIRROR_HEARTBEATS_TOPIC) == 0;
     f->topics[f->ntopics++] = t;
     return t;
@@ -122,8 +128,9 @@ static void topic_free(mf_topic *t)
     for (int32_t p = 0; p < t->nparts; p++)
         part_free(t->parts[p]);
     free(t->parts);
-    if (t->rkt)
-        rd_kafka_topic_destroy(t->rkt);
+    for (int k = 0; k < ST_MIRROR_MAX_PRODUCERS; k++)
+        if (t->rkt[k])
+            rd_kafka_topic_destroy(t->rkt[k]);
     free(t);
 }
 
@@ -170,11 +177,20 @@ void mf_ring_release_skipped(mf_part *p)
 
 /* ---- assignment ---- */
 
-static rd_kafka_topic_t *producer_topic(st_mflow *f, mf_topic *t)
+/* Every producer's handle of t's target topic: false until they all exist. */
+static bool producer_topics(st_mflow *f, mf_topic *t)
 {
-    if (!t->rkt && f->producer)
-        t->rkt = rd_kafka_topic_new(f->producer, t->target, NULL);
-    return t->rkt;
+    if (!f->producer)
+        return false;
+    for (int k = 0; k < ST_MIRROR_MAX_PRODUCERS; k++) {
+        if (!f->producers[k])
+            continue;
+        if (!t->rkt[k])
+            t->rkt[k] = rd_kafka_topic_new(f->producers[k], t->target, NULL);
+        if (!t->rkt[k])
+            return false;
+    }
+    return true;
 }
 
 void mf_assign_ready(st_mflow *f)
@@ -186,7 +202,7 @@ void mf_assign_ready(st_mflow *f)
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
     for (size_t i = 0; i < f->ntopics; i++) {
         mf_topic *t = f->topics[i];
-        if (t->state != MF_T_READY || t->deleted || !producer_topic(f, t))
+        if (t->state != MF_T_READY || t->deleted || !producer_topics(f, t))
             continue;
         for (int32_t p = 0; p < t->nparts; p++) {
             mf_part *part = t->parts[p];
@@ -452,11 +468,8 @@ static void stop_step(st_mflow *f)
     mf_stop *st = &f->stop;
     int64_t now = st_mono_ms();
     mf_poll_events(f);
-    int outq = 0;
-    if (f->producer) {
-        rd_kafka_poll(f->producer, 0);
-        outq = rd_kafka_outq_len(f->producer);
-    }
+    mf_producers_poll(f);
+    int outq = mf_producers_outq(f);
     if (outq != st->last_outq) {
         st->last_outq = outq;
         st->progress_ms = now;
@@ -478,7 +491,7 @@ static void stop_step(st_mflow *f)
         mf_offsets_persist(f);
         st->phase = MF_STOP_PERSIST;
         st->persist_deadline = now + (outq > 0 ? 0 : MF_STOP_PERSIST_MS);
-        st->persist_outq = f->producer ? rd_kafka_outq_len(f->producer) : 0;
+        st->persist_outq = mf_producers_outq(f);
         return;
     }
     if (st->phase == MF_STOP_PERSIST && (outq == 0 || now >= st->persist_deadline)) {
@@ -567,13 +580,13 @@ bool st_mflow_step(st_mflow *f, int64_t now_ms)
         source_ends_request(f);
         f->next_sync_ms = now_ms + f->fc->sync_interval_ms;
     }
-    rd_kafka_poll(f->producer, 0); /* delivery reports */
+    mf_producers_poll(f); /* delivery reports */
     rd_kafka_poll(f->src_producer, 0);
     mf_resync_step(f);
     mf_recreate_step(f);
     mf_assign_ready(f);
     mf_copy_step(f);
-    rd_kafka_poll(f->producer, 0);
+    mf_producers_poll(f);
     if (f->discovery && now_ms >= f->next_hb_ms) {
         mf_heartbeat(f, now_ms);
         f->next_hb_ms = now_ms + f->fc->heartbeat_interval_ms;

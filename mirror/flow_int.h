@@ -7,7 +7,12 @@
  *   consumer      on the source; a group.id only because librdkafka's assign() needs one
  *                 (it never joins nor commits): partitions are assigned with explicit
  *                 offsets, so the flow alone decides where copying resumes;
- *   producer      on the target, idempotent; also the target's admin handle;
+ *   producers     on the target, idempotent, flow config `producers` of them (4): each
+ *                 has its own connection and so its own window of 5 requests in flight;
+ *                 a partition always goes through the same one (mf_part_producer), so
+ *                 its records stay in order and its delivery reports come in order;
+ *   producer      producers[0]; also the target's admin handle and the writer of the
+ *                 offsets topic;
  *   src_producer  on the source: heartbeats and the source's admin handle;
  *   scanner       a short-lived consumer on the target, created while resuming.
  * Admin results arrive on src_q / tgt_q and are dispatched by event type from
@@ -34,7 +39,7 @@
 #define MF_LAT_SAMPLES     1000
 #define MF_LAT_RECENT_MS   30000  /* status latency_ms.p99_recent: the last 30 s */
 #define MF_RATE_SLOTS      6      /* one sample a second: rates over the last ~5 s */
-#define MF_MAX_OUTQ        200000 /* producer queue length above which we stop consuming */
+#define MF_MAX_OUTQ        200000 /* producers' queue length (all) above which we stop consuming */
 #define MF_CONSUME_BATCH   10000
 #define MF_COPY_BUDGET_US  5000 /* per flow and loop turn, handing records to the producer */
 #define MF_TOPIC_NAME_MAX  512
@@ -141,7 +146,8 @@ typedef struct mf_topic {
     int64_t retry_ms;
     mf_part **parts; /* index = partition */
     int32_t nparts;
-    rd_kafka_topic_t *rkt; /* producer's handle of `target` */
+    rd_kafka_topic_t *rkt[ST_MIRROR_MAX_PRODUCERS]; /* each producer's handle of `target` */
+    uint32_t prod_base; /* hash of `target`: where its partitions start among the producers */
 } mf_topic;
 
 typedef struct mf_error {
@@ -233,9 +239,10 @@ struct st_mflow {
     const st_mcluster_config *src, *tgt; /* swapped by failback */
     mf_state state;
     uint64_t gen; /* bumped when the topic set is replaced (failback): old job results drop */
-    st_mworker *src_worker, *tgt_worker; /* swapped by failback with src/tgt */
-    bool src_ends_busy;                  /* an MF_OFS_SOURCE_ENDS job is out */
-    rd_kafka_t *consumer, *producer, *src_producer;
+    st_mworker *src_worker, *tgt_worker;            /* swapped by failback with src/tgt */
+    bool src_ends_busy;                             /* an MF_OFS_SOURCE_ENDS job is out */
+    rd_kafka_t *consumer, *producer, *src_producer; /* producer == producers[0] */
+    rd_kafka_t *producers[ST_MIRROR_MAX_PRODUCERS]; /* fc->producers of them, or none */
     rd_kafka_queue_t *cq, *src_q, *tgt_q;
     st_moffsets *map;
     mf_topic **topics;
@@ -264,7 +271,7 @@ struct st_mflow {
     int64_t lat_at_ms[MF_LAT_SAMPLES]; /* when each was taken (wall clock) */
     size_t nlat, lat_head;
     int64_t duplicates_skipped;
-    bool producer_fatal;    /* the target producer raised a fatal error (clients.c) */
+    bool producer_fatal;    /* a target producer raised a fatal error (clients.c) */
     char fatal_reason[512]; /* librdkafka's words for it */
     int64_t producer_restarts;
     int64_t records, bytes; /* delivered totals */
@@ -323,9 +330,21 @@ void mf_out_of_range_answer(st_mflow *f, mf_offsets_job *j);
 
 /* ---- clients.c ---- */
 /* (mf_client_new, mf_clients_start, mf_clients_stop are declared above.) */
-/* Replaces a target producer that failed for good and resumes every partition from the
- * map and a scan of the target (see clients.c). */
+/* Replaces the target producers after one failed for good and resumes every partition
+ * from the map and a scan of the target (see clients.c). */
 void mf_producer_recover(st_mflow *f);
+/* The index into f->producers of the producer that carries partition p: stable for the
+ * flow's life (the topic's target name hashed, plus the partition, modulo the count). */
+int mf_part_producer(const st_mflow *f, const mf_part *p);
+/* True when rk is one of f's current target producers. */
+bool mf_is_target_producer(const st_mflow *f, const rd_kafka_t *rk);
+/* Serves every target producer's delivery reports and callbacks. */
+void mf_producers_poll(st_mflow *f);
+/* Records queued or in flight in all the target producers together (0 without them). */
+int mf_producers_outq(st_mflow *f);
+/* Purges what every target producer holds (queued and in flight) and serves the reports
+ * of the purged records, while the partitions they name exist. */
+void mf_producers_purge(st_mflow *f);
 
 /* ---- resume.c ---- */
 /* Starts loading ST_MIRROR_OFFSETS_TOPIC from the target into a fresh map on the target's

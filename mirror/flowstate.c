@@ -283,8 +283,9 @@ static void free_topics(st_mflow *f)
             free(o->parts[p]);
         }
         free(o->parts);
-        if (o->rkt)
-            rd_kafka_topic_destroy(o->rkt);
+        for (int k = 0; k < ST_MIRROR_MAX_PRODUCERS; k++)
+            if (o->rkt[k])
+                rd_kafka_topic_destroy(o->rkt[k]);
         free(o);
     }
     free(f->topics);

@@ -21,7 +21,8 @@
 # MB = 2^20 as in docs/benchmarks.md), CAP [52428800], CAP_RATE [73400320] (70 MB/s),
 # RECORD_SIZE [1024], PARTITIONS [16], DELAY_MS [40], PROXY_BUFFER [67108864] (bytes each
 # direction of a connection may hold in the link: 64 MiB, above the 100 MB/s x 80 ms
-# bandwidth-delay product), WARMUP [30] (s idle before M1), REMOTE [dc2], VERIFY [1]. Bounded: the streams are
+# bandwidth-delay product), WARMUP [30] (s idle before M1), REMOTE [dc2], VERIFY [1],
+# PRODUCERS [the daemon's default] (the flow's `producers` setting: target producers). Bounded: the streams are
 # DURATION x (RATE + CAP_RATE) bytes (2.5 GiB by default, stored once on each side), and
 # every wait has a deadline. Everything listens on 127.0.0.1 and is stopped by pid.
 set -euo pipefail
@@ -38,6 +39,7 @@ PROXY_BUFFER=${PROXY_BUFFER:-67108864}
 WARMUP=${WARMUP:-30}
 REMOTE=${REMOTE:-dc2}
 VERIFY=${VERIFY:-1}
+PRODUCERS=${PRODUCERS:-}
 
 mb_log() { printf '[mirror_bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 mb_fail() {
@@ -159,7 +161,8 @@ cat >"$TMP/mirror.cfg" <<CFG
 clusters = ( { alias = "dc1"; bootstrap = "${BOOT[dc1]}"; },
              { alias = "dc2"; bootstrap = "${BOOT[dc2]}"; } );
 flows = ( { source = "dc1"; target = "dc2"; topics = [ "bench" ]; naming = "prefix";
-            sync_interval_ms = 5000; checkpoint_interval_ms = 5000; heartbeat_interval_ms = 1000; } );
+            sync_interval_ms = 5000; checkpoint_interval_ms = 5000; heartbeat_interval_ms = 1000;
+            ${PRODUCERS:+producers = $PRODUCERS;} } );
 mgmt = { url = "$MGMT"; token = "$TOKEN"; };
 state_dir = "$TMP/mirror-state";
 log_level = "warn";
@@ -327,7 +330,7 @@ MARK='<!-- mirror_bench.sh writes below this line; compare.sh keeps it -->'
     echo "| M1 | CPU, % of a core over the phase (dc1 and dc2 are the brokers, wan the link) | $M1_SHARES | - | - | - | - |"
     echo "| M2 | the same | $M2_SHARES | - | - | - | - |"
     echo
-    echo "command: DURATION=$DURATION RATE=$RATE CAP=$CAP CAP_RATE=$CAP_RATE PARTITIONS=$PARTITIONS REMOTE=$REMOTE BUILD_DIR=$BUILD_DIR bash tests/bench/mirror_bench.sh"
+    echo "command: DURATION=$DURATION RATE=$RATE CAP=$CAP CAP_RATE=$CAP_RATE PARTITIONS=$PARTITIONS REMOTE=$REMOTE${PRODUCERS:+ PRODUCERS=$PRODUCERS} BUILD_DIR=$BUILD_DIR bash tests/bench/mirror_bench.sh"
     echo "(load average at the end: $load, on $(nproc) cores shared with other jobs)"
 } >"$TMP/table.md"
 cat "$TMP/table.md"

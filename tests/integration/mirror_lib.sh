@@ -305,3 +305,32 @@ flow_summary() {
         "checkpoint age \(.last_checkpoint_age_ms) ms, \(.checkpointed_groups) groups, " +
         "duplicates skipped \(.duplicates_skipped), \(.errors | length) errors, \(.gaps | length) gaps"'
 }
+
+# target_producer_ids NAME TOPIC: "partition producer_id" for every distinct pair found in
+# the record batches of TOPIC in datacenter NAME's data directory, read from the segment
+# files themselves (a v2 batch header holds its producer id at byte 43): which of the
+# mirror's producers wrote each partition, as the target stored it.
+target_producer_ids() {
+    local dir=${DC_DATA[$1]}
+    /usr/bin/python3 - "$dir" "$2" <<'PY'
+import glob, os, struct, sys
+data, topic = sys.argv[1], sys.argv[2]
+seen = set()
+for d in glob.glob(os.path.join(glob.escape(data), glob.escape(topic) + "-*")):
+    part = d.rsplit("-", 1)[1]
+    if not part.isdigit():
+        continue
+    for seg in sorted(glob.glob(os.path.join(glob.escape(d), "*.log"))):
+        with open(seg, "rb") as fh:
+            buf = fh.read()
+        pos = 0
+        while pos + 61 <= len(buf):
+            length = struct.unpack_from(">i", buf, pos + 8)[0]
+            if length <= 0 or pos + 12 + length > len(buf):
+                break
+            seen.add((int(part), struct.unpack_from(">q", buf, pos + 43)[0]))
+            pos += 12 + length
+for p, pid in sorted(seen):
+    print(p, pid)
+PY
+}

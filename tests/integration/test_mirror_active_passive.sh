@@ -77,6 +77,15 @@ assert_contains "$ST_TMP/dc2-topics.txt" '^dc1\.orders$' "dc2's topics"
 assert_not_contains "$ST_TMP/dc2-topics.txt" 'skipped' "dc2's topics (skipped is not in the flow)"
 assert_eq "$N $PARTS" "$(rk dc2 count dc1.orders)" "records and partitions of dc1.orders on dc2"
 
+# Several target producers (the flow's `producers`, 4 by default), each partition always
+# through the same one: on dc2's disk each partition's batches carry one producer id, and
+# the 8 partitions are spread over 4 ids (one producer would put 5 requests of one
+# partition each in flight per 80 ms round trip: docs/mirroring.md, "Tests and benchmark").
+target_producer_ids dc2 dc1.orders >"$ST_TMP/pids.txt"
+log "dc2 dc1.orders: partition:producer id $(awk '{printf "%s:%s ", $1, $2}' "$ST_TMP/pids.txt")"
+assert_eq "$PARTS" "$(wc -l <"$ST_TMP/pids.txt")" "(partition, producer id) pairs in dc2's batches of dc1.orders (one per partition)"
+assert_eq 4 "$(cut -d' ' -f2 "$ST_TMP/pids.txt" | sort -u | wc -l)" "distinct producer ids among dc1.orders' partitions on dc2"
+
 # the text status names the flow and its partitions
 mirror_cli status >"$ST_TMP/status.txt" || fail "strait mirror status failed: $(cat "$ST_TMP/status.txt")"
 assert_contains "$ST_TMP/status.txt" 'dc1->dc2' "strait mirror status"

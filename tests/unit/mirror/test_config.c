@@ -61,7 +61,7 @@ static void test_full_file(void **state)
         "    configs_exclude = [ \"retention\\\\..*\" ]; mm2_import = true;\n"
         "    mm2_source_alias = \"primary\"; mm2_target_alias = \"backup\";\n"
         "    checkpoint_interval_ms = 2500; sync_interval_ms = 60000;\n"
-        "    heartbeat_interval_ms = 100; },\n"
+        "    heartbeat_interval_ms = 100; producers = 16; },\n"
         "  { source = \"dc_2-b\"; target = \"dc1\"; }\n"
         ");\n"
         "mgmt = { url = \"ipc:///tmp/m.ipc\"; token = \"tok\"; };\n"
@@ -105,6 +105,7 @@ static void test_full_file(void **state)
     assert_int_equal(f->checkpoint_interval_ms, 2500);
     assert_int_equal(f->sync_interval_ms, 60000);
     assert_int_equal(f->heartbeat_interval_ms, 100);
+    assert_int_equal(f->producers, 16);
     assert_string_equal(cfg.flows[1].name, "dc_2-b->dc1");
     assert_string_equal(cfg.mgmt_url, "ipc:///tmp/m.ipc");
     assert_string_equal(cfg.mgmt_token, "tok");
@@ -136,6 +137,7 @@ static void test_defaults(void **state)
     assert_int_equal(f->checkpoint_interval_ms, 1000);
     assert_int_equal(f->sync_interval_ms, 5000);
     assert_int_equal(f->heartbeat_interval_ms, 1000);
+    assert_int_equal(f->producers, 4);
     assert_int_equal(f->topics.n, 1);
     assert_string_equal(f->topics.src[0], ".*");
     assert_int_equal(f->topics_exclude.n, 0);
@@ -214,6 +216,9 @@ static const bad_case bad_cases[] = {
      "flows[0].sync_interval_ms = 86400001 is out of range"},
     {CLUSTERS FLOW("heartbeat_interval_ms = -1;"), 7,
      "flows[0].heartbeat_interval_ms = -1 is out of range"},
+    {CLUSTERS FLOW("producers = 0;"), 7, "flows[0].producers = 0 is out of range [1, 16]"},
+    {CLUSTERS FLOW("producers = 17;"), 7, "flows[0].producers = 17 is out of range [1, 16]"},
+    {CLUSTERS FLOW("producers = \"4\";"), 7, "flows[0].producers must be an integer"},
     {CLUSTERS FLOW("") "log_level = \"loud\";\n", 10,
      "log_level must be debug, info, warn or error, not \"loud\""},
     /* clusters */
