@@ -12,43 +12,6 @@
 
 #define F true /* every version here is flexible */
 
-/* ---- the arena ---- */
-
-struct st_ib_chunk {
-    struct st_ib_chunk *next;
-    size_t used, cap;
-    _Alignas(16) unsigned char data[];
-};
-
-void *st_ib_alloc(st_ib_arena *a, size_t size)
-{
-    size = (size + 15) & ~(size_t)15;
-    struct st_ib_chunk *c = a->head;
-    if (!c || c->cap - c->used < size) {
-        size_t cap = size > 16384 ? size : 16384;
-        c = malloc(sizeof *c + cap);
-        if (!c)
-            abort();
-        c->next = a->head;
-        c->used = 0;
-        c->cap = cap;
-        a->head = c;
-    }
-    void *p = c->data + c->used;
-    c->used += size;
-    memset(p, 0, size);
-    return p;
-}
-
-void st_ib_arena_free(st_ib_arena *a)
-{
-    while (a->head) {
-        struct st_ib_chunk *next = a->head->next;
-        free(a->head);
-        a->head = next;
-    }
-}
-
 /* ---- helpers ---- */
 
 static void wr_str(st_buf *b, st_str s)

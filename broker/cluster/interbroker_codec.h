@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "broker/proto/codec.h"
+#include "common/arena.h"
 #include "common/buf.h"
 
 enum {
@@ -44,12 +45,16 @@ enum {
     ST_IB_ALTER_PARTITION_VERSION = 0,
 };
 
-/* A chunked allocator for decoded arrays: everything goes at st_ib_arena_free. */
-typedef struct st_ib_arena {
-    struct st_ib_chunk *head;
-} st_ib_arena;
-void *st_ib_alloc(st_ib_arena *a, size_t size); /* zeroed; aborts on OOM */
-void st_ib_arena_free(st_ib_arena *a);
+/* Decoded arrays live in an arena (common/arena.h): everything goes at st_ib_arena_free. */
+typedef st_arena st_ib_arena;
+static inline void *st_ib_alloc(st_ib_arena *a, size_t size) /* zeroed; aborts on OOM */
+{
+    return st_arena_alloc(a, size);
+}
+static inline void st_ib_arena_free(st_ib_arena *a)
+{
+    st_arena_free(a);
+}
 
 typedef struct st_ib_ids {
     int32_t *ids; /* arena (decode) or caller's (encode) */
