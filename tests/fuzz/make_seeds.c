@@ -5,6 +5,8 @@
  *   make_seeds requests DIR   request frames (no size prefix) for fuzz_request
  *   make_seeds batches DIR    record sets for fuzz_batch (uncompressed, each codec, mixed)
  *   make_seeds interbroker DIR  a kind byte + one message body of each kind for fuzz_interbroker
+ *   make_seeds txn DIR        a kind byte, a version byte + one body of each transaction
+ *                             API kind at each version, for fuzz_txn
  *
  * Every frame is built with the codec writers, field by field in the order of the
  * Kafka message definitions for that version.
@@ -22,6 +24,7 @@
 #include "common/compress.h"
 #include "common/crc32c.h"
 #include "tests/fuzz/ib_samples.h"
+#include "tests/fuzz/txn_samples.h"
 
 #define TOPIC "fuzz-topic"
 
@@ -486,14 +489,45 @@ static int write_interbroker_seeds(const char *dir)
     return 0;
 }
 
+static int write_txn_seeds(const char *dir)
+{
+    if (mkdir(dir, 0755) && errno != EEXIST) {
+        fprintf(stderr, "make_seeds: cannot create %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    for (int kind = 0; kind < TXN_SAMPLE_KINDS; kind++) {
+        const st_txn_api_range *r = st_txn_api_range_of(txn_kind_key(kind));
+        for (int16_t v = r->min_version; v <= r->max_version; v++) {
+            st_buf b = ST_BUF_INIT;
+            st_buf_put_i8(&b, (int8_t)kind);
+            st_buf_put_i8(&b, (int8_t)v);
+            txn_sample(kind, v, &b);
+            char path[4096];
+            snprintf(path, sizeof path, "%s/seed_kind%02d_v%d", dir, kind, v);
+            FILE *f = fopen(path, "wb");
+            bool ok = f && fwrite(b.data, 1, b.len, f) == b.len;
+            if (f && fclose(f))
+                ok = false;
+            st_buf_free(&b);
+            if (!ok) {
+                fprintf(stderr, "make_seeds: cannot write %s: %s\n", path, strerror(errno));
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "txn") == 0)
+        return write_txn_seeds(argv[2]);
     if (argc == 3 && strcmp(argv[1], "interbroker") == 0)
         return write_interbroker_seeds(argv[2]);
     if (argc == 3 && strcmp(argv[1], "requests") == 0)
         return write_seeds(argv[2], request_seeds, sizeof request_seeds / sizeof *request_seeds);
     if (argc == 3 && strcmp(argv[1], "batches") == 0)
         return write_seeds(argv[2], batch_seeds, sizeof batch_seeds / sizeof *batch_seeds);
-    fprintf(stderr, "usage: make_seeds requests|batches|interbroker DIR\n");
+    fprintf(stderr, "usage: make_seeds requests|batches|interbroker|txn DIR\n");
     return 2;
 }
