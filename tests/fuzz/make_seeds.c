@@ -24,6 +24,7 @@
 #include "common/compress.h"
 #include "common/crc32c.h"
 #include "tests/fuzz/ib_samples.h"
+#include "broker/txn/txn_log.h"
 #include "tests/fuzz/txn_samples.h"
 
 #define TOPIC "fuzz-topic"
@@ -514,6 +515,31 @@ static int write_txn_seeds(const char *dir)
                 return 1;
             }
         }
+    }
+    /* a __transaction_state value (kind TXN_SAMPLE_KINDS) */
+    static const st_txn_limits lim = {900000, 1000000, 100};
+    st_txn_meta *m = st_txn_meta_new("seed", 4, 9, 1);
+    int16_t err;
+    int32_t added;
+    st_str topics[2] = {{"a", 1}, {"b", 1}};
+    int32_t parts[2] = {0, 3};
+    st_txn_init_pid(m, &lim, 60000, -1, -1, 1, &err);
+    st_txn_add_partitions(m, &lim, 9, 0, topics, parts, 2, 5, &added);
+    st_buf b = ST_BUF_INIT;
+    st_buf_put_i8(&b, TXN_SAMPLE_KINDS);
+    st_buf_put_i8(&b, 0);
+    st_txn_log_value_encode(&b, m);
+    st_txn_meta_free(m);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/seed_log_value", dir);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(b.data, 1, b.len, f) == b.len;
+    if (f && fclose(f))
+        ok = false;
+    st_buf_free(&b);
+    if (!ok) {
+        fprintf(stderr, "make_seeds: cannot write %s: %s\n", path, strerror(errno));
+        return 1;
     }
     return 0;
 }
