@@ -26,6 +26,7 @@
 
 #include "broker/log/cleaner.h"
 #include "broker/log/log_int.h"
+#include "broker/txn/txn_partition.h"
 #include "broker/log/producer_state.h"
 #include "broker/log/segment.h"
 #include "common/clock.h"
@@ -87,6 +88,12 @@ static int find_segment(const st_log *log, int64_t offset)
 }
 
 /* Loads s's indexes if needed and opens its .log (st_segment_load). */
+static int ensure_loaded(st_log *log, st_segment *s);
+int st_log_ensure_loaded(st_log *log, st_segment *s)
+{
+    return ensure_loaded(log, s);
+}
+
 static int ensure_loaded(st_log *log, st_segment *s)
 {
     int64_t size = s->size;
@@ -344,6 +351,7 @@ static void free_log(st_log *log)
     for (int i = 0; i < log->nsegs; i++)
         st_segment_free(log->segs[i]);
     st_producers_free(log->producers);
+    st_txn_partition_free(log->txns);
     free(log->segs);
     free(log->dir);
     free(log);
@@ -456,6 +464,8 @@ st_log *st_log_open(const char *dir, const st_log_config *cfg, bool clean, st_fl
         snprintf(err, errlen, "%s: cannot restore the producer state (out of memory or disk)", dir);
         goto fail;
     }
+    if (st_log_txn_load(log, err, errlen) < 0)
+        goto fail;
     return log;
 fail:
     free_log(log);
@@ -832,8 +842,11 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
     return st_log_append_with(log, NULL, records, len, now_ms, res);
 }
 
-int st_log_append_with(st_log *log, st_batch_ws *ws, uint8_t *records, size_t len, int64_t now_ms,
-                       st_append_result *res)
+/* The append itself. control: records is one control batch the broker built (a
+ * transaction marker, log_txn.c): not a client's batch, so it skips the client checks
+ * and the idempotence sequence check (a marker carries no sequence). */
+static int append(st_log *log, st_batch_ws *ws, uint8_t *records, size_t len, int64_t now_ms,
+                  bool control, st_append_result *res)
 {
     *res = (st_append_result){.base_offset = -1, .last_offset = -1, .log_append_time = -1};
     res->log_start_offset = log->start_offset;
@@ -846,16 +859,20 @@ int st_log_append_with(st_log *log, st_batch_ws *ws, uint8_t *records, size_t le
         return ST_ERR_KAFKA_STORAGE_ERROR; /* a write failed and the next try is not due */
     st_batch_policy policy;
     append_policy(log, now_ms, &policy);
-    st_batches_out set;
-    int rc = st_batches_prepare(records, len, &policy, ws, &set, res->why, sizeof res->why);
+    st_batches_out set = {records, len, 1, 1, 0};
+    int rc = control
+                 ? ST_ERR_NONE
+                 : st_batches_prepare(records, len, &policy, ws, &set, res->why, sizeof res->why);
     int nbatches = set.nbatches;
     int64_t nrecords = set.nrecords;
     /* From here on the record set is what prepare made of it (perhaps recompressed). */
     records = set.data;
     len = set.len;
     bool has_producer = false;
-    if (rc == ST_ERR_NONE)
+    if (rc == ST_ERR_NONE && !control)
         rc = st_producers_check(log, records, len, &has_producer, res);
+    if (rc == ST_ERR_NONE)
+        rc = st_log_txn_before_write(log, records, len, res);
     if (rc != ST_ERR_NONE || res->duplicate)
         return rc;
     if (len > INT32_MAX / 2) {
@@ -933,6 +950,7 @@ int st_log_append_with(st_log *log, st_batch_ws *ws, uint8_t *records, size_t le
     /* index entries stay in memory: a roll, a flush or the close writes them */
     if (has_producer)
         st_producers_append(log, records, len, now_ms);
+    st_log_txn_note(log, records, len);
     act->size += (int64_t)len;
     log->total_size += (int64_t)len;
     res->disk_behind = writeback_after_append(log, act, len);
@@ -948,14 +966,32 @@ int st_log_append_with(st_log *log, st_batch_ws *ws, uint8_t *records, size_t le
     return ST_ERR_NONE;
 }
 
+int st_log_append_with(st_log *log, st_batch_ws *ws, uint8_t *records, size_t len, int64_t now_ms,
+                       st_append_result *res)
+{
+    return append(log, ws, records, len, now_ms, false, res);
+}
+
+int st_log_append_control(st_log *log, uint8_t *batch, size_t len, int64_t now_ms,
+                          st_append_result *res)
+{
+    return append(log, NULL, batch, len, now_ms, true, res);
+}
+
 /* ---- reading ---- */
 
 int st_log_read(st_log *log, int64_t offset, size_t max_bytes, st_log_slice *out)
 {
+    return st_log_read_upto(log, offset, log->end_offset, max_bytes, out);
+}
+
+int st_log_read_upto(st_log *log, int64_t offset, int64_t limit, size_t max_bytes,
+                     st_log_slice *out)
+{
     *out = (st_log_slice){NULL, 0, 0};
     if (offset < log->start_offset || offset > log->end_offset)
         return ST_ERR_OFFSET_OUT_OF_RANGE;
-    if (offset == log->end_offset)
+    if (offset >= limit)
         return ST_ERR_NONE;
     for (int i = find_segment(log, offset); i < log->nsegs; i++) {
         st_segment *s = log->segs[i];
@@ -969,11 +1005,13 @@ int st_log_read(st_log *log, int64_t offset, size_t max_bytes, st_log_slice *out
         while ((rc = st_scan_next(&sc, &b, &at)) == ST_SCAN_BATCH)
             if (b.base_offset + b.last_offset_delta >= offset)
                 break;
+        if (rc == ST_SCAN_BATCH && b.base_offset >= limit)
+            return ST_ERR_NONE; /* the batch holding offset begins at or past the limit */
         if (rc == ST_SCAN_BATCH) {
             first = at;
             size_t len = (size_t)b.size;
             while (len < max_bytes && st_scan_next(&sc, &b, &at) == ST_SCAN_BATCH &&
-                   len + (size_t)b.size <= max_bytes)
+                   b.base_offset < limit && len + (size_t)b.size <= max_bytes)
                 len += (size_t)b.size;
             *out = (st_log_slice){st_fileref_ref(s->file), first, len};
             return ST_ERR_NONE;

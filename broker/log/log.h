@@ -126,6 +126,28 @@ int st_log_append_with(st_log *log, st_batch_ws *ws, uint8_t *records, size_t le
 /* st_log_append_with without a workspace. */
 int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_append_result *res);
 
+/* Appends one control batch the broker built (a transaction marker: st_log_append_marker
+ * in log_txn.c), skipping the checks of a client's batches. */
+int st_log_append_control(st_log *log, uint8_t *batch, size_t len, int64_t now_ms,
+                          st_append_result *res);
+
+/* ---- transactions (log_txn.c) ---- */
+
+/* Writes the COMMIT or ABORT marker of producer_id's transaction (a control batch at
+ * its epoch). A partition where the producer has no transaction open gets the marker
+ * too (Kafka writes it to every partition of the transaction). */
+int st_log_append_marker(st_log *log, int64_t producer_id, int16_t producer_epoch, bool commit,
+                         int32_t coordinator_epoch, int64_t now_ms, st_append_result *res);
+/* The last stable offset: the first offset of the earliest open transaction, or the end
+ * offset (a single node's high watermark). */
+int64_t st_log_last_stable_offset(const st_log *log);
+/* The aborted transactions a read_committed fetch of [from, upto) must name (see
+ * broker/txn/txn_partition.h); at most cap written, the total returned. Drops first the
+ * ones retention has removed. */
+struct st_txn_aborted;
+size_t st_log_aborted_txns(st_log *log, int64_t from, int64_t upto, struct st_txn_aborted *out,
+                           size_t cap);
+
 /*
  * Finds the bytes a fetch at `offset` returns: whole batches starting with the one that
  * holds `offset`, adding batches while the total stays within max_bytes, but at least
@@ -134,6 +156,10 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
  * segment that holds `offset` (the client comes back for the next).
  */
 int st_log_read(st_log *log, int64_t offset, size_t max_bytes, st_log_slice *out);
+/* st_log_read of the batches that begin before `limit` only (a read_committed fetch
+ * stops at the last stable offset). */
+int st_log_read_upto(st_log *log, int64_t offset, int64_t limit, size_t max_bytes,
+                     st_log_slice *out);
 
 /* Whether the partition takes writes, for the status and metrics. */
 typedef struct st_log_health {

@@ -195,6 +195,8 @@ struct st_log {
     struct st_log_flush_state *flush_state;
     struct st_cleaner_state *cleaner;    /* owned by cleaner.c; NULL when no pass ran */
     struct st_producer_state *producers; /* owned by producer_state.c (idempotence) */
+    struct st_txn_partition *txns;       /* open and aborted transactions (log_txn.c); NULL
+                                          * until the log holds a transactional batch */
     struct st_deleted_segment *deleted;  /* renamed *.deleted, unlinked when due */
     int ndeleted, deleted_cap;
     struct st_log_storage storage; /* write failures (storage.c) */
@@ -213,6 +215,24 @@ struct st_deleted_segment {
  * thread (behind any compaction pass queued there), or here at close (now_ms INT64_MAX,
  * every one) and without a flusher. Loop thread. retention.c. */
 void st_log_purge_deleted(st_log *log, int64_t now_ms);
+
+/* Opens segment s of log if it is not yet (segments of a clean start open lazily).
+ * ST_ERR_NONE or KAFKA_STORAGE_ERROR. log.c. */
+int st_log_ensure_loaded(st_log *log, st_segment *s);
+
+/* --- log_txn.c: transactions in the log --- */
+
+/* Name of the file whose presence says the log has held transactional batches (so open
+ * rebuilds its transactions from the segments; other logs cost nothing). */
+#define ST_LOG_TXN_FILE "transactions"
+/* st_log_open: rebuilds the open and aborted transactions when the file exists. 0, or
+ * -1 with err set (out of memory, unreadable segment). */
+int st_log_txn_load(st_log *log, char *err, size_t errlen);
+/* append, before the write: the first transactional batch creates the file (and the
+ * state). 0 or KAFKA_STORAGE_ERROR with res->why set. */
+int st_log_txn_before_write(st_log *log, const uint8_t *records, size_t len, st_append_result *res);
+/* append, after the write (offsets assigned): feeds the batches to the state. */
+void st_log_txn_note(st_log *log, const uint8_t *records, size_t len);
 
 static inline struct st_segment *st_log_active(const st_log *log)
 {

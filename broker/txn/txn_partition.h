@@ -9,8 +9,8 @@
  *
  * Fed in log order with every batch (st_txn_partition_on_batch): on append, and from
  * the batch headers (and marker records) when a log is opened, so the state after a
- * crash is rebuilt from what the log holds. Pure: no I/O, no clock. Not yet wired to
- * the logs (issue 19).
+ * crash is rebuilt from what the log holds (broker/log/log_txn.c). Pure: no I/O, no
+ * clock.
  *
  * Memory: one entry per open transaction (at most one per producer id) and 24 bytes per
  * aborted transaction still in the log; st_txn_partition_trim drops the aborted ones
