@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "broker/api/handlers.h"
+#include "broker/txn/txn_partition.h"
 #include "broker/quota/quota.h"
 #include "broker/broker_int.h"
 #include "broker/proto/codec.h"
@@ -65,6 +66,7 @@ typedef struct fetch_part {
     /* Set by collect, consumed by write_response. */
     int16_t error;
     int64_t high_watermark;
+    int64_t last_stable_offset;
     int64_t log_start_offset;
     st_log_slice slice; /* slice.file is a reference we own until it is added */
 } fetch_part;
@@ -77,8 +79,9 @@ typedef struct fetch {
     int32_t max_wait_ms;
     int32_t min_bytes;
     int32_t max_bytes;
-    int16_t error; /* top-level (v7+) */
-    size_t avail;  /* sum of parts[].avail while parked */
+    bool read_committed; /* isolation_level 1: up to the last stable offset */
+    int16_t error;       /* top-level (v7+) */
+    size_t avail;        /* sum of parts[].avail while parked */
     int32_t ntopics, nparts;
     int32_t nallowed; /* partitions of topics the caller may READ */
     int64_t owed_ms;  /* > 0: over consumer_byte_rate already; answered empty, throttled */
@@ -188,7 +191,7 @@ static void fetch_decode(fetch *f, st_rd *rd, int16_t v, char *names)
     f->max_wait_ms = st_rd_i32(rd);
     f->min_bytes = st_rd_i32(rd);
     f->max_bytes = st_rd_i32(rd);
-    st_rd_i8(rd); /* isolation_level: no transactions, so LSO == high watermark */
+    f->read_committed = st_rd_i8(rd) == 1; /* isolation_level */
     if (v >= 7) {
         st_rd_i32(rd); /* session_id: any; we never keep one (see the top) */
         int32_t epoch = st_rd_i32(rd);
@@ -267,19 +270,22 @@ static size_t collect(fetch *f, bool *any_error)
                 /* Not an error that ends the long poll: the allowed partitions may still
                  * wait for data (Kafka answers the denied ones alongside them). */
                 p->error = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
-                p->high_watermark = p->log_start_offset = -1;
+                p->high_watermark = p->last_stable_offset = p->log_start_offset = -1;
                 continue;
             }
             if (!topic || p->partition < 0 || p->partition >= topic->npartitions) {
                 p->error = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-                p->high_watermark = p->log_start_offset = -1;
+                p->high_watermark = p->last_stable_offset = p->log_start_offset = -1;
                 *any_error = true;
                 continue;
             }
             st_log *log = topic->partitions[p->partition].log;
             p->error = 0;
             p->high_watermark = st_log_end_offset(log);
+            p->last_stable_offset = st_log_last_stable_offset(log);
             p->log_start_offset = st_log_start_offset(log);
+            /* read_committed stops at the first offset of the earliest open transaction */
+            int64_t upper = f->read_committed ? p->last_stable_offset : p->high_watermark;
             if (f->owed_ms > 0)
                 continue; /* throttled: offsets only, no records */
             int64_t limit = p->max_bytes > 0 ? p->max_bytes : 0;
@@ -287,9 +293,9 @@ static size_t collect(fetch *f, bool *any_error)
                 limit = remaining > 0 ? remaining : 0;
             if (total > 0 && limit == 0)
                 continue; /* the response is full */
-            if (p->fetch_offset == p->high_watermark)
+            if (p->fetch_offset == p->high_watermark || p->fetch_offset == upper)
                 continue; /* nothing new: skip the index lookup */
-            int rc = st_log_read(log, p->fetch_offset, (size_t)limit, &p->slice);
+            int rc = st_log_read_upto(log, p->fetch_offset, upper, (size_t)limit, &p->slice);
             if (rc) {
                 /* An internal code (I/O) never goes on the wire. */
                 p->error =
@@ -310,6 +316,33 @@ static size_t collect(fetch *f, bool *any_error)
         }
     }
     return total;
+}
+
+/* A read_committed answer's aborted_transactions: those overlapping the records sent
+ * (from the fetch offset to the last stable offset), so the consumer drops their
+ * records; empty for read_uncommitted. */
+static void write_aborted(fetch *f, const fetch_topic *ft, const fetch_part *p, st_buf *out)
+{
+    st_topic *topic = f->read_committed && p->slice.len && !p->error
+                          ? st_topics_find(f->b->topics, ft->name, ft->len)
+                          : NULL;
+    st_log *log =
+        topic && p->partition < topic->npartitions ? topic->partitions[p->partition].log : NULL;
+    size_t n = log ? st_log_aborted_txns(log, p->fetch_offset, p->last_stable_offset, NULL, 0) : 0;
+    if (n == 0) {
+        st_wr_array(out, false, 0);
+        return;
+    }
+    st_txn_aborted *list = malloc(n * sizeof *list);
+    if (!list)
+        abort(); /* as st_buf */
+    n = st_log_aborted_txns(log, p->fetch_offset, p->last_stable_offset, list, n);
+    st_wr_array(out, false, (int32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        st_buf_put_i64(out, list[i].producer_id);
+        st_buf_put_i64(out, list[i].first_offset);
+    }
+    free(list);
 }
 
 /* Writes the response body into resp from what collect found; hands every slice to
@@ -340,11 +373,11 @@ static void write_response(fetch *f, st_resp *resp, int16_t v)
             st_buf_put_i16(out, p->error);
             st_buf_put_i64(out, p->high_watermark);
             if (v >= 4)
-                st_buf_put_i64(out, p->high_watermark); /* last_stable_offset */
+                st_buf_put_i64(out, p->last_stable_offset);
             if (v >= 5)
                 st_buf_put_i64(out, p->log_start_offset);
             if (v >= 4)
-                st_wr_array(out, false, 0); /* aborted_transactions: none */
+                write_aborted(f, ft, p, out);
             if (v >= 11)
                 st_buf_put_i32(out, -1); /* preferred_read_replica: this one */
             /* records: a length, then the file bytes spliced in (never null: some
@@ -533,7 +566,8 @@ static bool remeasure(fetch *f, fetch_part *p, st_topic *topic)
     if (!topic || p->partition >= topic->npartitions)
         return true;
     st_log *log = topic->partitions[p->partition].log;
-    int64_t end = st_log_end_offset(log);
+    /* read_committed waits for the last stable offset to move, not the end */
+    int64_t end = f->read_committed ? st_log_last_stable_offset(log) : st_log_end_offset(log);
     size_t now = 0;
     if (f->min_bytes <= 1) {
         /* The usual consumer (fetch.min.bytes=1): any new offset is enough, no need
@@ -543,7 +577,7 @@ static bool remeasure(fetch *f, fetch_part *p, st_topic *topic)
     } else if (end != p->fetch_offset) {
         st_log_slice s;
         size_t limit = p->max_bytes > 0 ? (size_t)p->max_bytes : 0;
-        if (st_log_read(log, p->fetch_offset, limit, &s))
+        if (st_log_read_upto(log, p->fetch_offset, end, limit, &s))
             return true;
         now = s.len;
         st_fileref_unref(s.file);
