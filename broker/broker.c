@@ -21,6 +21,7 @@
 #include "broker/proto/api.h"
 #include "broker/quota/quota.h"
 #include "broker/security/security.h"
+#include "broker/txn/coordinator.h"
 #include "common/clock.h"
 #include "common/dirlock.h"
 #include "common/errors.h"
@@ -62,6 +63,7 @@ static void on_tick(st_loop *loop, st_timer *t)
     int64_t now = st_wall_ms();
     st_topics_tick(b->topics, now);
     st_groups_tick(b->groups, now);
+    st_txn_coord_tick(b->txn, now);
     if (now >= b->next_producer_expiry_ms) {
         b->next_producer_expiry_ms = now + b->cfg.producer_id_expiration_check_interval_ms;
         st_topics_expire_producers(b->topics, now, b->cfg.producer_id_expiration_ms);
@@ -193,6 +195,8 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
     if (!(b->topics = st_topics_open(cfg->data_dir, &log_defaults, b->flusher, err, errlen)))
         goto fail;
     if (!(b->groups = st_groups_open(b, err, errlen)))
+        goto fail;
+    if (!(b->txn = st_txn_coord_open(b, err, errlen)))
         goto fail;
     if (st_security_open(cfg, &b->security, err, errlen))
         goto fail;
@@ -424,6 +428,7 @@ void st_broker_free(st_broker *b)
         st_timer_stop(b->loop, &b->tick_timer);
     if (b->loop && st_timer_armed(&b->retention_timer))
         st_timer_stop(b->loop, &b->retention_timer);
+    st_txn_coord_close(b->txn);
     st_groups_close(b->groups);
     if (b->topics)
         st_topics_close(b->topics);

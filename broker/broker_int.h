@@ -39,19 +39,20 @@ struct st_broker {
     st_topics *topics;
     struct st_dynconfig *dynconfig; /* broker configs, dynamic ones (cluster/dynconfig.h) */
     st_fetch_waiters *fetch_waiters;
-    st_groups *groups;            /* the group coordinator (broker/group/) */
-    struct st_security *security; /* SASL, ACLs, tenants (broker/security/) */
-    st_tls_ctx *tls;              /* SASL_SSL listeners' certificate; NULL without one */
-    struct st_quotas *quotas;     /* quota configuration and sensors (quotas/quotas.h) */
-    struct st_bquota *bquota;     /* tenant use and connections (broker/quota/quota.c) */
-    int64_t next_producer_id;     /* InitProducerId hands these out (init_producer_id.c) */
-    int64_t producer_id_limit;    /* end of the id block reserved in meta/producer_ids */
+    st_groups *groups;               /* the group coordinator (broker/group/) */
+    struct st_txn_coord *txn;        /* the transaction coordinator (broker/txn/) */
+    struct st_security *security;    /* SASL, ACLs, tenants (broker/security/) */
+    st_tls_ctx *tls;                 /* SASL_SSL listeners' certificate; NULL without one */
+    struct st_quotas *quotas;        /* quota configuration and sensors (quotas/quotas.h) */
+    struct st_bquota *bquota;        /* tenant use and connections (broker/quota/quota.c) */
+    int64_t next_producer_id;        /* InitProducerId hands these out (init_producer_id.c) */
+    int64_t producer_id_limit;       /* end of the id block reserved in meta/producer_ids */
     int64_t next_producer_expiry_ms; /* when the tick next expires idle producers */
-    st_mgmt_server *mgmt;         /* NULL in the fuzz harness */
-    st_dirlock *data_lock;        /* <data_dir>/.lock, held from the first step of opening */
-    st_timer tick_timer;          /* housekeeping: flush.ms, checkpoints, compaction */
-    st_timer retention_timer;     /* every log.retention.check.interval.ms */
-    int64_t started_ms;           /* wall clock at start */
+    st_mgmt_server *mgmt;            /* NULL in the fuzz harness */
+    st_dirlock *data_lock;           /* <data_dir>/.lock, held from the first step of opening */
+    st_timer tick_timer;             /* housekeeping: flush.ms, checkpoints, compaction */
+    st_timer retention_timer;        /* every log.retention.check.interval.ms */
+    int64_t started_ms;              /* wall clock at start */
     st_broker_stats stats;
 };
 

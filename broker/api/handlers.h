@@ -19,6 +19,12 @@ st_handler_fn st_handle_create_partitions; /* topics.c */
 st_handler_fn st_handle_describe_configs;  /* configs.c */
 st_handler_fn st_handle_alter_configs;     /* configs.c */
 st_handler_fn st_handle_init_producer_id;  /* init_producer_id.c */
+
+/* Transactions (issue 19): txn_handlers.c */
+st_handler_fn st_handle_add_partitions_to_txn;
+st_handler_fn st_handle_add_offsets_to_txn;
+st_handler_fn st_handle_end_txn;
+st_handler_fn st_handle_txn_offset_commit;
 st_handler_fn st_handle_describe_log_dirs; /* log_dirs.c */
 st_handler_fn st_handle_describe_cluster;  /* describe_cluster.c */
 

@@ -10,11 +10,10 @@
  * ProducerIdManager does. The file is read on the first request, so a broker that
  * never sees an idempotent producer never touches it.
  *
- * Transactions are not supported. A request with a transactional id is answered
- * INVALID_REQUEST, which is what Kafka answers for an empty transactional id: clients
- * treat it as fatal and say so (Java: "Unexpected error in InitProducerIdResponse";
- * librdkafka raises a fatal error), instead of retrying for ever as they would on a
- * coordinator error. librdkafka's and Java's idempotent producers send a null id.
+ * Versions 0..4 (flexible from 2). A transactional id goes to the transaction
+ * coordinator (broker/txn/coordinator.c): its producer id and a bumped epoch, fencing
+ * older instances; an empty id is INVALID_REQUEST, as Kafka answers it. librdkafka's
+ * and Java's idempotent producers send a null id.
  *
  * Authorization, before anything else: a transactional id needs WRITE on it (else
  * TRANSACTIONAL_ID_AUTHORIZATION_FAILED, so a denied caller never learns whether
@@ -23,7 +22,8 @@
  * IDEMPOTENT_WRITE; the authorizer has no "on any resource of a type" question, and a
  * tenant's ACLs include IDEMPOTENT_WRITE.
  *
- * Loop thread only (it uses and updates b->next_producer_id / producer_id_limit).
+ * Loop thread only (it uses and updates b->next_producer_id / producer_id_limit;
+ * st_broker_next_producer_id serves the transaction coordinator too).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +38,8 @@
 #include "broker/broker_int.h"
 #include "broker/proto/codec.h"
 #include "broker/security/security.h"
+#include "broker/txn/coordinator.h"
+#include "broker/txn/txn_codec.h"
 #include "common/errors.h"
 #include "common/fileio.h"
 #include "common/logging.h"
@@ -84,7 +86,7 @@ static int write_limit(const char *meta, int64_t limit, char *why, size_t whylen
 
 /* Next producer id, reserving a new block when the current one is used up (and
  * loading the file on first use). 0 and *id, or -1 with why set. */
-static int next_producer_id(st_broker *b, int64_t *id, char *why, size_t whylen)
+int st_broker_next_producer_id(st_broker *b, int64_t *id, char *why, size_t whylen)
 {
     char meta[PATH_MAX + 8];
     snprintf(meta, sizeof meta, "%s/meta", b->cfg.data_dir);
@@ -109,11 +111,11 @@ static int next_producer_id(st_broker *b, int64_t *id, char *why, size_t whylen)
 
 int st_handle_init_producer_id(st_req *req)
 {
-    st_rd *rd = &req->rd;
-    st_str transactional_id = st_rd_str(rd, false);
-    st_rd_i32(rd); /* transaction_timeout_ms: only for transactions */
-    if (rd->err)
+    st_init_pid_req m;
+    int16_t version = req->api_version;
+    if (st_init_pid_req_decode(&req->rd, version, &m))
         return ST_ERR__MALFORMED;
+    st_str transactional_id = m.transactional_id;
     const char *peer = req->conn ? st_conn_peer(req->conn) : "(no connection)";
 
     int rc = ST_ERR_NONE;
@@ -135,13 +137,14 @@ int st_handle_init_producer_id(st_req *req)
                 peer, st_req_principal(req));
         rc = ST_ERR_CLUSTER_AUTHORIZATION_FAILED;
     } else if (transactional_id.len >= 0) {
-        st_warn("%s: InitProducerId for transactional id \"%.*s\" refused (INVALID_REQUEST): "
-                "this broker does not support transactions; use an idempotent producer without "
-                "transactional.id",
-                peer, (int)(transactional_id.len > 200 ? 200 : transactional_id.len),
-                transactional_id.ptr);
-        rc = ST_ERR_INVALID_REQUEST;
-    } else if (next_producer_id(req->broker, &id, why, sizeof why) < 0) {
+        rc = st_txn_coord_init_pid(req->broker->txn, transactional_id, m.transaction_timeout_ms,
+                                   m.producer_id, m.producer_epoch, &id, &epoch);
+        rc = st_txn_fenced_error(ST_API_INIT_PRODUCER_ID, version, (int16_t)rc);
+        if (rc == ST_ERR_INVALID_REQUEST)
+            st_info("%s: InitProducerId refused: a transactional id must not be empty or hold a "
+                    "NUL byte",
+                    peer);
+    } else if (st_broker_next_producer_id(req->broker, &id, why, sizeof why) < 0) {
         /* Retriable for clients: they come back, and the operator sees why. */
         st_error("%s: InitProducerId failed: %s", peer, why);
         rc = ST_ERR_COORDINATOR_NOT_AVAILABLE;
@@ -150,10 +153,7 @@ int st_handle_init_producer_id(st_req *req)
         epoch = 0;
         st_debug("%s: producer id %" PRId64 " epoch 0", peer, id);
     }
-    st_buf *out = st_resp_buf(req->resp);
-    st_buf_put_i32(out, 0); /* throttle_time_ms */
-    st_buf_put_i16(out, (int16_t)rc);
-    st_buf_put_i64(out, id);
-    st_buf_put_i16(out, epoch);
+    st_init_pid_resp resp = {0, (int16_t)rc, rc ? -1 : id, rc ? (int16_t)-1 : epoch};
+    st_init_pid_resp_encode(st_resp_buf(req->resp), version, &resp);
     return ST_REQ_DONE;
 }

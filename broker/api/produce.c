@@ -214,7 +214,7 @@ int st_handle_produce(st_req *req)
     bool acks_ok = acks == -1 || acks == 0 || acks == 1;
     if (!acks_ok)
         st_warn("%s: produce with acks=%d rejected: acks must be -1, 0 or 1", peer_of(req), acks);
-    /* No transactions here, but Kafka refuses a transactional produce the caller may not
+    /* Kafka refuses a transactional produce the caller may not
      * write as that id before looking at any topic. */
     int request_error = acks_ok ? 0 : ST_ERR_INVALID_REQUIRED_ACKS;
     if (!request_error && transactional_id.len >= 0 &&

@@ -93,6 +93,20 @@ typedef struct st_offset_set {
  * OffsetCommit. */
 int st_groups_set_offsets(st_groups *g, const char *group_id, const st_offset_set *offsets,
                           size_t n, char *err, size_t errlen);
+/* An offset a transaction committed (borrowed strings; metadata may be NULL). */
+typedef struct st_txn_offset {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int32_t leader_epoch;
+    const char *metadata;
+} st_txn_offset;
+
+/* Writes the offsets of a committed transaction to the group (created when missing),
+ * whatever its members (txn_offsets.c). 0, or the first partition's error
+ * (UNKNOWN_TOPIC_OR_PARTITION, a failed append); the others are still written. */
+int st_groups_commit_txn_offsets(st_groups *g, const char *group_id, const st_txn_offset *o,
+                                 size_t n);
 /* DeleteGroups: only an Empty (or Dead) group; NON_EMPTY_GROUP while it has members,
  * GROUP_ID_NOT_FOUND if unknown. Writes tombstones for its offsets. */
 int st_groups_delete(st_groups *g, const char *group_id, char *err, size_t errlen);

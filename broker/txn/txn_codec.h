@@ -52,7 +52,8 @@ enum {
     ST_API_LIST_TRANSACTIONS = 66,
 };
 
-/* One row per API: what the API table will advertise once the handlers are wired. */
+/* One row per API: the versions this codec serves (the API table in broker/proto/api.c
+ * advertises the ones with a handler). */
 typedef struct st_txn_api_range {
     int16_t key;
     int16_t min_version, max_version, first_flexible;

@@ -2,7 +2,7 @@
  * The transaction coordinator's map of transactional ids to their state (txn_state.h),
  * and its rebuild from __transaction_state: records applied in log order, the newest
  * value of a key wins and a null value (tombstone) forgets the id, as compaction would
- * leave them. Pure: no I/O. Not yet wired to a coordinator (issue 19).
+ * leave them. Pure: no I/O (broker/txn/coordinator.c does it).
  *
  * An open-addressing table (linear probing, FNV-1a of the id, at most half full,
  * deletion by backward shift), so lookups stay O(1) with millions of ids. Ids hold no

@@ -1,9 +1,10 @@
 /*
  * The transaction coordinator's state of one transactional id, and the rules of the
  * protocol (KIP-98, with KIP-360's producer-id recovery and KIP-588's PRODUCER_FENCED)
- * as pure functions: no I/O, no clock, no broker. The coordinator (to come: it persists
- * each change to __transaction_state before it answers, and writes the markers) asks
- * these functions what a request does to the state, so every rule is tested alone.
+ * as pure functions: no I/O, no clock, no broker. The coordinator (coordinator.c: it
+ * persists each change to __transaction_state before it answers, and writes the
+ * markers) asks these functions what a request does to the state, so every rule is
+ * tested alone.
  *
  * States (the numbers are Kafka's TransactionStatus in __transaction_state):
  *
