@@ -16,6 +16,10 @@
  *       producer A begins a transaction and produces N records "z1-<i>"; producer B with
  *       the same transactional id then initialises, which must fence A: A's commit must
  *       fail with a fatal fenced error. B commits N records "z2-<i>". Prints "fenced".
+ *   rk_txn BOOTSTRAP denied TOPIC TXN_ID -
+ *       init_transactions must fail; prints the error code's name.
+ *   rk_txn BOOTSTRAP denied-topic TOPIC TXN_ID -
+ *       a transaction producing one record to TOPIC must fail to commit; prints why.
  *   rk_txn BOOTSTRAP ctp IN OUT GROUP TXN_ID BATCH
  *       consume-transform-produce: reads IN (group GROUP, read_committed, from the
  *       group's committed offsets or the beginning) and for every record v writes
@@ -23,6 +27,7 @@
  *       (send_offsets_to_transaction) together every BATCH inputs, until IN has nothing
  *       more for 3 s after the partitions are assigned. Prints "processed <n>".
  *
+ * RK_SASL_USER / RK_SASL_PASSWORD in the environment: SASL/PLAIN (SASL_PLAINTEXT).
  * Any unexpected error fails (exit 1) with the librdkafka error text.
  */
 #include "rk_util.h"
@@ -44,10 +49,24 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         fprintf(stderr, "delivery failed: %s\n", rd_kafka_err2str(m->err));
 }
 
+/* SASL/PLAIN as RK_SASL_USER / RK_SASL_PASSWORD when set (the ACL test). */
+static rd_kafka_conf_t *conf_for(const char *bootstrap)
+{
+    rd_kafka_conf_t *conf = rk_conf(bootstrap);
+    const char *user = getenv("RK_SASL_USER"), *password = getenv("RK_SASL_PASSWORD");
+    if (user && *user) {
+        rk_set(conf, "security.protocol", "SASL_PLAINTEXT");
+        rk_set(conf, "sasl.mechanisms", "PLAIN");
+        rk_set(conf, "sasl.username", user);
+        rk_set(conf, "sasl.password", password ? password : "");
+    }
+    return conf;
+}
+
 static rd_kafka_t *producer(const char *bootstrap, const char *txn_id, const char *timeout_ms,
                             bool quiet_failures)
 {
-    rd_kafka_conf_t *conf = rk_conf(bootstrap);
+    rd_kafka_conf_t *conf = conf_for(bootstrap);
     rk_set(conf, "transactional.id", txn_id);
     rk_set(conf, "transaction.timeout.ms", timeout_ms);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
@@ -91,7 +110,7 @@ static void one_txn(rd_kafka_t *rk, const char *topic, const char *prefix, int n
 static int ctp(const char *bootstrap, const char *in, const char *out, const char *group,
                const char *txn_id, int batch)
 {
-    rd_kafka_conf_t *cc = rk_conf(bootstrap);
+    rd_kafka_conf_t *cc = conf_for(bootstrap);
     rk_set(cc, "group.id", group);
     rk_set(cc, "isolation.level", "read_committed");
     rk_set(cc, "enable.auto.commit", "false");
@@ -219,6 +238,30 @@ int main(int argc, char **argv)
         rd_kafka_destroy(a);
         rd_kafka_destroy(b);
         printf("fenced\n");
+    } else if (strcmp(mode, "denied") == 0) {
+        /* init_transactions must fail for want of WRITE on the id */
+        rd_kafka_conf_t *conf = conf_for(bootstrap);
+        rk_set(conf, "transactional.id", txn_id);
+        rd_kafka_t *rk = rk_new(RD_KAFKA_PRODUCER, conf);
+        rd_kafka_error_t *e = rd_kafka_init_transactions(rk, 30000);
+        if (!e)
+            rk_fail("init_transactions with transactional id %s succeeded", txn_id);
+        printf("%s\n", rd_kafka_err2name(rd_kafka_error_code(e)));
+        rd_kafka_error_destroy(e);
+        rd_kafka_destroy(rk);
+    } else if (strcmp(mode, "denied-topic") == 0) {
+        /* the id is ours but the topic is not: the produce in the transaction fails (the
+         * delivery report on stderr says why) */
+        rd_kafka_t *rk = producer(bootstrap, txn_id, "60000", false);
+        check(rd_kafka_begin_transaction(rk), "begin_transaction");
+        produce_n(rk, topic, "x", 1);
+        rd_kafka_flush(rk, 10000);
+        rd_kafka_error_t *e = rd_kafka_commit_transaction(rk, 30000);
+        if (!e)
+            rk_fail("a transaction writing to %s committed", topic);
+        printf("%s\n", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        rd_kafka_destroy(rk);
     } else if (strcmp(mode, "ctp") == 0 && argc == 8) {
         return ctp(bootstrap, argv[3], argv[4], argv[5], argv[6], atoi(argv[7]));
     } else {
