@@ -39,6 +39,7 @@
 #include "broker/broker_int.h"
 #include "broker/proto/codec.h"
 #include "broker/security/security.h"
+#include "broker/txn/coordinator.h"
 #include "common/clock.h"
 #include "common/compress.h"
 #include "common/errors.h"
@@ -126,7 +127,8 @@ static void on_flushed(void *arg, int err)
 /* Appends one partition's records. Returns the wire error code; fills *res on success.
  * Borrows everything; `records` points into the request frame and is edited in place. */
 static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t index, int16_t acks,
-                            st_str records, int64_t now_ms, st_append_result *res)
+                            st_str transactional_id, st_str records, int64_t now_ms,
+                            st_append_result *res)
 {
     st_broker *b = req->broker;
     if (!topic || index < 0 || index >= topic->npartitions)
@@ -161,6 +163,15 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
         st_warn("%s: produce to %.*s-%d rejected: zstd batches need Produce v7 (got v%d)",
                 peer_of(req), (int)name.len, name.ptr, index, req->api_version);
         return ST_ERR_UNSUPPORTED_COMPRESSION_TYPE;
+    }
+    /* A transactional batch belongs to an open transaction that holds this partition. */
+    int txn_rc = st_txn_coord_check_produce(b->txn, transactional_id, (const uint8_t *)records.ptr,
+                                            (size_t)records.len, name, index);
+    if (txn_rc) {
+        st_info("%s: transactional produce to %.*s-%d refused (%s): its producer is not in an "
+                "open transaction holding the partition",
+                peer_of(req), (int)name.len, name.ptr, index, st_err_name(txn_rc));
+        return txn_rc;
     }
     st_partition *part = &topic->partitions[index];
     /* The frame is ours (req->frame is mutable); st_str only borrows it as const. */
@@ -253,7 +264,8 @@ int st_handle_produce(st_req *req)
             st_append_result res;
             int rc = topic_error;
             if (!rc)
-                rc = append_partition(req, topic, name, index, acks, records, now_ms, &res);
+                rc = append_partition(req, topic, name, index, acks, transactional_id, records,
+                                      now_ms, &res);
 
             st_buf_put_i32(out, index);
             size_t error_pos = out->len;

@@ -542,3 +542,26 @@ int16_t st_txn_coord_end(st_txn_coord *c, st_str id, int64_t pid, int16_t epoch,
     finish(c, m); /* a failed marker write is retried by the tick; the answer stands */
     return 0;
 }
+
+int16_t st_txn_coord_check_produce(st_txn_coord *c, st_str txn_id, const uint8_t *records,
+                                   size_t len, st_str topic, int32_t partition)
+{
+    for (size_t pos = 0; pos + ST_BATCH_HEADER_SIZE <= len;) {
+        st_batch_info b;
+        if (st_batch_header(records + pos, len - pos, &b) != 0)
+            return 0; /* the append's validation says what is wrong */
+        pos += (size_t)b.size;
+        if (!(b.attributes & ST_BATCH_ATTR_TRANSACTIONAL))
+            continue;
+        st_txn_meta *m = txn_id.len > 0 ? st_txn_registry_get(c->reg, txn_id) : NULL;
+        if (!m)
+            return ST_ERR_INVALID_TXN_STATE;
+        if (b.producer_id != m->producer_id)
+            return ST_ERR_INVALID_PRODUCER_ID_MAPPING;
+        if (b.producer_epoch != m->producer_epoch)
+            return ST_ERR_INVALID_PRODUCER_EPOCH;
+        if (m->status != ST_TXN_ONGOING || !st_txn_has_partition(m, topic, partition))
+            return ST_ERR_INVALID_TXN_STATE;
+    }
+    return 0;
+}

@@ -56,4 +56,16 @@ int16_t st_txn_coord_add_offsets(st_txn_coord *c, st_str id, int64_t pid, int16_
 int16_t st_txn_coord_offset_commit(st_txn_coord *c, const st_txn_offset_commit_req *m);
 int16_t st_txn_coord_end(st_txn_coord *c, st_str id, int64_t pid, int16_t epoch, bool commit);
 
+/* Produce's check of a client's record set (len bytes, not yet validated: only batch
+ * headers within bounds are read) for topic/partition under transactional id txn_id
+ * (len -1: none). 0 when no batch is transactional. A transactional batch must come
+ * with an id whose current producer id and epoch it carries and whose open
+ * transaction holds the partition (AddPartitionsToTxn first), so a late or forged
+ * batch cannot open a transaction in the partition that nobody will ever end (holding
+ * read_committed readers at its first offset for ever): else INVALID_TXN_STATE (no id,
+ * none open, partition not added), INVALID_PRODUCER_ID_MAPPING (another producer id)
+ * or INVALID_PRODUCER_EPOCH (a fenced or aborted-by-timeout epoch). */
+int16_t st_txn_coord_check_produce(st_txn_coord *c, st_str txn_id, const uint8_t *records,
+                                   size_t len, st_str topic, int32_t partition);
+
 #endif

@@ -16,6 +16,11 @@
  *       producer A begins a transaction and produces N records "z1-<i>"; producer B with
  *       the same transactional id then initialises, which must fence A: A's commit must
  *       fail with a fatal fenced error. B commits N records "z2-<i>". Prints "fenced".
+ *   rk_txn BOOTSTRAP late TOPIC TXN_ID TIMEOUT_MS
+ *       begins a transaction (transaction.timeout.ms=TIMEOUT_MS), delivers "o-0", prints
+ *       "open", then waits for a line on stdin (the test sends it once the coordinator
+ *       has aborted the transaction) and produces "late-0" in the same transaction;
+ *       its delivery report goes to stderr. Prints "late sent".
  *   rk_txn BOOTSTRAP denied TOPIC TXN_ID -
  *       init_transactions must fail; prints the error code's name.
  *   rk_txn BOOTSTRAP denied-topic TOPIC TXN_ID -
@@ -238,6 +243,20 @@ int main(int argc, char **argv)
         rd_kafka_destroy(a);
         rd_kafka_destroy(b);
         printf("fenced\n");
+    } else if (strcmp(mode, "late") == 0 && argc == 6) {
+        rd_kafka_t *rk = producer(bootstrap, txn_id, argv[5], false);
+        check(rd_kafka_begin_transaction(rk), "begin_transaction");
+        produce_n(rk, topic, "o", 1);
+        if (rd_kafka_flush(rk, 30000))
+            rk_fail("the open transaction's record was not delivered within 30 s");
+        printf("open\n");
+        char line[64];
+        if (!fgets(line, sizeof line, stdin)) /* the test says when the coordinator aborted */
+            rk_fail("stdin closed before the go");
+        produce_n(rk, topic, "late", 1);
+        rd_kafka_flush(rk, 15000); /* the delivery report (stderr) says what happened */
+        printf("late sent\n");
+        rd_kafka_destroy(rk);
     } else if (strcmp(mode, "denied") == 0) {
         /* init_transactions must fail for want of WRITE on the id */
         rd_kafka_conf_t *conf = conf_for(bootstrap);

@@ -8,7 +8,9 @@
 #  2. a zombie: a second producer with the same transactional id fences the first, whose
 #     commit fails fatally; only the second one's records are committed.
 #  3. transaction.timeout.ms: an open transaction holds read_committed readers back (the
-#     last stable offset), until the coordinator aborts it on its own.
+#     last stable offset), until the coordinator aborts it on its own; a batch the
+#     producer sends late in that aborted transaction is refused (INVALID_PRODUCER_EPOCH)
+#     and so cannot hold readers back again.
 #  4. kill -9 of straitd mid-transaction: after the restart the open transaction is still
 #     open (recovered from __transaction_state and the log), and the next producer with
 #     the id aborts it and commits its own.
@@ -24,7 +26,7 @@ seq_records() { # PREFIX FIRST_OFFSET N: "<offset> <prefix>-<i>" lines
 }
 
 start_broker
-for t in t-basic t-zombie t-timeout t-crash in-ctp out-ctp; do
+for t in t-basic t-zombie t-timeout t-late t-crash in-ctp out-ctp; do
     "$RK_BIN/rk_admin" "$BOOTSTRAP" create "$t" 1 >/dev/null
 done
 
@@ -66,6 +68,28 @@ broker_log_since_start | grep -q 'transactional id "app-timeout": aborting.*tran
     fail "no log line about app-timeout's timeout"
 assert_eq "5 after-timeout" "$(committed t-timeout)" "read_committed: the timed-out records are aborted"
 kill "$open3"
+
+# ---- 3b. a late batch of a timed-out transaction is refused ----
+# Without the check the late batch would open a transaction in the partition that nobody
+# ends, and read_committed would never get past it.
+mkfifo "$ST_TMP/late.fifo"
+"$RK_BIN/rk_txn" "$BOOTSTRAP" late t-late app-late 2000 <"$ST_TMP/late.fifo" >"$ST_TMP/late.out" 2>"$ST_TMP/late.err" &
+late=$!
+ST_PIDS+=("$late")
+exec 3>"$ST_TMP/late.fifo"
+wait_until 30 "the transaction of app-late open" is_open "$ST_TMP/late.out"
+echo after-open | kc -P -t t-late -p 0
+sees() { committed "$1" | grep -q " $2\$"; }
+wait_until 20 "the coordinator to abort app-late's transaction" sees t-late after-open
+echo go >&3
+exec 3>&-
+st_wait_pid "$late" 30 || fail "rk_txn late did not finish within 30 s"
+wait "$late" || fail "rk_txn late failed: $(tail -n 3 "$ST_TMP/late.err")"
+log "the late batch: $(grep -m1 'delivery failed' "$ST_TMP/late.err" || echo 'no delivery failure')"
+grep -q 'delivery failed' "$ST_TMP/late.err" || fail "the late batch of an aborted transaction was accepted"
+[ -z "$(uncommitted t-late | grep ' late-')" ] || fail "the late batch is in the log"
+echo after-late | kc -P -t t-late -p 0
+wait_until 10 "read_committed to see the record after the late batch" sees t-late after-late
 
 # ---- 4. kill -9 of straitd mid-transaction ----
 st_bg "$ST_TMP/open4.out" "$ST_TMP/open4.err" "$RK_BIN/rk_txn" "$BOOTSTRAP" open t-crash app-crash 5 60000
