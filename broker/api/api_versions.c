@@ -16,7 +16,7 @@
 
 #include "common/errors.h"
 
-int st_handle_api_versions(st_req *req)
+st_req_result st_handle_api_versions(st_req *req)
 {
     st_rd *rd = &req->rd;
     bool flex = req->flex;
@@ -27,7 +27,7 @@ int st_handle_api_versions(st_req *req)
         st_rd_tags(rd, true);
     }
     if (rd->err)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
 
     size_t n;
     const st_api *table = st_api_table(&n);

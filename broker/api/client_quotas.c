@@ -264,18 +264,18 @@ static int read_filter(st_rd *rd, quota_filter *f, char *msg, size_t msglen)
     return err;
 }
 
-int st_handle_describe_client_quotas(st_req *req)
+st_req_result st_handle_describe_client_quotas(st_req *req)
 {
     st_rd *rd = &req->rd;
     st_broker *b = req->broker;
     quota_filter f = {0};
     describe_ctx ctx = {.filter = &f};
     char msg[MSG_LEN] = "";
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     int err = read_filter(rd, &f, msg, sizeof(msg));
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
     if (!b->quotas) {
@@ -530,17 +530,17 @@ static void alter_all(st_req *req, alteration *a, int32_t n, bool validate_only)
     }
 }
 
-int st_handle_alter_client_quotas(st_req *req)
+st_req_result st_handle_alter_client_quotas(st_req *req)
 {
     st_rd *rd = &req->rd;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* entity array (4) and ops array (4): at least 8 bytes. Each entry costs far more in
      * memory than on the wire, so the count is capped: a request of millions of empty
      * entries must not allocate gigabytes. */
     int32_t n = st_rd_array(rd, false, 8);
     if (n < 0 || n > MAX_ALTERATIONS)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     alteration *a = calloc(n > 0 ? (size_t)n : 1, sizeof(*a));
     if (!a)
         abort(); /* as st_buf */
@@ -549,7 +549,7 @@ int st_handle_alter_client_quotas(st_req *req)
         read_alteration(rd, &a[i]);
     bool validate_only = st_rd_bool(rd);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
 

@@ -238,13 +238,13 @@ static int describe_one(st_broker *b, const resource *r, st_config_entry **entri
     return 0;
 }
 
-int st_handle_describe_configs(st_req *req)
+st_req_result st_handle_describe_configs(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     bool flex = req->flex;
     int16_t v = req->api_version;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* type, name, keys: at least 7 bytes */
     int32_t n = st_rd_array(rd, flex, 7);
@@ -268,7 +268,7 @@ int st_handle_describe_configs(st_req *req)
     bool include_synonyms = v >= 1 && st_rd_bool(rd);
     st_rd_tags(rd, flex);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
     for (int32_t i = 0; i < n; i++)
@@ -512,12 +512,12 @@ static int alter_one(st_broker *b, resource *r, bool incremental, bool validate_
 
 /* Both alters share a layout: resources of (type, name, configs of (name, [op,] value)),
  * then validate_only; IncrementalAlterConfigs adds the operation byte. */
-static int handle_alter(st_req *req, bool incremental, const char *api)
+static st_req_result handle_alter(st_req *req, bool incremental, const char *api)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     bool flex = req->flex;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* type, name, configs: at least 7 bytes (4 in the compact forms, with tags) */
     int32_t n = st_rd_array(rd, flex, flex ? 4 : 7);
@@ -558,7 +558,7 @@ static int handle_alter(st_req *req, bool incremental, const char *api)
     bool validate_only = st_rd_bool(rd);
     st_rd_tags(rd, flex);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
 
@@ -584,12 +584,12 @@ out:
     return rc;
 }
 
-int st_handle_alter_configs(st_req *req)
+st_req_result st_handle_alter_configs(st_req *req)
 {
     return handle_alter(req, false, "AlterConfigs");
 }
 
-int st_handle_incremental_alter_configs(st_req *req)
+st_req_result st_handle_incremental_alter_configs(st_req *req)
 {
     return handle_alter(req, true, "IncrementalAlterConfigs");
 }

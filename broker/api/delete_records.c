@@ -32,12 +32,12 @@ static int delete_records_scan(st_rd rd)
     return rd.err ? ST_ERR__MALFORMED : 0;
 }
 
-int st_handle_delete_records(st_req *req)
+st_req_result st_handle_delete_records(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     if (delete_records_scan(*rd))
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     const char *peer = req->conn ? st_conn_peer(req->conn) : "(no connection)";
 
     st_buf *out = st_resp_buf(req->resp);
@@ -80,5 +80,5 @@ int st_handle_delete_records(st_req *req)
         }
     }
     st_rd_i32(rd); /* timeout_ms */
-    return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
+    return rd->err ? ST_REQ_MALFORMED : ST_REQ_DONE;
 }

@@ -28,14 +28,14 @@ static const st_acl_operation cluster_ops[] = {
     ST_ACL_OP_IDEMPOTENT_WRITE,
 };
 
-int st_handle_describe_cluster(st_req *req)
+st_req_result st_handle_describe_cluster(st_req *req)
 {
     const st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     bool include_ops = st_rd_bool(rd);
     st_rd_tags(rd, true);
     if (rd->err)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
 
     int32_t ops = AUTHORIZED_OPERATIONS_UNKNOWN;
     if (include_ops) {

@@ -10,7 +10,7 @@
  *
  * Long poll: when the bytes found are fewer than min_bytes and max_wait_ms > 0 (and
  * nothing went wrong), the fetch is parked: the slices are released, the request is
- * kept (ST_ERR__DEFERRED) and a timer is armed for max_wait_ms.
+ * kept (ST_REQ_DEFERRED) and a timer is armed for max_wait_ms.
  *
  *     handler ──collect──> enough / error / no wait ──> answer now (ST_REQ_DONE)
  *        │
@@ -449,13 +449,13 @@ static void park(fetch *f, st_fetch_waiters *w)
     st_timer_start(f->b->loop, &f->timer, f->max_wait_ms);
 }
 
-int st_handle_fetch(st_req *req)
+st_req_result st_handle_fetch(st_req *req)
 {
     st_broker *b = req->broker;
     int16_t v = req->api_version;
     fetch_shape shape;
     if (fetch_scan(req->rd, v, &shape))
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     char *names;
     fetch *f = fetch_alloc(&shape, &names);
     f->req = req;
@@ -463,7 +463,7 @@ int st_handle_fetch(st_req *req)
     fetch_decode(f, &req->rd, v, names);
     if (req->rd.err) { /* fetch_scan said it parses; never answer half a request */
         free(f);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
 
     /* Over consumer_byte_rate already: answer at once with no records and the time owed
@@ -489,7 +489,7 @@ int st_handle_fetch(st_req *req)
     if (!f->error && !any_error && !all_denied && f->owed_ms == 0 && f->max_wait_ms > 0 &&
         total < min_bytes && req->conn && b->fetch_waiters) {
         park(f, b->fetch_waiters);
-        return ST_ERR__DEFERRED;
+        return ST_REQ_DEFERRED;
     }
     write_response(f, req->resp, v);
     free(f);

@@ -107,13 +107,13 @@ static int next_producer_id(st_broker *b, int64_t *id, char *why, size_t whylen)
     return 0;
 }
 
-int st_handle_init_producer_id(st_req *req)
+st_req_result st_handle_init_producer_id(st_req *req)
 {
     st_rd *rd = &req->rd;
     st_str transactional_id = st_rd_str(rd, false);
     st_rd_i32(rd); /* transaction_timeout_ms: only for transactions */
     if (rd->err)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     const char *peer = req->conn ? st_conn_peer(req->conn) : "(no connection)";
 
     int rc = ST_ERR_NONE;

@@ -20,7 +20,7 @@
 #define LATEST_TIMESTAMP   (-1)
 #define EARLIEST_TIMESTAMP (-2)
 
-int st_handle_list_offsets(st_req *req)
+st_req_result st_handle_list_offsets(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
@@ -70,5 +70,5 @@ int st_handle_list_offsets(st_req *req)
             st_buf_put_i64(out, offset);
         }
     }
-    return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
+    return rd->err ? ST_REQ_MALFORMED : ST_REQ_DONE;
 }

@@ -121,7 +121,7 @@ static void absolute_dir(const char *dir, char *out, size_t cap)
         snprintf(out, cap, "%s/%s", cwd, strncmp(dir, "./", 2) == 0 ? dir + 2 : dir);
 }
 
-int st_handle_describe_log_dirs(st_req *req)
+st_req_result st_handle_describe_log_dirs(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
@@ -145,7 +145,7 @@ int st_handle_describe_log_dirs(st_req *req)
     st_rd_tags(rd, flex);
     if (rd->err) {
         free(topics);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
 
     st_buf *w = st_resp_buf(req->resp);

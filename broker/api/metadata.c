@@ -237,7 +237,7 @@ static int advertised_port(const st_req *req)
     return s && s->listener_port ? s->listener_port : st_broker_port(b);
 }
 
-int st_handle_metadata(st_req *req)
+st_req_result st_handle_metadata(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
@@ -245,14 +245,14 @@ int st_handle_metadata(st_req *req)
     int16_t v = req->api_version;
     asked_topic *names = NULL;
     bool *shown = NULL; /* all topics: which ones the caller may describe */
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* each entry is at least a string length (and from v10 an id) */
     int32_t n = st_rd_array(rd, flex, (v >= 10 ? 16 : 0) + 2);
     if (n > 0) {
         names = calloc((size_t)n, sizeof(*names));
         if (names == NULL) {
-            rc = ST_ERR__MALFORMED;
+            rc = ST_REQ_MALFORMED;
             goto out;
         }
     }
@@ -277,7 +277,7 @@ int st_handle_metadata(st_req *req)
         st_rd_bool(rd); /* include_topic_authorized_operations: not computed */
     st_rd_tags(rd, flex);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
     /* v0: an empty list means every topic; v1+: null means every topic, empty none. */

@@ -11,7 +11,7 @@
  *
  * Durability: when an append reaches the topic's flush.messages the log says so
  * (flush_needed) and the answer waits for st_log_flush_async on every such partition;
- * the handler then returns ST_ERR__DEFERRED and the last flush callback sends it.
+ * the handler then returns ST_REQ_DEFERRED and the last flush callback sends it.
  * Kafka flushes inside the append for acks=0 too, so an acks=0 request also waits
  * (holding the connection, which is the back-pressure a flush policy implies) and is
  * finished silently. An append that finds the disk behind (disk_behind) holds the
@@ -199,12 +199,12 @@ static st_topic *find_topic(st_req *req, st_str name)
     return t;
 }
 
-int st_handle_produce(st_req *req)
+st_req_result st_handle_produce(st_req *req)
 {
     st_rd *rd = &req->rd;
     size_t nparts = 0, record_bytes = 0;
     if (produce_scan(*rd, &nparts, &record_bytes))
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     /* Decompression while checking batches is charged to one budget per request. */
     st_batch_ws_begin(req->broker->batch_ws, st_batch_inflate_budget(record_bytes));
 
@@ -301,7 +301,7 @@ int st_handle_produce(st_req *req)
      * codec change can never make us answer half a request. */
     if (rd->err) {
         free(pf);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
 
     if (acks == 0 && failed) {
@@ -328,5 +328,5 @@ int st_handle_produce(st_req *req)
         free(pf);
         return acks == 0 ? ST_REQ_SILENT : ST_REQ_DONE;
     }
-    return ST_ERR__DEFERRED;
+    return ST_REQ_DEFERRED;
 }

@@ -66,11 +66,11 @@ static void write_handshake(st_req *req, int16_t error)
             st_wr_str(out, false, mechs[i].name, (int32_t)strlen(mechs[i].name));
 }
 
-int st_handle_sasl_handshake(st_req *req)
+st_req_result st_handle_sasl_handshake(st_req *req)
 {
     st_str mech = st_rd_str(&req->rd, false);
     if (req->rd.err || !mech.ptr)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     st_session *s = st_req_session(req);
     const char *peer = req->conn ? st_conn_peer(req->conn) : "(detached)";
     if (!s || s->protocol == ST_SEC_PLAINTEXT || s->sasl != ST_SASL_START) {
@@ -160,7 +160,7 @@ static void log_login(st_req *req, st_session *s, const char *what, const char *
             req->conn ? st_conn_peer(req->conn) : s->host, clean, note);
 }
 
-int st_sasl_fail(st_req *req, st_session *s, const char *why)
+st_req_result st_sasl_fail(st_req *req, st_session *s, const char *why)
 {
     log_login(req, s, "authentication failed", why);
     char msg[256];
@@ -171,7 +171,7 @@ int st_sasl_fail(st_req *req, st_session *s, const char *why)
     return st_sasl_refuse(req, s, msg, true);
 }
 
-int st_sasl_refuse_busy(st_req *req, st_session *s, const char *why)
+st_req_result st_sasl_refuse_busy(st_req *req, st_session *s, const char *why)
 {
     log_login(req, s, "login refused before any password check", why);
     return st_sasl_refuse(req, s,
@@ -180,7 +180,7 @@ int st_sasl_refuse_busy(st_req *req, st_session *s, const char *why)
                           true);
 }
 
-int st_sasl_refuse(st_req *req, st_session *s, const char *msg, bool slow)
+st_req_result st_sasl_refuse(st_req *req, st_session *s, const char *msg, bool slow)
 {
     st_broker *b = req->broker;
     st_sasl_write_authenticate(req, ST_ERR_SASL_AUTHENTICATION_FAILED, msg, NULL, 0);
@@ -198,10 +198,10 @@ int st_sasl_refuse(st_req *req, st_session *s, const char *msg, bool slow)
     s->delay_timer.cb = delay_fired;
     s->delay_timer.arg = s;
     st_timer_start(b->loop, &s->delay_timer, delay);
-    return ST_ERR__DEFERRED;
+    return ST_REQ_DEFERRED;
 }
 
-bool st_sasl_authenticated(st_req *req, st_session *s, const char *user, int *rc)
+bool st_sasl_authenticated(st_req *req, st_session *s, const char *user, st_req_result *rc)
 {
     st_broker *b = req->broker;
     const st_tenant *t = st_tenants_of_user(st_security_tenants(b->security), user);
@@ -222,11 +222,11 @@ bool st_sasl_authenticated(st_req *req, st_session *s, const char *user, int *rc
     return true;
 }
 
-int st_handle_sasl_authenticate(st_req *req)
+st_req_result st_handle_sasl_authenticate(st_req *req)
 {
     st_str bytes = st_rd_bytes(&req->rd, false);
     if (req->rd.err || !bytes.ptr)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     st_session *s = st_req_session(req);
     if (!s || s->sasl != ST_SASL_HANDSHAKE) {
         const char *peer = req->conn ? st_conn_peer(req->conn) : "(detached)";
@@ -268,12 +268,13 @@ int st_handle_sasl_authenticate(st_req *req)
         return st_sasl_fail(req, s, full);
     }
     if (st_scram_server_done(s->scram)) {
-        bool ok = st_sasl_authenticated(req, s, st_scram_server_user(s->scram), &rc);
+        st_req_result refused;
+        bool ok = st_sasl_authenticated(req, s, st_scram_server_user(s->scram), &refused);
         st_scram_server_free(s->scram);
         s->scram = NULL;
         if (!ok) {
             free(answer);
-            return rc;
+            return refused;
         }
     }
     st_sasl_write_authenticate(req, ST_ERR_NONE, NULL, answer, answer_len);

@@ -161,10 +161,10 @@ static void describe_user(st_buf *w, const st_credstore *cs, st_str name, bool d
     memset(creds, 0, sizeof(creds));
 }
 
-int st_handle_describe_user_scram_credentials(st_req *req)
+st_req_result st_handle_describe_user_scram_credentials(st_req *req)
 {
     st_rd *rd = &req->rd;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* name, tags: at least 2 bytes each */
     int32_t n = st_rd_array(rd, true, 2);
@@ -179,7 +179,7 @@ int st_handle_describe_user_scram_credentials(st_req *req)
     }
     st_rd_tags(rd, true);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
 
@@ -360,10 +360,10 @@ static int apply_user(st_credstore *cs, const alteration *alts, size_t n, const 
     return rc;
 }
 
-int st_handle_alter_user_scram_credentials(st_req *req)
+st_req_result st_handle_alter_user_scram_credentials(st_req *req)
 {
     st_rd *rd = &req->rd;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
     alteration *alts = NULL;
     st_scram_credential *creds = NULL;
 
@@ -401,7 +401,7 @@ int st_handle_alter_user_scram_credentials(st_req *req)
     }
     st_rd_tags(rd, true);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
     ntotal += nups > 0 ? nups : 0;

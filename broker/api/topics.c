@@ -264,13 +264,13 @@ static void read_create_topic(st_rd *rd, bool flex, int32_t node_id, topic_ask *
     st_rd_tags(rd, flex);
 }
 
-int st_handle_create_topics(st_req *req)
+st_req_result st_handle_create_topics(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     bool flex = req->flex;
     int16_t v = req->api_version;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* name, partitions, replication, assignments, configs: at least 16 bytes */
     int32_t n = st_rd_array(rd, flex, 16);
@@ -287,7 +287,7 @@ int st_handle_create_topics(st_req *req)
     bool validate_only = v >= 1 ? st_rd_bool(rd) : false;
     st_rd_tags(rd, flex);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
     authorize_asks(req, asks, n, ST_ACL_OP_CREATE, true);
@@ -356,12 +356,12 @@ out:
 
 /* ---- DeleteTopics ---- */
 
-int st_handle_delete_topics(st_req *req)
+st_req_result st_handle_delete_topics(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     bool flex = req->flex;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
     topic_ask *asks = NULL;
 
     int32_t n = st_rd_array(rd, flex, 2);
@@ -374,7 +374,7 @@ int st_handle_delete_topics(st_req *req)
     st_rd_i32(rd);       /* timeout_ms: deletion is synchronous */
     st_rd_tags(rd, flex);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
 
@@ -437,12 +437,12 @@ static void read_partitions_topic(st_rd *rd, bool flex, int32_t node_id, topic_a
     st_rd_tags(rd, flex);
 }
 
-int st_handle_create_partitions(st_req *req)
+st_req_result st_handle_create_partitions(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     bool flex = req->flex;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* name, count, assignments: at least 10 bytes */
     int32_t n = st_rd_array(rd, flex, 10);
@@ -456,7 +456,7 @@ int st_handle_create_partitions(st_req *req)
     bool validate_only = st_rd_bool(rd);
     st_rd_tags(rd, flex);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
     authorize_asks(req, asks, n, ST_ACL_OP_ALTER, false);

@@ -105,7 +105,7 @@ static void write_coordinator(const st_req *req, st_buf *out, int error)
     st_buf_put_i32(out, port);
 }
 
-int st_handle_find_coordinator(st_req *req)
+st_req_result st_handle_find_coordinator(st_req *req)
 {
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
@@ -122,7 +122,7 @@ int st_handle_find_coordinator(st_req *req)
         st_rd_tags(rd, flex);
         if (rd->err) {
             free(keys);
-            return ST_ERR__MALFORMED;
+            return ST_REQ_MALFORMED;
         }
         grp_put_throttle(out, req, 1);
         st_wr_array(out, flex, n > 0 ? n : 0);
@@ -142,7 +142,7 @@ int st_handle_find_coordinator(st_req *req)
     int8_t key_type = v >= 1 ? st_rd_i8(rd) : 0;
     st_rd_tags(rd, flex);
     if (rd->err)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     grp_put_throttle(out, req, 1);
     int error = coordinator_refusal(req, key_type, key, &message);
     st_buf_put_i16(out, (int16_t)error);
@@ -207,7 +207,7 @@ static void join_answered(void *arg, const grp_join_result *r)
     st_req_finish(req);
 }
 
-int st_handle_join_group(st_req *req)
+st_req_result st_handle_join_group(st_req *req)
 {
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
@@ -232,7 +232,7 @@ int st_handle_join_group(st_req *req)
     st_rd_tags(rd, flex);
     if (rd->err) {
         free(protocols);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
     join_ctx now = {req, a.protocol_type};
     if (!grp_group_allowed(req, ST_ACL_OP_READ, a.group_id)) {
@@ -254,7 +254,7 @@ int st_handle_join_group(st_req *req)
     int rc = grp_join(req->broker->groups, &a, join_answered, later, &res);
     free(protocols);
     if (rc == ST_ERR__DEFERRED)
-        return rc;
+        return ST_REQ_DEFERRED;
     free(later);
     write_join(&now, &res);
     return ST_REQ_DONE;
@@ -279,7 +279,7 @@ static void sync_answered(void *arg, const grp_sync_result *r)
     st_req_finish(req);
 }
 
-int st_handle_sync_group(st_req *req)
+st_req_result st_handle_sync_group(st_req *req)
 {
     st_rd *rd = &req->rd;
     bool flex = req->flex;
@@ -298,7 +298,7 @@ int st_handle_sync_group(st_req *req)
     st_rd_tags(rd, flex);
     if (rd->err) {
         free(as);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
     if (!grp_group_allowed(req, ST_ACL_OP_READ, a.group_id)) {
         free(as);
@@ -312,14 +312,14 @@ int st_handle_sync_group(st_req *req)
     int rc = grp_sync(req->broker->groups, &a, sync_answered, req, &res);
     free(as);
     if (rc == ST_ERR__DEFERRED)
-        return rc;
+        return ST_REQ_DEFERRED;
     write_sync(req, &res);
     return ST_REQ_DONE;
 }
 
 /* ---- Heartbeat ---- */
 
-int st_handle_heartbeat(st_req *req)
+st_req_result st_handle_heartbeat(st_req *req)
 {
     st_rd *rd = &req->rd;
     bool flex = req->flex;
@@ -329,7 +329,7 @@ int st_handle_heartbeat(st_req *req)
     st_str instance_id = req->api_version >= 3 ? st_rd_str(rd, flex) : (st_str){NULL, -1};
     st_rd_tags(rd, flex);
     if (rd->err)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     int rc = grp_group_allowed(req, ST_ACL_OP_READ, group_id)
                  ? grp_heartbeat(req->broker->groups, group_id, member_id, instance_id, generation)
                  : ST_ERR_GROUP_AUTHORIZATION_FAILED;
@@ -342,7 +342,7 @@ int st_handle_heartbeat(st_req *req)
 
 /* ---- LeaveGroup ---- */
 
-int st_handle_leave_group(st_req *req)
+st_req_result st_handle_leave_group(st_req *req)
 {
     st_rd *rd = &req->rd;
     bool flex = req->flex;
@@ -367,7 +367,7 @@ int st_handle_leave_group(st_req *req)
         single = st_rd_str(rd, flex);
     }
     st_rd_tags(rd, flex);
-    int rc = ST_ERR__MALFORMED;
+    st_req_result rc = ST_REQ_MALFORMED;
     size_t count = n > 0 ? (size_t)n : 0;
     int16_t *errors = grp_xcalloc(count, sizeof *errors);
     if (!rd->err) {
@@ -448,7 +448,7 @@ static void list_one(void *arg, const st_group_view *v)
     st_wr_tags(l->out, flex);
 }
 
-int st_handle_list_groups(st_req *req)
+st_req_result st_handle_list_groups(st_req *req)
 {
     st_rd *rd = &req->rd;
     bool flex = req->flex;
@@ -456,7 +456,7 @@ int st_handle_list_groups(st_req *req)
     unsigned states = req->api_version >= 4 ? read_states(rd, flex) : ~0u;
     st_rd_tags(rd, flex);
     if (rd->err)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     st_buf *out = st_resp_buf(req->resp);
     grp_put_throttle(out, req, 1);
     st_buf_put_i16(out, 0);
@@ -539,7 +539,7 @@ static void describe_one(void *arg, const st_group_view *v)
     describe_tail(d);
 }
 
-int st_handle_describe_groups(st_req *req)
+st_req_result st_handle_describe_groups(st_req *req)
 {
     st_rd *rd = &req->rd;
     bool flex = req->flex;
@@ -568,10 +568,10 @@ int st_handle_describe_groups(st_req *req)
         st_rd_bool(rd); /* include_authorized_operations: we have none to report */
     st_rd_tags(rd, flex);
     st_wr_tags(out, flex);
-    return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
+    return rd->err ? ST_REQ_MALFORMED : ST_REQ_DONE;
 }
 
-int st_handle_delete_groups(st_req *req)
+st_req_result st_handle_delete_groups(st_req *req)
 {
     st_rd *rd = &req->rd;
     bool flex = req->flex;
@@ -601,5 +601,5 @@ int st_handle_delete_groups(st_req *req)
     }
     st_rd_tags(rd, flex);
     st_wr_tags(out, flex);
-    return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
+    return rd->err ? ST_REQ_MALFORMED : ST_REQ_DONE;
 }

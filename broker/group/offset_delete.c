@@ -129,7 +129,7 @@ static void write_answer(st_buf *out, int16_t error, const del_topic *topics, si
     }
 }
 
-int st_handle_offset_delete(st_req *req)
+st_req_result st_handle_offset_delete(st_req *req)
 {
     st_rd *rd = &req->rd;
     st_str group_id = st_rd_str(rd, false);
@@ -153,7 +153,7 @@ int st_handle_offset_delete(st_req *req)
     if (rd->err) {
         free(topics);
         free(parts);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
 
     st_buf *out = st_resp_buf(req->resp);

@@ -111,7 +111,7 @@ static void commit_flushed(void *arg, int err)
     st_req_finish(req);
 }
 
-int st_handle_offset_commit(st_req *req)
+st_req_result st_handle_offset_commit(st_req *req)
 {
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
@@ -124,7 +124,7 @@ int st_handle_offset_commit(st_req *req)
      * them to offsets.retention.minutes (KIP-211). */
     int64_t retention_ms = v >= 2 && v <= 4 ? st_rd_i64(rd) : -1;
     if (rd->err)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     int64_t expire_ms = -1;
     if (retention_ms >= 0) {
         int64_t now = st_wall_ms();
@@ -158,7 +158,7 @@ int st_handle_offset_commit(st_req *req)
     st_rd_tags(rd, flex);
     if (rd->err) {
         commit_req_free(c);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
 
     st_groups *g = req->broker->groups;
@@ -188,7 +188,7 @@ int st_handle_offset_commit(st_req *req)
     if (flush_log) {
         /* The commit is acknowledged once it is on disk (the topic's flush policy). */
         st_log_flush_async(flush_log, commit_flushed, c);
-        return ST_ERR__DEFERRED;
+        return ST_REQ_DEFERRED;
     }
     write_commit(c);
     commit_req_free(c);
@@ -326,7 +326,7 @@ static void offset_fetch_group(const st_req *req, st_rd *rd, st_buf *out, st_str
         st_buf_put_i16(out, 0);
 }
 
-int st_handle_offset_fetch(st_req *req)
+st_req_result st_handle_offset_fetch(st_req *req)
 {
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
@@ -355,5 +355,5 @@ int st_handle_offset_fetch(st_req *req)
         st_rd_bool(rd); /* require_stable: offsets are committed directly, so all are stable */
     st_rd_tags(rd, flex);
     st_wr_tags(out, flex);
-    return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
+    return rd->err ? ST_REQ_MALFORMED : ST_REQ_DONE;
 }

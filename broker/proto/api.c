@@ -302,7 +302,7 @@ int st_dispatch(st_broker *b, st_conn *conn, uint8_t *frame, size_t len)
     if (metered)
         st_bquota_client(req, &qid);
     int64_t t0 = metered ? st_mono_us() : 0;
-    int rc = api->handler(req);
+    st_req_result rc = api->handler(req);
     if (metered)
         charge_request_time(b, conn, &qid.c, st_mono_us() - t0);
     switch (rc) {
@@ -319,7 +319,7 @@ int st_dispatch(st_broker *b, st_conn *conn, uint8_t *frame, size_t len)
         }
         req_free(req);
         return ST_CONN_NEXT;
-    case ST_ERR__DEFERRED:
+    case ST_REQ_DEFERRED:
         /* The handler may already have finished it (then pending is NULL again and
          * req is gone); otherwise hold further frames until it does. */
         if (s && !s->pending)
@@ -330,15 +330,16 @@ int st_dispatch(st_broker *b, st_conn *conn, uint8_t *frame, size_t len)
             s->pending = NULL;
         req_free(req);
         return ST_CONN_CLOSE;
-    case ST_ERR__MALFORMED:
+    case ST_REQ_MALFORMED:
         if (s)
             s->pending = NULL;
         break;
     default:
         if (s)
             s->pending = NULL;
-        st_error("%s: %s v%d handler returned %d (%s), which api.h does not allow: closing",
-                 peer_of(conn), api->name, version, rc, st_err_name(rc));
+        st_error("%s: %s v%d handler returned %d, which is no st_req_result (an error code "
+                 "returned by mistake?): closing",
+                 peer_of(conn), api->name, version, (int)rc);
         b->stats.bad_frames++;
         req_free(req);
         return ST_CONN_CLOSE;

@@ -8,13 +8,18 @@
  * Lifecycle of a request: the connection hands a frame to st_dispatch, which parses
  * the request header, looks up the row, checks the version, builds an st_req with the
  * response header already written, and calls the handler. The handler reads
- * req->rd, appends its body to st_resp_buf(req->resp) and returns:
+ * req->rd, appends its body to st_resp_buf(req->resp) and returns an st_req_result:
  *   ST_REQ_DONE          send req->resp now (dispatch frees req);
  *   ST_REQ_SILENT        no response is due (Produce acks=0);
  *   ST_REQ_CLOSE         close the connection; the handler logged why (a failed
  *                        acks=0 produce: closing is the only way to tell that client);
- *   ST_ERR__DEFERRED     the handler kept req and will call st_req_finish later;
- *   ST_ERR__MALFORMED    the body did not parse: log and close the connection.
+ *   ST_REQ_DEFERRED      the handler kept req and will call st_req_finish later;
+ *   ST_REQ_MALFORMED     the body did not parse: log and close the connection.
+ * These are not Kafka error codes and never share an int with them: their values lie
+ * far from every wire code (0..~120) and every internal one (-104..-101), so a handler
+ * that returns an error code by mistake (OFFSET_OUT_OF_RANGE is 1) is caught by the
+ * dispatcher — logged and the connection closed — instead of being read as an action.
+ * The handler folders build with -Wassign-enum, which refuses such a constant outright.
  */
 #ifndef ST_API_H
 #define ST_API_H
@@ -29,9 +34,15 @@
 typedef struct st_broker st_broker;
 typedef struct st_req st_req;
 
-enum { ST_REQ_DONE = 0, ST_REQ_SILENT = 1, ST_REQ_CLOSE = 2 };
+typedef enum st_req_result {
+    ST_REQ_DONE = 1000,
+    ST_REQ_SILENT,
+    ST_REQ_CLOSE,
+    ST_REQ_DEFERRED,
+    ST_REQ_MALFORMED,
+} st_req_result;
 
-typedef int st_handler_fn(st_req *req);
+typedef st_req_result st_handler_fn(st_req *req);
 
 typedef struct st_api {
     int16_t key;
