@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
-#include "broker/proto/api.h"
+#include "broker/request/pipeline.h"
 #include "broker/quota/quota.h"
 #include "broker/security/security.h"
 #include "common/clock.h"
@@ -329,6 +329,7 @@ static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, si
     snprintf(listener, sizeof(listener), "%s:%d", b->cfg.listen_host, port);
     int64_t uptime_s = (st_wall_ms() - b->started_ms) / 1000;
     const st_broker_stats *st = &b->stats;
+    const st_pipeline_stats *ps = st_pipeline_stats_get(b->pipeline);
 
     *result = json_pack(
         "{s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "node_id",
@@ -336,9 +337,9 @@ static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, si
         b->cfg.data_dir, "uptime_s", (json_int_t)(uptime_s < 0 ? 0 : uptime_s), "topics",
         (json_int_t)ntopics, "partitions", (json_int_t)npartitions, "connections",
         b->server ? json_integer((json_int_t)st_server_conn_count(b->server)) : json_null(),
-        "stats", "requests", (json_int_t)st->requests, "bad_frames", (json_int_t)st->bad_frames,
+        "stats", "requests", (json_int_t)ps->requests, "bad_frames", (json_int_t)ps->bad_frames,
         "bytes_in", (json_int_t)st->bytes_in, "bytes_out", (json_int_t)st->bytes_out, "records_in",
-        (json_int_t)st->records_in, "connections_total", (json_int_t)st->connections_total);
+        (json_int_t)st->records_in, "connections_total", (json_int_t)ps->connections_total);
     if (!*result) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -346,13 +347,13 @@ static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, si
     /* Requests per API by name, from the API table: only APIs that were called. */
     json_t *by_api = json_object();
     size_t napis;
-    const st_api *apis = st_api_table(&napis);
+    const st_api *apis = st_pipeline_table(b->pipeline, &napis);
     for (size_t i = 0; by_api && i < napis; i++) {
         int16_t key = apis[i].key;
-        if (key >= 0 && (size_t)key < sizeof st->requests_by_key / sizeof st->requests_by_key[0] &&
-            st->requests_by_key[key])
+        if (key >= 0 && (size_t)key < sizeof ps->requests_by_key / sizeof ps->requests_by_key[0] &&
+            ps->requests_by_key[key])
             json_object_set_new(by_api, apis[i].name,
-                                json_integer((json_int_t)st->requests_by_key[key]));
+                                json_integer((json_int_t)ps->requests_by_key[key]));
     }
     json_t *stats = json_object_get(*result, "stats");
     json_object_set_new(stats, "requests_by_api", by_api ? by_api : json_null());

@@ -121,8 +121,8 @@ int st_admin_acls_add(st_broker *b, json_t *args, json_t **result, char *err, si
                           errlen) ||
         st_admsec_arg_str(args, "host", false, "an address, or \"*\"", &host, err, errlen))
         return -1;
-    st_acl_binding a = {rt,        name ? name : ST_ADMIN_CLUSTER_RESOURCE, pt,
-                        principal, host ? host : ST_ACL_WILDCARD_HOST,      op,
+    st_acl_binding a = {rt,        name ? name : ST_ACL_CLUSTER_NAME,  pt,
+                        principal, host ? host : ST_ACL_WILDCARD_HOST, op,
                         perm};
     int rc = st_acl_binding_validate(&a, err, errlen);
     if (rc != 0)

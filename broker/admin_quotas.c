@@ -613,7 +613,7 @@ static int explain_acls(st_broker *b, json_t *args, const char *principal, const
         return -1;
     }
     if (!name)
-        name = ST_ADMIN_CLUSTER_RESOURCE;
+        name = ST_ACL_CLUSTER_NAME;
     st_acl_operation list[ST_ACL_OP_COUNT];
     size_t n;
     if (ops) {

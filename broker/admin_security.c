@@ -281,13 +281,9 @@ static int add_tenant_acls(st_security *sec, const char *principal, const char *
         if (rc != 0)
             return rc;
     }
-    st_acl_binding idem = {ST_ACL_RESOURCE_CLUSTER,
-                           ST_ADMIN_CLUSTER_RESOURCE,
-                           ST_ACL_PATTERN_LITERAL,
-                           principal,
-                           "*",
-                           ST_ACL_OP_IDEMPOTENT_WRITE,
-                           ST_ACL_PERM_ALLOW};
+    st_acl_binding idem = {
+        ST_ACL_RESOURCE_CLUSTER,    ST_ACL_CLUSTER_NAME, ST_ACL_PATTERN_LITERAL, principal, "*",
+        ST_ACL_OP_IDEMPOTENT_WRITE, ST_ACL_PERM_ALLOW};
     return st_acl_add(st_security_acls(sec), &idem, err, errlen);
 }
 

@@ -14,8 +14,6 @@
 #include "broker/broker_int.h"
 #include "broker/security/security.h"
 
-#define ST_ADMIN_CLUSTER_RESOURCE "kafka-cluster"
-
 /* "out of memory" into err; returns -1. */
 int st_admsec_oom(char *err, size_t errlen);
 /* The security context, or NULL with err set (the fuzz harness opens none). Clears err. */

@@ -18,7 +18,7 @@
 #include "broker/admin.h"
 #include "broker/cluster/dynconfig.h"
 #include "broker/group/group.h"
-#include "broker/proto/api.h"
+#include "broker/request/pipeline.h"
 #include "broker/quota/quota.h"
 #include "broker/security/security.h"
 #include "common/clock.h"
@@ -35,12 +35,14 @@
 
 static int on_request(void *ctx, st_conn *c, uint8_t *frame, size_t len)
 {
-    return st_dispatch(ctx, c, frame, len);
+    st_broker *b = ctx;
+    return st_pipeline_on_request(b->pipeline, c, frame, len);
 }
 
 static void on_close(void *ctx, st_conn *c)
 {
-    st_dispatch_conn_closed(ctx, c);
+    st_broker *b = ctx;
+    st_pipeline_on_close(b->pipeline, c);
 }
 
 static void on_mgmt(st_loop *loop, int fd, uint32_t events, void *arg)
@@ -199,6 +201,15 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
     if (st_bquota_open(b, err, errlen))
         goto fail;
     b->fetch_waiters = st_fetch_waiters_new();
+    size_t nrows;
+    const st_api *rows = st_api_rows(&nrows);
+    st_pipeline_config pc = {.table = rows,
+                             .nrows = nrows,
+                             .loop = b->loop,
+                             .security = b->security,
+                             .quota = b->bquota,
+                             .broker = b};
+    b->pipeline = st_pipeline_new(&pc);
     st_loop_update_time(b->loop); /* opening the logs may have taken a while */
     b->tick_timer.cb = on_tick;
     b->tick_timer.arg = b;
@@ -407,6 +418,8 @@ void st_broker_free(st_broker *b)
     }
     if (b->server)
         st_server_free(b->server);
+    /* Requests woken but not yet resumed belong to closed connections now; their turn
+     * comes in the run of posted work below. */
     /* Connections are gone; what the workers still hold finishes, and its completions
      * (which free requests and release login budgets in the security context) run now,
      * before the security context goes. */
@@ -437,6 +450,7 @@ void st_broker_free(st_broker *b)
         st_loop_run_posted(b->loop);
     if (b->loop)
         st_loop_free(b->loop);
+    st_pipeline_free(b->pipeline);
     st_dirlock_release(b->data_lock); /* last: the logs and the clean-shutdown marker are done */
     free(b);
 }

@@ -146,7 +146,7 @@ st_req_result st_handle_describe_acls(st_req *req)
     st_security *sec = security_of(req, msg, sizeof(msg));
     if (sec == NULL) {
         err = ST_ERR_UNKNOWN_SERVER_ERROR;
-    } else if (!st_authorize_cluster(req, ST_ACL_OP_DESCRIBE)) {
+    } else if (!st_req_allowed_cluster(req)) {
         err = ST_ERR_CLUSTER_AUTHORIZATION_FAILED;
         snprintf(msg, sizeof(msg), "%s may not describe ACLs: that needs DESCRIBE on the cluster",
                  st_req_principal(req));
@@ -216,7 +216,7 @@ static void create_all(st_req *req, creation *c, int32_t n)
         fail_all_creations(c, n, ST_ERR_UNKNOWN_SERVER_ERROR, msg);
         return;
     }
-    if (!st_authorize_cluster(req, ST_ACL_OP_ALTER)) {
+    if (!st_req_allowed_cluster(req)) {
         snprintf(msg, sizeof(msg), "%s may not create ACLs: that needs ALTER on the cluster",
                  st_req_principal(req));
         fail_all_creations(c, n, ST_ERR_CLUSTER_AUTHORIZATION_FAILED, msg);
@@ -345,7 +345,7 @@ static void delete_all(st_req *req, deletion *d, int32_t n)
         fail_all_deletions(d, n, ST_ERR_UNKNOWN_SERVER_ERROR, msg);
         return;
     }
-    if (!st_authorize_cluster(req, ST_ACL_OP_ALTER)) {
+    if (!st_req_allowed_cluster(req)) {
         snprintf(msg, sizeof(msg), "%s may not delete ACLs: that needs ALTER on the cluster",
                  st_req_principal(req));
         fail_all_deletions(d, n, ST_ERR_CLUSTER_AUTHORIZATION_FAILED, msg);

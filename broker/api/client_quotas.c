@@ -281,7 +281,7 @@ st_req_result st_handle_describe_client_quotas(st_req *req)
     if (!b->quotas) {
         err = ST_ERR_UNKNOWN_SERVER_ERROR;
         snprintf(msg, sizeof(msg), "this broker has no quota engine: quotas are unavailable");
-    } else if (!st_authorize_cluster(req, ST_ACL_OP_DESCRIBE_CONFIGS)) {
+    } else if (!st_req_allowed_cluster(req)) {
         err = ST_ERR_CLUSTER_AUTHORIZATION_FAILED;
         snprintf(msg, sizeof(msg),
                  "%s may not describe client quotas: that needs DESCRIBE_CONFIGS on the cluster",
@@ -469,7 +469,7 @@ static void alter_all(st_req *req, alteration *a, int32_t n, bool validate_only)
                  "this broker has no quota engine: quotas are unavailable");
         return;
     }
-    if (!st_authorize_cluster(req, ST_ACL_OP_ALTER_CONFIGS)) {
+    if (!st_req_allowed_cluster(req)) {
         snprintf(msg, sizeof(msg),
                  "%s may not alter client quotas: that needs ALTER_CONFIGS on the cluster",
                  st_req_principal(req));

@@ -93,20 +93,20 @@ static int topic_name(st_str name, char *out, size_t cap, char *msg, size_t msgl
     return rc;
 }
 
-/* May the caller `op` the resource? 0, or the authorization error with msg set. Other
- * resource types are left to the handler, which refuses them. */
-static int authorize_resource(const st_req *req, const resource *r, st_acl_operation op, char *msg,
-                              size_t msglen)
+/* May the caller do the row's operation (DESCRIBE_CONFIGS, ALTER_CONFIGS) on the
+ * resource? 0, or the authorization error with msg set. Other resource types are left to
+ * the handler, which refuses them. */
+static int authorize_resource(const st_req *req, const resource *r, char *msg, size_t msglen)
 {
-    if (r->type == RESOURCE_TOPIC &&
-        !st_authorize(req, op, ST_ACL_RESOURCE_TOPIC, r->name.ptr ? r->name.ptr : "",
-                      r->name.len > 0 ? (size_t)r->name.len : 0)) {
+    st_acl_operation op = req->api->acl_op;
+    if (r->type == RESOURCE_TOPIC && !st_req_allowed(req, r->name.ptr ? r->name.ptr : "",
+                                                     r->name.len > 0 ? (size_t)r->name.len : 0)) {
         snprintf(msg, msglen, "topic \"%.*s\": %s is not authorized: it needs %s on the topic",
                  r->name.len > 0 ? (int)r->name.len : 0, r->name.ptr ? r->name.ptr : "",
                  st_req_principal(req), st_acl_operation_name(op));
         return ST_ERR_TOPIC_AUTHORIZATION_FAILED;
     }
-    if (r->type == RESOURCE_BROKER && !st_authorize_cluster(req, op)) {
+    if (r->type == RESOURCE_BROKER && !st_req_allowed_cluster(req)) {
         snprintf(msg, msglen, "broker configs: %s is not authorized: it needs %s on the cluster",
                  st_req_principal(req), st_acl_operation_name(op));
         return ST_ERR_CLUSTER_AUTHORIZATION_FAILED;
@@ -295,7 +295,7 @@ st_req_result st_handle_describe_configs(st_req *req)
             err = ST_ERR_INVALID_REQUEST;
         }
         if (err == 0)
-            err = authorize_resource(req, r, ST_ACL_OP_DESCRIBE_CONFIGS, msg, sizeof(msg));
+            err = authorize_resource(req, r, msg, sizeof(msg));
         if (err == 0)
             err = describe_one(b, r, &entries, &ne, msg, sizeof(msg));
         if (err != 0 && !r->duplicate)
@@ -567,7 +567,7 @@ static st_req_result handle_alter(st_req *req, bool incremental, const char *api
     st_wr_array(w, flex, n);
     for (int32_t i = 0; i < n; i++) {
         char msg[MSG_LEN] = "";
-        int err = authorize_resource(req, &res[i], ST_ACL_OP_ALTER_CONFIGS, msg, sizeof(msg));
+        int err = authorize_resource(req, &res[i], msg, sizeof(msg));
         if (err == 0)
             err = alter_one(b, &res[i], incremental, validate_only, msg, sizeof(msg));
         if (err != 0)

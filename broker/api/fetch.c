@@ -208,7 +208,7 @@ static void fetch_decode(fetch *f, st_rd *rd, int16_t v, char *names)
         ft->name = names;
         ft->len = len;
         ft->hash = name_hash(names, len);
-        ft->denied = !st_authorize(f->req, ST_ACL_OP_READ, ST_ACL_RESOURCE_TOPIC, names, len);
+        ft->denied = !st_req_allowed(f->req, names, len);
         names += len + 1;
         ft->first = f->nparts;
         int32_t n = st_rd_array(rd, false, part_min_size(v));
@@ -444,6 +444,7 @@ static void park(fetch *f, st_fetch_waiters *w)
         w->head->prev = f;
     w->head = f;
     w->count++;
+    f->req->state = f;      /* for the cancel hook */
     f->timer.cb = on_timer; /* the rest of the timer is zero (calloc) */
     f->timer.arg = f;
     st_timer_start(f->b->loop, &f->timer, f->max_wait_ms);
@@ -596,19 +597,20 @@ size_t st_fetch_parked(const st_broker *b)
     return b->fetch_waiters ? b->fetch_waiters->count : 0;
 }
 
-void st_fetch_cancel(st_broker *b, st_req *req)
+/* The row's cancel hook: the client left, so the parked fetch goes now rather than at
+ * max_wait_ms. */
+static void fetch_cancel(st_req *req)
 {
-    st_fetch_waiters *w = b->fetch_waiters;
-    for (fetch *f = w ? w->head : NULL; f; f = f->next) {
-        if (f->req != req)
-            continue;
-        waiters_remove(w, f);
-        st_timer_stop(b->loop, &f->timer);
-        free(f);
-        st_req_finish_silent(req);
+    fetch *f = req->state;
+    if (!f)
         return;
-    }
+    waiters_remove(f->b->fetch_waiters, f);
+    st_timer_stop(f->b->loop, &f->timer);
+    free(f);
+    st_req_finish_silent(req);
 }
+
+const st_api_hooks st_fetch_hooks = {.cancel = fetch_cancel};
 
 void st_fetch_shutdown(st_broker *b)
 {

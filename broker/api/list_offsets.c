@@ -37,8 +37,8 @@ st_req_result st_handle_list_offsets(st_req *req)
     st_wr_array(out, false, ntopics < 0 ? 0 : ntopics);
     for (int32_t t = 0; t < ntopics && !rd->err; t++) {
         st_str name = st_rd_str(rd, false);
-        bool allowed = st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC,
-                                    name.ptr ? name.ptr : "", name.len > 0 ? (size_t)name.len : 0);
+        bool allowed =
+            st_req_allowed(req, name.ptr ? name.ptr : "", name.len > 0 ? (size_t)name.len : 0);
         st_topic *topic =
             allowed && name.len > 0 ? st_topics_find(b->topics, name.ptr, (size_t)name.len) : NULL;
         st_wr_str(out, false, name.len < 0 ? NULL : name.ptr, name.len);

@@ -150,7 +150,7 @@ st_req_result st_handle_describe_log_dirs(st_req *req)
 
     st_buf *w = st_resp_buf(req->resp);
     st_buf_put_i32(w, 0); /* throttle_time_ms */
-    bool allowed = st_authorize_cluster(req, ST_ACL_OP_DESCRIBE);
+    bool allowed = st_req_allowed_cluster(req);
     if (v >= 3)
         st_buf_put_i16(w, allowed ? ST_ERR_NONE : ST_ERR_CLUSTER_AUTHORIZATION_FAILED);
     if (!allowed) {

@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
-#include "broker/proto/session.h"
+#include "broker/request/session.h"
 #include "broker/security/security.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -185,16 +185,14 @@ static void answer_topic(st_req *req, st_buf *w, asked_topic asked, bool allow_a
         /* v10+: by id only. Unknown and not describable look alike, so that the answer
          * does not reveal which ids exist. */
         st_topic *topic = topic_by_id(b, ids, asked.id);
-        if (topic && st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, topic->name,
-                                  strlen(topic->name)))
+        if (topic && st_req_allowed(req, topic->name, strlen(topic->name)))
             write_topic(w, flex, v, b->cfg.node_id, topic);
         else
             write_topic_error(w, flex, v, ST_ERR_UNKNOWN_TOPIC_ID, name, asked.id);
         return;
     }
     /* First, before even the name check: a denied caller learns nothing about the name. */
-    if (!st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, name.ptr ? name.ptr : "",
-                      name.len > 0 ? (size_t)name.len : 0)) {
+    if (!st_req_allowed(req, name.ptr ? name.ptr : "", name.len > 0 ? (size_t)name.len : 0)) {
         write_topic_error(w, flex, v, ST_ERR_TOPIC_AUTHORIZATION_FAILED, name, asked.id);
         return;
     }
@@ -205,9 +203,9 @@ static void answer_topic(st_req *req, st_buf *w, asked_topic asked, bool allow_a
     }
     st_topic *topic = st_topics_find(b->topics, name.ptr, (size_t)name.len);
     if (topic == NULL && allow_auto && b->cfg.auto_create_topics) {
-        if (!st_authorize_cluster(req, ST_ACL_OP_CREATE) &&
-            !st_authorize(req, ST_ACL_OP_CREATE, ST_ACL_RESOURCE_TOPIC, name.ptr,
-                          (size_t)name.len)) {
+        if (!st_req_allowed_cluster_to(req, ST_ACL_OP_CREATE) &&
+            !st_req_allowed_to(req, ST_ACL_OP_CREATE, ST_ACL_RESOURCE_TOPIC, name.ptr,
+                               (size_t)name.len)) {
             write_topic_error(w, flex, v, ST_ERR_TOPIC_AUTHORIZATION_FAILED, name, asked.id);
             return;
         }
@@ -307,8 +305,7 @@ st_req_result st_handle_metadata(st_req *req)
             abort(); /* as st_buf: a broker that cannot allocate is done */
         for (size_t i = 0; i < count; i++) {
             const st_topic *topic = st_topics_at(b->topics, i);
-            shown[i] = st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, topic->name,
-                                    strlen(topic->name));
+            shown[i] = st_req_allowed(req, topic->name, strlen(topic->name));
             nshown += shown[i];
         }
         st_wr_array(w, flex, (int32_t)nshown);

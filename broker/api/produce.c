@@ -193,8 +193,9 @@ static st_topic *find_topic(st_req *req, st_str name)
         return NULL;
     st_topic *t = st_topics_find(b->topics, name.ptr, (size_t)name.len);
     if (!t && b->cfg.auto_create_topics &&
-        (st_authorize_cluster(req, ST_ACL_OP_CREATE) ||
-         st_authorize(req, ST_ACL_OP_CREATE, ST_ACL_RESOURCE_TOPIC, name.ptr, (size_t)name.len)))
+        (st_req_allowed_cluster_to(req, ST_ACL_OP_CREATE) ||
+         st_req_allowed_to(req, ST_ACL_OP_CREATE, ST_ACL_RESOURCE_TOPIC, name.ptr,
+                           (size_t)name.len)))
         t = st_broker_auto_create(b, name.ptr, (size_t)name.len, NULL);
     return t;
 }
@@ -218,9 +219,9 @@ st_req_result st_handle_produce(st_req *req)
      * write as that id before looking at any topic. */
     int request_error = acks_ok ? 0 : ST_ERR_INVALID_REQUIRED_ACKS;
     if (!request_error && transactional_id.len >= 0 &&
-        !st_authorize(req, ST_ACL_OP_WRITE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
-                      transactional_id.ptr ? transactional_id.ptr : "",
-                      (size_t)transactional_id.len))
+        !st_req_allowed_to(req, ST_ACL_OP_WRITE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
+                           transactional_id.ptr ? transactional_id.ptr : "",
+                           (size_t)transactional_id.len))
         request_error = ST_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
 
     st_buf *out = st_resp_buf(req->resp);
@@ -240,8 +241,7 @@ st_req_result st_handle_produce(st_req *req)
          * is the same whether it exists or not. */
         int topic_error = request_error;
         if (!topic_error &&
-            !st_authorize(req, ST_ACL_OP_WRITE, ST_ACL_RESOURCE_TOPIC, name.ptr ? name.ptr : "",
-                          name.len > 0 ? (size_t)name.len : 0))
+            !st_req_allowed(req, name.ptr ? name.ptr : "", name.len > 0 ? (size_t)name.len : 0))
             topic_error = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
         st_topic *topic = topic_error ? NULL : find_topic(req, name);
         st_wr_str(out, false, name.len < 0 ? NULL : name.ptr, name.len);

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/proto/api.h"
-#include "broker/proto/session.h"
+#include "broker/request/request.h"
+#include "broker/request/session.h"
 
 /* "PLAIN", "SCRAM-SHA-256", ...; static. */
 const char *st_sasl_mech_name(unsigned bit);

@@ -189,7 +189,7 @@ st_req_result st_handle_describe_user_scram_credentials(st_req *req)
     if (sec == NULL) {
         err = ST_ERR_UNKNOWN_SERVER_ERROR;
         snprintf(msg, sizeof(msg), "this broker has no security context: no SCRAM users");
-    } else if (!st_authorize_cluster(req, ST_ACL_OP_DESCRIBE)) {
+    } else if (!st_req_allowed_cluster(req)) {
         err = ST_ERR_CLUSTER_AUTHORIZATION_FAILED;
         snprintf(msg, sizeof(msg),
                  "%s may not describe SCRAM users: that needs DESCRIBE on the cluster",
@@ -416,7 +416,7 @@ st_req_result st_handle_alter_user_scram_credentials(st_req *req)
     if (sec == NULL) {
         request_err = ST_ERR_UNKNOWN_SERVER_ERROR;
         snprintf(denied, sizeof(denied), "this broker has no security context: no SCRAM users");
-    } else if (!st_authorize_cluster(req, ST_ACL_OP_ALTER)) {
+    } else if (!st_req_allowed_cluster(req)) {
         request_err = ST_ERR_CLUSTER_AUTHORIZATION_FAILED;
         snprintf(denied, sizeof(denied),
                  "%s may not alter SCRAM users: that needs ALTER on the cluster",

@@ -107,19 +107,20 @@ static void mark_duplicates(topic_ask *asks, int32_t n)
     free(order);
 }
 
-/* Marks every ask whose topic the caller may not `op` (nor, when cluster_op is set, `op`
- * on the cluster). Replaces a problem found while reading: the caller is not entitled
- * to learn what else was wrong with a topic it may not touch. mark_duplicates runs after
- * and overrides this, as Kafka checks duplicates first. */
-static void authorize_asks(st_req *req, topic_ask *asks, int32_t n, st_acl_operation op,
-                           bool cluster_op)
+/* Marks every ask whose topic the caller may not do the row's operation on (CREATE,
+ * DELETE, ALTER; nor, when cluster_op is set, that operation on the cluster). Replaces a
+ * problem found while reading: the caller is not entitled to learn what else was wrong
+ * with a topic it may not touch. mark_duplicates runs after and overrides this, as Kafka
+ * checks duplicates first. */
+static void authorize_asks(st_req *req, topic_ask *asks, int32_t n, bool cluster_op)
 {
-    if (cluster_op && st_authorize_cluster(req, op))
+    st_acl_operation op = req->api->acl_op;
+    if (cluster_op && st_req_allowed_cluster(req))
         return;
     for (int32_t i = 0; i < n; i++) {
         topic_ask *a = &asks[i];
-        if (st_authorize(req, op, ST_ACL_RESOURCE_TOPIC, a->name.ptr ? a->name.ptr : "",
-                         a->name.len > 0 ? (size_t)a->name.len : 0))
+        if (st_req_allowed(req, a->name.ptr ? a->name.ptr : "",
+                           a->name.len > 0 ? (size_t)a->name.len : 0))
             continue;
         a->err = 0;
         fail_ask(a, ST_ERR_TOPIC_AUTHORIZATION_FAILED,
@@ -290,7 +291,7 @@ st_req_result st_handle_create_topics(st_req *req)
         rc = ST_REQ_MALFORMED;
         goto out;
     }
-    authorize_asks(req, asks, n, ST_ACL_OP_CREATE, true);
+    authorize_asks(req, asks, n, true);
     mark_duplicates(asks, n);
 
     st_topics_defer(b->topics);
@@ -384,7 +385,7 @@ st_req_result st_handle_delete_topics(st_req *req)
         abort(); /* as st_buf */
     for (int32_t i = 0; i < n; i++)
         asks[i].name = names[i];
-    authorize_asks(req, asks, n, ST_ACL_OP_DELETE, false);
+    authorize_asks(req, asks, n, false);
     st_topics_defer(b->topics);
     for (int32_t i = 0; i < n; i++) {
         topic_ask *a = &asks[i];
@@ -459,7 +460,7 @@ st_req_result st_handle_create_partitions(st_req *req)
         rc = ST_REQ_MALFORMED;
         goto out;
     }
-    authorize_asks(req, asks, n, ST_ACL_OP_ALTER, false);
+    authorize_asks(req, asks, n, false);
     mark_duplicates(asks, n);
 
     st_topics_defer(b->topics);

@@ -5,7 +5,7 @@
  * v0-4, DescribeGroups (15) v0-5, ListGroups (16) v0-4 and DeleteGroups (42) v0-2. The
  * flexible versions (KIP-482: compact strings and arrays, a tagged-field block after
  * every struct) start at FindCoordinator 3, JoinGroup 6, Heartbeat/LeaveGroup/SyncGroup
- * 4, DescribeGroups 5, ListGroups 3 and DeleteGroups 2 (the API table in proto/api.c);
+ * 4, DescribeGroups 5, ListGroups 3 and DeleteGroups 2 (the API table in broker/api/table.c);
  * each handler reads and writes every version from one body, keyed on req->flex. The
  * group.instance.id of JoinGroup v5+, SyncGroup and Heartbeat v3+ and LeaveGroup v3+
  * goes to the coordinator, which keeps static members (KIP-345, join.c) and answers
@@ -35,7 +35,7 @@
 #include "broker/broker_int.h"
 #include "broker/group/group_int.h"
 #include "broker/group/wire.h"
-#include "broker/proto/session.h"
+#include "broker/request/session.h"
 #include "broker/security/security.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -70,12 +70,13 @@ static int coordinator_refusal(const st_req *req, int8_t key_type, st_str key, c
         *message = "unknown coordinator key type (0 is group, 1 is transaction)";
         return ST_ERR_INVALID_REQUEST;
     }
-    if (key_type == 0 && !grp_group_allowed(req, ST_ACL_OP_DESCRIBE, key)) {
+    if (key_type == 0 && !grp_group_allowed(req, key)) {
         *message = "not authorized: DESCRIBE on the group is needed";
         return ST_ERR_GROUP_AUTHORIZATION_FAILED;
     }
-    if (key_type == 1 && !st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
-                                       key.ptr ? key.ptr : "", key.len > 0 ? (size_t)key.len : 0)) {
+    if (key_type == 1 &&
+        !st_req_allowed_to(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
+                           key.ptr ? key.ptr : "", key.len > 0 ? (size_t)key.len : 0)) {
         *message = "not authorized: DESCRIBE on the transactional id is needed";
         return ST_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
     }
@@ -235,7 +236,7 @@ st_req_result st_handle_join_group(st_req *req)
         return ST_REQ_MALFORMED;
     }
     join_ctx now = {req, a.protocol_type};
-    if (!grp_group_allowed(req, ST_ACL_OP_READ, a.group_id)) {
+    if (!grp_group_allowed(req, a.group_id)) {
         free(protocols);
         grp_join_result denied = {ST_ERR_GROUP_AUTHORIZATION_FAILED, -1, "", "", "", 0, NULL};
         write_join(&now, &denied);
@@ -300,7 +301,7 @@ st_req_result st_handle_sync_group(st_req *req)
         free(as);
         return ST_REQ_MALFORMED;
     }
-    if (!grp_group_allowed(req, ST_ACL_OP_READ, a.group_id)) {
+    if (!grp_group_allowed(req, a.group_id)) {
         free(as);
         grp_sync_result denied = {ST_ERR_GROUP_AUTHORIZATION_FAILED, NULL, 0};
         write_sync(req, &denied);
@@ -330,7 +331,7 @@ st_req_result st_handle_heartbeat(st_req *req)
     st_rd_tags(rd, flex);
     if (rd->err)
         return ST_REQ_MALFORMED;
-    int rc = grp_group_allowed(req, ST_ACL_OP_READ, group_id)
+    int rc = grp_group_allowed(req, group_id)
                  ? grp_heartbeat(req->broker->groups, group_id, member_id, instance_id, generation)
                  : ST_ERR_GROUP_AUTHORIZATION_FAILED;
     st_buf *out = st_resp_buf(req->resp);
@@ -372,7 +373,7 @@ st_req_result st_handle_leave_group(st_req *req)
     int16_t *errors = grp_xcalloc(count, sizeof *errors);
     if (!rd->err) {
         int top;
-        if (grp_group_allowed(req, ST_ACL_OP_READ, group_id)) {
+        if (grp_group_allowed(req, group_id)) {
             top = grp_leave(req->broker->groups, group_id, ids, instances, count, errors);
         } else {
             top = ST_ERR_GROUP_AUTHORIZATION_FAILED;
@@ -463,12 +464,11 @@ st_req_result st_handle_list_groups(st_req *req)
     list_ctx l = {req, out, states, true, 0};
     /* Only the groups the caller may DESCRIBE, silently (Kafka's filter), unless it may
      * DESCRIBE the cluster: decided once per group, as the count goes first. */
-    bool all = st_authorize_cluster(req, ST_ACL_OP_DESCRIBE);
+    bool all = st_req_allowed_cluster(req); /* DESCRIBE on the cluster: every group */
     bool *shown = grp_xcalloc(g->ngroups ? g->ngroups : 1, sizeof *shown);
     for (size_t i = 0; i < g->ngroups; i++) {
         const char *id = g->groups[i]->id;
-        shown[i] =
-            all || st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_GROUP, id, strlen(id));
+        shown[i] = all || st_req_allowed(req, id, strlen(id));
         if (shown[i])
             grp_view(g, g->groups[i], list_one, &l);
     }
@@ -554,7 +554,7 @@ st_req_result st_handle_describe_groups(st_req *req)
         st_str id = st_rd_str(rd, flex);
         char *cid = grp_dup_str(id);
         grp_group *grp = NULL;
-        if (!grp_group_allowed(req, ST_ACL_OP_DESCRIBE, id))
+        if (!grp_group_allowed(req, id))
             describe_none(&d, ST_ERR_GROUP_AUTHORIZATION_FAILED, id, "");
         else if (id.len <= 0)
             describe_none(&d, ST_ERR_INVALID_GROUP_ID, id, "");
@@ -584,7 +584,7 @@ st_req_result st_handle_delete_groups(st_req *req)
         char *cid = grp_dup_str(id);
         char why[300] = "";
         int rc;
-        if (grp_group_allowed(req, ST_ACL_OP_DELETE, id)) {
+        if (grp_group_allowed(req, id)) {
             rc = st_groups_delete(req->broker->groups, cid, why, sizeof why);
         } else {
             rc = ST_ERR_GROUP_AUTHORIZATION_FAILED;

@@ -161,9 +161,8 @@ st_req_result st_handle_offset_delete(st_req *req)
     int16_t error = 0;
     grp_group *grp = NULL;
     bool *subscribed = NULL;
-    if (!st_authorize(req, ST_ACL_OP_DELETE, ST_ACL_RESOURCE_GROUP,
-                      group_id.ptr ? group_id.ptr : "",
-                      group_id.len > 0 ? (size_t)group_id.len : 0))
+    if (!st_req_allowed(req, group_id.ptr ? group_id.ptr : "",
+                        group_id.len > 0 ? (size_t)group_id.len : 0))
         error = ST_ERR_GROUP_AUTHORIZATION_FAILED;
     else if (!grp_id_valid(group_id))
         error = ST_ERR_INVALID_GROUP_ID;
@@ -181,9 +180,9 @@ st_req_result st_handle_offset_delete(st_req *req)
     for (size_t t = 0; t < ntopics; t++) {
         const del_topic *dt = &topics[t];
         int16_t e = 0;
-        if (!st_authorize(req, ST_ACL_OP_READ, ST_ACL_RESOURCE_TOPIC,
-                          dt->name.ptr ? dt->name.ptr : "",
-                          dt->name.len > 0 ? (size_t)dt->name.len : 0))
+        if (!st_req_allowed_to(req, ST_ACL_OP_READ, ST_ACL_RESOURCE_TOPIC,
+                               dt->name.ptr ? dt->name.ptr : "",
+                               dt->name.len > 0 ? (size_t)dt->name.len : 0))
             e = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
         else if (subscribed[t])
             e = ST_ERR_GROUP_SUBSCRIBED_TO_TOPIC;

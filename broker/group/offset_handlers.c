@@ -167,7 +167,7 @@ st_req_result st_handle_offset_commit(st_req *req)
     /* A denied group is never looked at (a commit may create it). Denied topics keep
      * their error; the coordinator handles the rest, skipping commits with an error. */
     int rc = ST_ERR_GROUP_AUTHORIZATION_FAILED;
-    if (grp_group_allowed(req, ST_ACL_OP_READ, group_id)) {
+    if (grp_group_allowed(req, group_id)) {
         for (size_t t = 0; t < c->ntopics; t++) {
             const commit_topic *ct = &c->topics[t];
             if (grp_topic_allowed(req, ST_ACL_OP_READ, ct->name))
@@ -256,7 +256,7 @@ static void offset_fetch_all(const st_req *req, const grp_group *grp, st_buf *ou
         }
         const char *topic = grp->offsets[i].topic;
         shown[i] =
-            st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, topic, strlen(topic));
+            st_req_allowed_to(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, topic, strlen(topic));
         ntopics += shown[i];
     }
     st_wr_array(out, flex, (int32_t)ntopics);
@@ -285,7 +285,7 @@ static void offset_fetch_group(const st_req *req, st_rd *rd, st_buf *out, st_str
                                uint64_t serial)
 {
     bool flex = req->flex;
-    if (!grp_group_allowed(req, ST_ACL_OP_DESCRIBE, group_id)) {
+    if (!grp_group_allowed(req, group_id)) {
         offset_fetch_refused(req, rd, out, ST_ERR_GROUP_AUTHORIZATION_FAILED);
         return;
     }

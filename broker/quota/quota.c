@@ -18,8 +18,8 @@
 
 #include "auth/tenants.h"
 #include "broker/broker_int.h"
-#include "broker/proto/api.h"
-#include "broker/proto/session.h"
+#include "broker/request/request.h"
+#include "broker/request/session.h"
 #include "broker/security/security.h"
 #include "common/clock.h"
 #include "common/errors.h"
