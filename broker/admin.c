@@ -208,7 +208,8 @@ static int check_limits(st_broker *b, const char *name, int topics, int64_t part
 {
     char msg[512];
     overridden[0] = '\0';
-    if (st_bquota_check_create(b, name, strlen(name), topics, partitions, msg, sizeof msg) == 0)
+    if (st_bquota_check_create(b->bquota, name, strlen(name), topics, partitions, msg,
+                               sizeof msg) == 0)
         return 0;
     if (!override) {
         snprintf(err, errlen,

@@ -94,7 +94,7 @@ int st_admin_acls_list(struct st_broker *b, json_t *args, json_t **result, char 
                        size_t errlen);
 
 /* The quotas.* and explain commands (admin_quotas.c), same contract. Each answers an
- * error when the broker has no quota engine (b->quotas NULL). */
+ * error when the broker has no quota engine (b->bquota NULL). */
 int st_admin_quotas_set(struct st_broker *b, json_t *args, json_t **result, char *err,
                         size_t errlen);
 int st_admin_quotas_remove(struct st_broker *b, json_t *args, json_t **result, char *err,

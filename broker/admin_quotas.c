@@ -49,9 +49,11 @@
 static st_quotas *need_quotas(st_broker *b, char *err, size_t errlen)
 {
     *err = '\0';
-    if (!b->quotas)
+    if (!b->bquota) {
         snprintf(err, errlen, "the broker has no quota engine open (quotas are unavailable)");
-    return b->quotas;
+        return NULL;
+    }
+    return st_bquota_engine(b->bquota);
 }
 
 /* A whole number as an integer (so 1048576 prints as such), anything else as a real. */
@@ -173,18 +175,18 @@ static int apply_changes(st_broker *b, const st_quota_entity *e, const change *c
             snprintf(err, errlen, "%s: %s", what, st_err_name(rc));
         return -1;
     }
-    json_t *snapshot = st_quotas_to_json(b->quotas);
+    json_t *snapshot = st_quotas_to_json(st_bquota_engine(b->bquota));
     if (!snapshot)
         return st_admsec_oom(err, errlen);
     for (size_t i = 0; i < n; i++)
-        if (st_quotas_alter(b->quotas, e, c[i].key, c[i].value, c[i].remove, reason,
-                            sizeof reason) != 0) {
+        if (st_quotas_alter(st_bquota_engine(b->bquota), e, c[i].key, c[i].value, c[i].remove,
+                            reason, sizeof reason) != 0) {
             /* it passed on the scratch engine: only memory fails here; undo everything */
-            st_quotas_load_json(b->quotas, snapshot, reason, sizeof reason);
+            st_quotas_load_json(st_bquota_engine(b->bquota), snapshot, reason, sizeof reason);
             json_decref(snapshot);
             return st_admsec_oom(err, errlen);
         }
-    return st_bquota_save(b, snapshot, err, errlen) == 0 ? 0 : -1;
+    return st_bquota_save(b->bquota, snapshot, err, errlen) == 0 ? 0 : -1;
 }
 
 /* The changes of quotas.set: {key, value} or {values{k:v}}. Keys borrow from args. */
@@ -406,16 +408,19 @@ static json_t *tenant_limits(st_broker *b, const char *tenant, json_t *sensors)
 {
     st_tenant_use use = {0};
     double ccr;
-    st_bquota_tenant_use(b, tenant, &use);
-    bool has_ccr = st_quotas_limit(b->quotas, tenant, ST_QK_CONNECTION_CREATION_RATE, &ccr);
-    return json_pack("{s:o, s:o, s:o, s:o, s:{s:o, s:o}}", ST_QK_RETAINED_BYTES,
-                     limit_json(b->quotas, tenant, ST_QK_RETAINED_BYTES, use.retained_bytes),
-                     ST_QK_PARTITIONS,
-                     limit_json(b->quotas, tenant, ST_QK_PARTITIONS, use.partitions), ST_QK_TOPICS,
-                     limit_json(b->quotas, tenant, ST_QK_TOPICS, use.topics), ST_QK_CONNECTIONS,
-                     limit_json(b->quotas, tenant, ST_QK_CONNECTIONS, use.connections),
-                     ST_QK_CONNECTION_CREATION_RATE, "limit", has_ccr ? num_json(ccr) : json_null(),
-                     "rate", sensors ? creation_rate(sensors, tenant) : json_null());
+    st_bquota_tenant_use(b->bquota, tenant, &use);
+    bool has_ccr =
+        st_quotas_limit(st_bquota_engine(b->bquota), tenant, ST_QK_CONNECTION_CREATION_RATE, &ccr);
+    return json_pack(
+        "{s:o, s:o, s:o, s:o, s:{s:o, s:o}}", ST_QK_RETAINED_BYTES,
+        limit_json(st_bquota_engine(b->bquota), tenant, ST_QK_RETAINED_BYTES, use.retained_bytes),
+        ST_QK_PARTITIONS,
+        limit_json(st_bquota_engine(b->bquota), tenant, ST_QK_PARTITIONS, use.partitions),
+        ST_QK_TOPICS, limit_json(st_bquota_engine(b->bquota), tenant, ST_QK_TOPICS, use.topics),
+        ST_QK_CONNECTIONS,
+        limit_json(st_bquota_engine(b->bquota), tenant, ST_QK_CONNECTIONS, use.connections),
+        ST_QK_CONNECTION_CREATION_RATE, "limit", has_ccr ? num_json(ccr) : json_null(), "rate",
+        sensors ? creation_rate(sensors, tenant) : json_null());
 }
 
 /* The tenant's rate quotas (its own, else the default tenant's): {key: value or null}. */
@@ -438,10 +443,11 @@ static json_t *tenant_usage(st_broker *b, const st_tenant *t, json_t *sensors, i
     json_t *users = json_array();
     for (size_t i = 0; users && i < t->nusers; i++)
         json_array_append_new(users, json_string(t->users[i]));
-    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "tenant", t->name, "prefix", t->prefix,
-                     "users", users, "limits", tenant_limits(b, t->name, sensors), "quotas",
-                     tenant_rate_quotas(b->quotas, t->name), "metrics",
-                     st_quotas_metrics(b->quotas, t->name, METRICS_SECONDS_USAGE, now));
+    return json_pack(
+        "{s:s, s:s, s:o, s:o, s:o, s:o}", "tenant", t->name, "prefix", t->prefix, "users", users,
+        "limits", tenant_limits(b, t->name, sensors), "quotas",
+        tenant_rate_quotas(st_bquota_engine(b->bquota), t->name), "metrics",
+        st_quotas_metrics(st_bquota_engine(b->bquota), t->name, METRICS_SECONDS_USAGE, now));
 }
 
 /* The tenant named by the "tenant" argument, or NULL with err set (or, when absent and
@@ -716,7 +722,7 @@ int st_admin_explain(st_broker *b, json_t *args, json_t **result, char *err, siz
         st_quota_client qc = {user, client_id ? client_id : "", tenant ? tenant->name : NULL};
         json_t *quotas = json_array();
         for (size_t i = kind_from; quotas && i < kind_to; i++) {
-            json_t *x = st_quotas_explain(b->quotas, &qc, kinds[i].kind, now);
+            json_t *x = st_quotas_explain(st_bquota_engine(b->bquota), &qc, kinds[i].kind, now);
             if (x) {
                 json_object_set_new(x, "kind", json_string(kinds[i].name));
                 json_object_set_new(x, "key", json_string(kinds[i].key));
@@ -725,7 +731,7 @@ int st_admin_explain(st_broker *b, json_t *args, json_t **result, char *err, siz
         }
         json_object_set_new(res, "quotas", quotas ? quotas : json_null());
         if (tenant) {
-            json_t *sensors = st_quotas_usage(b->quotas, tenant->name, now);
+            json_t *sensors = st_quotas_usage(st_bquota_engine(b->bquota), tenant->name, now);
             json_object_set_new(res, "tenant_limits", tenant_limits(b, tenant->name, sensors));
             json_decref(sensors);
         }

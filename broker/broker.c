@@ -68,8 +68,8 @@ static void on_tick(st_loop *loop, st_timer *t)
         b->next_producer_expiry_ms = now + b->cfg.producer_id_expiration_check_interval_ms;
         st_topics_expire_producers(b->topics, now, b->cfg.producer_id_expiration_ms);
     }
-    if (b->quotas)
-        st_quotas_sweep(b->quotas, st_wall_ms()); /* idle sensors go even when nobody records */
+    if (b->bquota)
+        st_bquota_sweep(b->bquota); /* idle sensors go even when nobody records */
     st_timer_start(loop, t, TICK_MS);
 }
 
@@ -198,7 +198,7 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
         goto fail;
     if (st_security_open(cfg, &b->security, err, errlen))
         goto fail;
-    if (st_bquota_open(b, err, errlen))
+    if (st_bquota_open(&b->cfg, b->security, b->topics, &b->bquota, err, errlen))
         goto fail;
     b->fetch_waiters = st_fetch_waiters_new();
     size_t nrows;
@@ -387,7 +387,7 @@ st_topic *st_broker_auto_create(st_broker *b, const char *name, size_t len, int 
     if (len >= sizeof copy || st_topic_name_check(name, len, err, sizeof err))
         return NULL;
     /* A tenant's topics and partitions limits hold for auto-created topics too. */
-    if (st_bquota_check_create(b, name, len, 1, b->cfg.num_partitions, err, sizeof err)) {
+    if (st_bquota_check_create(b->bquota, name, len, 1, b->cfg.num_partitions, err, sizeof err)) {
         st_info("not auto-creating \"%.*s\": %s", (int)len, name, err);
         if (refused)
             *refused = ST_ERR_POLICY_VIOLATION;
@@ -429,8 +429,9 @@ void st_broker_free(st_broker *b)
         st_loop_run_posted(b->loop);
     }
     st_tls_ctx_free(b->tls);
+    st_bquota_close(b->bquota); /* it borrows the security context */
+    b->bquota = NULL;
     st_security_free(b->security);
-    st_bquota_close(b);
     if (b->fetch_waiters)
         st_fetch_waiters_free(b->fetch_waiters);
     if (b->loop && st_timer_armed(&b->tick_timer))

@@ -39,8 +39,7 @@ struct st_broker {
     st_groups *groups;               /* the group coordinator (broker/group/) */
     struct st_security *security;    /* SASL, ACLs, tenants (broker/security/) */
     st_tls_ctx *tls;                 /* SASL_SSL listeners' certificate; NULL without one */
-    struct st_quotas *quotas;        /* quota configuration and sensors (quotas/quotas.h) */
-    struct st_bquota *bquota;        /* tenant use and connections (broker/quota/quota.c) */
+    struct st_bquota *bquota;        /* quotas: the engine's one door (broker/quota/quota.h) */
     int64_t next_producer_id;        /* InitProducerId hands these out (init_producer_id.c) */
     int64_t producer_id_limit;       /* end of the id block reserved in meta/producer_ids */
     int64_t next_producer_expiry_ms; /* when the tick next expires idle producers */

@@ -74,6 +74,7 @@ typedef struct fetch {
     st_broker *b;
     st_timer timer;
     struct fetch *prev, *next; /* in the waiters list while parked */
+    bool parked;               /* in the waiters list */
     int32_t max_wait_ms;
     int32_t min_bytes;
     int32_t max_bytes;
@@ -312,19 +313,21 @@ static size_t collect(fetch *f, bool *any_error)
     return total;
 }
 
-/* Writes the response body into resp from what collect found; hands every slice to
- * the response (the fetch's references are dropped). */
-static void write_response(fetch *f, st_resp *resp, int16_t v)
+/* Writes the response body into req's response from what collect found; hands every
+ * slice to the response (the fetch's references are dropped). */
+static void write_response(fetch *f, st_req *req)
 {
+    st_resp *resp = req->resp;
+    int16_t v = req->api_version;
     st_buf *out = st_resp_buf(resp);
-    size_t throttle_pos = out->len;
-    st_buf_put_i32(out, 0); /* throttle_time_ms: patched below */
+    st_req_throttle_field(req); /* the pipeline puts the throttle owed in */
     if (v >= 7) {
         st_buf_put_i16(out, f->error);
         st_buf_put_i32(out, 0); /* session_id: no session */
     }
     if (f->error) {
         st_wr_array(out, false, 0);
+        st_req_owes(req, f->owed_ms);
         return;
     }
     uint64_t bytes = 0;
@@ -365,35 +368,16 @@ static void write_response(fetch *f, st_resp *resp, int16_t v)
     f->b->stats.bytes_out += bytes;
     /* consumer_byte_rate: the bytes sent are charged (recorded first, then checked, as
      * Kafka); a fetch that found the client already over answered empty (owed_ms). */
-    int64_t throttle = f->owed_ms;
-    if (throttle == 0 && bytes > 0 && f->b->quotas && f->req->conn) {
-        st_bquota_id qid;
-        st_bquota_client(f->req, &qid);
-        throttle =
-            st_quotas_record(f->b->quotas, &qid.c, ST_QUOTA_FETCH, (double)bytes, st_wall_ms());
-    }
-    if (throttle > 0) {
-        st_buf_patch_i32(out, throttle_pos, (int32_t)(throttle > INT32_MAX ? INT32_MAX : throttle));
-        st_bquota_throttle(f->req, throttle);
-    }
-}
-
-/* Answers a fetch that is not (or no longer) in the waiters list, and frees it. */
-static void answer(fetch *f)
-{
-    st_req *req = f->req;
-    st_timer_stop(f->b->loop, &f->timer);
-    if (req->conn) { /* with no connection the response would be dropped unread */
-        bool any_error;
-        collect(f, &any_error);
-        write_response(f, req->resp, req->api_version);
-    }
-    free(f);
-    st_req_finish(req);
+    if (f->owed_ms > 0)
+        st_req_owes(req, f->owed_ms);
+    else
+        st_req_charge(req, (int64_t)bytes);
 }
 
 static void waiters_remove(st_fetch_waiters *w, fetch *f)
 {
+    if (!f->parked)
+        return;
     if (f->prev)
         f->prev->next = f->next;
     else
@@ -401,14 +385,44 @@ static void waiters_remove(st_fetch_waiters *w, fetch *f)
     if (f->next)
         f->next->prev = f->prev;
     f->prev = f->next = NULL;
+    f->parked = false;
     w->count--;
+}
+
+/* The wait is over (min_bytes reached, the timer, the partition went away): out of the
+ * waiters, and the pipeline resumes the request on a turn of its own (fetch_resume),
+ * where it is answered and charged to its own client — never inside the producer's
+ * request that woke it. */
+static void ready(fetch *f)
+{
+    waiters_remove(f->b->fetch_waiters, f);
+    st_timer_stop(f->b->loop, &f->timer);
+    st_req_wake(f->req);
+}
+
+/* Answers a fetch out of the waiters list, and frees it. */
+static void answer(fetch *f)
+{
+    st_req *req = f->req;
+    req->state = NULL;
+    if (req->conn) { /* with no connection the response would be dropped unread */
+        bool any_error;
+        collect(f, &any_error);
+        write_response(f, req);
+    }
+    free(f);
+}
+
+/* The row's resume hook: a woken fetch answers now. */
+static st_req_result fetch_resume(st_req *req)
+{
+    answer(req->state);
+    return ST_REQ_DONE;
 }
 
 static void on_timer(st_loop *loop, st_timer *timer)
 {
-    fetch *f = timer->arg;
-    waiters_remove(f->b->fetch_waiters, f);
-    answer(f);
+    ready(timer->arg);
 }
 
 /* Index of the part reading topic/partition, or -1. */
@@ -444,6 +458,7 @@ static void park(fetch *f, st_fetch_waiters *w)
         w->head->prev = f;
     w->head = f;
     w->count++;
+    f->parked = true;
     f->req->state = f;      /* for the cancel hook */
     f->timer.cb = on_timer; /* the rest of the timer is zero (calloc) */
     f->timer.arg = f;
@@ -472,15 +487,10 @@ st_req_result st_handle_fetch(st_req *req)
      * the quota allows in one measurement span (Kafka's getMaxValueInQuotaWindow) —
      * though always at least one batch (KIP-74) — so a fetch never runs up a throttle of
      * minutes and never starves. */
-    if (b->quotas && req->conn) {
-        st_bquota_id qid;
-        st_bquota_client(req, &qid);
-        f->owed_ms = st_quotas_owed(b->quotas, &qid.c, ST_QUOTA_FETCH, st_wall_ms());
-        double budget;
-        if (st_quotas_window_budget(b->quotas, &qid.c, ST_QUOTA_FETCH, &budget) &&
-            budget < (double)f->max_bytes)
-            f->max_bytes = budget < 1 ? 1 : (int32_t)budget;
-    }
+    f->owed_ms = st_req_quota_owed(req);
+    double budget;
+    if (st_req_quota_window(req, &budget) && budget < (double)f->max_bytes)
+        f->max_bytes = budget < 1 ? 1 : (int32_t)budget;
     bool any_error = false;
     size_t total = f->error ? 0 : collect(f, &any_error);
     /* A fetch with no connection (fuzz harness, unit tests) is never parked: nobody
@@ -492,7 +502,7 @@ st_req_result st_handle_fetch(st_req *req)
         park(f, b->fetch_waiters);
         return ST_REQ_DEFERRED;
     }
-    write_response(f, req->resp, v);
+    write_response(f, req);
     free(f);
     return ST_REQ_DONE;
 }
@@ -563,32 +573,17 @@ void st_fetch_wake(st_broker *b, const char *topic, int32_t partition)
     uint64_t hash = name_hash(topic, len);
     st_topic *t = NULL;
     bool looked_up = false;
-    /* Collect first, answer after: answering can resume a connection whose next
-     * request wakes or parks fetches, which must not happen mid-walk. */
-    fetch *ready = NULL;
     for (fetch *f = w->head, *next; f; f = next) {
-        next = f->next;
-        bool done = f->req->conn == NULL; /* the client left: free it now */
-        if (!done) {
-            int32_t i = find_part(f, hash, topic, len, partition);
-            if (i < 0)
-                continue;
-            if (!looked_up) {
-                t = st_topics_find(b->topics, topic, len);
-                looked_up = true;
-            }
-            done = remeasure(f, &f->parts[i], t);
+        next = f->next; /* ready() takes f out of the list */
+        int32_t i = find_part(f, hash, topic, len, partition);
+        if (i < 0)
+            continue;
+        if (!looked_up) {
+            t = st_topics_find(b->topics, topic, len);
+            looked_up = true;
         }
-        if (done) {
-            waiters_remove(w, f);
-            f->next = ready;
-            ready = f;
-        }
-    }
-    while (ready) {
-        fetch *f = ready;
-        ready = f->next;
-        answer(f);
+        if (remeasure(f, &f->parts[i], t))
+            ready(f);
     }
 }
 
@@ -606,11 +601,12 @@ static void fetch_cancel(st_req *req)
         return;
     waiters_remove(f->b->fetch_waiters, f);
     st_timer_stop(f->b->loop, &f->timer);
+    req->state = NULL;
     free(f);
     st_req_finish_silent(req);
 }
 
-const st_api_hooks st_fetch_hooks = {.cancel = fetch_cancel};
+const st_api_hooks st_fetch_hooks = {.cancel = fetch_cancel, .resume = fetch_resume};
 
 void st_fetch_shutdown(st_broker *b)
 {
@@ -619,12 +615,16 @@ void st_fetch_shutdown(st_broker *b)
         return;
     /* Take the whole list first: answering may resume connections whose next
      * requests park new fetches, which are not ours to answer. */
-    fetch *ready = w->head;
+    fetch *left = w->head;
     w->head = NULL;
     w->count = 0;
-    while (ready) {
-        fetch *f = ready;
-        ready = f->next;
+    while (left) {
+        fetch *f = left;
+        left = f->next;
+        f->parked = false;
+        st_timer_stop(b->loop, &f->timer);
+        st_req *req = f->req;
         answer(f);
+        st_req_finish(req);
     }
 }

@@ -152,7 +152,8 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
         return ST_ERR_NOT_ENOUGH_REPLICAS;
     }
     char why[320];
-    if (st_bquota_check_produce(req, name.ptr, (size_t)name.len, records.len, why, sizeof why))
+    if (st_bquota_check_produce(b->bquota, name.ptr, (size_t)name.len, records.len, why,
+                                sizeof why))
         return ST_ERR_POLICY_VIOLATION; /* logged (rate-limited) by the quota layer */
     /* Kafka (ProduceRequest.validateRecords): zstd needs Produce v7, the version that
      * came with it, so an older client cannot be sent what it cannot read. */
@@ -177,7 +178,7 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
     }
     b->stats.bytes_in += (uint64_t)records.len;
     topic->bytes_in += (uint64_t)records.len;
-    req->produced_bytes += records.len;
+    st_req_charge(req, records.len);
     b->stats.records_in += (uint64_t)res->records;
     st_fetch_wake(b, topic->name, index);
     return 0;
@@ -286,17 +287,10 @@ st_req_result st_handle_produce(st_req *req)
             }
         }
     }
-    /* producer_byte_rate: what was written is charged (Kafka records first, then checks),
-     * the answer says how long to back off and the connection is muted that long. */
-    int64_t throttle = 0;
-    if (req->broker->quotas && req->produced_bytes > 0) {
-        st_bquota_id qid;
-        st_bquota_client(req, &qid);
-        throttle = st_quotas_record(req->broker->quotas, &qid.c, ST_QUOTA_PRODUCE,
-                                    (double)req->produced_bytes, now_ms);
-    }
-    st_buf_put_i32(out, (int32_t)(throttle > INT32_MAX ? INT32_MAX : throttle));
-    st_bquota_throttle(req, throttle);
+    /* producer_byte_rate: what was written is charged by the pipeline when this returns
+     * (Kafka records first, then checks); the answer says how long to back off and the
+     * connection is muted that long. */
+    st_req_throttle_field(req);
     /* produce_scan proved the body parses, so this cannot fail; checked anyway so a
      * codec change can never make us answer half a request. */
     if (rd->err) {

@@ -138,7 +138,7 @@ static void sasl_release(st_session *s, void *attached)
 {
     sasl_state *st = attached;
     if (st->tenant[0])
-        st_bquota_connection_closed(st->broker, st->tenant);
+        st_bquota_connection_closed(st->broker->bquota, st->tenant);
     st_scram_server_free(st->scram);
     free(st);
 }
@@ -266,7 +266,7 @@ bool st_sasl_authenticated(st_req *req, st_session *s, const char *user, st_req_
     const st_tenant *t = st_tenants_of_user(st_security_tenants(b->security), user);
     if (t) {
         char msg[300];
-        if (st_bquota_connection_open(b, t->name, msg, sizeof msg)) {
+        if (st_bquota_connection_open(b->bquota, t->name, msg, sizeof msg)) {
             st_warn("%s: refusing %s: %s", req->conn ? st_conn_peer(req->conn) : "?", user, msg);
             *rc = st_sasl_refuse(req, s, msg, false);
             return false;

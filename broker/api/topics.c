@@ -310,7 +310,7 @@ st_req_result st_handle_create_topics(st_req *req)
              * "ensure a topic exists" rely on. */
             if (!st_topics_find(b->topics, name, strlen(name)))
                 a->err =
-                    st_bquota_check_create(b, name, strlen(name), 1,
+                    st_bquota_check_create(b->bquota, name, strlen(name), 1,
                                            partitions > 0 ? partitions : 0, a->msg, sizeof(a->msg));
             if (!a->err)
                 a->err = st_topics_create(b->topics, name, partitions, replication, a->configs,
@@ -477,7 +477,7 @@ st_req_result st_handle_create_partitions(st_req *req)
             else {
                 /* The tenant's partitions limit first: POLICY_VIOLATION naming it. */
                 if (topic != NULL && a->count > topic->npartitions)
-                    a->err = st_bquota_check_create(b, name, strlen(name), 0,
+                    a->err = st_bquota_check_create(b->bquota, name, strlen(name), 0,
                                                     a->count - topic->npartitions, a->msg,
                                                     sizeof(a->msg));
                 if (!a->err)

@@ -5,11 +5,8 @@
  */
 #include <string.h>
 
-#include "broker/broker_int.h"
-#include "quotas/quotas.h"
 #include "broker/request/request_int.h"
 #include "broker/security/security.h"
-#include "common/clock.h"
 #include "common/logging.h"
 
 #define CLUSTER_NAME ST_ACL_CLUSTER_NAME
@@ -29,12 +26,8 @@ bool st_req_allowed_to(const st_req *req, st_acl_operation op, st_acl_resource_t
         return true;
     st_acl_decision d;
     bool ok = st_security_authorize(sec, st_req_principal(req), s->host, op, type, name, len, &d);
-    if (!ok && req->broker->quotas && s->user[0]) {
-        /* Per-tenant denial counts, for the console and `strait quotas usage`. */
-        const st_tenant *t = st_tenants_of_user(st_security_tenants(sec), s->user);
-        if (t)
-            st_quotas_note(req->broker->quotas, t->name, ST_QM_DENIALS, 1, st_wall_ms());
-    }
+    if (!ok && req->pipeline->cfg.quota) /* per-tenant denial counts (console, usage) */
+        st_bquota_note_denial(req->pipeline->cfg.quota, s->user);
     if (!ok && st_logging_enabled(ST_LOG_DEBUG)) {
         char why[512];
         st_acl_decision_format(&d, why, sizeof why);

@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/broker_int.h"
-#include "broker/quota/quota.h"
 #include "broker/request/request_int.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -107,21 +105,6 @@ static void send_or_drop(st_conn *conn, st_resp *r, const char *close_after)
         st_resp_free(r);
 }
 
-/* Records a request's handling time; over request_percentage the connection is muted
- * (Kafka also puts the throttle in the answer's throttle_time_ms; ours carries the byte
- * rate throttle of Produce and Fetch, and the mute enforces this one). */
-static void charge_request_time(st_broker *b, st_conn *conn, const st_quota_client *qc,
-                                int64_t elapsed_us)
-{
-    int64_t now = st_wall_ms();
-    int64_t throttle =
-        st_quotas_record(b->quotas, qc, ST_QUOTA_REQUEST, (double)elapsed_us / 1000.0, now);
-    if (throttle > 0) {
-        st_quotas_note_throttle(b->quotas, qc, throttle, now);
-        st_conn_mute(conn, throttle);
-    }
-}
-
 static void count_request(st_pipeline *p, int16_t key)
 {
     p->stats.requests++;
@@ -188,25 +171,6 @@ static int settle(st_pipeline *p, st_req *req, st_session *s, st_req_result rc)
     p->stats.bad_frames++;
     req_free(req);
     return ST_CONN_CLOSE;
-}
-
-/* Runs fn(req) metered: its time on the loop thread is charged to the request's client
- * (and tenant) as request_percentage. Not before authentication: a client that has not
- * logged in has no identity to charge, and must not create sensors by inventing client
- * ids. The identity is taken first: fn may free req. */
-static st_req_result run_metered(st_req *req, st_session *s, st_handler_fn *fn)
-{
-    st_broker *b = req->broker;
-    st_conn *conn = req->conn;
-    st_bquota_id qid;
-    bool metered = conn && b->quotas && s && s->sasl == ST_SASL_AUTHENTICATED;
-    if (metered)
-        st_bquota_client(req, &qid);
-    int64_t t0 = metered ? st_mono_us() : 0;
-    st_req_result rc = fn(req);
-    if (metered)
-        charge_request_time(b, conn, &qid.c, st_mono_us() - t0);
-    return rc;
 }
 
 int st_pipeline_on_request(st_pipeline *p, st_conn *conn, uint8_t *frame, size_t len)
@@ -284,7 +248,7 @@ int st_pipeline_on_request(st_pipeline *p, st_conn *conn, uint8_t *frame, size_t
 
     if (s)
         s->pending = req; /* so a finish from inside the handler is recognised */
-    st_req_result rc = run_metered(req, s, api->handler);
+    st_req_result rc = st_pipeline_run_metered(p, req, s, api->handler);
     return settle(p, req, s, rc);
 }
 
@@ -330,7 +294,7 @@ static void resume(st_pipeline *p, st_req *req)
 {
     st_conn *conn = req->conn;
     st_session *s = conn ? st_conn_get_data(conn) : NULL;
-    st_req_result rc = run_metered(req, s, req->api->hooks->resume);
+    st_req_result rc = st_pipeline_run_metered(p, req, s, req->api->hooks->resume);
     int next = settle(p, req, s, rc); /* req is freed unless it stays deferred */
     if (!conn)
         return;

@@ -119,10 +119,14 @@ struct st_req {
     /* Set by a handler: close the connection once this answer is sent (a failed
      * authentication); logged as the reason. Static or owned by the session. */
     const char *close_after;
-    int64_t produced_bytes;    /* Produce: record bytes appended, charged to the byte-rate quota */
-    void *state;               /* the handler's, while it holds req deferred (its hooks use it) */
-    struct st_req *next_woken; /* private to the pipeline: the wake queue */
-    bool woken;                /* private: queued by st_req_wake */
+    void *state; /* the handler's, while it holds req deferred (its hooks use it) */
+    /* Private to the pipeline (pipeline.c, quota.c). */
+    struct st_req *next_woken;           /* the wake queue */
+    bool woken;                          /* queued by st_req_wake */
+    const struct st_bquota_id *quota_id; /* while the handler runs metered, else NULL */
+    int64_t charged_bytes;               /* st_req_charge, recorded when the handler returns */
+    int64_t owed_ms;                     /* st_req_owes */
+    size_t throttle_pos;                 /* st_req_throttle_field; 0: none */
 };
 
 /* The session of the request's connection, or NULL (no connection: fuzz harness, or the
@@ -144,6 +148,25 @@ void st_req_finish_silent(st_req *req);
  * row's resume hook on a later turn of the loop — never inside the caller's own request,
  * whose time it would otherwise be charged. Waking twice before the turn is once. */
 void st_req_wake(st_req *req);
+
+/* ---- quotas (quota.c): the row's byte-rate quota; request time is charged by the
+ * pipeline around every handler and resume hook ---- */
+
+/* Writes throttle_time_ms (0 for now) into the response at its current end: the pipeline
+ * patches in the byte-rate throttle the request owes once the handler returns. */
+void st_req_throttle_field(st_req *req);
+/* `bytes` of the row's kind (produced, fetched) this request moved: recorded against
+ * the client's (and tenant's) quota when the handler returns, Kafka's order (record,
+ * then check), and the throttle owed goes in the field. */
+void st_req_charge(st_req *req, int64_t bytes);
+/* The throttle the client already owes for the row's kind (> 0: over its quota), and the
+ * most one answer may carry (Kafka's getMaxValueInQuotaWindow; false: no quota). Both 0 /
+ * false for a request that is not metered (no connection, not authenticated). */
+int64_t st_req_quota_owed(const st_req *req);
+bool st_req_quota_window(const st_req *req, double *amount);
+/* The answer carries a throttle already owed (a fetch over its quota answers empty): it
+ * goes in the field and the connection is muted for it, nothing more is recorded. */
+void st_req_owes(st_req *req, int64_t ms);
 
 /* ---- authorization (authorize.c) ---- */
 

@@ -25,6 +25,7 @@
 
 #include "auth/scram.h"
 #include "broker/config/config.h"
+#include "broker/quota/quota.h"
 #include "broker/request/request.h"
 
 typedef enum st_sasl_state {
@@ -48,6 +49,10 @@ struct st_session {
     char user[ST_SCRAM_USER_MAX + 1];      /* authenticated user; "" for ANONYMOUS */
     char principal[ST_SCRAM_USER_MAX + 8]; /* "User:alice" or "User:ANONYMOUS" */
     char host[64];                         /* peer address without the port */
+    /* The quota identity of the session's requests (user, client id, tenant), built
+     * once and rebuilt when the client id or st_bquota_version changes (quota.c). */
+    st_bquota_id quota_id;
+    uint64_t quota_id_version; /* 0: never built */
     /* One module's per-connection state (st_session_attach). */
     void *attached;
     st_session_release_fn *release;

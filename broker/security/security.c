@@ -38,6 +38,7 @@ struct st_security {
     st_tenants *tenants;
     st_auth_guard *guard;
     char meta_dir[PATH_MAX + 8];
+    uint64_t version; /* bumped at every commit and rollback (st_security_version) */
     fail_slot fails[FAIL_SLOTS];
 };
 
@@ -197,8 +198,14 @@ json_t *st_security_begin(st_security *sec)
     return snapshot(sec);
 }
 
+uint64_t st_security_version(const st_security *sec)
+{
+    return sec->version;
+}
+
 void st_security_rollback(st_security *sec, json_t *snap)
 {
+    sec->version++;
     if (!snap)
         return;
     char why[256];
@@ -209,6 +216,7 @@ void st_security_rollback(st_security *sec, json_t *snap)
 
 int st_security_commit(st_security *sec, json_t *snap, char *err, size_t errlen)
 {
+    sec->version++;
     json_t *doc = snapshot(sec);
     char *text = doc ? json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
     json_decref(doc);

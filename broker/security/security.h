@@ -63,6 +63,9 @@ st_auth_guard *st_security_guard(st_security *sec);
  * restores the snapshot without writing (a change failed half way).
  */
 json_t *st_security_begin(st_security *sec);
+/* Moves at every commit and rollback: what was derived from the tenants or ACLs before
+ * (a session's quota identity) may be stale. */
+uint64_t st_security_version(const st_security *sec);
 int st_security_commit(st_security *sec, json_t *snapshot, char *err, size_t errlen);
 void st_security_rollback(st_security *sec, json_t *snapshot);
 
