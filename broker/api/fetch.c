@@ -19,11 +19,12 @@
  *               │  ──client gone (req->conn NULL)───────┤
  *               └──st_fetch_shutdown────────────────────┘
  *
- * st_fetch_wake runs after every successful append, so it must be cheap: with no
- * parked fetch it returns at once; otherwise each parked fetch answers "do you read
- * this partition?" from a small hash table built when it was parked, and only the
- * woken partition is re-measured. The response is only ever built once, when the
- * fetch is answered.
+ * st_fetch_wake runs after every successful append, so it must be cheap: a parked fetch
+ * registers on each partition it waits for (one link per partition in a wait set keyed
+ * by the partition's log, broker/request/waitset.h), so an append walks only the fetches
+ * waiting on its partition, and only that partition is re-measured. A fetch that is
+ * ready is woken (st_req_wake) and answered on a turn of its own, charged to its own
+ * client; the response is only ever built once, then.
  *
  * Fetch sessions (KIP-227, v7+) are not kept: every fetch is answered as a full,
  * sessionless one (session_id 0), which clients accept; an incremental fetch naming a
@@ -40,9 +41,9 @@
 #include <string.h>
 
 #include "broker/api/handlers.h"
-#include "broker/quota/quota.h"
 #include "broker/broker_int.h"
 #include "broker/proto/codec.h"
+#include "broker/request/waitset.h"
 #include "broker/security/security.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -51,7 +52,6 @@
 typedef struct fetch_topic {
     const char *name; /* NUL-terminated, in the fetch's allocation */
     size_t len;
-    uint64_t hash;
     int32_t first, nparts; /* its partitions: parts[first .. first+nparts) */
     bool denied;           /* no READ on it: its partitions answer TOPIC_AUTHORIZATION_FAILED */
 } fetch_topic;
@@ -61,7 +61,8 @@ typedef struct fetch_part {
     int32_t partition;
     int64_t fetch_offset;
     int32_t max_bytes;
-    size_t avail; /* while parked: bytes last seen for this partition */
+    size_t avail;      /* while parked: bytes last seen for this partition */
+    const st_log *log; /* set by collect: the key it waits on (never dereferenced) */
     /* Set by collect, consumed by write_response. */
     int16_t error;
     int64_t high_watermark;
@@ -75,6 +76,8 @@ typedef struct fetch {
     st_timer timer;
     struct fetch *prev, *next; /* in the waiters list while parked */
     bool parked;               /* in the waiters list */
+    bool waking;               /* st_fetch_wake found it ready (wake_next chains them) */
+    struct fetch *wake_next;
     int32_t max_wait_ms;
     int32_t min_bytes;
     int32_t max_bytes;
@@ -85,13 +88,13 @@ typedef struct fetch {
     int64_t owed_ms;  /* > 0: over consumer_byte_rate already; answered empty, throttled */
     fetch_topic *topics;
     fetch_part *parts;
-    uint32_t *slots; /* open addressing: part index + 1, 0 = empty */
-    uint32_t mask;
+    st_wait_link *links; /* one per part: chained in the wait set while parked */
 } fetch;
 
 struct st_fetch_waiters {
-    fetch *head;
+    fetch *head; /* every parked fetch (shutdown answers them) */
     size_t count;
+    st_waitset *by_partition;
 };
 
 /* What the first walk over a request learns: enough to size one allocation. */
@@ -99,20 +102,6 @@ typedef struct fetch_shape {
     int32_t ntopics, nparts;
     size_t name_bytes;
 } fetch_shape;
-
-static uint64_t name_hash(const char *s, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
-    return h;
-}
-
-static uint32_t slot_of(uint64_t topic_hash, int32_t partition, uint32_t mask)
-{
-    uint64_t k = topic_hash ^ ((uint64_t)(uint32_t)partition * 0x9E3779B97F4A7C15ULL);
-    return (uint32_t)(k ^ (k >> 29)) & mask;
-}
 
 static size_t align8(size_t n)
 {
@@ -162,21 +151,17 @@ static int fetch_scan(st_rd rd, int16_t v, fetch_shape *shape)
  * *names is where the topic names go. */
 static fetch *fetch_alloc(const fetch_shape *shape, char **names)
 {
-    uint32_t nslots = 2;
-    while (nslots < 2u * (uint32_t)shape->nparts)
-        nslots <<= 1;
     size_t parts_at = align8(sizeof(fetch));
     size_t topics_at = parts_at + align8((size_t)shape->nparts * sizeof(fetch_part));
-    size_t slots_at = topics_at + align8((size_t)shape->ntopics * sizeof(fetch_topic));
-    size_t names_at = slots_at + (size_t)nslots * sizeof(uint32_t);
+    size_t links_at = topics_at + align8((size_t)shape->ntopics * sizeof(fetch_topic));
+    size_t names_at = links_at + (size_t)shape->nparts * sizeof(st_wait_link);
     char *block = calloc(1, names_at + shape->name_bytes);
     if (!block)
         abort(); /* as st_buf: a broker that cannot allocate is done */
     fetch *f = (fetch *)(void *)block;
     f->parts = (fetch_part *)(void *)(block + parts_at);
     f->topics = (fetch_topic *)(void *)(block + topics_at);
-    f->slots = (uint32_t *)(void *)(block + slots_at);
-    f->mask = nslots - 1;
+    f->links = (st_wait_link *)(void *)(block + links_at);
     *names = block + names_at;
     return f;
 }
@@ -208,7 +193,6 @@ static void fetch_decode(fetch *f, st_rd *rd, int16_t v, char *names)
         names[len] = '\0';
         ft->name = names;
         ft->len = len;
-        ft->hash = name_hash(names, len);
         ft->denied = !st_req_allowed(f->req, names, len);
         names += len + 1;
         ft->first = f->nparts;
@@ -264,6 +248,7 @@ static size_t collect(fetch *f, bool *any_error)
         for (int32_t i = ft->first; i < ft->first + ft->nparts; i++) {
             fetch_part *p = &f->parts[i];
             p->slice = (st_log_slice){NULL, 0, 0};
+            p->log = NULL;
             if (ft->denied) {
                 /* Not an error that ends the long poll: the allowed partitions may still
                  * wait for data (Kafka answers the denied ones alongside them). */
@@ -278,6 +263,7 @@ static size_t collect(fetch *f, bool *any_error)
                 continue;
             }
             st_log *log = topic->partitions[p->partition].log;
+            p->log = log;
             p->error = 0;
             p->high_watermark = st_log_end_offset(log);
             p->log_start_offset = st_log_start_offset(log);
@@ -378,6 +364,8 @@ static void waiters_remove(st_fetch_waiters *w, fetch *f)
 {
     if (!f->parked)
         return;
+    for (int32_t i = 0; i < f->nparts; i++)
+        st_waitset_remove(w->by_partition, &f->links[i]);
     if (f->prev)
         f->prev->next = f->next;
     else
@@ -425,21 +413,6 @@ static void on_timer(st_loop *loop, st_timer *timer)
     ready(timer->arg);
 }
 
-/* Index of the part reading topic/partition, or -1. */
-static int32_t find_part(const fetch *f, uint64_t hash, const char *topic, size_t len,
-                         int32_t partition)
-{
-    for (uint32_t s = slot_of(hash, partition, f->mask);; s = (s + 1) & f->mask) {
-        uint32_t v = f->slots[s];
-        if (v == 0)
-            return -1;
-        const fetch_part *p = &f->parts[v - 1];
-        const fetch_topic *ft = &f->topics[p->topic];
-        if (p->partition == partition && ft->len == len && memcmp(ft->name, topic, len) == 0)
-            return (int32_t)(v - 1);
-    }
-}
-
 static void park(fetch *f, st_fetch_waiters *w)
 {
     f->avail = 0; /* remeasure keeps it as the sum of the parts */
@@ -447,10 +420,9 @@ static void park(fetch *f, st_fetch_waiters *w)
         fetch_part *p = &f->parts[i];
         p->avail = p->slice.len;
         f->avail += p->avail;
-        uint32_t s = slot_of(f->topics[p->topic].hash, p->partition, f->mask);
-        while (f->slots[s])
-            s = (s + 1) & f->mask;
-        f->slots[s] = (uint32_t)i + 1;
+        /* Denied and missing partitions wait for nothing (collect set no log). */
+        if (p->log && !f->topics[p->topic].denied)
+            st_waitset_add(w->by_partition, &f->links[i], p->log, f, i);
     }
     release_slices(f);
     f->next = w->head;
@@ -512,6 +484,7 @@ st_fetch_waiters *st_fetch_waiters_new(void)
     st_fetch_waiters *w = calloc(1, sizeof *w);
     if (!w)
         abort();
+    w->by_partition = st_waitset_new();
     return w;
 }
 
@@ -522,6 +495,7 @@ void st_fetch_waiters_free(st_fetch_waiters *w)
     /* st_fetch_shutdown should have answered everything while the loop was alive;
      * whatever is left is freed without touching the (maybe gone) loop. */
     fetch *left = w->head;
+    st_waitset_free(w->by_partition);
     free(w);
     while (left) {
         fetch *f = left;
@@ -534,16 +508,11 @@ void st_fetch_waiters_free(st_fetch_waiters *w)
     }
 }
 
-/* Re-measures one parked partition. Returns true if the fetch should be answered now:
- * it reached min_bytes, or the partition went away or out of range (collect will say
- * which). */
-static bool remeasure(fetch *f, fetch_part *p, st_topic *topic)
+/* Re-measures one parked partition, whose log was just appended to. Returns true if
+ * the fetch should be answered now: it reached min_bytes, or the log cannot serve the
+ * offset any more (collect will say why). */
+static bool remeasure(fetch *f, fetch_part *p, st_log *log)
 {
-    if (f->topics[p->topic].denied)
-        return false; /* its data is not the caller's to wait for */
-    if (!topic || p->partition >= topic->npartitions)
-        return true;
-    st_log *log = topic->partitions[p->partition].log;
     int64_t end = st_log_end_offset(log);
     size_t now = 0;
     if (f->min_bytes <= 1) {
@@ -564,26 +533,27 @@ static bool remeasure(fetch *f, fetch_part *p, st_topic *topic)
     return f->avail >= (size_t)f->min_bytes;
 }
 
-void st_fetch_wake(st_broker *b, const char *topic, int32_t partition)
+void st_fetch_wake(st_broker *b, st_log *log)
 {
     st_fetch_waiters *w = b->fetch_waiters;
     if (!w || !w->head)
         return;
-    size_t len = strlen(topic);
-    uint64_t hash = name_hash(topic, len);
-    st_topic *t = NULL;
-    bool looked_up = false;
-    for (fetch *f = w->head, *next; f; f = next) {
-        next = f->next; /* ready() takes f out of the list */
-        int32_t i = find_part(f, hash, topic, len, partition);
-        if (i < 0)
+    /* Collect first, wake after: waking takes a fetch's links out of the chain being
+     * walked (a fetch may name the partition twice). */
+    fetch *woken = NULL;
+    for (st_wait_link *l = st_waitset_first(w->by_partition, log); l; l = st_waitset_next(l)) {
+        fetch *f = l->owner;
+        if (f->waking || !remeasure(f, &f->parts[l->index], log))
             continue;
-        if (!looked_up) {
-            t = st_topics_find(b->topics, topic, len);
-            looked_up = true;
-        }
-        if (remeasure(f, &f->parts[i], t))
-            ready(f);
+        f->waking = true;
+        f->wake_next = woken;
+        woken = f;
+    }
+    while (woken) {
+        fetch *f = woken;
+        woken = f->wake_next;
+        f->waking = false;
+        ready(f);
     }
 }
 

@@ -9,6 +9,8 @@
 
 #include "broker/request/request.h"
 
+typedef struct st_log st_log;
+
 /* The API table, sorted by key (table.c); static. */
 const st_api *st_api_rows(size_t *n);
 
@@ -63,7 +65,8 @@ st_handler_fn st_handle_offset_delete; /* broker/group/offset_delete.c */
 typedef struct st_fetch_waiters st_fetch_waiters;
 st_fetch_waiters *st_fetch_waiters_new(void);
 void st_fetch_waiters_free(st_fetch_waiters *w);
-void st_fetch_wake(st_broker *b, const char *topic, int32_t partition);
+/* log (borrowed) was appended to: the fetches parked on it re-check min_bytes. */
+void st_fetch_wake(st_broker *b, st_log *log);
 void st_fetch_shutdown(st_broker *b);
 /* Fetch's row hooks: a parked fetch whose client left is freed at once (cancel). */
 extern const st_api_hooks st_fetch_hooks;

@@ -180,7 +180,7 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
     topic->bytes_in += (uint64_t)records.len;
     st_req_charge(req, records.len);
     b->stats.records_in += (uint64_t)res->records;
-    st_fetch_wake(b, topic->name, index);
+    st_fetch_wake(b, topic->partitions[index].log);
     return 0;
 }
 
