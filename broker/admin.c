@@ -281,17 +281,17 @@ static json_t *storage_status(st_broker *b)
     size_t ntopics = st_topics_count(b->topics);
     for (size_t i = 0; i < ntopics; i++) {
         const st_topic *t = st_topics_at(b->topics, i);
-        for (int32_t p = 0; p < t->npartitions; p++) {
+        for (int32_t p = 0; p < st_topic_partition_count(t); p++) {
             st_log_health h;
-            if (!t->partitions[p].log)
+            if (!st_topic_log(t, p))
                 continue;
-            st_log_health_get(t->partitions[p].log, &h);
+            st_log_health_get(st_topic_log(t, p), &h);
             errors += (json_int_t)h.storage_errors;
             offline += h.offline;
             refusing += h.refusing_writes && !h.offline;
             if ((h.refusing_writes || h.offline) && names && json_array_size(names) < 20) {
                 char name[300];
-                snprintf(name, sizeof name, "%s-%d", t->name, (int)p);
+                snprintf(name, sizeof name, "%s-%d", st_topic_name(t), (int)p);
                 json_array_append_new(names, json_string(name));
             }
         }
@@ -324,7 +324,7 @@ static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, si
     size_t ntopics = st_topics_count(b->topics);
     int64_t npartitions = 0;
     for (size_t i = 0; i < ntopics; i++)
-        npartitions += st_topics_at(b->topics, i)->npartitions;
+        npartitions += st_topic_partition_count(st_topics_at(b->topics, i));
     int port = b->server ? st_server_port(b->server) : b->cfg.port;
     char listener[300];
     snprintf(listener, sizeof(listener), "%s:%d", b->cfg.listen_host, port);
@@ -387,9 +387,9 @@ static int cmd_topics_list(st_broker *b, json_t *args, json_t **result, char *er
     size_t n = st_topics_count(b->topics);
     for (size_t i = 0; list && i < n; i++) {
         const st_topic *t = st_topics_at(b->topics, i);
-        if (json_array_append_new(list, json_pack("{s:s, s:i, s:b}", "name", t->name, "partitions",
-                                                  (int)t->npartitions, "internal",
-                                                  (int)t->internal)) != 0) {
+        if (json_array_append_new(list, json_pack("{s:s, s:i, s:b}", "name", st_topic_name(t),
+                                                  "partitions", (int)st_topic_partition_count(t),
+                                                  "internal", (int)st_topic_internal(t))) != 0) {
             json_decref(list);
             list = NULL;
         }
@@ -413,8 +413,8 @@ static json_t *describe_topic(st_broker *b, const st_topic *t, char *err, size_t
     *err = '\0';
     if (!parts || !configs)
         goto out;
-    for (int32_t p = 0; p < t->npartitions; p++) {
-        st_log *log = t->partitions[p].log;
+    for (int32_t p = 0; p < st_topic_partition_count(t); p++) {
+        st_log *log = st_topic_log(t, p);
         if (json_array_append_new(parts,
                                   json_pack("{s:i, s:I, s:I, s:I, s:i}", "partition", (int)p,
                                             "start_offset", (json_int_t)st_log_start_offset(log),
@@ -423,9 +423,9 @@ static json_t *describe_topic(st_broker *b, const st_topic *t, char *err, size_t
                                             "segments", st_log_segment_count(log))) != 0)
             goto out;
     }
-    int rc = st_topics_describe_configs(b->topics, t->name, &descs, &ndescs);
+    int rc = st_topics_describe_configs(b->topics, st_topic_name(t), &descs, &ndescs);
     if (rc != ST_ERR_NONE) {
-        snprintf(err, errlen, "topic \"%s\": cannot describe configs: %s", t->name,
+        snprintf(err, errlen, "topic \"%s\": cannot describe configs: %s", st_topic_name(t),
                  st_err_name(rc));
         goto out;
     }
@@ -438,9 +438,9 @@ static json_t *describe_topic(st_broker *b, const st_topic *t, char *err, size_t
                                    (int)d->sensitive)) != 0)
             goto out;
     }
-    topic_id_string(t->id, id);
-    desc = json_pack("{s:s, s:s, s:b, s:O, s:O}", "name", t->name, "id", id, "internal",
-                     (int)t->internal, "partitions", parts, "configs", configs);
+    topic_id_string(st_topic_id(t), id);
+    desc = json_pack("{s:s, s:s, s:b, s:O, s:O}", "name", st_topic_name(t), "id", id, "internal",
+                     (int)st_topic_internal(t), "partitions", parts, "configs", configs);
 out:
     if (!desc && !*err)
         snprintf(err, errlen, "out of memory");
@@ -521,8 +521,9 @@ static int cmd_topics_alter(st_broker *b, json_t *args, json_t **result, char *e
         goto out;
     }
     /* Growing (not shrinking: that is INVALID_PARTITIONS below) counts against the limit. */
-    if (total > topic->npartitions && check_limits(b, name, 0, total - topic->npartitions, override,
-                                                   overridden, sizeof overridden, err, errlen))
+    if (total > st_topic_partition_count(topic) &&
+        check_limits(b, name, 0, total - st_topic_partition_count(topic), override, overridden,
+                     sizeof overridden, err, errlen))
         goto out;
     for (int pass = 0; pass < 2; pass++) {
         bool validate_only = pass == 0;

@@ -349,7 +349,8 @@ static void describe_one(void *arg, const st_group_view *v)
 static int64_t log_end(st_broker *b, const char *topic, int32_t partition)
 {
     st_partition *p = st_topics_partition(b->topics, topic, strlen(topic), partition);
-    return p && p->log ? st_log_end_offset(p->log) : -1;
+    st_log *log = p ? st_partition_log(p) : NULL;
+    return log ? st_log_end_offset(log) : -1;
 }
 
 int st_admin_groups_describe(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
@@ -593,7 +594,7 @@ static int reset_targets(st_broker *b, const char *group, const char *topic, jso
         return -1;
     }
     if (!partitions || json_is_null(partitions)) {
-        for (int32_t p = 0; p < t->npartitions; p++) {
+        for (int32_t p = 0; p < st_topic_partition_count(t); p++) {
             const offset_row *c = rows_find(committed, topic, p);
             rows_add(targets, topic, strlen(topic), p, c ? c->committed : -1, NULL);
         }
@@ -612,12 +613,13 @@ static int reset_targets(st_broker *b, const char *group, const char *topic, jso
             return -1;
         }
         json_int_t p = json_integer_value(v);
-        if (p < 0 || p >= t->npartitions) {
+        if (p < 0 || p >= st_topic_partition_count(t)) {
             snprintf(err, errlen,
                      "topic \"%s\" has %d partition%s (0-%d): there is no partition "
                      "%" JSON_INTEGER_FORMAT,
-                     topic, (int)t->npartitions, t->npartitions == 1 ? "" : "s",
-                     (int)t->npartitions - 1, p);
+                     topic, (int)st_topic_partition_count(t),
+                     st_topic_partition_count(t) == 1 ? "" : "s",
+                     (int)st_topic_partition_count(t) - 1, p);
             return -1;
         }
         if (rows_find(targets, topic, (int32_t)p))
@@ -633,14 +635,15 @@ static int reset_offset(st_broker *b, const offset_row *r, const reset_spec *spe
                         char *err, size_t errlen)
 {
     st_partition *p = st_topics_partition(b->topics, r->topic, strlen(r->topic), r->partition);
-    if (!p || !p->log) {
+    st_log *log = p ? st_partition_log(p) : NULL;
+    if (!log) {
         snprintf(err, errlen,
                  "topic \"%s\" partition %d has a committed offset but no longer exists: "
                  "reset the other topics by name",
                  r->topic, (int)r->partition);
         return -1;
     }
-    int64_t start = st_log_start_offset(p->log), end = st_log_end_offset(p->log), want = 0, ts;
+    int64_t start = st_log_start_offset(log), end = st_log_end_offset(log), want = 0, ts;
     switch (spec->how) {
     case RESET_EARLIEST:
         want = start;
@@ -652,7 +655,7 @@ static int reset_offset(st_broker *b, const offset_row *r, const reset_spec *spe
         want = spec->value;
         break;
     case RESET_TIME:
-        st_log_offset_for_time(p->log, spec->value, &want, &ts);
+        st_log_offset_for_time(log, spec->value, &want, &ts);
         if (want < 0)
             want = end; /* nothing that late: Kafka resets to the end */
         break;

@@ -220,9 +220,10 @@ static json_t *topics_with_prefix(st_broker *b, const char *prefix)
     size_t plen = strlen(prefix), n = st_topics_count(b->topics);
     for (size_t i = 0; arr && i < n; i++) {
         const st_topic *t = st_topics_at(b->topics, i);
-        if (strncmp(t->name, prefix, plen) == 0 &&
-            json_array_append_new(arr, json_pack("{s:s, s:i}", "name", t->name, "partitions",
-                                                 (int)t->npartitions)) != 0) {
+        if (strncmp(st_topic_name(t), prefix, plen) == 0 &&
+            json_array_append_new(arr, json_pack("{s:s, s:i}", "name", st_topic_name(t),
+                                                 "partitions", (int)st_topic_partition_count(t))) !=
+                0) {
             json_decref(arr);
             arr = NULL;
         }

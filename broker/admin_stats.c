@@ -32,8 +32,8 @@ int st_admin_topics_stats(st_broker *b, json_t *args, json_t **result, char *err
     for (size_t i = 0; topics && i < n; i++) {
         const st_topic *t = st_topics_at(b->topics, i);
         json_t *parts = json_array();
-        for (int32_t p = 0; parts && p < t->npartitions; p++) {
-            st_log *log = t->partitions[p].log;
+        for (int32_t p = 0; parts && p < st_topic_partition_count(t); p++) {
+            st_log *log = st_topic_log(t, p);
             if (json_array_append_new(
                     parts, json_pack("{s:i, s:I, s:I, s:I}", "partition", (int)p, "start_offset",
                                      (json_int_t)st_log_start_offset(log), "end_offset",
@@ -43,11 +43,12 @@ int st_admin_topics_stats(st_broker *b, json_t *args, json_t **result, char *err
                 parts = NULL;
             }
         }
-        if (!parts || json_array_append_new(topics, json_pack("{s:s, s:b, s:I, s:I, s:o}", "name",
-                                                              t->name, "internal", (int)t->internal,
-                                                              "bytes_in", (json_int_t)t->bytes_in,
-                                                              "bytes_out", (json_int_t)t->bytes_out,
-                                                              "partitions", parts)) != 0) {
+        if (!parts ||
+            json_array_append_new(
+                topics, json_pack("{s:s, s:b, s:I, s:I, s:o}", "name", st_topic_name(t), "internal",
+                                  (int)st_topic_internal(t), "bytes_in",
+                                  (json_int_t)st_topic_bytes_in(t), "bytes_out",
+                                  (json_int_t)st_topic_bytes_out(t), "partitions", parts)) != 0) {
             json_decref(topics);
             topics = NULL;
         }

@@ -410,9 +410,9 @@ static char *current_value(st_broker *b, const resource *r, st_dyn_level level, 
         return strdup(text);
     }
     st_topic *t = st_topics_find(b->topics, topic, strlen(topic));
-    for (size_t i = 0; t && i < t->noverrides; i++)
-        if (strcmp(t->overrides[i].name, config) == 0)
-            return strdup(t->overrides[i].value);
+    const char *override = t ? st_topic_override(t, config) : NULL;
+    if (override)
+        return strdup(override);
     st_config_desc *descs = NULL;
     size_t nd = 0;
     if (st_topics_describe_configs(b->topics, topic, &descs, &nd) == 0)

@@ -60,19 +60,19 @@ st_req_result st_handle_delete_records(st_req *req)
             int rc;
             if (!allowed) {
                 rc = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
-            } else if (!topic || index < 0 || index >= topic->npartitions) {
+            } else if (!topic || index < 0 || index >= st_topic_partition_count(topic)) {
                 rc = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
             } else if (offset < 0 && offset != HIGH_WATERMARK) {
                 rc = ST_ERR_OFFSET_OUT_OF_RANGE; /* as Kafka: only -1 may be negative */
             } else {
-                rc = st_log_delete_records(topic->partitions[index].log, offset, &low_watermark);
+                rc = st_log_delete_records(st_topic_log(topic, index), offset, &low_watermark);
                 if (rc < ST_ERR_UNKNOWN_SERVER_ERROR) /* internal (I/O): not a wire code */
                     rc = ST_ERR_KAFKA_STORAGE_ERROR;
                 if (rc)
                     low_watermark = -1;
                 else
-                    st_info("%s: deleted records of %s-%d below offset %lld", peer, topic->name,
-                            index, (long long)low_watermark);
+                    st_info("%s: deleted records of %s-%d below offset %lld", peer,
+                            st_topic_name(topic), index, (long long)low_watermark);
             }
             st_buf_put_i32(out, index);
             st_buf_put_i64(out, low_watermark);

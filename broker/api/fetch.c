@@ -256,13 +256,13 @@ static size_t collect(fetch *f, bool *any_error)
                 p->high_watermark = p->log_start_offset = -1;
                 continue;
             }
-            if (!topic || p->partition < 0 || p->partition >= topic->npartitions) {
+            if (!topic || p->partition < 0 || p->partition >= st_topic_partition_count(topic)) {
                 p->error = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
                 p->high_watermark = p->log_start_offset = -1;
                 *any_error = true;
                 continue;
             }
-            st_log *log = topic->partitions[p->partition].log;
+            st_log *log = st_topic_log(topic, p->partition);
             p->log = log;
             p->error = 0;
             p->high_watermark = st_log_end_offset(log);
@@ -348,7 +348,7 @@ static void write_response(fetch *f, st_req *req)
         }
         st_topic *topic = topic_bytes ? st_topics_find(f->b->topics, ft->name, ft->len) : NULL;
         if (topic) /* per-topic fetch rate (topics.stats) */
-            topic->bytes_out += topic_bytes;
+            st_topic_count_out(topic, topic_bytes);
         bytes += topic_bytes;
     }
     f->b->stats.bytes_out += bytes;

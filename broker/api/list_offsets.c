@@ -51,10 +51,10 @@ st_req_result st_handle_list_offsets(st_req *req)
             int64_t offset = -1, found_timestamp = -1;
             if (!allowed) {
                 error = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
-            } else if (!topic || index < 0 || index >= topic->npartitions) {
+            } else if (!topic || index < 0 || index >= st_topic_partition_count(topic)) {
                 error = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
             } else {
-                st_log *log = topic->partitions[index].log;
+                st_log *log = st_topic_log(topic, index);
                 if (timestamp == LATEST_TIMESTAMP)
                     offset = st_log_end_offset(log);
                 else if (timestamp == EARLIEST_TIMESTAMP)

@@ -45,13 +45,13 @@ static void write_topic(st_buf *w, bool flex, int16_t version, int32_t node_id,
                         const st_topic *topic)
 {
     st_buf_put_i16(w, ST_ERR_NONE);
-    st_wr_str(w, flex, topic->name, -1);
+    st_wr_str(w, flex, st_topic_name(topic), -1);
     if (version >= 10)
-        st_buf_append(w, topic->id, sizeof topic->id);
+        st_buf_append(w, st_topic_id(topic), ST_TOPIC_ID_LEN);
     if (version >= 1)
-        st_wr_bool(w, topic->internal);
-    st_wr_array(w, flex, topic->npartitions);
-    for (int32_t p = 0; p < topic->npartitions; p++) {
+        st_wr_bool(w, st_topic_internal(topic));
+    st_wr_array(w, flex, st_topic_partition_count(topic));
+    for (int32_t p = 0; p < st_topic_partition_count(topic); p++) {
         st_buf_put_i16(w, ST_ERR_NONE);
         st_buf_put_i32(w, p);
         st_buf_put_i32(w, node_id); /* leader */
@@ -98,7 +98,7 @@ typedef struct id_index {
 static int cmp_topic_id(const void *x, const void *y)
 {
     const st_topic *a = *(st_topic *const *)x, *b = *(st_topic *const *)y;
-    return memcmp(a->id, b->id, sizeof a->id);
+    return memcmp(st_topic_id(a), st_topic_id(b), ST_TOPIC_ID_LEN);
 }
 
 /* The topic whose id is `id`, or NULL: O(log n) once the index is built. */
@@ -117,7 +117,7 @@ static st_topic *topic_by_id(const st_broker *b, id_index *ix, const uint8_t *id
     size_t lo = 0, hi = ix->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(ix->sorted[mid]->id, id, sizeof ix->sorted[mid]->id);
+        int c = memcmp(st_topic_id(ix->sorted[mid]), id, ST_TOPIC_ID_LEN);
         if (c == 0)
             return ix->sorted[mid];
         if (c < 0)
@@ -185,7 +185,7 @@ static void answer_topic(st_req *req, st_buf *w, asked_topic asked, bool allow_a
         /* v10+: by id only. Unknown and not describable look alike, so that the answer
          * does not reveal which ids exist. */
         st_topic *topic = topic_by_id(b, ids, asked.id);
-        if (topic && st_req_allowed(req, topic->name, strlen(topic->name)))
+        if (topic && st_req_allowed(req, st_topic_name(topic), strlen(st_topic_name(topic))))
             write_topic(w, flex, v, b->cfg.node_id, topic);
         else
             write_topic_error(w, flex, v, ST_ERR_UNKNOWN_TOPIC_ID, name, asked.id);
@@ -305,7 +305,7 @@ st_req_result st_handle_metadata(st_req *req)
             abort(); /* as st_buf: a broker that cannot allocate is done */
         for (size_t i = 0; i < count; i++) {
             const st_topic *topic = st_topics_at(b->topics, i);
-            shown[i] = st_req_allowed(req, topic->name, strlen(topic->name));
+            shown[i] = st_req_allowed(req, st_topic_name(topic), strlen(st_topic_name(topic)));
             nshown += shown[i];
         }
         st_wr_array(w, flex, (int32_t)nshown);

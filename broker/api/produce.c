@@ -129,9 +129,9 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
                             st_str records, int64_t now_ms, st_append_result *res)
 {
     st_broker *b = req->broker;
-    if (!topic || index < 0 || index >= topic->npartitions)
+    if (!topic || index < 0 || index >= st_topic_partition_count(topic))
         return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    if (topic->internal) {
+    if (st_topic_internal(topic)) {
         /* __consumer_offsets is the coordinator's: a forged record there would move
          * another group's offsets at the next load. Kafka refuses the same way. */
         st_warn("%s: produce to internal topic %.*s-%d refused", peer_of(req), (int)name.len,
@@ -144,11 +144,12 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
                 (int)name.len, name.ptr, index, records.len < 0 ? "null" : "empty");
         return ST_ERR_INVALID_RECORD;
     }
-    if (acks == -1 && topic->cfg.min_insync_replicas > 1) {
+    if (acks == -1 && st_topic_config(topic)->min_insync_replicas > 1) {
         /* Kafka checks the ISR before appending: here it is always this one broker. */
         st_warn("%s: produce to %.*s-%d with acks=all refused: 1 in-sync replica, "
                 "min.insync.replicas is %d",
-                peer_of(req), (int)name.len, name.ptr, index, topic->cfg.min_insync_replicas);
+                peer_of(req), (int)name.len, name.ptr, index,
+                st_topic_config(topic)->min_insync_replicas);
         return ST_ERR_NOT_ENOUGH_REPLICAS;
     }
     char why[320];
@@ -163,10 +164,10 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
                 peer_of(req), (int)name.len, name.ptr, index, req->api_version);
         return ST_ERR_UNSUPPORTED_COMPRESSION_TYPE;
     }
-    st_partition *part = &topic->partitions[index];
+    st_log *log = st_topic_log(topic, index);
     /* The frame is ours (req->frame is mutable); st_str only borrows it as const. */
     uint8_t *bytes = (uint8_t *)(uintptr_t)records.ptr;
-    int rc = st_log_append_with(part->log, b->batch_ws, bytes, (size_t)records.len, now_ms, res);
+    int rc = st_log_append_with(log, b->batch_ws, bytes, (size_t)records.len, now_ms, res);
     if (rc < ST_ERR_UNKNOWN_SERVER_ERROR) /* internal (I/O): never on the wire */
         rc = ST_ERR_KAFKA_STORAGE_ERROR;
     if (rc == ST_ERR_KAFKA_STORAGE_ERROR)
@@ -177,10 +178,10 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
         return rc;
     }
     b->stats.bytes_in += (uint64_t)records.len;
-    topic->bytes_in += (uint64_t)records.len;
+    st_topic_count_in(topic, (uint64_t)records.len);
     st_req_charge(req, records.len);
     b->stats.records_in += (uint64_t)res->records;
-    st_fetch_wake(b, topic->partitions[index].log);
+    st_fetch_wake(b, st_topic_log(topic, index));
     return 0;
 }
 
@@ -283,7 +284,7 @@ st_req_result st_handle_produce(st_req *req)
                     pf->nwaits = 0;
                 }
                 pf->waits[pf->nwaits++] = (flush_wait){
-                    pf, topic->partitions[index].log, error_pos, name, index, disk_wait};
+                    pf, st_topic_log(topic, index), error_pos, name, index, disk_wait};
             }
         }
     }

@@ -337,7 +337,7 @@ st_req_result st_handle_create_topics(st_req *req)
                                     ? NULL
                                     : st_topics_find(b->topics, a->name.ptr, (size_t)a->name.len);
             static const uint8_t no_id[16];
-            st_buf_append(w, t ? t->id : no_id, 16);
+            st_buf_append(w, t ? st_topic_id(t) : no_id, ST_TOPIC_ID_LEN);
         }
         st_buf_put_i16(w, (int16_t)a->err);
         if (v >= 1)
@@ -469,17 +469,17 @@ st_req_result st_handle_create_partitions(st_req *req)
         char name[256];
         if (ask_name(a, name, sizeof(name))) {
             st_topic *topic = st_topics_find(b->topics, name, strlen(name));
-            if (topic != NULL && a->nassign >= 0 && a->count > topic->npartitions &&
-                a->nassign != a->count - topic->npartitions)
+            if (topic != NULL && a->nassign >= 0 && a->count > st_topic_partition_count(topic) &&
+                a->nassign != a->count - st_topic_partition_count(topic))
                 fail_ask(a, ST_ERR_INVALID_REPLICA_ASSIGNMENT,
                          "topic \"%.*s\": %d replica assignments given for %d new partitions",
-                         ASK_NAME(a), a->nassign, a->count - topic->npartitions);
+                         ASK_NAME(a), a->nassign, a->count - st_topic_partition_count(topic));
             else {
                 /* The tenant's partitions limit first: POLICY_VIOLATION naming it. */
-                if (topic != NULL && a->count > topic->npartitions)
+                if (topic != NULL && a->count > st_topic_partition_count(topic))
                     a->err = st_bquota_check_create(b->bquota, name, strlen(name), 0,
-                                                    a->count - topic->npartitions, a->msg,
-                                                    sizeof(a->msg));
+                                                    a->count - st_topic_partition_count(topic),
+                                                    a->msg, sizeof(a->msg));
                 if (!a->err)
                     a->err = st_topics_create_partitions(b->topics, name, a->count, validate_only,
                                                          a->msg, sizeof(a->msg));

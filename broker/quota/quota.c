@@ -154,12 +154,12 @@ static void measure(st_bquota *bq, const char *prefix, st_tenant_use *use)
     use->retained_bytes = use->partitions = use->topics = 0;
     for (size_t i = 0; i < st_topics_count(bq->topics); i++) {
         const st_topic *t = st_topics_at(bq->topics, i);
-        if (strncmp(t->name, prefix, plen) != 0)
+        if (strncmp(st_topic_name(t), prefix, plen) != 0)
             continue;
         use->topics++;
-        use->partitions += t->npartitions;
-        for (int32_t p = 0; p < t->npartitions; p++)
-            use->retained_bytes += st_log_size_bytes(t->partitions[p].log);
+        use->partitions += st_topic_partition_count(t);
+        for (int32_t p = 0; p < st_topic_partition_count(t); p++)
+            use->retained_bytes += st_log_size_bytes(st_topic_log(t, p));
     }
 }
 
