@@ -359,6 +359,7 @@ static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, si
     json_t *stats = json_object_get(*result, "stats");
     json_object_set_new(stats, "requests_by_api", by_api ? by_api : json_null());
     json_object_set_new(stats, "parked_fetches", json_integer((json_int_t)st_fetch_parked(b)));
+    json_object_set_new(*result, "loop", st_admin_loop_turns(b));
     json_object_set_new(*result, "storage", storage_status(b));
     json_object_set_new(*result, "auth", auth_status(b));
     if (b->server) { /* the connection layer's limits at work (docs/security.md) */

@@ -19,6 +19,21 @@
 #include "broker/admin.h"
 #include "broker/broker_int.h"
 
+static json_t *turns_json(const st_loop_turns *t)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "turns", (json_int_t)t->turns, "longest_us",
+                     (json_int_t)t->longest_us, "p50_us", (json_int_t)t->p50_us, "p99_us",
+                     (json_int_t)t->p99_us, "p999_us", (json_int_t)t->p999_us);
+}
+
+json_t *st_admin_loop_turns(st_broker *b)
+{
+    st_loop_turns all, minute;
+    st_loop_turn_stats(b->loop, &all, &minute);
+    return json_pack("{s:o, s:o}", "since_start", turns_json(&all), "last_minute",
+                     turns_json(&minute));
+}
+
 static int oom(char *err, size_t errlen)
 {
     snprintf(err, errlen, "out of memory");
