@@ -191,7 +191,7 @@ struct st_log {
     bool dir_dirty;             /* files created that no directory fsync covers yet */
     st_checkpoint saved;        /* what the checkpoint file holds, if saved_valid */
     bool saved_valid;
-    int64_t checkpoint_ms; /* when the tick last wrote it */
+    int64_t checkpoint_ms; /* the tick's last checkpoint slot (st_log_tick); 0: none yet */
     struct st_log_flush_state *flush_state;
     struct st_cleaner_state *cleaner;    /* owned by cleaner.c; NULL when no pass ran */
     struct st_producer_state *producers; /* owned by producer_state.c (idempotence) */

@@ -134,11 +134,57 @@ static void test_purge_at_close(void **state)
     assert_int_equal(deleted_files(f), 0);
 }
 
+/* Periodic checkpoints of partitions opened together are spread over the interval: of
+ * 120 partitions with data to checkpoint, ticked once a second, every one is written
+ * within one interval and no tick writes more than a handful (expected: 2). Before,
+ * all 120 were written by the same tick, every interval. */
+#define SPREAD_LOGS 120
+static void test_checkpoints_spread(void **state)
+{
+    fixture *f = *state;
+    char err[200];
+    st_log_config c;
+    st_log_config_defaults(&c);
+    st_log **logs = calloc(SPREAD_LOGS, sizeof *logs);
+    assert_non_null(logs);
+    for (int i = 0; i < SPREAD_LOGS; i++) {
+        char dir[200];
+        snprintf(dir, sizeof dir, "%s/spread-%d", f->root, i);
+        logs[i] = st_log_open(dir, &c, true, NULL, err, sizeof err);
+        assert_non_null(logs[i]);
+        uint8_t b[4096];
+        st_append_result res;
+        size_t size = build_batch(b, sizeof b, 2, NOW, 100);
+        assert_int_equal(st_log_append(logs[i], b, size, NOW, &res), ST_ERR_NONE);
+        logs[i]->recovery_point = logs[i]->end_offset; /* as a finished flush leaves it */
+    }
+    int written = 0, most_in_a_tick = 0;
+    for (int64_t s = 0; s <= ST_LOG_CHECKPOINT_INTERVAL_MS / 1000; s++) {
+        int before = written;
+        for (int i = 0; i < SPREAD_LOGS; i++) {
+            bool had = logs[i]->saved_valid && logs[i]->saved.recovery_point == 2;
+            st_log_tick(logs[i], NOW + s * 1000);
+            if (!had && logs[i]->saved_valid && logs[i]->saved.recovery_point == 2)
+                written++;
+        }
+        if (written - before > most_in_a_tick)
+            most_in_a_tick = written - before;
+    }
+    print_message("checkpoints: %d of %d written in one interval, at most %d in one tick\n",
+                  written, SPREAD_LOGS, most_in_a_tick);
+    assert_int_equal(written, SPREAD_LOGS);
+    assert_true(most_in_a_tick <= 12);
+    for (int i = 0; i < SPREAD_LOGS; i++)
+        st_log_close(logs[i], true);
+    free(logs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_purge_off_the_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_at_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoints_spread, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
