@@ -147,7 +147,7 @@ int st_log_delete_records(st_log *log, int64_t offset, int64_t *low_watermark)
         log->start_offset = offset;
         while (log->nsegs > 1 && log->segs[1]->base <= log->start_offset)
             delete_oldest(log, "below the log start offset");
-        st_log_write_checkpoint(log);
+        st_log_checkpoint_soon(log);
     }
     *low_watermark = log->start_offset;
     return ST_ERR_NONE;
@@ -224,7 +224,7 @@ int st_log_apply_retention(st_log *log, int64_t now_ms)
     int deleted = retain_by_time(log, now_ms);
     deleted += retain_by_size(log);
     if (deleted > 0)
-        st_log_write_checkpoint(log);
+        st_log_checkpoint_soon(log);
     return deleted;
 }
 
@@ -255,7 +255,7 @@ void st_log_tick(st_log *log, int64_t now_ms)
     if (log->recovery_point != saved_rp && since >= ST_LOG_CHECKPOINT_INTERVAL_MS) {
         /* the slot moves by whole intervals, so the phase holds */
         log->checkpoint_ms += since / ST_LOG_CHECKPOINT_INTERVAL_MS * ST_LOG_CHECKPOINT_INTERVAL_MS;
-        st_log_write_checkpoint(log);
+        st_log_checkpoint_soon(log);
     }
     /* last: a pass snapshots the segments retention left */
     st_cleaner_tick(log, now_ms);
