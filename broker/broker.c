@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "broker/admin.h"
+#include "broker/mgmt/admin.h"
 #include "broker/cluster/dynconfig.h"
 #include "broker/group/group.h"
 #include "broker/request/pipeline.h"

@@ -23,7 +23,7 @@
  *   users.add {user, password, tenant?, mechanism?, iterations?} → user entry
  *   users.remove {user, mechanism?} → {user, removed_mechanisms: [..], left_tenant}
  *   users.list                      → {users: [user entry]}
- *   acls.*: see admin_acls.c
+ *   acls.*: see acls.c
  * user entry: {user, mechanisms: [{mechanism, iterations}], tenant (or null)};
  * acl: {resource_type, resource_name, pattern_type, principal, host, operation, permission}.
  */
@@ -38,8 +38,8 @@
 #include "auth/credstore.h"
 #include "auth/scram.h"
 #include "auth/tenants.h"
-#include "broker/admin.h"
-#include "broker/admin_security.h"
+#include "broker/mgmt/admin.h"
+#include "broker/mgmt/mgmt_int.h"
 #include "broker/broker_int.h"
 #include "broker/security/security.h"
 #include "common/errors.h"

@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "broker/admin.h"
+#include "broker/mgmt/admin.h"
 #include "broker/broker_int.h"
 
 static json_t *turns_json(const st_loop_turns *t)

@@ -1,9 +1,9 @@
 /*
- * Helpers shared by the security management commands (admin_security.c: tenants and
- * users; admin_acls.c: ACLs). Same conventions as admin.c: 0 or -1 with err set.
+ * Helpers shared by the management commands (broker/mgmt/): security.c (tenants and
+ * users), acls.c (ACLs), quotas.c. Same conventions as admin.c: 0 or -1 with err set.
  */
-#ifndef ST_ADMIN_SECURITY_H
-#define ST_ADMIN_SECURITY_H
+#ifndef ST_MGMT_INT_H
+#define ST_MGMT_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -9,7 +9,7 @@
  * unless the command carries "override_limits": a reason, which is logged (WARN, with
  * the limit it overrode) and echoed in the result as "limit_overridden".
  */
-#include "broker/admin.h"
+#include "broker/mgmt/admin.h"
 
 #include <inttypes.h>
 #include <stdbool.h>

@@ -31,8 +31,8 @@
 
 #include "auth/acl.h"
 #include "auth/tenants.h"
-#include "broker/admin.h"
-#include "broker/admin_security.h"
+#include "broker/mgmt/admin.h"
+#include "broker/mgmt/mgmt_int.h"
 #include "broker/broker_int.h"
 #include "broker/quota/quota.h"
 #include "broker/security/security.h"

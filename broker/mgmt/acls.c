@@ -16,8 +16,8 @@
 #include <jansson.h>
 
 #include "auth/acl.h"
-#include "broker/admin.h"
-#include "broker/admin_security.h"
+#include "broker/mgmt/admin.h"
+#include "broker/mgmt/mgmt_int.h"
 #include "broker/broker_int.h"
 #include "broker/security/security.h"
 #include "common/errors.h"

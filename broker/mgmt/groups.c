@@ -28,7 +28,7 @@
 
 #include <jansson.h>
 
-#include "broker/admin.h"
+#include "broker/mgmt/admin.h"
 #include "broker/broker_int.h"
 #include "broker/group/group.h"
 #include "common/buf.h"
