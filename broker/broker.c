@@ -117,30 +117,6 @@ static void random_hex(char *out, size_t nbytes)
     }
 }
 
-static int mkdir_p(const char *path, char *err, size_t errlen)
-{
-    char tmp[PATH_MAX + 16];
-    if (strlen(path) >= sizeof tmp) {
-        snprintf(err, errlen, "directory path too long: %.64s...", path);
-        return -1;
-    }
-    strcpy(tmp, path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST)
-            goto fail;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) && errno != EEXIST)
-        goto fail;
-    return 0;
-fail:
-    snprintf(err, errlen, "cannot create directory %s: %s", tmp, strerror(errno));
-    return -1;
-}
-
 static st_broker *open_common(const st_broker_config *cfg, char *err, size_t errlen)
 {
     st_broker *b = calloc(1, sizeof *b);
@@ -152,13 +128,13 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
     b->started_ms = st_wall_ms();
     /* The lock comes before anything in the data directory is read or written: a second
      * broker on the same directory would rewrite meta/ and append at the same offsets. */
-    if (mkdir_p(cfg->data_dir, err, errlen) ||
+    if (st_mkdir_p(cfg->data_dir, 0755, err, errlen) ||
         !(b->data_lock = st_dirlock_take(cfg->data_dir, "data directory", err, errlen)))
         goto fail;
     char meta[PATH_MAX + 8];
     _Static_assert(sizeof meta > sizeof cfg->data_dir + 5, "room for /meta");
     snprintf(meta, sizeof meta, "%s/meta", cfg->data_dir);
-    if (mkdir_p(meta, err, errlen))
+    if (st_mkdir_p(meta, 0755, err, errlen))
         goto fail;
     if (!b->cfg.cluster_id[0]) {
         char fresh[33];

@@ -43,9 +43,6 @@ void st_topic_free(st_topic *topic);
 /* Frees n overrides and the array. Takes ownership. */
 void st_config_kv_free(st_config_kv *kv, size_t n);
 
-/* mkdir -p; -1 with err naming the path that could not be made. */
-int st_topics_mkdir_p(const char *path, char *err, size_t errlen);
-
 /* Rewrites <meta_dir>/topics.json atomically from topics[0..n). Borrows all. 0, or -1
  * with err saying which step failed on which file. */
 int st_topics_store_save(const char *meta_dir, st_topic *const *topics, size_t n, char *err,

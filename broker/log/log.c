@@ -29,6 +29,7 @@
 #include "broker/log/producer_state.h"
 #include "broker/log/segment.h"
 #include "common/clock.h"
+#include "common/fileio.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
@@ -111,26 +112,6 @@ bool st_log_holds_nothing(const st_log *log)
     const st_segment *act = st_log_active(log);
     return log->nsegs == 1 && act->size == 0 && log->start_offset == act->base &&
            log->end_offset == act->base && !log->producers && log->ndeleted == 0;
-}
-
-static int mkdir_p(const char *dir)
-{
-    /* the parent almost always exists: one mkdir for a new partition */
-    if (mkdir(dir, 0755) == 0 || errno == EEXIST)
-        return 0;
-    if (errno != ENOENT)
-        return -1;
-    char path[4096];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* "00000000000000000042.<ext>" → 42 and the extension; false for other names. */
@@ -263,7 +244,7 @@ static int list_segments(st_log *log, DIR *d, bool *have_checkpoint, bool *lefto
 static DIR *open_dir(const char *dir)
 {
     DIR *d = opendir(dir);
-    if (!d && errno == ENOENT && mkdir_p(dir) == 0)
+    if (!d && errno == ENOENT && st_mkdir_p(dir, 0755, NULL, 0) == 0)
         d = opendir(dir);
     return d;
 }
