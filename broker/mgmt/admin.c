@@ -10,6 +10,7 @@
  * the limit it overrode) and echoed in the result as "limit_overridden".
  */
 #include "broker/mgmt/admin.h"
+#include "broker/mgmt/mgmt_int.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -232,12 +233,6 @@ static void note_override(const char *cmd, const char *name, const char *overrid
             overridden);
     json_object_set_new(result, "limit_overridden",
                         json_pack("{s:s, s:s}", "limit", overridden, "reason", override));
-}
-
-static void fill_err(int code, char *err, size_t errlen)
-{
-    if (!*err)
-        snprintf(err, errlen, "failed: %s (Kafka error %d)", st_err_name(code), code);
 }
 
 static st_topic *find_topic(st_broker *b, const char *name, char *err, size_t errlen)
@@ -484,7 +479,7 @@ static int cmd_topics_create(st_broker *b, json_t *args, json_t **result, char *
     int code = st_topics_create(b->topics, name, (int32_t)partitions, (int16_t)replication,
                                 configs.sets, configs.n, false, err, errlen);
     if (code != ST_ERR_NONE) {
-        fill_err(code, err, errlen);
+        st_admin_fill_err(code, err, errlen);
         goto out;
     }
     const st_topic *t = find_topic(b, name, err, errlen);
@@ -535,7 +530,7 @@ static int cmd_topics_alter(st_broker *b, json_t *args, json_t **result, char *e
             code = st_topics_create_partitions(b->topics, name, (int32_t)total, validate_only, err,
                                                errlen);
         if (code != ST_ERR_NONE) {
-            fill_err(code, err, errlen);
+            st_admin_fill_err(code, err, errlen);
             goto out;
         }
     }
@@ -556,7 +551,7 @@ static int cmd_topics_delete(st_broker *b, json_t *args, json_t **result, char *
         return -1;
     int code = st_topics_delete(b->topics, name, err, errlen);
     if (code != ST_ERR_NONE) {
-        fill_err(code, err, errlen);
+        st_admin_fill_err(code, err, errlen);
         return -1;
     }
     *result = json_pack("{s:s, s:b}", "name", name, "deleted", 1);

@@ -29,18 +29,13 @@
 #include <jansson.h>
 
 #include "broker/mgmt/admin.h"
+#include "broker/mgmt/mgmt_int.h"
 #include "broker/broker_int.h"
 #include "broker/group/group.h"
 #include "common/buf.h"
 #include "common/errors.h"
 
 /* ---- helpers ---- */
-
-static int oom(char *err, size_t errlen)
-{
-    snprintf(err, errlen, "out of memory");
-    return -1;
-}
 
 /* The coordinator is opened after the topic registry; a broker built without it (the
  * fuzz harness) answers with this rather than crashing. */
@@ -279,10 +274,10 @@ int st_admin_groups_list(st_broker *b, json_t *args, json_t **result, char *err,
         return -1;
     json_t *list = json_array();
     if (!list)
-        return oom(err, errlen);
+        return st_admin_oom(err, errlen);
     st_groups_foreach(b->groups, list_one, list);
     *result = json_pack("{s:o}", "groups", list);
-    return *result ? 0 : oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }
 
 /* ---- groups.describe ---- */
@@ -369,7 +364,7 @@ int st_admin_groups_describe(st_broker *b, json_t *args, json_t **result, char *
         goto out;
     }
     if (d.failed || !d.desc) {
-        oom(err, errlen);
+        st_admin_oom(err, errlen);
         goto out;
     }
     code = st_groups_offsets(b->groups, group, collect_committed, &rows);
@@ -378,7 +373,7 @@ int st_admin_groups_describe(st_broker *b, json_t *args, json_t **result, char *
         goto out;
     }
     if (rows.oom || !(offsets = json_array())) {
-        oom(err, errlen);
+        st_admin_oom(err, errlen);
         goto out;
     }
     rows_sort_merge(&rows);
@@ -394,7 +389,7 @@ int st_admin_groups_describe(st_broker *b, json_t *args, json_t **result, char *
                                    has_lag ? json_integer(end - r->committed) : json_null(),
                                    "member_id", r->owner ? json_string(r->owner) : json_null())) !=
             0) {
-            oom(err, errlen);
+            st_admin_oom(err, errlen);
             goto out;
         }
     }
@@ -424,7 +419,7 @@ int st_admin_groups_delete(st_broker *b, json_t *args, json_t **result, char *er
         return -1;
     }
     *result = json_pack("{s:s, s:b}", "group", group, "deleted", 1);
-    return *result ? 0 : oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }
 
 /* ---- groups.reset-offsets ---- */
@@ -715,7 +710,7 @@ int st_admin_groups_reset_offsets(st_broker *b, json_t *args, json_t **result, c
         goto out;
     }
     if (committed.oom) {
-        oom(err, errlen);
+        st_admin_oom(err, errlen);
         goto out;
     }
     if (reset_targets(b, group, json_string_value(topic), json_object_get(args, "partitions"),
@@ -723,7 +718,7 @@ int st_admin_groups_reset_offsets(st_broker *b, json_t *args, json_t **result, c
         goto out;
     if (targets.oom || !(list = json_array()) ||
         (targets.n && !(sets = calloc(targets.n, sizeof(*sets))))) {
-        oom(err, errlen);
+        st_admin_oom(err, errlen);
         goto out;
     }
     for (size_t i = 0; i < targets.n; i++) {
@@ -760,7 +755,7 @@ int st_admin_groups_reset_offsets(st_broker *b, json_t *args, json_t **result, c
     *result =
         json_pack("{s:s, s:b, s:b, s:I, s:O}", "group", group, "dry_run", (int)dry_run, "applied",
                   (int)!dry_run, "active_members", (json_int_t)nmembers, "offsets", list);
-    rc = *result ? 0 : oom(err, errlen);
+    rc = *result ? 0 : st_admin_oom(err, errlen);
 out:
     free(sets);
     json_decref(list);

@@ -154,7 +154,7 @@ static int apply_changes(st_broker *b, const st_quota_entity *e, const change *c
     entity_text(e, what, sizeof what);
     st_quotas *scratch = st_quotas_new(2, 1000);
     if (!scratch)
-        return st_admsec_oom(err, errlen);
+        return st_admin_oom(err, errlen);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         for (size_t j = 0; j < i && rc == 0; j++)
@@ -177,14 +177,14 @@ static int apply_changes(st_broker *b, const st_quota_entity *e, const change *c
     }
     json_t *snapshot = st_quotas_to_json(st_bquota_engine(b->bquota));
     if (!snapshot)
-        return st_admsec_oom(err, errlen);
+        return st_admin_oom(err, errlen);
     for (size_t i = 0; i < n; i++)
         if (st_quotas_alter(st_bquota_engine(b->bquota), e, c[i].key, c[i].value, c[i].remove,
                             reason, sizeof reason) != 0) {
             /* it passed on the scratch engine: only memory fails here; undo everything */
             st_quotas_load_json(st_bquota_engine(b->bquota), snapshot, reason, sizeof reason);
             json_decref(snapshot);
-            return st_admsec_oom(err, errlen);
+            return st_admin_oom(err, errlen);
         }
     return st_bquota_save(b->bquota, snapshot, err, errlen) == 0 ? 0 : -1;
 }
@@ -208,7 +208,7 @@ static int set_changes(json_t *args, change **out, size_t *n, char *err, size_t 
             return -1;
         }
         if (!(*out = malloc(sizeof(**out))))
-            return st_admsec_oom(err, errlen);
+            return st_admin_oom(err, errlen);
         (*out)[0] = (change){json_string_value(key), json_number_value(value), false};
         *n = 1;
         return 0;
@@ -218,7 +218,7 @@ static int set_changes(json_t *args, change **out, size_t *n, char *err, size_t 
         return -1;
     }
     if (!(*out = calloc(json_object_size(values), sizeof(**out))))
-        return st_admsec_oom(err, errlen);
+        return st_admin_oom(err, errlen);
     const char *k;
     json_t *v;
     json_object_foreach(values, k, v)
@@ -261,7 +261,7 @@ int st_admin_quotas_set(st_broker *b, json_t *args, json_t **result, char *err, 
     }
     *result =
         json_pack("{s:o, s:o, s:o}", "entity", entity_json(&e), "set", set, "previous", previous);
-    ret = *result ? 0 : st_admsec_oom(err, errlen);
+    ret = *result ? 0 : st_admin_oom(err, errlen);
 out:
     free(c);
     return ret;
@@ -292,7 +292,7 @@ int st_admin_quotas_remove(st_broker *b, json_t *args, json_t **result, char *er
     }
     size_t count = key ? 1 : json_array_size(keys);
     if (!(c = calloc(count, sizeof(*c)))) {
-        st_admsec_oom(err, errlen);
+        st_admin_oom(err, errlen);
         goto out;
     }
     for (size_t i = 0; i < count; i++) {
@@ -331,7 +331,7 @@ int st_admin_quotas_remove(st_broker *b, json_t *args, json_t **result, char *er
     }
     *result = json_pack("{s:o, s:o, s:o}", "entity", entity_json(&e), "removed", removed, "not_set",
                         not_set);
-    ret = *result ? 0 : st_admsec_oom(err, errlen);
+    ret = *result ? 0 : st_admin_oom(err, errlen);
 out:
     free(c);
     return ret;
@@ -367,10 +367,10 @@ int st_admin_quotas_describe(st_broker *b, json_t *args, json_t **result, char *
         return -1;
     describe_ctx ctx = {given ? &e : NULL, json_array()};
     if (!ctx.list)
-        return st_admsec_oom(err, errlen);
+        return st_admin_oom(err, errlen);
     st_quotas_each(q, describe_one, &ctx);
     *result = json_pack("{s:o}", "quotas", ctx.list);
-    return *result ? 0 : st_admsec_oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }
 
 /* ---- usage ---- */
@@ -456,7 +456,7 @@ static const st_tenant *arg_tenant(st_broker *b, json_t *args, bool required, ch
                                    size_t errlen)
 {
     const char *name;
-    if (st_admsec_arg_str(args, "tenant", required, "a tenant name", &name, err, errlen) || !name)
+    if (st_admin_arg_str(args, "tenant", required, "a tenant name", &name, err, errlen) || !name)
         return NULL;
     if (!b->security) {
         snprintf(err, errlen, "the broker has no security context open (no tenants)");
@@ -482,7 +482,7 @@ int st_admin_quotas_usage(st_broker *b, json_t *args, json_t **result, char *err
     if (!sensors || !tenants) {
         json_decref(sensors);
         json_decref(tenants);
-        return st_admsec_oom(err, errlen);
+        return st_admin_oom(err, errlen);
     }
     if (only)
         json_array_append_new(tenants, tenant_usage(b, only, sensors, now));
@@ -492,7 +492,7 @@ int st_admin_quotas_usage(st_broker *b, json_t *args, json_t **result, char *err
             json_array_append_new(tenants, tenant_usage(b, st_tenants_at(ts, i), sensors, now));
     }
     *result = json_pack("{s:o, s:o}", "tenants", tenants, "sensors", sensors);
-    return *result ? 0 : st_admsec_oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }
 
 int st_admin_quotas_metrics(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
@@ -514,7 +514,7 @@ int st_admin_quotas_metrics(st_broker *b, json_t *args, json_t **result, char *e
         seconds = json_integer_value(v);
     }
     *result = st_quotas_metrics(q, t->name, (int)seconds, st_wall_ms());
-    return *result ? 0 : st_admsec_oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }
 
 /* ---- explain ---- */
@@ -591,7 +591,7 @@ static json_t *explain_acl(st_security *sec, const char *principal, const char *
         "resource_type", st_acl_resource_type_name(rt), "resource_name", name, "result",
         allowed ? "ALLOWED" : "DENIED", "authorizer_enabled", (int)enabled, "reason",
         enabled ? reason_name(d.reason) : "AUTHORIZER_OFF", "binding",
-        has_binding && enabled ? st_admsec_acl_json(&d.binding) : json_null(), "explanation", text);
+        has_binding && enabled ? st_admin_acl_json(&d.binding) : json_null(), "explanation", text);
 }
 
 /* The ACL half of explain: appends to `acls`. 0 or -1 with err set. */
@@ -599,11 +599,11 @@ static int explain_acls(st_broker *b, json_t *args, const char *principal, const
                         json_t *acls, char *err, size_t errlen)
 {
     const char *rts, *ops, *name;
-    if (st_admsec_arg_str(args, "resource_type", true,
-                          "TOPIC, GROUP, CLUSTER, TRANSACTIONAL_ID or DELEGATION_TOKEN", &rts, err,
-                          errlen) ||
-        st_admsec_arg_str(args, "operation", false, "an ACL operation", &ops, err, errlen) ||
-        st_admsec_arg_str(args, "resource_name", false, "the resource's name", &name, err, errlen))
+    if (st_admin_arg_str(args, "resource_type", true,
+                         "TOPIC, GROUP, CLUSTER, TRANSACTIONAL_ID or DELEGATION_TOKEN", &rts, err,
+                         errlen) ||
+        st_admin_arg_str(args, "operation", false, "an ACL operation", &ops, err, errlen) ||
+        st_admin_arg_str(args, "resource_name", false, "the resource's name", &name, err, errlen))
         return -1;
     st_acl_resource_type rt = st_acl_resource_type_parse(rts);
     if (rt < ST_ACL_RESOURCE_TOPIC || rt > ST_ACL_RESOURCE_DELEGATION_TOKEN) {
@@ -638,7 +638,7 @@ static int explain_acls(st_broker *b, json_t *args, const char *principal, const
     for (size_t i = 0; i < n; i++)
         if (json_array_append_new(
                 acls, explain_acl(b->security, principal, host, list[i], rt, name)) != 0)
-            return st_admsec_oom(err, errlen);
+            return st_admin_oom(err, errlen);
     return 0;
 }
 
@@ -658,11 +658,11 @@ int st_admin_explain(st_broker *b, json_t *args, json_t **result, char *err, siz
     const char *principal, *client_id, *host, *kind;
     int64_t now = st_wall_ms();
     *err = '\0';
-    if (st_admsec_arg_str(args, "principal", true, "who, as User:name (e.g. User:alice)",
-                          &principal, err, errlen) ||
-        st_admsec_arg_str(args, "client_id", false, "the client id", &client_id, err, errlen) ||
-        st_admsec_arg_str(args, "host", false, "the client's address", &host, err, errlen) ||
-        st_admsec_arg_str(args, "kind", false, "produce, fetch or request", &kind, err, errlen))
+    if (st_admin_arg_str(args, "principal", true, "who, as User:name (e.g. User:alice)", &principal,
+                         err, errlen) ||
+        st_admin_arg_str(args, "client_id", false, "the client id", &client_id, err, errlen) ||
+        st_admin_arg_str(args, "host", false, "the client's address", &host, err, errlen) ||
+        st_admin_arg_str(args, "kind", false, "produce, fetch or request", &kind, err, errlen))
         return -1;
     const char *colon = strchr(principal, ':');
     if (!colon || colon == principal || !colon[1]) {
@@ -701,7 +701,7 @@ int st_admin_explain(st_broker *b, json_t *args, json_t **result, char *err, siz
     }
     if (want_quota && !need_quotas(b, err, errlen))
         return -1;
-    if (want_acl && !st_admsec_need_security(b, err, errlen))
+    if (want_acl && !st_admin_need_security(b, err, errlen))
         return -1;
 
     json_t *res = json_pack("{s:s, s:o, s:o, s:s, s:o}", "principal", principal, "user",
@@ -709,13 +709,13 @@ int st_admin_explain(st_broker *b, json_t *args, json_t **result, char *err, siz
                             tenant ? json_string(tenant->name) : json_null(), "host", host,
                             "client_id", json_string(client_id ? client_id : ""));
     if (!res)
-        return st_admsec_oom(err, errlen);
+        return st_admin_oom(err, errlen);
     if (want_acl) {
         json_t *acls = json_array();
         json_object_set_new(res, "acls", acls ? acls : json_null());
         if (!acls || explain_acls(b, args, principal, host, acls, err, errlen) != 0) {
             json_decref(res);
-            return *err ? -1 : st_admsec_oom(err, errlen);
+            return *err ? -1 : st_admin_oom(err, errlen);
         }
     }
     if (want_quota) {

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "broker/mgmt/admin.h"
+#include "broker/mgmt/mgmt_int.h"
 #include "broker/broker_int.h"
 
 static json_t *turns_json(const st_loop_turns *t)
@@ -32,12 +33,6 @@ json_t *st_admin_loop_turns(st_broker *b)
     st_loop_turn_stats(b->loop, &all, &minute);
     return json_pack("{s:o, s:o}", "since_start", turns_json(&all), "last_minute",
                      turns_json(&minute));
-}
-
-static int oom(char *err, size_t errlen)
-{
-    snprintf(err, errlen, "out of memory");
-    return -1;
 }
 
 int st_admin_topics_stats(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
@@ -69,7 +64,7 @@ int st_admin_topics_stats(st_broker *b, json_t *args, json_t **result, char *err
         }
     }
     *result = topics ? json_pack("{s:o}", "topics", topics) : NULL;
-    return *result ? 0 : oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }
 
 /* One group's lag entry from its groups.describe answer (borrowed). New reference. */
@@ -105,7 +100,7 @@ int st_admin_groups_lag(st_broker *b, json_t *args, json_t **result, char *err, 
     json_t *list = NULL, *groups = json_array();
     if (!groups || st_admin_groups_list(b, args, &list, err, errlen) != 0) {
         json_decref(groups);
-        return groups ? -1 : oom(err, errlen);
+        return groups ? -1 : st_admin_oom(err, errlen);
     }
     size_t i;
     json_t *g;
@@ -122,5 +117,5 @@ int st_admin_groups_lag(st_broker *b, json_t *args, json_t **result, char *err, 
     }
     json_decref(list);
     *result = json_pack("{s:o}", "groups", groups);
-    return *result ? 0 : oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }
