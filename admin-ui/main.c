@@ -19,6 +19,7 @@
 #include "admin-ui/console.h"
 #include "admin-ui/users.h"
 #include "common/clock.h"
+#include "common/fileio.h"
 #include "common/logging.h"
 #include "common/sdnotify.h"
 
@@ -117,29 +118,6 @@ static int hash_password(void)
     }
     printf("%s\n", hash);
     return 0;
-}
-
-static int mkdir_p(const char *path, char *err, size_t errlen)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
-        snprintf(err, errlen, "path too long: %.64s...", path);
-        return -1;
-    }
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0700) && errno != EEXIST)
-            goto fail;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0700) && errno != EEXIST)
-        goto fail;
-    return 0;
-fail:
-    snprintf(err, errlen, "cannot create the directory %.900s: %s", tmp, strerror(errno));
-    return -1;
 }
 
 /* Users: those of the config, the users file's, or a fresh admin on the first start. */
@@ -360,7 +338,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     c->tls = cfg->tls_certificate[0] != 0;
 
-    if (mkdir_p(cfg->state_dir, err, sizeof err) || setup_users(cfg, err, sizeof err) ||
+    if (st_mkdir_p(cfg->state_dir, 0700, err, sizeof err) || setup_users(cfg, err, sizeof err) ||
         st_users_hash("not a password", ST_USERS_ITERATIONS, c->dummy_hash, sizeof c->dummy_hash,
                       err, sizeof err) ||
         !(c->audit = st_audit_open(cfg->audit_log, err, sizeof err)) ||

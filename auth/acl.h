@@ -45,6 +45,8 @@ typedef enum st_acl_resource_type {
     ST_ACL_RESOURCE_DELEGATION_TOKEN = 6,
 } st_acl_resource_type;
 #define ST_ACL_RESOURCE_COUNT 7
+/* The one name of the cluster resource (Kafka's). */
+#define ST_ACL_CLUSTER_NAME "kafka-cluster"
 
 typedef enum st_acl_pattern_type {
     ST_ACL_PATTERN_UNKNOWN = 0,

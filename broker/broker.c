@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "broker/admin.h"
+#include "broker/mgmt/admin.h"
 #include "broker/cluster/dynconfig.h"
 #include "broker/group/group.h"
-#include "broker/proto/api.h"
+#include "broker/request/pipeline.h"
 #include "broker/quota/quota.h"
 #include "broker/security/security.h"
 #include "broker/txn/coordinator.h"
@@ -36,12 +36,14 @@
 
 static int on_request(void *ctx, st_conn *c, uint8_t *frame, size_t len)
 {
-    return st_dispatch(ctx, c, frame, len);
+    st_broker *b = ctx;
+    return st_pipeline_on_request(b->pipeline, c, frame, len);
 }
 
 static void on_close(void *ctx, st_conn *c)
 {
-    st_dispatch_conn_closed(ctx, c);
+    st_broker *b = ctx;
+    st_pipeline_on_close(b->pipeline, c);
 }
 
 static void on_mgmt(st_loop *loop, int fd, uint32_t events, void *arg)
@@ -68,8 +70,8 @@ static void on_tick(st_loop *loop, st_timer *t)
         b->next_producer_expiry_ms = now + b->cfg.producer_id_expiration_check_interval_ms;
         st_topics_expire_producers(b->topics, now, b->cfg.producer_id_expiration_ms);
     }
-    if (b->quotas)
-        st_quotas_sweep(b->quotas, st_wall_ms()); /* idle sensors go even when nobody records */
+    if (b->bquota)
+        st_bquota_sweep(b->bquota); /* idle sensors go even when nobody records */
     st_timer_start(loop, t, TICK_MS);
 }
 
@@ -117,30 +119,6 @@ static void random_hex(char *out, size_t nbytes)
     }
 }
 
-static int mkdir_p(const char *path, char *err, size_t errlen)
-{
-    char tmp[PATH_MAX + 16];
-    if (strlen(path) >= sizeof tmp) {
-        snprintf(err, errlen, "directory path too long: %.64s...", path);
-        return -1;
-    }
-    strcpy(tmp, path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST)
-            goto fail;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) && errno != EEXIST)
-        goto fail;
-    return 0;
-fail:
-    snprintf(err, errlen, "cannot create directory %s: %s", tmp, strerror(errno));
-    return -1;
-}
-
 static st_broker *open_common(const st_broker_config *cfg, char *err, size_t errlen)
 {
     st_broker *b = calloc(1, sizeof *b);
@@ -152,13 +130,13 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
     b->started_ms = st_wall_ms();
     /* The lock comes before anything in the data directory is read or written: a second
      * broker on the same directory would rewrite meta/ and append at the same offsets. */
-    if (mkdir_p(cfg->data_dir, err, errlen) ||
+    if (st_mkdir_p(cfg->data_dir, 0755, err, errlen) ||
         !(b->data_lock = st_dirlock_take(cfg->data_dir, "data directory", err, errlen)))
         goto fail;
     char meta[PATH_MAX + 8];
     _Static_assert(sizeof meta > sizeof cfg->data_dir + 5, "room for /meta");
     snprintf(meta, sizeof meta, "%s/meta", cfg->data_dir);
-    if (mkdir_p(meta, err, errlen))
+    if (st_mkdir_p(meta, 0755, err, errlen))
         goto fail;
     if (!b->cfg.cluster_id[0]) {
         char fresh[33];
@@ -200,9 +178,18 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
         goto fail;
     if (st_security_open(cfg, &b->security, err, errlen))
         goto fail;
-    if (st_bquota_open(b, err, errlen))
+    if (st_bquota_open(&b->cfg, b->security, b->topics, &b->bquota, err, errlen))
         goto fail;
     b->fetch_waiters = st_fetch_waiters_new();
+    size_t nrows;
+    const st_api *rows = st_api_rows(&nrows);
+    st_pipeline_config pc = {.table = rows,
+                             .nrows = nrows,
+                             .loop = b->loop,
+                             .security = b->security,
+                             .quota = b->bquota,
+                             .broker = b};
+    b->pipeline = st_pipeline_new(&pc);
     st_loop_update_time(b->loop); /* opening the logs may have taken a while */
     b->tick_timer.cb = on_tick;
     b->tick_timer.arg = b;
@@ -380,7 +367,7 @@ st_topic *st_broker_auto_create(st_broker *b, const char *name, size_t len, int 
     if (len >= sizeof copy || st_topic_name_check(name, len, err, sizeof err))
         return NULL;
     /* A tenant's topics and partitions limits hold for auto-created topics too. */
-    if (st_bquota_check_create(b, name, len, 1, b->cfg.num_partitions, err, sizeof err)) {
+    if (st_bquota_check_create(b->bquota, name, len, 1, b->cfg.num_partitions, err, sizeof err)) {
         st_info("not auto-creating \"%.*s\": %s", (int)len, name, err);
         if (refused)
             *refused = ST_ERR_POLICY_VIOLATION;
@@ -411,6 +398,8 @@ void st_broker_free(st_broker *b)
     }
     if (b->server)
         st_server_free(b->server);
+    /* Requests woken but not yet resumed belong to closed connections now; their turn
+     * comes in the run of posted work below. */
     /* Connections are gone; what the workers still hold finishes, and its completions
      * (which free requests and release login budgets in the security context) run now,
      * before the security context goes. */
@@ -420,8 +409,9 @@ void st_broker_free(st_broker *b)
         st_loop_run_posted(b->loop);
     }
     st_tls_ctx_free(b->tls);
+    st_bquota_close(b->bquota); /* it borrows the security context */
+    b->bquota = NULL;
     st_security_free(b->security);
-    st_bquota_close(b);
     if (b->fetch_waiters)
         st_fetch_waiters_free(b->fetch_waiters);
     if (b->loop && st_timer_armed(&b->tick_timer))
@@ -442,6 +432,7 @@ void st_broker_free(st_broker *b)
         st_loop_run_posted(b->loop);
     if (b->loop)
         st_loop_free(b->loop);
+    st_pipeline_free(b->pipeline);
     st_dirlock_release(b->data_lock); /* last: the logs and the clean-shutdown marker are done */
     free(b);
 }

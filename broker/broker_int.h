@@ -18,21 +18,18 @@ typedef struct st_dirlock st_dirlock;
 typedef struct st_groups st_groups;
 
 typedef struct st_broker_stats {
-    uint64_t requests; /* frames dispatched */
-    uint64_t requests_by_key[64];
-    uint64_t bad_frames; /* connections closed for malformed or unsupported input */
-    uint64_t bytes_in;   /* produced record bytes */
-    uint64_t bytes_out;  /* fetched record bytes */
+    uint64_t bytes_in;  /* produced record bytes */
+    uint64_t bytes_out; /* fetched record bytes */
     uint64_t records_in;
-    uint64_t connections_total; /* connections that sent at least one request */
-    uint64_t auth_abandoned;    /* PLAIN logins whose client left while the password was
-                                 * being checked (broker/api/sasl_plain.c) */
+    uint64_t auth_abandoned; /* PLAIN logins whose client left while the password was
+                              * being checked (broker/api/sasl_plain.c) */
 } st_broker_stats;
 
 struct st_broker {
     st_broker_config cfg;
     st_loop *loop;
-    st_server *server; /* NULL in the fuzz harness */
+    st_server *server;            /* NULL in the fuzz harness */
+    struct st_pipeline *pipeline; /* frames to answers (broker/request/) */
     st_flusher *flusher;
     st_batch_ws *batch_ws; /* codec contexts and scratch for checking produced batches */
     st_workq *workq;       /* the worker pool: CPU-heavy work off the loop (password checks) */
@@ -43,8 +40,7 @@ struct st_broker {
     struct st_txn_coord *txn;        /* the transaction coordinator (broker/txn/) */
     struct st_security *security;    /* SASL, ACLs, tenants (broker/security/) */
     st_tls_ctx *tls;                 /* SASL_SSL listeners' certificate; NULL without one */
-    struct st_quotas *quotas;        /* quota configuration and sensors (quotas/quotas.h) */
-    struct st_bquota *bquota;        /* tenant use and connections (broker/quota/quota.c) */
+    struct st_bquota *bquota;        /* quotas: the engine's one door (broker/quota/quota.h) */
     int64_t next_producer_id;        /* InitProducerId hands these out (init_producer_id.c) */
     int64_t producer_id_limit;       /* end of the id block reserved in meta/producer_ids */
     int64_t next_producer_expiry_ms; /* when the tick next expires idle producers */
@@ -63,8 +59,8 @@ struct st_broker {
 st_topic *st_broker_auto_create(st_broker *b, const char *name, size_t len, int *refused);
 
 /* A broker with its data directory, loop and flusher but no listener and no
- * management endpoint: for the fuzz harness and unit tests, which feed st_dispatch
- * directly. Free with st_broker_free. */
+ * management endpoint: for the fuzz harness and unit tests, which feed its pipeline
+ * (st_pipeline_on_request on b->pipeline) directly. Free with st_broker_free. */
 st_broker *st_broker_new_detached(const st_broker_config *cfg, char *err, size_t errlen);
 
 #endif

@@ -13,7 +13,7 @@ typedef enum st_err {
     ST_ERR__IO = -104,        /* a system call failed; errno holds why */
     ST_ERR__NOMEM = -103,     /* allocation failed */
     ST_ERR__MALFORMED = -102, /* the peer sent bytes we cannot parse: close it */
-    ST_ERR__DEFERRED = -101,  /* the answer comes later (long poll, fsync) */
+    ST_ERR__DEFERRED = -101,  /* the answer comes later (the group coordinator's joins) */
 
     /* wire codes */
     ST_ERR_UNKNOWN_SERVER_ERROR = -1,

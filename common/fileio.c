@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -117,4 +118,52 @@ int st_file_read_small(const char *path, char *buf, size_t cap, size_t *len, cha
     buf[got] = '\0';
     *len = got;
     return rc;
+}
+
+static int mkdir_failed(const char *dir, char *err, size_t errlen)
+{
+    int saved = errno;
+    if (err)
+        snprintf(err, errlen, "cannot create directory %s: %s", dir, strerror(saved));
+    errno = saved;
+    return -1;
+}
+
+/* One level: made now, or already a directory. */
+static int make_one(const char *dir, int mode)
+{
+    if (mkdir(dir, (mode_t)mode) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    errno = ENOTDIR;
+    return -1;
+}
+
+int st_mkdir_p(const char *path, int mode, char *err, size_t errlen)
+{
+    /* the parent almost always exists: one mkdir for a new partition */
+    if (make_one(path, mode) == 0)
+        return 0;
+    if (errno != ENOENT)
+        return mkdir_failed(path, err, errlen);
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
+        if (err)
+            snprintf(err, errlen, "directory path too long: %.64s...", path);
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (make_one(tmp, mode) < 0)
+            return mkdir_failed(tmp, err, errlen);
+        *p = '/';
+    }
+    return make_one(tmp, mode) < 0 ? mkdir_failed(tmp, err, errlen) : 0;
 }

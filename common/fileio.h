@@ -27,6 +27,12 @@ int st_file_write_atomic_mode(const char *dir, const char *name, const void *dat
 int st_file_read_small(const char *path, char *buf, size_t cap, size_t *len, char *err,
                        size_t errlen);
 
+/* mkdir -p: creates path and its missing parents with mode (0755, 0700). An existing
+ * directory is fine; an existing file in the way is not. Returns 0, or -1 with errno
+ * kept and, when err is not NULL, err naming the directory that could not be made
+ * ("cannot create directory /a/b: Permission denied"). One for every daemon. */
+int st_mkdir_p(const char *path, int mode, char *err, size_t errlen);
+
 /* fsync of a directory, making the names created or renamed in it durable. 0 or -1
  * with errno. */
 int st_file_fsync_dir(const char *dir);

@@ -86,29 +86,6 @@ static int write_ready_file(const char *path, const char *mgmt)
     return rename(tmp, path);
 }
 
-static int mkdir_p(const char *path, char *err, size_t errlen)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
-        snprintf(err, errlen, "state_dir is too long: %.64s...", path);
-        return -1;
-    }
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST)
-            goto fail;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) && errno != EEXIST)
-        goto fail;
-    return 0;
-fail:
-    snprintf(err, errlen, "cannot create the state directory %.900s: %s", tmp, strerror(errno));
-    return -1;
-}
-
 /*
  * The management token: cfg->mgmt_token when set, else <state_dir>/mgmt.token, created
  * with a fresh random token (mode 0600: it is a secret) when missing or empty. Into
@@ -314,7 +291,7 @@ int main(int argc, char **argv)
     /* One daemon per state directory, locked before anything in it is read: a second
      * strait-mirror started with the same config (a restart script that did not wait)
      * would run the same flows beside the first, both copying to the target. */
-    if (mkdir_p(cfg->state_dir, err, sizeof err) ||
+    if (st_mkdir_p(cfg->state_dir, 0755, err, sizeof err) ||
         !(lock = st_dirlock_take(cfg->state_dir, "state directory", err, sizeof err))) {
         st_error("cannot start: %s", err);
         goto out;

@@ -81,6 +81,16 @@ int cli_status_main(cli_ctx *c, int argc, char **argv)
                            sizeof(human)));
     printf("parked fetches: %" JSON_INTEGER_FORMAT " (long polls waiting for data)\n",
            json_integer_value(json_object_get(stats, "parked_fetches")));
+    const json_t *loop = json_object_get(res, "loop");
+    if (json_is_object(loop)) { /* how long every other connection waited for a turn */
+#define TURN(w, name) json_integer_value(json_object_get(json_object_get(loop, w), name))
+        printf("loop turns:   last minute p99 %.1f ms, p99.9 %.1f ms, longest %.1f ms; "
+               "since start p99.9 %.1f ms, longest %.1f ms\n",
+               TURN("last_minute", "p99_us") / 1000.0, TURN("last_minute", "p999_us") / 1000.0,
+               TURN("last_minute", "longest_us") / 1000.0, TURN("since_start", "p999_us") / 1000.0,
+               TURN("since_start", "longest_us") / 1000.0);
+#undef TURN
+    }
     const json_t *storage = json_object_get(res, "storage");
     if (json_is_object(storage)) {
         json_int_t refusing =

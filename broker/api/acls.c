@@ -127,18 +127,18 @@ static void write_resources(st_buf *w, int16_t version, st_acl_list *list)
     }
 }
 
-int st_handle_describe_acls(st_req *req)
+st_req_result st_handle_describe_acls(st_req *req)
 {
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
     wire_filter wf = {0};
     st_acl_list list = {0};
     char msg[MSG_LEN] = "";
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     read_filter(rd, v, &wf);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
 
@@ -146,7 +146,7 @@ int st_handle_describe_acls(st_req *req)
     st_security *sec = security_of(req, msg, sizeof(msg));
     if (sec == NULL) {
         err = ST_ERR_UNKNOWN_SERVER_ERROR;
-    } else if (!st_authorize_cluster(req, ST_ACL_OP_DESCRIBE)) {
+    } else if (!st_req_allowed_cluster(req)) {
         err = ST_ERR_CLUSTER_AUTHORIZATION_FAILED;
         snprintf(msg, sizeof(msg), "%s may not describe ACLs: that needs DESCRIBE on the cluster",
                  st_req_principal(req));
@@ -216,7 +216,7 @@ static void create_all(st_req *req, creation *c, int32_t n)
         fail_all_creations(c, n, ST_ERR_UNKNOWN_SERVER_ERROR, msg);
         return;
     }
-    if (!st_authorize_cluster(req, ST_ACL_OP_ALTER)) {
+    if (!st_req_allowed_cluster(req)) {
         snprintf(msg, sizeof(msg), "%s may not create ACLs: that needs ALTER on the cluster",
                  st_req_principal(req));
         fail_all_creations(c, n, ST_ERR_CLUSTER_AUTHORIZATION_FAILED, msg);
@@ -268,16 +268,16 @@ static void create_all(st_req *req, creation *c, int32_t n)
                     c[i].b.host, st_req_principal(req));
 }
 
-int st_handle_create_acls(st_req *req)
+st_req_result st_handle_create_acls(st_req *req)
 {
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* type, name, [pattern], principal, host, operation, permission: at least 9 bytes */
     int32_t n = st_rd_array(rd, false, v >= 1 ? 10 : 9);
     if (n < 0)
-        return ST_ERR__MALFORMED; /* creations is not nullable (CreateAclsRequest.json) */
+        return ST_REQ_MALFORMED; /* creations is not nullable (CreateAclsRequest.json) */
     creation *c = calloc(n > 0 ? (size_t)n : 1, sizeof(*c));
     if (c == NULL)
         abort(); /* as st_buf */
@@ -296,7 +296,7 @@ int st_handle_create_acls(st_req *req)
         x->b.host = x->host;
     }
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
 
@@ -345,7 +345,7 @@ static void delete_all(st_req *req, deletion *d, int32_t n)
         fail_all_deletions(d, n, ST_ERR_UNKNOWN_SERVER_ERROR, msg);
         return;
     }
-    if (!st_authorize_cluster(req, ST_ACL_OP_ALTER)) {
+    if (!st_req_allowed_cluster(req)) {
         snprintf(msg, sizeof(msg), "%s may not delete ACLs: that needs ALTER on the cluster",
                  st_req_principal(req));
         fail_all_deletions(d, n, ST_ERR_CLUSTER_AUTHORIZATION_FAILED, msg);
@@ -386,16 +386,16 @@ static void delete_all(st_req *req, deletion *d, int32_t n)
     st_info("DeleteAcls: %zu ACL(s) removed by %s", removed, st_req_principal(req));
 }
 
-int st_handle_delete_acls(st_req *req)
+st_req_result st_handle_delete_acls(st_req *req)
 {
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* type, name, [pattern], principal, host, operation, permission: at least 9 bytes */
     int32_t n = st_rd_array(rd, false, v >= 1 ? 10 : 9);
     if (n < 0)
-        return ST_ERR__MALFORMED; /* filters is not nullable (DeleteAclsRequest.json) */
+        return ST_REQ_MALFORMED; /* filters is not nullable (DeleteAclsRequest.json) */
     deletion *d = calloc(n > 0 ? (size_t)n : 1, sizeof(*d));
     if (d == NULL)
         abort(); /* as st_buf */
@@ -403,7 +403,7 @@ int st_handle_delete_acls(st_req *req)
     for (int32_t i = 0; i < n && !rd->err; i++, nread++)
         read_filter(rd, v, &d[i].wf);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
 

@@ -1,7 +1,7 @@
 /*
  * DescribeClientQuotas (48) and AlterClientQuotas (49), v0, not flexible.
  *
- * The quota engine (quotas/quotas.h, owned by the broker as b->quotas) holds the
+ * The quota engine (quotas/quotas.h, owned by broker/quota: st_bquota_engine) holds the
  * configuration; this file speaks the wire format. Entity types are Kafka's "user" and
  * "client-id", plus Strait's "tenant" (a cap on the sum of a tenant's users, and the
  * tenant limits). A null entity name on the wire is the default entity of its type,
@@ -264,31 +264,31 @@ static int read_filter(st_rd *rd, quota_filter *f, char *msg, size_t msglen)
     return err;
 }
 
-int st_handle_describe_client_quotas(st_req *req)
+st_req_result st_handle_describe_client_quotas(st_req *req)
 {
     st_rd *rd = &req->rd;
     st_broker *b = req->broker;
     quota_filter f = {0};
     describe_ctx ctx = {.filter = &f};
     char msg[MSG_LEN] = "";
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     int err = read_filter(rd, &f, msg, sizeof(msg));
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
-    if (!b->quotas) {
+    if (!b->bquota) {
         err = ST_ERR_UNKNOWN_SERVER_ERROR;
         snprintf(msg, sizeof(msg), "this broker has no quota engine: quotas are unavailable");
-    } else if (!st_authorize_cluster(req, ST_ACL_OP_DESCRIBE_CONFIGS)) {
+    } else if (!st_req_allowed_cluster(req)) {
         err = ST_ERR_CLUSTER_AUTHORIZATION_FAILED;
         snprintf(msg, sizeof(msg),
                  "%s may not describe client quotas: that needs DESCRIBE_CONFIGS on the cluster",
                  st_req_principal(req));
     }
     if (err == 0)
-        st_quotas_each(b->quotas, collect, &ctx);
+        st_quotas_each(st_bquota_engine(b->bquota), collect, &ctx);
     else
         st_info("DescribeClientQuotas: %s: %s", st_err_name(err), msg);
 
@@ -464,12 +464,12 @@ static void alter_all(st_req *req, alteration *a, int32_t n, bool validate_only)
 {
     st_broker *b = req->broker;
     char msg[MSG_LEN] = "";
-    if (!b->quotas) {
+    if (!b->bquota) {
         fail_all(a, n, ST_ERR_UNKNOWN_SERVER_ERROR,
                  "this broker has no quota engine: quotas are unavailable");
         return;
     }
-    if (!st_authorize_cluster(req, ST_ACL_OP_ALTER_CONFIGS)) {
+    if (!st_req_allowed_cluster(req)) {
         snprintf(msg, sizeof(msg),
                  "%s may not alter client quotas: that needs ALTER_CONFIGS on the cluster",
                  st_req_principal(req));
@@ -490,7 +490,7 @@ static void alter_all(st_req *req, alteration *a, int32_t n, bool validate_only)
     if (validate_only || valid == 0)
         return;
 
-    json_t *snapshot = st_quotas_to_json(b->quotas);
+    json_t *snapshot = st_quotas_to_json(st_bquota_engine(b->bquota));
     if (!snapshot) {
         fail_all(a, n, ST_ERR_UNKNOWN_SERVER_ERROR, "out of memory altering quotas");
         return;
@@ -498,19 +498,19 @@ static void alter_all(st_req *req, alteration *a, int32_t n, bool validate_only)
     for (int32_t i = 0; i < n; i++) {
         for (int32_t k = 0; a[i].err == 0 && k < a[i].nops; k++) {
             const alter_op *op = &a[i].ops[k];
-            if (st_quotas_alter(b->quotas, &a[i].e, op->key, op->value, op->remove, msg,
-                                sizeof(msg)) == 0)
+            if (st_quotas_alter(st_bquota_engine(b->bquota), &a[i].e, op->key, op->value,
+                                op->remove, msg, sizeof(msg)) == 0)
                 continue;
             /* passed on the scratch engine, so only memory can fail here: undo all */
             st_error("AlterClientQuotas: %.64s failed after validation (%s); undone", op->key, msg);
             char lerr[MSG_LEN];
-            st_quotas_load_json(b->quotas, snapshot, lerr, sizeof(lerr));
+            st_quotas_load_json(st_bquota_engine(b->bquota), snapshot, lerr, sizeof(lerr));
             json_decref(snapshot);
             fail_all(a, n, ST_ERR_UNKNOWN_SERVER_ERROR, "out of memory altering quotas");
             return;
         }
     }
-    if (st_bquota_save(b, snapshot, msg, sizeof(msg)) != 0) {
+    if (st_bquota_save(b->bquota, snapshot, msg, sizeof(msg)) != 0) {
         /* save put the snapshot back: none of the request's changes exist now */
         st_error("AlterClientQuotas: could not persist %d entr%s, undone: %s", valid,
                  valid == 1 ? "y" : "ies", msg);
@@ -530,17 +530,17 @@ static void alter_all(st_req *req, alteration *a, int32_t n, bool validate_only)
     }
 }
 
-int st_handle_alter_client_quotas(st_req *req)
+st_req_result st_handle_alter_client_quotas(st_req *req)
 {
     st_rd *rd = &req->rd;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* entity array (4) and ops array (4): at least 8 bytes. Each entry costs far more in
      * memory than on the wire, so the count is capped: a request of millions of empty
      * entries must not allocate gigabytes. */
     int32_t n = st_rd_array(rd, false, 8);
     if (n < 0 || n > MAX_ALTERATIONS)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     alteration *a = calloc(n > 0 ? (size_t)n : 1, sizeof(*a));
     if (!a)
         abort(); /* as st_buf */
@@ -549,7 +549,7 @@ int st_handle_alter_client_quotas(st_req *req)
         read_alteration(rd, &a[i]);
     bool validate_only = st_rd_bool(rd);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
 

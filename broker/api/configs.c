@@ -93,20 +93,20 @@ static int topic_name(st_str name, char *out, size_t cap, char *msg, size_t msgl
     return rc;
 }
 
-/* May the caller `op` the resource? 0, or the authorization error with msg set. Other
- * resource types are left to the handler, which refuses them. */
-static int authorize_resource(const st_req *req, const resource *r, st_acl_operation op, char *msg,
-                              size_t msglen)
+/* May the caller do the row's operation (DESCRIBE_CONFIGS, ALTER_CONFIGS) on the
+ * resource? 0, or the authorization error with msg set. Other resource types are left to
+ * the handler, which refuses them. */
+static int authorize_resource(const st_req *req, const resource *r, char *msg, size_t msglen)
 {
-    if (r->type == RESOURCE_TOPIC &&
-        !st_authorize(req, op, ST_ACL_RESOURCE_TOPIC, r->name.ptr ? r->name.ptr : "",
-                      r->name.len > 0 ? (size_t)r->name.len : 0)) {
+    st_acl_operation op = req->api->acl_op;
+    if (r->type == RESOURCE_TOPIC && !st_req_allowed(req, r->name.ptr ? r->name.ptr : "",
+                                                     r->name.len > 0 ? (size_t)r->name.len : 0)) {
         snprintf(msg, msglen, "topic \"%.*s\": %s is not authorized: it needs %s on the topic",
                  r->name.len > 0 ? (int)r->name.len : 0, r->name.ptr ? r->name.ptr : "",
                  st_req_principal(req), st_acl_operation_name(op));
         return ST_ERR_TOPIC_AUTHORIZATION_FAILED;
     }
-    if (r->type == RESOURCE_BROKER && !st_authorize_cluster(req, op)) {
+    if (r->type == RESOURCE_BROKER && !st_req_allowed_cluster(req)) {
         snprintf(msg, msglen, "broker configs: %s is not authorized: it needs %s on the cluster",
                  st_req_principal(req), st_acl_operation_name(op));
         return ST_ERR_CLUSTER_AUTHORIZATION_FAILED;
@@ -238,13 +238,13 @@ static int describe_one(st_broker *b, const resource *r, st_config_entry **entri
     return 0;
 }
 
-int st_handle_describe_configs(st_req *req)
+st_req_result st_handle_describe_configs(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     bool flex = req->flex;
     int16_t v = req->api_version;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* type, name, keys: at least 7 bytes */
     int32_t n = st_rd_array(rd, flex, 7);
@@ -268,7 +268,7 @@ int st_handle_describe_configs(st_req *req)
     bool include_synonyms = v >= 1 && st_rd_bool(rd);
     st_rd_tags(rd, flex);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
     for (int32_t i = 0; i < n; i++)
@@ -295,7 +295,7 @@ int st_handle_describe_configs(st_req *req)
             err = ST_ERR_INVALID_REQUEST;
         }
         if (err == 0)
-            err = authorize_resource(req, r, ST_ACL_OP_DESCRIBE_CONFIGS, msg, sizeof(msg));
+            err = authorize_resource(req, r, msg, sizeof(msg));
         if (err == 0)
             err = describe_one(b, r, &entries, &ne, msg, sizeof(msg));
         if (err != 0 && !r->duplicate)
@@ -410,9 +410,9 @@ static char *current_value(st_broker *b, const resource *r, st_dyn_level level, 
         return strdup(text);
     }
     st_topic *t = st_topics_find(b->topics, topic, strlen(topic));
-    for (size_t i = 0; t && i < t->noverrides; i++)
-        if (strcmp(t->overrides[i].name, config) == 0)
-            return strdup(t->overrides[i].value);
+    const char *override = t ? st_topic_override(t, config) : NULL;
+    if (override)
+        return strdup(override);
     st_config_desc *descs = NULL;
     size_t nd = 0;
     if (st_topics_describe_configs(b->topics, topic, &descs, &nd) == 0)
@@ -512,12 +512,12 @@ static int alter_one(st_broker *b, resource *r, bool incremental, bool validate_
 
 /* Both alters share a layout: resources of (type, name, configs of (name, [op,] value)),
  * then validate_only; IncrementalAlterConfigs adds the operation byte. */
-static int handle_alter(st_req *req, bool incremental, const char *api)
+static st_req_result handle_alter(st_req *req, bool incremental, const char *api)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     bool flex = req->flex;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* type, name, configs: at least 7 bytes (4 in the compact forms, with tags) */
     int32_t n = st_rd_array(rd, flex, flex ? 4 : 7);
@@ -558,7 +558,7 @@ static int handle_alter(st_req *req, bool incremental, const char *api)
     bool validate_only = st_rd_bool(rd);
     st_rd_tags(rd, flex);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
 
@@ -567,7 +567,7 @@ static int handle_alter(st_req *req, bool incremental, const char *api)
     st_wr_array(w, flex, n);
     for (int32_t i = 0; i < n; i++) {
         char msg[MSG_LEN] = "";
-        int err = authorize_resource(req, &res[i], ST_ACL_OP_ALTER_CONFIGS, msg, sizeof(msg));
+        int err = authorize_resource(req, &res[i], msg, sizeof(msg));
         if (err == 0)
             err = alter_one(b, &res[i], incremental, validate_only, msg, sizeof(msg));
         if (err != 0)
@@ -584,12 +584,12 @@ out:
     return rc;
 }
 
-int st_handle_alter_configs(st_req *req)
+st_req_result st_handle_alter_configs(st_req *req)
 {
     return handle_alter(req, false, "AlterConfigs");
 }
 
-int st_handle_incremental_alter_configs(st_req *req)
+st_req_result st_handle_incremental_alter_configs(st_req *req)
 {
     return handle_alter(req, true, "IncrementalAlterConfigs");
 }

@@ -32,12 +32,12 @@ static int delete_records_scan(st_rd rd)
     return rd.err ? ST_ERR__MALFORMED : 0;
 }
 
-int st_handle_delete_records(st_req *req)
+st_req_result st_handle_delete_records(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     if (delete_records_scan(*rd))
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     const char *peer = req->conn ? st_conn_peer(req->conn) : "(no connection)";
 
     st_buf *out = st_resp_buf(req->resp);
@@ -46,8 +46,8 @@ int st_handle_delete_records(st_req *req)
     st_wr_array(out, false, ntopics < 0 ? 0 : ntopics);
     for (int32_t t = 0; t < ntopics && !rd->err; t++) {
         st_str name = st_rd_str(rd, false);
-        bool allowed = st_authorize(req, ST_ACL_OP_DELETE, ST_ACL_RESOURCE_TOPIC,
-                                    name.ptr ? name.ptr : "", name.len > 0 ? (size_t)name.len : 0);
+        bool allowed =
+            st_req_allowed(req, name.ptr ? name.ptr : "", name.len > 0 ? (size_t)name.len : 0);
         st_topic *topic =
             allowed && name.len > 0 ? st_topics_find(b->topics, name.ptr, (size_t)name.len) : NULL;
         st_wr_str(out, false, name.len < 0 ? NULL : name.ptr, name.len);
@@ -60,19 +60,19 @@ int st_handle_delete_records(st_req *req)
             int rc;
             if (!allowed) {
                 rc = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
-            } else if (!topic || index < 0 || index >= topic->npartitions) {
+            } else if (!topic || index < 0 || index >= st_topic_partition_count(topic)) {
                 rc = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
             } else if (offset < 0 && offset != HIGH_WATERMARK) {
                 rc = ST_ERR_OFFSET_OUT_OF_RANGE; /* as Kafka: only -1 may be negative */
             } else {
-                rc = st_log_delete_records(topic->partitions[index].log, offset, &low_watermark);
+                rc = st_log_delete_records(st_topic_log(topic, index), offset, &low_watermark);
                 if (rc < ST_ERR_UNKNOWN_SERVER_ERROR) /* internal (I/O): not a wire code */
                     rc = ST_ERR_KAFKA_STORAGE_ERROR;
                 if (rc)
                     low_watermark = -1;
                 else
-                    st_info("%s: deleted records of %s-%d below offset %lld", peer, topic->name,
-                            index, (long long)low_watermark);
+                    st_info("%s: deleted records of %s-%d below offset %lld", peer,
+                            st_topic_name(topic), index, (long long)low_watermark);
             }
             st_buf_put_i32(out, index);
             st_buf_put_i64(out, low_watermark);
@@ -80,5 +80,5 @@ int st_handle_delete_records(st_req *req)
         }
     }
     st_rd_i32(rd); /* timeout_ms */
-    return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
+    return rd->err ? ST_REQ_MALFORMED : ST_REQ_DONE;
 }

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "broker/broker_int.h"
-#include "broker/proto/session.h"
+#include "broker/request/session.h"
 #include "broker/security/security.h"
 #include "common/errors.h"
 
@@ -28,21 +28,21 @@ static const st_acl_operation cluster_ops[] = {
     ST_ACL_OP_IDEMPOTENT_WRITE,
 };
 
-int st_handle_describe_cluster(st_req *req)
+st_req_result st_handle_describe_cluster(st_req *req)
 {
     const st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     bool include_ops = st_rd_bool(rd);
     st_rd_tags(rd, true);
     if (rd->err)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
 
     int32_t ops = AUTHORIZED_OPERATIONS_UNKNOWN;
     if (include_ops) {
         ops = 0;
-        bool may_describe = st_authorize_cluster(req, ST_ACL_OP_DESCRIBE);
+        bool may_describe = st_req_allowed_cluster_to(req, ST_ACL_OP_DESCRIBE);
         for (size_t i = 0; may_describe && i < sizeof cluster_ops / sizeof cluster_ops[0]; i++)
-            if (st_authorize_cluster(req, cluster_ops[i]))
+            if (st_req_allowed_cluster_to(req, cluster_ops[i]))
                 ops |= (int32_t)(1u << cluster_ops[i]);
     }
     const char *host = b->cfg.advertised_host[0] ? b->cfg.advertised_host : b->cfg.listen_host;

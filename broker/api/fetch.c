@@ -10,7 +10,7 @@
  *
  * Long poll: when the bytes found are fewer than min_bytes and max_wait_ms > 0 (and
  * nothing went wrong), the fetch is parked: the slices are released, the request is
- * kept (ST_ERR__DEFERRED) and a timer is armed for max_wait_ms.
+ * kept (ST_REQ_DEFERRED) and a timer is armed for max_wait_ms.
  *
  *     handler ──collect──> enough / error / no wait ──> answer now (ST_REQ_DONE)
  *        │
@@ -19,11 +19,12 @@
  *               │  ──client gone (req->conn NULL)───────┤
  *               └──st_fetch_shutdown────────────────────┘
  *
- * st_fetch_wake runs after every successful append, so it must be cheap: with no
- * parked fetch it returns at once; otherwise each parked fetch answers "do you read
- * this partition?" from a small hash table built when it was parked, and only the
- * woken partition is re-measured. The response is only ever built once, when the
- * fetch is answered.
+ * st_fetch_wake runs after every successful append, so it must be cheap: a parked fetch
+ * registers on each partition it waits for (one link per partition in a wait set keyed
+ * by the partition's log, broker/request/waitset.h), so an append walks only the fetches
+ * waiting on its partition, and only that partition is re-measured. A fetch that is
+ * ready is woken (st_req_wake) and answered on a turn of its own, charged to its own
+ * client; the response is only ever built once, then.
  *
  * Fetch sessions (KIP-227, v7+) are not kept: every fetch is answered as a full,
  * sessionless one (session_id 0), which clients accept; an incremental fetch naming a
@@ -41,9 +42,9 @@
 
 #include "broker/api/handlers.h"
 #include "broker/txn/txn_partition.h"
-#include "broker/quota/quota.h"
 #include "broker/broker_int.h"
 #include "broker/proto/codec.h"
+#include "broker/request/waitset.h"
 #include "broker/security/security.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -52,7 +53,6 @@
 typedef struct fetch_topic {
     const char *name; /* NUL-terminated, in the fetch's allocation */
     size_t len;
-    uint64_t hash;
     int32_t first, nparts; /* its partitions: parts[first .. first+nparts) */
     bool denied;           /* no READ on it: its partitions answer TOPIC_AUTHORIZATION_FAILED */
 } fetch_topic;
@@ -62,7 +62,8 @@ typedef struct fetch_part {
     int32_t partition;
     int64_t fetch_offset;
     int32_t max_bytes;
-    size_t avail; /* while parked: bytes last seen for this partition */
+    size_t avail;      /* while parked: bytes last seen for this partition */
+    const st_log *log; /* set by collect: the key it waits on (never dereferenced) */
     /* Set by collect, consumed by write_response. */
     int16_t error;
     int64_t high_watermark;
@@ -76,6 +77,9 @@ typedef struct fetch {
     st_broker *b;
     st_timer timer;
     struct fetch *prev, *next; /* in the waiters list while parked */
+    bool parked;               /* in the waiters list */
+    bool waking;               /* st_fetch_wake found it ready (wake_next chains them) */
+    struct fetch *wake_next;
     int32_t max_wait_ms;
     int32_t min_bytes;
     int32_t max_bytes;
@@ -87,13 +91,13 @@ typedef struct fetch {
     int64_t owed_ms;  /* > 0: over consumer_byte_rate already; answered empty, throttled */
     fetch_topic *topics;
     fetch_part *parts;
-    uint32_t *slots; /* open addressing: part index + 1, 0 = empty */
-    uint32_t mask;
+    st_wait_link *links; /* one per part: chained in the wait set while parked */
 } fetch;
 
 struct st_fetch_waiters {
-    fetch *head;
+    fetch *head; /* every parked fetch (shutdown answers them) */
     size_t count;
+    st_waitset *by_partition;
 };
 
 /* What the first walk over a request learns: enough to size one allocation. */
@@ -101,20 +105,6 @@ typedef struct fetch_shape {
     int32_t ntopics, nparts;
     size_t name_bytes;
 } fetch_shape;
-
-static uint64_t name_hash(const char *s, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
-    return h;
-}
-
-static uint32_t slot_of(uint64_t topic_hash, int32_t partition, uint32_t mask)
-{
-    uint64_t k = topic_hash ^ ((uint64_t)(uint32_t)partition * 0x9E3779B97F4A7C15ULL);
-    return (uint32_t)(k ^ (k >> 29)) & mask;
-}
 
 static size_t align8(size_t n)
 {
@@ -164,21 +154,17 @@ static int fetch_scan(st_rd rd, int16_t v, fetch_shape *shape)
  * *names is where the topic names go. */
 static fetch *fetch_alloc(const fetch_shape *shape, char **names)
 {
-    uint32_t nslots = 2;
-    while (nslots < 2u * (uint32_t)shape->nparts)
-        nslots <<= 1;
     size_t parts_at = align8(sizeof(fetch));
     size_t topics_at = parts_at + align8((size_t)shape->nparts * sizeof(fetch_part));
-    size_t slots_at = topics_at + align8((size_t)shape->ntopics * sizeof(fetch_topic));
-    size_t names_at = slots_at + (size_t)nslots * sizeof(uint32_t);
+    size_t links_at = topics_at + align8((size_t)shape->ntopics * sizeof(fetch_topic));
+    size_t names_at = links_at + (size_t)shape->nparts * sizeof(st_wait_link);
     char *block = calloc(1, names_at + shape->name_bytes);
     if (!block)
         abort(); /* as st_buf: a broker that cannot allocate is done */
     fetch *f = (fetch *)(void *)block;
     f->parts = (fetch_part *)(void *)(block + parts_at);
     f->topics = (fetch_topic *)(void *)(block + topics_at);
-    f->slots = (uint32_t *)(void *)(block + slots_at);
-    f->mask = nslots - 1;
+    f->links = (st_wait_link *)(void *)(block + links_at);
     *names = block + names_at;
     return f;
 }
@@ -210,8 +196,7 @@ static void fetch_decode(fetch *f, st_rd *rd, int16_t v, char *names)
         names[len] = '\0';
         ft->name = names;
         ft->len = len;
-        ft->hash = name_hash(names, len);
-        ft->denied = !st_authorize(f->req, ST_ACL_OP_READ, ST_ACL_RESOURCE_TOPIC, names, len);
+        ft->denied = !st_req_allowed(f->req, names, len);
         names += len + 1;
         ft->first = f->nparts;
         int32_t n = st_rd_array(rd, false, part_min_size(v));
@@ -266,6 +251,7 @@ static size_t collect(fetch *f, bool *any_error)
         for (int32_t i = ft->first; i < ft->first + ft->nparts; i++) {
             fetch_part *p = &f->parts[i];
             p->slice = (st_log_slice){NULL, 0, 0};
+            p->log = NULL;
             if (ft->denied) {
                 /* Not an error that ends the long poll: the allowed partitions may still
                  * wait for data (Kafka answers the denied ones alongside them). */
@@ -273,13 +259,14 @@ static size_t collect(fetch *f, bool *any_error)
                 p->high_watermark = p->last_stable_offset = p->log_start_offset = -1;
                 continue;
             }
-            if (!topic || p->partition < 0 || p->partition >= topic->npartitions) {
+            if (!topic || p->partition < 0 || p->partition >= st_topic_partition_count(topic)) {
                 p->error = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
                 p->high_watermark = p->last_stable_offset = p->log_start_offset = -1;
                 *any_error = true;
                 continue;
             }
-            st_log *log = topic->partitions[p->partition].log;
+            st_log *log = st_topic_log(topic, p->partition);
+            p->log = log;
             p->error = 0;
             p->high_watermark = st_log_end_offset(log);
             p->last_stable_offset = st_log_last_stable_offset(log);
@@ -326,8 +313,9 @@ static void write_aborted(fetch *f, const fetch_topic *ft, const fetch_part *p, 
     st_topic *topic = f->read_committed && p->slice.len && !p->error
                           ? st_topics_find(f->b->topics, ft->name, ft->len)
                           : NULL;
-    st_log *log =
-        topic && p->partition < topic->npartitions ? topic->partitions[p->partition].log : NULL;
+    st_log *log = topic && p->partition < st_topic_partition_count(topic)
+                      ? st_topic_log(topic, p->partition)
+                      : NULL;
     size_t n = log ? st_log_aborted_txns(log, p->fetch_offset, p->last_stable_offset, NULL, 0) : 0;
     if (n == 0) {
         st_wr_array(out, false, 0);
@@ -345,19 +333,21 @@ static void write_aborted(fetch *f, const fetch_topic *ft, const fetch_part *p, 
     free(list);
 }
 
-/* Writes the response body into resp from what collect found; hands every slice to
- * the response (the fetch's references are dropped). */
-static void write_response(fetch *f, st_resp *resp, int16_t v)
+/* Writes the response body into req's response from what collect found; hands every
+ * slice to the response (the fetch's references are dropped). */
+static void write_response(fetch *f, st_req *req)
 {
+    st_resp *resp = req->resp;
+    int16_t v = req->api_version;
     st_buf *out = st_resp_buf(resp);
-    size_t throttle_pos = out->len;
-    st_buf_put_i32(out, 0); /* throttle_time_ms: patched below */
+    st_req_throttle_field(req); /* the pipeline puts the throttle owed in */
     if (v >= 7) {
         st_buf_put_i16(out, f->error);
         st_buf_put_i32(out, 0); /* session_id: no session */
     }
     if (f->error) {
         st_wr_array(out, false, 0);
+        st_req_owes(req, f->owed_ms);
         return;
     }
     uint64_t bytes = 0;
@@ -392,41 +382,24 @@ static void write_response(fetch *f, st_resp *resp, int16_t v)
         }
         st_topic *topic = topic_bytes ? st_topics_find(f->b->topics, ft->name, ft->len) : NULL;
         if (topic) /* per-topic fetch rate (topics.stats) */
-            topic->bytes_out += topic_bytes;
+            st_topic_count_out(topic, topic_bytes);
         bytes += topic_bytes;
     }
     f->b->stats.bytes_out += bytes;
     /* consumer_byte_rate: the bytes sent are charged (recorded first, then checked, as
      * Kafka); a fetch that found the client already over answered empty (owed_ms). */
-    int64_t throttle = f->owed_ms;
-    if (throttle == 0 && bytes > 0 && f->b->quotas && f->req->conn) {
-        st_bquota_id qid;
-        st_bquota_client(f->req, &qid);
-        throttle =
-            st_quotas_record(f->b->quotas, &qid.c, ST_QUOTA_FETCH, (double)bytes, st_wall_ms());
-    }
-    if (throttle > 0) {
-        st_buf_patch_i32(out, throttle_pos, (int32_t)(throttle > INT32_MAX ? INT32_MAX : throttle));
-        st_bquota_throttle(f->req, throttle);
-    }
-}
-
-/* Answers a fetch that is not (or no longer) in the waiters list, and frees it. */
-static void answer(fetch *f)
-{
-    st_req *req = f->req;
-    st_timer_stop(f->b->loop, &f->timer);
-    if (req->conn) { /* with no connection the response would be dropped unread */
-        bool any_error;
-        collect(f, &any_error);
-        write_response(f, req->resp, req->api_version);
-    }
-    free(f);
-    st_req_finish(req);
+    if (f->owed_ms > 0)
+        st_req_owes(req, f->owed_ms);
+    else
+        st_req_charge(req, (int64_t)bytes);
 }
 
 static void waiters_remove(st_fetch_waiters *w, fetch *f)
 {
+    if (!f->parked)
+        return;
+    for (int32_t i = 0; i < f->nparts; i++)
+        st_waitset_remove(w->by_partition, &f->links[i]);
     if (f->prev)
         f->prev->next = f->next;
     else
@@ -434,29 +407,44 @@ static void waiters_remove(st_fetch_waiters *w, fetch *f)
     if (f->next)
         f->next->prev = f->prev;
     f->prev = f->next = NULL;
+    f->parked = false;
     w->count--;
+}
+
+/* The wait is over (min_bytes reached, the timer, the partition went away): out of the
+ * waiters, and the pipeline resumes the request on a turn of its own (fetch_resume),
+ * where it is answered and charged to its own client — never inside the producer's
+ * request that woke it. */
+static void ready(fetch *f)
+{
+    waiters_remove(f->b->fetch_waiters, f);
+    st_timer_stop(f->b->loop, &f->timer);
+    st_req_wake(f->req);
+}
+
+/* Answers a fetch out of the waiters list, and frees it. */
+static void answer(fetch *f)
+{
+    st_req *req = f->req;
+    req->state = NULL;
+    if (req->conn) { /* with no connection the response would be dropped unread */
+        bool any_error;
+        collect(f, &any_error);
+        write_response(f, req);
+    }
+    free(f);
+}
+
+/* The row's resume hook: a woken fetch answers now. */
+static st_req_result fetch_resume(st_req *req)
+{
+    answer(req->state);
+    return ST_REQ_DONE;
 }
 
 static void on_timer(st_loop *loop, st_timer *timer)
 {
-    fetch *f = timer->arg;
-    waiters_remove(f->b->fetch_waiters, f);
-    answer(f);
-}
-
-/* Index of the part reading topic/partition, or -1. */
-static int32_t find_part(const fetch *f, uint64_t hash, const char *topic, size_t len,
-                         int32_t partition)
-{
-    for (uint32_t s = slot_of(hash, partition, f->mask);; s = (s + 1) & f->mask) {
-        uint32_t v = f->slots[s];
-        if (v == 0)
-            return -1;
-        const fetch_part *p = &f->parts[v - 1];
-        const fetch_topic *ft = &f->topics[p->topic];
-        if (p->partition == partition && ft->len == len && memcmp(ft->name, topic, len) == 0)
-            return (int32_t)(v - 1);
-    }
+    ready(timer->arg);
 }
 
 static void park(fetch *f, st_fetch_waiters *w)
@@ -466,10 +454,9 @@ static void park(fetch *f, st_fetch_waiters *w)
         fetch_part *p = &f->parts[i];
         p->avail = p->slice.len;
         f->avail += p->avail;
-        uint32_t s = slot_of(f->topics[p->topic].hash, p->partition, f->mask);
-        while (f->slots[s])
-            s = (s + 1) & f->mask;
-        f->slots[s] = (uint32_t)i + 1;
+        /* Denied and missing partitions wait for nothing (collect set no log). */
+        if (p->log && !f->topics[p->topic].denied)
+            st_waitset_add(w->by_partition, &f->links[i], p->log, f, i);
     }
     release_slices(f);
     f->next = w->head;
@@ -477,18 +464,20 @@ static void park(fetch *f, st_fetch_waiters *w)
         w->head->prev = f;
     w->head = f;
     w->count++;
+    f->parked = true;
+    f->req->state = f;      /* for the cancel hook */
     f->timer.cb = on_timer; /* the rest of the timer is zero (calloc) */
     f->timer.arg = f;
     st_timer_start(f->b->loop, &f->timer, f->max_wait_ms);
 }
 
-int st_handle_fetch(st_req *req)
+st_req_result st_handle_fetch(st_req *req)
 {
     st_broker *b = req->broker;
     int16_t v = req->api_version;
     fetch_shape shape;
     if (fetch_scan(req->rd, v, &shape))
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     char *names;
     fetch *f = fetch_alloc(&shape, &names);
     f->req = req;
@@ -496,7 +485,7 @@ int st_handle_fetch(st_req *req)
     fetch_decode(f, &req->rd, v, names);
     if (req->rd.err) { /* fetch_scan said it parses; never answer half a request */
         free(f);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
 
     /* Over consumer_byte_rate already: answer at once with no records and the time owed
@@ -504,15 +493,10 @@ int st_handle_fetch(st_req *req)
      * the quota allows in one measurement span (Kafka's getMaxValueInQuotaWindow) —
      * though always at least one batch (KIP-74) — so a fetch never runs up a throttle of
      * minutes and never starves. */
-    if (b->quotas && req->conn) {
-        st_bquota_id qid;
-        st_bquota_client(req, &qid);
-        f->owed_ms = st_quotas_owed(b->quotas, &qid.c, ST_QUOTA_FETCH, st_wall_ms());
-        double budget;
-        if (st_quotas_window_budget(b->quotas, &qid.c, ST_QUOTA_FETCH, &budget) &&
-            budget < (double)f->max_bytes)
-            f->max_bytes = budget < 1 ? 1 : (int32_t)budget;
-    }
+    f->owed_ms = st_req_quota_owed(req);
+    double budget;
+    if (st_req_quota_window(req, &budget) && budget < (double)f->max_bytes)
+        f->max_bytes = budget < 1 ? 1 : (int32_t)budget;
     bool any_error = false;
     size_t total = f->error ? 0 : collect(f, &any_error);
     /* A fetch with no connection (fuzz harness, unit tests) is never parked: nobody
@@ -522,9 +506,9 @@ int st_handle_fetch(st_req *req)
     if (!f->error && !any_error && !all_denied && f->owed_ms == 0 && f->max_wait_ms > 0 &&
         total < min_bytes && req->conn && b->fetch_waiters) {
         park(f, b->fetch_waiters);
-        return ST_ERR__DEFERRED;
+        return ST_REQ_DEFERRED;
     }
-    write_response(f, req->resp, v);
+    write_response(f, req);
     free(f);
     return ST_REQ_DONE;
 }
@@ -534,6 +518,7 @@ st_fetch_waiters *st_fetch_waiters_new(void)
     st_fetch_waiters *w = calloc(1, sizeof *w);
     if (!w)
         abort();
+    w->by_partition = st_waitset_new();
     return w;
 }
 
@@ -544,6 +529,7 @@ void st_fetch_waiters_free(st_fetch_waiters *w)
     /* st_fetch_shutdown should have answered everything while the loop was alive;
      * whatever is left is freed without touching the (maybe gone) loop. */
     fetch *left = w->head;
+    st_waitset_free(w->by_partition);
     free(w);
     while (left) {
         fetch *f = left;
@@ -556,16 +542,13 @@ void st_fetch_waiters_free(st_fetch_waiters *w)
     }
 }
 
-/* Re-measures one parked partition. Returns true if the fetch should be answered now:
- * it reached min_bytes, or the partition went away or out of range (collect will say
- * which). */
-static bool remeasure(fetch *f, fetch_part *p, st_topic *topic)
+/* Re-measures one parked partition, whose log was just appended to. Returns true if
+ * the fetch should be answered now: it reached min_bytes, or the log cannot serve the
+ * offset any more (collect will say why). */
+static bool remeasure(fetch *f, fetch_part *p, st_log *log)
 {
     if (f->topics[p->topic].denied)
         return false; /* its data is not the caller's to wait for */
-    if (!topic || p->partition >= topic->npartitions)
-        return true;
-    st_log *log = topic->partitions[p->partition].log;
     /* read_committed waits for the last stable offset to move, not the end */
     int64_t end = f->read_committed ? st_log_last_stable_offset(log) : st_log_end_offset(log);
     size_t now = 0;
@@ -587,41 +570,27 @@ static bool remeasure(fetch *f, fetch_part *p, st_topic *topic)
     return f->avail >= (size_t)f->min_bytes;
 }
 
-void st_fetch_wake(st_broker *b, const char *topic, int32_t partition)
+void st_fetch_wake(st_broker *b, st_log *log)
 {
     st_fetch_waiters *w = b->fetch_waiters;
     if (!w || !w->head)
         return;
-    size_t len = strlen(topic);
-    uint64_t hash = name_hash(topic, len);
-    st_topic *t = NULL;
-    bool looked_up = false;
-    /* Collect first, answer after: answering can resume a connection whose next
-     * request wakes or parks fetches, which must not happen mid-walk. */
-    fetch *ready = NULL;
-    for (fetch *f = w->head, *next; f; f = next) {
-        next = f->next;
-        bool done = f->req->conn == NULL; /* the client left: free it now */
-        if (!done) {
-            int32_t i = find_part(f, hash, topic, len, partition);
-            if (i < 0)
-                continue;
-            if (!looked_up) {
-                t = st_topics_find(b->topics, topic, len);
-                looked_up = true;
-            }
-            done = remeasure(f, &f->parts[i], t);
-        }
-        if (done) {
-            waiters_remove(w, f);
-            f->next = ready;
-            ready = f;
-        }
+    /* Collect first, wake after: waking takes a fetch's links out of the chain being
+     * walked (a fetch may name the partition twice). */
+    fetch *woken = NULL;
+    for (st_wait_link *l = st_waitset_first(w->by_partition, log); l; l = st_waitset_next(l)) {
+        fetch *f = l->owner;
+        if (f->waking || !remeasure(f, &f->parts[l->index], log))
+            continue;
+        f->waking = true;
+        f->wake_next = woken;
+        woken = f;
     }
-    while (ready) {
-        fetch *f = ready;
-        ready = f->next;
-        answer(f);
+    while (woken) {
+        fetch *f = woken;
+        woken = f->wake_next;
+        f->waking = false;
+        ready(f);
     }
 }
 
@@ -630,19 +599,21 @@ size_t st_fetch_parked(const st_broker *b)
     return b->fetch_waiters ? b->fetch_waiters->count : 0;
 }
 
-void st_fetch_cancel(st_broker *b, st_req *req)
+/* The row's cancel hook: the client left, so the parked fetch goes now rather than at
+ * max_wait_ms. */
+static void fetch_cancel(st_req *req)
 {
-    st_fetch_waiters *w = b->fetch_waiters;
-    for (fetch *f = w ? w->head : NULL; f; f = f->next) {
-        if (f->req != req)
-            continue;
-        waiters_remove(w, f);
-        st_timer_stop(b->loop, &f->timer);
-        free(f);
-        st_req_finish_silent(req);
+    fetch *f = req->state;
+    if (!f)
         return;
-    }
+    waiters_remove(f->b->fetch_waiters, f);
+    st_timer_stop(f->b->loop, &f->timer);
+    req->state = NULL;
+    free(f);
+    st_req_finish_silent(req);
 }
+
+const st_api_hooks st_fetch_hooks = {.cancel = fetch_cancel, .resume = fetch_resume};
 
 void st_fetch_shutdown(st_broker *b)
 {
@@ -651,12 +622,16 @@ void st_fetch_shutdown(st_broker *b)
         return;
     /* Take the whole list first: answering may resume connections whose next
      * requests park new fetches, which are not ours to answer. */
-    fetch *ready = w->head;
+    fetch *left = w->head;
     w->head = NULL;
     w->count = 0;
-    while (ready) {
-        fetch *f = ready;
-        ready = f->next;
+    while (left) {
+        fetch *f = left;
+        left = f->next;
+        f->parked = false;
+        st_timer_stop(b->loop, &f->timer);
+        st_req *req = f->req;
         answer(f);
+        st_req_finish(req);
     }
 }

@@ -1,11 +1,18 @@
 /*
  * Request handlers, one file per API family, named st_handle_<api>. Each follows the
- * contract in broker/proto/api.h. The API table in broker/proto/api.c points at them.
+ * contract in broker/request/request.h. The API table (table.c) points at them.
  */
 #ifndef ST_HANDLERS_H
 #define ST_HANDLERS_H
 
-#include "broker/proto/api.h"
+#include <stddef.h>
+
+#include "broker/request/request.h"
+
+typedef struct st_log st_log;
+
+/* The API table, sorted by key (table.c); static. */
+const st_api *st_api_rows(size_t *n);
 
 st_handler_fn st_handle_api_versions;      /* api_versions.c */
 st_handler_fn st_handle_metadata;          /* metadata.c */
@@ -30,7 +37,9 @@ st_handler_fn st_handle_describe_cluster;  /* describe_cluster.c */
 
 st_handler_fn st_handle_incremental_alter_configs; /* configs.c */
 
-/* Authentication and authorization (issue 4) */
+/* Authentication and authorization (issue 4). SaslAuthenticate's row hook frees a held
+ * failure answer whose client left. */
+extern const st_api_hooks st_sasl_authenticate_hooks;
 st_handler_fn st_handle_sasl_handshake;                  /* sasl.c */
 st_handler_fn st_handle_sasl_authenticate;               /* sasl.c */
 st_handler_fn st_handle_describe_acls;                   /* acls.c */
@@ -62,11 +71,13 @@ st_handler_fn st_handle_offset_delete; /* broker/group/offset_delete.c */
 typedef struct st_fetch_waiters st_fetch_waiters;
 st_fetch_waiters *st_fetch_waiters_new(void);
 void st_fetch_waiters_free(st_fetch_waiters *w);
-void st_fetch_wake(st_broker *b, const char *topic, int32_t partition);
+/* log (borrowed) was appended to: the fetches parked on it re-check min_bytes. */
+void st_fetch_wake(st_broker *b, st_log *log);
 void st_fetch_shutdown(st_broker *b);
-/* Frees the parked fetch of req (its client left) at once, rather than holding it
- * until max_wait_ms. No-op if req is not a parked fetch. */
-void st_fetch_cancel(st_broker *b, st_req *req);
+/* Fetch's row hooks: a parked fetch whose client left is freed at once (cancel). */
+extern const st_api_hooks st_fetch_hooks;
+/* ApiVersions' row hooks: an unsupported version is answered, in the v0 layout. */
+extern const st_api_hooks st_api_versions_hooks;
 /* Fetches parked now, waiting for min_bytes or max_wait_ms (for status). */
 size_t st_fetch_parked(const st_broker *b);
 

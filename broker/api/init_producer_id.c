@@ -109,12 +109,12 @@ int st_broker_next_producer_id(st_broker *b, int64_t *id, char *why, size_t whyl
     return 0;
 }
 
-int st_handle_init_producer_id(st_req *req)
+st_req_result st_handle_init_producer_id(st_req *req)
 {
     st_init_pid_req m;
     int16_t version = req->api_version;
     if (st_init_pid_req_decode(&req->rd, version, &m))
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     st_str transactional_id = m.transactional_id;
     const char *peer = req->conn ? st_conn_peer(req->conn) : "(no connection)";
 
@@ -123,15 +123,15 @@ int st_handle_init_producer_id(st_req *req)
     int16_t epoch = -1;
     char why[PATH_MAX + 200];
     if (transactional_id.len >= 0 &&
-        !st_authorize(req, ST_ACL_OP_WRITE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
-                      transactional_id.ptr ? transactional_id.ptr : "",
-                      (size_t)transactional_id.len)) {
+        !st_req_allowed(req, transactional_id.ptr ? transactional_id.ptr : "",
+                        (size_t)transactional_id.len)) {
         st_info("%s: InitProducerId for transactional id \"%.*s\" refused: %s needs WRITE on "
                 "it",
                 peer, (int)(transactional_id.len > 200 ? 200 : transactional_id.len),
                 transactional_id.ptr, st_req_principal(req));
         rc = ST_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-    } else if (transactional_id.len < 0 && !st_authorize_cluster(req, ST_ACL_OP_IDEMPOTENT_WRITE)) {
+    } else if (transactional_id.len < 0 &&
+               !st_req_allowed_cluster_to(req, ST_ACL_OP_IDEMPOTENT_WRITE)) {
         st_info("%s: InitProducerId refused: %s needs IDEMPOTENT_WRITE on the cluster for an "
                 "idempotent producer",
                 peer, st_req_principal(req));

@@ -20,7 +20,7 @@
 #define LATEST_TIMESTAMP   (-1)
 #define EARLIEST_TIMESTAMP (-2)
 
-int st_handle_list_offsets(st_req *req)
+st_req_result st_handle_list_offsets(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
@@ -37,8 +37,8 @@ int st_handle_list_offsets(st_req *req)
     st_wr_array(out, false, ntopics < 0 ? 0 : ntopics);
     for (int32_t t = 0; t < ntopics && !rd->err; t++) {
         st_str name = st_rd_str(rd, false);
-        bool allowed = st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC,
-                                    name.ptr ? name.ptr : "", name.len > 0 ? (size_t)name.len : 0);
+        bool allowed =
+            st_req_allowed(req, name.ptr ? name.ptr : "", name.len > 0 ? (size_t)name.len : 0);
         st_topic *topic =
             allowed && name.len > 0 ? st_topics_find(b->topics, name.ptr, (size_t)name.len) : NULL;
         st_wr_str(out, false, name.len < 0 ? NULL : name.ptr, name.len);
@@ -51,10 +51,10 @@ int st_handle_list_offsets(st_req *req)
             int64_t offset = -1, found_timestamp = -1;
             if (!allowed) {
                 error = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
-            } else if (!topic || index < 0 || index >= topic->npartitions) {
+            } else if (!topic || index < 0 || index >= st_topic_partition_count(topic)) {
                 error = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
             } else {
-                st_log *log = topic->partitions[index].log;
+                st_log *log = st_topic_log(topic, index);
                 if (timestamp == LATEST_TIMESTAMP)
                     offset = st_log_end_offset(log);
                 else if (timestamp == EARLIEST_TIMESTAMP)
@@ -70,5 +70,5 @@ int st_handle_list_offsets(st_req *req)
             st_buf_put_i64(out, offset);
         }
     }
-    return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
+    return rd->err ? ST_REQ_MALFORMED : ST_REQ_DONE;
 }

@@ -42,25 +42,26 @@ static int32_t be32_at(const uint8_t *p)
  * the request's size plus the topic's partition count. */
 static void write_topic(st_buf *w, bool flex, const st_topic *t, const asked *a)
 {
-    bool *wanted = calloc(t->npartitions > 0 ? (size_t)t->npartitions : 1, sizeof *wanted);
+    bool *wanted = calloc(st_topic_partition_count(t) > 0 ? (size_t)st_topic_partition_count(t) : 1,
+                          sizeof *wanted);
     if (!wanted)
         abort(); /* as st_buf */
     int32_t count = 0;
-    for (int32_t p = 0; p < t->npartitions && !a; p++)
+    for (int32_t p = 0; p < st_topic_partition_count(t) && !a; p++)
         wanted[p] = true;
     for (int32_t i = 0; a && i < a->npartitions; i++) {
         int32_t p = be32_at(a->partitions + 4 * (size_t)i);
-        if (p >= 0 && p < t->npartitions)
+        if (p >= 0 && p < st_topic_partition_count(t))
             wanted[p] = true;
     }
-    for (int32_t p = 0; p < t->npartitions; p++)
+    for (int32_t p = 0; p < st_topic_partition_count(t); p++)
         count += wanted[p];
-    st_wr_str(w, flex, t->name, -1);
+    st_wr_str(w, flex, st_topic_name(t), -1);
     st_wr_array(w, flex, count);
-    for (int32_t p = 0; p < t->npartitions; p++) {
+    for (int32_t p = 0; p < st_topic_partition_count(t); p++) {
         if (!wanted[p])
             continue;
-        const st_log *log = t->partitions[p].log;
+        const st_log *log = st_topic_log(t, p);
         st_buf_put_i32(w, p);
         st_buf_put_i64(w, log ? st_log_size_bytes(log) : 0);
         st_buf_put_i64(w, 0); /* offset lag: the only replica is the leader */
@@ -121,7 +122,7 @@ static void absolute_dir(const char *dir, char *out, size_t cap)
         snprintf(out, cap, "%s/%s", cwd, strncmp(dir, "./", 2) == 0 ? dir + 2 : dir);
 }
 
-int st_handle_describe_log_dirs(st_req *req)
+st_req_result st_handle_describe_log_dirs(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
@@ -145,12 +146,12 @@ int st_handle_describe_log_dirs(st_req *req)
     st_rd_tags(rd, flex);
     if (rd->err) {
         free(topics);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
 
     st_buf *w = st_resp_buf(req->resp);
     st_buf_put_i32(w, 0); /* throttle_time_ms */
-    bool allowed = st_authorize_cluster(req, ST_ACL_OP_DESCRIBE);
+    bool allowed = st_req_allowed_cluster(req);
     if (v >= 3)
         st_buf_put_i16(w, allowed ? ST_ERR_NONE : ST_ERR_CLUSTER_AUTHORIZATION_FAILED);
     if (!allowed) {

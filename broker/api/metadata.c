@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
-#include "broker/proto/session.h"
+#include "broker/request/session.h"
 #include "broker/security/security.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -45,13 +45,13 @@ static void write_topic(st_buf *w, bool flex, int16_t version, int32_t node_id,
                         const st_topic *topic)
 {
     st_buf_put_i16(w, ST_ERR_NONE);
-    st_wr_str(w, flex, topic->name, -1);
+    st_wr_str(w, flex, st_topic_name(topic), -1);
     if (version >= 10)
-        st_buf_append(w, topic->id, sizeof topic->id);
+        st_buf_append(w, st_topic_id(topic), ST_TOPIC_ID_LEN);
     if (version >= 1)
-        st_wr_bool(w, topic->internal);
-    st_wr_array(w, flex, topic->npartitions);
-    for (int32_t p = 0; p < topic->npartitions; p++) {
+        st_wr_bool(w, st_topic_internal(topic));
+    st_wr_array(w, flex, st_topic_partition_count(topic));
+    for (int32_t p = 0; p < st_topic_partition_count(topic); p++) {
         st_buf_put_i16(w, ST_ERR_NONE);
         st_buf_put_i32(w, p);
         st_buf_put_i32(w, node_id); /* leader */
@@ -98,7 +98,7 @@ typedef struct id_index {
 static int cmp_topic_id(const void *x, const void *y)
 {
     const st_topic *a = *(st_topic *const *)x, *b = *(st_topic *const *)y;
-    return memcmp(a->id, b->id, sizeof a->id);
+    return memcmp(st_topic_id(a), st_topic_id(b), ST_TOPIC_ID_LEN);
 }
 
 /* The topic whose id is `id`, or NULL: O(log n) once the index is built. */
@@ -117,7 +117,7 @@ static st_topic *topic_by_id(const st_broker *b, id_index *ix, const uint8_t *id
     size_t lo = 0, hi = ix->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(ix->sorted[mid]->id, id, sizeof ix->sorted[mid]->id);
+        int c = memcmp(st_topic_id(ix->sorted[mid]), id, ST_TOPIC_ID_LEN);
         if (c == 0)
             return ix->sorted[mid];
         if (c < 0)
@@ -185,16 +185,14 @@ static void answer_topic(st_req *req, st_buf *w, asked_topic asked, bool allow_a
         /* v10+: by id only. Unknown and not describable look alike, so that the answer
          * does not reveal which ids exist. */
         st_topic *topic = topic_by_id(b, ids, asked.id);
-        if (topic && st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, topic->name,
-                                  strlen(topic->name)))
+        if (topic && st_req_allowed(req, st_topic_name(topic), strlen(st_topic_name(topic))))
             write_topic(w, flex, v, b->cfg.node_id, topic);
         else
             write_topic_error(w, flex, v, ST_ERR_UNKNOWN_TOPIC_ID, name, asked.id);
         return;
     }
     /* First, before even the name check: a denied caller learns nothing about the name. */
-    if (!st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, name.ptr ? name.ptr : "",
-                      name.len > 0 ? (size_t)name.len : 0)) {
+    if (!st_req_allowed(req, name.ptr ? name.ptr : "", name.len > 0 ? (size_t)name.len : 0)) {
         write_topic_error(w, flex, v, ST_ERR_TOPIC_AUTHORIZATION_FAILED, name, asked.id);
         return;
     }
@@ -205,9 +203,9 @@ static void answer_topic(st_req *req, st_buf *w, asked_topic asked, bool allow_a
     }
     st_topic *topic = st_topics_find(b->topics, name.ptr, (size_t)name.len);
     if (topic == NULL && allow_auto && b->cfg.auto_create_topics) {
-        if (!st_authorize_cluster(req, ST_ACL_OP_CREATE) &&
-            !st_authorize(req, ST_ACL_OP_CREATE, ST_ACL_RESOURCE_TOPIC, name.ptr,
-                          (size_t)name.len)) {
+        if (!st_req_allowed_cluster_to(req, ST_ACL_OP_CREATE) &&
+            !st_req_allowed_to(req, ST_ACL_OP_CREATE, ST_ACL_RESOURCE_TOPIC, name.ptr,
+                               (size_t)name.len)) {
             write_topic_error(w, flex, v, ST_ERR_TOPIC_AUTHORIZATION_FAILED, name, asked.id);
             return;
         }
@@ -237,7 +235,7 @@ static int advertised_port(const st_req *req)
     return s && s->listener_port ? s->listener_port : st_broker_port(b);
 }
 
-int st_handle_metadata(st_req *req)
+st_req_result st_handle_metadata(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
@@ -245,14 +243,14 @@ int st_handle_metadata(st_req *req)
     int16_t v = req->api_version;
     asked_topic *names = NULL;
     bool *shown = NULL; /* all topics: which ones the caller may describe */
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* each entry is at least a string length (and from v10 an id) */
     int32_t n = st_rd_array(rd, flex, (v >= 10 ? 16 : 0) + 2);
     if (n > 0) {
         names = calloc((size_t)n, sizeof(*names));
         if (names == NULL) {
-            rc = ST_ERR__MALFORMED;
+            rc = ST_REQ_MALFORMED;
             goto out;
         }
     }
@@ -277,7 +275,7 @@ int st_handle_metadata(st_req *req)
         st_rd_bool(rd); /* include_topic_authorized_operations: not computed */
     st_rd_tags(rd, flex);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
     /* v0: an empty list means every topic; v1+: null means every topic, empty none. */
@@ -307,8 +305,7 @@ int st_handle_metadata(st_req *req)
             abort(); /* as st_buf: a broker that cannot allocate is done */
         for (size_t i = 0; i < count; i++) {
             const st_topic *topic = st_topics_at(b->topics, i);
-            shown[i] = st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, topic->name,
-                                    strlen(topic->name));
+            shown[i] = st_req_allowed(req, st_topic_name(topic), strlen(st_topic_name(topic)));
             nshown += shown[i];
         }
         st_wr_array(w, flex, (int32_t)nshown);

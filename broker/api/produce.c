@@ -11,7 +11,7 @@
  *
  * Durability: when an append reaches the topic's flush.messages the log says so
  * (flush_needed) and the answer waits for st_log_flush_async on every such partition;
- * the handler then returns ST_ERR__DEFERRED and the last flush callback sends it.
+ * the handler then returns ST_REQ_DEFERRED and the last flush callback sends it.
  * Kafka flushes inside the append for acks=0 too, so an acks=0 request also waits
  * (holding the connection, which is the back-pressure a flush policy implies) and is
  * finished silently. An append that finds the disk behind (disk_behind) holds the
@@ -131,9 +131,9 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
                             st_append_result *res)
 {
     st_broker *b = req->broker;
-    if (!topic || index < 0 || index >= topic->npartitions)
+    if (!topic || index < 0 || index >= st_topic_partition_count(topic))
         return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    if (topic->internal) {
+    if (st_topic_internal(topic)) {
         /* __consumer_offsets is the coordinator's: a forged record there would move
          * another group's offsets at the next load. Kafka refuses the same way. */
         st_warn("%s: produce to internal topic %.*s-%d refused", peer_of(req), (int)name.len,
@@ -146,15 +146,17 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
                 (int)name.len, name.ptr, index, records.len < 0 ? "null" : "empty");
         return ST_ERR_INVALID_RECORD;
     }
-    if (acks == -1 && topic->cfg.min_insync_replicas > 1) {
+    if (acks == -1 && st_topic_config(topic)->min_insync_replicas > 1) {
         /* Kafka checks the ISR before appending: here it is always this one broker. */
         st_warn("%s: produce to %.*s-%d with acks=all refused: 1 in-sync replica, "
                 "min.insync.replicas is %d",
-                peer_of(req), (int)name.len, name.ptr, index, topic->cfg.min_insync_replicas);
+                peer_of(req), (int)name.len, name.ptr, index,
+                st_topic_config(topic)->min_insync_replicas);
         return ST_ERR_NOT_ENOUGH_REPLICAS;
     }
     char why[320];
-    if (st_bquota_check_produce(req, name.ptr, (size_t)name.len, records.len, why, sizeof why))
+    if (st_bquota_check_produce(b->bquota, name.ptr, (size_t)name.len, records.len, why,
+                                sizeof why))
         return ST_ERR_POLICY_VIOLATION; /* logged (rate-limited) by the quota layer */
     /* Kafka (ProduceRequest.validateRecords): zstd needs Produce v7, the version that
      * came with it, so an older client cannot be sent what it cannot read. */
@@ -173,10 +175,10 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
                 peer_of(req), (int)name.len, name.ptr, index, st_err_name(txn_rc));
         return txn_rc;
     }
-    st_partition *part = &topic->partitions[index];
+    st_log *log = st_topic_log(topic, index);
     /* The frame is ours (req->frame is mutable); st_str only borrows it as const. */
     uint8_t *bytes = (uint8_t *)(uintptr_t)records.ptr;
-    int rc = st_log_append_with(part->log, b->batch_ws, bytes, (size_t)records.len, now_ms, res);
+    int rc = st_log_append_with(log, b->batch_ws, bytes, (size_t)records.len, now_ms, res);
     if (rc < ST_ERR_UNKNOWN_SERVER_ERROR) /* internal (I/O): never on the wire */
         rc = ST_ERR_KAFKA_STORAGE_ERROR;
     if (rc == ST_ERR_KAFKA_STORAGE_ERROR)
@@ -187,10 +189,10 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
         return rc;
     }
     b->stats.bytes_in += (uint64_t)records.len;
-    topic->bytes_in += (uint64_t)records.len;
-    req->produced_bytes += records.len;
+    st_topic_count_in(topic, (uint64_t)records.len);
+    st_req_charge(req, records.len);
     b->stats.records_in += (uint64_t)res->records;
-    st_fetch_wake(b, topic->name, index);
+    st_fetch_wake(b, st_topic_log(topic, index));
     return 0;
 }
 
@@ -204,18 +206,19 @@ static st_topic *find_topic(st_req *req, st_str name)
         return NULL;
     st_topic *t = st_topics_find(b->topics, name.ptr, (size_t)name.len);
     if (!t && b->cfg.auto_create_topics &&
-        (st_authorize_cluster(req, ST_ACL_OP_CREATE) ||
-         st_authorize(req, ST_ACL_OP_CREATE, ST_ACL_RESOURCE_TOPIC, name.ptr, (size_t)name.len)))
+        (st_req_allowed_cluster_to(req, ST_ACL_OP_CREATE) ||
+         st_req_allowed_to(req, ST_ACL_OP_CREATE, ST_ACL_RESOURCE_TOPIC, name.ptr,
+                           (size_t)name.len)))
         t = st_broker_auto_create(b, name.ptr, (size_t)name.len, NULL);
     return t;
 }
 
-int st_handle_produce(st_req *req)
+st_req_result st_handle_produce(st_req *req)
 {
     st_rd *rd = &req->rd;
     size_t nparts = 0, record_bytes = 0;
     if (produce_scan(*rd, &nparts, &record_bytes))
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     /* Decompression while checking batches is charged to one budget per request. */
     st_batch_ws_begin(req->broker->batch_ws, st_batch_inflate_budget(record_bytes));
 
@@ -229,9 +232,9 @@ int st_handle_produce(st_req *req)
      * write as that id before looking at any topic. */
     int request_error = acks_ok ? 0 : ST_ERR_INVALID_REQUIRED_ACKS;
     if (!request_error && transactional_id.len >= 0 &&
-        !st_authorize(req, ST_ACL_OP_WRITE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
-                      transactional_id.ptr ? transactional_id.ptr : "",
-                      (size_t)transactional_id.len))
+        !st_req_allowed_to(req, ST_ACL_OP_WRITE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
+                           transactional_id.ptr ? transactional_id.ptr : "",
+                           (size_t)transactional_id.len))
         request_error = ST_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
 
     st_buf *out = st_resp_buf(req->resp);
@@ -251,8 +254,7 @@ int st_handle_produce(st_req *req)
          * is the same whether it exists or not. */
         int topic_error = request_error;
         if (!topic_error &&
-            !st_authorize(req, ST_ACL_OP_WRITE, ST_ACL_RESOURCE_TOPIC, name.ptr ? name.ptr : "",
-                          name.len > 0 ? (size_t)name.len : 0))
+            !st_req_allowed(req, name.ptr ? name.ptr : "", name.len > 0 ? (size_t)name.len : 0))
             topic_error = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
         st_topic *topic = topic_error ? NULL : find_topic(req, name);
         st_wr_str(out, false, name.len < 0 ? NULL : name.ptr, name.len);
@@ -293,27 +295,20 @@ int st_handle_produce(st_req *req)
                     pf->acks = acks;
                     pf->nwaits = 0;
                 }
-                pf->waits[pf->nwaits++] = (flush_wait){
-                    pf, topic->partitions[index].log, error_pos, name, index, disk_wait};
+                pf->waits[pf->nwaits++] =
+                    (flush_wait){pf, st_topic_log(topic, index), error_pos, name, index, disk_wait};
             }
         }
     }
-    /* producer_byte_rate: what was written is charged (Kafka records first, then checks),
-     * the answer says how long to back off and the connection is muted that long. */
-    int64_t throttle = 0;
-    if (req->broker->quotas && req->produced_bytes > 0) {
-        st_bquota_id qid;
-        st_bquota_client(req, &qid);
-        throttle = st_quotas_record(req->broker->quotas, &qid.c, ST_QUOTA_PRODUCE,
-                                    (double)req->produced_bytes, now_ms);
-    }
-    st_buf_put_i32(out, (int32_t)(throttle > INT32_MAX ? INT32_MAX : throttle));
-    st_bquota_throttle(req, throttle);
+    /* producer_byte_rate: what was written is charged by the pipeline when this returns
+     * (Kafka records first, then checks); the answer says how long to back off and the
+     * connection is muted that long. */
+    st_req_throttle_field(req);
     /* produce_scan proved the body parses, so this cannot fail; checked anyway so a
      * codec change can never make us answer half a request. */
     if (rd->err) {
         free(pf);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
 
     if (acks == 0 && failed) {
@@ -340,5 +335,5 @@ int st_handle_produce(st_req *req)
         free(pf);
         return acks == 0 ? ST_REQ_SILENT : ST_REQ_DONE;
     }
-    return ST_ERR__DEFERRED;
+    return ST_REQ_DEFERRED;
 }

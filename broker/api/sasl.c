@@ -1,6 +1,6 @@
 /*
  * SaslHandshake (17) v0–1 and SaslAuthenticate (36) v0–1: the SASL exchange on
- * SASL_PLAINTEXT and SASL_SSL listeners, driving the session's state (proto/session.h).
+ * SASL_PLAINTEXT and SASL_SSL listeners, driving the session's state (broker/request/session.h).
  *
  * PLAIN is one SaslAuthenticate, whose password check (PBKDF2) runs on the worker pool
  * behind the login guard (sasl_plain.c); SCRAM two (client-first → server-first,
@@ -26,7 +26,7 @@
 #include "broker/api/handlers.h"
 #include "broker/api/sasl_int.h"
 #include "broker/broker_int.h"
-#include "broker/proto/session.h"
+#include "broker/request/session.h"
 #include "broker/quota/quota.h"
 #include "broker/security/security.h"
 #include "common/clock.h"
@@ -66,11 +66,11 @@ static void write_handshake(st_req *req, int16_t error)
             st_wr_str(out, false, mechs[i].name, (int32_t)strlen(mechs[i].name));
 }
 
-int st_handle_sasl_handshake(st_req *req)
+st_req_result st_handle_sasl_handshake(st_req *req)
 {
     st_str mech = st_rd_str(&req->rd, false);
     if (req->rd.err || !mech.ptr)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     st_session *s = st_req_session(req);
     const char *peer = req->conn ? st_conn_peer(req->conn) : "(detached)";
     if (!s || s->protocol == ST_SEC_PLAINTEXT || s->sasl != ST_SASL_START) {
@@ -125,14 +125,68 @@ void st_sasl_write_authenticate(st_req *req, int16_t error, const char *message,
         st_buf_put_i64(out, 0); /* session_lifetime_ms: no re-authentication required */
 }
 
+/* What the SASL exchange keeps per connection, hung on the session (session.h): the
+ * SCRAM conversation, and the tenant whose connection count this one holds. */
+typedef struct sasl_state {
+    st_broker *broker;
+    st_scram_server *scram;              /* during a SCRAM exchange */
+    char tenant[ST_TENANT_NAME_MAX + 1]; /* counted in its connections until close */
+} sasl_state;
+
+/* The connection closed: its SCRAM exchange and its place in its tenant's count go. */
+static void sasl_release(st_session *s, void *attached)
+{
+    sasl_state *st = attached;
+    if (st->tenant[0])
+        st_bquota_connection_closed(st->broker->bquota, st->tenant);
+    st_scram_server_free(st->scram);
+    free(st);
+}
+
+static sasl_state *state_of(st_req *req, st_session *s)
+{
+    if (!s->attached) {
+        sasl_state *st = calloc(1, sizeof *st);
+        if (!st)
+            abort(); /* as st_buf */
+        st->broker = req->broker;
+        st_session_attach(s, st, sasl_release);
+    }
+    return s->attached;
+}
+
+/* A failed login's answer held back for the slowdown: the request's state while it is
+ * deferred (req->state). */
+typedef struct held_answer {
+    st_req *req;
+    st_loop *loop;
+    st_timer timer;
+} held_answer;
+
 static void delay_fired(st_loop *loop, st_timer *t)
 {
-    st_session *s = t->arg;
-    st_req *req = s->delayed;
-    s->delayed = NULL;
-    if (req)
-        st_req_finish(req); /* sends the failure and closes (req->close_after) */
+    held_answer *h = t->arg;
+    st_req *req = h->req;
+    req->state = NULL;
+    free(h);
+    st_req_finish(req); /* sends the failure and closes (req->close_after) */
 }
+
+/* The row's cancel hook: the client left while its failure answer was held. (A PLAIN
+ * login whose check is running has no state here: the check's completion finds the
+ * request detached and frees it, sasl_plain.c.) */
+static void sasl_cancel(st_req *req)
+{
+    held_answer *h = req->state;
+    if (!h)
+        return;
+    st_timer_stop(h->loop, &h->timer);
+    req->state = NULL;
+    free(h);
+    st_req_finish_silent(req); /* no connection: frees it */
+}
+
+const st_api_hooks st_sasl_authenticate_hooks = {.cancel = sasl_cancel};
 
 /* A log line about the peer's logins, unless the address has had its share lately
  * (auth/guard.h): user names come from the wire, so control characters are replaced (a
@@ -160,7 +214,7 @@ static void log_login(st_req *req, st_session *s, const char *what, const char *
             req->conn ? st_conn_peer(req->conn) : s->host, clean, note);
 }
 
-int st_sasl_fail(st_req *req, st_session *s, const char *why)
+st_req_result st_sasl_fail(st_req *req, st_session *s, const char *why)
 {
     log_login(req, s, "authentication failed", why);
     char msg[256];
@@ -171,7 +225,7 @@ int st_sasl_fail(st_req *req, st_session *s, const char *why)
     return st_sasl_refuse(req, s, msg, true);
 }
 
-int st_sasl_refuse_busy(st_req *req, st_session *s, const char *why)
+st_req_result st_sasl_refuse_busy(st_req *req, st_session *s, const char *why)
 {
     log_login(req, s, "login refused before any password check", why);
     return st_sasl_refuse(req, s,
@@ -180,7 +234,7 @@ int st_sasl_refuse_busy(st_req *req, st_session *s, const char *why)
                           true);
 }
 
-int st_sasl_refuse(st_req *req, st_session *s, const char *msg, bool slow)
+st_req_result st_sasl_refuse(st_req *req, st_session *s, const char *msg, bool slow)
 {
     st_broker *b = req->broker;
     st_sasl_write_authenticate(req, ST_ERR_SASL_AUTHENTICATION_FAILED, msg, NULL, 0);
@@ -194,25 +248,31 @@ int st_sasl_refuse(st_req *req, st_session *s, const char *msg, bool slow)
     if (delay <= 0)
         return ST_REQ_DONE;
     st_req_release_frame(req); /* the wait holds the answer, not the request */
-    s->delayed = req;
-    s->delay_timer.cb = delay_fired;
-    s->delay_timer.arg = s;
-    st_timer_start(b->loop, &s->delay_timer, delay);
-    return ST_ERR__DEFERRED;
+    held_answer *h = calloc(1, sizeof *h);
+    if (!h)
+        abort(); /* as st_buf */
+    h->req = req;
+    h->loop = b->loop;
+    h->timer.cb = delay_fired;
+    h->timer.arg = h;
+    req->state = h;
+    st_timer_start(b->loop, &h->timer, delay);
+    return ST_REQ_DEFERRED;
 }
 
-bool st_sasl_authenticated(st_req *req, st_session *s, const char *user, int *rc)
+bool st_sasl_authenticated(st_req *req, st_session *s, const char *user, st_req_result *rc)
 {
     st_broker *b = req->broker;
     const st_tenant *t = st_tenants_of_user(st_security_tenants(b->security), user);
     if (t) {
         char msg[300];
-        if (st_bquota_connection_open(b, t->name, msg, sizeof msg)) {
+        if (st_bquota_connection_open(b->bquota, t->name, msg, sizeof msg)) {
             st_warn("%s: refusing %s: %s", req->conn ? st_conn_peer(req->conn) : "?", user, msg);
             *rc = st_sasl_refuse(req, s, msg, false);
             return false;
         }
-        snprintf(s->tenant, sizeof s->tenant, "%s", t->name); /* counted until close */
+        sasl_state *st = state_of(req, s);
+        snprintf(st->tenant, sizeof st->tenant, "%s", t->name); /* counted until close */
     }
     snprintf(s->user, sizeof s->user, "%s", user);
     snprintf(s->principal, sizeof s->principal, "User:%s", user);
@@ -222,11 +282,11 @@ bool st_sasl_authenticated(st_req *req, st_session *s, const char *user, int *rc
     return true;
 }
 
-int st_handle_sasl_authenticate(st_req *req)
+st_req_result st_handle_sasl_authenticate(st_req *req)
 {
     st_str bytes = st_rd_bytes(&req->rd, false);
     if (req->rd.err || !bytes.ptr)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     st_session *s = st_req_session(req);
     if (!s || s->sasl != ST_SASL_HANDSHAKE) {
         const char *peer = req->conn ? st_conn_peer(req->conn) : "(detached)";
@@ -246,20 +306,21 @@ int st_handle_sasl_authenticate(st_req *req)
 
     st_credstore *creds = st_security_credstore(req->broker->security);
     char why[512];
-    if (!s->scram) {
+    sasl_state *st = state_of(req, s);
+    if (!st->scram) {
         st_scram_mech m =
             s->sasl_mech == ST_SASL_MECH_SCRAM_SHA_512 ? ST_SCRAM_SHA_512 : ST_SCRAM_SHA_256;
-        s->scram = st_scram_server_new(creds, m);
-        if (!s->scram)
+        st->scram = st_scram_server_new(creds, m);
+        if (!st->scram)
             abort(); /* out of memory: as st_buf */
     }
     char *answer = NULL;
     size_t answer_len = 0;
-    int rc = st_scram_server_step(s->scram, (const uint8_t *)bytes.ptr, (size_t)bytes.len, &answer,
+    int rc = st_scram_server_step(st->scram, (const uint8_t *)bytes.ptr, (size_t)bytes.len, &answer,
                                   &answer_len, why, sizeof why);
     if (rc != 0) {
         /* The SCRAM layer names the user in its reason once it knows it. */
-        const char *user = st_scram_server_user(s->scram);
+        const char *user = st_scram_server_user(st->scram);
         char full[600];
         if (user && !strstr(why, user))
             snprintf(full, sizeof full, "user \"%s\": %s", user, why);
@@ -267,31 +328,17 @@ int st_handle_sasl_authenticate(st_req *req)
             snprintf(full, sizeof full, "%s", why);
         return st_sasl_fail(req, s, full);
     }
-    if (st_scram_server_done(s->scram)) {
-        bool ok = st_sasl_authenticated(req, s, st_scram_server_user(s->scram), &rc);
-        st_scram_server_free(s->scram);
-        s->scram = NULL;
+    if (st_scram_server_done(st->scram)) {
+        st_req_result refused;
+        bool ok = st_sasl_authenticated(req, s, st_scram_server_user(st->scram), &refused);
+        st_scram_server_free(st->scram);
+        st->scram = NULL;
         if (!ok) {
             free(answer);
-            return rc;
+            return refused;
         }
     }
     st_sasl_write_authenticate(req, ST_ERR_NONE, NULL, answer, answer_len);
     free(answer);
     return ST_REQ_DONE;
-}
-
-void st_session_release(st_broker *b, st_session *s)
-{
-    if (s->tenant[0])
-        st_bquota_connection_closed(b, s->tenant);
-    st_scram_server_free(s->scram);
-    s->scram = NULL;
-    if (s->delayed) {
-        st_timer_stop(b->loop, &s->delay_timer);
-        st_req *req = s->delayed;
-        s->delayed = NULL;
-        req->conn = NULL;
-        st_req_finish_silent(req); /* no connection: frees it */
-    }
 }

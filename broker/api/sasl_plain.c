@@ -70,12 +70,12 @@ static void add_waiter(plain_check *c, st_req *req, const st_session *s)
 }
 
 /* The answer to one login once its verdict is known. Returns what a handler returns. */
-static int answer(st_req *req, st_session *s, const st_plain_attempt *a)
+static st_req_result answer(st_req *req, st_session *s, const st_plain_attempt *a)
 {
     char why[512];
     if (st_plain_result(a, why, sizeof why))
         return st_sasl_fail(req, s, why);
-    int rc;
+    st_req_result rc;
     if (!st_sasl_authenticated(req, s, a->user, &rc))
         return rc;
     st_sasl_write_authenticate(req, ST_ERR_NONE, NULL, NULL, 0);
@@ -116,7 +116,7 @@ static void plain_done(void *arg)
 }
 
 /* A refusal by the budget, logged with the limit that refused. */
-static int refuse(st_req *req, st_session *s, st_auth_verdict v)
+static st_req_result refuse(st_req *req, st_session *s, st_auth_verdict v)
 {
     const st_auth_guard_config *gc =
         st_auth_guard_config_of(st_security_guard(req->broker->security));
@@ -143,7 +143,7 @@ static int refuse(st_req *req, st_session *s, st_auth_verdict v)
     return st_sasl_refuse_busy(req, s, why);
 }
 
-int st_sasl_plain(st_req *req, st_session *s, const uint8_t *bytes, size_t len)
+st_req_result st_sasl_plain(st_req *req, st_session *s, const uint8_t *bytes, size_t len)
 {
     st_broker *b = req->broker;
     st_auth_guard *g = st_security_guard(b->security);
@@ -162,7 +162,7 @@ int st_sasl_plain(st_req *req, st_session *s, const uint8_t *bytes, size_t len)
     int cached = st_auth_guard_cached(g, c->key, now);
     if (cached >= 0) {
         c->attempt.match = cached;
-        int rc = answer(req, s, &c->attempt);
+        st_req_result rc = answer(req, s, &c->attempt);
         check_free(c);
         return rc;
     }
@@ -172,7 +172,7 @@ int st_sasl_plain(st_req *req, st_session *s, const uint8_t *bytes, size_t len)
         add_waiter(running, req, s);
         check_free(c);
         st_req_release_frame(req); /* bytes points into it: not used past this point */
-        return ST_ERR__DEFERRED;
+        return ST_REQ_DEFERRED;
     }
     if (v != ST_AUTH_ADMITTED) {
         check_free(c);
@@ -188,5 +188,5 @@ int st_sasl_plain(st_req *req, st_session *s, const uint8_t *bytes, size_t len)
         return refuse(req, s, ST_AUTH_BUSY);
     }
     st_req_release_frame(req); /* the check has its own copy of what it needs */
-    return ST_ERR__DEFERRED;
+    return ST_REQ_DEFERRED;
 }

@@ -161,10 +161,10 @@ static void describe_user(st_buf *w, const st_credstore *cs, st_str name, bool d
     memset(creds, 0, sizeof(creds));
 }
 
-int st_handle_describe_user_scram_credentials(st_req *req)
+st_req_result st_handle_describe_user_scram_credentials(st_req *req)
 {
     st_rd *rd = &req->rd;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* name, tags: at least 2 bytes each */
     int32_t n = st_rd_array(rd, true, 2);
@@ -179,7 +179,7 @@ int st_handle_describe_user_scram_credentials(st_req *req)
     }
     st_rd_tags(rd, true);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
 
@@ -189,7 +189,7 @@ int st_handle_describe_user_scram_credentials(st_req *req)
     if (sec == NULL) {
         err = ST_ERR_UNKNOWN_SERVER_ERROR;
         snprintf(msg, sizeof(msg), "this broker has no security context: no SCRAM users");
-    } else if (!st_authorize_cluster(req, ST_ACL_OP_DESCRIBE)) {
+    } else if (!st_req_allowed_cluster(req)) {
         err = ST_ERR_CLUSTER_AUTHORIZATION_FAILED;
         snprintf(msg, sizeof(msg),
                  "%s may not describe SCRAM users: that needs DESCRIBE on the cluster",
@@ -360,10 +360,10 @@ static int apply_user(st_credstore *cs, const alteration *alts, size_t n, const 
     return rc;
 }
 
-int st_handle_alter_user_scram_credentials(st_req *req)
+st_req_result st_handle_alter_user_scram_credentials(st_req *req)
 {
     st_rd *rd = &req->rd;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
     alteration *alts = NULL;
     st_scram_credential *creds = NULL;
 
@@ -401,7 +401,7 @@ int st_handle_alter_user_scram_credentials(st_req *req)
     }
     st_rd_tags(rd, true);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
     ntotal += nups > 0 ? nups : 0;
@@ -416,7 +416,7 @@ int st_handle_alter_user_scram_credentials(st_req *req)
     if (sec == NULL) {
         request_err = ST_ERR_UNKNOWN_SERVER_ERROR;
         snprintf(denied, sizeof(denied), "this broker has no security context: no SCRAM users");
-    } else if (!st_authorize_cluster(req, ST_ACL_OP_ALTER)) {
+    } else if (!st_req_allowed_cluster(req)) {
         request_err = ST_ERR_CLUSTER_AUTHORIZATION_FAILED;
         snprintf(denied, sizeof(denied),
                  "%s may not alter SCRAM users: that needs ALTER on the cluster",

@@ -107,19 +107,20 @@ static void mark_duplicates(topic_ask *asks, int32_t n)
     free(order);
 }
 
-/* Marks every ask whose topic the caller may not `op` (nor, when cluster_op is set, `op`
- * on the cluster). Replaces a problem found while reading: the caller is not entitled
- * to learn what else was wrong with a topic it may not touch. mark_duplicates runs after
- * and overrides this, as Kafka checks duplicates first. */
-static void authorize_asks(st_req *req, topic_ask *asks, int32_t n, st_acl_operation op,
-                           bool cluster_op)
+/* Marks every ask whose topic the caller may not do the row's operation on (CREATE,
+ * DELETE, ALTER; nor, when cluster_op is set, that operation on the cluster). Replaces a
+ * problem found while reading: the caller is not entitled to learn what else was wrong
+ * with a topic it may not touch. mark_duplicates runs after and overrides this, as Kafka
+ * checks duplicates first. */
+static void authorize_asks(st_req *req, topic_ask *asks, int32_t n, bool cluster_op)
 {
-    if (cluster_op && st_authorize_cluster(req, op))
+    st_acl_operation op = req->api->acl_op;
+    if (cluster_op && st_req_allowed_cluster(req))
         return;
     for (int32_t i = 0; i < n; i++) {
         topic_ask *a = &asks[i];
-        if (st_authorize(req, op, ST_ACL_RESOURCE_TOPIC, a->name.ptr ? a->name.ptr : "",
-                         a->name.len > 0 ? (size_t)a->name.len : 0))
+        if (st_req_allowed(req, a->name.ptr ? a->name.ptr : "",
+                           a->name.len > 0 ? (size_t)a->name.len : 0))
             continue;
         a->err = 0;
         fail_ask(a, ST_ERR_TOPIC_AUTHORIZATION_FAILED,
@@ -264,13 +265,13 @@ static void read_create_topic(st_rd *rd, bool flex, int32_t node_id, topic_ask *
     st_rd_tags(rd, flex);
 }
 
-int st_handle_create_topics(st_req *req)
+st_req_result st_handle_create_topics(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     bool flex = req->flex;
     int16_t v = req->api_version;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* name, partitions, replication, assignments, configs: at least 16 bytes */
     int32_t n = st_rd_array(rd, flex, 16);
@@ -287,10 +288,10 @@ int st_handle_create_topics(st_req *req)
     bool validate_only = v >= 1 ? st_rd_bool(rd) : false;
     st_rd_tags(rd, flex);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
-    authorize_asks(req, asks, n, ST_ACL_OP_CREATE, true);
+    authorize_asks(req, asks, n, true);
     mark_duplicates(asks, n);
 
     st_topics_defer(b->topics);
@@ -309,7 +310,7 @@ int st_handle_create_topics(st_req *req)
              * "ensure a topic exists" rely on. */
             if (!st_topics_find(b->topics, name, strlen(name)))
                 a->err =
-                    st_bquota_check_create(b, name, strlen(name), 1,
+                    st_bquota_check_create(b->bquota, name, strlen(name), 1,
                                            partitions > 0 ? partitions : 0, a->msg, sizeof(a->msg));
             if (!a->err)
                 a->err = st_topics_create(b->topics, name, partitions, replication, a->configs,
@@ -336,7 +337,7 @@ int st_handle_create_topics(st_req *req)
                                     ? NULL
                                     : st_topics_find(b->topics, a->name.ptr, (size_t)a->name.len);
             static const uint8_t no_id[16];
-            st_buf_append(w, t ? t->id : no_id, 16);
+            st_buf_append(w, t ? st_topic_id(t) : no_id, ST_TOPIC_ID_LEN);
         }
         st_buf_put_i16(w, (int16_t)a->err);
         if (v >= 1)
@@ -356,12 +357,12 @@ out:
 
 /* ---- DeleteTopics ---- */
 
-int st_handle_delete_topics(st_req *req)
+st_req_result st_handle_delete_topics(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     bool flex = req->flex;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
     topic_ask *asks = NULL;
 
     int32_t n = st_rd_array(rd, flex, 2);
@@ -374,7 +375,7 @@ int st_handle_delete_topics(st_req *req)
     st_rd_i32(rd);       /* timeout_ms: deletion is synchronous */
     st_rd_tags(rd, flex);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
 
@@ -384,7 +385,7 @@ int st_handle_delete_topics(st_req *req)
         abort(); /* as st_buf */
     for (int32_t i = 0; i < n; i++)
         asks[i].name = names[i];
-    authorize_asks(req, asks, n, ST_ACL_OP_DELETE, false);
+    authorize_asks(req, asks, n, false);
     st_topics_defer(b->topics);
     for (int32_t i = 0; i < n; i++) {
         topic_ask *a = &asks[i];
@@ -437,12 +438,12 @@ static void read_partitions_topic(st_rd *rd, bool flex, int32_t node_id, topic_a
     st_rd_tags(rd, flex);
 }
 
-int st_handle_create_partitions(st_req *req)
+st_req_result st_handle_create_partitions(st_req *req)
 {
     st_broker *b = req->broker;
     st_rd *rd = &req->rd;
     bool flex = req->flex;
-    int rc = ST_REQ_DONE;
+    st_req_result rc = ST_REQ_DONE;
 
     /* name, count, assignments: at least 10 bytes */
     int32_t n = st_rd_array(rd, flex, 10);
@@ -456,10 +457,10 @@ int st_handle_create_partitions(st_req *req)
     bool validate_only = st_rd_bool(rd);
     st_rd_tags(rd, flex);
     if (rd->err) {
-        rc = ST_ERR__MALFORMED;
+        rc = ST_REQ_MALFORMED;
         goto out;
     }
-    authorize_asks(req, asks, n, ST_ACL_OP_ALTER, false);
+    authorize_asks(req, asks, n, false);
     mark_duplicates(asks, n);
 
     st_topics_defer(b->topics);
@@ -468,17 +469,17 @@ int st_handle_create_partitions(st_req *req)
         char name[256];
         if (ask_name(a, name, sizeof(name))) {
             st_topic *topic = st_topics_find(b->topics, name, strlen(name));
-            if (topic != NULL && a->nassign >= 0 && a->count > topic->npartitions &&
-                a->nassign != a->count - topic->npartitions)
+            if (topic != NULL && a->nassign >= 0 && a->count > st_topic_partition_count(topic) &&
+                a->nassign != a->count - st_topic_partition_count(topic))
                 fail_ask(a, ST_ERR_INVALID_REPLICA_ASSIGNMENT,
                          "topic \"%.*s\": %d replica assignments given for %d new partitions",
-                         ASK_NAME(a), a->nassign, a->count - topic->npartitions);
+                         ASK_NAME(a), a->nassign, a->count - st_topic_partition_count(topic));
             else {
                 /* The tenant's partitions limit first: POLICY_VIOLATION naming it. */
-                if (topic != NULL && a->count > topic->npartitions)
-                    a->err = st_bquota_check_create(b, name, strlen(name), 0,
-                                                    a->count - topic->npartitions, a->msg,
-                                                    sizeof(a->msg));
+                if (topic != NULL && a->count > st_topic_partition_count(topic))
+                    a->err = st_bquota_check_create(b->bquota, name, strlen(name), 0,
+                                                    a->count - st_topic_partition_count(topic),
+                                                    a->msg, sizeof(a->msg));
                 if (!a->err)
                     a->err = st_topics_create_partitions(b->topics, name, a->count, validate_only,
                                                          a->msg, sizeof(a->msg));

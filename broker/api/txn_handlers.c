@@ -27,24 +27,24 @@
 
 static bool id_allowed(st_req *req, st_str id)
 {
-    return st_authorize(req, ST_ACL_OP_WRITE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
-                        id.ptr ? id.ptr : "", id.len > 0 ? (size_t)id.len : 0);
+    return st_req_allowed_to(req, ST_ACL_OP_WRITE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
+                             id.ptr ? id.ptr : "", id.len > 0 ? (size_t)id.len : 0);
 }
 
 static bool allowed(st_req *req, st_acl_operation op, st_acl_resource_type type, st_str name)
 {
-    return st_authorize(req, op, type, name.ptr ? name.ptr : "",
-                        name.len > 0 ? (size_t)name.len : 0);
+    return st_req_allowed_to(req, op, type, name.ptr ? name.ptr : "",
+                             name.len > 0 ? (size_t)name.len : 0);
 }
 
-int st_handle_add_partitions_to_txn(st_req *req)
+st_req_result st_handle_add_partitions_to_txn(st_req *req)
 {
     int16_t v = req->api_version;
     st_arena a = ST_ARENA_INIT;
     st_add_partitions_req m;
     if (st_add_partitions_req_decode(&req->rd, v, &a, &m)) {
         st_arena_free(&a);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
     int32_t total = 0;
     for (int32_t t = 0; t < m.ntopics; t++)
@@ -72,7 +72,8 @@ int st_handle_add_partitions_to_txn(st_req *req)
             topic = st_topics_find(req->broker->topics, tp->name.ptr, (size_t)tp->name.len);
         for (int32_t i = 0; i < tp->npartitions; i++) {
             int16_t e = topic_error;
-            if (!e && (!topic || tp->partitions[i] < 0 || tp->partitions[i] >= topic->npartitions))
+            if (!e && (!topic || tp->partitions[i] < 0 ||
+                       tp->partitions[i] >= st_topic_partition_count(topic)))
                 e = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
             te->partitions[i] = (st_txn_partition_error){tp->partitions[i], e};
             any_failed |= e != 0;
@@ -99,12 +100,12 @@ int st_handle_add_partitions_to_txn(st_req *req)
     return ST_REQ_DONE;
 }
 
-int st_handle_add_offsets_to_txn(st_req *req)
+st_req_result st_handle_add_offsets_to_txn(st_req *req)
 {
     int16_t v = req->api_version;
     st_add_offsets_req m;
     if (st_add_offsets_req_decode(&req->rd, v, &m))
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     int16_t rc;
     if (!id_allowed(req, m.transactional_id))
         rc = ST_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
@@ -120,12 +121,12 @@ int st_handle_add_offsets_to_txn(st_req *req)
     return ST_REQ_DONE;
 }
 
-int st_handle_end_txn(st_req *req)
+st_req_result st_handle_end_txn(st_req *req)
 {
     int16_t v = req->api_version;
     st_end_txn_req m;
     if (st_end_txn_req_decode(&req->rd, v, &m))
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     int16_t rc;
     if (!id_allowed(req, m.transactional_id))
         rc = ST_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
@@ -138,14 +139,14 @@ int st_handle_end_txn(st_req *req)
     return ST_REQ_DONE;
 }
 
-int st_handle_txn_offset_commit(st_req *req)
+st_req_result st_handle_txn_offset_commit(st_req *req)
 {
     int16_t v = req->api_version;
     st_arena a = ST_ARENA_INIT;
     st_txn_offset_commit_req m;
     if (st_txn_offset_commit_req_decode(&req->rd, v, &a, &m)) {
         st_arena_free(&a);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
     int16_t all = 0;
     if (!id_allowed(req, m.transactional_id))
@@ -169,7 +170,7 @@ int st_handle_txn_offset_commit(st_req *req)
         for (int32_t i = 0; i < tt->npartitions; i++) {
             int16_t pe = e;
             if (!pe && (!topic || tt->partitions[i].partition < 0 ||
-                        tt->partitions[i].partition >= topic->npartitions))
+                        tt->partitions[i].partition >= st_topic_partition_count(topic)))
                 pe = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
             te->partitions[i] = (st_txn_partition_error){tt->partitions[i].partition, pe};
             any_failed |= pe != 0;

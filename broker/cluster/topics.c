@@ -502,8 +502,8 @@ st_topics *st_topics_open(const char *data_dir, const st_log_config *defaults, s
         snprintf(err, errlen, "data directory path \"%s\" is too long", data_dir);
         goto fail;
     }
-    if (st_topics_mkdir_p(data_dir, err, errlen) != 0 ||
-        st_topics_mkdir_p(t->meta_dir, err, errlen) != 0)
+    if (st_mkdir_p(data_dir, 0755, err, errlen) != 0 ||
+        st_mkdir_p(t->meta_dir, 0755, err, errlen) != 0)
         goto fail;
 
     /* Consume the marker before opening anything: if we crash from here on, the next

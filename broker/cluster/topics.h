@@ -24,31 +24,37 @@
 
 typedef struct st_topics st_topics;
 
-typedef struct st_partition {
-    struct st_topic *topic; /* owner */
-    int32_t id;
-    st_log *log;
-} st_partition;
+/*
+ * A topic and its partitions. Opaque outside broker/cluster/ (the registry owns them and
+ * may move, grow or free them as topics change): the handlers ask through the functions
+ * below, so that partition ownership can later be sharded across event loops and change
+ * at run time (docs/architecture.md). Pointers returned are borrowed and valid until the
+ * registry next changes (create, delete, create_partitions) — never across a turn of
+ * the loop.
+ */
+#define ST_TOPIC_ID_LEN 16
 
-/* An override set on a topic, e.g. {"retention.ms", "60000"}. */
-typedef struct st_config_kv {
-    char *name; /* owned by the topic */
-    char *value;
-} st_config_kv;
+typedef struct st_topic st_topic;
+typedef struct st_partition st_partition;
 
-typedef struct st_topic {
-    char *name;
-    uint8_t id[16]; /* topic UUID, random at creation */
-    int32_t npartitions;
-    st_partition *partitions; /* npartitions entries */
-    st_log_config cfg;        /* effective settings: defaults + overrides */
-    st_config_kv *overrides;
-    size_t noverrides;
-    bool internal; /* name starts with "__" */
-    /* Record bytes produced to and fetched from the topic since start, for the console's
-     * per-topic rates (topics.stats). */
-    uint64_t bytes_in, bytes_out;
-} st_topic;
+const char *st_topic_name(const st_topic *t);
+const uint8_t *st_topic_id(const st_topic *t); /* ST_TOPIC_ID_LEN bytes: made at creation */
+bool st_topic_internal(const st_topic *t);     /* the name starts with "__" */
+int32_t st_topic_partition_count(const st_topic *t);
+/* Partition index's log, or NULL when there is no such partition. */
+st_log *st_topic_log(const st_topic *t, int32_t index);
+/* The settings in effect: the broker's defaults and the topic's overrides. */
+const st_log_config *st_topic_config(const st_topic *t);
+/* The value of the topic's override of config (e.g. "retention.ms"), or NULL. */
+const char *st_topic_override(const st_topic *t, const char *config);
+/* Record bytes produced to and fetched from the topic since start, for the console's
+ * per-topic rates (topics.stats). */
+void st_topic_count_in(st_topic *t, uint64_t bytes);
+void st_topic_count_out(st_topic *t, uint64_t bytes);
+uint64_t st_topic_bytes_in(const st_topic *t);
+uint64_t st_topic_bytes_out(const st_topic *t);
+
+st_log *st_partition_log(const st_partition *p);
 
 /* What DescribeConfigs and `strait topics describe` show for one config. */
 typedef struct st_config_desc {

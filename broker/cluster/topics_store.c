@@ -41,34 +41,6 @@ void st_topic_free(st_topic *topic)
     free(topic);
 }
 
-int st_topics_mkdir_p(const char *path, char *err, size_t errlen)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp)) {
-        snprintf(err, errlen, "data directory path \"%s\" is too long", path);
-        return -1;
-    }
-    for (char *p = tmp + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char saved = *p;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
-            snprintf(err, errlen, "cannot create directory %s: %s", tmp, strerror(errno));
-            return -1;
-        }
-        *p = saved;
-        if (saved == '\0')
-            break;
-    }
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s exists but is not a directory", path);
-        return -1;
-    }
-    return 0;
-}
-
 int st_topics_store_save(const char *meta_dir, st_topic *const *topics, size_t n, char *err,
                          size_t errlen)
 {

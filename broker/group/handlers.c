@@ -5,7 +5,7 @@
  * v0-4, DescribeGroups (15) v0-5, ListGroups (16) v0-4 and DeleteGroups (42) v0-2. The
  * flexible versions (KIP-482: compact strings and arrays, a tagged-field block after
  * every struct) start at FindCoordinator 3, JoinGroup 6, Heartbeat/LeaveGroup/SyncGroup
- * 4, DescribeGroups 5, ListGroups 3 and DeleteGroups 2 (the API table in proto/api.c);
+ * 4, DescribeGroups 5, ListGroups 3 and DeleteGroups 2 (the API table in broker/api/table.c);
  * each handler reads and writes every version from one body, keyed on req->flex. The
  * group.instance.id of JoinGroup v5+, SyncGroup and Heartbeat v3+ and LeaveGroup v3+
  * goes to the coordinator, which keeps static members (KIP-345, join.c) and answers
@@ -35,7 +35,7 @@
 #include "broker/broker_int.h"
 #include "broker/group/group_int.h"
 #include "broker/group/wire.h"
-#include "broker/proto/session.h"
+#include "broker/request/session.h"
 #include "broker/security/security.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -70,12 +70,13 @@ static int coordinator_refusal(const st_req *req, int8_t key_type, st_str key, c
         *message = "unknown coordinator key type (0 is group, 1 is transaction)";
         return ST_ERR_INVALID_REQUEST;
     }
-    if (key_type == 0 && !grp_group_allowed(req, ST_ACL_OP_DESCRIBE, key)) {
+    if (key_type == 0 && !grp_group_allowed(req, key)) {
         *message = "not authorized: DESCRIBE on the group is needed";
         return ST_ERR_GROUP_AUTHORIZATION_FAILED;
     }
-    if (key_type == 1 && !st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
-                                       key.ptr ? key.ptr : "", key.len > 0 ? (size_t)key.len : 0)) {
+    if (key_type == 1 &&
+        !st_req_allowed_to(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TRANSACTIONAL_ID,
+                           key.ptr ? key.ptr : "", key.len > 0 ? (size_t)key.len : 0)) {
         *message = "not authorized: DESCRIBE on the transactional id is needed";
         return ST_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
     }
@@ -105,7 +106,7 @@ static void write_coordinator(const st_req *req, st_buf *out, int error)
     st_buf_put_i32(out, port);
 }
 
-int st_handle_find_coordinator(st_req *req)
+st_req_result st_handle_find_coordinator(st_req *req)
 {
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
@@ -122,7 +123,7 @@ int st_handle_find_coordinator(st_req *req)
         st_rd_tags(rd, flex);
         if (rd->err) {
             free(keys);
-            return ST_ERR__MALFORMED;
+            return ST_REQ_MALFORMED;
         }
         grp_put_throttle(out, req, 1);
         st_wr_array(out, flex, n > 0 ? n : 0);
@@ -142,7 +143,7 @@ int st_handle_find_coordinator(st_req *req)
     int8_t key_type = v >= 1 ? st_rd_i8(rd) : 0;
     st_rd_tags(rd, flex);
     if (rd->err)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     grp_put_throttle(out, req, 1);
     int error = coordinator_refusal(req, key_type, key, &message);
     st_buf_put_i16(out, (int16_t)error);
@@ -207,7 +208,7 @@ static void join_answered(void *arg, const grp_join_result *r)
     st_req_finish(req);
 }
 
-int st_handle_join_group(st_req *req)
+st_req_result st_handle_join_group(st_req *req)
 {
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
@@ -232,10 +233,10 @@ int st_handle_join_group(st_req *req)
     st_rd_tags(rd, flex);
     if (rd->err) {
         free(protocols);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
     join_ctx now = {req, a.protocol_type};
-    if (!grp_group_allowed(req, ST_ACL_OP_READ, a.group_id)) {
+    if (!grp_group_allowed(req, a.group_id)) {
         free(protocols);
         grp_join_result denied = {ST_ERR_GROUP_AUTHORIZATION_FAILED, -1, "", "", "", 0, NULL};
         write_join(&now, &denied);
@@ -254,7 +255,7 @@ int st_handle_join_group(st_req *req)
     int rc = grp_join(req->broker->groups, &a, join_answered, later, &res);
     free(protocols);
     if (rc == ST_ERR__DEFERRED)
-        return rc;
+        return ST_REQ_DEFERRED;
     free(later);
     write_join(&now, &res);
     return ST_REQ_DONE;
@@ -279,7 +280,7 @@ static void sync_answered(void *arg, const grp_sync_result *r)
     st_req_finish(req);
 }
 
-int st_handle_sync_group(st_req *req)
+st_req_result st_handle_sync_group(st_req *req)
 {
     st_rd *rd = &req->rd;
     bool flex = req->flex;
@@ -298,9 +299,9 @@ int st_handle_sync_group(st_req *req)
     st_rd_tags(rd, flex);
     if (rd->err) {
         free(as);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
-    if (!grp_group_allowed(req, ST_ACL_OP_READ, a.group_id)) {
+    if (!grp_group_allowed(req, a.group_id)) {
         free(as);
         grp_sync_result denied = {ST_ERR_GROUP_AUTHORIZATION_FAILED, NULL, 0};
         write_sync(req, &denied);
@@ -312,14 +313,14 @@ int st_handle_sync_group(st_req *req)
     int rc = grp_sync(req->broker->groups, &a, sync_answered, req, &res);
     free(as);
     if (rc == ST_ERR__DEFERRED)
-        return rc;
+        return ST_REQ_DEFERRED;
     write_sync(req, &res);
     return ST_REQ_DONE;
 }
 
 /* ---- Heartbeat ---- */
 
-int st_handle_heartbeat(st_req *req)
+st_req_result st_handle_heartbeat(st_req *req)
 {
     st_rd *rd = &req->rd;
     bool flex = req->flex;
@@ -329,8 +330,8 @@ int st_handle_heartbeat(st_req *req)
     st_str instance_id = req->api_version >= 3 ? st_rd_str(rd, flex) : (st_str){NULL, -1};
     st_rd_tags(rd, flex);
     if (rd->err)
-        return ST_ERR__MALFORMED;
-    int rc = grp_group_allowed(req, ST_ACL_OP_READ, group_id)
+        return ST_REQ_MALFORMED;
+    int rc = grp_group_allowed(req, group_id)
                  ? grp_heartbeat(req->broker->groups, group_id, member_id, instance_id, generation)
                  : ST_ERR_GROUP_AUTHORIZATION_FAILED;
     st_buf *out = st_resp_buf(req->resp);
@@ -342,7 +343,7 @@ int st_handle_heartbeat(st_req *req)
 
 /* ---- LeaveGroup ---- */
 
-int st_handle_leave_group(st_req *req)
+st_req_result st_handle_leave_group(st_req *req)
 {
     st_rd *rd = &req->rd;
     bool flex = req->flex;
@@ -367,12 +368,12 @@ int st_handle_leave_group(st_req *req)
         single = st_rd_str(rd, flex);
     }
     st_rd_tags(rd, flex);
-    int rc = ST_ERR__MALFORMED;
+    st_req_result rc = ST_REQ_MALFORMED;
     size_t count = n > 0 ? (size_t)n : 0;
     int16_t *errors = grp_xcalloc(count, sizeof *errors);
     if (!rd->err) {
         int top;
-        if (grp_group_allowed(req, ST_ACL_OP_READ, group_id)) {
+        if (grp_group_allowed(req, group_id)) {
             top = grp_leave(req->broker->groups, group_id, ids, instances, count, errors);
         } else {
             top = ST_ERR_GROUP_AUTHORIZATION_FAILED;
@@ -448,7 +449,7 @@ static void list_one(void *arg, const st_group_view *v)
     st_wr_tags(l->out, flex);
 }
 
-int st_handle_list_groups(st_req *req)
+st_req_result st_handle_list_groups(st_req *req)
 {
     st_rd *rd = &req->rd;
     bool flex = req->flex;
@@ -456,19 +457,18 @@ int st_handle_list_groups(st_req *req)
     unsigned states = req->api_version >= 4 ? read_states(rd, flex) : ~0u;
     st_rd_tags(rd, flex);
     if (rd->err)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     st_buf *out = st_resp_buf(req->resp);
     grp_put_throttle(out, req, 1);
     st_buf_put_i16(out, 0);
     list_ctx l = {req, out, states, true, 0};
     /* Only the groups the caller may DESCRIBE, silently (Kafka's filter), unless it may
      * DESCRIBE the cluster: decided once per group, as the count goes first. */
-    bool all = st_authorize_cluster(req, ST_ACL_OP_DESCRIBE);
+    bool all = st_req_allowed_cluster(req); /* DESCRIBE on the cluster: every group */
     bool *shown = grp_xcalloc(g->ngroups ? g->ngroups : 1, sizeof *shown);
     for (size_t i = 0; i < g->ngroups; i++) {
         const char *id = g->groups[i]->id;
-        shown[i] =
-            all || st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_GROUP, id, strlen(id));
+        shown[i] = all || st_req_allowed(req, id, strlen(id));
         if (shown[i])
             grp_view(g, g->groups[i], list_one, &l);
     }
@@ -539,7 +539,7 @@ static void describe_one(void *arg, const st_group_view *v)
     describe_tail(d);
 }
 
-int st_handle_describe_groups(st_req *req)
+st_req_result st_handle_describe_groups(st_req *req)
 {
     st_rd *rd = &req->rd;
     bool flex = req->flex;
@@ -554,7 +554,7 @@ int st_handle_describe_groups(st_req *req)
         st_str id = st_rd_str(rd, flex);
         char *cid = grp_dup_str(id);
         grp_group *grp = NULL;
-        if (!grp_group_allowed(req, ST_ACL_OP_DESCRIBE, id))
+        if (!grp_group_allowed(req, id))
             describe_none(&d, ST_ERR_GROUP_AUTHORIZATION_FAILED, id, "");
         else if (id.len <= 0)
             describe_none(&d, ST_ERR_INVALID_GROUP_ID, id, "");
@@ -568,10 +568,10 @@ int st_handle_describe_groups(st_req *req)
         st_rd_bool(rd); /* include_authorized_operations: we have none to report */
     st_rd_tags(rd, flex);
     st_wr_tags(out, flex);
-    return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
+    return rd->err ? ST_REQ_MALFORMED : ST_REQ_DONE;
 }
 
-int st_handle_delete_groups(st_req *req)
+st_req_result st_handle_delete_groups(st_req *req)
 {
     st_rd *rd = &req->rd;
     bool flex = req->flex;
@@ -584,7 +584,7 @@ int st_handle_delete_groups(st_req *req)
         char *cid = grp_dup_str(id);
         char why[300] = "";
         int rc;
-        if (grp_group_allowed(req, ST_ACL_OP_DELETE, id)) {
+        if (grp_group_allowed(req, id)) {
             rc = st_groups_delete(req->broker->groups, cid, why, sizeof why);
         } else {
             rc = ST_ERR_GROUP_AUTHORIZATION_FAILED;
@@ -601,5 +601,5 @@ int st_handle_delete_groups(st_req *req)
     }
     st_rd_tags(rd, flex);
     st_wr_tags(out, flex);
-    return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
+    return rd->err ? ST_REQ_MALFORMED : ST_REQ_DONE;
 }

@@ -129,7 +129,7 @@ static void write_answer(st_buf *out, int16_t error, const del_topic *topics, si
     }
 }
 
-int st_handle_offset_delete(st_req *req)
+st_req_result st_handle_offset_delete(st_req *req)
 {
     st_rd *rd = &req->rd;
     st_str group_id = st_rd_str(rd, false);
@@ -153,7 +153,7 @@ int st_handle_offset_delete(st_req *req)
     if (rd->err) {
         free(topics);
         free(parts);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
 
     st_buf *out = st_resp_buf(req->resp);
@@ -161,9 +161,8 @@ int st_handle_offset_delete(st_req *req)
     int16_t error = 0;
     grp_group *grp = NULL;
     bool *subscribed = NULL;
-    if (!st_authorize(req, ST_ACL_OP_DELETE, ST_ACL_RESOURCE_GROUP,
-                      group_id.ptr ? group_id.ptr : "",
-                      group_id.len > 0 ? (size_t)group_id.len : 0))
+    if (!st_req_allowed(req, group_id.ptr ? group_id.ptr : "",
+                        group_id.len > 0 ? (size_t)group_id.len : 0))
         error = ST_ERR_GROUP_AUTHORIZATION_FAILED;
     else if (!grp_id_valid(group_id))
         error = ST_ERR_INVALID_GROUP_ID;
@@ -181,9 +180,9 @@ int st_handle_offset_delete(st_req *req)
     for (size_t t = 0; t < ntopics; t++) {
         const del_topic *dt = &topics[t];
         int16_t e = 0;
-        if (!st_authorize(req, ST_ACL_OP_READ, ST_ACL_RESOURCE_TOPIC,
-                          dt->name.ptr ? dt->name.ptr : "",
-                          dt->name.len > 0 ? (size_t)dt->name.len : 0))
+        if (!st_req_allowed_to(req, ST_ACL_OP_READ, ST_ACL_RESOURCE_TOPIC,
+                               dt->name.ptr ? dt->name.ptr : "",
+                               dt->name.len > 0 ? (size_t)dt->name.len : 0))
             e = ST_ERR_TOPIC_AUTHORIZATION_FAILED;
         else if (subscribed[t])
             e = ST_ERR_GROUP_SUBSCRIBED_TO_TOPIC;

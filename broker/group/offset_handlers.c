@@ -111,7 +111,7 @@ static void commit_flushed(void *arg, int err)
     st_req_finish(req);
 }
 
-int st_handle_offset_commit(st_req *req)
+st_req_result st_handle_offset_commit(st_req *req)
 {
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
@@ -124,7 +124,7 @@ int st_handle_offset_commit(st_req *req)
      * them to offsets.retention.minutes (KIP-211). */
     int64_t retention_ms = v >= 2 && v <= 4 ? st_rd_i64(rd) : -1;
     if (rd->err)
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     int64_t expire_ms = -1;
     if (retention_ms >= 0) {
         int64_t now = st_wall_ms();
@@ -158,7 +158,7 @@ int st_handle_offset_commit(st_req *req)
     st_rd_tags(rd, flex);
     if (rd->err) {
         commit_req_free(c);
-        return ST_ERR__MALFORMED;
+        return ST_REQ_MALFORMED;
     }
 
     st_groups *g = req->broker->groups;
@@ -167,7 +167,7 @@ int st_handle_offset_commit(st_req *req)
     /* A denied group is never looked at (a commit may create it). Denied topics keep
      * their error; the coordinator handles the rest, skipping commits with an error. */
     int rc = ST_ERR_GROUP_AUTHORIZATION_FAILED;
-    if (grp_group_allowed(req, ST_ACL_OP_READ, group_id)) {
+    if (grp_group_allowed(req, group_id)) {
         for (size_t t = 0; t < c->ntopics; t++) {
             const commit_topic *ct = &c->topics[t];
             if (grp_topic_allowed(req, ST_ACL_OP_READ, ct->name))
@@ -188,7 +188,7 @@ int st_handle_offset_commit(st_req *req)
     if (flush_log) {
         /* The commit is acknowledged once it is on disk (the topic's flush policy). */
         st_log_flush_async(flush_log, commit_flushed, c);
-        return ST_ERR__DEFERRED;
+        return ST_REQ_DEFERRED;
     }
     write_commit(c);
     commit_req_free(c);
@@ -256,7 +256,7 @@ static void offset_fetch_all(const st_req *req, const grp_group *grp, st_buf *ou
         }
         const char *topic = grp->offsets[i].topic;
         shown[i] =
-            st_authorize(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, topic, strlen(topic));
+            st_req_allowed_to(req, ST_ACL_OP_DESCRIBE, ST_ACL_RESOURCE_TOPIC, topic, strlen(topic));
         ntopics += shown[i];
     }
     st_wr_array(out, flex, (int32_t)ntopics);
@@ -285,7 +285,7 @@ static void offset_fetch_group(const st_req *req, st_rd *rd, st_buf *out, st_str
                                uint64_t serial)
 {
     bool flex = req->flex;
-    if (!grp_group_allowed(req, ST_ACL_OP_DESCRIBE, group_id)) {
+    if (!grp_group_allowed(req, group_id)) {
         offset_fetch_refused(req, rd, out, ST_ERR_GROUP_AUTHORIZATION_FAILED);
         return;
     }
@@ -326,7 +326,7 @@ static void offset_fetch_group(const st_req *req, st_rd *rd, st_buf *out, st_str
         st_buf_put_i16(out, 0);
 }
 
-int st_handle_offset_fetch(st_req *req)
+st_req_result st_handle_offset_fetch(st_req *req)
 {
     st_rd *rd = &req->rd;
     int16_t v = req->api_version;
@@ -355,5 +355,5 @@ int st_handle_offset_fetch(st_req *req)
         st_rd_bool(rd); /* require_stable: offsets are committed directly, so all are stable */
     st_rd_tags(rd, flex);
     st_wr_tags(out, flex);
-    return rd->err ? ST_ERR__MALFORMED : ST_REQ_DONE;
+    return rd->err ? ST_REQ_MALFORMED : ST_REQ_DONE;
 }

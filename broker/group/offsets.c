@@ -230,12 +230,13 @@ static int append_set(st_groups *g, const char *group, const rec_set *s, st_log 
     if (s->n == 0)
         return 0;
     st_topic *t = st_topics_find(g->b->topics, GROUP_OFFSETS_TOPIC, strlen(GROUP_OFFSETS_TOPIC));
-    if (!t || t->npartitions <= 0) {
+    if (!t || st_topic_partition_count(t) <= 0) {
         st_error("group \"%s\": topic %s is missing: cannot write", group, GROUP_OFFSETS_TOPIC);
         return ST_ERR_COORDINATOR_NOT_AVAILABLE;
     }
-    int32_t p = grp_offsets_partition((st_str){group, (int32_t)strlen(group)}, t->npartitions);
-    st_log *log = t->partitions[p].log;
+    int32_t p =
+        grp_offsets_partition((st_str){group, (int32_t)strlen(group)}, st_topic_partition_count(t));
+    st_log *log = st_topic_log(t, p);
     int64_t now = st_wall_ms();
     st_buf batch = ST_BUF_INIT;
     st_batch_builder bb;
@@ -658,15 +659,16 @@ int grp_offsets_open(st_groups *g, char *err, size_t errlen)
             return -1;
         }
         t = st_topics_find(b->topics, GROUP_OFFSETS_TOPIC, name_len);
-        st_info("created %s with %d partitions", GROUP_OFFSETS_TOPIC, t ? t->npartitions : 0);
+        st_info("created %s with %d partitions", GROUP_OFFSETS_TOPIC,
+                t ? st_topic_partition_count(t) : 0);
         if (!t) {
             snprintf(err, errlen, "%s was created but cannot be found", GROUP_OFFSETS_TOPIC);
             return -1;
         }
     }
     load_stats st = {0, 0};
-    for (int32_t p = 0; p < t->npartitions; p++)
-        if (load_partition(g, t->partitions[p].log, p, &st, err, errlen))
+    for (int32_t p = 0; p < st_topic_partition_count(t); p++)
+        if (load_partition(g, st_topic_log(t, p), p, &st, err, errlen))
             return -1;
     size_t noffsets = 0;
     for (size_t i = 0; i < g->ngroups; i++)

@@ -22,16 +22,16 @@
 #define GRP_ARR_MIN(flex)  ((flex) ? 1u : 4u)
 
 /* May the caller do `op` on the group / topic named by a wire string (borrowed)? */
-static inline bool grp_group_allowed(const st_req *req, st_acl_operation op, st_str id)
+/* The row's operation (READ for JoinGroup, DESCRIBE for OffsetFetch, ...) on group id. */
+static inline bool grp_group_allowed(const st_req *req, st_str id)
 {
-    return st_authorize(req, op, ST_ACL_RESOURCE_GROUP, id.ptr ? id.ptr : "",
-                        id.len > 0 ? (size_t)id.len : 0);
+    return st_req_allowed(req, id.ptr ? id.ptr : "", id.len > 0 ? (size_t)id.len : 0);
 }
 
 static inline bool grp_topic_allowed(const st_req *req, st_acl_operation op, st_str name)
 {
-    return st_authorize(req, op, ST_ACL_RESOURCE_TOPIC, name.ptr ? name.ptr : "",
-                        name.len > 0 ? (size_t)name.len : 0);
+    return st_req_allowed_to(req, op, ST_ACL_RESOURCE_TOPIC, name.ptr ? name.ptr : "",
+                             name.len > 0 ? (size_t)name.len : 0);
 }
 
 /* A group or a committed offset is answered in full once per request. A request can

@@ -30,6 +30,7 @@
 #include "broker/log/producer_state.h"
 #include "broker/log/segment.h"
 #include "common/clock.h"
+#include "common/fileio.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
@@ -113,54 +114,11 @@ static int ensure_loaded(st_log *log, st_segment *s)
  * empty directory, so such a partition needs neither: closing 100,000 new partitions
  * would otherwise cost three fsyncs each (the directory, and the checkpoint's file and
  * rename) — minutes of shutdown. */
-static bool holds_nothing(const st_log *log)
+bool st_log_holds_nothing(const st_log *log)
 {
     const st_segment *act = st_log_active(log);
     return log->nsegs == 1 && act->size == 0 && log->start_offset == act->base &&
            log->end_offset == act->base && !log->producers && log->ndeleted == 0;
-}
-
-void st_log_write_checkpoint(st_log *log)
-{
-    st_checkpoint c = {
-        .start_offset = log->start_offset,
-        .recovery_point = log->recovery_point,
-        .high_watermark = log->end_offset,
-        .end_offset = log->end_offset,
-        .active_base = st_log_active(log)->base,
-        .active_size = st_log_active(log)->size,
-    };
-    /* An idle partition's close must not cost an fsync: 10,000 of them would. */
-    if (log->saved_valid && memcmp(&c, &log->saved, sizeof c) == 0)
-        return;
-    if (!log->saved_valid && holds_nothing(log))
-        return; /* nothing to say that the empty directory does not */
-    if (st_checkpoint_write(log->dir, &c) < 0) {
-        st_log_storage_failed(log, false, errno, "writing %s", ST_CHECKPOINT_NAME);
-        return;
-    }
-    log->saved = c;
-    log->saved_valid = true;
-}
-
-static int mkdir_p(const char *dir)
-{
-    /* the parent almost always exists: one mkdir for a new partition */
-    if (mkdir(dir, 0755) == 0 || errno == EEXIST)
-        return 0;
-    if (errno != ENOENT)
-        return -1;
-    char path[4096];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* "00000000000000000042.<ext>" → 42 and the extension; false for other names. */
@@ -293,7 +251,7 @@ static int list_segments(st_log *log, DIR *d, bool *have_checkpoint, bool *lefto
 static DIR *open_dir(const char *dir)
 {
     DIR *d = opendir(dir);
-    if (!d && errno == ENOENT && mkdir_p(dir) == 0)
+    if (!d && errno == ENOENT && st_mkdir_p(dir, 0755, NULL, 0) == 0)
         d = opendir(dir);
     return d;
 }
@@ -346,8 +304,7 @@ static void free_log(st_log *log)
 {
     free(log->deleted);
     log->flush_state->log = NULL;
-    if (--log->flush_state->refs == 0)
-        free(log->flush_state);
+    st_log_state_unref(log->flush_state);
     for (int i = 0; i < log->nsegs; i++)
         st_segment_free(log->segs[i]);
     st_producers_free(log->producers);
@@ -370,7 +327,8 @@ st_log *st_log_open(const char *dir, const st_log_config *cfg, bool clean, st_fl
         free(log);
         return NULL;
     }
-    *fs = (struct st_log_flush_state){1, log};
+    *fs = (struct st_log_flush_state){.refs = 1, .log = log};
+    pthread_mutex_init(&fs->checkpoint_lock, NULL);
     log->flush_state = fs;
     log->cfg = *cfg;
     log->flusher = flusher;
@@ -435,7 +393,7 @@ st_log *st_log_open(const char *dir, const st_log_config *cfg, bool clean, st_fl
             log->end_offset = ck.end_offset; /* trusted: nothing to read */
         } else if (!have_ck && act->size == 0) {
             /* an empty active segment ends where it begins: no need to open it (a
-             * partition never written has no checkpoint; see holds_nothing) */
+             * partition never written has no checkpoint; see st_log_holds_nothing) */
             log->end_offset = act->base;
         } else {
             if (ensure_loaded(log, act) != ST_ERR_NONE) {
@@ -517,12 +475,12 @@ void st_log_close(st_log *log, bool flush)
     if (act->loaded)
         st_segment_seal(act);
     st_producers_snapshot(log, flush); /* before flush_now, whose directory fsync covers it */
-    if (flush && !holds_nothing(log))
+    if (flush && !st_log_holds_nothing(log))
         flush_now(log); /* writes the active segment's index entries too */
     else if (act->loaded && st_segment_sync_indexes(log->dir, act) != ST_ERR_NONE)
         st_log_storage_failed(log, false, act->write_errno,
                               "writing the index files of segment %020" PRId64, act->base);
-    st_log_write_checkpoint(log);
+    st_log_write_checkpoint(log, true);
     st_log_purge_deleted(log, INT64_MAX); /* no reader is left to wait for */
     st_log_storage_close(log);
     free_log(log);
@@ -533,6 +491,7 @@ void st_log_remove(st_log *log)
     if (!log)
         return;
     st_cleaner_detach(log);
+    st_log_checkpoint_stop(log); /* waits out a write in flight into the directory */
     char *dir = log->dir;
     log->dir = NULL;
     free_log(log);
@@ -609,8 +568,7 @@ static void flush_done(void *arg)
     }
     if (req->cb)
         req->cb(req->cb_arg, err);
-    if (--fs->refs == 0)
-        free(fs);
+    st_log_state_unref(fs);
     free(req);
 }
 

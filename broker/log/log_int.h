@@ -6,6 +6,7 @@
 #ifndef ST_LOG_INT_H
 #define ST_LOG_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -169,7 +170,16 @@ void st_log_storage_close(st_log *log);
 struct st_log_flush_state {
     int refs;
     st_log *log;
+    /* The checkpoint file is written by the background thread (periodic checkpoints) and
+     * by the loop (close): the lock keeps two writers from sharing its tmp file, and
+     * `closed` (set under it when the log closes or is removed) stops a queued write that
+     * would replace the final checkpoint with an older one, or write into a directory
+     * being removed. */
+    pthread_mutex_t checkpoint_lock;
+    bool closed;
 };
+/* Drops a reference; the last one frees fs. Loop thread. */
+void st_log_state_unref(struct st_log_flush_state *fs);
 
 struct st_log {
     char *dir;
@@ -191,7 +201,9 @@ struct st_log {
     bool dir_dirty;             /* files created that no directory fsync covers yet */
     st_checkpoint saved;        /* what the checkpoint file holds, if saved_valid */
     bool saved_valid;
-    int64_t checkpoint_ms; /* when the tick last wrote it */
+    int64_t checkpoint_ms;   /* the tick's last checkpoint slot (st_log_tick); 0: none yet */
+    bool checkpoint_running; /* a background checkpoint write is in flight */
+    bool checkpoint_again;   /* asked for while one was: write once it is done */
     struct st_log_flush_state *flush_state;
     struct st_cleaner_state *cleaner;    /* owned by cleaner.c; NULL when no pass ran */
     struct st_producer_state *producers; /* owned by producer_state.c (idempotence) */
@@ -247,7 +259,19 @@ static inline int32_t st_log_interval(const st_log *log)
 /* Closes the active segment and starts a new one at the end offset; queues the old one
  * for fsync. 0 or ST_ERR_KAFKA_STORAGE_ERROR. */
 int st_log_roll(st_log *log);
-/* Writes the checkpoint unless it would be identical to the last one written. */
-void st_log_write_checkpoint(st_log *log);
+/* One empty segment at the start offset, never written: what st_log_open makes of an
+ * empty directory, so neither a checkpoint nor an fsync has anything to keep. */
+bool st_log_holds_nothing(const st_log *log);
+/* Writes the checkpoint now, on the calling thread, unless it would be identical to the
+ * last one written; with final, it is the log's last (close): no background write
+ * replaces it. (checkpoint.c) */
+void st_log_write_checkpoint(st_log *log, bool final);
+/* The same on the flusher's background thread (periodic, retention, delete_records):
+ * the fsync, rename and directory fsync stay off the loop; the result lands on the loop
+ * (the saved checkpoint, or a storage failure). One write at a time per log: a request
+ * while one runs is written after it. Without a flusher it is written here. */
+void st_log_checkpoint_soon(st_log *log);
+/* No checkpoint write may start any more (the log is being removed). */
+void st_log_checkpoint_stop(st_log *log);
 
 #endif

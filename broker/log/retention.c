@@ -147,7 +147,7 @@ int st_log_delete_records(st_log *log, int64_t offset, int64_t *low_watermark)
         log->start_offset = offset;
         while (log->nsegs > 1 && log->segs[1]->base <= log->start_offset)
             delete_oldest(log, "below the log start offset");
-        st_log_write_checkpoint(log);
+        st_log_checkpoint_soon(log);
     }
     *low_watermark = log->start_offset;
     return ST_ERR_NONE;
@@ -224,8 +224,20 @@ int st_log_apply_retention(st_log *log, int64_t now_ms)
     int deleted = retain_by_time(log, now_ms);
     deleted += retain_by_size(log);
     if (deleted > 0)
-        st_log_write_checkpoint(log);
+        st_log_checkpoint_soon(log);
     return deleted;
+}
+
+/* Where in each checkpoint interval this partition's periodic checkpoint falls: a hash
+ * of its directory. Partitions opened together (all of them, at start) would otherwise
+ * all checkpoint in the same tick every interval — 1,000 fsync + rename + directory
+ * fsync in one turn of the loop — instead of a few per tick. */
+static int64_t checkpoint_phase(const st_log *log)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *p = log->dir; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    return (int64_t)(h % ST_LOG_CHECKPOINT_INTERVAL_MS);
 }
 
 void st_log_tick(st_log *log, int64_t now_ms)
@@ -237,10 +249,13 @@ void st_log_tick(st_log *log, int64_t now_ms)
         now_ms - log->dirty_since_ms >= c->flush_ms)
         st_log_flush_async(log, NULL, NULL);
     int64_t saved_rp = log->saved_valid ? log->saved.recovery_point : log->start_offset;
-    if (log->recovery_point != saved_rp &&
-        now_ms - log->checkpoint_ms >= ST_LOG_CHECKPOINT_INTERVAL_MS) {
-        log->checkpoint_ms = now_ms;
-        st_log_write_checkpoint(log);
+    if (log->checkpoint_ms == 0) /* first tick: the last slot is one phase back */
+        log->checkpoint_ms = now_ms - checkpoint_phase(log) - 1;
+    int64_t since = now_ms - log->checkpoint_ms;
+    if (log->recovery_point != saved_rp && since >= ST_LOG_CHECKPOINT_INTERVAL_MS) {
+        /* the slot moves by whole intervals, so the phase holds */
+        log->checkpoint_ms += since / ST_LOG_CHECKPOINT_INTERVAL_MS * ST_LOG_CHECKPOINT_INTERVAL_MS;
+        st_log_checkpoint_soon(log);
     }
     /* last: a pass snapshots the segments retention left */
     st_cleaner_tick(log, now_ms);

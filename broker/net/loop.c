@@ -7,6 +7,9 @@
  *   run due timers  ->  epoll_wait(time to the earliest timer, or -1)  ->  refresh now
  *     -> dispatch I/O events  ->  run posted functions  ->  stop flag set? return
  *
+ * A turn's length — epoll_wait returning to the next epoll_wait — is what every other
+ * connection waited; each is recorded (loop_turns.c) for `strait status`.
+ *
  * Watchers live in a table indexed by fd. epoll carries (generation << 32 | fd) as its
  * user data, and each fresh registration of an fd bumps the generation: an event that
  * was already fetched for an fd that a callback then unwatched (and maybe closed, and
@@ -57,6 +60,12 @@ struct st_loop {
     post_item *post_tail;
 
     int stop; /* atomic: set by st_loop_stop, possibly from another thread or a signal handler */
+
+    /* How long turns took (st_loop_turn_stats): since start, the minute in progress and
+     * the last complete one. */
+    st_loop_turn_hist turns_total, turns_minute, turns_last_minute;
+    int64_t minute_started_ms;
+    bool have_last_minute;
 };
 
 static void *xrealloc(void *p, size_t n)
@@ -72,6 +81,8 @@ static void *xrealloc(void *p, size_t n)
 st_loop *st_loop_new(char *err, size_t errlen)
 {
     st_loop *loop = calloc(1, sizeof *loop);
+    if (loop)
+        loop->minute_started_ms = st_mono_ms();
     if (!loop) {
         snprintf(err, errlen, "cannot allocate the event loop");
         return NULL;
@@ -353,16 +364,39 @@ static void dispatch(st_loop *loop, const struct epoll_event *ev)
     w->cb(loop, fd, ev->events, w->arg);
 }
 
+static void record_turn(st_loop *loop, int64_t us)
+{
+    if (loop->now_ms - loop->minute_started_ms >= 60000) {
+        loop->turns_last_minute = loop->turns_minute;
+        memset(&loop->turns_minute, 0, sizeof loop->turns_minute);
+        loop->minute_started_ms = loop->now_ms;
+        loop->have_last_minute = true;
+    }
+    st_loop_turn_record(&loop->turns_total, us);
+    st_loop_turn_record(&loop->turns_minute, us);
+}
+
+void st_loop_turn_stats(const st_loop *loop, st_loop_turns *since_start, st_loop_turns *last_minute)
+{
+    st_loop_turn_summary(&loop->turns_total, since_start);
+    st_loop_turn_summary(loop->have_last_minute ? &loop->turns_last_minute : &loop->turns_minute,
+                         last_minute);
+}
+
 int st_loop_run(st_loop *loop)
 {
     struct epoll_event events[MAX_EVENTS];
+    int64_t turn_started_us = -1; /* when the last epoll_wait returned */
     for (;;) {
         loop->iteration++;
         loop->now_ms = st_mono_ms();
         run_timers(loop);
+        if (turn_started_us >= 0)
+            record_turn(loop, st_mono_us() - turn_started_us);
         int timeout = stop_requested(loop) ? 0 : wait_timeout_ms(loop);
         int n = epoll_wait(loop->epfd, events, MAX_EVENTS, timeout);
-        loop->now_ms = st_mono_ms();
+        turn_started_us = st_mono_us();
+        loop->now_ms = turn_started_us / 1000;
         if (n < 0 && errno != EINTR) {
             /* Only EBADF/EFAULT/EINVAL: a programming error, not a runtime condition. */
             fprintf(stderr, "epoll_wait: %s\n", strerror(errno));

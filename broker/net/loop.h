@@ -70,4 +70,32 @@ void st_loop_update_time(st_loop *loop);
  * connection layer's fair share). */
 uint64_t st_loop_iteration(const st_loop *loop);
 
+/*
+ * How long the loop's turns took: from epoll_wait returning to the next epoll_wait (I/O
+ * callbacks, posted functions, due timers) — the time every other connection waited.
+ * Kept in a histogram whose buckets are 1/8 of a power of two wide, so a percentile is
+ * the upper edge of its bucket: at most 12.5% above the true value. (loop_turns.c)
+ */
+#define ST_LOOP_TURN_BUCKETS 320
+typedef struct st_loop_turn_hist {
+    uint64_t turns;
+    int64_t longest_us;
+    uint64_t count[ST_LOOP_TURN_BUCKETS];
+} st_loop_turn_hist;
+
+typedef struct st_loop_turns {
+    uint64_t turns;
+    int64_t longest_us;
+    int64_t p50_us, p99_us, p999_us; /* 0 when no turn was measured */
+} st_loop_turns;
+
+/* Since the loop started, and over the last complete minute (the minute in progress
+ * until one has passed). Loop thread. */
+void st_loop_turn_stats(const st_loop *loop, st_loop_turns *since_start,
+                        st_loop_turns *last_minute);
+
+/* The histogram itself (loop_turns.c), for the loop and its tests. */
+void st_loop_turn_record(st_loop_turn_hist *h, int64_t us);
+void st_loop_turn_summary(const st_loop_turn_hist *h, st_loop_turns *out);
+
 #endif

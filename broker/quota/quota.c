@@ -17,9 +17,7 @@
 #include <unistd.h>
 
 #include "auth/tenants.h"
-#include "broker/broker_int.h"
-#include "broker/proto/api.h"
-#include "broker/proto/session.h"
+#include "broker/cluster/topics.h"
 #include "broker/security/security.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -40,13 +38,16 @@ typedef struct tenant_state {
 } tenant_state;
 
 struct st_bquota {
+    st_quotas *engine;
+    st_security *security; /* borrowed; NULL: no tenants */
+    st_topics *topics;     /* borrowed */
+    char meta_dir[PATH_MAX + 8];
     tenant_state *tenants;
     size_t ntenants, cap;
 };
 
-static tenant_state *state_of(st_broker *b, const char *tenant)
+static tenant_state *state_of(st_bquota *bq, const char *tenant)
 {
-    struct st_bquota *bq = b->bquota;
     for (size_t i = 0; i < bq->ntenants; i++)
         if (strcmp(bq->tenants[i].name, tenant) == 0)
             return &bq->tenants[i];
@@ -64,63 +65,78 @@ static tenant_state *state_of(st_broker *b, const char *tenant)
     return s;
 }
 
-int st_bquota_open(st_broker *b, char *err, size_t errlen)
+int st_bquota_open(const st_broker_config *cfg, st_security *sec, st_topics *topics,
+                   st_bquota **out, char *err, size_t errlen)
 {
-    b->bquota = calloc(1, sizeof *b->bquota);
-    b->quotas =
-        st_quotas_new(b->cfg.quota_window_num, (int64_t)b->cfg.quota_window_size_seconds * 1000);
-    if (!b->bquota || !b->quotas) {
+    *out = NULL;
+    st_bquota *bq = calloc(1, sizeof *bq);
+    if (bq)
+        bq->engine =
+            st_quotas_new(cfg->quota_window_num, (int64_t)cfg->quota_window_size_seconds * 1000);
+    if (!bq || !bq->engine) {
+        free(bq);
         snprintf(err, errlen, "out of memory opening the quota store");
         return ST_ERR__NOMEM;
     }
+    bq->security = sec;
+    bq->topics = topics;
+    snprintf(bq->meta_dir, sizeof bq->meta_dir, "%s/meta", cfg->data_dir);
     char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/meta/%s", b->cfg.data_dir, QUOTAS_FILE);
+    snprintf(path, sizeof path, "%s/%s", bq->meta_dir, QUOTAS_FILE);
     json_error_t jerr;
     json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!doc) {
-        if (errno == ENOENT || access(path, F_OK) != 0)
+        if (errno == ENOENT || access(path, F_OK) != 0) {
+            *out = bq;
             return 0;
+        }
         snprintf(err, errlen,
                  "%s:%d: %s (fix or move the file: straitd will not start without "
                  "the quotas it stored)",
                  path, jerr.line, jerr.text);
+        st_bquota_close(bq);
         return ST_ERR_INVALID_CONFIG;
     }
     char why[512];
-    int rc = st_quotas_load_json(b->quotas, doc, why, sizeof why);
+    int rc = st_quotas_load_json(bq->engine, doc, why, sizeof why);
     json_decref(doc);
     if (rc) {
         snprintf(err, errlen, "%s: %s", path, why);
+        st_bquota_close(bq);
         return rc == ST_ERR__MALFORMED ? ST_ERR_INVALID_CONFIG : rc;
     }
+    *out = bq;
     return 0;
 }
 
-void st_bquota_close(st_broker *b)
+void st_bquota_close(st_bquota *bq)
 {
-    st_quotas_free(b->quotas);
-    b->quotas = NULL;
-    if (b->bquota)
-        free(b->bquota->tenants);
-    free(b->bquota);
-    b->bquota = NULL;
+    if (!bq)
+        return;
+    st_quotas_free(bq->engine);
+    free(bq->tenants);
+    free(bq);
 }
 
-int st_bquota_save(st_broker *b, json_t *snapshot, char *err, size_t errlen)
+st_quotas *st_bquota_engine(st_bquota *bq)
 {
-    json_t *doc = st_quotas_to_json(b->quotas);
+    return bq->engine;
+}
+
+int st_bquota_save(st_bquota *bq, json_t *snapshot, char *err, size_t errlen)
+{
+    json_t *doc = st_quotas_to_json(bq->engine);
     char *text = doc ? json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
     json_decref(doc);
-    char dir[PATH_MAX + 8], why[512];
-    snprintf(dir, sizeof dir, "%s/meta", b->cfg.data_dir);
-    int rc = text
-                 ? st_file_write_atomic(dir, QUOTAS_FILE, text, strlen(text), true, why, sizeof why)
-                 : -1;
+    char why[512];
+    int rc = text ? st_file_write_atomic(bq->meta_dir, QUOTAS_FILE, text, strlen(text), true, why,
+                                         sizeof why)
+                  : -1;
     if (!text)
         snprintf(why, sizeof why, "out of memory");
     free(text);
     if (rc < 0) {
-        if (snapshot && st_quotas_load_json(b->quotas, snapshot, err, errlen) != 0)
+        if (snapshot && st_quotas_load_json(bq->engine, snapshot, err, errlen) != 0)
             st_error("quotas: cannot restore the state before a failed change: %s", err);
         json_decref(snapshot);
         snprintf(err, errlen, "cannot save the quota change (undone): %s", why);
@@ -132,65 +148,118 @@ int st_bquota_save(st_broker *b, json_t *snapshot, char *err, size_t errlen)
 }
 
 /* Sums the tenant's topics now. */
-static void measure(st_broker *b, const char *prefix, st_tenant_use *use)
+static void measure(st_bquota *bq, const char *prefix, st_tenant_use *use)
 {
     size_t plen = strlen(prefix);
     use->retained_bytes = use->partitions = use->topics = 0;
-    for (size_t i = 0; i < st_topics_count(b->topics); i++) {
-        const st_topic *t = st_topics_at(b->topics, i);
-        if (strncmp(t->name, prefix, plen) != 0)
+    for (size_t i = 0; i < st_topics_count(bq->topics); i++) {
+        const st_topic *t = st_topics_at(bq->topics, i);
+        if (strncmp(st_topic_name(t), prefix, plen) != 0)
             continue;
         use->topics++;
-        use->partitions += t->npartitions;
-        for (int32_t p = 0; p < t->npartitions; p++)
-            use->retained_bytes += st_log_size_bytes(t->partitions[p].log);
+        use->partitions += st_topic_partition_count(t);
+        for (int32_t p = 0; p < st_topic_partition_count(t); p++)
+            use->retained_bytes += st_log_size_bytes(st_topic_log(t, p));
     }
 }
 
 /* The tenant's use, re-measured when older than USE_MAX_AGE (or when `fresh`). */
-static tenant_state *current_use(st_broker *b, const st_tenant *tenant, bool fresh)
+static tenant_state *current_use(st_bquota *bq, const st_tenant *tenant, bool fresh)
 {
-    tenant_state *s = state_of(b, tenant->name);
+    tenant_state *s = state_of(bq, tenant->name);
     int64_t now = st_mono_ms();
     if (fresh || s->measured_ms == 0 || now - s->measured_ms > USE_MAX_AGE) {
-        measure(b, tenant->prefix, &s->use);
+        measure(bq, tenant->prefix, &s->use);
         s->measured_ms = now;
         s->appended = 0;
     }
     return s;
 }
 
-void st_bquota_tenant_use(st_broker *b, const char *tenant, st_tenant_use *out)
+static st_tenants *tenants_of(const st_bquota *bq)
+{
+    return bq->security ? st_security_tenants(bq->security) : NULL;
+}
+
+void st_bquota_tenant_use(st_bquota *bq, const char *tenant, st_tenant_use *out)
 {
     memset(out, 0, sizeof *out);
-    const st_tenant *t =
-        b->security ? st_tenants_find(st_security_tenants(b->security), tenant) : NULL;
+    const st_tenant *t = bq->security ? st_tenants_find(tenants_of(bq), tenant) : NULL;
     if (!t)
         return;
-    tenant_state *s = current_use(b, t, true);
+    tenant_state *s = current_use(bq, t, true);
     *out = s->use;
     out->connections = s->connections;
 }
 
-void st_bquota_client(const st_req *req, st_bquota_id *id)
+/* ---- the request path ---- */
+
+void st_bquota_identity(st_bquota *bq, const char *user, const char *client_id, int32_t len,
+                        st_bquota_id *id)
 {
-    const st_session *s = st_req_session(req);
-    snprintf(id->user, sizeof id->user, "%s", s && s->user[0] ? s->user : "ANONYMOUS");
-    if (!st_str_copy(id->client_id, sizeof id->client_id, req->client_id))
-        id->client_id[0] = '\0';
+    bool named = user && user[0];
+    snprintf(id->user, sizeof id->user, "%s", named ? user : "ANONYMOUS");
+    if (len < 0 || (size_t)len >= sizeof id->client_id)
+        len = 0;
+    memcpy(id->client_id, client_id ? client_id : "", (size_t)len);
+    id->client_id[len] = '\0';
     id->tenant[0] = '\0';
-    if (s && s->user[0] && req->broker->security) {
-        const st_tenant *t =
-            st_tenants_of_user(st_security_tenants(req->broker->security), s->user);
+    if (named && bq->security) {
+        const st_tenant *t = st_tenants_of_user(tenants_of(bq), user);
         if (t)
             snprintf(id->tenant, sizeof id->tenant, "%s", t->name);
     }
     id->c = (st_quota_client){id->user, id->client_id, id->tenant[0] ? id->tenant : NULL};
 }
 
+uint64_t st_bquota_version(const st_bquota *bq)
+{
+    /* Both only grow, so their sum moves whenever either does; +1 keeps it off 0. */
+    return st_quotas_version(bq->engine) + (bq->security ? st_security_version(bq->security) : 0) +
+           1;
+}
+
+int64_t st_bquota_charge(st_bquota *bq, const st_bquota_id *id, st_quota_kind kind, double amount)
+{
+    return st_quotas_record(bq->engine, &id->c, kind, amount, st_wall_ms());
+}
+
+int64_t st_bquota_owed(st_bquota *bq, const st_bquota_id *id, st_quota_kind kind)
+{
+    return st_quotas_owed(bq->engine, &id->c, kind, st_wall_ms());
+}
+
+bool st_bquota_window(st_bquota *bq, const st_bquota_id *id, st_quota_kind kind, double *amount)
+{
+    return st_quotas_window_budget(bq->engine, &id->c, kind, amount);
+}
+
+void st_bquota_note_throttle(st_bquota *bq, const st_bquota_id *id, int64_t ms)
+{
+    st_quotas_note_throttle(bq->engine, &id->c, ms, st_wall_ms());
+}
+
+static void note_denial(st_bquota *bq, const char *tenant)
+{
+    st_quotas_note(bq->engine, tenant, ST_QM_DENIALS, 1, st_wall_ms());
+}
+
+void st_bquota_note_denial(st_bquota *bq, const char *user)
+{
+    const st_tenant *t =
+        user && user[0] && bq->security ? st_tenants_of_user(tenants_of(bq), user) : NULL;
+    if (t)
+        note_denial(bq, t->name);
+}
+
+void st_bquota_sweep(st_bquota *bq)
+{
+    st_quotas_sweep(bq->engine, st_wall_ms());
+}
+
 /* Logs a refusal at most once per WARN_EVERY_MS per tenant (a producer refused flat out
  * would otherwise write a line per request). */
-static void warn_limit(st_broker *b, tenant_state *s, const char *msg)
+static void warn_limit(tenant_state *s, const char *msg)
 {
     int64_t now = st_mono_ms();
     if (s->warned_ms && now - s->warned_ms < WARN_EVERY_MS)
@@ -199,22 +268,16 @@ static void warn_limit(st_broker *b, tenant_state *s, const char *msg)
     st_warn("%s", msg);
 }
 
-static void note_denial(st_broker *b, const char *tenant)
-{
-    st_quotas_note(b->quotas, tenant, ST_QM_DENIALS, 1, st_wall_ms());
-}
-
-int st_bquota_check_produce(st_req *req, const char *topic, size_t len, int64_t bytes, char *msg,
+int st_bquota_check_produce(st_bquota *bq, const char *topic, size_t len, int64_t bytes, char *msg,
                             size_t cap)
 {
-    st_broker *b = req->broker;
-    if (!b->security || !b->quotas)
+    if (!bq->security)
         return 0;
-    const st_tenant *t = st_tenants_of_topic(st_security_tenants(b->security), topic, len);
+    const st_tenant *t = st_tenants_of_topic(tenants_of(bq), topic, len);
     double limit;
-    if (!t || !st_quotas_limit(b->quotas, t->name, ST_QK_RETAINED_BYTES, &limit))
+    if (!t || !st_quotas_limit(bq->engine, t->name, ST_QK_RETAINED_BYTES, &limit))
         return 0;
-    tenant_state *s = current_use(b, t, false);
+    tenant_state *s = current_use(bq, t, false);
     int64_t used = s->use.retained_bytes + s->appended;
     if ((double)(used + bytes) <= limit) {
         s->appended += bytes;
@@ -224,86 +287,72 @@ int st_bquota_check_produce(st_req *req, const char *topic, size_t len, int64_t 
              "tenant %s: retained_bytes limit %.0f reached (%lld bytes stored, this batch %lld); "
              "delete records or topics, or raise the limit",
              t->name, limit, (long long)used, (long long)bytes);
-    warn_limit(b, s, msg);
-    note_denial(b, t->name);
+    warn_limit(s, msg);
+    note_denial(bq, t->name);
     return ST_ERR_POLICY_VIOLATION;
 }
 
-int st_bquota_check_create(st_broker *b, const char *topic, size_t len, int topics,
+int st_bquota_check_create(st_bquota *bq, const char *topic, size_t len, int topics,
                            int64_t partitions, char *msg, size_t cap)
 {
-    if (!b->security || !b->quotas)
+    if (!bq->security)
         return 0;
-    const st_tenant *t = st_tenants_of_topic(st_security_tenants(b->security), topic, len);
+    const st_tenant *t = st_tenants_of_topic(tenants_of(bq), topic, len);
     if (!t)
         return 0;
-    tenant_state *s = current_use(b, t, true);
+    tenant_state *s = current_use(bq, t, true);
     double limit;
-    if (topics > 0 && st_quotas_limit(b->quotas, t->name, ST_QK_TOPICS, &limit) &&
+    if (topics > 0 && st_quotas_limit(bq->engine, t->name, ST_QK_TOPICS, &limit) &&
         (double)(s->use.topics + topics) > limit) {
         snprintf(msg, cap,
                  "tenant %s: topics limit %.0f reached (%lld topics exist); delete topics or raise "
                  "the limit",
                  t->name, limit, (long long)s->use.topics);
-        note_denial(b, t->name);
+        note_denial(bq, t->name);
         return ST_ERR_POLICY_VIOLATION;
     }
-    if (st_quotas_limit(b->quotas, t->name, ST_QK_PARTITIONS, &limit) &&
+    if (st_quotas_limit(bq->engine, t->name, ST_QK_PARTITIONS, &limit) &&
         (double)(s->use.partitions + partitions) > limit) {
         snprintf(msg, cap,
                  "tenant %s: partitions limit %.0f would be exceeded (%lld partitions exist, "
                  "%lld more requested); delete topics or raise the limit",
                  t->name, limit, (long long)s->use.partitions, (long long)partitions);
-        note_denial(b, t->name);
+        note_denial(bq, t->name);
         return ST_ERR_POLICY_VIOLATION;
     }
     return 0;
 }
 
-int st_bquota_connection_open(st_broker *b, const char *tenant, char *msg, size_t cap)
+int st_bquota_connection_open(st_bquota *bq, const char *tenant, char *msg, size_t cap)
 {
-    if (!b->quotas)
-        return 0;
-    tenant_state *s = state_of(b, tenant);
+    tenant_state *s = state_of(bq, tenant);
     double limit, rate;
-    if (st_quotas_limit(b->quotas, tenant, ST_QK_CONNECTIONS, &limit) &&
+    if (st_quotas_limit(bq->engine, tenant, ST_QK_CONNECTIONS, &limit) &&
         (double)(s->connections + 1) > limit) {
         snprintf(
             msg, cap,
             "tenant %s: connections limit %.0f reached (%lld open); close connections or raise "
             "the limit",
             tenant, limit, (long long)s->connections);
-        note_denial(b, tenant);
+        note_denial(bq, tenant);
         return ST_ERR_POLICY_VIOLATION;
     }
-    if (st_quotas_connection_created(b->quotas, tenant, st_wall_ms(), &rate) &&
-        st_quotas_limit(b->quotas, tenant, ST_QK_CONNECTION_CREATION_RATE, &limit)) {
+    if (st_quotas_connection_created(bq->engine, tenant, st_wall_ms(), &rate) &&
+        st_quotas_limit(bq->engine, tenant, ST_QK_CONNECTION_CREATION_RATE, &limit)) {
         snprintf(msg, cap,
                  "tenant %s: connection_creation_rate limit %.2f/s exceeded (%.2f/s); retry "
                  "later",
                  tenant, limit, rate);
-        note_denial(b, tenant);
+        note_denial(bq, tenant);
         return ST_ERR_POLICY_VIOLATION;
     }
     s->connections++;
     return 0;
 }
 
-void st_bquota_connection_closed(st_broker *b, const char *tenant)
+void st_bquota_connection_closed(st_bquota *bq, const char *tenant)
 {
-    if (!b->bquota)
-        return;
-    tenant_state *s = state_of(b, tenant);
+    tenant_state *s = state_of(bq, tenant);
     if (s->connections > 0)
         s->connections--;
-}
-
-void st_bquota_throttle(st_req *req, int64_t ms)
-{
-    if (ms <= 0 || !req->conn || !req->broker->quotas)
-        return;
-    st_bquota_id id;
-    st_bquota_client(req, &id);
-    st_quotas_note_throttle(req->broker->quotas, &id.c, ms, st_wall_ms());
-    st_conn_mute(req->conn, ms);
 }

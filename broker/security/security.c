@@ -11,18 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "broker/broker_int.h"
-#include "broker/proto/api.h"
-#include "broker/proto/session.h"
 #include "common/clock.h"
 #include "common/errors.h"
-#include "quotas/quotas.h"
 #include "common/fileio.h"
 #include "common/logging.h"
 
 #define SECURITY_FILE "security.json"
 #define CREDS_FILE    "credentials.json"
-#define CLUSTER_NAME  "kafka-cluster"
 /* Failed-authentication slowdown: addresses remembered, the cap, and how long a quiet
  * address keeps its count. */
 #define FAIL_SLOTS     256
@@ -43,6 +38,7 @@ struct st_security {
     st_tenants *tenants;
     st_auth_guard *guard;
     char meta_dir[PATH_MAX + 8];
+    uint64_t version; /* bumped at every commit and rollback (st_security_version) */
     fail_slot fails[FAIL_SLOTS];
 };
 
@@ -202,8 +198,14 @@ json_t *st_security_begin(st_security *sec)
     return snapshot(sec);
 }
 
+uint64_t st_security_version(const st_security *sec)
+{
+    return sec->version;
+}
+
 void st_security_rollback(st_security *sec, json_t *snap)
 {
+    sec->version++;
     if (!snap)
         return;
     char why[256];
@@ -214,6 +216,7 @@ void st_security_rollback(st_security *sec, json_t *snap)
 
 int st_security_commit(st_security *sec, json_t *snap, char *err, size_t errlen)
 {
+    sec->version++;
     json_t *doc = snapshot(sec);
     char *text = doc ? json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
     json_decref(doc);
@@ -306,42 +309,6 @@ bool st_security_authorize(const st_security *sec, const char *principal, const 
     if (copy != small)
         free(copy);
     return allowed;
-}
-
-const char *st_req_principal(const st_req *req)
-{
-    const st_session *s = st_req_session(req);
-    return s && s->principal[0] ? s->principal : ST_PRINCIPAL_ANONYMOUS;
-}
-
-bool st_authorize(const st_req *req, st_acl_operation op, st_acl_resource_type type,
-                  const char *name, size_t len)
-{
-    const st_session *s = st_req_session(req);
-    const st_security *sec = req->broker->security;
-    if (!s || !sec || !sec->authorizer)
-        return true;
-    st_acl_decision d;
-    bool ok = st_security_authorize(sec, st_req_principal(req), s->host, op, type, name, len, &d);
-    if (!ok && req->broker->quotas && s->user[0]) {
-        /* Per-tenant denial counts, for the console and `strait quotas usage`. */
-        const st_tenant *t = st_tenants_of_user(sec->tenants, s->user);
-        if (t)
-            st_quotas_note(req->broker->quotas, t->name, ST_QM_DENIALS, 1, st_wall_ms());
-    }
-    if (!ok && st_logging_enabled(ST_LOG_DEBUG)) {
-        char why[512];
-        st_acl_decision_format(&d, why, sizeof why);
-        st_debug("%s %s: %s %s on %s \"%.*s\" denied: %s", req->api->name, st_req_principal(req),
-                 s->host, st_acl_operation_name(op), st_acl_resource_type_name(type),
-                 (int)(len > 200 ? 200 : len), name, why);
-    }
-    return ok;
-}
-
-bool st_authorize_cluster(const st_req *req, st_acl_operation op)
-{
-    return st_authorize(req, op, ST_ACL_RESOURCE_CLUSTER, CLUSTER_NAME, strlen(CLUSTER_NAME));
 }
 
 int64_t st_security_auth_failure_delay(st_security *sec, const char *host, int64_t now_ms)

@@ -31,9 +31,8 @@
 #include "auth/credstore.h"
 #include "auth/guard.h"
 #include "auth/tenants.h"
-#include "broker/broker.h"
+#include "broker/config/config.h"
 
-typedef struct st_req st_req;
 typedef struct st_security st_security;
 
 #define ST_PRINCIPAL_ANONYMOUS "User:ANONYMOUS"
@@ -64,6 +63,9 @@ st_auth_guard *st_security_guard(st_security *sec);
  * restores the snapshot without writing (a change failed half way).
  */
 json_t *st_security_begin(st_security *sec);
+/* Moves at every commit and rollback: what was derived from the tenants or ACLs before
+ * (a session's quota identity) may be stale. */
+uint64_t st_security_version(const st_security *sec);
 int st_security_commit(st_security *sec, json_t *snapshot, char *err, size_t errlen);
 void st_security_rollback(st_security *sec, json_t *snapshot);
 
@@ -72,25 +74,11 @@ void st_security_rollback(st_security *sec, json_t *snapshot);
  * connected from `host`: op on (type, name[len]) — name need not be NUL-terminated.
  * `decision` may be NULL. Super users and a disabled authorizer are allowed (decision
  * reason ST_ACL_REASON_SUPER_USER / ST_ACL_REASON_NO_ACL_FOUND when the authorizer is
- * off). For `strait explain` and the request path below.
+ * off). For `strait explain` and the request path (broker/request/authorize.c).
  */
 bool st_security_authorize(const st_security *sec, const char *principal, const char *host,
                            st_acl_operation op, st_acl_resource_type type, const char *name,
                            size_t len, st_acl_decision *decision);
-
-/*
- * The request path: may the request's connection do op on (type, name[len])? True when the
- * authorizer is off or the request has no connection (fuzz harness). A denial is logged
- * at debug with the principal, resource and operation.
- */
-bool st_authorize(const st_req *req, st_acl_operation op, st_acl_resource_type type,
-                  const char *name, size_t len);
-/* Shorthand for the cluster resource ("kafka-cluster"). */
-bool st_authorize_cluster(const st_req *req, st_acl_operation op);
-
-/* The request's principal ("User:alice", "User:ANONYMOUS"); "User:ANONYMOUS" without a
- * connection. */
-const char *st_req_principal(const st_req *req);
 
 /* The failed-authentication slowdown: how long to hold the failure answer to `host` (the
  * peer address without port), having counted this failure. Doubles per recent failure

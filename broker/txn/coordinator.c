@@ -63,7 +63,8 @@ static st_topic *state_topic(st_txn_coord *c, bool create)
         return NULL;
     }
     t = st_topics_find(b->topics, ST_TXN_STATE_TOPIC, len);
-    st_info("created %s with %d partitions", ST_TXN_STATE_TOPIC, t ? t->npartitions : 0);
+    st_info("created %s with %d partitions", ST_TXN_STATE_TOPIC,
+            t ? st_topic_partition_count(t) : 0);
     return t;
 }
 
@@ -78,10 +79,10 @@ static void flushed_quietly(void *arg, int err)
 static int16_t persist(st_txn_coord *c, const st_txn_meta *m, bool tombstone)
 {
     st_topic *t = state_topic(c, true);
-    if (!t || t->npartitions <= 0)
+    if (!t || st_topic_partition_count(t) <= 0)
         return ST_ERR_COORDINATOR_NOT_AVAILABLE;
     const char *id = m->transactional_id;
-    int32_t p = st_kafka_partition_for(id, strlen(id), t->npartitions);
+    int32_t p = st_kafka_partition_for(id, strlen(id), st_topic_partition_count(t));
     st_buf key = ST_BUF_INIT, value = ST_BUF_INIT, batch = ST_BUF_INIT;
     st_txn_log_key_encode(&key, id);
     if (!tombstone)
@@ -95,7 +96,7 @@ static int16_t persist(st_txn_coord *c, const st_txn_meta *m, bool tombstone)
                          0, (st_bytes){NULL, 0});
     size_t size = st_batch_builder_finish(&bb);
     st_append_result res;
-    st_log *log = t->partitions[p].log;
+    st_log *log = st_topic_log(t, p);
     int rc = st_log_append(log, batch.data, size, now, &res);
     st_buf_free(&key);
     st_buf_free(&value);
@@ -282,8 +283,8 @@ static bool finish(st_txn_coord *c, st_txn_meta *m)
         if (!part)
             continue; /* deleted since: nothing to mark */
         st_append_result res;
-        int rc = st_log_append_marker(part->log, m->producer_id, m->producer_epoch, commit, 0, now,
-                                      &res);
+        int rc = st_log_append_marker(st_partition_log(part), m->producer_id, m->producer_epoch,
+                                      commit, 0, now, &res);
         if (rc) {
             if (failed++ == 0)
                 st_error("transactional id \"%s\": writing the %s marker to %s-%d failed (%s): "
@@ -292,7 +293,7 @@ static bool finish(st_txn_coord *c, st_txn_meta *m)
                          st_err_name(rc), res.why);
             continue;
         }
-        st_fetch_wake(c->b, tp->topic, tp->partition);
+        st_fetch_wake(c->b, st_partition_log(part));
     }
     if (failed)
         return false;
@@ -335,8 +336,8 @@ st_txn_coord *st_txn_coord_open(st_broker *b, char *err, size_t errlen)
     if (!t)
         return c;
     size_t records = 0, skipped = 0;
-    for (int32_t p = 0; p < t->npartitions; p++)
-        if (load_partition(c, t->partitions[p].log, p, &records, &skipped, err, errlen)) {
+    for (int32_t p = 0; p < st_topic_partition_count(t); p++)
+        if (load_partition(c, st_topic_log(t, p), p, &records, &skipped, err, errlen)) {
             st_txn_coord_close(c);
             return NULL;
         }
@@ -465,11 +466,11 @@ int16_t st_txn_coord_add_offsets(st_txn_coord *c, st_str id, int64_t pid, int16_
                                  st_str group)
 {
     st_topic *t = st_topics_find(c->b->topics, OFFSETS_TOPIC, strlen(OFFSETS_TOPIC));
-    if (!t || t->npartitions <= 0)
+    if (!t || st_topic_partition_count(t) <= 0)
         return ST_ERR_COORDINATOR_NOT_AVAILABLE;
     st_str topic = {OFFSETS_TOPIC, (int32_t)strlen(OFFSETS_TOPIC)};
-    int32_t p =
-        st_kafka_partition_for(group.ptr, group.len > 0 ? (size_t)group.len : 0, t->npartitions);
+    int32_t p = st_kafka_partition_for(group.ptr, group.len > 0 ? (size_t)group.len : 0,
+                                       st_topic_partition_count(t));
     return st_txn_coord_add_partitions(c, id, pid, epoch, &topic, &p, 1);
 }
 

@@ -1,6 +1,6 @@
 /*
  * libFuzzer harness for the request path: each input is one request frame (without
- * its size prefix) handed to st_dispatch exactly as a connection would, but with no
+ * its size prefix) handed to the pipeline exactly as a connection would, but with no
  * connection, so responses are built and dropped.
  *
  * One detached broker (data directory, loop, flusher; no sockets) serves every input,
@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "broker/broker_int.h"
-#include "broker/proto/api.h"
+#include "broker/request/pipeline.h"
 #include "common/logging.h"
 
 /* libFuzzer's harness model has exactly one process-wide target, so the broker is
@@ -71,13 +71,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!broker)
         broker = open_broker();
-    /* st_dispatch takes ownership of a malloc'd frame; an exact-size copy also lets
+    /* The pipeline takes ownership of a malloc'd frame; an exact-size copy also lets
      * ASan catch a read one byte past the end. */
     uint8_t *frame = malloc(size ? size : 1);
     if (!frame)
         return 0;
     memcpy(frame, data, size);
-    st_dispatch(broker, NULL, frame, size);
+    st_pipeline_on_request(broker->pipeline, NULL, frame, size);
 
     st_fetch_shutdown(broker);
     /* One loop iteration: st_loop_stop before st_loop_run makes it run posted work and

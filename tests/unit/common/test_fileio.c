@@ -54,8 +54,50 @@ static void test_write_read(void **state)
     rmdir(dir);
 }
 
+/* mkdir -p: nested, again (existing is fine), with the mode asked; a file in the way
+ * (as the directory or as a parent) fails with a message naming the level that failed. */
+static void test_mkdir_p(void **state)
+{
+    char dir[] = "/tmp/st-fileio-XXXXXX", path[128], file[128], err[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/a/b/c", dir);
+    assert_int_equal(st_mkdir_p(path, 0700, err, sizeof err), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(st_mkdir_p(path, 0700, err, sizeof err), 0);
+    assert_int_equal(st_mkdir_p(path, 0700, NULL, 0), 0);
+
+    snprintf(file, sizeof file, "%s/a/file", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(st_mkdir_p(file, 0755, err, sizeof err), -1); /* a file, not a dir */
+    assert_non_null(strstr(err, "cannot create directory"));
+    assert_non_null(strstr(err, file));
+    snprintf(path, sizeof path, "%s/a/file/below", dir);
+    assert_int_equal(st_mkdir_p(path, 0755, err, sizeof err), -1);
+    assert_non_null(strstr(err, file)); /* names the level that failed */
+    assert_int_equal(st_mkdir_p(path, 0755, NULL, 0), -1);
+
+    char longpath[5000];
+    memset(longpath, 'x', sizeof longpath);
+    longpath[0] = '/';
+    longpath[sizeof longpath - 1] = '\0';
+    assert_int_equal(st_mkdir_p(longpath, 0755, err, sizeof err), -1);
+    unlink(file);
+    const char *subs[] = {"a/b/c", "a/b", "a"};
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, subs[i]);
+        assert_int_equal(rmdir(path), 0);
+    }
+    rmdir(dir);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_write_read)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_write_read),
+                                       cmocka_unit_test(test_mkdir_p)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

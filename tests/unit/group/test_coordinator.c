@@ -292,8 +292,8 @@ static void test_offsets_persist(void **state)
                      0);
     st_topic *ot = st_topics_find(b->topics, "__consumer_offsets", 18);
     assert_non_null(ot);
-    assert_int_equal(ot->npartitions, 3);
-    assert_true(ot->cfg.cleanup_compact);
+    assert_int_equal(st_topic_partition_count(ot), 3);
+    assert_true(st_topic_config(ot)->cleanup_compact);
 
     grp_commit c[3] = {{S("orders"), 0, 42, 5, S("m0"), -1, 0},
                        {S("orders"), 1, 7, -1, NULL_STR, -1, 0},

@@ -23,7 +23,7 @@
  *   users.add {user, password, tenant?, mechanism?, iterations?} → user entry
  *   users.remove {user, mechanism?} → {user, removed_mechanisms: [..], left_tenant}
  *   users.list                      → {users: [user entry]}
- *   acls.*: see admin_acls.c
+ *   acls.*: see acls.c
  * user entry: {user, mechanisms: [{mechanism, iterations}], tenant (or null)};
  * acl: {resource_type, resource_name, pattern_type, principal, host, operation, permission}.
  */
@@ -38,8 +38,8 @@
 #include "auth/credstore.h"
 #include "auth/scram.h"
 #include "auth/tenants.h"
-#include "broker/admin.h"
-#include "broker/admin_security.h"
+#include "broker/mgmt/admin.h"
+#include "broker/mgmt/mgmt_int.h"
 #include "broker/broker_int.h"
 #include "broker/security/security.h"
 #include "common/errors.h"
@@ -51,14 +51,14 @@ static const st_scram_mech all_mechs[] = {ST_SCRAM_SHA_256, ST_SCRAM_SHA_512};
 
 /* ---- helpers ---- */
 
-int st_admsec_oom(char *err, size_t errlen)
+int st_admin_oom(char *err, size_t errlen)
 {
     snprintf(err, errlen, "out of memory");
     return -1;
 }
 
 /* The security context, or NULL with err set (the fuzz harness opens none). Clears err. */
-st_security *st_admsec_need_security(st_broker *b, char *err, size_t errlen)
+st_security *st_admin_need_security(st_broker *b, char *err, size_t errlen)
 {
     *err = '\0'; /* every handler starts here: err then holds only what this command says */
     if (!b->security)
@@ -73,8 +73,8 @@ st_security *st_admsec_need_security(st_broker *b, char *err, size_t errlen)
  * naming `what` when required). Anything but a non-empty string without NUL bytes is an
  * error. 0 or -1 with err set.
  */
-int st_admsec_arg_str(json_t *args, const char *key, bool required, const char *what,
-                      const char **out, char *err, size_t errlen)
+int st_admin_arg_str(json_t *args, const char *key, bool required, const char *what,
+                     const char **out, char *err, size_t errlen)
 {
     json_t *v = json_object_get(args, key);
     *out = NULL;
@@ -97,16 +97,16 @@ int st_admsec_arg_str(json_t *args, const char *key, bool required, const char *
 static const char *arg_tenant_name(json_t *args, char *err, size_t errlen)
 {
     const char *name;
-    return st_admsec_arg_str(args, "name", true, "the tenant name", &name, err, errlen) ? NULL
-                                                                                        : name;
+    return st_admin_arg_str(args, "name", true, "the tenant name", &name, err, errlen) ? NULL
+                                                                                       : name;
 }
 
 /* The required "user" (borrowed), or NULL with err set. */
 static const char *arg_user(json_t *args, char *err, size_t errlen)
 {
     const char *user;
-    return st_admsec_arg_str(args, "user", true, "the SASL user name", &user, err, errlen) ? NULL
-                                                                                           : user;
+    return st_admin_arg_str(args, "user", true, "the SASL user name", &user, err, errlen) ? NULL
+                                                                                          : user;
 }
 
 /* An optional boolean argument; *out keeps its value when absent. */
@@ -124,13 +124,13 @@ static int arg_bool(json_t *args, const char *key, bool *out, char *err, size_t 
 }
 
 /* The message for a store error that came back without one. */
-void st_admsec_fill_err(int code, char *err, size_t errlen)
+void st_admin_fill_err(int code, char *err, size_t errlen)
 {
     if (!*err)
         snprintf(err, errlen, "failed: %s (error %d)", st_err_name(code), code);
 }
 
-json_t *st_admsec_acl_json(const st_acl_binding *a)
+json_t *st_admin_acl_json(const st_acl_binding *a)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "resource_type",
                      st_acl_resource_type_name(a->resource_type), "resource_name", a->resource_name,
@@ -161,12 +161,12 @@ static int acl_cmp(const void *x, const void *y)
 }
 
 /* Appends the list's bindings (sorted) to arr. 0, or -1 out of memory. */
-int st_admsec_append_acls(json_t *arr, st_acl_list *list)
+int st_admin_append_acls(json_t *arr, st_acl_list *list)
 {
     if (list->count > 1)
         qsort(list->items, list->count, sizeof(*list->items), acl_cmp);
     for (size_t i = 0; i < list->count; i++)
-        if (json_array_append_new(arr, st_admsec_acl_json(&list->items[i])) != 0)
+        if (json_array_append_new(arr, st_admin_acl_json(&list->items[i])) != 0)
             return -1;
     return 0;
 }
@@ -186,7 +186,7 @@ static long acls_of(st_security *sec, const char *principal, json_t *arr)
     char why[256];
     long n = -1;
     if (st_acl_describe(st_security_acls(sec), &f, &list, why, sizeof why) == 0 &&
-        (!arr || st_admsec_append_acls(arr, &list) == 0))
+        (!arr || st_admin_append_acls(arr, &list) == 0))
         n = (long)list.count;
     st_acl_list_free(&list);
     return n;
@@ -220,9 +220,10 @@ static json_t *topics_with_prefix(st_broker *b, const char *prefix)
     size_t plen = strlen(prefix), n = st_topics_count(b->topics);
     for (size_t i = 0; arr && i < n; i++) {
         const st_topic *t = st_topics_at(b->topics, i);
-        if (strncmp(t->name, prefix, plen) == 0 &&
-            json_array_append_new(arr, json_pack("{s:s, s:i}", "name", t->name, "partitions",
-                                                 (int)t->npartitions)) != 0) {
+        if (strncmp(st_topic_name(t), prefix, plen) == 0 &&
+            json_array_append_new(arr, json_pack("{s:s, s:i}", "name", st_topic_name(t),
+                                                 "partitions", (int)st_topic_partition_count(t))) !=
+                0) {
             json_decref(arr);
             arr = NULL;
         }
@@ -261,7 +262,7 @@ static json_t *describe_tenant(st_broker *b, st_security *sec, const st_tenant *
                      "principal", principal, "users", users, "topics", topics, "acls", acls);
 out:
     if (!desc)
-        st_admsec_oom(err, errlen);
+        st_admin_oom(err, errlen);
     json_decref(users);
     json_decref(acls);
     json_decref(topics);
@@ -281,27 +282,23 @@ static int add_tenant_acls(st_security *sec, const char *principal, const char *
         if (rc != 0)
             return rc;
     }
-    st_acl_binding idem = {ST_ACL_RESOURCE_CLUSTER,
-                           ST_ADMIN_CLUSTER_RESOURCE,
-                           ST_ACL_PATTERN_LITERAL,
-                           principal,
-                           "*",
-                           ST_ACL_OP_IDEMPOTENT_WRITE,
-                           ST_ACL_PERM_ALLOW};
+    st_acl_binding idem = {
+        ST_ACL_RESOURCE_CLUSTER,    ST_ACL_CLUSTER_NAME, ST_ACL_PATTERN_LITERAL, principal, "*",
+        ST_ACL_OP_IDEMPOTENT_WRITE, ST_ACL_PERM_ALLOW};
     return st_acl_add(st_security_acls(sec), &idem, err, errlen);
 }
 
 int st_admin_tenants_create(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
 {
     char principal[ST_TENANT_NAME_MAX + 16];
-    st_security *sec = st_admsec_need_security(b, err, errlen);
+    st_security *sec = st_admin_need_security(b, err, errlen);
     const char *name = sec ? arg_tenant_name(args, err, errlen) : NULL, *prefix;
-    if (!name || st_admsec_arg_str(args, "prefix", false, "the topic prefix the tenant owns",
-                                   &prefix, err, errlen))
+    if (!name || st_admin_arg_str(args, "prefix", false, "the topic prefix the tenant owns",
+                                  &prefix, err, errlen))
         return -1;
     json_t *snap = st_security_begin(sec);
     if (!snap)
-        return st_admsec_oom(err, errlen);
+        return st_admin_oom(err, errlen);
     int rc = st_tenants_create(st_security_tenants(sec), name, prefix, err, errlen);
     const st_tenant *t = rc == 0 ? st_tenants_find(st_security_tenants(sec), name) : NULL;
     if (t) {
@@ -310,7 +307,7 @@ int st_admin_tenants_create(st_broker *b, json_t *args, json_t **result, char *e
     }
     if (rc != 0) {
         st_security_rollback(sec, snap);
-        st_admsec_fill_err(rc, err, errlen);
+        st_admin_fill_err(rc, err, errlen);
         return -1;
     }
     if (st_security_commit(sec, snap, err, errlen) != 0)
@@ -322,7 +319,7 @@ int st_admin_tenants_create(st_broker *b, json_t *args, json_t **result, char *e
 
 int st_admin_tenants_list(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
 {
-    st_security *sec = st_admsec_need_security(b, err, errlen);
+    st_security *sec = st_admin_need_security(b, err, errlen);
     if (!sec)
         return -1;
     st_tenants *ts = st_security_tenants(sec);
@@ -349,12 +346,12 @@ int st_admin_tenants_list(st_broker *b, json_t *args, json_t **result, char *err
         }
     }
     *result = list ? json_pack("{s:o}", "tenants", list) : NULL;
-    return *result ? 0 : st_admsec_oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }
 
 int st_admin_tenants_describe(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
 {
-    st_security *sec = st_admsec_need_security(b, err, errlen);
+    st_security *sec = st_admin_need_security(b, err, errlen);
     const char *name = sec ? arg_tenant_name(args, err, errlen) : NULL;
     const st_tenant *t = name ? find_tenant(sec, name, err, errlen) : NULL;
     if (!t)
@@ -386,20 +383,20 @@ int st_admin_tenants_delete(st_broker *b, json_t *args, json_t **result, char *e
     bool force = false;
     json_t *topics = NULL, *users = NULL, *deleted = json_array();
     int ret = -1;
-    st_security *sec = st_admsec_need_security(b, err, errlen);
+    st_security *sec = st_admin_need_security(b, err, errlen);
     const char *name = sec ? arg_tenant_name(args, err, errlen) : NULL;
     const st_tenant *t = name ? find_tenant(sec, name, err, errlen) : NULL;
 
     if (!t || arg_bool(args, "force", &force, err, errlen) != 0)
         goto out;
     if (!deleted || !(topics = topics_with_prefix(b, t->prefix)) || !(users = json_array())) {
-        st_admsec_oom(err, errlen);
+        st_admin_oom(err, errlen);
         goto out;
     }
     /* Copies: the tenant changes (and its strings go) below. */
     for (size_t i = 0; i < t->nusers; i++)
         if (json_array_append_new(users, json_string(t->users[i])) != 0) {
-            st_admsec_oom(err, errlen);
+            st_admin_oom(err, errlen);
             goto out;
         }
     size_t ntopics = json_array_size(topics), i;
@@ -445,7 +442,7 @@ int st_admin_tenants_delete(st_broker *b, json_t *args, json_t **result, char *e
         goto out;
     }
     if (failed) {
-        st_admsec_fill_err(code, why, sizeof why);
+        st_admin_fill_err(code, why, sizeof why);
         snprintf(err, errlen,
                  "tenant %s: deleting topic \"%s\" failed: %s; the tenant is kept (%zu of its "
                  "%zu topics deleted)",
@@ -454,7 +451,7 @@ int st_admin_tenants_delete(st_broker *b, json_t *args, json_t **result, char *e
     }
     json_t *snap = st_security_begin(sec);
     if (!snap) {
-        st_admsec_oom(err, errlen);
+        st_admin_oom(err, errlen);
         goto out;
     }
     st_tenant_principal(name, principal, sizeof principal);
@@ -467,7 +464,7 @@ int st_admin_tenants_delete(st_broker *b, json_t *args, json_t **result, char *e
         rc = st_tenants_delete(st_security_tenants(sec), name, err, errlen);
     if (rc != 0) {
         st_security_rollback(sec, snap);
-        st_admsec_fill_err(rc, err, errlen);
+        st_admin_fill_err(rc, err, errlen);
         goto out;
     }
     if (st_security_commit(sec, snap, err, errlen) != 0)
@@ -485,7 +482,7 @@ int st_admin_tenants_delete(st_broker *b, json_t *args, json_t **result, char *e
     }
     *result = json_pack("{s:s, s:b, s:O, s:O, s:I}", "name", name, "deleted", 1, "topics_deleted",
                         deleted, "users_removed", users, "acls_removed", (json_int_t)nacls);
-    ret = *result ? 0 : st_admsec_oom(err, errlen);
+    ret = *result ? 0 : st_admin_oom(err, errlen);
 out:
     json_decref(topics);
     json_decref(users);
@@ -519,8 +516,8 @@ static int set_membership(st_security *sec, const char *user, const char *join, 
     if (rc != 0) {
         st_security_rollback(sec, snap);
         if (rc == ST_ERR__NOMEM)
-            return st_admsec_oom(err, errlen);
-        st_admsec_fill_err(rc, err, errlen);
+            return st_admin_oom(err, errlen);
+        st_admin_fill_err(rc, err, errlen);
         return -1;
     }
     return st_security_commit(sec, snap, err, errlen) == 0 ? 0 : -1;
@@ -531,8 +528,8 @@ static int arg_mech(json_t *args, st_scram_mech *out, char *err, size_t errlen)
 {
     const char *m;
     *out = 0;
-    if (st_admsec_arg_str(args, "mechanism", false, "SCRAM-SHA-256 or SCRAM-SHA-512", &m, err,
-                          errlen))
+    if (st_admin_arg_str(args, "mechanism", false, "SCRAM-SHA-256 or SCRAM-SHA-512", &m, err,
+                         errlen))
         return -1;
     if (!m)
         return 0;
@@ -552,13 +549,13 @@ int st_admin_users_add(st_broker *b, json_t *args, json_t **result, char *err, s
     bool had[NMECHS] = {false}, set[NMECHS] = {false};
     st_scram_mech mech = 0;
     int ret = -1;
-    st_security *sec = st_admsec_need_security(b, err, errlen);
+    st_security *sec = st_admin_need_security(b, err, errlen);
     const char *user = sec ? arg_user(args, err, errlen) : NULL, *password, *tenant;
     /* Never echo the password: its messages name only the argument. */
     if (!user ||
-        st_admsec_arg_str(args, "password", true, "the user's password", &password, err, errlen) ||
+        st_admin_arg_str(args, "password", true, "the user's password", &password, err, errlen) ||
         arg_mech(args, &mech, err, errlen) ||
-        st_admsec_arg_str(args, "tenant", false, "the tenant to join", &tenant, err, errlen))
+        st_admin_arg_str(args, "tenant", false, "the tenant to join", &tenant, err, errlen))
         return -1;
     json_t *it = json_object_get(args, "iterations");
     int iterations = DEFAULT_ITERATIONS;
@@ -595,7 +592,7 @@ int st_admin_users_add(st_broker *b, json_t *args, json_t **result, char *err, s
         int rc =
             st_credstore_set_password(cs, user, all_mechs[i], password, iterations, err, errlen);
         if (rc != 0) {
-            st_admsec_fill_err(rc, err, errlen);
+            st_admin_fill_err(rc, err, errlen);
             goto out;
         }
         set[i] = true;
@@ -603,7 +600,7 @@ int st_admin_users_add(st_broker *b, json_t *args, json_t **result, char *err, s
     if (join && set_membership(sec, user, tenant, err, errlen) != 0)
         goto out;
     *result = user_json(sec, user);
-    ret = *result ? 0 : st_admsec_oom(err, errlen);
+    ret = *result ? 0 : st_admin_oom(err, errlen);
 out:
     if (ret != 0) {
         /* Undo: what we replaced comes back, what we created goes. */
@@ -625,7 +622,7 @@ int st_admin_users_remove(st_broker *b, json_t *args, json_t **result, char *err
 {
     st_scram_mech mech = 0;
     int ret = -1;
-    st_security *sec = st_admsec_need_security(b, err, errlen);
+    st_security *sec = st_admin_need_security(b, err, errlen);
     const char *user = sec ? arg_user(args, err, errlen) : NULL;
     if (!user || arg_mech(args, &mech, err, errlen) != 0)
         return -1;
@@ -635,7 +632,7 @@ int st_admin_users_remove(st_broker *b, json_t *args, json_t **result, char *err
     char *tenant = t ? strdup(t->name) : NULL;
     json_t *removed = json_array();
     if ((t && !tenant) || !removed) {
-        st_admsec_oom(err, errlen);
+        st_admin_oom(err, errlen);
         goto out;
     }
     if (!tenant && !has_credentials(sec, user)) {
@@ -653,7 +650,7 @@ int st_admin_users_remove(st_broker *b, json_t *args, json_t **result, char *err
         rc = remove_credentials(sec, user, removed, err, errlen);
     }
     if (rc != 0) {
-        st_admsec_fill_err(rc, err, errlen);
+        st_admin_fill_err(rc, err, errlen);
         goto out;
     }
     /* Without a credential left the user is gone: its membership goes too. */
@@ -668,7 +665,7 @@ int st_admin_users_remove(st_broker *b, json_t *args, json_t **result, char *err
     }
     *result = json_pack("{s:s, s:O, s:o}", "user", user, "removed_mechanisms", removed,
                         "left_tenant", leave ? json_string(tenant) : json_null());
-    ret = *result ? 0 : st_admsec_oom(err, errlen);
+    ret = *result ? 0 : st_admin_oom(err, errlen);
 out:
     free(tenant);
     json_decref(removed);
@@ -714,7 +711,7 @@ static int str_cmp(const void *a, const void *b)
 int st_admin_users_list(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
 {
     user_names names = {0};
-    st_security *sec = st_admsec_need_security(b, err, errlen);
+    st_security *sec = st_admin_need_security(b, err, errlen);
     if (!sec)
         return -1;
     st_credstore_each(st_security_credstore(sec), collect_user, &names);
@@ -740,5 +737,5 @@ int st_admin_users_list(st_broker *b, json_t *args, json_t **result, char *err, 
         free(names.v[i]);
     free(names.v);
     *result = list ? json_pack("{s:o}", "users", list) : NULL;
-    return *result ? 0 : st_admsec_oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }

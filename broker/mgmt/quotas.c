@@ -31,8 +31,8 @@
 
 #include "auth/acl.h"
 #include "auth/tenants.h"
-#include "broker/admin.h"
-#include "broker/admin_security.h"
+#include "broker/mgmt/admin.h"
+#include "broker/mgmt/mgmt_int.h"
 #include "broker/broker_int.h"
 #include "broker/quota/quota.h"
 #include "broker/security/security.h"
@@ -49,9 +49,11 @@
 static st_quotas *need_quotas(st_broker *b, char *err, size_t errlen)
 {
     *err = '\0';
-    if (!b->quotas)
+    if (!b->bquota) {
         snprintf(err, errlen, "the broker has no quota engine open (quotas are unavailable)");
-    return b->quotas;
+        return NULL;
+    }
+    return st_bquota_engine(b->bquota);
 }
 
 /* A whole number as an integer (so 1048576 prints as such), anything else as a real. */
@@ -152,7 +154,7 @@ static int apply_changes(st_broker *b, const st_quota_entity *e, const change *c
     entity_text(e, what, sizeof what);
     st_quotas *scratch = st_quotas_new(2, 1000);
     if (!scratch)
-        return st_admsec_oom(err, errlen);
+        return st_admin_oom(err, errlen);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         for (size_t j = 0; j < i && rc == 0; j++)
@@ -173,18 +175,18 @@ static int apply_changes(st_broker *b, const st_quota_entity *e, const change *c
             snprintf(err, errlen, "%s: %s", what, st_err_name(rc));
         return -1;
     }
-    json_t *snapshot = st_quotas_to_json(b->quotas);
+    json_t *snapshot = st_quotas_to_json(st_bquota_engine(b->bquota));
     if (!snapshot)
-        return st_admsec_oom(err, errlen);
+        return st_admin_oom(err, errlen);
     for (size_t i = 0; i < n; i++)
-        if (st_quotas_alter(b->quotas, e, c[i].key, c[i].value, c[i].remove, reason,
-                            sizeof reason) != 0) {
+        if (st_quotas_alter(st_bquota_engine(b->bquota), e, c[i].key, c[i].value, c[i].remove,
+                            reason, sizeof reason) != 0) {
             /* it passed on the scratch engine: only memory fails here; undo everything */
-            st_quotas_load_json(b->quotas, snapshot, reason, sizeof reason);
+            st_quotas_load_json(st_bquota_engine(b->bquota), snapshot, reason, sizeof reason);
             json_decref(snapshot);
-            return st_admsec_oom(err, errlen);
+            return st_admin_oom(err, errlen);
         }
-    return st_bquota_save(b, snapshot, err, errlen) == 0 ? 0 : -1;
+    return st_bquota_save(b->bquota, snapshot, err, errlen) == 0 ? 0 : -1;
 }
 
 /* The changes of quotas.set: {key, value} or {values{k:v}}. Keys borrow from args. */
@@ -206,7 +208,7 @@ static int set_changes(json_t *args, change **out, size_t *n, char *err, size_t 
             return -1;
         }
         if (!(*out = malloc(sizeof(**out))))
-            return st_admsec_oom(err, errlen);
+            return st_admin_oom(err, errlen);
         (*out)[0] = (change){json_string_value(key), json_number_value(value), false};
         *n = 1;
         return 0;
@@ -216,7 +218,7 @@ static int set_changes(json_t *args, change **out, size_t *n, char *err, size_t 
         return -1;
     }
     if (!(*out = calloc(json_object_size(values), sizeof(**out))))
-        return st_admsec_oom(err, errlen);
+        return st_admin_oom(err, errlen);
     const char *k;
     json_t *v;
     json_object_foreach(values, k, v)
@@ -259,7 +261,7 @@ int st_admin_quotas_set(st_broker *b, json_t *args, json_t **result, char *err, 
     }
     *result =
         json_pack("{s:o, s:o, s:o}", "entity", entity_json(&e), "set", set, "previous", previous);
-    ret = *result ? 0 : st_admsec_oom(err, errlen);
+    ret = *result ? 0 : st_admin_oom(err, errlen);
 out:
     free(c);
     return ret;
@@ -290,7 +292,7 @@ int st_admin_quotas_remove(st_broker *b, json_t *args, json_t **result, char *er
     }
     size_t count = key ? 1 : json_array_size(keys);
     if (!(c = calloc(count, sizeof(*c)))) {
-        st_admsec_oom(err, errlen);
+        st_admin_oom(err, errlen);
         goto out;
     }
     for (size_t i = 0; i < count; i++) {
@@ -329,7 +331,7 @@ int st_admin_quotas_remove(st_broker *b, json_t *args, json_t **result, char *er
     }
     *result = json_pack("{s:o, s:o, s:o}", "entity", entity_json(&e), "removed", removed, "not_set",
                         not_set);
-    ret = *result ? 0 : st_admsec_oom(err, errlen);
+    ret = *result ? 0 : st_admin_oom(err, errlen);
 out:
     free(c);
     return ret;
@@ -365,10 +367,10 @@ int st_admin_quotas_describe(st_broker *b, json_t *args, json_t **result, char *
         return -1;
     describe_ctx ctx = {given ? &e : NULL, json_array()};
     if (!ctx.list)
-        return st_admsec_oom(err, errlen);
+        return st_admin_oom(err, errlen);
     st_quotas_each(q, describe_one, &ctx);
     *result = json_pack("{s:o}", "quotas", ctx.list);
-    return *result ? 0 : st_admsec_oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }
 
 /* ---- usage ---- */
@@ -406,16 +408,19 @@ static json_t *tenant_limits(st_broker *b, const char *tenant, json_t *sensors)
 {
     st_tenant_use use = {0};
     double ccr;
-    st_bquota_tenant_use(b, tenant, &use);
-    bool has_ccr = st_quotas_limit(b->quotas, tenant, ST_QK_CONNECTION_CREATION_RATE, &ccr);
-    return json_pack("{s:o, s:o, s:o, s:o, s:{s:o, s:o}}", ST_QK_RETAINED_BYTES,
-                     limit_json(b->quotas, tenant, ST_QK_RETAINED_BYTES, use.retained_bytes),
-                     ST_QK_PARTITIONS,
-                     limit_json(b->quotas, tenant, ST_QK_PARTITIONS, use.partitions), ST_QK_TOPICS,
-                     limit_json(b->quotas, tenant, ST_QK_TOPICS, use.topics), ST_QK_CONNECTIONS,
-                     limit_json(b->quotas, tenant, ST_QK_CONNECTIONS, use.connections),
-                     ST_QK_CONNECTION_CREATION_RATE, "limit", has_ccr ? num_json(ccr) : json_null(),
-                     "rate", sensors ? creation_rate(sensors, tenant) : json_null());
+    st_bquota_tenant_use(b->bquota, tenant, &use);
+    bool has_ccr =
+        st_quotas_limit(st_bquota_engine(b->bquota), tenant, ST_QK_CONNECTION_CREATION_RATE, &ccr);
+    return json_pack(
+        "{s:o, s:o, s:o, s:o, s:{s:o, s:o}}", ST_QK_RETAINED_BYTES,
+        limit_json(st_bquota_engine(b->bquota), tenant, ST_QK_RETAINED_BYTES, use.retained_bytes),
+        ST_QK_PARTITIONS,
+        limit_json(st_bquota_engine(b->bquota), tenant, ST_QK_PARTITIONS, use.partitions),
+        ST_QK_TOPICS, limit_json(st_bquota_engine(b->bquota), tenant, ST_QK_TOPICS, use.topics),
+        ST_QK_CONNECTIONS,
+        limit_json(st_bquota_engine(b->bquota), tenant, ST_QK_CONNECTIONS, use.connections),
+        ST_QK_CONNECTION_CREATION_RATE, "limit", has_ccr ? num_json(ccr) : json_null(), "rate",
+        sensors ? creation_rate(sensors, tenant) : json_null());
 }
 
 /* The tenant's rate quotas (its own, else the default tenant's): {key: value or null}. */
@@ -438,10 +443,11 @@ static json_t *tenant_usage(st_broker *b, const st_tenant *t, json_t *sensors, i
     json_t *users = json_array();
     for (size_t i = 0; users && i < t->nusers; i++)
         json_array_append_new(users, json_string(t->users[i]));
-    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "tenant", t->name, "prefix", t->prefix,
-                     "users", users, "limits", tenant_limits(b, t->name, sensors), "quotas",
-                     tenant_rate_quotas(b->quotas, t->name), "metrics",
-                     st_quotas_metrics(b->quotas, t->name, METRICS_SECONDS_USAGE, now));
+    return json_pack(
+        "{s:s, s:s, s:o, s:o, s:o, s:o}", "tenant", t->name, "prefix", t->prefix, "users", users,
+        "limits", tenant_limits(b, t->name, sensors), "quotas",
+        tenant_rate_quotas(st_bquota_engine(b->bquota), t->name), "metrics",
+        st_quotas_metrics(st_bquota_engine(b->bquota), t->name, METRICS_SECONDS_USAGE, now));
 }
 
 /* The tenant named by the "tenant" argument, or NULL with err set (or, when absent and
@@ -450,7 +456,7 @@ static const st_tenant *arg_tenant(st_broker *b, json_t *args, bool required, ch
                                    size_t errlen)
 {
     const char *name;
-    if (st_admsec_arg_str(args, "tenant", required, "a tenant name", &name, err, errlen) || !name)
+    if (st_admin_arg_str(args, "tenant", required, "a tenant name", &name, err, errlen) || !name)
         return NULL;
     if (!b->security) {
         snprintf(err, errlen, "the broker has no security context open (no tenants)");
@@ -476,7 +482,7 @@ int st_admin_quotas_usage(st_broker *b, json_t *args, json_t **result, char *err
     if (!sensors || !tenants) {
         json_decref(sensors);
         json_decref(tenants);
-        return st_admsec_oom(err, errlen);
+        return st_admin_oom(err, errlen);
     }
     if (only)
         json_array_append_new(tenants, tenant_usage(b, only, sensors, now));
@@ -486,7 +492,7 @@ int st_admin_quotas_usage(st_broker *b, json_t *args, json_t **result, char *err
             json_array_append_new(tenants, tenant_usage(b, st_tenants_at(ts, i), sensors, now));
     }
     *result = json_pack("{s:o, s:o}", "tenants", tenants, "sensors", sensors);
-    return *result ? 0 : st_admsec_oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }
 
 int st_admin_quotas_metrics(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
@@ -508,7 +514,7 @@ int st_admin_quotas_metrics(st_broker *b, json_t *args, json_t **result, char *e
         seconds = json_integer_value(v);
     }
     *result = st_quotas_metrics(q, t->name, (int)seconds, st_wall_ms());
-    return *result ? 0 : st_admsec_oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }
 
 /* ---- explain ---- */
@@ -585,7 +591,7 @@ static json_t *explain_acl(st_security *sec, const char *principal, const char *
         "resource_type", st_acl_resource_type_name(rt), "resource_name", name, "result",
         allowed ? "ALLOWED" : "DENIED", "authorizer_enabled", (int)enabled, "reason",
         enabled ? reason_name(d.reason) : "AUTHORIZER_OFF", "binding",
-        has_binding && enabled ? st_admsec_acl_json(&d.binding) : json_null(), "explanation", text);
+        has_binding && enabled ? st_admin_acl_json(&d.binding) : json_null(), "explanation", text);
 }
 
 /* The ACL half of explain: appends to `acls`. 0 or -1 with err set. */
@@ -593,11 +599,11 @@ static int explain_acls(st_broker *b, json_t *args, const char *principal, const
                         json_t *acls, char *err, size_t errlen)
 {
     const char *rts, *ops, *name;
-    if (st_admsec_arg_str(args, "resource_type", true,
-                          "TOPIC, GROUP, CLUSTER, TRANSACTIONAL_ID or DELEGATION_TOKEN", &rts, err,
-                          errlen) ||
-        st_admsec_arg_str(args, "operation", false, "an ACL operation", &ops, err, errlen) ||
-        st_admsec_arg_str(args, "resource_name", false, "the resource's name", &name, err, errlen))
+    if (st_admin_arg_str(args, "resource_type", true,
+                         "TOPIC, GROUP, CLUSTER, TRANSACTIONAL_ID or DELEGATION_TOKEN", &rts, err,
+                         errlen) ||
+        st_admin_arg_str(args, "operation", false, "an ACL operation", &ops, err, errlen) ||
+        st_admin_arg_str(args, "resource_name", false, "the resource's name", &name, err, errlen))
         return -1;
     st_acl_resource_type rt = st_acl_resource_type_parse(rts);
     if (rt < ST_ACL_RESOURCE_TOPIC || rt > ST_ACL_RESOURCE_DELEGATION_TOKEN) {
@@ -613,7 +619,7 @@ static int explain_acls(st_broker *b, json_t *args, const char *principal, const
         return -1;
     }
     if (!name)
-        name = ST_ADMIN_CLUSTER_RESOURCE;
+        name = ST_ACL_CLUSTER_NAME;
     st_acl_operation list[ST_ACL_OP_COUNT];
     size_t n;
     if (ops) {
@@ -632,7 +638,7 @@ static int explain_acls(st_broker *b, json_t *args, const char *principal, const
     for (size_t i = 0; i < n; i++)
         if (json_array_append_new(
                 acls, explain_acl(b->security, principal, host, list[i], rt, name)) != 0)
-            return st_admsec_oom(err, errlen);
+            return st_admin_oom(err, errlen);
     return 0;
 }
 
@@ -652,11 +658,11 @@ int st_admin_explain(st_broker *b, json_t *args, json_t **result, char *err, siz
     const char *principal, *client_id, *host, *kind;
     int64_t now = st_wall_ms();
     *err = '\0';
-    if (st_admsec_arg_str(args, "principal", true, "who, as User:name (e.g. User:alice)",
-                          &principal, err, errlen) ||
-        st_admsec_arg_str(args, "client_id", false, "the client id", &client_id, err, errlen) ||
-        st_admsec_arg_str(args, "host", false, "the client's address", &host, err, errlen) ||
-        st_admsec_arg_str(args, "kind", false, "produce, fetch or request", &kind, err, errlen))
+    if (st_admin_arg_str(args, "principal", true, "who, as User:name (e.g. User:alice)", &principal,
+                         err, errlen) ||
+        st_admin_arg_str(args, "client_id", false, "the client id", &client_id, err, errlen) ||
+        st_admin_arg_str(args, "host", false, "the client's address", &host, err, errlen) ||
+        st_admin_arg_str(args, "kind", false, "produce, fetch or request", &kind, err, errlen))
         return -1;
     const char *colon = strchr(principal, ':');
     if (!colon || colon == principal || !colon[1]) {
@@ -695,7 +701,7 @@ int st_admin_explain(st_broker *b, json_t *args, json_t **result, char *err, siz
     }
     if (want_quota && !need_quotas(b, err, errlen))
         return -1;
-    if (want_acl && !st_admsec_need_security(b, err, errlen))
+    if (want_acl && !st_admin_need_security(b, err, errlen))
         return -1;
 
     json_t *res = json_pack("{s:s, s:o, s:o, s:s, s:o}", "principal", principal, "user",
@@ -703,20 +709,20 @@ int st_admin_explain(st_broker *b, json_t *args, json_t **result, char *err, siz
                             tenant ? json_string(tenant->name) : json_null(), "host", host,
                             "client_id", json_string(client_id ? client_id : ""));
     if (!res)
-        return st_admsec_oom(err, errlen);
+        return st_admin_oom(err, errlen);
     if (want_acl) {
         json_t *acls = json_array();
         json_object_set_new(res, "acls", acls ? acls : json_null());
         if (!acls || explain_acls(b, args, principal, host, acls, err, errlen) != 0) {
             json_decref(res);
-            return *err ? -1 : st_admsec_oom(err, errlen);
+            return *err ? -1 : st_admin_oom(err, errlen);
         }
     }
     if (want_quota) {
         st_quota_client qc = {user, client_id ? client_id : "", tenant ? tenant->name : NULL};
         json_t *quotas = json_array();
         for (size_t i = kind_from; quotas && i < kind_to; i++) {
-            json_t *x = st_quotas_explain(b->quotas, &qc, kinds[i].kind, now);
+            json_t *x = st_quotas_explain(st_bquota_engine(b->bquota), &qc, kinds[i].kind, now);
             if (x) {
                 json_object_set_new(x, "kind", json_string(kinds[i].name));
                 json_object_set_new(x, "key", json_string(kinds[i].key));
@@ -725,7 +731,7 @@ int st_admin_explain(st_broker *b, json_t *args, json_t **result, char *err, siz
         }
         json_object_set_new(res, "quotas", quotas ? quotas : json_null());
         if (tenant) {
-            json_t *sensors = st_quotas_usage(b->quotas, tenant->name, now);
+            json_t *sensors = st_quotas_usage(st_bquota_engine(b->bquota), tenant->name, now);
             json_object_set_new(res, "tenant_limits", tenant_limits(b, tenant->name, sensors));
             json_decref(sensors);
         }

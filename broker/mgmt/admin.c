@@ -9,7 +9,8 @@
  * unless the command carries "override_limits": a reason, which is logged (WARN, with
  * the limit it overrode) and echoed in the result as "limit_overridden".
  */
-#include "broker/admin.h"
+#include "broker/mgmt/admin.h"
+#include "broker/mgmt/mgmt_int.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -18,7 +19,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
-#include "broker/proto/api.h"
+#include "broker/request/pipeline.h"
 #include "broker/quota/quota.h"
 #include "broker/security/security.h"
 #include "common/clock.h"
@@ -208,7 +209,8 @@ static int check_limits(st_broker *b, const char *name, int topics, int64_t part
 {
     char msg[512];
     overridden[0] = '\0';
-    if (st_bquota_check_create(b, name, strlen(name), topics, partitions, msg, sizeof msg) == 0)
+    if (st_bquota_check_create(b->bquota, name, strlen(name), topics, partitions, msg,
+                               sizeof msg) == 0)
         return 0;
     if (!override) {
         snprintf(err, errlen,
@@ -231,12 +233,6 @@ static void note_override(const char *cmd, const char *name, const char *overrid
             overridden);
     json_object_set_new(result, "limit_overridden",
                         json_pack("{s:s, s:s}", "limit", overridden, "reason", override));
-}
-
-static void fill_err(int code, char *err, size_t errlen)
-{
-    if (!*err)
-        snprintf(err, errlen, "failed: %s (Kafka error %d)", st_err_name(code), code);
 }
 
 static st_topic *find_topic(st_broker *b, const char *name, char *err, size_t errlen)
@@ -280,17 +276,17 @@ static json_t *storage_status(st_broker *b)
     size_t ntopics = st_topics_count(b->topics);
     for (size_t i = 0; i < ntopics; i++) {
         const st_topic *t = st_topics_at(b->topics, i);
-        for (int32_t p = 0; p < t->npartitions; p++) {
+        for (int32_t p = 0; p < st_topic_partition_count(t); p++) {
             st_log_health h;
-            if (!t->partitions[p].log)
+            if (!st_topic_log(t, p))
                 continue;
-            st_log_health_get(t->partitions[p].log, &h);
+            st_log_health_get(st_topic_log(t, p), &h);
             errors += (json_int_t)h.storage_errors;
             offline += h.offline;
             refusing += h.refusing_writes && !h.offline;
             if ((h.refusing_writes || h.offline) && names && json_array_size(names) < 20) {
                 char name[300];
-                snprintf(name, sizeof name, "%s-%d", t->name, (int)p);
+                snprintf(name, sizeof name, "%s-%d", st_topic_name(t), (int)p);
                 json_array_append_new(names, json_string(name));
             }
         }
@@ -323,12 +319,13 @@ static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, si
     size_t ntopics = st_topics_count(b->topics);
     int64_t npartitions = 0;
     for (size_t i = 0; i < ntopics; i++)
-        npartitions += st_topics_at(b->topics, i)->npartitions;
+        npartitions += st_topic_partition_count(st_topics_at(b->topics, i));
     int port = b->server ? st_server_port(b->server) : b->cfg.port;
     char listener[300];
     snprintf(listener, sizeof(listener), "%s:%d", b->cfg.listen_host, port);
     int64_t uptime_s = (st_wall_ms() - b->started_ms) / 1000;
     const st_broker_stats *st = &b->stats;
+    const st_pipeline_stats *ps = st_pipeline_stats_get(b->pipeline);
 
     *result = json_pack(
         "{s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "node_id",
@@ -336,9 +333,9 @@ static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, si
         b->cfg.data_dir, "uptime_s", (json_int_t)(uptime_s < 0 ? 0 : uptime_s), "topics",
         (json_int_t)ntopics, "partitions", (json_int_t)npartitions, "connections",
         b->server ? json_integer((json_int_t)st_server_conn_count(b->server)) : json_null(),
-        "stats", "requests", (json_int_t)st->requests, "bad_frames", (json_int_t)st->bad_frames,
+        "stats", "requests", (json_int_t)ps->requests, "bad_frames", (json_int_t)ps->bad_frames,
         "bytes_in", (json_int_t)st->bytes_in, "bytes_out", (json_int_t)st->bytes_out, "records_in",
-        (json_int_t)st->records_in, "connections_total", (json_int_t)st->connections_total);
+        (json_int_t)st->records_in, "connections_total", (json_int_t)ps->connections_total);
     if (!*result) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -346,17 +343,18 @@ static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, si
     /* Requests per API by name, from the API table: only APIs that were called. */
     json_t *by_api = json_object();
     size_t napis;
-    const st_api *apis = st_api_table(&napis);
+    const st_api *apis = st_pipeline_table(b->pipeline, &napis);
     for (size_t i = 0; by_api && i < napis; i++) {
         int16_t key = apis[i].key;
-        if (key >= 0 && (size_t)key < sizeof st->requests_by_key / sizeof st->requests_by_key[0] &&
-            st->requests_by_key[key])
+        if (key >= 0 && (size_t)key < sizeof ps->requests_by_key / sizeof ps->requests_by_key[0] &&
+            ps->requests_by_key[key])
             json_object_set_new(by_api, apis[i].name,
-                                json_integer((json_int_t)st->requests_by_key[key]));
+                                json_integer((json_int_t)ps->requests_by_key[key]));
     }
     json_t *stats = json_object_get(*result, "stats");
     json_object_set_new(stats, "requests_by_api", by_api ? by_api : json_null());
     json_object_set_new(stats, "parked_fetches", json_integer((json_int_t)st_fetch_parked(b)));
+    json_object_set_new(*result, "loop", st_admin_loop_turns(b));
     json_object_set_new(*result, "storage", storage_status(b));
     json_object_set_new(*result, "auth", auth_status(b));
     if (b->server) { /* the connection layer's limits at work (docs/security.md) */
@@ -385,9 +383,9 @@ static int cmd_topics_list(st_broker *b, json_t *args, json_t **result, char *er
     size_t n = st_topics_count(b->topics);
     for (size_t i = 0; list && i < n; i++) {
         const st_topic *t = st_topics_at(b->topics, i);
-        if (json_array_append_new(list, json_pack("{s:s, s:i, s:b}", "name", t->name, "partitions",
-                                                  (int)t->npartitions, "internal",
-                                                  (int)t->internal)) != 0) {
+        if (json_array_append_new(list, json_pack("{s:s, s:i, s:b}", "name", st_topic_name(t),
+                                                  "partitions", (int)st_topic_partition_count(t),
+                                                  "internal", (int)st_topic_internal(t))) != 0) {
             json_decref(list);
             list = NULL;
         }
@@ -411,8 +409,8 @@ static json_t *describe_topic(st_broker *b, const st_topic *t, char *err, size_t
     *err = '\0';
     if (!parts || !configs)
         goto out;
-    for (int32_t p = 0; p < t->npartitions; p++) {
-        st_log *log = t->partitions[p].log;
+    for (int32_t p = 0; p < st_topic_partition_count(t); p++) {
+        st_log *log = st_topic_log(t, p);
         if (json_array_append_new(parts,
                                   json_pack("{s:i, s:I, s:I, s:I, s:i}", "partition", (int)p,
                                             "start_offset", (json_int_t)st_log_start_offset(log),
@@ -421,9 +419,9 @@ static json_t *describe_topic(st_broker *b, const st_topic *t, char *err, size_t
                                             "segments", st_log_segment_count(log))) != 0)
             goto out;
     }
-    int rc = st_topics_describe_configs(b->topics, t->name, &descs, &ndescs);
+    int rc = st_topics_describe_configs(b->topics, st_topic_name(t), &descs, &ndescs);
     if (rc != ST_ERR_NONE) {
-        snprintf(err, errlen, "topic \"%s\": cannot describe configs: %s", t->name,
+        snprintf(err, errlen, "topic \"%s\": cannot describe configs: %s", st_topic_name(t),
                  st_err_name(rc));
         goto out;
     }
@@ -436,9 +434,9 @@ static json_t *describe_topic(st_broker *b, const st_topic *t, char *err, size_t
                                    (int)d->sensitive)) != 0)
             goto out;
     }
-    topic_id_string(t->id, id);
-    desc = json_pack("{s:s, s:s, s:b, s:O, s:O}", "name", t->name, "id", id, "internal",
-                     (int)t->internal, "partitions", parts, "configs", configs);
+    topic_id_string(st_topic_id(t), id);
+    desc = json_pack("{s:s, s:s, s:b, s:O, s:O}", "name", st_topic_name(t), "id", id, "internal",
+                     (int)st_topic_internal(t), "partitions", parts, "configs", configs);
 out:
     if (!desc && !*err)
         snprintf(err, errlen, "out of memory");
@@ -481,7 +479,7 @@ static int cmd_topics_create(st_broker *b, json_t *args, json_t **result, char *
     int code = st_topics_create(b->topics, name, (int32_t)partitions, (int16_t)replication,
                                 configs.sets, configs.n, false, err, errlen);
     if (code != ST_ERR_NONE) {
-        fill_err(code, err, errlen);
+        st_admin_fill_err(code, err, errlen);
         goto out;
     }
     const st_topic *t = find_topic(b, name, err, errlen);
@@ -519,8 +517,9 @@ static int cmd_topics_alter(st_broker *b, json_t *args, json_t **result, char *e
         goto out;
     }
     /* Growing (not shrinking: that is INVALID_PARTITIONS below) counts against the limit. */
-    if (total > topic->npartitions && check_limits(b, name, 0, total - topic->npartitions, override,
-                                                   overridden, sizeof overridden, err, errlen))
+    if (total > st_topic_partition_count(topic) &&
+        check_limits(b, name, 0, total - st_topic_partition_count(topic), override, overridden,
+                     sizeof overridden, err, errlen))
         goto out;
     for (int pass = 0; pass < 2; pass++) {
         bool validate_only = pass == 0;
@@ -531,7 +530,7 @@ static int cmd_topics_alter(st_broker *b, json_t *args, json_t **result, char *e
             code = st_topics_create_partitions(b->topics, name, (int32_t)total, validate_only, err,
                                                errlen);
         if (code != ST_ERR_NONE) {
-            fill_err(code, err, errlen);
+            st_admin_fill_err(code, err, errlen);
             goto out;
         }
     }
@@ -552,7 +551,7 @@ static int cmd_topics_delete(st_broker *b, json_t *args, json_t **result, char *
         return -1;
     int code = st_topics_delete(b->topics, name, err, errlen);
     if (code != ST_ERR_NONE) {
-        fill_err(code, err, errlen);
+        st_admin_fill_err(code, err, errlen);
         return -1;
     }
     *result = json_pack("{s:s, s:b}", "name", name, "deleted", 1);

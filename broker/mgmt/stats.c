@@ -16,13 +16,23 @@
 
 #include <jansson.h>
 
-#include "broker/admin.h"
+#include "broker/mgmt/admin.h"
+#include "broker/mgmt/mgmt_int.h"
 #include "broker/broker_int.h"
 
-static int oom(char *err, size_t errlen)
+static json_t *turns_json(const st_loop_turns *t)
 {
-    snprintf(err, errlen, "out of memory");
-    return -1;
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "turns", (json_int_t)t->turns, "longest_us",
+                     (json_int_t)t->longest_us, "p50_us", (json_int_t)t->p50_us, "p99_us",
+                     (json_int_t)t->p99_us, "p999_us", (json_int_t)t->p999_us);
+}
+
+json_t *st_admin_loop_turns(st_broker *b)
+{
+    st_loop_turns all, minute;
+    st_loop_turn_stats(b->loop, &all, &minute);
+    return json_pack("{s:o, s:o}", "since_start", turns_json(&all), "last_minute",
+                     turns_json(&minute));
 }
 
 int st_admin_topics_stats(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
@@ -32,8 +42,8 @@ int st_admin_topics_stats(st_broker *b, json_t *args, json_t **result, char *err
     for (size_t i = 0; topics && i < n; i++) {
         const st_topic *t = st_topics_at(b->topics, i);
         json_t *parts = json_array();
-        for (int32_t p = 0; parts && p < t->npartitions; p++) {
-            st_log *log = t->partitions[p].log;
+        for (int32_t p = 0; parts && p < st_topic_partition_count(t); p++) {
+            st_log *log = st_topic_log(t, p);
             if (json_array_append_new(
                     parts, json_pack("{s:i, s:I, s:I, s:I}", "partition", (int)p, "start_offset",
                                      (json_int_t)st_log_start_offset(log), "end_offset",
@@ -43,17 +53,18 @@ int st_admin_topics_stats(st_broker *b, json_t *args, json_t **result, char *err
                 parts = NULL;
             }
         }
-        if (!parts || json_array_append_new(topics, json_pack("{s:s, s:b, s:I, s:I, s:o}", "name",
-                                                              t->name, "internal", (int)t->internal,
-                                                              "bytes_in", (json_int_t)t->bytes_in,
-                                                              "bytes_out", (json_int_t)t->bytes_out,
-                                                              "partitions", parts)) != 0) {
+        if (!parts ||
+            json_array_append_new(
+                topics, json_pack("{s:s, s:b, s:I, s:I, s:o}", "name", st_topic_name(t), "internal",
+                                  (int)st_topic_internal(t), "bytes_in",
+                                  (json_int_t)st_topic_bytes_in(t), "bytes_out",
+                                  (json_int_t)st_topic_bytes_out(t), "partitions", parts)) != 0) {
             json_decref(topics);
             topics = NULL;
         }
     }
     *result = topics ? json_pack("{s:o}", "topics", topics) : NULL;
-    return *result ? 0 : oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }
 
 /* One group's lag entry from its groups.describe answer (borrowed). New reference. */
@@ -89,7 +100,7 @@ int st_admin_groups_lag(st_broker *b, json_t *args, json_t **result, char *err, 
     json_t *list = NULL, *groups = json_array();
     if (!groups || st_admin_groups_list(b, args, &list, err, errlen) != 0) {
         json_decref(groups);
-        return groups ? -1 : oom(err, errlen);
+        return groups ? -1 : st_admin_oom(err, errlen);
     }
     size_t i;
     json_t *g;
@@ -106,5 +117,5 @@ int st_admin_groups_lag(st_broker *b, json_t *args, json_t **result, char *err, 
     }
     json_decref(list);
     *result = json_pack("{s:o}", "groups", groups);
-    return *result ? 0 : oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }

@@ -4,7 +4,7 @@
  * Every setting has a default; an unknown setting or a wrong type fails the start
  * with file, line and reason, so a typo never silently falls back to a default.
  */
-#include "broker/broker.h"
+#include "broker/config/config.h"
 
 #include <errno.h>
 #include <libconfig.h>

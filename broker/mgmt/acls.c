@@ -16,8 +16,8 @@
 #include <jansson.h>
 
 #include "auth/acl.h"
-#include "broker/admin.h"
-#include "broker/admin_security.h"
+#include "broker/mgmt/admin.h"
+#include "broker/mgmt/mgmt_int.h"
 #include "broker/broker_int.h"
 #include "broker/security/security.h"
 #include "common/errors.h"
@@ -86,8 +86,8 @@ static int arg_enum(json_t *args, enum acl_kind k, bool filter, bool required, i
     char names[256];
     const char *s, *key = acl_kinds[k].key;
     *out = dflt;
-    if (st_admsec_arg_str(args, key, required, kind_names(k, filter, names, sizeof names), &s, err,
-                          errlen))
+    if (st_admin_arg_str(args, key, required, kind_names(k, filter, names, sizeof names), &s, err,
+                         errlen))
         return -1;
     if (!s)
         return 0;
@@ -103,7 +103,7 @@ static int arg_enum(json_t *args, enum acl_kind k, bool filter, bool required, i
 int st_admin_acls_add(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
 {
     int rt, pt, op, perm;
-    st_security *sec = st_admsec_need_security(b, err, errlen);
+    st_security *sec = st_admin_need_security(b, err, errlen);
     if (!sec)
         return -1;
     if (arg_enum(args, KIND_RESOURCE, false, true, 0, &rt, err, errlen) ||
@@ -113,28 +113,28 @@ int st_admin_acls_add(st_broker *b, json_t *args, json_t **result, char *err, si
         return -1;
     /* The cluster has one name: it may be left out. */
     const char *name, *principal, *host;
-    if (st_admsec_arg_str(args, "resource_name", rt != ST_ACL_RESOURCE_CLUSTER,
-                          "the resource's name (or prefix with PREFIXED; \"*\" for all)", &name,
-                          err, errlen) ||
-        st_admsec_arg_str(args, "principal", true,
-                          "who, as Type:name (User:alice, Tenant:acme, User:*)", &principal, err,
-                          errlen) ||
-        st_admsec_arg_str(args, "host", false, "an address, or \"*\"", &host, err, errlen))
+    if (st_admin_arg_str(args, "resource_name", rt != ST_ACL_RESOURCE_CLUSTER,
+                         "the resource's name (or prefix with PREFIXED; \"*\" for all)", &name, err,
+                         errlen) ||
+        st_admin_arg_str(args, "principal", true,
+                         "who, as Type:name (User:alice, Tenant:acme, User:*)", &principal, err,
+                         errlen) ||
+        st_admin_arg_str(args, "host", false, "an address, or \"*\"", &host, err, errlen))
         return -1;
-    st_acl_binding a = {rt,        name ? name : ST_ADMIN_CLUSTER_RESOURCE, pt,
-                        principal, host ? host : ST_ACL_WILDCARD_HOST,      op,
+    st_acl_binding a = {rt,        name ? name : ST_ACL_CLUSTER_NAME,  pt,
+                        principal, host ? host : ST_ACL_WILDCARD_HOST, op,
                         perm};
     int rc = st_acl_binding_validate(&a, err, errlen);
     if (rc != 0)
         return -1;
     json_t *snap = st_security_begin(sec);
     if (!snap)
-        return st_admsec_oom(err, errlen);
+        return st_admin_oom(err, errlen);
     size_t before = st_acl_store_count(st_security_acls(sec));
     rc = st_acl_add(st_security_acls(sec), &a, err, errlen);
     if (rc != 0) {
         st_security_rollback(sec, snap);
-        st_admsec_fill_err(rc, err, errlen);
+        st_admin_fill_err(rc, err, errlen);
         return -1;
     }
     bool created = st_acl_store_count(st_security_acls(sec)) > before;
@@ -142,8 +142,8 @@ int st_admin_acls_add(st_broker *b, json_t *args, json_t **result, char *err, si
         st_security_rollback(sec, snap); /* already there: nothing to write */
     else if (st_security_commit(sec, snap, err, errlen) != 0)
         return -1;
-    *result = json_pack("{s:o, s:b}", "acl", st_admsec_acl_json(&a), "created", (int)created);
-    return *result ? 0 : st_admsec_oom(err, errlen);
+    *result = json_pack("{s:o, s:b}", "acl", st_admin_acl_json(&a), "created", (int)created);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }
 
 /* The filter of acls.remove / acls.list: every field optional, absent = ANY. Strings
@@ -158,9 +158,9 @@ static int parse_filter(json_t *args, st_acl_filter *f, int *nset, char *err, si
         arg_enum(args, KIND_PERMISSION, true, false, ST_ACL_PERM_ANY, &perm, err, errlen))
         return -1;
     const char *name, *principal, *host;
-    if (st_admsec_arg_str(args, "resource_name", false, "a resource name", &name, err, errlen) ||
-        st_admsec_arg_str(args, "principal", false, "Type:name", &principal, err, errlen) ||
-        st_admsec_arg_str(args, "host", false, "an address or \"*\"", &host, err, errlen))
+    if (st_admin_arg_str(args, "resource_name", false, "a resource name", &name, err, errlen) ||
+        st_admin_arg_str(args, "principal", false, "Type:name", &principal, err, errlen) ||
+        st_admin_arg_str(args, "host", false, "an address or \"*\"", &host, err, errlen))
         return -1;
     *f = (st_acl_filter){rt, name, pt, principal, host, op, perm};
     return st_acl_filter_validate(f, err, errlen) == 0 ? 0 : -1;
@@ -171,7 +171,7 @@ int st_admin_acls_remove(st_broker *b, json_t *args, json_t **result, char *err,
     st_acl_filter f;
     st_acl_list removed = {0};
     int nset, ret = -1;
-    st_security *sec = st_admsec_need_security(b, err, errlen);
+    st_security *sec = st_admin_need_security(b, err, errlen);
     if (!sec || parse_filter(args, &f, &nset, err, errlen) != 0)
         return -1;
     if (nset == 0) {
@@ -183,11 +183,11 @@ int st_admin_acls_remove(st_broker *b, json_t *args, json_t **result, char *err,
     }
     json_t *snap = st_security_begin(sec);
     if (!snap)
-        return st_admsec_oom(err, errlen);
+        return st_admin_oom(err, errlen);
     int rc = st_acl_remove(st_security_acls(sec), &f, &removed, err, errlen);
     if (rc != 0) {
         st_security_rollback(sec, snap);
-        st_admsec_fill_err(rc, err, errlen);
+        st_admin_fill_err(rc, err, errlen);
         goto out;
     }
     if (removed.count == 0)
@@ -195,13 +195,13 @@ int st_admin_acls_remove(st_broker *b, json_t *args, json_t **result, char *err,
     else if (st_security_commit(sec, snap, err, errlen) != 0)
         goto out;
     json_t *list = json_array();
-    if (!list || st_admsec_append_acls(list, &removed) != 0) {
+    if (!list || st_admin_append_acls(list, &removed) != 0) {
         json_decref(list);
-        st_admsec_oom(err, errlen);
+        st_admin_oom(err, errlen);
         goto out;
     }
     *result = json_pack("{s:o, s:I}", "removed", list, "count", (json_int_t)removed.count);
-    ret = *result ? 0 : st_admsec_oom(err, errlen);
+    ret = *result ? 0 : st_admin_oom(err, errlen);
 out:
     st_acl_list_free(&removed);
     return ret;
@@ -212,22 +212,22 @@ int st_admin_acls_list(st_broker *b, json_t *args, json_t **result, char *err, s
     st_acl_filter f;
     st_acl_list found = {0};
     int nset, ret = -1;
-    st_security *sec = st_admsec_need_security(b, err, errlen);
+    st_security *sec = st_admin_need_security(b, err, errlen);
     if (!sec || parse_filter(args, &f, &nset, err, errlen) != 0)
         return -1;
     int rc = st_acl_describe(st_security_acls(sec), &f, &found, err, errlen);
     if (rc != 0) {
-        st_admsec_fill_err(rc, err, errlen);
+        st_admin_fill_err(rc, err, errlen);
         goto out;
     }
     json_t *list = json_array();
-    if (!list || st_admsec_append_acls(list, &found) != 0) {
+    if (!list || st_admin_append_acls(list, &found) != 0) {
         json_decref(list);
-        st_admsec_oom(err, errlen);
+        st_admin_oom(err, errlen);
         goto out;
     }
     *result = json_pack("{s:o}", "acls", list);
-    ret = *result ? 0 : st_admsec_oom(err, errlen);
+    ret = *result ? 0 : st_admin_oom(err, errlen);
 out:
     st_acl_list_free(&found);
     return ret;

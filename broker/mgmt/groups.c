@@ -28,19 +28,14 @@
 
 #include <jansson.h>
 
-#include "broker/admin.h"
+#include "broker/mgmt/admin.h"
+#include "broker/mgmt/mgmt_int.h"
 #include "broker/broker_int.h"
 #include "broker/group/group.h"
 #include "common/buf.h"
 #include "common/errors.h"
 
 /* ---- helpers ---- */
-
-static int oom(char *err, size_t errlen)
-{
-    snprintf(err, errlen, "out of memory");
-    return -1;
-}
 
 /* The coordinator is opened after the topic registry; a broker built without it (the
  * fuzz harness) answers with this rather than crashing. */
@@ -279,10 +274,10 @@ int st_admin_groups_list(st_broker *b, json_t *args, json_t **result, char *err,
         return -1;
     json_t *list = json_array();
     if (!list)
-        return oom(err, errlen);
+        return st_admin_oom(err, errlen);
     st_groups_foreach(b->groups, list_one, list);
     *result = json_pack("{s:o}", "groups", list);
-    return *result ? 0 : oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }
 
 /* ---- groups.describe ---- */
@@ -349,7 +344,8 @@ static void describe_one(void *arg, const st_group_view *v)
 static int64_t log_end(st_broker *b, const char *topic, int32_t partition)
 {
     st_partition *p = st_topics_partition(b->topics, topic, strlen(topic), partition);
-    return p && p->log ? st_log_end_offset(p->log) : -1;
+    st_log *log = p ? st_partition_log(p) : NULL;
+    return log ? st_log_end_offset(log) : -1;
 }
 
 int st_admin_groups_describe(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
@@ -368,7 +364,7 @@ int st_admin_groups_describe(st_broker *b, json_t *args, json_t **result, char *
         goto out;
     }
     if (d.failed || !d.desc) {
-        oom(err, errlen);
+        st_admin_oom(err, errlen);
         goto out;
     }
     code = st_groups_offsets(b->groups, group, collect_committed, &rows);
@@ -377,7 +373,7 @@ int st_admin_groups_describe(st_broker *b, json_t *args, json_t **result, char *
         goto out;
     }
     if (rows.oom || !(offsets = json_array())) {
-        oom(err, errlen);
+        st_admin_oom(err, errlen);
         goto out;
     }
     rows_sort_merge(&rows);
@@ -393,7 +389,7 @@ int st_admin_groups_describe(st_broker *b, json_t *args, json_t **result, char *
                                    has_lag ? json_integer(end - r->committed) : json_null(),
                                    "member_id", r->owner ? json_string(r->owner) : json_null())) !=
             0) {
-            oom(err, errlen);
+            st_admin_oom(err, errlen);
             goto out;
         }
     }
@@ -423,7 +419,7 @@ int st_admin_groups_delete(st_broker *b, json_t *args, json_t **result, char *er
         return -1;
     }
     *result = json_pack("{s:s, s:b}", "group", group, "deleted", 1);
-    return *result ? 0 : oom(err, errlen);
+    return *result ? 0 : st_admin_oom(err, errlen);
 }
 
 /* ---- groups.reset-offsets ---- */
@@ -593,7 +589,7 @@ static int reset_targets(st_broker *b, const char *group, const char *topic, jso
         return -1;
     }
     if (!partitions || json_is_null(partitions)) {
-        for (int32_t p = 0; p < t->npartitions; p++) {
+        for (int32_t p = 0; p < st_topic_partition_count(t); p++) {
             const offset_row *c = rows_find(committed, topic, p);
             rows_add(targets, topic, strlen(topic), p, c ? c->committed : -1, NULL);
         }
@@ -612,12 +608,13 @@ static int reset_targets(st_broker *b, const char *group, const char *topic, jso
             return -1;
         }
         json_int_t p = json_integer_value(v);
-        if (p < 0 || p >= t->npartitions) {
+        if (p < 0 || p >= st_topic_partition_count(t)) {
             snprintf(err, errlen,
                      "topic \"%s\" has %d partition%s (0-%d): there is no partition "
                      "%" JSON_INTEGER_FORMAT,
-                     topic, (int)t->npartitions, t->npartitions == 1 ? "" : "s",
-                     (int)t->npartitions - 1, p);
+                     topic, (int)st_topic_partition_count(t),
+                     st_topic_partition_count(t) == 1 ? "" : "s",
+                     (int)st_topic_partition_count(t) - 1, p);
             return -1;
         }
         if (rows_find(targets, topic, (int32_t)p))
@@ -633,14 +630,15 @@ static int reset_offset(st_broker *b, const offset_row *r, const reset_spec *spe
                         char *err, size_t errlen)
 {
     st_partition *p = st_topics_partition(b->topics, r->topic, strlen(r->topic), r->partition);
-    if (!p || !p->log) {
+    st_log *log = p ? st_partition_log(p) : NULL;
+    if (!log) {
         snprintf(err, errlen,
                  "topic \"%s\" partition %d has a committed offset but no longer exists: "
                  "reset the other topics by name",
                  r->topic, (int)r->partition);
         return -1;
     }
-    int64_t start = st_log_start_offset(p->log), end = st_log_end_offset(p->log), want = 0, ts;
+    int64_t start = st_log_start_offset(log), end = st_log_end_offset(log), want = 0, ts;
     switch (spec->how) {
     case RESET_EARLIEST:
         want = start;
@@ -652,7 +650,7 @@ static int reset_offset(st_broker *b, const offset_row *r, const reset_spec *spe
         want = spec->value;
         break;
     case RESET_TIME:
-        st_log_offset_for_time(p->log, spec->value, &want, &ts);
+        st_log_offset_for_time(log, spec->value, &want, &ts);
         if (want < 0)
             want = end; /* nothing that late: Kafka resets to the end */
         break;
@@ -712,7 +710,7 @@ int st_admin_groups_reset_offsets(st_broker *b, json_t *args, json_t **result, c
         goto out;
     }
     if (committed.oom) {
-        oom(err, errlen);
+        st_admin_oom(err, errlen);
         goto out;
     }
     if (reset_targets(b, group, json_string_value(topic), json_object_get(args, "partitions"),
@@ -720,7 +718,7 @@ int st_admin_groups_reset_offsets(st_broker *b, json_t *args, json_t **result, c
         goto out;
     if (targets.oom || !(list = json_array()) ||
         (targets.n && !(sets = calloc(targets.n, sizeof(*sets))))) {
-        oom(err, errlen);
+        st_admin_oom(err, errlen);
         goto out;
     }
     for (size_t i = 0; i < targets.n; i++) {
@@ -757,7 +755,7 @@ int st_admin_groups_reset_offsets(st_broker *b, json_t *args, json_t **result, c
     *result =
         json_pack("{s:s, s:b, s:b, s:I, s:O}", "group", group, "dry_run", (int)dry_run, "applied",
                   (int)!dry_run, "active_members", (json_int_t)nmembers, "offsets", list);
-    rc = *result ? 0 : oom(err, errlen);
+    rc = *result ? 0 : st_admin_oom(err, errlen);
 out:
     free(sets);
     json_decref(list);

@@ -15,7 +15,7 @@
  *   topics.alter    {name, set?{k:v}, delete?[k], add_partitions? (new total)}
  *   topics.delete   {name}
  *   topics.stats; groups.lag                 every topic's offsets, every group's lag
- *                                            (admin_stats.c, for the console's survey)
+ *                                            (stats.c, for the console's survey)
  *   groups.list
  *   groups.describe {group}
  *   groups.delete   {group}
@@ -32,7 +32,7 @@
  *                   quotas.remove {entity, key} (or keys[k]); quotas.describe {entity?};
  *                   quotas.usage {tenant?}; quotas.metrics {tenant, seconds?}
  *   explain {principal, client_id?, host?, operation?, resource_type?, resource_name?,
- *                   kind?}   (admin_quotas.c)
+ *                   kind?}   (quotas.c)
  */
 #ifndef ST_ADMIN_H
 #define ST_ADMIN_H
@@ -53,7 +53,7 @@ int st_admin_handle(void *broker, const char *cmd, json_t *args, json_t **result
  * and left out of the management command log (common/mgmt.h). */
 extern const char *const st_admin_readonly[];
 
-/* The groups.* commands (admin_groups.c), entries of admin.c's command table with the
+/* The groups.* commands (groups.c), entries of admin.c's command table with the
  * same contract as st_admin_handle. Loop thread only. */
 struct st_broker;
 int st_admin_groups_list(struct st_broker *b, json_t *args, json_t **result, char *err,
@@ -65,13 +65,17 @@ int st_admin_groups_delete(struct st_broker *b, json_t *args, json_t **result, c
 int st_admin_groups_reset_offsets(struct st_broker *b, json_t *args, json_t **result, char *err,
                                   size_t errlen);
 
-/* The console's whole-broker reads (admin_stats.c): topics.stats, groups.lag. */
+/* The event loop's turn lengths for status (stats.c): {"since_start":{turns,
+ * longest_us, p50_us, p99_us, p999_us}, "last_minute":{...}}; a new reference. */
+json_t *st_admin_loop_turns(struct st_broker *b);
+
+/* The console's whole-broker reads (stats.c): topics.stats, groups.lag. */
 int st_admin_topics_stats(struct st_broker *b, json_t *args, json_t **result, char *err,
                           size_t errlen);
 int st_admin_groups_lag(struct st_broker *b, json_t *args, json_t **result, char *err,
                         size_t errlen);
 
-/* The tenants.*, users.* and acls.* commands (admin_security.c), same contract. Each
+/* The tenants.*, users.* and acls.* commands (security.c), same contract. Each
  * answers an error when the broker has no security context (b->security NULL). */
 int st_admin_tenants_create(struct st_broker *b, json_t *args, json_t **result, char *err,
                             size_t errlen);
@@ -93,8 +97,8 @@ int st_admin_acls_remove(struct st_broker *b, json_t *args, json_t **result, cha
 int st_admin_acls_list(struct st_broker *b, json_t *args, json_t **result, char *err,
                        size_t errlen);
 
-/* The quotas.* and explain commands (admin_quotas.c), same contract. Each answers an
- * error when the broker has no quota engine (b->quotas NULL). */
+/* The quotas.* and explain commands (quotas.c), same contract. Each answers an
+ * error when the broker has no quota engine (b->bquota NULL). */
 int st_admin_quotas_set(struct st_broker *b, json_t *args, json_t **result, char *err,
                         size_t errlen);
 int st_admin_quotas_remove(struct st_broker *b, json_t *args, json_t **result, char *err,
