@@ -236,7 +236,9 @@ static const admin_cmd commands[] = {
     {"failover", flow_arg, "{flow}",
      "start failing the flow over: stop it, write final translated group offsets to the "
      "target, work out the source offset ranges not replicated (the report appears in the "
-     "flow's status as \"failover\" once its state is failed-over, within ~8 s)",
+     "flow's status as \"failover\" once its state is failed-over, within ~8 s: once the "
+     "state file holds it; on a failed-over flow whose state file could not be written, "
+     "write it again)",
      cmd_failover},
     {"failback", flow_arg, "{flow}",
      "after failover: reverse the flow (target -> source) from the divergence point", cmd_failback},

@@ -12,7 +12,10 @@
  *   pause    {flow}        {"flow", "state"}
  *   resume   {flow}        {"flow", "state"}
  *   failover {flow}        {"flow", "state": "failing-over"}: started; the report is in
- *                          the flow's status ("failover") once its state is failed-over
+ *                          the flow's status ("failover") once its state is failed-over,
+ *                          which is once the state file holds it (fsynced); a report with
+ *                          "state_error" says it could not be written, and failover again
+ *                          writes it again
  *   failback {flow}        the st_mflow_failback report
  *   reset    {flow}        {"flow", "state"}: a failed-back flow runs as configured again
  * Flow names are "<source>-><target>" (st_mflow_config.name); an unknown one is an error

@@ -17,10 +17,17 @@
  *   groups  the held checkpoint translates the committed offsets through the final map
  *           and writes them; if the source did not give them within FO_SOURCE_MS, the
  *           offsets last read from it (the group cache) are written instead
- *   done    the report is kept for status ("failover") and the state is FAILED_OVER
+ *   save    the report is kept for status ("failover") and the state "failed-over" is
+ *           written to the state file (disk worker: temporary file, fsync, rename) and to
+ *           the target's record
+ *   done    the disk worker's result is collected: only now is the state FAILED_OVER, so
+ *           whoever sees "failed-over" (`strait mirror failover` polls for it) can rely on
+ *           a restart, even after SIGKILL, not copying into the target again. A write that
+ *           failed is in the report ("state_error": the file, why, what to do); another
+ *           failover command writes it again.
  *
- * Whatever the clusters do, it ends within max(FO_DRAIN_MS, FO_SOURCE_MS) + FO_ENDS_MS
- * and a poll: 7.5 s.
+ * Whatever the clusters do, the report is made within max(FO_DRAIN_MS, FO_SOURCE_MS) +
+ * FO_ENDS_MS and a poll: 7.5 s; the file's write then takes an fsync or two.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -36,6 +43,7 @@
 #define FO_SOURCE_MS      3000 /* the source's committed offsets, before falling back to cache */
 #define FO_ENDS_MS        2500 /* after the drain: end offsets and the final writes */
 #define FO_QUERY_MS       2000 /* each cluster's offset query (under FO_ENDS_MS) */
+#define FO_SAVE_WARN_MS   5000 /* the state file's write is said to be slow after this */
 
 void mf_fo_free(st_mflow *f)
 {
@@ -52,10 +60,91 @@ void mf_fo_free(st_mflow *f)
             if (!t->heartbeat)                                                                     \
                 for (int32_t p = 0; p < t->nparts; p++)
 
+/* The report is made: failed-over once the state file of generation gen is written. */
+static void save_start(st_mflow *f, int64_t gen, int64_t now)
+{
+    mf_fo *fo = &f->fo;
+    fo->saving = true;
+    fo->save_warned = false;
+    fo->save_gen = gen;
+    fo->save_since = now;
+}
+
+static void failed_over(st_mflow *f)
+{
+    const json_t *r = f->failover_report;
+    f->state = MF_FAILED_OVER;
+    st_info("%s: failed over in %" PRId64 " ms; %zu partition range(s) not replicated%s; %zu "
+            "group(s) written%s%s",
+            f->fc->name, st_mono_ms() - f->fo.started_ms,
+            json_array_size(json_object_get(r, "at_risk")),
+            json_is_true(json_object_get(r, "source_reachable"))
+                ? ""
+                : " (source unreachable: ranges end at the last end offsets known)",
+            json_array_size(json_object_get(r, "groups")),
+            strcmp(json_string_value(json_object_get(r, "groups_from")) ?: "", "cache") == 0
+                ? " from the offsets last read from the source"
+                : "",
+            json_object_get(r, "state_error") ? "; its state was NOT saved" : "");
+    mf_fo_free(f);
+}
+
+/* The report with "state_error" set (error) or removed (NULL): a copy, since the saved
+ * state holds the report it was made with. */
+static void report_state_error(st_mflow *f, const char *error)
+{
+    json_t *r = json_copy(f->failover_report);
+    if (!r)
+        return;
+    if (error)
+        json_object_set_new(r, "state_error", json_string(error));
+    else
+        json_object_del(r, "state_error");
+    json_decref(f->failover_report);
+    f->failover_report = r;
+}
+
+void mf_failover_saved(st_mflow *f, int64_t gen, const char *error)
+{
+    if (f->state != MF_FAILING_OVER || !f->fo.saving || gen != f->fo.save_gen)
+        return; /* another save (start-up, failback, reset) or an older one */
+    if (error) {
+        char why[1536];
+        snprintf(why, sizeof why,
+                 "the flow is failed over in this daemon, but %s does not say so (%s): a "
+                 "restart of strait-mirror may copy into %s again. Do not restart it; fix "
+                 "the cause, then run `strait mirror failover '%s'` again to write it",
+                 f->state_path, error, f->tgt->alias, f->fc->name);
+        mf_error(f, "failover: %s", why);
+        report_state_error(f, why);
+    } else if (json_object_get(f->failover_report, "state_error")) {
+        report_state_error(f, NULL);
+    }
+    failed_over(f);
+}
+
 int st_mflow_failover(st_mflow *f, char *err, size_t errlen)
 {
     if (f->state == MF_FAILING_OVER)
         return 0; /* already on its way: the caller waits for it like the first one */
+    if (f->state == MF_FAILED_OVER && json_object_get(f->failover_report, "state_error")) {
+        /* its state could not be written: try again, failing-over until it is (the report
+         * saved is the one without the error) */
+        report_state_error(f, NULL);
+        int64_t gen = mf_flowstate_save(f, "failed-over");
+        if (gen < 0) {
+            snprintf(err, errlen, "flow %s: the write of %s could not be queued; see its errors",
+                     f->fc->name, f->state_path);
+            report_state_error(f, err);
+            return -1;
+        }
+        st_info("%s: writing the failed-over state again", f->fc->name);
+        mf_fo_free(f);
+        f->fo.started_ms = st_mono_ms();
+        save_start(f, gen, f->fo.started_ms);
+        f->state = MF_FAILING_OVER;
+        return 0;
+    }
     if (f->state == MF_STOPPING) {
         snprintf(err, errlen, "the daemon is stopping");
         return -1;
@@ -239,19 +328,19 @@ static void finish(st_mflow *f, int64_t now)
                  "failover: the final group offsets were sent to %s but not confirmed within "
                  "%d ms",
                  f->tgt->alias, FO_ENDS_MS);
-    f->state = MF_FAILED_OVER;
-    mf_flowstate_save(f, "failed-over");
-    st_info("%s: failed over in %" PRId64 " ms; %zu partition range(s) not replicated%s; %zu "
-            "group(s) written%s",
-            f->fc->name, now - fo->started_ms,
-            json_array_size(json_object_get(f->failover_report, "at_risk")),
-            json_is_true(json_object_get(f->failover_report, "source_reachable"))
-                ? ""
-                : " (source unreachable: ranges end at the last end offsets known)",
-            json_array_size(json_object_get(f->failover_report, "groups")),
-            f->ckpt.from_cache ? " from the offsets last read from the source" : "");
+    int64_t gen = mf_flowstate_save(f, "failed-over");
     mf_ckpt_reset(f);
+    int64_t started = fo->started_ms;
     mf_fo_free(f);
+    fo->started_ms = started;
+    if (gen >= 0) {
+        save_start(f, gen, now); /* failed-over once the file is written (mf_failover_saved) */
+    } else if (f->state_path[0]) {
+        save_start(f, -1, now);
+        mf_failover_saved(f, -1, "the write could not be queued (out of memory)");
+    } else {
+        failed_over(f); /* no state dir: nothing to wait for */
+    }
 }
 
 void mf_failover_step(st_mflow *f, int64_t now_ms)
@@ -260,8 +349,21 @@ void mf_failover_step(st_mflow *f, int64_t now_ms)
     mf_ckpt *c = &f->ckpt;
     int64_t now = st_mono_ms();
     (void)now_ms;
-    mf_poll_events(f);
+    mf_poll_events(f); /* collects the state file's write, too */
     mf_producers_poll(f);
+    if (f->state != MF_FAILING_OVER)
+        return; /* the state file was written just now */
+    if (fo->saving) {
+        if (!fo->save_warned && now - fo->save_since >= FO_SAVE_WARN_MS) {
+            fo->save_warned = true;
+            mf_error(f,
+                     "failover: %s is still being written after %d ms; the flow stays "
+                     "failing-over (not copying) until it is; do not restart strait-mirror "
+                     "before, and check that disk",
+                     f->state_path, FO_SAVE_WARN_MS);
+        }
+        return;
+    }
     int outq = mf_producers_outq(f);
     if (!fo->drained) {
         if (outq != fo->last_outq) {

@@ -100,8 +100,10 @@ json_t *st_mflow_status(st_mflow *f, int64_t now_ms);
  * seconds of st_mflow_step, drains what is in flight, writes final translated offsets for
  * every selected group with no active members on the target, and works out per partition
  * what was not replicated. It never waits for the source, so it completes (state
- * "failed-over") within ~8 s even when the source is gone. 0, or -1 with err (already
- * failed over, still starting); calling it again while it runs is not an error.
+ * "failed-over") within ~8 s even when the source is gone — once the state file holds it
+ * (the disk worker's write collected). 0, or -1 with err (already failed over, still
+ * starting); calling it again while it runs is not an error, nor on a failed-over flow
+ * whose state file could not be written ("state_error"): that writes it again.
  *
  * The report then sits in the status as "failover": {"flow", "groups": [{"group",
  * "offsets": [{"topic","target_topic","partition","source_offset","target_offset",
@@ -111,7 +113,8 @@ json_t *st_mflow_status(st_mflow *f, int64_t now_ms);
  * "source_reachable"?}] (source offsets [from, to) not on the target; without the source,
  * "to" is the last end offset known and "source_reachable" is false), "target_end":
  * [{"topic","partition","offset"}] (the divergence points), "unacknowledged", "took_ms",
- * "time_ms"}.
+ * "time_ms", "state_error"? (the state file could not be written: the file, why, what to
+ * do)}.
  */
 int st_mflow_failover(st_mflow *f, char *err, size_t errlen);
 

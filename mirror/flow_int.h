@@ -53,8 +53,11 @@
  *   STARTING ──offsets map loaded──▶ RUNNING ◀──resume── PAUSED
  *                                       │ failover (also from PAUSED)
  *                                       ▼
- *                                  FAILING_OVER ──drained, checkpointed, ends known──▶
+ *                                  FAILING_OVER ──drained, checkpointed, ends known,
+ *                                       │          state file durable (fsynced)──▶
  *                                  FAILED_OVER ──failback──▶ FAILED_BACK (reversed)
+ * A failed-over flow whose state file could not be written ("state_error" in its report)
+ * goes back to FAILING_OVER on another failover command, to try the write again.
  */
 typedef enum mf_state {
     MF_STARTING = 0,
@@ -198,6 +201,11 @@ typedef struct mf_fo {
     int drain_left;      /* records still unacknowledged when the drain ended */
     bool cached;         /* the group offsets come from the cache */
     bool src_ok;         /* the source answered the end offset query */
+    /* the report is made; the state file is being written (failed-over only once it is) */
+    bool saving;
+    bool save_warned;   /* said once that the write is slow */
+    int64_t save_gen;   /* the generation being written */
+    int64_t save_since; /* monotonic */
 } mf_fo;
 
 /* A round of topic config following (configs.c). */
@@ -456,8 +464,10 @@ void mf_flowstate_open(st_mflow *f, const char *state_dir);
  * starts. true: normal (copy); false: the state was set (failed-over, or reversed). */
 bool mf_flowstate_start(st_mflow *f, const json_t *records);
 /* Saves `state` ("normal", "failed-over", "failed-back") with the divergence and the
- * failover report: the file (disk worker) and the target's record. */
-void mf_flowstate_save(st_mflow *f, const char *state);
+ * failover report: the file (disk worker) and the target's record. Returns the saved
+ * generation when the file's write was queued — mf_failover_saved then says how it went —
+ * or -1 when it was not (no state dir, or out of memory: an error says which). */
+int64_t mf_flowstate_save(st_mflow *f, const char *state);
 /* Turns the flow around from the divergence list: live (failback now) starts each
  * partition at its divergence point; otherwise (a restarted failed-back flow) it resumes
  * from the reverse map, never before the divergence point. Appends the starting points to
@@ -470,5 +480,8 @@ int mf_reverse(st_mflow *f, const json_t *divergence, bool live, json_t *from, c
 void mf_failover_step(st_mflow *f, int64_t now_ms);
 void mf_failover_on_offsets(st_mflow *f, mf_offsets_job *j);
 void mf_fo_free(st_mflow *f);
+/* The disk worker wrote (error NULL) or failed to write (error says why) the state file of
+ * generation gen. Loop thread. */
+void mf_failover_saved(st_mflow *f, int64_t gen, const char *error);
 
 #endif

@@ -40,6 +40,7 @@ typedef struct mf_file_job {
     st_mjob job;
     char path[PATH_MAX];
     json_t *state;
+    int64_t generation;
     char error[512];
 } mf_file_job;
 
@@ -62,15 +63,22 @@ static void file_done(st_mjob *job, void *ctx)
     mf_file_job *j = (mf_file_job *)job;
     if (j->error[0])
         mf_error((st_mflow *)ctx, "saving the flow's state: %s", j->error);
+    /* a failover is failed-over only once its state is on disk */
+    mf_failover_saved((st_mflow *)ctx, j->generation, j->error[0] ? j->error : NULL);
     file_drop(job);
 }
 
-static void write_file(st_mflow *f, const json_t *state)
+static json_int_t generation(const json_t *s);
+
+/* Queues the write of the state file: the generation written, or -1 when it was not. */
+static int64_t write_file(st_mflow *f, const json_t *state)
 {
     mf_file_job *j = calloc(1, sizeof *j);
     if (!j || !f->disk_worker || !f->state_path[0]) {
+        if (!j && f->state_path[0])
+            mf_error(f, "saving the flow's state: out of memory; %s not written", f->state_path);
         free(j);
-        return;
+        return -1;
     }
     j->job.run = file_run;
     j->job.done = file_done;
@@ -78,7 +86,9 @@ static void write_file(st_mflow *f, const json_t *state)
     j->job.must_run = true; /* a state change is saved even when the daemon stops now */
     snprintf(j->path, sizeof j->path, "%s", f->state_path);
     j->state = json_deep_copy(state);
+    j->generation = generation(state);
     st_mworker_submit(f->disk_worker, &j->job);
+    return j->generation;
 }
 
 /* Reads the file again for a held flow (state_unreadable): readable now (or moved away
@@ -172,7 +182,7 @@ static json_int_t generation(const json_t *s)
     return s ? json_integer_value(json_object_get(s, "generation")) : -1;
 }
 
-void mf_flowstate_save(st_mflow *f, const char *state)
+int64_t mf_flowstate_save(st_mflow *f, const char *state)
 {
     json_t *s =
         json_pack("{s:s,s:s,s:I,s:I,s:O,s:O}", "flow", f->fc->name, "state", state, "generation",
@@ -181,14 +191,15 @@ void mf_flowstate_save(st_mflow *f, const char *state)
                   f->failover_report ? f->failover_report : json_null());
     if (!s) {
         mf_error(f, "out of memory saving the flow's state");
-        return;
+        return -1;
     }
     json_decref(f->saved);
     f->saved = s;
-    write_file(f, s);
+    int64_t queued = write_file(f, s);
     write_record(f, s);
-    st_info("%s: %s (state generation %" JSON_INTEGER_FORMAT ", saved in %s and on %s)",
+    st_info("%s: %s (state generation %" JSON_INTEGER_FORMAT ", being saved in %s and on %s)",
             f->fc->name, state, generation(s), f->state_path, f->fc->target->alias);
+    return queued;
 }
 
 void mf_flowstate_open(st_mflow *f, const char *state_dir)

@@ -129,7 +129,11 @@ static void usage_failover(FILE *out)
           "source cannot be reached (a lost datacenter) it still completes within ~10 s:\n"
           "the end is the last one known, marked [source unreachable ...], and the group\n"
           "offsets written are those last read from the source.\n"
-          "Consumers of the target then read exactly what they had not committed.\n\n",
+          "Consumers of the target then read exactly what they had not committed.\n"
+          "It returns once the flow's state file (<state-dir>/flows/...json) holds the\n"
+          "failover, written and fsynced, so a restart of strait-mirror never resumes\n"
+          "copying into the target; if that file cannot be written it says so and exits\n"
+          "1 (the flow stays failed over; run failover again once the disk is fixed).\n\n",
           out);
     print_mirror_options(out);
     fputs("\nExample:\n  strait mirror failover 'dc1->dc2'\n", out);
@@ -641,8 +645,12 @@ static int mirror_failover(cli_ctx *c, mirror_opts *m, int argc, char **argv)
         cli_print_json(report);
     else
         print_failover(flow, report);
+    /* failed over, but not durably: say so and fail, whatever the output format */
+    const char *state_error = json_string_value(json_object_get(report, "state_error"));
+    if (state_error)
+        fprintf(stderr, "%s: %s\n", c->prog, state_error);
     json_decref(res);
-    return CLI_OK;
+    return state_error ? CLI_FAIL : CLI_OK;
 }
 
 static int mirror_failback(cli_ctx *c, mirror_opts *m, int argc, char **argv)

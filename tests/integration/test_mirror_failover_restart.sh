@@ -12,7 +12,14 @@
 #  4. restart while failed back: the reverse flow resumes where it was (more b records
 #     arrive on dc1 once, none twice);
 #  5. reset: the flow runs dc1 → dc2 again, copies the a records held back since the
-#     failover, and sends none of the b records back; a restart keeps it so.
+#     failover, and sends none of the b records back; a restart keeps it so;
+#  6. "failed-over" means the state is on disk (review of issue 20): the flow's status
+#     says failed-over, and `strait mirror failover` returns, only once the state file
+#     holds failed-over. The status is polled as fast as the CLI goes while the failover
+#     runs, and the file read the moment it says failed-over; over ROUNDS rounds of
+#     failover, failback, reset (a daemon that wrote the file after saying failed-over was
+#     caught in most runs). The last round is killed with SIGKILL right after failover
+#     returned: the restarted flow is failed over.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy_lib.sh"
 . "$(dirname "$0")/mirror_lib.sh"
@@ -94,4 +101,40 @@ rk dc2 verify dc1.orders --expect "a:4450:$PARTS:dc1" --expect "b:300:$PARTS:-" 
     fail "dc1.orders on dc2 should hold dc1's 4450 records and its own 300, each once"
 }
 log "dc2 after reset and a restart: $(tail -n 1 "$ST_TMP/verify2.txt")"
+
+# ---- 6. failed-over only once the state file says so ----
+ROUNDS=${ROUNDS:-4}
+for round in $(seq 1 "$ROUNDS"); do
+    mirror_cli failover 'dc1->dc2' >"$ST_TMP/failover6.txt" 2>&1 &
+    cli_pid=$!
+    polls=0 seen=""
+    deadline=$(($(date +%s) + 30))
+    while [ "$(date +%s)" -lt "$deadline" ]; do
+        polls=$((polls + 1))
+        st=$(mirror_status_json 'dc1->dc2' 2>/dev/null) || continue
+        if [[ "$st" == *'"state": "failed-over"'* ]]; then # no jq here: as fast as it goes
+            seen=$(cat "$STATE_FILE" 2>/dev/null) # at once: jq after
+            break
+        fi
+    done
+    [ -n "$seen" ] || fail "round $round: the flow was not failed-over within 30 s (last state \"$st\")"
+    assert_eq failed-over "$(jq -r .state <<<"$seen")" \
+        "round $round: the state in $STATE_FILE when the status first said failed-over (poll $polls)"
+    wait "$cli_pid" || fail "round $round: failover failed: $(cat "$ST_TMP/failover6.txt")"
+    assert_eq failed-over "$(jq -r .state "$STATE_FILE")" "round $round: the state in $STATE_FILE once failover returned"
+    [ "$round" -lt "$ROUNDS" ] || break
+    mirror_cli failback 'dc1->dc2' >"$ST_TMP/failback6.txt" 2>&1 || fail "failback failed: $(cat "$ST_TMP/failback6.txt")"
+    mirror_cli reset 'dc1->dc2' >"$ST_TMP/reset6.txt" 2>&1 || fail "reset failed: $(cat "$ST_TMP/reset6.txt")"
+    wait_until 30 "the flow to run again (round $round)" state_is running
+    log "round $round: the state file held failed-over when the status said so (status polled $polls times)"
+done
+mirror_kill9 # right after failover returned
+rk dc1 produce orders a 4450 100 "$PARTS" >/dev/null || fail "producing to dc1 failed"
+mirror_start
+wait_until 30 "the flow killed right after failover to restart failed-over" state_is failed-over
+for k in 1 2 3 4; do
+    assert_eq "4750 $PARTS" "$(rk dc2 count dc1.orders)" "dc1.orders on dc2 after SIGKILL right after failover (check $k of 4, every 0.5 s)"
+    sleep 0.5
+done
+log "killed with SIGKILL right after failover returned: restarted failed-over, nothing copied"
 mirror_stop

@@ -7,9 +7,11 @@
 #     naming the file and what to do, dc2 read again every 5 s — until the operator moves
 #     the file away; then it copies everything, once;
 #  2. the state file cannot be written (its path is a directory): a failover still fails
-#     over, and the flow's errors say the state was not saved (it used to be silent: the
-#     disk worker's results were never collected); killed with SIGKILL and restarted,
-#     the flow is failed over from dc2's record and copies nothing more into dc2;
+#     over, but `strait mirror failover` exits 1 naming the file and what to do, and the
+#     flow's errors say the state was not saved (it used to be silent: the disk worker's
+#     results were never collected); once the path is writable, failover again writes it;
+#     with the path a directory again, killed with SIGKILL and restarted, the flow is
+#     failed over from dc2's record and copies nothing more into dc2;
 #  3. a forged state record on dc2 (failed back, a divergence point at partition
 #     2,000,000,000): refused with an error, the daemon stays small and answers (it used
 #     to try to build two billion partitions).
@@ -49,9 +51,23 @@ mirror_log_since_start | grep -q 'was moved away' || fail "the daemon did not sa
 
 # ---- 2. the state file cannot be written ----
 mkdir "$STATE_FILE" # a directory: the atomic rename onto it fails
-mirror_cli failover 'dc1->dc2' >"$ST_TMP/failover.txt" 2>&1 || fail "failover failed: $(cat "$ST_TMP/failover.txt")"
-wait_until 15 "the flow to say its state was not saved" error_said '^saving the flow.s state: '
-log "unsaved: $(mirror_status_json 'dc1->dc2' | jq -r '.errors[].message | select(test("^saving"))')"
+if mirror_cli failover 'dc1->dc2' >"$ST_TMP/failover.txt" 2>&1; then
+    fail "failover succeeded although $STATE_FILE could not be written: $(cat "$ST_TMP/failover.txt")"
+fi
+grep -qF "$STATE_FILE does not say so" "$ST_TMP/failover.txt" &&
+    grep -qF "Do not restart it; fix the cause, then run \`strait mirror failover 'dc1->dc2'\` again" "$ST_TMP/failover.txt" ||
+    fail "failover's answer does not name the file and what to do: $(cat "$ST_TMP/failover.txt")"
+assert_eq failed-over "$(mirror_status_json 'dc1->dc2' | jq -r .state)" "the flow's state after a failover whose state was not saved"
+error_said '^saving the flow.s state: ' || fail "the flow's errors do not say its state was not saved"
+log "unsaved: $(tail -n 1 "$ST_TMP/failover.txt")"
+# writable again: failover writes it again, and returns once it is there
+rmdir "$STATE_FILE"
+mirror_cli failover 'dc1->dc2' >"$ST_TMP/failover2.txt" 2>&1 || fail "failover again failed: $(cat "$ST_TMP/failover2.txt")"
+assert_eq failed-over "$(jq -r .state "$STATE_FILE")" "the state in $STATE_FILE once failover again returned"
+mirror_status_json 'dc1->dc2' | jq -e '.failover | has("state_error") | not' >/dev/null ||
+    fail "the report still has a state_error after the state was written"
+rm "$STATE_FILE"
+mkdir "$STATE_FILE" # unwritable again, for the restart below: dc2's record decides
 mirror_kill9
 rk dc1 produce orders a 2000 400 "$PARTS" >/dev/null || fail "producing to dc1 failed"
 mirror_start
