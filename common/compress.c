@@ -47,6 +47,7 @@ struct st_dstream {
     z_stream z;
     bool z_ready; /* inflateInit2 done */
     LZ4F_dctx *lz4;
+    bool lz4_mid_frame; /* lz4 was left inside a frame (abandoned or failed) */
     ZSTD_DStream *zstd;
     /* snappy: the decoded block being served */
     uint8_t *block;
@@ -110,12 +111,23 @@ int st_dstream_start(st_dstream *d, int codec, const uint8_t *in, size_t n, size
             d->pos = XERIAL_HEADER;
         break;
     case ST_CODEC_LZ4:
+        /* LZ4F_resetDecompressionContext does not forget everything of a frame left
+         * unfinished: lz4 1.9.4 keeps the bytes still owed to a declared content size
+         * and checks them at the end of the next frame that declares none, which then
+         * fails (ERROR_frameSize_wrong). One producer's abandoned batch would make the
+         * next lz4 batch on this thread, anyone's, INVALID_RECORD. So a context left
+         * mid-frame is replaced; one whose frame ended (the usual case) is reused. */
+        if (d->lz4 && d->lz4_mid_frame) {
+            LZ4F_freeDecompressionContext(d->lz4);
+            d->lz4 = NULL;
+        }
         if (!d->lz4 && LZ4F_isError(LZ4F_createDecompressionContext(&d->lz4, LZ4F_VERSION))) {
             d->lz4 = NULL;
             snprintf(err, errlen, "lz4: cannot create a decompression context");
             return -1;
         }
         LZ4F_resetDecompressionContext(d->lz4);
+        d->lz4_mid_frame = true;
         break;
     case ST_CODEC_ZSTD:
         if (!d->zstd && !(d->zstd = ZSTD_createDStream())) {
@@ -194,7 +206,9 @@ static ssize_t read_lz4(st_dstream *d, uint8_t *out, size_t cap, char *err, size
         d->pos += in_size;
         got += out_size;
         if (hint == 0) { /* a frame is complete */
+            d->lz4_mid_frame = false;
             if (d->pos < d->n) {
+                d->lz4_mid_frame = true;
                 LZ4F_resetDecompressionContext(d->lz4);
                 continue; /* another frame follows */
             }
