@@ -241,10 +241,12 @@ static const admin_cmd commands[] = {
      "write it again)",
      cmd_failover},
     {"failback", flow_arg, "{flow}",
-     "after failover: reverse the flow (target -> source) from the divergence point", cmd_failback},
+     "after failover: reverse the flow (target -> source) from the divergence point (the "
+     "flow's status says \"failing-back\" until its state file holds it)",
+     cmd_failback},
     {"reset", flow_arg, "{flow}",
      "after failback: back to the configured direction (source -> target), resuming from the "
-     "flow's offset map",
+     "flow's offset map (the flow's status says \"resetting\" until its state file holds it)",
      cmd_reset},
 };
 

@@ -17,7 +17,12 @@
  *                          "state_error" says it could not be written, and failover again
  *                          writes it again
  *   failback {flow}        the st_mflow_failback report
- *   reset    {flow}        {"flow", "state"}: a failed-back flow runs as configured again
+ *   reset    {flow}        {"flow", "state": "resetting"}: a failed-back flow runs as
+ *                          configured again
+ *                          After failback / reset the status says "failing-back" /
+ *                          "resetting" until the state file holds the new state (fsynced),
+ *                          then the new state, with "state_error" if it could not be
+ *                          written (the same command again writes it again)
  * Flow names are "<source>-><target>" (st_mflow_config.name); an unknown one is an error
  * that lists the flows this daemon runs.
  */

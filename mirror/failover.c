@@ -406,6 +406,13 @@ int st_mflow_failback(st_mflow *f, json_t **report, char *err, size_t errlen)
         snprintf(err, errlen, "the daemon is stopping");
         return -1;
     }
+    if (f->state == MF_FAILED_BACK && f->cmd_error[0] && strcmp(f->cmd_save, "failback") == 0) {
+        /* failed back, but its state could not be written: write it again */
+        st_info("%s: writing the failed-back state again", f->fc->name);
+        mf_flowstate_save_cmd(f, "failed-back", "failback");
+        *report = json_pack("{s:s,s:[]}", "flow", f->fc->name, "from");
+        return 0;
+    }
     if (f->state != MF_FAILED_OVER) {
         snprintf(err, errlen, "flow %s is not failed over (failback reverses a failover)",
                  f->fc->name);
@@ -421,7 +428,7 @@ int st_mflow_failback(st_mflow *f, json_t **report, char *err, size_t errlen)
         json_decref(from);
         return -1;
     }
-    mf_flowstate_save(f, "failed-back");
+    mf_flowstate_save_cmd(f, "failed-back", "failback"); /* "failing-back" until written */
     *report = json_pack("{s:s,s:o}", "flow", f->fc->name, "from", from);
     return 0;
 }

@@ -413,6 +413,7 @@ st_mflow *st_mflow_new(const st_mflow_config *fc, const char *state_dir, char *e
     f->tgt = fc->target;
     f->state = MF_STARTING;
     f->discovery = true;
+    f->cmd_save_gen = -1;
     f->map = st_moffsets_new();
     f->gaps = json_array();
     if (!f->map || !f->gaps) {

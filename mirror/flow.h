@@ -123,15 +123,18 @@ int st_mflow_failover(st_mflow *f, char *err, size_t errlen);
  * the same topics (identity) or from "<source alias>.<topic>" back to "<topic>" (prefix),
  * starting from the target end offsets recorded at failover (the divergence point), so
  * nothing the source already has is copied again. 0 and *report ({"flow", "from":
- * [{"topic","partition","offset"}]}), or -1 with err (not failed over).
+ * [{"topic","partition","offset"}]}), or -1 with err (not failed over). The status says
+ * "failing-back" until the state file holds it ("state_error" if it could not be written;
+ * failback again on that failed-back flow writes it again, with an empty "from").
  */
 int st_mflow_failback(st_mflow *f, json_t **report, char *err, size_t errlen);
 
 /*
  * After a failback: back to the configured direction (source → target), resuming from the
  * flow's offset map; records the failback brought to the source carry the target as
- * origin and are not copied again. The saved state becomes "normal". 0, or -1 with err
- * (not failed back). The state of a flow — failed-over, failed-back, normal — survives a
+ * origin and are not copied again. The saved state becomes "normal" (the status says
+ * "resetting" until the state file holds it, "state_error" if it could not be written:
+ * reset again writes it again). 0, or -1 with err (not failed back). The state of a flow — failed-over, failed-back, normal — survives a
  * daemon restart (flowstate.c).
  */
 int st_mflow_reset(st_mflow *f, char *err, size_t errlen);

@@ -295,6 +295,12 @@ struct st_mflow {
     bool state_unreadable;     /* the file exists but could not be read: without a record
                                 * on the target the flow is held (mf_flowstate_start) */
     bool state_rereading;      /* a read of the file is queued on the disk worker */
+    /* failback and reset, like failover (mf_fo.saving): the new state is said (status,
+     * the command's answer) only once the state file's write of cmd_save_gen is collected */
+    int64_t cmd_save_gen;  /* the generation being written; -1 none */
+    const char *cmd_save;  /* "failback" or "reset" (static): the command waiting */
+    int64_t cmd_error_gen; /* the generation whose write failed (cmd_error) */
+    char cmd_error[1536];  /* "": none; else the file, why, what to do */
 };
 
 /* ---- flow.c ---- */
@@ -483,5 +489,9 @@ void mf_fo_free(st_mflow *f);
 /* The disk worker wrote (error NULL) or failed to write (error says why) the state file of
  * generation gen. Loop thread. */
 void mf_failover_saved(st_mflow *f, int64_t gen, const char *error);
+/* Saves `state` for command cmd ("failback", "reset") the same way: its status says
+ * "failing-back" / "resetting" until the file's write is collected, then the new state, or
+ * "state_error" when the write failed (the command again writes it again). */
+void mf_flowstate_save_cmd(st_mflow *f, const char *state, const char *cmd);
 
 #endif

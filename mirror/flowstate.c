@@ -58,13 +58,34 @@ static void file_drop(st_mjob *job)
     free(j);
 }
 
+/* The write of generation gen for a failback or reset (mf_flowstate_save_cmd) is
+ * collected: the command's new state is said now, or why the file does not hold it. */
+static void cmd_saved(st_mflow *f, int64_t gen, const char *error)
+{
+    if (!error && gen >= f->cmd_error_gen)
+        f->cmd_error[0] = '\0'; /* the file holds the flow's current state again */
+    if (gen != f->cmd_save_gen)
+        return; /* another save (failover, start-up) or an older one */
+    f->cmd_save_gen = -1;
+    if (!error)
+        return;
+    f->cmd_error_gen = gen;
+    snprintf(f->cmd_error, sizeof f->cmd_error,
+             "the %s is done in this daemon, but %s does not say so (%s): a restart of "
+             "strait-mirror would run the flow as before it. Do not restart it; fix the cause, "
+             "then run `strait mirror %s '%s'` again to write it",
+             f->cmd_save, f->state_path, error, f->cmd_save, f->fc->name);
+    mf_error(f, "%s: %s", f->cmd_save, f->cmd_error);
+}
+
 static void file_done(st_mjob *job, void *ctx)
 {
     mf_file_job *j = (mf_file_job *)job;
     if (j->error[0])
         mf_error((st_mflow *)ctx, "saving the flow's state: %s", j->error);
-    /* a failover is failed-over only once its state is on disk */
+    /* a failover is failed-over only once its state is on disk; failback and reset too */
     mf_failover_saved((st_mflow *)ctx, j->generation, j->error[0] ? j->error : NULL);
+    cmd_saved((st_mflow *)ctx, j->generation, j->error[0] ? j->error : NULL);
     file_drop(job);
 }
 
@@ -200,6 +221,17 @@ int64_t mf_flowstate_save(st_mflow *f, const char *state)
     st_info("%s: %s (state generation %" JSON_INTEGER_FORMAT ", being saved in %s and on %s)",
             f->fc->name, state, generation(s), f->state_path, f->fc->target->alias);
     return queued;
+}
+
+void mf_flowstate_save_cmd(st_mflow *f, const char *state, const char *cmd)
+{
+    int64_t gen = mf_flowstate_save(f, state);
+    f->cmd_save = cmd;
+    f->cmd_save_gen = gen;
+    if (gen < 0 && f->state_path[0]) {
+        f->cmd_save_gen = generation(f->saved);
+        cmd_saved(f, f->cmd_save_gen, "the write could not be queued (out of memory)");
+    }
 }
 
 void mf_flowstate_open(st_mflow *f, const char *state_dir)
@@ -394,6 +426,13 @@ int mf_reverse(st_mflow *f, const json_t *divergence, bool live, json_t *from, c
 
 int st_mflow_reset(st_mflow *f, char *err, size_t errlen)
 {
+    if (f->state != MF_FAILED_BACK && f->state != MF_FAILING_OVER && f->state != MF_FAILED_OVER &&
+        f->cmd_error[0] && strcmp(f->cmd_save, "reset") == 0) {
+        /* reset, but its state could not be written: write it again */
+        st_info("%s: writing the reset (normal) state again", f->fc->name);
+        mf_flowstate_save_cmd(f, "normal", "reset");
+        return 0;
+    }
     if (f->state != MF_FAILED_BACK) {
         snprintf(err, errlen,
                  "flow %s is %s: reset returns a failed-back flow to its configured direction "
@@ -411,7 +450,7 @@ int st_mflow_reset(st_mflow *f, char *err, size_t errlen)
         mf_error(f, "reset: %s", err);
         return -1;
     }
-    mf_flowstate_save(f, "normal");
+    mf_flowstate_save_cmd(f, "normal", "reset"); /* "resetting" until the file holds it */
     f->state = MF_STARTING;
     f->next_sync_ms = 0;
     st_info("%s: reset: copying %s -> %s again from its offset map", f->fc->name, f->src->alias,

@@ -93,11 +93,16 @@ static double part_lag_seconds(mf_part *p, int64_t now_ms)
     return now_ms > oldest ? (double)(now_ms - oldest) / 1000.0 : 0;
 }
 
-static const char *state_name(mf_state s)
+/* The flow's state as said: a failback or reset whose state file's write is not collected
+ * yet is "failing-back" / "resetting" (its new state is said once the file holds it); a
+ * failover started meanwhile says its own state. */
+static const char *state_name(const st_mflow *f)
 {
     static const char *const names[] = {"starting",     "running",     "paused",
                                         "failing-over", "failed-over", "failed-back"};
-    return names[s];
+    if (f->cmd_save_gen >= 0 && f->state != MF_FAILING_OVER && f->state != MF_FAILED_OVER)
+        return strcmp(f->cmd_save, "reset") == 0 ? "resetting" : "failing-back";
+    return names[f->state];
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -158,10 +163,10 @@ json_t *st_mflow_status(st_mflow *f, int64_t now_ms)
     rate_get(&f->rate, &rps, &bps);
     json_t *status = json_pack(
         "{s:s,s:s,s:s,s:s,s:f,s:f,s:I,s:f,s:{s:f,s:f,s:I},s:I,s:I,s:I,s:O,s:o,s:o}", "flow",
-        f->fc->name, "source", f->src->alias, "target", f->tgt->alias, "state",
-        state_name(f->state), "records_per_sec", rps, "bytes_per_sec", bps, "lag_records",
-        (json_int_t)lag_records, "lag_seconds", lag_seconds, "latency_ms", "p50", p50, "p99", p99,
-        "samples", (json_int_t)f->nlat, "last_checkpoint_age_ms",
+        f->fc->name, "source", f->src->alias, "target", f->tgt->alias, "state", state_name(f),
+        "records_per_sec", rps, "bytes_per_sec", bps, "lag_records", (json_int_t)lag_records,
+        "lag_seconds", lag_seconds, "latency_ms", "p50", p50, "p99", p99, "samples",
+        (json_int_t)f->nlat, "last_checkpoint_age_ms",
         (json_int_t)(f->last_ckpt_ms ? now_ms - f->last_ckpt_ms : -1), "checkpointed_groups",
         (json_int_t)f->ckpt_groups, "duplicates_skipped", (json_int_t)f->duplicates_skipped, "gaps",
         f->gaps, "errors", errors, "partitions", parts);
@@ -178,5 +183,7 @@ json_t *st_mflow_status(st_mflow *f, int64_t now_ms)
     }
     if (status && f->failover_report)
         json_object_set(status, "failover", f->failover_report);
+    if (status && f->cmd_error[0]) /* a failback's or reset's state file was not written */
+        json_object_set_new(status, "state_error", json_string(f->cmd_error));
     return status;
 }

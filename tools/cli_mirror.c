@@ -28,6 +28,8 @@ int cli_mirror_main(cli_ctx *c, int argc, char **argv);
 #define MIRROR_POLL_MS             200
 /* failback restarts the flow's clients and reloads its offsets map from the new target */
 #define MIRROR_FAILBACK_TIMEOUT_MS 60000
+/* after failback or reset: the flow's state file is written (an fsync or two) */
+#define MIRROR_SAVE_TIMEOUT_MS 30000
 
 enum { OPT_STATE_DIR = 1 };
 
@@ -486,9 +488,41 @@ static int mirror_pause_resume(cli_ctx *c, mirror_opts *m, int argc, char **argv
     return CLI_OK;
 }
 
+/* After failback or reset: the flow's status once it no longer says `saying` ("failing-back",
+ * "resetting"), i.e. once its state file's write is collected; NULL after printing why.
+ * *state_error is the daemon's "state_error" (the file could not be written) or NULL. */
+static json_t *mirror_wait_saved(cli_ctx *c, mirror_opts *m, const char *flow, const char *saying,
+                                 const char **state_error)
+{
+    struct timespec t0, now, nap = {0, MIRROR_POLL_MS * 1000000L};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        json_t *res = mirror_call(c, m, "status", flow_args(flow), CLI_MGMT_TIMEOUT_MS);
+        if (!res)
+            return NULL;
+        const char *state = json_string_value(json_object_get(res, "state"));
+        if (!state || strcmp(state, saying) != 0) {
+            *state_error = json_string_value(json_object_get(res, "state_error"));
+            return res;
+        }
+        json_decref(res);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >
+            MIRROR_SAVE_TIMEOUT_MS) {
+            fprintf(stderr,
+                    "%s: %s is still %s after %d s: its state file is not written yet. Do not "
+                    "restart strait-mirror before it is; check the disk of its state dir and "
+                    "'strait mirror status %s'\n",
+                    c->prog, flow, saying, MIRROR_SAVE_TIMEOUT_MS / 1000, flow);
+            return NULL;
+        }
+        nanosleep(&nap, NULL);
+    }
+}
+
 static int mirror_reset(cli_ctx *c, mirror_opts *m, int argc, char **argv)
 {
-    const char *flow = NULL;
+    const char *flow = NULL, *state_error = NULL;
     int rc;
     c->prog = "strait mirror reset";
     c->usage = usage_reset;
@@ -497,12 +531,23 @@ static int mirror_reset(cli_ctx *c, mirror_opts *m, int argc, char **argv)
     json_t *res = mirror_call(c, m, "reset", flow_args(flow), CLI_MGMT_TIMEOUT_MS);
     if (!res)
         return CLI_FAIL;
-    if (c->json)
-        cli_print_json(res);
-    else
-        printf("%s runs as configured again: now %s\n", flow, str_or_dash(res, "state"));
     json_decref(res);
-    return CLI_OK;
+    /* the new state is said once the flow's state file holds it */
+    json_t *status = mirror_wait_saved(c, m, flow, "resetting", &state_error);
+    if (!status)
+        return CLI_FAIL;
+    res = json_pack("{s:s,s:O}", "flow", flow, "state", json_object_get(status, "state"));
+    if (res && state_error)
+        json_object_set_new(res, "state_error", json_string(state_error));
+    if (c->json && res)
+        cli_print_json(res);
+    else if (!c->json)
+        printf("%s runs as configured again: now %s\n", flow, str_or_dash(status, "state"));
+    if (state_error)
+        fprintf(stderr, "%s: %s\n", c->prog, state_error);
+    json_decref(res);
+    json_decref(status);
+    return state_error ? CLI_FAIL : CLI_OK;
 }
 
 static int mirror_pause(cli_ctx *c, mirror_opts *m, int argc, char **argv)
@@ -664,10 +709,23 @@ static int mirror_failback(cli_ctx *c, mirror_opts *m, int argc, char **argv)
     json_t *res = mirror_call(c, m, "failback", flow_args(flow), MIRROR_FAILBACK_TIMEOUT_MS);
     if (!res)
         return CLI_FAIL;
+    /* failed back once the flow's state file holds it */
+    const char *state_error = NULL;
+    json_t *status = mirror_wait_saved(c, m, flow, "failing-back", &state_error);
+    if (!status) {
+        json_decref(res);
+        return CLI_FAIL;
+    }
+    if (state_error) {
+        json_object_set_new(res, "state_error", json_string(state_error));
+        fprintf(stderr, "%s: %s\n", c->prog, state_error);
+    }
+    json_decref(status);
+    rc = state_error ? CLI_FAIL : CLI_OK;
     if (c->json) {
         cli_print_json(res);
         json_decref(res);
-        return CLI_OK;
+        return rc;
     }
     printf("%s reversed: copying back from the divergence point\n", flow);
     static const char *const head[] = {"TOPIC", "PARTITION", "FROM-OFFSET"};
@@ -687,7 +745,7 @@ static int mirror_failback(cli_ctx *c, mirror_opts *m, int argc, char **argv)
         cli_table_print(&t, stdout);
     cli_table_free(&t);
     json_decref(res);
-    return CLI_OK;
+    return rc;
 }
 
 /* ---- dispatch ---- */

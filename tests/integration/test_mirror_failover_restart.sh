@@ -12,7 +12,9 @@
 #  4. restart while failed back: the reverse flow resumes where it was (more b records
 #     arrive on dc1 once, none twice);
 #  5. reset: the flow runs dc1 → dc2 again, copies the a records held back since the
-#     failover, and sends none of the b records back; a restart keeps it so;
+#     failover, and sends none of the b records back; a restart keeps it so. Like
+#     failover, failback and reset return only once the state file holds the new state:
+#     it is read the moment they return (here and in every round of 6);
 #  6. "failed-over" means the state is on disk (review of issue 20): the flow's status
 #     says failed-over, and `strait mirror failover` returns, only once the state file
 #     holds failed-over. The status is polled as fast as the CLI goes while the failover
@@ -67,9 +69,10 @@ log "without its state dir the daemon learned the failover from dc2"
 # ---- 3. failback after the restart ----
 rk dc2 produce dc1.orders b 0 200 "$PARTS" >/dev/null || fail "producing to dc2 failed"
 mirror_cli failback 'dc1->dc2' >"$ST_TMP/failback.txt" 2>&1 || fail "failback failed: $(cat "$ST_TMP/failback.txt")"
+seen=$(cat "$STATE_FILE") # at once: failback returns once the file holds failed-back
+assert_eq failed-back "$(jq -r .state <<<"$seen")" "the state in $STATE_FILE the moment failback returned"
 log "failback: $(paste -sd' ' "$ST_TMP/failback.txt")"
 wait_count 60 dc1 orders 4600
-assert_eq failed-back "$(jq -r .state "$STATE_FILE")" "the state in $STATE_FILE after failback"
 
 # ---- 4. restart while failed back ----
 mirror_stop
@@ -86,8 +89,9 @@ log "dc1 after a restart while failed back: $(tail -n 1 "$ST_TMP/verify1.txt")"
 
 # ---- 5. reset ----
 mirror_cli reset 'dc1->dc2' >"$ST_TMP/reset.txt" 2>&1 || fail "reset failed: $(cat "$ST_TMP/reset.txt")"
+seen=$(cat "$STATE_FILE") # at once: reset returns once the file holds normal
+assert_eq normal "$(jq -r .state <<<"$seen")" "the state in $STATE_FILE the moment reset returned"
 wait_until 30 "the flow to run again" state_is running
-assert_eq normal "$(jq -r .state "$STATE_FILE")" "the state in $STATE_FILE after reset"
 rk dc1 produce orders a 4400 50 "$PARTS" >/dev/null || fail "producing to dc1 failed"
 wait_count 60 dc2 dc1.orders 4750
 wait_until 30 "flow dc1->dc2 caught up" flow_caught_up 'dc1->dc2' orders
@@ -124,7 +128,11 @@ for round in $(seq 1 "$ROUNDS"); do
     assert_eq failed-over "$(jq -r .state "$STATE_FILE")" "round $round: the state in $STATE_FILE once failover returned"
     [ "$round" -lt "$ROUNDS" ] || break
     mirror_cli failback 'dc1->dc2' >"$ST_TMP/failback6.txt" 2>&1 || fail "failback failed: $(cat "$ST_TMP/failback6.txt")"
+    seen=$(cat "$STATE_FILE") # at once, as after failover
+    assert_eq failed-back "$(jq -r .state <<<"$seen")" "round $round: the state in $STATE_FILE the moment failback returned"
     mirror_cli reset 'dc1->dc2' >"$ST_TMP/reset6.txt" 2>&1 || fail "reset failed: $(cat "$ST_TMP/reset6.txt")"
+    seen=$(cat "$STATE_FILE")
+    assert_eq normal "$(jq -r .state <<<"$seen")" "round $round: the state in $STATE_FILE the moment reset returned"
     wait_until 30 "the flow to run again (round $round)" state_is running
     log "round $round: the state file held failed-over when the status said so (status polled $polls times)"
 done

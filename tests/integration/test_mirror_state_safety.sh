@@ -11,7 +11,9 @@
 #     flow's errors say the state was not saved (it used to be silent: the disk worker's
 #     results were never collected); once the path is writable, failover again writes it;
 #     with the path a directory again, killed with SIGKILL and restarted, the flow is
-#     failed over from dc2's record and copies nothing more into dc2;
+#     failed over from dc2's record and copies nothing more into dc2; failback and then
+#     reset, with the path a directory, exit 1 the same way, and again once it is
+#     writable write it;
 #  3. a forged state record on dc2 (failed back, a divergence point at partition
 #     2,000,000,000): refused with an error, the daemon stays small and answers (it used
 #     to try to build two billion partitions).
@@ -78,6 +80,27 @@ for k in 1 2 3 4 5 6; do
     sleep 0.5
 done
 log "restarted with an unwritable state file: failed over from dc2's record, not copying"
+# failback and reset, like failover: exit 1 naming the file and what to do; again, once
+# the path is writable, writes it (and returns once it is there)
+for step in "failback failed-back" "reset normal"; do
+    cmd=${step% *} want=${step#* }
+    if mirror_cli "$cmd" 'dc1->dc2' >"$ST_TMP/$cmd.txt" 2>&1; then
+        fail "$cmd succeeded although $STATE_FILE could not be written: $(cat "$ST_TMP/$cmd.txt")"
+    fi
+    grep -qF "$STATE_FILE does not say so" "$ST_TMP/$cmd.txt" &&
+        grep -qF "Do not restart it; fix the cause, then run \`strait mirror $cmd 'dc1->dc2'\` again" "$ST_TMP/$cmd.txt" ||
+        fail "$cmd's answer does not name the file and what to do: $(cat "$ST_TMP/$cmd.txt")"
+    mirror_status_json 'dc1->dc2' | jq -e 'has("state_error")' >/dev/null ||
+        fail "the status has no state_error after a $cmd whose state was not saved"
+    log "unsaved $cmd: $(tail -n 1 "$ST_TMP/$cmd.txt")"
+    rmdir "$STATE_FILE"
+    mirror_cli "$cmd" 'dc1->dc2' >"$ST_TMP/$cmd.2.txt" 2>&1 || fail "$cmd again failed: $(cat "$ST_TMP/$cmd.2.txt")"
+    assert_eq "$want" "$(jq -r .state "$STATE_FILE")" "the state in $STATE_FILE the moment $cmd again returned"
+    mirror_status_json 'dc1->dc2' | jq -e 'has("state_error") | not' >/dev/null ||
+        fail "the status still has a state_error after $cmd wrote the state"
+    rm "$STATE_FILE"
+    mkdir "$STATE_FILE" # unwritable again
+done
 
 # ---- 3. a forged state record on dc2: a divergence point far beyond any partition ----
 mirror_stop
