@@ -98,8 +98,13 @@ static double part_lag_seconds(mf_part *p, int64_t now_ms)
  * failover started meanwhile says its own state. */
 static const char *state_name(const st_mflow *f)
 {
-    static const char *const names[] = {"starting",     "running",     "paused",
-                                        "failing-over", "failed-over", "failed-back"};
+    static const char *const names[] = {
+        [MF_STARTING] = "starting",       [MF_RUNNING] = "running",
+        [MF_PAUSED] = "paused",           [MF_FAILING_OVER] = "failing-over",
+        [MF_FAILED_OVER] = "failed-over", [MF_FAILED_BACK] = "failed-back",
+        [MF_STOPPING] = "stopping"};
+    /* every state has a name: a status taken while the daemon stops read past the end */
+    _Static_assert(sizeof names / sizeof names[0] == MF_STOPPING + 1, "a state without a name");
     if (f->cmd_save_gen >= 0 && f->state != MF_FAILING_OVER && f->state != MF_FAILED_OVER)
         return strcmp(f->cmd_save, "reset") == 0 ? "resetting" : "failing-back";
     return names[f->state];

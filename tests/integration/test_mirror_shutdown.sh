@@ -37,12 +37,14 @@ done
 log "a second daemon refused: $(grep -o 'state directory .*' "$ST_TMP/second.log" | head -n 1)"
 assert_eq "$MIRROR_PID" "$(cat "$MIRROR_STATE/.lock")" "the pid in $MIRROR_STATE/.lock"
 
-# stop_timed WHAT MAX_MS [MAX_AFTER_MARK_MS MARK]: SIGTERM, then checks the daemon exits 0
-# within MAX_MS, and within MAX_AFTER_MARK_MS of its last log line matching MARK.
+# stop_timed WHAT MAX_MS [MAX_AFTER_MARK_MS MARK [PROBE]]: SIGTERM, then checks the daemon
+# exits 0 within MAX_MS, and within MAX_AFTER_MARK_MS of its last log line matching MARK;
+# PROBE, a command, must come true (polled, 4 s at most) while it stops.
 stop_timed() {
-    local what=$1 max=$2 max_after=${3:-2000} mark=${4:-stopped cleanly} t0 t1 rc=0 line ts
+    local what=$1 max=$2 max_after=${3:-2000} mark=${4:-stopped cleanly} probe=${5:-} t0 t1 rc=0 line ts
     t0=$(date +%s%3N)
     kill -TERM "$MIRROR_PID"
+    [ -z "$probe" ] || wait_until 4 "$probe while strait-mirror stops ($what)" "$probe"
     st_wait_pid "$MIRROR_PID" 30 || fail "strait-mirror still running 30 s after SIGTERM ($what)"
     t1=$(date +%s%3N)
     wait "$MIRROR_PID" || rc=$?
@@ -81,7 +83,9 @@ rk dc1 produce orders a 4000 8000 "$PARTS" >/dev/null || fail "producing to dc1 
 handed_over() { mirror_status_json 'dc1->dc2' | jq -e '.in_flight_records >= 1000' >/dev/null; }
 wait_until 20 "records handed to the producer and not yet acknowledged" handed_over
 proxy_cmd blackhole
-stop_timed "in flight, link black-holed" 8000
+# status answers while the daemon waits for the target, and names the state
+says_stopping() { mirror_status_json 'dc1->dc2' | jq -e '.state == "stopping"' >/dev/null; }
+stop_timed "in flight, link black-holed" 8000 2000 "stopped cleanly" says_stopping
 proxy_cmd restore
 proxy_cmd rate 0
 mirror_log_since_start | grep -q "still unacknowledged" ||
