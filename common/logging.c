@@ -9,6 +9,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "utf8.h"
+
 static struct {
     enum st_log_level level;
     enum st_log_format format;
@@ -77,35 +79,6 @@ static void puts_(line_buf *b, const char *s)
     put(b, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if it is not one
- * (overlong forms, surrogates and code points past U+10FFFF are not). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len;
-    uint32_t cp;
-    if (s[0] < 0x80)
-        return 1;
-    if ((s[0] & 0xE0) == 0xC0)
-        len = 2, cp = s[0] & 0x1F;
-    else if ((s[0] & 0xF0) == 0xE0)
-        len = 3, cp = s[0] & 0x0F;
-    else if ((s[0] & 0xF8) == 0xF0)
-        len = 4, cp = s[0] & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* Appends msg escaped for the format, stopping (whole characters only) at b->limit. */
 static void put_message(line_buf *b, enum st_log_format format, const char *msg)
 {
@@ -128,7 +101,7 @@ static void put_message(line_buf *b, enum st_log_format format, const char *msg)
             esc[1] = (char)ch;
             len = 2;
         } else if (format == ST_LOG_JSON && ch >= 0x80) {
-            step = utf8_len(s + i, n - i);
+            step = st_utf8_len(s + i, n - i);
             if (step) {
                 out = (const char *)s + i;
                 len = step;

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "common/utf8.h"
 #include "tools/cli_connect.h"
 
 /* What JsonConverter writes before a string payload when schemas are on. */
@@ -74,39 +75,11 @@ int cc_converter_config(cc_props *worker, cc_props *conn, const char *prefix, cc
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len;
-    uint32_t cp;
-    if (s[0] < 0x80)
-        return 1;
-    if ((s[0] & 0xE0) == 0xC0)
-        len = 2, cp = s[0] & 0x1F;
-    else if ((s[0] & 0xF0) == 0xE0)
-        len = 3, cp = s[0] & 0x0F;
-    else if ((s[0] & 0xF8) == 0xF0)
-        len = 4, cp = s[0] & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* Text as Java holds it after decoding UTF-8: invalid bytes become U+FFFD. */
 static int put_text(cc_bytes *out, const char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
-        size_t step = utf8_len((const unsigned char *)s + i, n - i);
+        size_t step = st_utf8_len((const unsigned char *)s + i, n - i);
         if (step) {
             if (cc_bytes_put(out, s + i, step))
                 return -1;
