@@ -15,8 +15,9 @@ srvr=$(zk_4lw srvr)
 
 dead_port=$(zk_free_port)
 "$ZK_CHECK" "$ZK_CONNECT" "$ZK_PID" "$dead_port" >"$ST_TMP/check.out" 2>"$ST_TMP/check.err" || {
-    cat "$ST_TMP/check.out" "$ST_TMP/check.err" >&2
-    fail "zk_client_check failed"
+    cat "$ST_TMP/check.out" >&2
+    tail -n 20 "$ST_TMP/check.err" >&2
+    fail "zk_client_check failed: $(grep -m1 'FAIL line' "$ST_TMP/check.err")"
 }
 cat "$ST_TMP/check.out"
 grep -q "^[0-9]* passed, 0 failed$" "$ST_TMP/check.out" || fail "zk_client_check printed no result line"
