@@ -428,6 +428,15 @@ static int describe_one(cli_kadmin *a, const char *group, json_t *all)
         cli_group_info_free(&info);
         return CLI_FAIL;
     }
+    /* A group nobody has joined or committed for is answered as Dead with nothing in it:
+     * say so, as kafka-consumer-groups.sh does, instead of printing an empty table. */
+    if (strcmp(info.state, "Dead") == 0 && info.nmembers == 0 && rows->cnt == 0) {
+        rd_kafka_topic_partition_list_destroy(rows);
+        cli_group_info_free(&info);
+        return cli_fail("group \"%s\" does not exist (strait groups list shows the groups there "
+                        "are)",
+                        group);
+    }
     /* Rows: every committed partition, then assigned ones with nothing committed. */
     for (size_t i = 0; i < info.nmembers; i++) {
         const rd_kafka_topic_partition_list_t *as = info.members[i].assignment;

@@ -154,6 +154,7 @@ assert_contains "$out" '^deleted the offset of group "ops-other" for ops.g \[0\]
 refused "delete-offsets of an unknown group" 1 'Broker: The group id does not exist' groups delete-offsets ops-nobody --topic ops.g
 assert_not_contains "$err" 'worker|DELETECONSUMERGROUPOFFSETS|parse response' "no librdkafka internals in the message"
 ok "describe after" groups describe ops-other
+refused "describe a missing group" 1 '^strait: group "ops-nobody" does not exist' groups describe ops-nobody
 assert_not_contains "$out" '^ops\.g ' "no offset left for ops-other"
 # Names any client chooses reach the operator's terminal escaped, never raw: a group id
 # and a client.id holding ESC sequences (a window title, clear screen) and a newline (a
