@@ -195,9 +195,10 @@ static bool producer_topics(st_mflow *f, mf_topic *t)
 
 void mf_assign_ready(st_mflow *f)
 {
-    /* not before the map is loaded: what is delivered goes into it */
+    /* not before the map is loaded: what is delivered goes into it; not before a
+     * failback's or reset's new direction is in the state file */
     if (!f->consumer || !f->offsets_ready || f->state == MF_FAILED_OVER ||
-        f->state == MF_FAILING_OVER)
+        f->state == MF_FAILING_OVER || mf_cmd_unsaved(f))
         return;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
     for (size_t i = 0; i < f->ntopics; i++) {
@@ -557,7 +558,9 @@ bool st_mflow_step(st_mflow *f, int64_t now_ms)
     }
     if (f->state == MF_STARTING) {
         mf_poll_events(f);
-        if (f->state == MF_STARTING && !f->loading && now_ms >= f->next_sync_ms)
+        /* a reset starts once the state file holds it (mf_cmd_unsaved) */
+        if (f->state == MF_STARTING && !f->loading && now_ms >= f->next_sync_ms &&
+            !mf_cmd_unsaved(f))
             mf_offsets_load_start(f);
         if (f->state == MF_STARTING)
             return false;
@@ -596,7 +599,7 @@ bool st_mflow_step(st_mflow *f, int64_t now_ms)
         mf_offsets_persist(f);
         f->next_persist_ms = now_ms + 1000;
     }
-    if (now_ms >= f->next_ckpt_ms) {
+    if (now_ms >= f->next_ckpt_ms && !mf_cmd_unsaved(f)) {
         mf_ckpt_start(f, now_ms);
         f->next_ckpt_ms = now_ms + f->fc->checkpoint_interval_ms;
     }

@@ -493,5 +493,10 @@ void mf_failover_saved(st_mflow *f, int64_t gen, const char *error);
  * "failing-back" / "resetting" until the file's write is collected, then the new state, or
  * "state_error" when the write failed (the command again writes it again). */
 void mf_flowstate_save_cmd(st_mflow *f, const char *state, const char *cmd);
+/* True while a failback's or reset's new state is not in the state file (its write not
+ * collected yet, or failed): the flow then copies nothing and writes no group offsets —
+ * a crash before the file holds the new direction would restart the flow in the old one,
+ * from the old point. */
+bool mf_cmd_unsaved(const st_mflow *f);
 
 #endif
