@@ -350,6 +350,15 @@ void mf_producer_recover(st_mflow *f);
 /* The index into f->producers of the producer that carries partition p: stable for the
  * flow's life (the topic's target name hashed, plus the partition, modulo the count). */
 int mf_part_producer(const st_mflow *f, const mf_part *p);
+/* A consumer on `cl` that reads assigned partitions to their end (partition EOF on, no
+ * commits, from the earliest offset when none is given), for the workers' jobs: `role`
+ * ends its client id ("scanner", "mm2"), `isolation` is its isolation.level
+ * ("read_uncommitted": a resume scan must see the mirror's records past a target
+ * producer's open transaction; "read_committed": MM2's topics, as MM2 reads them). NULL
+ * with err. Freed with mf_reader_free (NULL is fine). Worker threads. */
+rd_kafka_t *mf_reader_new(const st_mcluster_config *cl, const char *group, const char *role,
+                          const char *isolation, char *err, size_t errlen);
+void mf_reader_free(rd_kafka_t *rk);
 /* True when rk is one of f's current target producers. */
 bool mf_is_target_producer(const st_mflow *f, const rd_kafka_t *rk);
 /* Serves every target producer's delivery reports and callbacks. */
