@@ -469,6 +469,9 @@ void mf_ckpt_start_cached(st_mflow *f, int64_t now_ms);
 /* Lets a held cycle (hold_alter) write its offsets once the map is final. */
 void mf_ckpt_release(st_mflow *f);
 bool mf_ckpt_event(st_mflow *f, rd_kafka_event_t *ev);
+/* Groups of this cycle's report whose offsets the target has not acknowledged (refused,
+ * or no answer yet): each has an "error" saying which. */
+size_t mf_ckpt_unwritten(const st_mflow *f);
 void mf_ckpt_reset(st_mflow *f);
 void mf_gcache_free(st_mflow *f);
 
