@@ -175,6 +175,16 @@ void mf_ring_release_skipped(mf_part *p)
     }
 }
 
+/* After a failed delivery: skipped records at the head are dropped without counting as
+ * delivered (the failed record before them is not), so the next report pops its own
+ * record; they are read and skipped again when the partition is copied again. */
+static void ring_drop_skipped(mf_part *p)
+{
+    mf_inflight *e;
+    while ((e = ring_head(p)) && e->skipped)
+        ring_pop(p);
+}
+
 /* ---- assignment ---- */
 
 /* Every producer's handle of t's target topic: false until they all exist. */
@@ -287,10 +297,13 @@ void mf_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                      p->topic->name, p->partition, done.src, p->topic->target,
                      rd_kafka_err2str(m->err));
         p->resync = true;
+        ring_drop_skipped(p);
         return;
     }
-    if (p->resync)
-        return; /* after a failure: copied again from the failed offset */
+    if (p->resync) { /* after a failure: resumed from the map and a scan of the target */
+        ring_drop_skipped(p);
+        return;
+    }
     if (done.src > p->last_src_added) {
         st_moffsets_add(f->map, p->topic->name, p->partition, done.src, m->offset);
         p->last_src_added = done.src;

@@ -336,8 +336,8 @@ void mf_ring_release_skipped(mf_part *p);
 /* ---- copy.c ---- */
 /* Takes what the consumer has and hands it to the producer, within MF_COPY_BUDGET_US. */
 void mf_copy_step(st_mflow *f);
-/* Partitions whose delivery failed: copied again from their last acknowledged offset
- * once nothing of theirs is in flight. */
+/* Partitions whose delivery failed: resumed from the map and a scan of the target (what
+ * it stored is not written twice) once nothing of theirs is in flight. */
 void mf_resync_step(st_mflow *f);
 /* The answer to a position out of range: a lost range, or a recreated topic. */
 void mf_out_of_range_answer(st_mflow *f, mf_offsets_job *j);
