@@ -403,7 +403,12 @@ static void start_alters(st_mflow *f)
         rd_kafka_AlterConsumerGroupOffsets_destroy(req);
         rd_kafka_topic_partition_list_destroy(offsets);
         c->pending++;
-        json_t *entry = json_pack("{s:s,s:o}", "group", c->groups[i], "offsets", rows);
+        /* written only once the target says so (on_alter): until then, and if it never
+         * does, the report says why not */
+        char why[160];
+        snprintf(why, sizeof why, "not written: %s did not acknowledge it", f->tgt->alias);
+        json_t *entry =
+            json_pack("{s:s,s:o,s:s}", "group", c->groups[i], "offsets", rows, "error", why);
         if (c->from_cache)
             json_object_set_new(entry, "read_ms", json_integer(g->read_ms));
         json_array_append_new(c->report, entry);
@@ -420,6 +425,32 @@ void mf_ckpt_release(st_mflow *f)
         start_alters(f);
 }
 
+/* The report's entry of group `name` (this cycle's), or NULL. */
+static json_t *report_entry(mf_ckpt *c, const char *name)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(c->report, i, e)
+    {
+        const char *g = json_string_value(json_object_get(e, "group"));
+        if (g && name && strcmp(g, name) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+size_t mf_ckpt_unwritten(const st_mflow *f)
+{
+    size_t i, n = 0;
+    json_t *e;
+    json_array_foreach(f->ckpt.report, i, e)
+    {
+        if (json_object_get(e, "error"))
+            n++;
+    }
+    return n;
+}
+
 static void on_alter(st_mflow *f, rd_kafka_event_t *ev)
 {
     mf_ckpt *c = &f->ckpt;
@@ -434,20 +465,29 @@ static void on_alter(st_mflow *f, rd_kafka_event_t *ev)
         for (size_t i = 0; i < n; i++) {
             const rd_kafka_error_t *gerr = rd_kafka_group_result_error(res[i]);
             const rd_kafka_topic_partition_list_t *parts = rd_kafka_group_result_partitions(res[i]);
-            bool ok = !gerr;
-            for (int j = 0; ok && parts && j < parts->cnt; j++)
+            const char *name = rd_kafka_group_result_name(res[i]);
+            char why[512] = "";
+            for (int j = 0; !gerr && !why[0] && parts && j < parts->cnt; j++)
                 if (parts->elems[j].err) {
-                    mf_error(f, "checkpoint: group %s on %s, %s[%d]: %s",
-                             rd_kafka_group_result_name(res[i]), f->tgt->alias,
-                             parts->elems[j].topic, parts->elems[j].partition,
-                             rd_kafka_err2str(parts->elems[j].err));
-                    ok = false;
+                    snprintf(why, sizeof why, "%s[%d]: %s", parts->elems[j].topic,
+                             parts->elems[j].partition, rd_kafka_err2str(parts->elems[j].err));
+                    mf_error(f, "checkpoint: group %s on %s, %s", name, f->tgt->alias, why);
                 }
-            if (gerr)
-                mf_error(f, "checkpoint: group %s on %s: %s", rd_kafka_group_result_name(res[i]),
-                         f->tgt->alias, rd_kafka_error_string(gerr));
-            if (ok)
+            if (gerr) {
+                snprintf(why, sizeof why, "%s", rd_kafka_error_string(gerr));
+                mf_error(f, "checkpoint: group %s on %s: %s", name, f->tgt->alias, why);
+            }
+            json_t *entry = report_entry(c, name);
+            if (!why[0]) {
                 c->written++;
+                if (entry)
+                    json_object_del(entry, "error"); /* acknowledged: written */
+            } else if (entry) {
+                char error[640];
+                snprintf(error, sizeof error, "not written: %s refused it (%s)", f->tgt->alias,
+                         why);
+                json_object_set_new(entry, "error", json_string(error));
+            }
         }
     }
     if (c->pending == 0)

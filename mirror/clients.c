@@ -70,6 +70,52 @@ rd_kafka_t *mf_client_new(st_mflow *f, const st_mcluster_config *cl, rd_kafka_ty
     return rk;
 }
 
+/* ---- readers, on the workers ---- */
+
+/* librdkafka's words from a reader: its errors are warnings, the rest debug output. */
+static void reader_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    if (level <= 3 || st_logging_enabled(ST_LOG_DEBUG))
+        st_logging_write(level <= 3 ? ST_LOG_WARN : ST_LOG_DEBUG, __FILE__, __LINE__, "%s: %s",
+                         rd_kafka_name(rk), buf);
+}
+
+rd_kafka_t *mf_reader_new(const st_mcluster_config *cl, const char *group, const char *role,
+                          const char *isolation, char *err, size_t errlen)
+{
+    char client_id[256], why[512];
+    snprintf(client_id, sizeof client_id, "strait-mirror-%s-%s", cl->alias, role);
+    const char *extra[] = {"group.id",
+                           group,
+                           "enable.auto.commit",
+                           "false",
+                           "enable.partition.eof",
+                           "true",
+                           "auto.offset.reset",
+                           "earliest",
+                           "fetch.wait.max.ms",
+                           "50",
+                           "isolation.level",
+                           isolation,
+                           NULL};
+    rd_kafka_conf_t *conf = st_mclient_conf(cl, client_id, extra, err, errlen);
+    if (!conf)
+        return NULL;
+    rd_kafka_conf_set_log_cb(conf, reader_log_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+    if (!rk) {
+        snprintf(err, errlen, "cannot create a consumer on %s: %s", cl->alias, why);
+        rd_kafka_conf_destroy(conf);
+    }
+    return rk;
+}
+
+void mf_reader_free(rd_kafka_t *rk)
+{
+    if (rk) /* it never joined its group: nothing to leave */
+        rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
+
 /* ---- the target producers ---- */
 
 static int nproducers(const st_mflow *f)

@@ -2,7 +2,7 @@
  * The copy path of a flow (see flow.h for what a flow does): records taken from the
  * source consumer and handed to the target producer with the provenance headers, within
  * a time budget per turn; the source consumer's errors (a position out of range, a topic
- * gone); partitions copied again from their last acknowledged offset after a failed
+ * gone); partitions resumed from the map and a scan of the target after a failed
  * delivery. The delivery reports that close the loop are in flow.c (mf_dr_cb).
  *
  * Loop thread only.
@@ -256,20 +256,29 @@ void mf_copy_step(st_mflow *f)
     copy_pending(f);
 }
 
-/* Partitions whose delivery failed are copied again from the failed offset once their
- * in-flight records have all been reported. */
+/* Partitions whose delivery failed resume, once their in-flight records have all been
+ * reported, like after a restart: from the offsets map, then a scan of the target for
+ * this source's records (resume.c). A failed report does not say the target lacks the
+ * record (a lost answer, a proxy's or a broker's error after storing it): copying again
+ * from the failed offset without looking wrote such records twice. */
 void mf_resync_step(st_mflow *f)
 {
     for (size_t i = 0; i < f->ntopics; i++) {
         mf_topic *t = f->topics[i];
+        mf_part **todo = NULL;
+        size_t n = 0;
         for (int32_t p = 0; p < t->nparts; p++) {
             mf_part *part = t->parts[p];
-            if (!part->resync || part->ring_len > 0)
+            if (!part->resync || part->ring_len > 0 || part->scanning)
                 continue;
+            if (!todo && !(todo = calloc((size_t)t->nparts, sizeof *todo)))
+                return; /* out of memory: the next step tries again */
             mf_unassign(f, part);
             part->resync = false;
-            part->position = part->delivered;
-            part->resumed = true;
+            part->resumed = false;
+            todo[n++] = part;
         }
+        mf_resume_parts(f, todo, n);
+        free(todo);
     }
 }

@@ -306,15 +306,16 @@ static json_t *build_report(st_mflow *f, int64_t now)
         i++;
     }
     mf_ckpt *c = &f->ckpt;
-    bool ckpt_done = !c->running && c->report && !c->failed;
+    /* final only when the target acknowledged every group's offsets */
+    bool ckpt_done = !c->running && c->report && !c->failed && mf_ckpt_unwritten(f) == 0;
     const char *groups_from = c->report ? (c->from_cache ? "cache" : "source") : "none";
-    json_t *report =
-        json_pack("{s:s,s:O,s:s,s:b,s:b,s:o,s:o,s:i,s:I,s:I}", "flow", f->fc->name, "groups",
-                  c->report ? c->report : json_array(), "groups_from", groups_from,
-                  "final_checkpoint", ckpt_done || (c->from_cache && !c->running),
-                  "source_reachable", all_reachable && fo->src_ok, "at_risk", at_risk, "target_end",
-                  target_end, "unacknowledged", fo->drain_left, "took_ms",
-                  (json_int_t)(now - fo->started_ms), "time_ms", (json_int_t)st_wall_ms());
+    json_t *report = json_pack(
+        "{s:s,s:O,s:s,s:b,s:b,s:o,s:o,s:i,s:I,s:I}", "flow", f->fc->name, "groups",
+        c->report ? c->report : json_array(), "groups_from", groups_from, "final_checkpoint",
+        ckpt_done || (c->from_cache && !c->running && mf_ckpt_unwritten(f) == 0),
+        "source_reachable", all_reachable && fo->src_ok, "at_risk", at_risk, "target_end",
+        target_end, "unacknowledged", fo->drain_left, "took_ms", (json_int_t)(now - fo->started_ms),
+        "time_ms", (json_int_t)st_wall_ms());
     return report;
 }
 

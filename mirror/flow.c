@@ -175,6 +175,16 @@ void mf_ring_release_skipped(mf_part *p)
     }
 }
 
+/* After a failed delivery: skipped records at the head are dropped without counting as
+ * delivered (the failed record before them is not), so the next report pops its own
+ * record; they are read and skipped again when the partition is copied again. */
+static void ring_drop_skipped(mf_part *p)
+{
+    mf_inflight *e;
+    while ((e = ring_head(p)) && e->skipped)
+        ring_pop(p);
+}
+
 /* ---- assignment ---- */
 
 /* Every producer's handle of t's target topic: false until they all exist. */
@@ -195,9 +205,10 @@ static bool producer_topics(st_mflow *f, mf_topic *t)
 
 void mf_assign_ready(st_mflow *f)
 {
-    /* not before the map is loaded: what is delivered goes into it */
+    /* not before the map is loaded: what is delivered goes into it; not before a
+     * failback's or reset's new direction is in the state file */
     if (!f->consumer || !f->offsets_ready || f->state == MF_FAILED_OVER ||
-        f->state == MF_FAILING_OVER)
+        f->state == MF_FAILING_OVER || mf_cmd_unsaved(f))
         return;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
     for (size_t i = 0; i < f->ntopics; i++) {
@@ -286,10 +297,13 @@ void mf_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                      p->topic->name, p->partition, done.src, p->topic->target,
                      rd_kafka_err2str(m->err));
         p->resync = true;
+        ring_drop_skipped(p);
         return;
     }
-    if (p->resync)
-        return; /* after a failure: copied again from the failed offset */
+    if (p->resync) { /* after a failure: resumed from the map and a scan of the target */
+        ring_drop_skipped(p);
+        return;
+    }
     if (done.src > p->last_src_added) {
         st_moffsets_add(f->map, p->topic->name, p->partition, done.src, m->offset);
         p->last_src_added = done.src;
@@ -557,7 +571,9 @@ bool st_mflow_step(st_mflow *f, int64_t now_ms)
     }
     if (f->state == MF_STARTING) {
         mf_poll_events(f);
-        if (f->state == MF_STARTING && !f->loading && now_ms >= f->next_sync_ms)
+        /* a reset starts once the state file holds it (mf_cmd_unsaved) */
+        if (f->state == MF_STARTING && !f->loading && now_ms >= f->next_sync_ms &&
+            !mf_cmd_unsaved(f))
             mf_offsets_load_start(f);
         if (f->state == MF_STARTING)
             return false;
@@ -596,7 +612,7 @@ bool st_mflow_step(st_mflow *f, int64_t now_ms)
         mf_offsets_persist(f);
         f->next_persist_ms = now_ms + 1000;
     }
-    if (now_ms >= f->next_ckpt_ms) {
+    if (now_ms >= f->next_ckpt_ms && !mf_cmd_unsaved(f)) {
         mf_ckpt_start(f, now_ms);
         f->next_ckpt_ms = now_ms + f->fc->checkpoint_interval_ms;
     }

@@ -336,8 +336,8 @@ void mf_ring_release_skipped(mf_part *p);
 /* ---- copy.c ---- */
 /* Takes what the consumer has and hands it to the producer, within MF_COPY_BUDGET_US. */
 void mf_copy_step(st_mflow *f);
-/* Partitions whose delivery failed: copied again from their last acknowledged offset
- * once nothing of theirs is in flight. */
+/* Partitions whose delivery failed: resumed from the map and a scan of the target (what
+ * it stored is not written twice) once nothing of theirs is in flight. */
 void mf_resync_step(st_mflow *f);
 /* The answer to a position out of range: a lost range, or a recreated topic. */
 void mf_out_of_range_answer(st_mflow *f, mf_offsets_job *j);
@@ -350,6 +350,15 @@ void mf_producer_recover(st_mflow *f);
 /* The index into f->producers of the producer that carries partition p: stable for the
  * flow's life (the topic's target name hashed, plus the partition, modulo the count). */
 int mf_part_producer(const st_mflow *f, const mf_part *p);
+/* A consumer on `cl` that reads assigned partitions to their end (partition EOF on, no
+ * commits, from the earliest offset when none is given), for the workers' jobs: `role`
+ * ends its client id ("scanner", "mm2"), `isolation` is its isolation.level
+ * ("read_uncommitted": a resume scan must see the mirror's records past a target
+ * producer's open transaction; "read_committed": MM2's topics, as MM2 reads them). NULL
+ * with err. Freed with mf_reader_free (NULL is fine). Worker threads. */
+rd_kafka_t *mf_reader_new(const st_mcluster_config *cl, const char *group, const char *role,
+                          const char *isolation, char *err, size_t errlen);
+void mf_reader_free(rd_kafka_t *rk);
 /* True when rk is one of f's current target producers. */
 bool mf_is_target_producer(const st_mflow *f, const rd_kafka_t *rk);
 /* Serves every target producer's delivery reports and callbacks. */
@@ -460,6 +469,9 @@ void mf_ckpt_start_cached(st_mflow *f, int64_t now_ms);
 /* Lets a held cycle (hold_alter) write its offsets once the map is final. */
 void mf_ckpt_release(st_mflow *f);
 bool mf_ckpt_event(st_mflow *f, rd_kafka_event_t *ev);
+/* Groups of this cycle's report whose offsets the target has not acknowledged (refused,
+ * or no answer yet): each has an "error" saying which. */
+size_t mf_ckpt_unwritten(const st_mflow *f);
 void mf_ckpt_reset(st_mflow *f);
 void mf_gcache_free(st_mflow *f);
 
@@ -493,5 +505,10 @@ void mf_failover_saved(st_mflow *f, int64_t gen, const char *error);
  * "failing-back" / "resetting" until the file's write is collected, then the new state, or
  * "state_error" when the write failed (the command again writes it again). */
 void mf_flowstate_save_cmd(st_mflow *f, const char *state, const char *cmd);
+/* True while a failback's or reset's new state is not in the state file (its write not
+ * collected yet, or failed): the flow then copies nothing and writes no group offsets —
+ * a crash before the file holds the new direction would restart the flow in the old one,
+ * from the old point. */
+bool mf_cmd_unsaved(const st_mflow *f);
 
 #endif

@@ -71,9 +71,10 @@ static void cmd_saved(st_mflow *f, int64_t gen, const char *error)
         return;
     f->cmd_error_gen = gen;
     snprintf(f->cmd_error, sizeof f->cmd_error,
-             "the %s is done in this daemon, but %s does not say so (%s): a restart of "
-             "strait-mirror would run the flow as before it. Do not restart it; fix the cause, "
-             "then run `strait mirror %s '%s'` again to write it",
+             "the %s is done in this daemon, but %s does not say so (%s): the flow copies "
+             "nothing until it does, as a restart of strait-mirror would run the flow as before "
+             "it. Do not restart it; fix the cause, then run `strait mirror %s '%s'` again to "
+             "write it",
              f->cmd_save, f->state_path, error, f->cmd_save, f->fc->name);
     mf_error(f, "%s: %s", f->cmd_save, f->cmd_error);
 }
@@ -221,6 +222,11 @@ int64_t mf_flowstate_save(st_mflow *f, const char *state)
     st_info("%s: %s (state generation %" JSON_INTEGER_FORMAT ", being saved in %s and on %s)",
             f->fc->name, state, generation(s), f->state_path, f->fc->target->alias);
     return queued;
+}
+
+bool mf_cmd_unsaved(const st_mflow *f)
+{
+    return f->cmd_save && (f->cmd_save_gen >= 0 || f->cmd_error[0]);
 }
 
 void mf_flowstate_save_cmd(st_mflow *f, const char *state, const char *cmd)

@@ -112,39 +112,6 @@ static void rd_str(rd *r, char *out, size_t cap)
 
 /* ---- reading topics, on the worker ---- */
 
-static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    if (st_logging_enabled(ST_LOG_DEBUG))
-        st_logging_write(ST_LOG_DEBUG, __FILE__, __LINE__, "%s: %s", rd_kafka_name(rk), buf);
-}
-
-static rd_kafka_t *reader(const st_mcluster_config *cl, const char *group, char *err, size_t cap)
-{
-    char why[512], id[128];
-    snprintf(id, sizeof id, "strait-mirror-%s-mm2", cl->alias);
-    const char *extra[] = {"group.id",
-                           group,
-                           "enable.auto.commit",
-                           "false",
-                           "enable.partition.eof",
-                           "true",
-                           "auto.offset.reset",
-                           "earliest",
-                           "fetch.wait.max.ms",
-                           "50",
-                           NULL};
-    rd_kafka_conf_t *conf = st_mclient_conf(cl, id, extra, err, cap);
-    if (!conf)
-        return NULL;
-    rd_kafka_conf_set_log_cb(conf, quiet_log);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
-    if (!rk) {
-        snprintf(err, cap, "cannot create a consumer on %s: %s", cl->alias, why);
-        rd_kafka_conf_destroy(conf);
-    }
-    return rk;
-}
-
 typedef bool (*record_fn)(void *arg, const rd_kafka_message_t *m); /* false: stop */
 
 /* Reads topic/partition from `from` to its end (or until fn says stop). 0, 1 when the
@@ -433,8 +400,10 @@ static void mm2_run(st_mjob *job, rd_kafka_t *probe, const st_mcluster_config *c
 {
     mm2_job *j = (mm2_job *)job;
     char err[256];
-    rd_kafka_t *src_rk = reader(&j->source, j->group, err, sizeof err);
-    rd_kafka_t *tgt_rk = src_rk ? reader(cluster, j->group, err, sizeof err) : NULL;
+    rd_kafka_t *src_rk =
+        mf_reader_new(&j->source, j->group, "mm2", "read_committed", err, sizeof err);
+    rd_kafka_t *tgt_rk =
+        src_rk ? mf_reader_new(cluster, j->group, "mm2", "read_committed", err, sizeof err) : NULL;
     if (!src_rk || !tgt_rk) {
         snprintf(j->error, sizeof j->error, "%s", err);
         goto out;
@@ -451,10 +420,8 @@ static void mm2_run(st_mjob *job, rd_kafka_t *probe, const st_mcluster_config *c
                        on_checkpoint, j, err, sizeof err) == 0)
         import_groups(j, probe);
 out:
-    if (src_rk)
-        rd_kafka_destroy_flags(src_rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-    if (tgt_rk)
-        rd_kafka_destroy_flags(tgt_rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    mf_reader_free(src_rk);
+    mf_reader_free(tgt_rk);
 }
 
 static void mm2_drop(st_mjob *job)

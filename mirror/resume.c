@@ -20,49 +20,6 @@
 
 /* ---- helpers on the worker thread ---- */
 
-static void quiet_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    if (level <= 3 || st_logging_enabled(ST_LOG_DEBUG))
-        st_logging_write(level <= 3 ? ST_LOG_WARN : ST_LOG_DEBUG, __FILE__, __LINE__, "%s: %s",
-                         rd_kafka_name(rk), buf);
-}
-
-/* A consumer on `cl` that reads assigned partitions to their end. NULL with err. */
-static rd_kafka_t *scanner_new(const st_mcluster_config *cl, const char *group, char *err,
-                               size_t errlen)
-{
-    char client_id[256], why[512];
-    snprintf(client_id, sizeof client_id, "strait-mirror-%s-scanner", cl->alias);
-    const char *extra[] = {"group.id",
-                           group,
-                           "enable.auto.commit",
-                           "false",
-                           "enable.partition.eof",
-                           "true",
-                           "auto.offset.reset",
-                           "earliest",
-                           "fetch.wait.max.ms",
-                           "50",
-                           "isolation.level",
-                           "read_uncommitted",
-                           NULL};
-    rd_kafka_conf_t *conf = st_mclient_conf(cl, client_id, extra, err, errlen);
-    if (!conf)
-        return NULL;
-    rd_kafka_conf_set_log_cb(conf, quiet_log_cb);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
-    if (!rk) {
-        snprintf(err, errlen, "cannot create a consumer on %s: %s", cl->alias, why);
-        rd_kafka_conf_destroy(conf);
-    }
-    return rk;
-}
-
-static void scanner_free(rd_kafka_t *rk)
-{
-    rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-}
-
 int mf_ensure_topic(rd_kafka_t *rk, const char *name, const char *const *config,
                     const atomic_bool *cancelled, bool *created, char *err, size_t errlen)
 {
@@ -156,7 +113,8 @@ static void load_run(st_mjob *job, rd_kafka_t *probe, const st_mcluster_config *
         snprintf(j->error, sizeof j->error, "%s on %s", err, cluster->alias);
         return;
     }
-    rd_kafka_t *rk = scanner_new(cluster, j->group, err, sizeof err);
+    rd_kafka_t *rk =
+        mf_reader_new(cluster, j->group, "scanner", "read_uncommitted", err, sizeof err);
     if (!rk) {
         snprintf(j->error, sizeof j->error, "%s", err);
         return;
@@ -212,7 +170,7 @@ static void load_run(st_mjob *job, rd_kafka_t *probe, const st_mcluster_config *
             j->first_bad = m->offset;
         rd_kafka_message_destroy(m);
     }
-    scanner_free(rk);
+    mf_reader_free(rk);
 }
 
 static void load_drop(st_mjob *job)
@@ -368,7 +326,8 @@ static void scan_run(st_mjob *job, rd_kafka_t *probe, const st_mcluster_config *
 {
     mf_scan_job *j = (mf_scan_job *)job;
     char err[512];
-    rd_kafka_t *rk = scanner_new(cluster, j->group, err, sizeof err);
+    rd_kafka_t *rk =
+        mf_reader_new(cluster, j->group, "scanner", "read_uncommitted", err, sizeof err);
     if (!rk) {
         snprintf(j->error, sizeof j->error, "%s", err);
         return;
@@ -408,7 +367,7 @@ static void scan_run(st_mjob *job, rd_kafka_t *probe, const st_mcluster_config *
         }
         rd_kafka_message_destroy(m);
     }
-    scanner_free(rk);
+    mf_reader_free(rk);
 }
 
 static void scan_drop(st_mjob *job)

@@ -12,8 +12,10 @@
 #     results were never collected); once the path is writable, failover again writes it;
 #     with the path a directory again, killed with SIGKILL and restarted, the flow is
 #     failed over from dc2's record and copies nothing more into dc2; failback and then
-#     reset, with the path a directory, exit 1 the same way, and again once it is
-#     writable write it;
+#     reset, with the path a directory, exit 1 the same way, and the flow copies nothing
+#     in the new direction (a crash then would restart it the old way, from the old
+#     point) until, the path writable, the same command again writes it; then each
+#     record is copied once;
 #  3. a forged state record on dc2 (failed back, a divergence point at partition
 #     2,000,000,000): refused with an error, the daemon stays small and answers (it used
 #     to try to build two billion partitions).
@@ -93,14 +95,46 @@ for step in "failback failed-back" "reset normal"; do
     mirror_status_json 'dc1->dc2' | jq -e 'has("state_error")' >/dev/null ||
         fail "the status has no state_error after a $cmd whose state was not saved"
     log "unsaved $cmd: $(tail -n 1 "$ST_TMP/$cmd.txt")"
+    # Nothing is copied in the new direction, nor group offsets written, before the file
+    # holds it: a crash would restart the flow the old way, from the old point. Records
+    # for it: b on dc2 (failback copies them to dc1), c on dc1 (reset copies them, and
+    # dc1's a records 2000..2399 held back since the failover, to dc2).
+    if [ "$cmd" = failback ]; then
+        rk dc2 produce dc1.orders b 0 300 "$PARTS" >/dev/null || fail "producing to dc2 failed"
+        into=dc1 topic=orders held=2400 after=2700
+    else
+        rk dc1 produce orders c 0 300 "$PARTS" >/dev/null || fail "producing to dc1 failed"
+        into=dc2 topic=dc1.orders held=2300 after=3000
+    fi
+    # not held (before the fix), failback had copied all 300 within 1 s; held: none in 6 s
+    for k in $(seq 1 12); do
+        assert_eq "$held" "$(topic_count "$into" "$topic")" "records in $topic on $into while $cmd is not in $STATE_FILE (check $k of 12, every 0.5 s)"
+        sleep 0.5
+    done
+    error_said "^$cmd: the $cmd is done in this daemon, but .* the flow copies nothing until it does" ||
+        fail "the flow's errors do not say it copies nothing until the $cmd is written"
     rmdir "$STATE_FILE"
     mirror_cli "$cmd" 'dc1->dc2' >"$ST_TMP/$cmd.2.txt" 2>&1 || fail "$cmd again failed: $(cat "$ST_TMP/$cmd.2.txt")"
     assert_eq "$want" "$(jq -r .state "$STATE_FILE")" "the state in $STATE_FILE the moment $cmd again returned"
     mirror_status_json 'dc1->dc2' | jq -e 'has("state_error") | not' >/dev/null ||
         fail "the status still has a state_error after $cmd wrote the state"
+    wait_count 60 "$into" "$topic" "$after" # copying once the file holds the new direction
     rm "$STATE_FILE"
     mkdir "$STATE_FILE" # unwritable again
 done
+
+# each record once, where it belongs
+rk dc2 verify dc1.orders --expect "a:2400:$PARTS:dc1" --expect "b:300:$PARTS:-" \
+    --expect "c:300:$PARTS:dc1" --wait-ms 3000 >"$ST_TMP/verify_dc2.txt" 2>&1 || {
+    cat "$ST_TMP/verify_dc2.txt" >&2
+    fail "dc1.orders on dc2 should hold dc1's 2,400 a and 300 c records and its own 300 b, each once"
+}
+rk dc1 verify orders --expect "a:2400:$PARTS:-" --expect "b:300:$PARTS:dc2" \
+    --expect "c:300:$PARTS:-" --wait-ms 3000 >"$ST_TMP/verify_dc1.txt" 2>&1 || {
+    cat "$ST_TMP/verify_dc1.txt" >&2
+    fail "orders on dc1 should hold its own a and c records and dc2's 300 b, each once"
+}
+log "after failback and reset held until written: $(tail -n 1 "$ST_TMP/verify_dc2.txt")"
 
 # ---- 3. a forged state record on dc2: a divergence point far beyond any partition ----
 mirror_stop
