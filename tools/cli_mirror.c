@@ -617,7 +617,7 @@ static void print_failover(const char *flow, const json_t *res)
         json_t *o;
         json_array_foreach(offsets, k, o)
         {
-            char part[24], src[24], tgt[24];
+            char part[24], src[24], tgt[24], both[768];
             const char *topic = json_string_value(json_object_get(o, "target_topic"));
             const char *note = json_string_value(json_object_get(o, "error"));
             const char *src_key =
@@ -625,6 +625,12 @@ static void print_failover(const char *flow, const json_t *res)
             const char *tgt_key = json_object_get(o, "target_offset") ? "target_offset" : "offset";
             if (!note && json_is_true(json_object_get(o, "beyond")))
                 note = "read records never replicated";
+            /* the group's note ("not written: ...") is never hidden by a row's own: the
+             * heading says the offsets were written unless the NOTE says otherwise */
+            if (note && why) {
+                snprintf(both, sizeof both, "%s; %s", why, note);
+                note = both;
+            }
             const char *row[] = {group,
                                  topic ? topic : str_or_dash(o, "topic"),
                                  int_or_dash(o, "partition", part, sizeof part),
@@ -636,11 +642,12 @@ static void print_failover(const char *flow, const json_t *res)
     }
     const char *from = json_string_value(json_object_get(res, "groups_from"));
     if (from && strcmp(from, "cache") == 0)
-        puts("\ntranslated group offsets written to the target (the source did not answer: "
-             "these are the\ncommitted offsets last read from it, translated through the final "
-             "offset map):");
+        puts("\ntranslated group offsets (written to the target unless the NOTE says otherwise; "
+             "the source\ndid not answer: these are the committed offsets last read from it, "
+             "translated through\nthe final offset map):");
     else
-        puts("\ntranslated group offsets written to the target:");
+        puts("\ntranslated group offsets (written to the target unless the NOTE says "
+             "otherwise):");
     cli_table_print(&t, stdout);
     cli_table_free(&t);
 }
