@@ -141,9 +141,12 @@ static int copy_one(st_mflow *f, mf_part *p, rd_kafka_message_t *m)
     mf_inflight e = {.src = m->offset,
                      .ts_ms = ts > 0 ? ts : st_wall_ms(),
                      .bytes = (int64_t)(m->len + m->key_len)};
-    if (origin && origin_len == strlen(f->tgt->alias) &&
-        memcmp(origin, f->tgt->alias, origin_len) == 0) {
-        /* came from the target in the first place: copying it back would loop */
+    bool on_target = m->offset < p->recheck_until &&
+                     st_moffsets_contains(f->map, p->topic->name, p->partition, m->offset);
+    if (on_target || (origin && origin_len == strlen(f->tgt->alias) &&
+                      memcmp(origin, f->tgt->alias, origin_len) == 0)) {
+        /* came from the target in the first place: copying it back would loop; or copied
+         * there already, found after a failed delivery (mf_resync_step) */
         e.skipped = true;
         if (mf_ring_push(p, &e) != 0)
             return 1;

@@ -109,6 +109,7 @@ int mf_topic_grow(mf_topic *t, int32_t n)
         part->position = part->delivered = -1;
         part->source_start = part->source_end = part->target_end = -1;
         part->last_src_added = -1;
+        part->failed_from = part->recheck_until = -1;
         part->floor = -1;
         part->max_start = part->max_end = -1;
         t->parts[p] = part;
@@ -297,6 +298,8 @@ void mf_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                      p->topic->name, p->partition, done.src, p->topic->target,
                      rd_kafka_err2str(m->err));
         p->resync = true;
+        if (p->failed_from < 0) /* reports come in order: the first is the lowest */
+            p->failed_from = done.src;
         ring_drop_skipped(p);
         return;
     }

@@ -113,6 +113,11 @@ typedef struct mf_part {
     bool resumed;                     /* position known, ready to assign */
     bool assigned;                    /* in the consumer's assignment */
     bool resync;                /* a delivery failed: rescan the target once nothing is in flight */
+    int64_t failed_from;        /* the first source offset whose delivery failed since the
+                                 * partition last resumed, -1 none: the resume starts there
+                                 * unless the target has it (resume.c) */
+    int64_t recheck_until;      /* below this source offset, a record the map says is on the
+                                 * target is skipped, not written twice (copy.c), -1 none */
     bool scanning;              /* a resume scan of the target is out for it (resume.c) */
     bool checking;              /* out of range: the source's offsets are being asked */
     int64_t floor;              /* reversed flow: the divergence point, where copying may start */

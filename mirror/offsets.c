@@ -227,6 +227,15 @@ int st_moffsets_translate(const st_moffsets *m, const char *topic, int32_t parti
     return ST_ERR_NONE;
 }
 
+bool st_moffsets_contains(const st_moffsets *m, const char *topic, int32_t partition, int64_t s)
+{
+    const part *p = part_find(m, topic, partition);
+    if (!p || p->nruns == 0)
+        return false;
+    ptrdiff_t i = run_floor(p, s);
+    return i >= 0 && s < run_end(&p->runs[i]);
+}
+
 bool st_moffsets_position(const st_moffsets *m, const char *topic, int32_t partition,
                           int64_t *next_src, int64_t *next_tgt)
 {

@@ -68,6 +68,10 @@ void st_moffsets_add(st_moffsets *m, const char *topic, int32_t partition, int64
 int st_moffsets_translate(const st_moffsets *m, const char *topic, int32_t partition, int64_t s,
                           int64_t *out, bool *beyond);
 
+/* True when source offset s is in one of the partition's runs: the record is on the
+ * target (the map holds only what the target acknowledged or a scan found there). */
+bool st_moffsets_contains(const st_moffsets *m, const char *topic, int32_t partition, int64_t s);
+
 /* The last mirrored source offset + 1 and its target offset + 1 for the partition (where a
  * restarted flow resumes): true, or false when nothing is known. */
 bool st_moffsets_position(const st_moffsets *m, const char *topic, int32_t partition,

@@ -102,6 +102,7 @@ static void switch_epoch(st_mflow *f, mf_part *p)
     p->max_start = p->max_end = -1;
     p->stopped = false;
     p->resync = false;
+    p->failed_from = p->recheck_until = -1; /* the old incarnation's offsets */
     p->recreated = false;
     p->resumed = true;
     if (!t->recreated_said) {

@@ -139,6 +139,18 @@ static void test_gaps_and_jumps(void **state)
     assert_int_equal(xlate(m, "t", 0, INT64_MAX, &beyond), 30);
     assert_true(beyond);
 
+    /* contains: exactly the source offsets in a run (what the target has) */
+    assert_false(st_moffsets_contains(m, "t", 0, 99));
+    assert_true(st_moffsets_contains(m, "t", 0, 100));
+    assert_true(st_moffsets_contains(m, "t", 0, 109));
+    assert_false(st_moffsets_contains(m, "t", 0, 110)); /* in the source gap */
+    assert_false(st_moffsets_contains(m, "t", 0, 119));
+    assert_true(st_moffsets_contains(m, "t", 0, 120));
+    assert_true(st_moffsets_contains(m, "t", 0, 134));
+    assert_false(st_moffsets_contains(m, "t", 0, 135)); /* beyond the last run */
+    assert_false(st_moffsets_contains(m, "t", 1, 100)); /* a partition not in the map */
+    assert_false(st_moffsets_contains(m, "u", 0, 100));
+
     /* target going backwards (recreated target) with src continuing: a new run too */
     st_moffsets_add(m, "t", 0, 135, 3);
     r = get_runs(m, "t", 0);
