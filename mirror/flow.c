@@ -109,7 +109,7 @@ int mf_topic_grow(mf_topic *t, int32_t n)
         part->position = part->delivered = -1;
         part->source_start = part->source_end = part->target_end = -1;
         part->last_src_added = -1;
-        part->failed_from = part->recheck_until = -1;
+        part->failed_from = part->recheck_until = part->refused_said = -1;
         part->floor = -1;
         part->max_start = part->max_end = -1;
         t->parts[p] = part;

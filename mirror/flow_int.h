@@ -118,6 +118,8 @@ typedef struct mf_part {
                                  * unless the target has it (resume.c) */
     int64_t recheck_until;      /* below this source offset, a record the map says is on the
                                  * target is skipped, not written twice (copy.c), -1 none */
+    int64_t refused_said;       /* the failed_from last said to be copied again: said once, so
+                                 * a record refused each time repeats one message, -1 none */
     bool scanning;              /* a resume scan of the target is out for it (resume.c) */
     bool checking;              /* out of range: the source's offsets are being asked */
     int64_t floor;              /* reversed flow: the divergence point, where copying may start */

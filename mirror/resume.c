@@ -424,10 +424,13 @@ static void scan_done(st_mjob *job, void *ctx)
             !st_moffsets_contains(f->map, t->name, p->partition, p->failed_from)) {
             p->recheck_until = p->position;
             p->position = p->delivered = p->failed_from;
-            mf_error(f,
-                     "%s[%d]: source offset %" PRId64 " is not on %s: copying again from there "
-                     "(records up to %" PRId64 " that it has are skipped)",
-                     t->name, p->partition, p->failed_from, f->tgt->alias, p->recheck_until - 1);
+            if (p->refused_said != p->failed_from) /* else the delivery's error repeats alone */
+                mf_error(f,
+                         "%s[%d]: source offset %" PRId64 " is not on %s: copying again from "
+                         "there (records up to %" PRId64 " that it has are skipped)",
+                         t->name, p->partition, p->failed_from, f->tgt->alias,
+                         p->recheck_until - 1);
+            p->refused_said = p->failed_from;
         }
         p->failed_from = -1;
         if (p->floor >= 0 && p->position < p->floor) /* a reverse flow: never before it */

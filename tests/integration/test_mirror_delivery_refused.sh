@@ -43,6 +43,13 @@ log_has() { mirror_log_since_start | grep -q "$1"; }
 wait_until 30 "the flow to say dc2 refused a delivery" log_has 'not written to dc1.orders: .*[Tt]imestamp'
 got=$(topic_count dc2 dc1.orders)
 log "dc2 holds $got records of dc1.orders when the refusal is seen"
+# while dc2 refuses, the flow keeps trying the refused record (once per scan), and says
+# it copies again from there once, not once a try (the status keeps 20 errors)
+refusals() { grep -c 'produce to dc1.orders-0 rejected (INVALID_TIMESTAMP)' "${DC_LOG[dc2]}"; }
+refused_8() { [ "$(refusals)" -ge 8 ]; }
+wait_until 60 "dc2 to refuse the record again (8 refusals)" refused_8
+assert_eq 1 "$(mirror_log_since_start | grep -c 'source offset 10 is not on dc2: copying again from there')" \
+    "times the flow said it copies orders[0] again from offset 10 (dc2 refused it $(refusals) times)"
 # the operator lifts the limit: the refused records must now be copied
 dc_strait dc2 configs alter --topic dc1.orders --delete message.timestamp.difference.max.ms \
     >"$ST_TMP/alter2.txt" 2>&1 || fail "lifting dc2's timestamp limit failed: $(cat "$ST_TMP/alter2.txt")"
