@@ -388,6 +388,9 @@ void mf_on_loaded(st_mflow *f, const json_t *records);
  * (on its worker) from there for records with this source's "strait.src". Marks them
  * scanning; the answer sets resumed/position/delivered and assigns them. */
 void mf_resume_parts(st_mflow *f, mf_part **parts, size_t n);
+/* A resume's answer (position set) for a partition whose delivery failed: copies again
+ * from the first record that failed unless the target has it (failed_from, recheck_until). */
+void mf_resume_after_failure(st_mflow *f, mf_part *p);
 /* Produces the map's changed runs to the offsets topic. */
 void mf_offsets_persist(st_mflow *f);
 /* Produces a flow record "<source alias>\0#<kind>" with a JSON value to the offsets topic

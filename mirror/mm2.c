@@ -474,6 +474,7 @@ static void mm2_done(st_mjob *job, void *ctx)
             st_moffsets_add(f->map, t->name, p->partition, mp->pairs[2 * k], mp->pairs[2 * k + 1]);
         p->position = p->delivered = mp->resume;
         p->last_src_added = mp->resume - 1;
+        mf_resume_after_failure(f, p);
         p->resumed = true;
         if (mp->resume >= 0)
             st_info("%s: %s[%d] starts where MirrorMaker 2 stopped: source offset %" PRId64

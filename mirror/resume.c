@@ -382,6 +382,29 @@ static void scan_drop(st_mjob *job)
     free(j);
 }
 
+/* A failed delivery does not say whether the target stored the record, and the records
+ * after it may be stored either way (the idempotent producer goes on after a refused
+ * batch): resuming after the last record found would skip a refused one for good. Copy
+ * again from the first that failed, unless the target has it, and skip what the map (now
+ * with the resume's finds) says it has. */
+void mf_resume_after_failure(st_mflow *f, mf_part *p)
+{
+    p->recheck_until = -1;
+    if (p->failed_from >= 0 && p->failed_from < p->position &&
+        !st_moffsets_contains(f->map, p->topic->name, p->partition, p->failed_from)) {
+        p->recheck_until = p->position;
+        p->position = p->delivered = p->failed_from;
+        if (p->refused_said != p->failed_from) /* else the delivery's error repeats alone */
+            mf_error(f,
+                     "%s[%d]: source offset %" PRId64 " is not on %s: copying again from "
+                     "there (records up to %" PRId64 " that it has are skipped)",
+                     p->topic->name, p->partition, p->failed_from, f->tgt->alias,
+                     p->recheck_until - 1);
+        p->refused_said = p->failed_from;
+    }
+    p->failed_from = -1;
+}
+
 static void scan_done(st_mjob *job, void *ctx)
 {
     mf_scan_job *j = (mf_scan_job *)job;
@@ -414,25 +437,7 @@ static void scan_done(st_mjob *job, void *ctx)
         } else {
             p->position = p->delivered = -1; /* from the source's beginning */
         }
-        /* A failed delivery does not say whether the target stored the record, and the
-         * records after it may be stored either way (the idempotent producer goes on
-         * after a refused batch): resuming after the last record found would skip a
-         * refused one for good. Copy again from the first that failed, unless the target
-         * has it, and skip what the map (now with the scan's finds) says it has. */
-        p->recheck_until = -1;
-        if (p->failed_from >= 0 && p->failed_from < p->position &&
-            !st_moffsets_contains(f->map, t->name, p->partition, p->failed_from)) {
-            p->recheck_until = p->position;
-            p->position = p->delivered = p->failed_from;
-            if (p->refused_said != p->failed_from) /* else the delivery's error repeats alone */
-                mf_error(f,
-                         "%s[%d]: source offset %" PRId64 " is not on %s: copying again from "
-                         "there (records up to %" PRId64 " that it has are skipped)",
-                         t->name, p->partition, p->failed_from, f->tgt->alias,
-                         p->recheck_until - 1);
-            p->refused_said = p->failed_from;
-        }
-        p->failed_from = -1;
+        mf_resume_after_failure(f, p);
         if (p->floor >= 0 && p->position < p->floor) /* a reverse flow: never before it */
             p->position = p->delivered = p->floor;
         p->resumed = true;
