@@ -53,6 +53,20 @@ int st_admin_handle(void *broker, const char *cmd, json_t *args, json_t **result
  * and left out of the management command log (common/mgmt.h). */
 extern const char *const st_admin_readonly[];
 
+/* The topics.* commands (topics.c), entries of admin.c's command table with the same
+ * contract as st_admin_handle. Loop thread only. */
+struct st_broker;
+int st_admin_topics_list(struct st_broker *b, json_t *args, json_t **result, char *err,
+                         size_t errlen);
+int st_admin_topics_describe(struct st_broker *b, json_t *args, json_t **result, char *err,
+                             size_t errlen);
+int st_admin_topics_create(struct st_broker *b, json_t *args, json_t **result, char *err,
+                           size_t errlen);
+int st_admin_topics_alter(struct st_broker *b, json_t *args, json_t **result, char *err,
+                          size_t errlen);
+int st_admin_topics_delete(struct st_broker *b, json_t *args, json_t **result, char *err,
+                           size_t errlen);
+
 /* The groups.* commands (groups.c), entries of admin.c's command table with the
  * same contract as st_admin_handle. Loop thread only. */
 struct st_broker;
