@@ -170,7 +170,8 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
         goto fail;
     st_log_config log_defaults; /* the file's, with those altered at run time over them */
     st_dynconfig_log_defaults(b->dynconfig, &log_defaults);
-    if (!(b->topics = st_topics_open(cfg->data_dir, &log_defaults, b->flusher, err, errlen)))
+    if (!(b->topics = st_topics_open(cfg->data_dir, &log_defaults, b->flusher, err, errlen)) ||
+        st_topics_start_worker(b->topics, st_loop_post_fn, b->loop, err, errlen) != 0)
         goto fail;
     if (!(b->groups = st_groups_open(b, err, errlen)))
         goto fail;
@@ -406,6 +407,11 @@ void st_broker_free(st_broker *b)
     if (b->workq) {
         st_workq_free(b->workq);
         b->workq = NULL;
+        st_loop_run_posted(b->loop);
+    }
+    /* Topic creations still being made finish and register (their answers go nowhere). */
+    if (b->topics) {
+        st_topics_stop_worker(b->topics);
         st_loop_run_posted(b->loop);
     }
     st_tls_ctx_free(b->tls);

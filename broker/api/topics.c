@@ -265,70 +265,36 @@ static void read_create_topic(st_rd *rd, bool flex, int32_t node_id, topic_ask *
     st_rd_tags(rd, flex);
 }
 
-st_req_result st_handle_create_topics(st_req *req)
+/* A CreateTopics whose topics are being made on the registry's worker (topics.h,
+ * "creation off the loop thread"): answered once they are on disk. */
+typedef struct create_state {
+    st_req *req;
+    topic_ask *asks;
+    int32_t n, parsed;
+    bool validate_only;
+    int32_t *slot; /* per ask: its slot in the job, or -1 */
+    st_topics_job *job;
+} create_state;
+
+static void create_state_free(create_state *cs)
+{
+    st_topics_job_free(cs->job);
+    asks_free(cs->asks, cs->parsed);
+    free(cs->slot);
+    free(cs);
+}
+
+static void write_create_answer(st_req *req, const topic_ask *asks, int32_t n, bool validate_only)
 {
     st_broker *b = req->broker;
-    st_rd *rd = &req->rd;
     bool flex = req->flex;
     int16_t v = req->api_version;
-    st_req_result rc = ST_REQ_DONE;
-
-    /* name, partitions, replication, assignments, configs: at least 16 bytes */
-    int32_t n = st_rd_array(rd, flex, 16);
-    topic_ask *asks = calloc(n > 0 ? (size_t)n : 1, sizeof(*asks));
-    if (asks == NULL)
-        abort(); /* as st_buf */
-    int32_t parsed = 0;
-    for (; parsed < n && !rd->err; parsed++) {
-        asks[parsed].created_partitions = -1;
-        asks[parsed].created_replication = -1;
-        read_create_topic(rd, flex, b->cfg.node_id, &asks[parsed]);
-    }
-    st_rd_i32(rd); /* timeout_ms: creation is synchronous, done before we answer */
-    bool validate_only = v >= 1 ? st_rd_bool(rd) : false;
-    st_rd_tags(rd, flex);
-    if (rd->err) {
-        rc = ST_REQ_MALFORMED;
-        goto out;
-    }
-    authorize_asks(req, asks, n, true);
-    mark_duplicates(asks, n);
-
-    st_topics_defer(b->topics);
-    for (int32_t i = 0; i < n; i++) {
-        topic_ask *a = &asks[i];
-        char name[256];
-        if (ask_name(a, name, sizeof(name))) {
-            int32_t partitions = a->nassign > 0 ? a->nassign : a->count;
-            int16_t replication = a->nassign > 0 ? 1 : a->replication;
-            if (partitions == -1)
-                partitions = b->cfg.num_partitions;
-            if (replication == -1)
-                replication = b->cfg.default_replication_factor;
-            /* Tenant limits (topics, partitions): POLICY_VIOLATION naming the limit. Not for
-             * a topic that exists: that answer is TOPIC_ALREADY_EXISTS, which clients that
-             * "ensure a topic exists" rely on. */
-            if (!st_topics_find(b->topics, name, strlen(name)))
-                a->err =
-                    st_bquota_check_create(b->bquota, name, strlen(name), 1,
-                                           partitions > 0 ? partitions : 0, a->msg, sizeof(a->msg));
-            if (!a->err)
-                a->err = st_topics_create(b->topics, name, partitions, replication, a->configs,
-                                          a->nconfigs, validate_only, a->msg, sizeof(a->msg));
-            if (!a->err) {
-                a->created_partitions = partitions;
-                a->created_replication = replication;
-            }
-        }
-    }
-    persist_asks(b, asks, n, validate_only);
-
     st_buf *w = st_resp_buf(req->resp);
     if (v >= 2)
         st_buf_put_i32(w, 0); /* throttle_time_ms */
     st_wr_array(w, flex, n);
     for (int32_t i = 0; i < n; i++) {
-        topic_ask *a = &asks[i];
+        const topic_ask *a = &asks[i];
         if (a->err != 0)
             st_info("CreateTopics: %s: %s", st_err_name(a->err), a->msg);
         st_wr_str(w, flex, a->name.ptr, a->name.len);
@@ -350,8 +316,135 @@ st_req_result st_handle_create_topics(st_req *req)
         st_wr_tags(w, flex);
     }
     st_wr_tags(w, flex);
+}
+
+/* The job is done (on the loop): each topic's result into its ask. */
+static void collect_results(create_state *cs)
+{
+    for (int32_t i = 0; i < cs->n; i++)
+        if (cs->slot[i] >= 0) {
+            topic_ask *a = &cs->asks[i];
+            a->err = st_topics_job_result(cs->job, (size_t)cs->slot[i], a->msg, sizeof(a->msg));
+        }
+}
+
+static void create_done(void *arg)
+{
+    create_state *cs = arg;
+    collect_results(cs);
+    write_create_answer(cs->req, cs->asks, cs->n, false);
+    cs->req->state = NULL;
+    st_req_finish(cs->req); /* without a connection (it closed meanwhile): only frees */
+    create_state_free(cs);
+}
+
+/* Tenant limits (topics, partitions) for ask i: POLICY_VIOLATION naming the limit. The
+ * topics asked before it in this request for the same tenant count as existing. Not for
+ * a topic that exists: that answer is TOPIC_ALREADY_EXISTS, which clients that "ensure a
+ * topic exists" rely on. */
+static int check_tenant(st_broker *b, const topic_ask *asks, const int32_t *slot, int32_t i,
+                        const char *name, int32_t partitions, char *msg, size_t cap)
+{
+    if (st_topics_find(b->topics, name, strlen(name)))
+        return 0;
+    const char *tenant = st_bquota_tenant_of(b->bquota, name, strlen(name));
+    int topics = 1;
+    int64_t parts = partitions > 0 ? partitions : 0;
+    for (int32_t k = 0; tenant && k < i; k++) {
+        if (slot[k] < 0)
+            continue;
+        const char *other =
+            st_bquota_tenant_of(b->bquota, asks[k].name.ptr, (size_t)asks[k].name.len);
+        if (other && strcmp(other, tenant) == 0) {
+            topics++;
+            parts += asks[k].created_partitions;
+        }
+    }
+    return st_bquota_check_create(b->bquota, name, strlen(name), topics, parts, msg, cap);
+}
+
+st_req_result st_handle_create_topics(st_req *req)
+{
+    st_broker *b = req->broker;
+    st_rd *rd = &req->rd;
+    bool flex = req->flex;
+    int16_t v = req->api_version;
+    st_req_result rc = ST_REQ_DONE;
+
+    /* name, partitions, replication, assignments, configs: at least 16 bytes */
+    int32_t n = st_rd_array(rd, flex, 16);
+    create_state *cs = calloc(1, sizeof(*cs));
+    topic_ask *asks = calloc(n > 0 ? (size_t)n : 1, sizeof(*asks));
+    int32_t *slot = calloc(n > 0 ? (size_t)n : 1, sizeof(*slot));
+    if (cs == NULL || asks == NULL || slot == NULL)
+        abort(); /* as st_buf */
+    *cs = (create_state){.req = req, .asks = asks, .n = n, .slot = slot};
+    for (; cs->parsed < n && !rd->err; cs->parsed++) {
+        asks[cs->parsed].created_partitions = -1;
+        asks[cs->parsed].created_replication = -1;
+        read_create_topic(rd, flex, b->cfg.node_id, &asks[cs->parsed]);
+    }
+    st_rd_i32(rd); /* timeout_ms: we answer once the topics are made, however long */
+    bool validate_only = v >= 1 ? st_rd_bool(rd) : false;
+    cs->validate_only = validate_only;
+    st_rd_tags(rd, flex);
+    if (rd->err) {
+        rc = ST_REQ_MALFORMED;
+        goto out;
+    }
+    authorize_asks(req, asks, n, true);
+    mark_duplicates(asks, n);
+
+    if (!validate_only)
+        cs->job = st_topics_job_new(b->topics);
+    int32_t nslots = 0;
+    for (int32_t i = 0; i < n; i++) {
+        topic_ask *a = &asks[i];
+        char name[256];
+        slot[i] = -1;
+        if (ask_name(a, name, sizeof(name))) {
+            int32_t partitions = a->nassign > 0 ? a->nassign : a->count;
+            int16_t replication = a->nassign > 0 ? 1 : a->replication;
+            if (partitions == -1)
+                partitions = b->cfg.num_partitions;
+            if (replication == -1)
+                replication = b->cfg.default_replication_factor;
+            a->err = check_tenant(b, asks, slot, i, name, partitions, a->msg, sizeof(a->msg));
+            if (!a->err && validate_only)
+                a->err = st_topics_create(b->topics, name, partitions, replication, a->configs,
+                                          a->nconfigs, true, a->msg, sizeof(a->msg));
+            else if (!a->err) {
+                a->err = st_topics_job_add(cs->job, name, partitions, replication, a->configs,
+                                           a->nconfigs, a->msg, sizeof(a->msg));
+                if (!a->err)
+                    slot[i] = nslots++;
+            }
+            if (!a->err) {
+                a->created_partitions = partitions;
+                a->created_replication = replication;
+            }
+        }
+    }
+    if (!validate_only) {
+        int started = st_topics_job_start(cs->job, create_done, cs);
+        if (started == 0) {
+            req->state = cs;
+            return ST_REQ_DEFERRED; /* create_done answers */
+        }
+        if (started == 1) {
+            collect_results(cs);
+        } else {
+            for (int32_t i = 0; i < n; i++)
+                if (slot[i] >= 0)
+                    fail_ask(&asks[i], ST_ERR_THROTTLING_QUOTA_EXCEEDED,
+                             "topic \"%.*s\" not created: the broker is already making the "
+                             "topics of %d requests; retry",
+                             ASK_NAME(&asks[i]), ST_TOPICS_QUEUE_MAX);
+        }
+    }
+    write_create_answer(req, asks, n, validate_only);
 out:
-    asks_free(asks, parsed);
+    create_state_free(cs);
     return rc;
 }
 

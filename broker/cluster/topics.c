@@ -20,6 +20,7 @@
  */
 #include "broker/cluster/topics.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -70,9 +71,37 @@ struct st_topics {
     size_t cap;
     change *changes; /* journal since the last write of topics.json */
     size_t nchanges, changes_cap;
-    bool deferred; /* in a batch: st_topics_persist writes */
-    bool dirty;    /* topics.json may differ from memory */
+    bool deferred;              /* in a batch: st_topics_persist writes */
+    bool dirty;                 /* topics.json may differ from memory */
+    st_workq *workq;            /* one thread: partition directories made off the loop */
+    struct st_topics_job *jobs; /* creations in flight (topics_create.c) */
 };
+
+st_workq *st_topics_workq(const st_topics *t)
+{
+    return t->workq;
+}
+
+struct st_topics_job **st_topics_jobs(st_topics *t)
+{
+    return &t->jobs;
+}
+
+int st_topics_start_worker(st_topics *t, st_workq_post_fn *post, void *post_ctx, char *err,
+                           size_t errlen)
+{
+    if (t->workq)
+        return 0;
+    st_workq_config cfg = {.threads = 1, .max_queued = ST_TOPICS_QUEUE_MAX, .name = "straitd-meta"};
+    t->workq = st_workq_new(&cfg, post, post_ctx, err, errlen);
+    return t->workq ? 0 : -1;
+}
+
+void st_topics_stop_worker(st_topics *t)
+{
+    st_workq_free(t->workq);
+    t->workq = NULL;
+}
 
 static void partition_dir(const st_topics *t, const char *topic, int32_t partition, char *buf,
                           size_t cap)
@@ -242,8 +271,8 @@ static void random_id(uint8_t id[16])
 
 /* Opens logs [from, to) of topic. On failure closes (or, for new partitions, removes)
  * the ones it opened and returns ST_ERR_KAFKA_STORAGE_ERROR with err. */
-static int open_partitions(st_topics *t, st_topic *topic, int32_t from, int32_t to, bool clean,
-                           bool fresh, char *err, size_t errlen)
+static int open_partitions(const st_topics *t, st_topic *topic, int32_t from, int32_t to,
+                           bool clean, bool fresh, char *err, size_t errlen)
 {
     for (int32_t p = from; p < to; p++) {
         char dir[PATH_MAX], why[256] = "";
@@ -468,6 +497,7 @@ static void report_strays(const st_topics *t)
 /* Closes every log and frees; writes nothing. */
 static void topics_free(st_topics *t, bool flush)
 {
+    st_workq_free(t->workq); /* the broker stopped it first: see st_topics_stop_worker */
     for (size_t i = 0; i < t->count; i++) {
         st_topic *topic = t->topics[i];
         for (int32_t p = 0; p < topic->npartitions; p++)
@@ -598,16 +628,21 @@ static int check_partitions(int32_t n, char *err, size_t errlen)
     return 0;
 }
 
-int st_topics_create(st_topics *t, const char *name, int32_t partitions, int16_t replication_factor,
-                     const st_config_set *configs, size_t nconfigs, bool validate_only, char *err,
-                     size_t errlen)
+int st_topics_prepare(st_topics *t, const char *name, int32_t partitions,
+                      int16_t replication_factor, const st_config_set *configs, size_t nconfigs,
+                      bool validate_only, st_topic **out, char *err, size_t errlen)
 {
     size_t len = strlen(name), idx;
+    *out = NULL;
     int rc = st_topic_name_check(name, len, err, errlen);
     if (rc != 0)
         return rc;
     if (find_index(t, name, len, &idx)) {
         snprintf(err, errlen, "topic \"%s\" already exists", name);
+        return ST_ERR_TOPIC_ALREADY_EXISTS;
+    }
+    if (st_topics_job_reserved(t->jobs, name)) {
+        snprintf(err, errlen, "topic \"%s\" already exists (it is being created)", name);
         return ST_ERR_TOPIC_ALREADY_EXISTS;
     }
     /* only a name with '.' or '_' can collide with another (O(n): rare) */
@@ -643,8 +678,6 @@ int st_topics_create(st_topics *t, const char *name, int32_t partitions, int16_t
     for (size_t i = 0; i < nconfigs; i++)
         if ((rc = st_topic_config_apply(configs[i].name, configs[i].value, &cfg, err, errlen)))
             return rc;
-    if ((rc = check_dirs_free(t, name, 0, partitions, err, errlen)) != 0)
-        return rc;
     if (validate_only)
         return 0;
 
@@ -665,17 +698,49 @@ int st_topics_create(st_topics *t, const char *name, int32_t partitions, int16_t
     topic->npartitions = partitions;
     topic->cfg = cfg;
     topic->internal = strncmp(name, "__", 2) == 0;
-    if ((rc = open_partitions(t, topic, 0, partitions, false, true, err, errlen)) != 0) {
-        st_topic_free(topic);
-        return rc;
-    }
-    insert_at(t, idx, topic);
-    journal(t, (change){.kind = CH_CREATED, .topic = topic});
-    return changed(t, err, errlen);
+    *out = topic;
+    return 0;
 nomem:
     st_topic_free(topic);
     snprintf(err, errlen, "out of memory creating topic \"%s\"", name);
     return ST_ERR_UNKNOWN_SERVER_ERROR;
+}
+
+int st_topics_make_partitions(const st_topics *t, st_topic *topic, char *err, size_t errlen)
+{
+    int rc = check_dirs_free(t, topic->name, 0, topic->npartitions, err, errlen);
+    if (rc == 0)
+        rc = open_partitions(t, topic, 0, topic->npartitions, false, true, err, errlen);
+    return rc;
+}
+
+void st_topics_adopt(st_topics *t, st_topic *topic)
+{
+    size_t idx;
+    bool found = find_index(t, topic->name, strlen(topic->name), &idx);
+    assert(!found); /* the name was reserved while its partitions were made */
+    (void)found;
+    insert_at(t, idx, topic);
+    journal(t, (change){.kind = CH_CREATED, .topic = topic});
+}
+
+int st_topics_create(st_topics *t, const char *name, int32_t partitions, int16_t replication_factor,
+                     const st_config_set *configs, size_t nconfigs, bool validate_only, char *err,
+                     size_t errlen)
+{
+    st_topic *topic;
+    int rc = st_topics_prepare(t, name, partitions, replication_factor, configs, nconfigs,
+                               validate_only, &topic, err, errlen);
+    if (rc == 0 && validate_only && partitions != 0)
+        rc = check_dirs_free(t, name, 0, partitions == -1 ? 1 : partitions, err, errlen);
+    if (rc != 0 || validate_only)
+        return rc;
+    if ((rc = st_topics_make_partitions(t, topic, err, errlen)) != 0) {
+        st_topic_free(topic);
+        return rc;
+    }
+    st_topics_adopt(t, topic);
+    return changed(t, err, errlen);
 }
 
 static st_topic *find_or_fail(const st_topics *t, const char *name, size_t *idx, char *err,

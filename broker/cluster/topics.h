@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "broker/log/log.h"
+#include "common/workq.h"
 
 typedef struct st_topics st_topics;
 
@@ -148,5 +149,51 @@ void st_topics_tick(st_topics *t, int64_t now_ms);
 int st_topics_apply_retention(st_topics *t, int64_t now_ms);
 /* Forgets, on every partition, the idempotent producers idle for expiration_ms. */
 void st_topics_expire_producers(st_topics *t, int64_t now_ms, int64_t expiration_ms);
+
+/* ---- creation off the loop thread (topics_create.c) ----
+ *
+ * A CreateTopics of 1,000 partitions makes 1,000 directories and their segment files:
+ * half a second of file-system calls that must not hold the event loop. A creation job
+ * checks everything on the loop, makes the partitions on the registry's worker thread,
+ * then, back on the loop, registers the topics and writes topics.json; only then does
+ * it call done, so an answer built in done promises only what is on disk. Until then
+ * the topics are invisible (Metadata, Produce do not see them) and their names
+ * reserved: creating one again is TOPIC_ALREADY_EXISTS.
+ *
+ *   loop: st_topics_job_add (checks) ─▶ st_topics_job_start ──queue──▶ worker:
+ *         mkdir, segment files ─▶ loop: register, topics.json ─▶ done(arg)
+ */
+
+/* Starts the registry's worker thread (one: deletions and creations stay in order),
+ * completing on the loop through post (common/workq.h's contract). 0, or -1 with err.
+ * Without it (tests, tools), jobs run at once on the calling thread. Loop thread. */
+int st_topics_start_worker(st_topics *t, st_workq_post_fn *post, void *post_ctx, char *err,
+                           size_t errlen);
+/* Lets queued jobs finish and joins the worker; their completions are posted, and the
+ * caller runs them (st_loop_run_posted) before st_topics_close. */
+void st_topics_stop_worker(st_topics *t);
+
+/* Creation jobs waiting for the registry's worker, at most. */
+#define ST_TOPICS_QUEUE_MAX 64
+
+typedef struct st_topics_job st_topics_job;
+typedef void st_topics_job_done_fn(void *arg);
+
+/* A new, empty job (aborts when out of memory, as st_buf). */
+st_topics_job *st_topics_job_new(st_topics *t);
+/* Checks one topic as st_topics_create does and adds it to the job: 0 (its slot is the
+ * number of topics added before), or the error code with err saying why (not added). */
+int st_topics_job_add(st_topics_job *j, const char *name, int32_t partitions,
+                      int16_t replication_factor, const st_config_set *configs, size_t nconfigs,
+                      char *err, size_t errlen);
+/* Queues the job on the worker: 0, and done(arg) runs on the loop thread later; 1 when
+ * it ran at once (no worker, or nothing to make): done is not called; or -1 when the
+ * worker's queue is full (nothing was done: the caller answers that it should retry). */
+int st_topics_job_start(st_topics_job *j, st_topics_job_done_fn *done, void *arg);
+/* Slot i's result once the job is done: 0 (the topic exists, topics.json names it), or
+ * ST_ERR_KAFKA_STORAGE_ERROR with err saying why. */
+int st_topics_job_result(const st_topics_job *j, size_t i, char *err, size_t errlen);
+/* Frees a job that is done or was never started. */
+void st_topics_job_free(st_topics_job *j);
 
 #endif

@@ -5,9 +5,11 @@
 #ifndef ST_TOPICS_INT_H
 #define ST_TOPICS_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "broker/cluster/topics.h"
+#include "common/workq.h"
 
 #define ST_TOPICS_MAX_PARTITIONS 10000
 
@@ -57,5 +59,28 @@ typedef int st_topics_store_cb(void *arg, st_topic *topic, char *err, size_t err
  * naming the file and what is wrong with it. */
 int st_topics_store_load(const char *meta_dir, st_topics_store_cb *cb, void *arg, char *err,
                          size_t errlen);
+
+/* ---- creation in steps (topics.c), for the creation jobs (topics_create.c) ---- */
+
+struct st_topics_job;
+/* The registry's worker (one thread, so its jobs run in order), or NULL. */
+st_workq *st_topics_workq(const st_topics *t);
+/* The list of creation jobs in flight (their names are reserved). */
+struct st_topics_job **st_topics_jobs(st_topics *t);
+/* Is name among the topics a job in the list from `jobs` is creating? */
+bool st_topics_job_reserved(const struct st_topics_job *jobs, const char *name);
+/* Every check of st_topics_create but the partition directories' (they are the file
+ * system's: st_topics_make_partitions). Validate only: 0 or the error, *out NULL. Else
+ * *out is a new topic (its logs not open) the caller owns. Loop thread. */
+int st_topics_prepare(st_topics *t, const char *name, int32_t partitions,
+                      int16_t replication_factor, const st_config_set *configs, size_t nconfigs,
+                      bool validate_only, st_topic **out, char *err, size_t errlen);
+/* Makes and opens the prepared topic's partition logs (refusing directories already
+ * there); on failure removes those it made and returns ST_ERR_KAFKA_STORAGE_ERROR with
+ * err. Touches only topic, the file system and t's constant fields: any thread. */
+int st_topics_make_partitions(const st_topics *t, st_topic *topic, char *err, size_t errlen);
+/* Registers a topic whose partitions are made and journals it (the next
+ * st_topics_persist writes it). Takes ownership. Loop thread. */
+void st_topics_adopt(st_topics *t, st_topic *topic);
 
 #endif

@@ -292,6 +292,14 @@ int st_bquota_check_produce(st_bquota *bq, const char *topic, size_t len, int64_
     return ST_ERR_POLICY_VIOLATION;
 }
 
+const char *st_bquota_tenant_of(st_bquota *bq, const char *topic, size_t len)
+{
+    if (!bq->security)
+        return NULL;
+    const st_tenant *t = st_tenants_of_topic(tenants_of(bq), topic, len);
+    return t ? t->name : NULL;
+}
+
 int st_bquota_check_create(st_bquota *bq, const char *topic, size_t len, int topics,
                            int64_t partitions, char *msg, size_t cap)
 {

@@ -106,6 +106,9 @@ int st_bquota_check_produce(st_bquota *bq, const char *topic, size_t len, int64_
  * `partitions` partitions? 0 or ST_ERR_POLICY_VIOLATION with a message as above. */
 int st_bquota_check_create(st_bquota *bq, const char *topic, size_t len, int topics,
                            int64_t partitions, char *msg, size_t cap);
+/* The name of the tenant owning `topic`, or NULL (none, or no security context).
+ * Borrowed: valid until the security configuration next changes (this turn of the loop). */
+const char *st_bquota_tenant_of(st_bquota *bq, const char *topic, size_t len);
 /* A user of `tenant` has authenticated: refuse (ST_ERR_POLICY_VIOLATION, message) when the
  * tenant is at its connections or connection_creation_rate limit; else count it. */
 int st_bquota_connection_open(st_bquota *bq, const char *tenant, char *msg, size_t cap);

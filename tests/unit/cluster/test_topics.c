@@ -669,6 +669,86 @@ static void test_failed_persist_undoes(void **state)
     assert_null(st_topics_find(f->topics, "new", 3));
 }
 
+/* A creation job makes its partitions on the registry's worker and registers them back
+ * on the calling (loop) thread: until then the topics are invisible and their names
+ * reserved; a failed write of topics.json answers each topic with the storage error and
+ * leaves no directory. */
+static void job_done(void *arg)
+{
+    (*(int *)arg)++;
+}
+
+static void wait_done(fixture *f, const int *done)
+{
+    for (int i = 0; i < 5000 && !*done; i++) {
+        drain(f);
+        if (!*done)
+            usleep(1000);
+    }
+    assert_int_equal(*done, 1);
+}
+
+static void test_job_off_loop(void **state)
+{
+    fixture *f = *state;
+    char err[256];
+    assert_int_equal(st_topics_start_worker(f->topics, post, f, err, sizeof(err)), 0);
+
+    st_topics_job *j = st_topics_job_new(f->topics);
+    assert_int_equal(st_topics_job_add(j, "made", 3, -1, NULL, 0, err, sizeof(err)), 0);
+    assert_int_equal(st_topics_job_add(j, "made", 1, -1, NULL, 0, err, sizeof(err)),
+                     ST_ERR_TOPIC_ALREADY_EXISTS);
+    assert_int_equal(st_topics_job_add(j, "also", 2, -1, NULL, 0, err, sizeof(err)), 0);
+    int done = 0;
+    assert_int_equal(st_topics_job_start(j, job_done, &done), 0);
+    /* in flight: not served, and its names taken */
+    assert_null(st_topics_find(f->topics, "made", 4));
+    assert_int_equal(create(f, "also", 1, NULL, 0, err, sizeof(err)), ST_ERR_TOPIC_ALREADY_EXISTS);
+    assert_non_null(strstr(err, "being created"));
+    wait_done(f, &done);
+    assert_int_equal(st_topics_job_result(j, 0, err, sizeof(err)), 0);
+    assert_int_equal(st_topics_job_result(j, 1, err, sizeof(err)), 0);
+    st_topics_job_free(j);
+    assert_int_equal(st_topics_find(f->topics, "made", 4)->npartitions, 3);
+    assert_true(exists(f, "also-1"));
+
+    /* topics.json cannot be written: undone, with the reason */
+    char tmp[512];
+    snprintf(tmp, sizeof(tmp), "%s/meta/topics.json.tmp", f->dir);
+    assert_int_equal(mkdir(tmp, 0755), 0);
+    j = st_topics_job_new(f->topics);
+    assert_int_equal(st_topics_job_add(j, "lost", 2, -1, NULL, 0, err, sizeof(err)), 0);
+    done = 0;
+    assert_int_equal(st_topics_job_start(j, job_done, &done), 0);
+    wait_done(f, &done);
+    assert_int_equal(st_topics_job_result(j, 0, err, sizeof(err)), ST_ERR_KAFKA_STORAGE_ERROR);
+    assert_non_null(strstr(err, "topics.json.tmp"));
+    st_topics_job_free(j);
+    assert_null(st_topics_find(f->topics, "lost", 4));
+    assert_false(exists(f, "lost-0"));
+    assert_int_equal(rmdir(tmp), 0);
+
+    /* a directory in the way fails that topic only, on the worker */
+    assert_int_equal(mkdir(strcat(strcpy(tmp, f->dir), "/stray-1"), 0755), 0);
+    j = st_topics_job_new(f->topics);
+    assert_int_equal(st_topics_job_add(j, "stray", 3, -1, NULL, 0, err, sizeof(err)), 0);
+    assert_int_equal(st_topics_job_add(j, "fine", 1, -1, NULL, 0, err, sizeof(err)), 0);
+    done = 0;
+    assert_int_equal(st_topics_job_start(j, job_done, &done), 0);
+    wait_done(f, &done);
+    assert_int_equal(st_topics_job_result(j, 0, err, sizeof(err)), ST_ERR_KAFKA_STORAGE_ERROR);
+    assert_non_null(strstr(err, "stray-1 already exists"));
+    assert_int_equal(st_topics_job_result(j, 1, err, sizeof(err)), 0);
+    st_topics_job_free(j);
+    assert_false(exists(f, "stray-0"));
+    assert_non_null(st_topics_find(f->topics, "fine", 4));
+
+    st_topics_stop_worker(f->topics);
+    close_registry(f);
+    f->topics = open_registry(f);
+    assert_int_equal(st_topics_count(f->topics), 3); /* made, also, fine */
+}
+
 /* Duplicate config names are found by sorting, so 200,000 of them cost milliseconds (a
  * pairwise check took minutes on the event loop for an IncrementalAlterConfigs). */
 static void test_config_duplicates(void **state)
@@ -709,6 +789,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tick, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_persists_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_persist_undoes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_off_loop, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
