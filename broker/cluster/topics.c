@@ -71,10 +71,11 @@ struct st_topics {
     size_t cap;
     change *changes; /* journal since the last write of topics.json */
     size_t nchanges, changes_cap;
-    bool deferred;              /* in a batch: st_topics_persist writes */
-    bool dirty;                 /* topics.json may differ from memory */
-    st_workq *workq;            /* one thread: partition directories made off the loop */
-    struct st_topics_job *jobs; /* creations in flight (topics_create.c) */
+    bool deferred;                      /* in a batch: st_topics_persist writes */
+    bool dirty;                         /* topics.json may differ from memory */
+    st_workq *workq;                    /* one thread: partition directories made off the loop */
+    struct st_topics_job *jobs;         /* creations in flight (topics_create.c) */
+    struct st_topics_removal *removals; /* deletions in flight (topics_remove.c) */
 };
 
 st_workq *st_topics_workq(const st_topics *t)
@@ -85,6 +86,11 @@ st_workq *st_topics_workq(const st_topics *t)
 struct st_topics_job **st_topics_jobs(st_topics *t)
 {
     return &t->jobs;
+}
+
+struct st_topics_removal **st_topics_removals(st_topics *t)
+{
+    return &t->removals;
 }
 
 int st_topics_start_worker(st_topics *t, st_workq_post_fn *post, void *post_ctx, char *err,
@@ -331,14 +337,6 @@ static void journal(st_topics *t, change c)
     t->dirty = true;
 }
 
-static void remove_logs(st_topic *topic, int32_t from, int32_t to)
-{
-    for (int32_t p = from; p < to; p++) {
-        st_log_remove(topic->partitions[p].log);
-        topic->partitions[p].log = NULL;
-    }
-}
-
 /* topics.json holds the journal's changes: make them final, oldest first. */
 static void commit(st_topics *t)
 {
@@ -350,7 +348,7 @@ static void commit(st_topics *t)
                     c->topic->name, c->topic->npartitions, c->topic->noverrides);
             break;
         case CH_DELETED:
-            remove_logs(c->topic, 0, c->topic->npartitions);
+            st_topics_remove_partitions(t, c->topic, 0, c->topic->npartitions);
             st_info("deleted topic \"%s\" (%d partitions)", c->topic->name, c->topic->npartitions);
             st_topic_free(c->topic);
             break;
@@ -379,7 +377,7 @@ static void rollback(st_topics *t)
         case CH_CREATED:
             if (found)
                 remove_at(t, idx);
-            remove_logs(topic, 0, topic->npartitions);
+            st_topics_remove_partitions(t, topic, 0, topic->npartitions);
             st_warn("topic \"%s\" not created: the registry could not be saved", topic->name);
             st_topic_free(topic);
             break;
@@ -389,7 +387,7 @@ static void rollback(st_topics *t)
             st_warn("topic \"%s\" not deleted: the registry could not be saved", topic->name);
             break;
         case CH_GREW:
-            remove_logs(topic, c->old_npartitions, topic->npartitions);
+            st_topics_remove_partitions(t, topic, c->old_npartitions, topic->npartitions);
             topic->npartitions = c->old_npartitions;
             break;
         case CH_ALTERED:
@@ -498,6 +496,7 @@ static void report_strays(const st_topics *t)
 static void topics_free(st_topics *t, bool flush)
 {
     st_workq_free(t->workq); /* the broker stopped it first: see st_topics_stop_worker */
+    st_topics_removals_orphan(t);
     for (size_t i = 0; i < t->count; i++) {
         st_topic *topic = t->topics[i];
         for (int32_t p = 0; p < topic->npartitions; p++)
@@ -729,6 +728,13 @@ int st_topics_create(st_topics *t, const char *name, int32_t partitions, int16_t
                      size_t errlen)
 {
     st_topic *topic;
+    if (st_topics_removing(t, name)) {
+        snprintf(err, errlen,
+                 "topic \"%s\" is still being deleted (its partitions' files are being "
+                 "removed): retry in a moment",
+                 name);
+        return ST_ERR_TOPIC_ALREADY_EXISTS;
+    }
     int rc = st_topics_prepare(t, name, partitions, replication_factor, configs, nconfigs,
                                validate_only, &topic, err, errlen);
     if (rc == 0 && validate_only && partitions != 0)
@@ -786,6 +792,13 @@ int st_topics_create_partitions(st_topics *t, const char *name, int32_t new_tota
                  "partitions can be added, never removed",
                  name, old, new_total);
         return ST_ERR_INVALID_PARTITIONS;
+    }
+    if (st_topics_removing(t, name)) {
+        snprintf(err, errlen,
+                 "topic \"%s\": partitions undone a moment ago are still being removed: "
+                 "retry in a moment",
+                 name);
+        return ST_ERR_THROTTLING_QUOTA_EXCEEDED;
     }
     if ((rc = check_dirs_free(t, name, old, new_total, err, errlen)) != 0)
         return rc;

@@ -83,4 +83,17 @@ int st_topics_make_partitions(const st_topics *t, st_topic *topic, char *err, si
  * st_topics_persist writes it). Takes ownership. Loop thread. */
 void st_topics_adopt(st_topics *t, st_topic *topic);
 
+/* ---- partition directories deleted on the worker (topics_remove.c) ---- */
+
+struct st_topics_removal;
+/* The list of removals in flight. */
+struct st_topics_removal **st_topics_removals(st_topics *t);
+/* Closes partitions [from, to) of topic (their log pointers become NULL) and deletes
+ * their directories on the worker (at once without one). Loop thread. */
+void st_topics_remove_partitions(st_topics *t, st_topic *topic, int32_t from, int32_t to);
+/* Are some of name's partition directories still being deleted? */
+bool st_topics_removing(st_topics *t, const char *name);
+/* The registry is going: removals in flight forget it (their completions only free). */
+void st_topics_removals_orphan(st_topics *t);
+
 #endif

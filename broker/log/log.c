@@ -486,15 +486,20 @@ void st_log_close(st_log *log, bool flush)
     free_log(log);
 }
 
-void st_log_remove(st_log *log)
+char *st_log_close_for_removal(st_log *log)
 {
     if (!log)
-        return;
+        return NULL;
     st_cleaner_detach(log);
     st_log_checkpoint_stop(log); /* waits out a write in flight into the directory */
     char *dir = log->dir;
     log->dir = NULL;
     free_log(log);
+    return dir;
+}
+
+void st_log_remove_dir(char *dir)
+{
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *e;
@@ -509,6 +514,13 @@ void st_log_remove(st_log *log)
     else
         st_info("%s: deleted", dir);
     free(dir);
+}
+
+void st_log_remove(st_log *log)
+{
+    char *dir = st_log_close_for_removal(log);
+    if (dir)
+        st_log_remove_dir(dir);
 }
 
 void st_log_set_config(st_log *log, const st_log_config *cfg)

@@ -92,6 +92,11 @@ void st_log_close(st_log *log, bool flush);
 
 /* Closes the log and deletes its directory (topic deletion). */
 void st_log_remove(st_log *log);
+/* st_log_remove in two steps, so the deleting can leave the loop thread: closes and
+ * frees the log (loop thread) and returns its directory, a new string, whose files
+ * st_log_remove_dir deletes and frees (any thread). NULL log: NULL. */
+char *st_log_close_for_removal(st_log *log);
+void st_log_remove_dir(char *dir);
 
 /* Applies new settings at once (alter configs). */
 void st_log_set_config(st_log *log, const st_log_config *cfg);

@@ -9,7 +9,9 @@
 #     and Metadata serves every partition; a restart keeps it;
 #   - a creation that fails on the worker (a stray directory in the way) answers
 #     KAFKA_STORAGE_ERROR naming the directory, and leaves none of its directories;
-#   - a topic created while another creation is in flight is answered too.
+#   - a topic created while another creation is in flight is answered too;
+#   - deleting the big topic (DeleteTopics, strait topics delete) removes its files on the worker
+#     too: the longest turn stays under the bound and the directories go.
 . "$(dirname "$0")/lib.sh"
 : "${STRAIT:?STRAIT must name the strait CLI}"
 PARTITIONS=${PARTITIONS:-2000}
@@ -57,4 +59,13 @@ stop_broker
 start_broker
 kc -L -t big >"$ST_TMP/meta.txt" || fail "kcat -L after the restart"
 assert_contains "$ST_TMP/meta.txt" "topic \"big\" with $PARTITIONS partitions" "big after a restart"
+
+"$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" --bootstrap "$BOOTSTRAP" topics delete big >"$ST_TMP/delete.out" ||
+    fail "strait topics delete big"
+big_dirs_gone() { [ ! -e "$ST_DATA/big-0" ] && [ ! -e "$ST_DATA/big-$((PARTITIONS - 1))" ]; }
+wait_until 60 "the big topic's directories removed" big_dirs_gone
+longest=$(longest_us)
+log "longest loop turn since the restart: $((longest / 1000)) ms ($PARTITIONS partitions deleted; bound $MAX_TURN_MS ms)"
+[ "$longest" -le $((MAX_TURN_MS * 1000)) ] ||
+    fail "a loop turn took $((longest / 1000)) ms while $PARTITIONS partitions were deleted (bound $MAX_TURN_MS ms)"
 log "ok"

@@ -688,6 +688,16 @@ static void wait_done(fixture *f, const int *done)
     assert_int_equal(*done, 1);
 }
 
+/* Runs completions until name's partition files are removed and that is known. */
+static void wait_removed(fixture *f, const char *name)
+{
+    for (int i = 0; i < 5000 && st_topics_removing(f->topics, name); i++) {
+        usleep(1000);
+        drain(f);
+    }
+    assert_false(st_topics_removing(f->topics, name));
+}
+
 static void test_job_off_loop(void **state)
 {
     fixture *f = *state;
@@ -725,6 +735,7 @@ static void test_job_off_loop(void **state)
     assert_non_null(strstr(err, "topics.json.tmp"));
     st_topics_job_free(j);
     assert_null(st_topics_find(f->topics, "lost", 4));
+    wait_removed(f, "lost"); /* the undone partitions' files go on the worker too */
     assert_false(exists(f, "lost-0"));
     assert_int_equal(rmdir(tmp), 0);
 
@@ -747,6 +758,41 @@ static void test_job_off_loop(void **state)
     close_registry(f);
     f->topics = open_registry(f);
     assert_int_equal(st_topics_count(f->topics), 3); /* made, also, fine */
+}
+
+/* A deleted topic's files are removed on the worker; until that is done (its completion
+ * has run on the loop) the registry's own creations of the name are refused, so none
+ * makes a directory the worker is deleting. */
+static void test_delete_off_loop(void **state)
+{
+    fixture *f = *state;
+    char err[256];
+    assert_int_equal(st_topics_start_worker(f->topics, post, f, err, sizeof(err)), 0);
+    assert_int_equal(create(f, "gone", 4, NULL, 0, err, sizeof(err)), 0);
+    assert_true(exists(f, "gone-3"));
+    assert_int_equal(st_topics_delete(f->topics, "gone", err, sizeof(err)), 0);
+    assert_null(st_topics_find(f->topics, "gone", 4));
+    /* the completion has not run (nothing drained): still being removed */
+    assert_int_equal(create(f, "gone", 1, NULL, 0, err, sizeof(err)), ST_ERR_TOPIC_ALREADY_EXISTS);
+    assert_non_null(strstr(err, "still being deleted"));
+    wait_removed(f, "gone");
+    assert_false(exists(f, "gone-0"));
+    assert_false(exists(f, "gone-3"));
+    assert_int_equal(create(f, "gone", 1, NULL, 0, err, sizeof(err)), 0);
+    assert_true(exists(f, "gone-0"));
+
+    /* a creation job queued behind a deletion of the same name finds the directory gone */
+    assert_int_equal(st_topics_delete(f->topics, "gone", err, sizeof(err)), 0);
+    st_topics_job *j = st_topics_job_new(f->topics);
+    assert_int_equal(st_topics_job_add(j, "gone", 2, -1, NULL, 0, err, sizeof(err)), 0);
+    int done = 0;
+    assert_int_equal(st_topics_job_start(j, job_done, &done), 0);
+    wait_done(f, &done);
+    assert_int_equal(st_topics_job_result(j, 0, err, sizeof(err)), 0);
+    st_topics_job_free(j);
+    assert_int_equal(st_topics_find(f->topics, "gone", 4)->npartitions, 2);
+    st_topics_stop_worker(f->topics);
+    drain(f);
 }
 
 /* Duplicate config names are found by sorting, so 200,000 of them cost milliseconds (a
@@ -790,6 +836,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_persists_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_persist_undoes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_off_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_off_loop, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
