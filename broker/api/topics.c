@@ -338,29 +338,50 @@ static void create_done(void *arg)
     create_state_free(cs);
 }
 
+/* Topics of one tenant being made by other requests' jobs (st_topics_jobs_foreach). */
+typedef struct tenant_pending {
+    st_bquota *bquota;
+    const char *tenant;
+    int topics;
+    int64_t partitions;
+} tenant_pending;
+
+static void count_pending(void *arg, const char *name, int32_t partitions)
+{
+    tenant_pending *tp = arg;
+    const char *owner = st_bquota_tenant_of(tp->bquota, name, strlen(name));
+    if (owner && strcmp(owner, tp->tenant) == 0) {
+        tp->topics++;
+        tp->partitions += partitions;
+    }
+}
+
 /* Tenant limits (topics, partitions) for ask i: POLICY_VIOLATION naming the limit. The
- * topics asked before it in this request for the same tenant count as existing. Not for
- * a topic that exists: that answer is TOPIC_ALREADY_EXISTS, which clients that "ensure a
- * topic exists" rely on. */
+ * topics asked before it in this request for the same tenant, and those other requests
+ * are still making, count as existing. Not for a topic that exists: that answer is
+ * TOPIC_ALREADY_EXISTS, which clients that "ensure a topic exists" rely on. */
 static int check_tenant(st_broker *b, const topic_ask *asks, const int32_t *slot, int32_t i,
                         const char *name, int32_t partitions, char *msg, size_t cap)
 {
     if (st_topics_find(b->topics, name, strlen(name)))
         return 0;
     const char *tenant = st_bquota_tenant_of(b->bquota, name, strlen(name));
-    int topics = 1;
-    int64_t parts = partitions > 0 ? partitions : 0;
+    tenant_pending tp = {.bquota = b->bquota, .tenant = tenant, .topics = 1};
+    tp.partitions = partitions > 0 ? partitions : 0;
     for (int32_t k = 0; tenant && k < i; k++) {
         if (slot[k] < 0)
             continue;
         const char *other =
             st_bquota_tenant_of(b->bquota, asks[k].name.ptr, (size_t)asks[k].name.len);
         if (other && strcmp(other, tenant) == 0) {
-            topics++;
-            parts += asks[k].created_partitions;
+            tp.topics++;
+            tp.partitions += asks[k].created_partitions;
         }
     }
-    return st_bquota_check_create(b->bquota, name, strlen(name), topics, parts, msg, cap);
+    if (tenant)
+        st_topics_jobs_foreach(b->topics, count_pending, &tp);
+    return st_bquota_check_create(b->bquota, name, strlen(name), tp.topics, tp.partitions, msg,
+                                  cap);
 }
 
 st_req_result st_handle_create_topics(st_req *req)

@@ -193,6 +193,10 @@ int st_topics_job_start(st_topics_job *j, st_topics_job_done_fn *done, void *arg
 /* Slot i's result once the job is done: 0 (the topic exists, topics.json names it), or
  * ST_ERR_KAFKA_STORAGE_ERROR with err saying why. */
 int st_topics_job_result(const st_topics_job *j, size_t i, char *err, size_t errlen);
+/* Calls fn(arg, name, partitions) for every topic a started job is still making (not yet
+ * registered): what limits that count topics must count too. Loop thread. */
+void st_topics_jobs_foreach(st_topics *t,
+                            void (*fn)(void *arg, const char *name, int32_t partitions), void *arg);
 /* Frees a job that is done or was never started. */
 void st_topics_job_free(st_topics_job *j);
 

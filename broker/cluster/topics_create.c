@@ -53,6 +53,16 @@ bool st_topics_job_reserved(const st_topics_job *jobs, const char *name)
     return false;
 }
 
+void st_topics_jobs_foreach(st_topics *t,
+                            void (*fn)(void *arg, const char *name, int32_t partitions), void *arg)
+{
+    for (const st_topics_job *j = *st_topics_jobs(t); j; j = j->next)
+        for (size_t i = 0; i < j->n; i++)
+            if (j->slots[i].topic)
+                fn(arg, st_topic_name(j->slots[i].topic),
+                   st_topic_partition_count(j->slots[i].topic));
+}
+
 st_topics_job *st_topics_job_new(st_topics *t)
 {
     st_topics_job *j = calloc(1, sizeof *j);

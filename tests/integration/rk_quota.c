@@ -32,6 +32,8 @@
  * rk_quota limits BOOTSTRAP AUTH STEP...   one client (producer + Admin API), steps in order:
  *   run:CMD                       run CMD with /bin/sh; must exit 0
  *   create:TOPIC:PARTITIONS:CODE  CreateTopics must answer Kafka error CODE (0: ok)
+ *   createmany:T1,T2,..:PARTITIONS:C1,C2,..  one CreateTopics of every topic (up to 8),
+ *                                 each to be answered its code, in order
  *   partitions:TOPIC:TOTAL:CODE   CreatePartitions to TOTAL must answer CODE
  *   fill:TOPIC:SIZE:MAX_BYTES     produce SIZE-byte records one at a time until one is
  *                                 refused with POLICY_VIOLATION (44); fails if another
@@ -573,6 +575,53 @@ static void topic_step(limits *l, bool create, const char *topic, int count, int
     rd_kafka_event_destroy(ev);
 }
 
+/* One CreateTopics request for every topic of the comma-separated list. */
+static void create_many_step(limits *l, const char *topics, int count, const char *codes)
+{
+    char list[512], wants[128], errstr[512], what[700];
+    rd_kafka_NewTopic_t *nt[8];
+    int want[8];
+    size_t n = 0, nwant = 0;
+    snprintf(list, sizeof(list), "%s", topics);
+    snprintf(wants, sizeof(wants), "%s", codes);
+    char *save = NULL;
+    for (char *t = strtok_r(list, ",", &save); t && n < 8; t = strtok_r(NULL, ",", &save))
+        if (!(nt[n++] = rd_kafka_NewTopic_new(t, count, 1, errstr, sizeof(errstr))))
+            rk_fail("NewTopic %s: %s", t, errstr);
+    save = NULL;
+    for (char *c = strtok_r(wants, ",", &save); c && nwant < 8; c = strtok_r(NULL, ",", &save))
+        want[nwant++] = atoi(c);
+    if (nwant != n)
+        rk_fail("createmany: %zu topics but %zu codes", n, nwant);
+    rd_kafka_CreateTopics(l->rk, nt, n, l->options, l->queue);
+    rd_kafka_NewTopic_destroy_array(nt, n);
+    snprintf(what, sizeof(what), "CreateTopics of %s", topics);
+    rd_kafka_event_t *ev = admin_wait(l, RD_KAFKA_EVENT_CREATETOPICS_RESULT, what);
+    rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
+    if (err)
+        rk_fail("%s: %s", what, rd_kafka_event_error_string(ev));
+    size_t nres = 0;
+    const rd_kafka_topic_result_t **res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &nres);
+    if (nres != n)
+        rk_fail("%s: %zu topic results, expected %zu", what, nres, n);
+    /* librdkafka may answer in any order: match by name */
+    snprintf(list, sizeof(list), "%s", topics);
+    save = NULL;
+    size_t i = 0;
+    for (char *t = strtok_r(list, ",", &save); t && i < n; t = strtok_r(NULL, ",", &save), i++) {
+        for (size_t k = 0; k < nres; k++) {
+            if (strcmp(rd_kafka_topic_result_name(res[k]), t) != 0)
+                continue;
+            snprintf(what, sizeof(what), "CreateTopics %s %d (in one request with %s)", t, count,
+                     topics);
+            expect_code(what, want[i], rd_kafka_topic_result_error(res[k]),
+                        rd_kafka_topic_result_error_string(res[k]));
+        }
+    }
+    rd_kafka_event_destroy(ev);
+}
+
 static void fill_step(limits *l, const char *topic, size_t size, int64_t max_bytes)
 {
     char *value = malloc(size + 1);
@@ -721,6 +770,8 @@ static int run_limits(int argc, char **argv)
             rk_fail("step \"%s\": expected VERB:ARGS", argv[i]);
         if ((strcmp(verb, "create") == 0 || strcmp(verb, "partitions") == 0) && b && c)
             topic_step(&l, verb[0] == 'c', a, atoi(b), atoi(c));
+        else if (strcmp(verb, "createmany") == 0 && b && c)
+            create_many_step(&l, a, atoi(b), c);
         else if (strcmp(verb, "fill") == 0 && b && c)
             fill_step(&l, a, (size_t)atol(b), atoll(c));
         else if (strcmp(verb, "verify") == 0)

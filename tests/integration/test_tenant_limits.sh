@@ -13,7 +13,8 @@
 #     segments go, the use drops to the active one) u1 writes again within 15 s.
 #  2. partitions = 4: CreateTopics / CreatePartitions past it → 44 with the message;
 #     raised to 8 at run time, the same client's next create succeeds.
-#  3. topics = 5: the 6th topic → 44 with the message; raised to 6, it is created.
+#  3. topics = 5: the 6th topic → 44 with the message; raised to 6, it is created. At
+#     topics = 8 (t1 has 6), one CreateTopics of three: the third → 44.
 #  4. connections = 3: the 4th authenticated connection of t1 is refused at
 #     authentication, and librdkafka's error names the limit; raised to 20, the refused
 #     client gets in.
@@ -117,6 +118,16 @@ kc -L >"$out" || fail "kcat -L (admin) failed"
 assert_not_contains "$out" 'topic "t1.auto7"' "auto-creation past topics=6 created no topic"
 assert_contains "$ST_TMP/auto.out" 'Policy violation' "the producer is told POLICY_VIOLATION, not left waiting"
 log "auto-create past the topics limit refused: $(tail -n 1 "$ST_TMP/auto.out")"
+unlimit topics
+
+# One CreateTopics of three topics with room for two: the third is refused (the limit
+# counts the topics asked before it in the same request, though they are made together
+# off the event loop and registered only at the end). t1 has 6 topics.
+limit topics=8
+limits topics_one_request createmany:t1.m1,t1.m2,t1.m3:1:0,0,44
+kc -L >"$out" || fail "kcat -L (admin) failed"
+assert_contains "$out" 'topic "t1.m2"' "the second topic of the request, within the limit"
+assert_not_contains "$out" 'topic "t1.m3"' "the third topic of the request, past the limit"
 unlimit topics
 
 # ---- 4. connections ----
