@@ -274,11 +274,14 @@ typedef struct create_state {
     bool validate_only;
     int32_t *slot; /* per ask: its slot in the job, or -1 */
     st_topics_job *job;
+    struct tenant_count *tenants; /* while the handler runs (check_tenant) */
+    size_t ntenants;
 } create_state;
 
 static void create_state_free(create_state *cs)
 {
     st_topics_job_free(cs->job);
+    free(cs->tenants);
     asks_free(cs->asks, cs->parsed);
     free(cs->slot);
     free(cs);
@@ -338,50 +341,61 @@ static void create_done(void *arg)
     create_state_free(cs);
 }
 
-/* Topics of one tenant being made by other requests' jobs (st_topics_jobs_foreach). */
-typedef struct tenant_pending {
-    st_bquota *bquota;
-    const char *tenant;
+/* One tenant's topics and partitions a CreateTopics adds (those asked before in the
+ * request, and those other requests' jobs are still making: they are registered only
+ * when made, so the registry's count misses them). */
+typedef struct tenant_count {
+    const char *tenant; /* borrowed from the security configuration: this turn only */
     int topics;
     int64_t partitions;
+} tenant_count;
+
+typedef struct tenant_pending {
+    st_bquota *bquota;
+    tenant_count *count;
 } tenant_pending;
 
 static void count_pending(void *arg, const char *name, int32_t partitions)
 {
     tenant_pending *tp = arg;
     const char *owner = st_bquota_tenant_of(tp->bquota, name, strlen(name));
-    if (owner && strcmp(owner, tp->tenant) == 0) {
-        tp->topics++;
-        tp->partitions += partitions;
+    if (owner && strcmp(owner, tp->count->tenant) == 0) {
+        tp->count->topics++;
+        tp->count->partitions += partitions;
     }
 }
 
-/* Tenant limits (topics, partitions) for ask i: POLICY_VIOLATION naming the limit. The
- * topics asked before it in this request for the same tenant, and those other requests
- * are still making, count as existing. Not for a topic that exists: that answer is
- * TOPIC_ALREADY_EXISTS, which clients that "ensure a topic exists" rely on. */
-static int check_tenant(st_broker *b, const topic_ask *asks, const int32_t *slot, int32_t i,
-                        const char *name, int32_t partitions, char *msg, size_t cap)
+/* Tenant limits (topics, partitions) for one more topic: POLICY_VIOLATION naming the
+ * limit. Not for a topic that exists: that answer is TOPIC_ALREADY_EXISTS, which clients
+ * that "ensure a topic exists" rely on. *counted: the tenant's count, for the caller to
+ * add the topic to once it is in the job (NULL: no tenant). */
+static int check_tenant(st_broker *b, create_state *cs, const char *name, int32_t partitions,
+                        tenant_count **counted, char *msg, size_t cap)
 {
+    *counted = NULL;
     if (st_topics_find(b->topics, name, strlen(name)))
         return 0;
     const char *tenant = st_bquota_tenant_of(b->bquota, name, strlen(name));
-    tenant_pending tp = {.bquota = b->bquota, .tenant = tenant, .topics = 1};
-    tp.partitions = partitions > 0 ? partitions : 0;
-    for (int32_t k = 0; tenant && k < i; k++) {
-        if (slot[k] < 0)
-            continue;
-        const char *other =
-            st_bquota_tenant_of(b->bquota, asks[k].name.ptr, (size_t)asks[k].name.len);
-        if (other && strcmp(other, tenant) == 0) {
-            tp.topics++;
-            tp.partitions += asks[k].created_partitions;
-        }
-    }
-    if (tenant)
+    int64_t parts = partitions > 0 ? partitions : 0;
+    if (!tenant)
+        return st_bquota_check_create(b->bquota, name, strlen(name), 1, parts, msg, cap);
+    tenant_count *tc = NULL;
+    for (size_t i = 0; i < cs->ntenants && !tc; i++)
+        if (strcmp(cs->tenants[i].tenant, tenant) == 0)
+            tc = &cs->tenants[i];
+    if (!tc) { /* first topic of this tenant in the request: what others are making */
+        tenant_count *grown = realloc(cs->tenants, (cs->ntenants + 1) * sizeof(*grown));
+        if (grown == NULL)
+            abort(); /* as st_buf */
+        cs->tenants = grown;
+        tc = &cs->tenants[cs->ntenants++];
+        *tc = (tenant_count){.tenant = tenant};
+        tenant_pending tp = {.bquota = b->bquota, .count = tc};
         st_topics_jobs_foreach(b->topics, count_pending, &tp);
-    return st_bquota_check_create(b->bquota, name, strlen(name), tp.topics, tp.partitions, msg,
-                                  cap);
+    }
+    *counted = tc;
+    return st_bquota_check_create(b->bquota, name, strlen(name), tc->topics + 1,
+                                  tc->partitions + parts, msg, cap);
 }
 
 st_req_result st_handle_create_topics(st_req *req)
@@ -430,15 +444,21 @@ st_req_result st_handle_create_topics(st_req *req)
                 partitions = b->cfg.num_partitions;
             if (replication == -1)
                 replication = b->cfg.default_replication_factor;
-            a->err = check_tenant(b, asks, slot, i, name, partitions, a->msg, sizeof(a->msg));
+            tenant_count *tc;
+            a->err = check_tenant(b, cs, name, partitions, &tc, a->msg, sizeof(a->msg));
             if (!a->err && validate_only)
                 a->err = st_topics_create(b->topics, name, partitions, replication, a->configs,
                                           a->nconfigs, true, a->msg, sizeof(a->msg));
             else if (!a->err) {
                 a->err = st_topics_job_add(cs->job, name, partitions, replication, a->configs,
                                            a->nconfigs, a->msg, sizeof(a->msg));
-                if (!a->err)
+                if (!a->err) {
                     slot[i] = nslots++;
+                    if (tc) {
+                        tc->topics++;
+                        tc->partitions += partitions > 0 ? partitions : 0;
+                    }
+                }
             }
             if (!a->err) {
                 a->created_partitions = partitions;

@@ -71,10 +71,12 @@ struct st_topics {
     size_t cap;
     change *changes; /* journal since the last write of topics.json */
     size_t nchanges, changes_cap;
-    bool deferred;                      /* in a batch: st_topics_persist writes */
-    bool dirty;                         /* topics.json may differ from memory */
-    st_workq *workq;                    /* one thread: partition directories made off the loop */
-    struct st_topics_job *jobs;         /* creations in flight (topics_create.c) */
+    bool deferred;              /* in a batch: st_topics_persist writes */
+    bool dirty;                 /* topics.json may differ from memory */
+    st_workq *workq;            /* one thread: partition directories made off the loop */
+    struct st_topics_job *jobs; /* creations in flight (topics_create.c) */
+    const char **reserved;      /* their names, sorted (borrowed from their topics) */
+    size_t nreserved, reserved_cap;
     struct st_topics_removal *removals; /* deletions in flight (topics_remove.c) */
 };
 
@@ -145,6 +147,59 @@ static bool find_index(const st_topics *t, const char *name, size_t len, size_t 
     }
     *idx = lo;
     return false;
+}
+
+/* Binary search in the reserved names, as find_index. */
+static bool find_reserved(const st_topics *t, const char *name, size_t *idx)
+{
+    size_t lo = 0, hi = t->nreserved, len = strlen(name);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = name_cmp(name, len, t->reserved[mid], strlen(t->reserved[mid]));
+        if (c == 0) {
+            *idx = mid;
+            return true;
+        }
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    *idx = lo;
+    return false;
+}
+
+bool st_topics_reserved(const st_topics *t, const char *name)
+{
+    size_t idx;
+    return find_reserved(t, name, &idx);
+}
+
+void st_topics_reserve(st_topics *t, const char *name)
+{
+    size_t idx;
+    if (find_reserved(t, name, &idx))
+        return;
+    if (t->nreserved == t->reserved_cap) {
+        size_t cap = t->reserved_cap ? t->reserved_cap * 2 : 16;
+        const char **n = realloc(t->reserved, cap * sizeof(*n));
+        if (n == NULL)
+            abort(); /* as insert_at */
+        t->reserved = n;
+        t->reserved_cap = cap;
+    }
+    memmove(&t->reserved[idx + 1], &t->reserved[idx], (t->nreserved - idx) * sizeof(*t->reserved));
+    t->reserved[idx] = name;
+    t->nreserved++;
+}
+
+void st_topics_unreserve(st_topics *t, const char *name)
+{
+    size_t idx;
+    if (!find_reserved(t, name, &idx))
+        return;
+    t->nreserved--;
+    memmove(&t->reserved[idx], &t->reserved[idx + 1], (t->nreserved - idx) * sizeof(*t->reserved));
 }
 
 size_t st_topics_count(const st_topics *t)
@@ -504,6 +559,7 @@ static void topics_free(st_topics *t, bool flush)
         st_topic_free(topic);
     }
     free(t->topics);
+    free(t->reserved);
     free(t->changes);
     free(t->data_dir);
     free(t);
@@ -640,7 +696,7 @@ int st_topics_prepare(st_topics *t, const char *name, int32_t partitions,
         snprintf(err, errlen, "topic \"%s\" already exists", name);
         return ST_ERR_TOPIC_ALREADY_EXISTS;
     }
-    if (st_topics_job_reserved(t->jobs, name)) {
+    if (st_topics_reserved(t, name)) {
         snprintf(err, errlen, "topic \"%s\" already exists (it is being created)", name);
         return ST_ERR_TOPIC_ALREADY_EXISTS;
     }

@@ -14,7 +14,7 @@
  *   adding ──start──▶ queued/making (worker) ──post──▶ done (loop: registered and
  *                                                       written, or undone)
  *
- * While queued or making, its names are reserved (st_topics_job_reserved): another
+ * From st_topics_job_add on, its names are reserved (st_topics_reserve): another
  * creation of one of them is refused as existing, so the registration cannot collide.
  */
 #include <stdio.h>
@@ -44,15 +44,6 @@ struct st_topics_job {
     struct st_topics_job *next; /* the registry's list of jobs in flight */
 };
 
-bool st_topics_job_reserved(const st_topics_job *jobs, const char *name)
-{
-    for (const st_topics_job *j = jobs; j; j = j->next)
-        for (size_t i = 0; i < j->n; i++)
-            if (j->slots[i].topic && strcmp(st_topic_name(j->slots[i].topic), name) == 0)
-                return true;
-    return false;
-}
-
 void st_topics_jobs_foreach(st_topics *t,
                             void (*fn)(void *arg, const char *name, int32_t partitions), void *arg)
 {
@@ -81,13 +72,6 @@ int st_topics_job_add(st_topics_job *j, const char *name, int32_t partitions,
                                &topic, err, errlen);
     if (rc != 0)
         return rc;
-    /* a name twice in one job: the second is refused as existing */
-    for (size_t i = 0; i < j->n; i++)
-        if (strcmp(st_topic_name(j->slots[i].topic), name) == 0) {
-            st_topic_free(topic);
-            snprintf(err, errlen, "topic \"%s\" already exists (it is being created)", name);
-            return ST_ERR_TOPIC_ALREADY_EXISTS;
-        }
     if (j->n == j->cap) {
         size_t cap = j->cap ? j->cap * 2 : 8;
         slot *s = realloc(j->slots, cap * sizeof *s);
@@ -97,6 +81,8 @@ int st_topics_job_add(st_topics_job *j, const char *name, int32_t partitions,
         j->cap = cap;
     }
     j->slots[j->n++] = (slot){.topic = topic};
+    /* from now on the name is taken (a second add of it in this job too) */
+    st_topics_reserve(j->t, st_topic_name(topic));
     return 0;
 }
 
@@ -121,6 +107,8 @@ static void job_finish(st_topics_job *j)
     if (*pp)
         *pp = j->next; /* names no longer reserved: the registry holds them now */
     bool any = false;
+    for (size_t i = 0; i < j->n; i++)
+        st_topics_unreserve(t, st_topic_name(j->slots[i].topic));
     for (size_t i = 0; i < j->n; i++) {
         if (j->slots[i].err) {
             st_topic_free(j->slots[i].topic); /* its logs were removed */
@@ -190,8 +178,12 @@ void st_topics_job_free(st_topics_job *j)
 {
     if (!j)
         return;
-    for (size_t i = 0; i < j->n; i++)
-        st_topic_free(j->slots[i].topic); /* never started: nothing was made */
+    for (size_t i = 0; i < j->n; i++) {
+        if (j->slots[i].topic) { /* never started: nothing was made */
+            st_topics_unreserve(j->t, st_topic_name(j->slots[i].topic));
+            st_topic_free(j->slots[i].topic);
+        }
+    }
     free(j->slots);
     free(j);
 }

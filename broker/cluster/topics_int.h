@@ -67,8 +67,12 @@ struct st_topics_job;
 st_workq *st_topics_workq(const st_topics *t);
 /* The list of creation jobs in flight (their names are reserved). */
 struct st_topics_job **st_topics_jobs(st_topics *t);
-/* Is name among the topics a job in the list from `jobs` is creating? */
-bool st_topics_job_reserved(const struct st_topics_job *jobs, const char *name);
+/* The names of topics being created: reserved from st_topics_job_add until the job is
+ * done (or freed unstarted), so no other creation takes them. name is borrowed (the
+ * job's topic's) until unreserved. O(log n) lookups. */
+bool st_topics_reserved(const st_topics *t, const char *name);
+void st_topics_reserve(st_topics *t, const char *name);
+void st_topics_unreserve(st_topics *t, const char *name);
 /* Every check of st_topics_create but the partition directories' (they are the file
  * system's: st_topics_make_partitions). Validate only: 0 or the error, *out NULL. Else
  * *out is a new topic (its logs not open) the caller owns. Loop thread. */
