@@ -933,12 +933,12 @@ static int append(st_log *log, st_batch_ws *ws, uint8_t *records, size_t len, in
     if (has_producer)
         st_producers_append(log, records, len, now_ms);
     st_log_txn_note(log, records, len);
-    st_log_epochs_note(log, records, len);
     act->size += (int64_t)len;
     log->total_size += (int64_t)len;
     res->disk_behind = writeback_after_append(log, act, len);
     res->base_offset = mode == APPEND_FOLLOWER ? (int64_t)st_be64(records) : log->end_offset;
     log->end_offset = offset;
+    st_log_epochs_note(log, records, len); /* after the sizes: the log holds something */
     res->last_offset = offset - 1;
     res->records = nrecords;
     res->log_append_time = log->cfg.log_append_time ? now_ms : -1;

@@ -147,6 +147,8 @@ int st_log_check_leader_epoch(const st_log *log, int32_t current);
  * log knows; -1/-1 when it knows none. */
 void st_log_end_offset_for_epoch(const st_log *log, int32_t requested, int32_t *epoch,
                                  int64_t *end_offset);
+/* The epoch the batch holding `offset` was written in (ListOffsets v4+); -1 unknown. */
+int32_t st_log_epoch_at(const st_log *log, int64_t offset);
 
 /* ---- follower primitives (log_follower.c) ---- */
 

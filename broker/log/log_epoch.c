@@ -74,6 +74,8 @@ int st_log_epochs_open(st_log *log, bool clean, bool file_seen, char *err, size_
     } else if (!file_seen && !st_log_holds_nothing(log)) {
         rebuild = true; /* written by a version without epochs, or the file was removed */
     }
+    size_t before_len;
+    char *before = st_leader_epoch_format(log->epochs, &before_len);
     int64_t from = clean ? log->end_offset : log->recovery_point;
     /* An epoch begun at the end offset with nothing appended yet is cut below, yet it is
      * still the partition's current epoch. */
@@ -86,6 +88,7 @@ int st_log_epochs_open(st_log *log, bool clean, bool file_seen, char *err, size_
     if (from < log->end_offset && assign_from(log, from) < 0) {
         snprintf(err, errlen, "%s: cannot read the segments to rebuild the leader epochs: %s",
                  log->dir, strerror(errno));
+        free(before);
         return -1;
     }
     st_leader_epoch_truncate_from_start(log->epochs, log->start_offset);
@@ -95,11 +98,17 @@ int st_log_epochs_open(st_log *log, bool clean, bool file_seen, char *err, size_
     log->leader_epoch = latest > 0 ? latest : 0;
     /* Becoming leader records the epoch at the end offset (Kafka's makeLeader). */
     st_leader_epoch_assign(log->epochs, log->leader_epoch, log->end_offset);
-    /* The file is (re)written unless it already says all this. */
-    log->epochs_dirty = rebuild || !clean || !file_seen;
+    /* The file is written again (in the background) unless it already says all this. */
+    size_t after_len;
+    char *after = st_leader_epoch_format(log->epochs, &after_len);
+    log->epochs_dirty =
+        rebuild || !file_seen || after_len != before_len || memcmp(after, before, after_len) != 0;
+    free(before);
+    free(after);
     if (rebuild)
         st_info("%s: leader epochs rebuilt from the batches: %d epoch(s), latest %d", log->dir,
                 st_leader_epoch_count(log->epochs), st_leader_epoch_latest(log->epochs));
+    st_log_epochs_soon(log); /* a partition never written keeps no file */
     return 0;
 }
 
@@ -211,10 +220,10 @@ void st_log_epochs_note(st_log *log, const uint8_t *records, size_t len)
             changed |= st_leader_epoch_assign(log->epochs, b.partition_leader_epoch, b.base_offset);
         pos += (size_t)b.size;
     }
-    if (changed) {
+    if (changed)
         log->epochs_dirty = true;
+    if (log->epochs_dirty) /* also the first append to a partition opened without a file */
         st_log_epochs_soon(log);
-    }
 }
 
 void st_log_epochs_start_moved(st_log *log)
@@ -267,4 +276,14 @@ void st_log_end_offset_for_epoch(const st_log *log, int32_t requested, int32_t *
                                  int64_t *end_offset)
 {
     st_leader_epoch_end_offset_for(log->epochs, requested, log->end_offset, epoch, end_offset);
+}
+
+int32_t st_log_epoch_at(const st_log *log, int64_t offset)
+{
+    int n = st_leader_epoch_count(log->epochs);
+    const st_epoch_entry *e = st_leader_epoch_entries(log->epochs);
+    int32_t epoch = -1;
+    for (int i = 0; i < n && e[i].start_offset <= offset; i++)
+        epoch = e[i].epoch;
+    return epoch;
 }
