@@ -7,7 +7,8 @@
 #    Metadata v9) and checks every answer;
 #  - a clean restart keeps the cache (same file, same answers) and kcat (librdkafka)
 #    reads everything back; after a crash with the file gone the cache is rebuilt from
-#    the batches and written again.
+#    the batches and written again;
+#  - with the authorizer on and no ACL, consumers and followers are refused as Kafka does.
 . "$(dirname "$0")/lib.sh"
 PY_DIR="$(cd "$(dirname "$0")/py" && pwd)"
 PYTHON=/usr/bin/python3 # Debian's, which python3-kafka installs into
@@ -48,4 +49,12 @@ got=$(read_topic "$TOPIC" '%o ' | wc -w)
 assert_eq 15 "$got" "records after appending 5 more"
 stop_broker
 file_says $'0\n1\n0 0' || fail "after appending more in epoch 0, $FILE holds: $(cat "$FILE")"
+
+# The authorizer on and the caller (ANONYMOUS) holding no ACL: DESCRIBE on the topic is
+# missing for a consumer, CLUSTER_ACTION for a follower.
+ST_EXTRA_CFG='security = { authorizer = true; super_users = "User:admin"; };'
+start_broker
+timeout 120 "$PYTHON" "$PY_DIR/leader_epoch.py" "$BOOTSTRAP" "$TOPIC" 15 denied ||
+    fail "leader_epoch.py denied failed"
+stop_broker
 log "leader epochs: stamped, answered, kept across a restart, rebuilt after a crash"

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """
-leader_epoch.py BOOTSTRAP TOPIC RECORDS [EPOCH]: the leader epoch APIs of KIP-101/320
+leader_epoch.py BOOTSTRAP TOPIC RECORDS [EPOCH | denied]: the leader epoch APIs of KIP-101/320
 against a partition 0 of TOPIC holding RECORDS records, all written in leader epoch
 EPOCH (0 by default: a single broker's).
 
@@ -17,6 +17,9 @@ EPOCH (0 by default: a single broker's).
 librdkafka 2.0.2, kafkajs 2.2.4 and kafka-python 2.0.2 (what Debian and npm give us)
 do not validate positions with OffsetForLeaderEpoch yet (librdkafka does from 2.1.0),
 so the requests a KIP-320 consumer sends after a reconnect are sent here by hand.
+With "denied" (the authorizer on, the caller holding no ACL): a consumer's
+OffsetForLeaderEpoch gets TOPIC_AUTHORIZATION_FAILED (29), a follower's (replica_id >= 0)
+CLUSTER_AUTHORIZATION_FAILED (31), with no offsets.
 Exits 1 naming the first check that failed.
 """
 import os
@@ -31,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from flex_versions import TAGS, Conn, carray, check, cstr, i32, uvarint  # noqa: E402
 
 FENCED, UNKNOWN_EPOCH, UNKNOWN_TP = 74, 75, 3
+TOPIC_DENIED, CLUSTER_DENIED = 29, 31
 
 # ---- OffsetForLeaderEpoch v0-v3 in kafka-python's protocol layer ----
 
@@ -176,10 +180,23 @@ def metadata_v9_epoch(conn, topic):
 
 def main():
     bootstrap, topic, records = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    epoch = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    mode = sys.argv[4] if len(sys.argv) > 4 else "0"
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="leader-epoch",
                              request_timeout_ms=15000)
     conn = Conn(bootstrap)
+    if mode == "denied":
+        for v in range(4):
+            got = ofle(admin, v, topic, 0, 0)
+            check(got[0] == TOPIC_DENIED and got[2] == -1,
+                  "denied consumer v%d: %r, want error %d" % (v, got, TOPIC_DENIED))
+        got = ofle_v4(conn, topic, 0, 0)
+        check(got == (TOPIC_DENIED, -1, -1), "denied consumer v4: %r" % (got,))
+        got = ofle(admin, 3, topic, 0, 0, replica=1)
+        check(got == (CLUSTER_DENIED, -1, -1), "denied follower v3: %r" % (got,))
+        admin.close()
+        print("leader_epoch: denied as expected (topic and cluster)")
+        return
+    epoch = int(mode)
 
     # OffsetForLeaderEpoch: every version, the epoch the records were written in
     for v in range(4):
