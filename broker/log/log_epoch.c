@@ -9,7 +9,8 @@
  *
  *   open:    file read ──▶ cut to [start, end) ──▶ unclean start? epochs of the batches
  *            past the recovery point re-assigned ──▶ current epoch = max(0, latest)
- *            missing (with data) or damaged: rebuilt from every batch header
+ *            missing (with data) or damaged: rebuilt from the batch headers (the
+ *            first and last batch only when they share an epoch)
  *   append:  new epoch in a batch ──▶ assign ──▶ file written on the background thread
  *   trim:    retention / DeleteRecords ──▶ truncate_from_start; truncation ──▶ from_end
  *   close:   written on the calling thread (the log's last checkpoint)
@@ -63,6 +64,63 @@ static int assign_from(st_log *log, int64_t from)
     return 0;
 }
 
+/* The epoch of the first batch of s holding an offset >= from (last: of its last
+ * batch) and that batch's base offset. 0, 1 when s has no such batch, -1 (I/O). */
+static int edge_batch(st_log *log, st_segment *s, int64_t from, bool last, int32_t *epoch,
+                      int64_t *base)
+{
+    if (s->size == 0)
+        return 1;
+    if (st_log_ensure_loaded(log, s) != ST_ERR_NONE)
+        return -1;
+    st_scan sc;
+    st_batch_info b;
+    int64_t at, pos = last ? (s->nindex ? s->index[s->nindex - 1].pos : 0)
+                           : (from > s->base ? st_segment_lookup(s, from) : 0);
+    int rc, found = 1;
+    st_scan_init(&sc, s->file->fd, pos, s->size);
+    while ((rc = st_scan_next(&sc, &b, &at)) == ST_SCAN_BATCH) {
+        if (b.base_offset + b.last_offset_delta < from)
+            continue;
+        *epoch = b.partition_leader_epoch;
+        *base = b.base_offset;
+        found = 0;
+        if (!last)
+            break;
+    }
+    return rc < 0 ? -1 : found;
+}
+
+/* A rebuild from the log start. Epochs only grow along a log, so when its first and last
+ * batches carry the same one (always, on a single broker) that is the whole answer and
+ * two segment tails are read instead of every batch header. 0 or -1 (I/O). */
+static int rebuild_all(st_log *log)
+{
+    int32_t first_epoch = -1, last_epoch = -2;
+    int64_t first_base = -1, last_base;
+    int rc = 1;
+    for (int i = 0; i < log->nsegs && rc == 1; i++) {
+        if (i + 1 < log->nsegs && log->segs[i + 1]->base <= log->start_offset)
+            continue; /* wholly below the log start */
+        rc = edge_batch(log, log->segs[i], log->start_offset, false, &first_epoch, &first_base);
+    }
+    if (rc < 0)
+        return -1;
+    if (rc == 1)
+        return 0; /* no batch at all */
+    rc = 1;
+    for (int i = log->nsegs - 1; i >= 0 && rc == 1; i--)
+        rc = edge_batch(log, log->segs[i], log->start_offset, true, &last_epoch, &last_base);
+    if (rc < 0)
+        return -1;
+    if (first_epoch == last_epoch) {
+        if (first_epoch >= 0)
+            st_leader_epoch_assign(log->epochs, first_epoch, first_base);
+        return 0;
+    }
+    return assign_from(log, log->start_offset);
+}
+
 int st_log_epochs_open(st_log *log, bool clean, bool file_seen, char *err, size_t errlen)
 {
     log->epochs = st_leader_epoch_new();
@@ -80,12 +138,10 @@ int st_log_epochs_open(st_log *log, bool clean, bool file_seen, char *err, size_
     /* An epoch begun at the end offset with nothing appended yet is cut below, yet it is
      * still the partition's current epoch. */
     int32_t file_latest = rebuild ? -1 : st_leader_epoch_latest(log->epochs);
-    if (rebuild) {
+    if (rebuild)
         st_leader_epoch_truncate_from_end(log->epochs, 0); /* empties it */
-        from = log->start_offset;
-    }
     st_leader_epoch_truncate_from_end(log->epochs, log->end_offset);
-    if (from < log->end_offset && assign_from(log, from) < 0) {
+    if ((rebuild ? rebuild_all(log) : from < log->end_offset ? assign_from(log, from) : 0) < 0) {
         snprintf(err, errlen, "%s: cannot read the segments to rebuild the leader epochs: %s",
                  log->dir, strerror(errno));
         free(before);

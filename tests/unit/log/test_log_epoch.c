@@ -204,6 +204,29 @@ static void test_rebuilt_when_missing_or_damaged(void **state)
     st_log_close(log, true);
 }
 
+/* One epoch from the first batch to the last (a single broker's log): the rebuild reads
+ * the two ends only, and starts the epoch at the log start. */
+static void test_rebuilt_one_epoch(void **state)
+{
+    fixture *f = *state;
+    st_log *log = open_log(f, true);
+    st_log_set_leader_epoch(log, 3);
+    for (int i = 0; i < 20; i++)
+        append_n(log, 3);
+    assert_true(st_log_segment_count(log) > 2);
+    int64_t low; /* the start moves into the middle of a segment */
+    assert_int_equal(st_log_delete_records(log, 31, &low), ST_ERR_NONE);
+    assert_true(st_log_segment_count(log) >= 2);
+    st_log_close(log, true);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", f->dir, ST_LEADER_EPOCH_FILE);
+    assert_int_equal(unlink(path), 0);
+    log = open_log(f, true);
+    expect_entries(log, ENTRIES({3, 31}), 1);
+    assert_int_equal(st_log_leader_epoch(log), 3);
+    st_log_close(log, true);
+}
+
 static void test_behind_after_crash(void **state)
 {
     fixture *f = *state;
@@ -332,6 +355,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stamp_and_persist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_never_written_keeps_no_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuilt_when_missing_or_damaged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuilt_one_epoch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_behind_after_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_records_moves_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follower_append, setup, teardown),
