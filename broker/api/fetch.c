@@ -62,8 +62,9 @@ typedef struct fetch_part {
     int32_t partition;
     int64_t fetch_offset;
     int32_t max_bytes;
-    size_t avail;      /* while parked: bytes last seen for this partition */
-    const st_log *log; /* set by collect: the key it waits on (never dereferenced) */
+    size_t avail;                 /* while parked: bytes last seen for this partition */
+    const st_log *log;            /* set by collect: the key it waits on (never dereferenced) */
+    int32_t current_leader_epoch; /* v9+: -1 unknown (no check) */
     /* Set by collect, consumed by write_response. */
     int16_t error;
     int64_t high_watermark;
@@ -204,8 +205,7 @@ static void fetch_decode(fetch *f, st_rd *rd, int16_t v, char *names)
             fetch_part *fp = &f->parts[f->nparts++];
             fp->topic = t;
             fp->partition = st_rd_i32(rd);
-            if (v >= 9)
-                st_rd_i32(rd); /* current_leader_epoch: one leader, never fenced */
+            fp->current_leader_epoch = v >= 9 ? st_rd_i32(rd) : -1; /* KIP-320 */
             fp->fetch_offset = st_rd_i64(rd);
             if (v >= 5)
                 st_rd_i64(rd); /* log_start_offset: followers only */
@@ -267,7 +267,13 @@ static size_t collect(fetch *f, bool *any_error)
             }
             st_log *log = st_topic_log(topic, p->partition);
             p->log = log;
-            p->error = 0;
+            p->error = (int16_t)st_log_check_leader_epoch(log, p->current_leader_epoch);
+            if (p->error) { /* fenced or ahead of us: the client refreshes its metadata */
+                p->log = NULL;
+                p->high_watermark = p->last_stable_offset = p->log_start_offset = -1;
+                *any_error = true;
+                continue;
+            }
             p->high_watermark = st_log_end_offset(log);
             p->last_stable_offset = st_log_last_stable_offset(log);
             p->log_start_offset = st_log_start_offset(log);

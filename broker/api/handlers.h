@@ -14,18 +14,19 @@ typedef struct st_log st_log;
 /* The API table, sorted by key (table.c); static. */
 const st_api *st_api_rows(size_t *n);
 
-st_handler_fn st_handle_api_versions;      /* api_versions.c */
-st_handler_fn st_handle_metadata;          /* metadata.c */
-st_handler_fn st_handle_produce;           /* produce.c */
-st_handler_fn st_handle_fetch;             /* fetch.c */
-st_handler_fn st_handle_list_offsets;      /* list_offsets.c */
-st_handler_fn st_handle_delete_records;    /* delete_records.c */
-st_handler_fn st_handle_create_topics;     /* topics.c */
-st_handler_fn st_handle_delete_topics;     /* topics.c */
-st_handler_fn st_handle_create_partitions; /* topics.c */
-st_handler_fn st_handle_describe_configs;  /* configs.c */
-st_handler_fn st_handle_alter_configs;     /* configs.c */
-st_handler_fn st_handle_init_producer_id;  /* init_producer_id.c */
+st_handler_fn st_handle_api_versions;            /* api_versions.c */
+st_handler_fn st_handle_metadata;                /* metadata.c */
+st_handler_fn st_handle_produce;                 /* produce.c */
+st_handler_fn st_handle_fetch;                   /* fetch.c */
+st_handler_fn st_handle_list_offsets;            /* list_offsets.c */
+st_handler_fn st_handle_offset_for_leader_epoch; /* offset_for_leader_epoch.c */
+st_handler_fn st_handle_delete_records;          /* delete_records.c */
+st_handler_fn st_handle_create_topics;           /* topics.c */
+st_handler_fn st_handle_delete_topics;           /* topics.c */
+st_handler_fn st_handle_create_partitions;       /* topics.c */
+st_handler_fn st_handle_describe_configs;        /* configs.c */
+st_handler_fn st_handle_alter_configs;           /* configs.c */
+st_handler_fn st_handle_init_producer_id;        /* init_producer_id.c */
 
 /* Transactions (issue 19): txn_handlers.c */
 st_handler_fn st_handle_add_partitions_to_txn;

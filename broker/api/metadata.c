@@ -3,12 +3,12 @@
  * controller (us: librdkafka and kafkajs send admin requests to it) and the topics
  * asked for, auto-creating unknown ones when the client and the broker allow it.
  *
- * What the versions add: v7 each partition's leader epoch (0: leadership never moves
- * here), v8 the authorized-operations fields (answered "not provided", INT32_MIN, as
- * Kafka does when they were not asked for), v9 the flexible encoding, v10 topic ids
- * (in the answer), v11 drops the cluster's authorized operations, v12 nullable names (a
- * topic may be asked for by id alone: UNKNOWN_TOPIC_ID if none has it; below v12 a null
- * name is malformed, since the answer could not carry one).
+ * What the versions add: v7 each partition's leader epoch (the log's current one,
+ * st_log_leader_epoch: 0 on a single broker, where leadership never moves), v8 the
+ * authorized-operations fields (answered "not provided", INT32_MIN, as Kafka does when they were
+ * not asked for), v9 the flexible encoding, v10 topic ids (in the answer), v11 drops the cluster's
+ * authorized operations, v12 nullable names (a topic may be asked for by id alone: UNKNOWN_TOPIC_ID
+ * if none has it; below v12 a null name is malformed, since the answer could not carry one).
  *
  * Every partition is led by this broker with itself as the only replica and ISR.
  *
@@ -56,8 +56,8 @@ static void write_topic(st_buf *w, bool flex, int16_t version, int32_t node_id,
         st_buf_put_i32(w, p);
         st_buf_put_i32(w, node_id); /* leader */
         if (version >= 7)
-            st_buf_put_i32(w, 0); /* leader epoch: this broker has always led it */
-        st_wr_array(w, flex, 1);  /* replicas */
+            st_buf_put_i32(w, st_log_leader_epoch(st_topic_log(topic, p)));
+        st_wr_array(w, flex, 1); /* replicas */
         st_buf_put_i32(w, node_id);
         st_wr_array(w, flex, 1); /* isr */
         st_buf_put_i32(w, node_id);

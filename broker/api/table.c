@@ -29,7 +29,7 @@ static const st_api rows[] = {
      NULL},
     {1, "Fetch", 4, 11, NO_FLEX, st_handle_fetch, OP(READ), RES(TOPIC), ST_API_QUOTA_FETCH, 0,
      &st_fetch_hooks},
-    {2, "ListOffsets", 1, 3, NO_FLEX, st_handle_list_offsets, OP(DESCRIBE), RES(TOPIC), 0, 0, NULL},
+    {2, "ListOffsets", 1, 5, NO_FLEX, st_handle_list_offsets, OP(DESCRIBE), RES(TOPIC), 0, 0, NULL},
     {3, "Metadata", 0, 12, 9, st_handle_metadata, OP(DESCRIBE), RES(TOPIC), 0, 0, NULL},
     {8, "OffsetCommit", 2, 8, 8, st_handle_offset_commit, OP(READ), RES(GROUP), 0, 0, NULL},
     {9, "OffsetFetch", 1, 8, 6, st_handle_offset_fetch, OP(DESCRIBE), RES(GROUP), 0, 0, NULL},
@@ -53,6 +53,9 @@ static const st_api rows[] = {
      NULL},
     {22, "InitProducerId", 0, 4, 2, st_handle_init_producer_id, OP(WRITE), RES(TRANSACTIONAL_ID), 0,
      0, NULL},
+    /* DESCRIBE on each topic for a consumer; CLUSTER_ACTION when replica_id >= 0 */
+    {23, "OffsetForLeaderEpoch", 0, 4, 4, st_handle_offset_for_leader_epoch, OP(DESCRIBE),
+     RES(TOPIC), 0, 0, NULL},
     {24, "AddPartitionsToTxn", 0, 3, 3, st_handle_add_partitions_to_txn, OP(WRITE),
      RES(TRANSACTIONAL_ID), 0, 0, NULL},
     {25, "AddOffsetsToTxn", 0, 3, 3, st_handle_add_offsets_to_txn, OP(WRITE), RES(TRANSACTIONAL_ID),

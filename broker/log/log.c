@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "broker/log/cleaner.h"
+#include "broker/log/leader_epoch.h"
 #include "broker/log/log_int.h"
 #include "broker/txn/txn_partition.h"
 #include "broker/log/producer_state.h"
@@ -183,14 +184,14 @@ static int note_other(st_log *log, int dir_fd, const char *name, char *err, size
  * partitions start in one readdir each this way (it was a mkdir, two listings and a
  * failed open each).
  */
-static int list_segments(st_log *log, DIR *d, bool *have_checkpoint, bool *leftovers, char *err,
-                         size_t errlen)
+static int list_segments(st_log *log, DIR *d, bool *have_checkpoint, bool *have_epochs,
+                         bool *leftovers, char *err, size_t errlen)
 {
     int rc = 0;
     char **others = NULL;
     size_t nothers = 0, cap = 0;
     struct dirent *e;
-    *have_checkpoint = *leftovers = false;
+    *have_checkpoint = *have_epochs = *leftovers = false;
     while (rc == 0 && (e = readdir(d)) != NULL) {
         int64_t base;
         const char *ext, *name = e->d_name;
@@ -199,6 +200,8 @@ static int list_segments(st_log *log, DIR *d, bool *have_checkpoint, bool *lefto
             *have_checkpoint = true;
             continue;
         }
+        if (strcmp(name, ST_LEADER_EPOCH_FILE) == 0)
+            *have_epochs = true;
         if (strcmp(name, ST_CHECKPOINT_NAME ".tmp") == 0)
             unlinkat(dirfd(d), name, 0);
         if (!parse_name(name, &base, &ext))
@@ -256,8 +259,7 @@ static DIR *open_dir(const char *dir)
     return d;
 }
 
-/* Drops segments from index `from` on (their data no longer follows on). */
-static void drop_segments_from(st_log *log, int from, const char *why)
+void st_log_drop_segments_from(st_log *log, int from, const char *why)
 {
     while (log->nsegs > from) {
         st_segment *s = log->segs[--log->nsegs];
@@ -292,7 +294,7 @@ static int recover(st_log *log, int64_t recovery_point, char *err, size_t errlen
                     " (%s); log end offset now %" PRId64,
                     log->dir, cut_bytes, cut_pos, s->base, reason, s->end_offset);
         if (!last && (cut_bytes > 0 || s->end_offset > log->segs[i + 1]->base)) {
-            drop_segments_from(log, i + 1, "it followed a truncated segment");
+            st_log_drop_segments_from(log, i + 1, "it followed a truncated segment");
             break;
         }
     }
@@ -309,6 +311,7 @@ static void free_log(st_log *log)
         st_segment_free(log->segs[i]);
     st_producers_free(log->producers);
     st_txn_partition_free(log->txns);
+    st_log_epochs_free(log);
     free(log->segs);
     free(log->dir);
     free(log);
@@ -335,13 +338,13 @@ st_log *st_log_open(const char *dir, const st_log_config *cfg, bool clean, st_fl
     log->dirty_since_ms = -1;
     st_log_storage_init(log);
     DIR *d = open_dir(dir);
-    bool have_ck_file, leftovers;
+    bool have_ck_file, have_epochs, leftovers;
     if (!d) {
         snprintf(err, errlen, "%s: cannot create or list the partition directory: %s", dir,
                  strerror(errno));
         goto fail;
     }
-    int list_rc = list_segments(log, d, &have_ck_file, &leftovers, err, errlen);
+    int list_rc = list_segments(log, d, &have_ck_file, &have_epochs, &leftovers, err, errlen);
     closedir(d);
     if (list_rc == 0 && leftovers) {
         /* A crash in the middle of a compaction swap left .swap/.cleaned files: settle
@@ -356,7 +359,7 @@ st_log *st_log_open(const char *dir, const st_log_config *cfg, bool clean, st_fl
             snprintf(err, errlen, "%s: cannot list: %s", dir, strerror(errno));
             goto fail;
         }
-        list_rc = list_segments(log, d, &have_ck_file, &leftovers, err, errlen);
+        list_rc = list_segments(log, d, &have_ck_file, &have_epochs, &leftovers, err, errlen);
         closedir(d);
         if (list_rc == 0 && leftovers) {
             snprintf(err, errlen,
@@ -424,6 +427,8 @@ st_log *st_log_open(const char *dir, const st_log_config *cfg, bool clean, st_fl
     }
     if (st_log_txn_load(log, err, errlen) < 0)
         goto fail;
+    if (st_log_epochs_open(log, clean, have_epochs, err, errlen) < 0)
+        goto fail;
     return log;
 fail:
     free_log(log);
@@ -480,6 +485,7 @@ void st_log_close(st_log *log, bool flush)
     else if (act->loaded && st_segment_sync_indexes(log->dir, act) != ST_ERR_NONE)
         st_log_storage_failed(log, false, act->write_errno,
                               "writing the index files of segment %020" PRId64, act->base);
+    st_log_epochs_write_final(log);
     st_log_write_checkpoint(log, true);
     st_log_purge_deleted(log, INT64_MAX); /* no reader is left to wait for */
     st_log_storage_close(log);
@@ -812,11 +818,17 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
     return st_log_append_with(log, NULL, records, len, now_ms, res);
 }
 
-/* The append itself. control: records is one control batch the broker built (a
- * transaction marker, log_txn.c): not a client's batch, so it skips the client checks
- * and the idempotence sequence check (a marker carries no sequence). */
+/* Who wrote the records being appended. */
+enum append_mode {
+    APPEND_CLIENT,   /* a producer's: checked, offsets and our epoch assigned */
+    APPEND_CONTROL,  /* one control batch the broker built (a transaction marker,
+                      * log_txn.c): no client checks, no sequence (a marker has none) */
+    APPEND_FOLLOWER, /* a leader's, fetched as a follower: offsets and epochs kept */
+};
+
+/* The append itself. */
 static int append(st_log *log, st_batch_ws *ws, uint8_t *records, size_t len, int64_t now_ms,
-                  bool control, st_append_result *res)
+                  enum append_mode mode, st_append_result *res)
 {
     *res = (st_append_result){.base_offset = -1, .last_offset = -1, .log_append_time = -1};
     res->log_start_offset = log->start_offset;
@@ -830,17 +842,23 @@ static int append(st_log *log, st_batch_ws *ws, uint8_t *records, size_t len, in
     st_batch_policy policy;
     append_policy(log, now_ms, &policy);
     st_batches_out set = {records, len, 1, 1, 0};
-    int rc = control
-                 ? ST_ERR_NONE
-                 : st_batches_prepare(records, len, &policy, ws, &set, res->why, sizeof res->why);
+    int64_t next = -1; /* a follower's: the end offset after these batches */
+    int rc = ST_ERR_NONE;
+    if (mode == APPEND_CLIENT)
+        rc = st_batches_prepare(records, len, &policy, ws, &set, res->why, sizeof res->why);
+    else if (mode == APPEND_FOLLOWER)
+        rc = st_log_follower_check(log, records, len, &set.nbatches, &set.nrecords, &next, res->why,
+                                   sizeof res->why);
     int nbatches = set.nbatches;
     int64_t nrecords = set.nrecords;
     /* From here on the record set is what prepare made of it (perhaps recompressed). */
     records = set.data;
     len = set.len;
     bool has_producer = false;
-    if (rc == ST_ERR_NONE && !control)
+    if (rc == ST_ERR_NONE && mode == APPEND_CLIENT)
         rc = st_producers_check(log, records, len, &has_producer, res);
+    else if (rc == ST_ERR_NONE && mode == APPEND_FOLLOWER)
+        rc = st_producers_follow(log, records, len, &has_producer, res);
     if (rc == ST_ERR_NONE)
         rc = st_log_txn_before_write(log, records, len, res);
     if (rc != ST_ERR_NONE || res->duplicate)
@@ -850,11 +868,12 @@ static int append(st_log *log, st_batch_ws *ws, uint8_t *records, size_t len, in
         return ST_ERR_RECORD_LIST_TOO_LARGE;
     }
 
+    int64_t span_end = next >= 0 ? next : log->end_offset + nrecords; /* end after these */
     st_segment *act = st_log_active(log);
-    if (act->size > 0 && (act->size + (int64_t)len > log->cfg.segment_bytes ||
-                          act->size + (int64_t)len > INT32_MAX ||
-                          log->end_offset + nrecords - act->base > INT32_MAX ||
-                          roll_by_time(log, act, records, len, now_ms))) {
+    if (act->size > 0 &&
+        (act->size + (int64_t)len > log->cfg.segment_bytes ||
+         act->size + (int64_t)len > INT32_MAX || span_end - act->base > INT32_MAX ||
+         roll_by_time(log, act, records, len, now_ms))) {
         rc = st_log_roll(log);
         act = st_log_active(log);
     }
@@ -869,7 +888,9 @@ static int append(st_log *log, st_batch_ws *ws, uint8_t *records, size_t len, in
     /* Index entries hold offsets relative to the segment base as int32. Every record
      * was counted, so this needs a request of billions of records; still refused rather
      * than wrap the index. */
-    if (rc == ST_ERR_NONE && log->end_offset + nrecords - act->base > INT32_MAX) {
+    if (rc == ST_ERR_NONE && mode != APPEND_FOLLOWER)
+        span_end = log->end_offset + nrecords; /* the segment's end may have corrected it */
+    if (rc == ST_ERR_NONE && span_end - act->base > INT32_MAX) {
         snprintf(res->why, sizeof res->why,
                  "record set claims %" PRId64 " records, more than one segment can index",
                  nrecords);
@@ -885,18 +906,21 @@ static int append(st_log *log, st_batch_ws *ws, uint8_t *records, size_t len, in
         return rc;
     }
 
-    /* Offsets, epoch and LogAppendTime, edited in place: no copy of the records. */
+    /* Offsets, epoch and LogAppendTime, edited in place: no copy of the records. A
+     * follower keeps the leader's (its batches already say them). */
     int64_t offset = log->end_offset;
-    for (size_t pos = 0; pos < len;) {
+    for (size_t pos = 0; mode != APPEND_FOLLOWER && pos < len;) {
         uint8_t *p = records + pos;
         int32_t size = (int32_t)st_be32(p + 8) + ST_BATCH_LOG_OVERHEAD;
         st_batch_set_base_offset(p, offset);
-        st_batch_set_leader_epoch(p, 0);
+        st_batch_set_leader_epoch(p, log->leader_epoch); /* outside the CRC */
         if (log->cfg.log_append_time)
             st_batch_set_log_append_time(p, (size_t)size, now_ms);
         offset += (int32_t)st_be32(p + 23) + 1;
         pos += (size_t)size;
     }
+    if (mode == APPEND_FOLLOWER)
+        offset = next;
     if (write_full(act->file->fd, records, len, act->size) < 0) {
         int saved = errno;
         /* A partial write is cut so the file ends with whole batches; if even that
@@ -924,8 +948,9 @@ static int append(st_log *log, st_batch_ws *ws, uint8_t *records, size_t len, in
     act->size += (int64_t)len;
     log->total_size += (int64_t)len;
     res->disk_behind = writeback_after_append(log, act, len);
-    res->base_offset = log->end_offset;
+    res->base_offset = mode == APPEND_FOLLOWER ? (int64_t)st_be64(records) : log->end_offset;
     log->end_offset = offset;
+    st_log_epochs_note(log, records, len); /* after the sizes: the log holds something */
     res->last_offset = offset - 1;
     res->records = nrecords;
     res->log_append_time = log->cfg.log_append_time ? now_ms : -1;
@@ -939,13 +964,19 @@ static int append(st_log *log, st_batch_ws *ws, uint8_t *records, size_t len, in
 int st_log_append_with(st_log *log, st_batch_ws *ws, uint8_t *records, size_t len, int64_t now_ms,
                        st_append_result *res)
 {
-    return append(log, ws, records, len, now_ms, false, res);
+    return append(log, ws, records, len, now_ms, APPEND_CLIENT, res);
 }
 
 int st_log_append_control(st_log *log, uint8_t *batch, size_t len, int64_t now_ms,
                           st_append_result *res)
 {
-    return append(log, NULL, batch, len, now_ms, true, res);
+    return append(log, NULL, batch, len, now_ms, APPEND_CONTROL, res);
+}
+
+int st_log_append_follower(st_log *log, uint8_t *records, size_t len, int64_t now_ms,
+                           st_append_result *res)
+{
+    return append(log, NULL, records, len, now_ms, APPEND_FOLLOWER, res);
 }
 
 /* ---- reading ---- */

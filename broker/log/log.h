@@ -136,6 +136,49 @@ int st_log_append(st_log *log, uint8_t *records, size_t len, int64_t now_ms, st_
 int st_log_append_control(st_log *log, uint8_t *batch, size_t len, int64_t now_ms,
                           st_append_result *res);
 
+/* ---- leader epochs (log_epoch.c, KIP-101/279/320) ---- */
+
+/* The partition's current leader epoch: stamped on every batch this broker appends as
+ * leader; 0 on a single broker; persisted as the latest entry of leader-epoch-checkpoint. */
+int32_t st_log_leader_epoch(const st_log *log);
+/* Becoming leader at `epoch` (LeaderAndIsr): records it as starting at the end offset.
+ * A lower epoch than the current one → FENCED_LEADER_EPOCH, nothing changed. */
+int st_log_set_leader_epoch(st_log *log, int32_t epoch);
+/* A request's current_leader_epoch against ours, as Kafka checks it: -1 no check, lower
+ * → FENCED_LEADER_EPOCH, higher → UNKNOWN_LEADER_EPOCH, else 0. */
+int st_log_check_leader_epoch(const st_log *log, int32_t current);
+/* OffsetForLeaderEpoch: the end offset of `requested` (the start of the next higher
+ * epoch, or the log end for the latest) and the largest epoch <= requested that the
+ * log knows; -1/-1 when it knows none. */
+void st_log_end_offset_for_epoch(const st_log *log, int32_t requested, int32_t *epoch,
+                                 int64_t *end_offset);
+/* The epoch the batch holding `offset` was written in (ListOffsets v4+); -1 unknown. */
+int32_t st_log_epoch_at(const st_log *log, int64_t offset);
+
+/* ---- follower primitives (log_follower.c) ---- */
+
+/*
+ * Cuts the log so that it ends before `offset`, as a follower does after
+ * OffsetForLeaderEpoch: the batch holding `offset` goes too (the end offset becomes its
+ * base), segments past it are deleted, the index and time index, the leader epoch cache,
+ * the producer state and the transaction state follow. offset >= end: nothing to do.
+ * offset below the log start → OFFSET_OUT_OF_RANGE. Blocking (ftruncate, unlink, index
+ * rewrite): a replica fetcher calls it once per leader change. 0, or an error code
+ * with why set.
+ */
+int st_log_truncate_to(st_log *log, int64_t offset, char *why, size_t whylen);
+
+/*
+ * Appends batches a leader sent (Fetch as a follower) keeping their offsets and
+ * leader epochs: no offset is assigned, no producer sequence is checked (the leader
+ * did), the producer and transaction state and the epoch cache are rebuilt from them.
+ * Each batch's header and CRC are checked; the first must start at the end offset and
+ * each next where the previous ended (a compacted topic may skip offsets forward) —
+ * otherwise OFFSET_OUT_OF_RANGE with why set, nothing written.
+ */
+int st_log_append_follower(st_log *log, uint8_t *records, size_t len, int64_t now_ms,
+                           st_append_result *res);
+
 /* ---- transactions (log_txn.c) ---- */
 
 /* Writes the COMMIT or ABORT marker of producer_id's transaction (a control batch at

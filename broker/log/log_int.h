@@ -212,6 +212,11 @@ struct st_log {
     struct st_deleted_segment *deleted;  /* renamed *.deleted, unlinked when due */
     int ndeleted, deleted_cap;
     struct st_log_storage storage; /* write failures (storage.c) */
+    /* leader epochs (log_epoch.c) */
+    struct st_leader_epoch_cache *epochs; /* owned; where each epoch began */
+    int32_t leader_epoch;                 /* stamped on every batch a leader appends */
+    bool epochs_dirty;                    /* the file is behind the cache */
+    bool epochs_running, epochs_again;    /* a background write in flight; another due */
 };
 
 /* A deleted segment whose files wait file.delete.delay.ms (renamed <name>.deleted, as
@@ -231,6 +236,23 @@ void st_log_purge_deleted(st_log *log, int64_t now_ms);
 /* Opens segment s of log if it is not yet (segments of a clean start open lazily).
  * ST_ERR_NONE or KAFKA_STORAGE_ERROR. log.c. */
 int st_log_ensure_loaded(st_log *log, st_segment *s);
+
+/* --- log_epoch.c: leader epochs --- */
+
+/* st_log_open, once offsets are known: loads leader-epoch-checkpoint (file_seen: the
+ * listing saw it), re-derives what a crash may have lost, or rebuilds it from the batch
+ * headers when missing or damaged. 0, or -1 with err (unreadable segment). */
+int st_log_epochs_open(st_log *log, bool clean, bool file_seen, char *err, size_t errlen);
+void st_log_epochs_free(st_log *log);
+/* After an append (offsets and epochs final): assigns new epochs; writes if changed. */
+void st_log_epochs_note(st_log *log, const uint8_t *records, size_t len);
+/* The start offset moved up (retention, DeleteRecords) / the end moved down (truncate). */
+void st_log_epochs_start_moved(st_log *log);
+void st_log_epochs_end_moved(st_log *log);
+/* Writes the file on the background thread if it is behind (one write at a time). */
+void st_log_epochs_soon(st_log *log);
+/* Close: writes it on the calling thread if it is behind. */
+void st_log_epochs_write_final(st_log *log);
 
 /* --- log_txn.c: transactions in the log --- */
 
@@ -255,6 +277,18 @@ static inline int32_t st_log_interval(const st_log *log)
 {
     return log->cfg.index_interval_bytes > 0 ? log->cfg.index_interval_bytes : 1;
 }
+
+/* Drops (deletes) the segments from index `from` on, logging why. log.c. */
+void st_log_drop_segments_from(st_log *log, int from, const char *why);
+
+/* --- log_follower.c --- */
+
+/* st_log_append_follower's check of a leader's record set: every batch's header and
+ * CRC, the first at the end offset, each next at or past where the previous ended (a
+ * gap only on a compacted topic). Counts batches and records, *next = the end offset
+ * after them. 0, or OFFSET_OUT_OF_RANGE / CORRUPT_MESSAGE with why set. */
+int st_log_follower_check(st_log *log, const uint8_t *records, size_t len, int *nbatches,
+                          int64_t *nrecords, int64_t *next, char *why, size_t whylen);
 
 /* Closes the active segment and starts a new one at the end offset; queues the old one
  * for fsync. 0 or ST_ERR_KAFKA_STORAGE_ERROR. */

@@ -658,3 +658,34 @@ int st_producers_load(st_log *log)
     }
     return 0;
 }
+
+/* ---- a follower's appends and truncation ---- */
+
+int st_producers_follow(st_log *log, const uint8_t *records, size_t len, bool *has_producer,
+                        st_append_result *res)
+{
+    *has_producer = false;
+    for (size_t pos = 0; pos < len;) {
+        st_batch_info b;
+        st_batch_parse_header(records + pos, &b);
+        pos += (size_t)b.size;
+        *has_producer = *has_producer || b.producer_id >= 0;
+    }
+    if (*has_producer && !state_of(log)) {
+        snprintf(res->why, sizeof res->why, "out of memory tracking producers");
+        return ST_ERR_KAFKA_STORAGE_ERROR;
+    }
+    return ST_ERR_NONE;
+}
+
+int st_producers_truncated(st_log *log)
+{
+    struct st_producer_state *ps = log->producers;
+    if (!ps)
+        return 0;
+    ps->count = 0;
+    if (ps->slots)
+        memset(ps->slots, 0xff, (size_t)ps->nslots * sizeof *ps->slots); /* all -1 */
+    ps->dirty = false;
+    return st_producers_load(log);
+}

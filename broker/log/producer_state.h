@@ -96,6 +96,17 @@ size_t st_producers_expire(st_log *log, int64_t now_ms, int64_t expiration_ms);
  * otherwise the next directory fsync covers the name and the CRC covers a torn file. */
 void st_producers_snapshot(st_log *log, bool sync);
 
+/* st_log_append_follower, before the write: the leader checked the sequences, so
+ * nothing is refused; makes sure the state exists when a batch has a producer id.
+ * 0, or KAFKA_STORAGE_ERROR (out of memory) with res->why set. */
+int st_producers_follow(st_log *log, const uint8_t *records, size_t len, bool *has_producer,
+                        st_append_result *res);
+
+/* st_log_truncate_to, once the segments end at the new end offset: the state as of
+ * there (snapshots beyond it deleted, the newest usable one loaded, the rest rebuilt
+ * from the batches). 0 or -1 (out of memory). */
+int st_producers_truncated(st_log *log);
+
 /* Frees the state (st_log's free). NULL is ignored. */
 void st_producers_free(struct st_producer_state *ps);
 

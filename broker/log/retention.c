@@ -129,6 +129,7 @@ static void delete_oldest(st_log *log, const char *reason)
     retire_files(log, s->base);
     if (log->segs[0]->base > log->start_offset)
         log->start_offset = log->segs[0]->base;
+    st_log_epochs_start_moved(log);
     st_info("%s: deleted segment %020" PRId64 " (%" PRId64 " bytes, %s); log start offset now "
             "%" PRId64,
             log->dir, s->base, s->size, reason, log->start_offset);
@@ -147,6 +148,7 @@ int st_log_delete_records(st_log *log, int64_t offset, int64_t *low_watermark)
         log->start_offset = offset;
         while (log->nsegs > 1 && log->segs[1]->base <= log->start_offset)
             delete_oldest(log, "below the log start offset");
+        st_log_epochs_start_moved(log);
         st_log_checkpoint_soon(log);
     }
     *low_watermark = log->start_offset;

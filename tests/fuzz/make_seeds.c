@@ -156,6 +156,53 @@ static void list_offsets_v1(st_buf *b)
     st_buf_put_i64(b, -1); /* timestamp: latest */
 }
 
+static void list_offsets_v5(st_buf *b)
+{
+    header(b, 2, 5, false);
+    st_buf_put_i32(b, -1); /* replica_id */
+    st_buf_put_i8(b, 0);   /* isolation_level */
+    st_wr_array(b, false, 1);
+    st_wr_str(b, false, TOPIC, -1);
+    st_wr_array(b, false, 2);
+    st_buf_put_i32(b, 0);  /* partition */
+    st_buf_put_i32(b, 0);  /* current_leader_epoch */
+    st_buf_put_i64(b, -1); /* timestamp: latest */
+    st_buf_put_i32(b, 1);
+    st_buf_put_i32(b, -1);
+    st_buf_put_i64(b, -2); /* earliest */
+}
+
+/* OffsetForLeaderEpoch v3 (replica_id, current_leader_epoch) and v4 (flexible). */
+static void offset_for_leader_epoch_v3(st_buf *b)
+{
+    header(b, 23, 3, false);
+    st_buf_put_i32(b, -1); /* replica_id: a consumer */
+    st_wr_array(b, false, 1);
+    st_wr_str(b, false, TOPIC, -1);
+    st_wr_array(b, false, 2);
+    st_buf_put_i32(b, 0);  /* partition */
+    st_buf_put_i32(b, 0);  /* current_leader_epoch */
+    st_buf_put_i32(b, 0);  /* leader_epoch */
+    st_buf_put_i32(b, 1);  /* partition */
+    st_buf_put_i32(b, -1); /* current_leader_epoch: unknown */
+    st_buf_put_i32(b, 7);  /* leader_epoch: one it never had */
+}
+
+static void offset_for_leader_epoch_v4(st_buf *b)
+{
+    header(b, 23, 4, true);
+    st_buf_put_i32(b, 2); /* replica_id: a follower */
+    st_wr_array(b, true, 1);
+    st_wr_str(b, true, TOPIC, -1);
+    st_wr_array(b, true, 1);
+    st_buf_put_i32(b, 0); /* partition */
+    st_buf_put_i32(b, 1); /* current_leader_epoch: ahead of ours */
+    st_buf_put_i32(b, 0); /* leader_epoch */
+    st_wr_tags(b, true);
+    st_wr_tags(b, true);
+    st_wr_tags(b, true);
+}
+
 static void create_topics_v4(st_buf *b)
 {
     header(b, 19, 4, false);
@@ -417,6 +464,9 @@ static const seed request_seeds[] = {
     {"produce_v7", produce_v7},
     {"fetch_v11", fetch_v11},
     {"list_offsets_v1", list_offsets_v1},
+    {"list_offsets_v5", list_offsets_v5},
+    {"offset_for_leader_epoch_v3", offset_for_leader_epoch_v3},
+    {"offset_for_leader_epoch_v4", offset_for_leader_epoch_v4},
     {"create_topics_v4", create_topics_v4},
     {"describe_configs_v0", describe_configs_v0},
     {"metadata_v12", metadata_v12},
