@@ -31,6 +31,10 @@
  *       "out-<v>" to OUT, committing the records and the consumed offsets
  *       (send_offsets_to_transaction) together every BATCH inputs, until IN has nothing
  *       more for 3 s after the partitions are assigned. Prints "processed <n>".
+ *   rk_txn BOOTSTRAP script TOPIC TXN_ID -
+ *       one producer runs the lines of stdin: "begin", "put KEY VALUE" (to partition 0),
+ *       "commit", "abort" (each transaction's records are delivered before it ends).
+ *       Prints "done <transactions>".
  *
  * RK_SASL_USER / RK_SASL_PASSWORD in the environment: SASL/PLAIN (SASL_PLAINTEXT).
  * Any unexpected error fails (exit 1) with the librdkafka error text.
@@ -110,6 +114,43 @@ static void one_txn(rd_kafka_t *rk, const char *topic, const char *prefix, int n
         check(rd_kafka_commit_transaction(rk, 30000), "commit_transaction");
     else
         check(rd_kafka_abort_transaction(rk, 30000), "abort_transaction");
+}
+
+/* The script mode (see the top of the file). */
+static int script(const char *bootstrap, const char *topic, const char *txn_id)
+{
+    rd_kafka_t *rk = producer(bootstrap, txn_id, "60000", false);
+    char line[512], key[256], value[256];
+    int txns = 0;
+    while (fgets(line, sizeof line, stdin)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strcmp(line, "begin") == 0) {
+            check(rd_kafka_begin_transaction(rk), "begin_transaction");
+        } else if (sscanf(line, "put %255s %255s", key, value) == 2) {
+            rd_kafka_resp_err_t err;
+            while ((err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
+                                            RD_KAFKA_V_KEY(key, strlen(key)),
+                                            RD_KAFKA_V_VALUE(value, strlen(value)),
+                                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                            RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                rd_kafka_poll(rk, 100);
+            if (err)
+                rk_fail("produce %s: %s", key, rd_kafka_err2str(err));
+        } else if (strcmp(line, "commit") == 0 || strcmp(line, "abort") == 0) {
+            if (rd_kafka_flush(rk, 30000))
+                rk_fail("records not delivered within 30 s");
+            if (line[0] == 'c')
+                check(rd_kafka_commit_transaction(rk, 30000), "commit_transaction");
+            else
+                check(rd_kafka_abort_transaction(rk, 30000), "abort_transaction");
+            txns++;
+        } else if (line[0]) {
+            rk_fail("script line \"%s\": expected begin, put KEY VALUE, commit or abort", line);
+        }
+    }
+    rd_kafka_destroy(rk);
+    printf("done %d\n", txns);
+    return 0;
 }
 
 static int ctp(const char *bootstrap, const char *in, const char *out, const char *group,
@@ -281,6 +322,8 @@ int main(int argc, char **argv)
         printf("%s\n", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
         rd_kafka_destroy(rk);
+    } else if (strcmp(mode, "script") == 0) {
+        return script(bootstrap, topic, txn_id);
     } else if (strcmp(mode, "ctp") == 0 && argc == 8) {
         return ctp(bootstrap, argv[3], argv[4], argv[5], argv[6], atoi(argv[7]));
     } else {
