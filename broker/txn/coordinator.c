@@ -566,3 +566,13 @@ int16_t st_txn_coord_check_produce(st_txn_coord *c, st_str txn_id, const uint8_t
     }
     return 0;
 }
+
+const st_txn_meta *st_txn_coord_find(const st_txn_coord *c, st_str id)
+{
+    return st_txn_registry_get(c->reg, id);
+}
+
+const st_txn_meta *st_txn_coord_next(const st_txn_coord *c, size_t *cursor)
+{
+    return st_txn_registry_next(c->reg, cursor);
+}
