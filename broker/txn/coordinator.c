@@ -576,3 +576,19 @@ const st_txn_meta *st_txn_coord_next(const st_txn_coord *c, size_t *cursor)
 {
     return st_txn_registry_next(c->reg, cursor);
 }
+
+static bool str_is(st_str s, const char *z)
+{
+    return s.len >= 0 && strlen(z) == (size_t)s.len && memcmp(z, s.ptr, (size_t)s.len) == 0;
+}
+
+bool st_txn_coord_offset_pending(const st_txn_coord *c, st_str group, st_str topic,
+                                 int32_t partition)
+{
+    for (size_t i = 0; c && i < c->npending; i++) {
+        const pending_offset *o = &c->pending[i];
+        if (o->partition == partition && str_is(group, o->group) && str_is(topic, o->topic))
+            return true;
+    }
+    return false;
+}

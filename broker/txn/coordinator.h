@@ -63,6 +63,13 @@ int16_t st_txn_coord_end(st_txn_coord *c, st_str id, int64_t pid, int16_t epoch,
 const st_txn_meta *st_txn_coord_find(const st_txn_coord *c, st_str id);
 const st_txn_meta *st_txn_coord_next(const st_txn_coord *c, size_t *cursor);
 
+/* OffsetFetch's require_stable (KIP-447): whether an open transaction holds an offset for
+ * group's topic/partition not yet committed (the answer is then UNSTABLE_OFFSET_COMMIT
+ * and the consumer asks again). Walks the pending offsets: few, and none between
+ * transactions. */
+bool st_txn_coord_offset_pending(const st_txn_coord *c, st_str group, st_str topic,
+                                 int32_t partition);
+
 /* Produce's check of a client's record set (len bytes, not yet validated: only batch
  * headers within bounds are read) for topic/partition under transactional id txn_id
  * (len -1: none). 0 when no batch is transactional. A transactional batch must come

@@ -31,6 +31,10 @@
  *       "out-<v>" to OUT, committing the records and the consumed offsets
  *       (send_offsets_to_transaction) together every BATCH inputs, until IN has nothing
  *       more for 3 s after the partitions are assigned. Prints "processed <n>".
+ *   rk_txn BOOTSTRAP offsets-open TOPIC TXN_ID GROUP OFFSET
+ *       begins a transaction that only sends offsets (send_offsets_to_transaction: GROUP
+ *       at OFFSET on TOPIC partition 0), prints "open", waits for a line on stdin, then
+ *       commits it and prints "committed".
  *   rk_txn BOOTSTRAP script TOPIC TXN_ID -
  *       one producer runs the lines of stdin: "begin", "put KEY VALUE" (to partition 0),
  *       "commit", "abort" (each transaction's records are delivered before it ends).
@@ -321,6 +325,23 @@ int main(int argc, char **argv)
             rk_fail("a transaction writing to %s committed", topic);
         printf("%s\n", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
+        rd_kafka_destroy(rk);
+    } else if (strcmp(mode, "offsets-open") == 0 && argc == 7) {
+        rd_kafka_t *rk = producer(bootstrap, txn_id, "60000", false);
+        check(rd_kafka_begin_transaction(rk), "begin_transaction");
+        rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(pos, topic, 0)->offset = atoll(argv[6]);
+        rd_kafka_consumer_group_metadata_t *meta = rd_kafka_consumer_group_metadata_new(argv[5]);
+        check(rd_kafka_send_offsets_to_transaction(rk, pos, meta, 30000),
+              "send_offsets_to_transaction");
+        rd_kafka_consumer_group_metadata_destroy(meta);
+        rd_kafka_topic_partition_list_destroy(pos);
+        printf("open\n");
+        char line[64];
+        if (!fgets(line, sizeof line, stdin))
+            rk_fail("stdin closed before the go");
+        check(rd_kafka_commit_transaction(rk, 30000), "commit_transaction");
+        printf("committed\n");
         rd_kafka_destroy(rk);
     } else if (strcmp(mode, "script") == 0) {
         return script(bootstrap, topic, txn_id);

@@ -5,6 +5,8 @@
 #     CompleteAbort); --state and --producer-id filter; an unknown state is an error;
 #  2. describe: the open transaction's state, epoch, timeout, start time and partitions;
 #     a committed one has none; an unknown id is an error naming it, exit 1;
+#  2b. OffsetFetch v7 with require_stable while a transaction holds a group's offset:
+#     UNSTABLE_OFFSET_COMMIT (KIP-447); without it, or after the commit, the offset;
 #  3. ACLs, as Kafka: after a restart with the authorizer on and no super user, the
 #     plaintext principal (User:ANONYMOUS) holds DESCRIBE on transactional ids
 #     PREFIXED "acme." only: list leaves out the others, describe of another id fails
@@ -53,6 +55,29 @@ assert_contains "$ST_TMP/none.txt" 'transactional id "nobody.app": not found' "d
 kill "$open_pid"
 log "list and describe: $(wc -l <"$ST_TMP/got.txt") ids, acme.open Ongoing on acme.t-0"
 
+# ---- 2b. OffsetFetch require_stable (KIP-447) ----
+# A transaction holding offsets for g-stable (not yet committed): a fetch with
+# require_stable gets UNSTABLE_OFFSET_COMMIT (88) so a read_committed consumer waits
+# instead of starting from the old position; without it, the committed offset (none:
+# -1). After the commit both see offset 5.
+PY="$(dirname "$0")/py/offset_fetch_stable.py"
+mkfifo "$ST_TMP/go.fifo"
+"$RK_BIN/rk_txn" "$BOOTSTRAP" offsets-open acme.t acme.offsets g-stable 5 <"$ST_TMP/go.fifo" \
+    >"$ST_TMP/offs.out" 2>"$ST_TMP/offs.err" &
+offs_pid=$!
+ST_PIDS+=("$offs_pid")
+exec 3>"$ST_TMP/go.fifo"
+is_offs_open() { grep -qx open "$ST_TMP/offs.out"; }
+wait_until 30 "the transaction holding g-stable's offset open" is_offs_open
+assert_eq "88 -1" "$(python3 "$PY" "$BOOTSTRAP" g-stable acme.t 1)" "OffsetFetch v7 require_stable during the transaction"
+assert_eq "0 -1" "$(python3 "$PY" "$BOOTSTRAP" g-stable acme.t 0)" "OffsetFetch v7 without require_stable during the transaction"
+echo go >&3
+exec 3>&-
+st_wait_pid "$offs_pid" 30 || fail "rk_txn offsets-open did not finish within 30 s"
+wait "$offs_pid" || fail "rk_txn offsets-open failed: $(tail -n 3 "$ST_TMP/offs.err")"
+assert_eq "0 5" "$(python3 "$PY" "$BOOTSTRAP" g-stable acme.t 1)" "OffsetFetch v7 require_stable after the commit"
+log "require_stable: UNSTABLE_OFFSET_COMMIT while the offsets were in an open transaction, 5 after"
+
 # ---- 3. ACLs ----
 stop_broker
 ST_EXTRA_CFG='security = { authorizer = true; };'
@@ -64,7 +89,7 @@ st acls add --via-mgmt --principal User:ANONYMOUS --operation DESCRIBE --transac
 st acls add --via-mgmt --principal User:ANONYMOUS --operation DESCRIBE --cluster >/dev/null ||
     fail "strait acls add (cluster: metadata)"
 st transactions list >"$ST_TMP/list2.txt" 2>&1 || fail "list under ACLs: $(cat "$ST_TMP/list2.txt")"
-assert_eq "acme.done acme.open" "$(awk 'NR > 1 {printf "%s%s", sep, $1; sep=" "}' "$ST_TMP/list2.txt")" "list under ACLs: only the ids ANONYMOUS may describe"
+assert_eq "acme.done acme.offsets acme.open" "$(awk 'NR > 1 {printf "%s%s", sep, $1; sep=" "}' "$ST_TMP/list2.txt")" "list under ACLs: only the ids ANONYMOUS may describe"
 if st transactions describe other.done >"$ST_TMP/denied.txt" 2>&1; then fail "describe other.done succeeded without DESCRIBE on it"; fi
 assert_contains "$ST_TMP/denied.txt" 'transactional id "other.done": DESCRIBE on it is not allowed' "describe without DESCRIBE"
 st transactions describe acme.open >"$ST_TMP/d3.txt" 2>&1 || fail "describe acme.open under ACLs: $(cat "$ST_TMP/d3.txt")"
