@@ -22,10 +22,8 @@
 #include "common/logging.h"
 
 #define OFFSETS_TOPIC       "__consumer_offsets"
-#define MAX_TIMEOUT_MS      900000                   /* transaction.max.timeout.ms */
-#define ID_EXPIRATION_MS    (7LL * 24 * 3600 * 1000) /* transactional.id.expiration.ms */
-#define MAX_TXN_PARTITIONS  10000                    /* partitions of one transaction */
-#define MAX_PENDING_OFFSETS 10000                    /* offsets one transaction holds */
+#define MAX_TXN_PARTITIONS  10000 /* partitions of one transaction */
+#define MAX_PENDING_OFFSETS 10000 /* offsets one transaction holds */
 #define LOAD_READ_BYTES     (1 << 20)
 
 /* An offset committed inside a transaction, kept until it ends. All strings owned. */
@@ -331,7 +329,8 @@ st_txn_coord *st_txn_coord_open(st_broker *b, char *err, size_t errlen)
         return NULL;
     }
     c->b = b;
-    c->lim = (st_txn_limits){MAX_TIMEOUT_MS, ID_EXPIRATION_MS, MAX_TXN_PARTITIONS};
+    c->lim = (st_txn_limits){(int32_t)b->cfg.txn_max_timeout_ms, b->cfg.txn_id_expiration_ms,
+                             MAX_TXN_PARTITIONS};
     st_topic *t = state_topic(c, false);
     if (!t)
         return c;

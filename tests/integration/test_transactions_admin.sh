@@ -11,7 +11,9 @@
 #     plaintext principal (User:ANONYMOUS) holds DESCRIBE on transactional ids
 #     PREFIXED "acme." only: list leaves out the others, describe of another id fails
 #     with the authorization error, and of its own works; the transaction's topics the
-#     caller may not DESCRIBE are left out of describe.
+#     caller may not DESCRIBE are left out of describe;
+#  4. the broker settings transaction.max_timeout_ms (a longer transaction.timeout.ms is
+#     refused) and transaction.id_expiration_ms (idle ids are forgotten).
 . "$(dirname "$0")/lib.sh"
 : "${STRAIT:?STRAIT must name the strait binary}"
 
@@ -101,4 +103,27 @@ st acls add --via-mgmt --principal User:ANONYMOUS --operation DESCRIBE --topic a
 st transactions describe acme.open >"$ST_TMP/d4.txt" 2>&1 || fail "describe acme.open: $(cat "$ST_TMP/d4.txt")"
 assert_contains "$ST_TMP/d4.txt" '^partitions +acme\.t-0$' "describe acme.open with DESCRIBE on acme.t"
 log "under ACLs: list shows acme.* only, describe of other.done is refused, topics filtered"
+stop_broker
+
+# ---- 4. transaction.max_timeout_ms and transaction.id_expiration_ms ----
+ST_EXTRA_CFG='transaction = { max_timeout_ms = 5000; id_expiration_ms = 2000; };'
+start_broker
+# librdkafka's default transaction.timeout.ms (60000) is above the 5000 allowed
+got=$("$RK_BIN/rk_txn" "$BOOTSTRAP" denied acme.t acme.long - 2>"$ST_TMP/4.err") ||
+    fail "rk_txn denied: $(tail -n 3 "$ST_TMP/4.err")"
+assert_eq INVALID_TRANSACTION_TIMEOUT "$got" "init_transactions asking 60000 ms with max_timeout_ms = 5000"
+st_bg "$ST_TMP/short.out" "$ST_TMP/short.err" "$RK_BIN/rk_txn" "$BOOTSTRAP" open acme.t acme.short 1 4000
+short_pid=$ST_BG_PID
+is_short_open() { grep -qx open "$ST_TMP/short.out"; }
+wait_until 30 "a transaction asking 4000 ms open" is_short_open
+kill "$short_pid"
+# the completed ids, idle for 2 s, are forgotten (the timed-out acme.short 2 s after its
+# abort, too)
+forgotten() { ! st transactions list | grep -qE '^(other|acme)\.done '; }
+wait_until 30 "the idle ids to be forgotten after id_expiration_ms" forgotten
+short_gone() { ! st transactions list | grep -q '^acme\.short '; }
+wait_until 30 "acme.short, once its transaction timed out (4 s) and it idled 2 s, forgotten" short_gone
+broker_log_since_start | grep -q 'transactional id "acme.short": idle for over 2000 ms, forgotten' ||
+    fail "no log line about acme.short being forgotten"
+log "max_timeout_ms: 60000 refused, 4000 accepted; id_expiration_ms: idle ids forgotten"
 stop_broker
