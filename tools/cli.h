@@ -297,6 +297,10 @@ int cli_topic_partitions_arg(const cli_ctx *c, const char *text, char **topic, i
  */
 int cli_raw_call(const char *host, int port, int16_t key, int16_t version, const uint8_t *body,
                  size_t len, uint8_t **resp, size_t *resp_len, char *err, size_t errlen);
+/* The same for a flexible version (request header v2; the answer's header tagged fields
+ * are skipped): DescribeTransactions, ListTransactions (cli_txn.c). */
+int cli_raw_call_flex(const char *host, int port, int16_t key, int16_t version, const uint8_t *body,
+                      size_t len, uint8_t **resp, size_t *resp_len, char *err, size_t errlen);
 
 /* A topic's configs as a JSON array of {name, value, source, override} (cli_configs.c).
  * CLI_OK or CLI_FAIL (reported); *out is set either way (caller decrefs). */
@@ -328,6 +332,7 @@ int cli_completion_main(cli_ctx *c, int argc, char **argv);
 int cli_configs_main(cli_ctx *c, int argc, char **argv);
 int cli_delete_records_main(cli_ctx *c, int argc, char **argv);
 int cli_logdirs_main(cli_ctx *c, int argc, char **argv);
+int cli_transactions_main(cli_ctx *c, int argc, char **argv);
 /* acls add (mode 0), remove (1) or list (2) over the Kafka admin API (cli_acls_kafka.c):
  * args as the management endpoint takes them (taken); for add, every principal with every
  * operation. */

@@ -230,8 +230,41 @@ out:
     return rc;
 }
 
-int cli_raw_call(const char *host, int port, int16_t key, int16_t version, const uint8_t *body,
-                 size_t len, uint8_t **resp, size_t *resp_len, char *err, size_t errlen)
+/* Skips the tagged fields of a flexible response header v1 at *p (n bytes left):
+ * returns the bytes taken, or 0 when they do not parse. */
+static size_t skip_header_tags(const uint8_t *p, size_t n)
+{
+    size_t pos = 0;
+    uint64_t count = 0, v;
+    for (int shift = 0;; shift += 7) { /* uvarint: the number of fields */
+        if (pos >= n || shift > 28)
+            return 0;
+        count |= (uint64_t)(p[pos] & 0x7f) << shift;
+        if (!(p[pos++] & 0x80))
+            break;
+    }
+    for (uint64_t f = 0; f < count; f++)
+        for (int which = 0; which < 2; which++) { /* tag, then size and the data */
+            v = 0;
+            for (int shift = 0;; shift += 7) {
+                if (pos >= n || shift > 28)
+                    return 0;
+                v |= (uint64_t)(p[pos] & 0x7f) << shift;
+                if (!(p[pos++] & 0x80))
+                    break;
+            }
+            if (which == 1) {
+                if (v > n - pos)
+                    return 0;
+                pos += (size_t)v;
+            }
+        }
+    return pos;
+}
+
+static int raw_call(const char *host, int port, int16_t key, int16_t version, bool flex,
+                    const uint8_t *body, size_t len, uint8_t **resp, size_t *resp_len, char *err,
+                    size_t errlen)
 {
     char portstr[16];
     snprintf(portstr, sizeof portstr, "%d", port);
@@ -240,9 +273,11 @@ int cli_raw_call(const char *host, int port, int16_t key, int16_t version, const
     int fd = connect_host(host, portstr, err, errlen);
     if (fd < 0)
         return -1;
-    /* size, api_key, version, correlation id 7, client id "strait" (request header v1) */
-    uint8_t head[4 + 2 + 2 + 4 + 2 + 6];
-    size_t total = sizeof head - 4 + len;
+    /* size, api_key, version, correlation id 7, client id "strait" (request header v1),
+     * and for a flexible version an empty tagged-field block (header v2) */
+    uint8_t head[4 + 2 + 2 + 4 + 2 + 6 + 1];
+    size_t head_len = sizeof head - (flex ? 0 : 1);
+    size_t total = head_len - 4 + len;
     uint8_t *frame = malloc(sizeof head + len);
     int rc = -1;
     if (!frame) {
@@ -256,11 +291,12 @@ int cli_raw_call(const char *host, int port, int16_t key, int16_t version, const
     head[8] = 0, head[9] = 0, head[10] = 0, head[11] = 7;
     head[12] = 0, head[13] = 6;
     memcpy(head + 14, "strait", 6);
-    memcpy(frame, head, sizeof head);
+    head[20] = 0;
+    memcpy(frame, head, head_len);
     if (len)
-        memcpy(frame + sizeof head, body, len);
+        memcpy(frame + head_len, body, len);
     uint8_t size_be[4];
-    if (write(fd, frame, sizeof head + len) != (ssize_t)(sizeof head + len) ||
+    if (write(fd, frame, head_len + len) != (ssize_t)(head_len + len) ||
         read_full(fd, size_be, 4) != 0) {
         snprintf(err, errlen, "%s:%d: no answer", host, port);
         goto out;
@@ -273,13 +309,36 @@ int cli_raw_call(const char *host, int port, int16_t key, int16_t version, const
         *resp = NULL;
         goto out;
     }
-    memmove(*resp, *resp + 4, (size_t)size - 4); /* drop the correlation id */
-    *resp_len = (size_t)size - 4;
+    size_t skip = 4; /* the correlation id, and a flexible header's tagged fields */
+    if (flex) {
+        size_t tags = skip_header_tags(*resp + 4, (size_t)size - 4);
+        if (!tags) {
+            snprintf(err, errlen, "%s:%d: a bad answer header", host, port);
+            free(*resp);
+            *resp = NULL;
+            goto out;
+        }
+        skip += tags;
+    }
+    memmove(*resp, *resp + skip, (size_t)size - skip);
+    *resp_len = (size_t)size - skip;
     rc = 0;
 out:
     free(frame);
     close(fd);
     return rc;
+}
+
+int cli_raw_call(const char *host, int port, int16_t key, int16_t version, const uint8_t *body,
+                 size_t len, uint8_t **resp, size_t *resp_len, char *err, size_t errlen)
+{
+    return raw_call(host, port, key, version, false, body, len, resp, resp_len, err, errlen);
+}
+
+int cli_raw_call_flex(const char *host, int port, int16_t key, int16_t version, const uint8_t *body,
+                      size_t len, uint8_t **resp, size_t *resp_len, char *err, size_t errlen)
+{
+    return raw_call(host, port, key, version, true, body, len, resp, resp_len, err, errlen);
 }
 
 int cli_broker_supports(const char *bootstrap, const int16_t *keys, size_t nkeys, int16_t *missing,

@@ -23,6 +23,7 @@ static const cli_command commands[] = {
     {"delete-records", cli_delete_records_main,
      "delete a topic's records before an offset or time"},
     {"logdirs", cli_logdirs_main, "log directories and the bytes each partition takes"},
+    {"transactions", cli_transactions_main, "transactions: list, describe (coordinator state)"},
     {"status", cli_status_main, "the broker's node id, listener, uptime and counters"},
     {"produce", cli_produce_main, "send stdin to a topic, a line a record"},
     {"consume", cli_consume_main, "print a topic's records, a line a record"},

@@ -33,6 +33,9 @@ st_handler_fn st_handle_add_partitions_to_txn;
 st_handler_fn st_handle_add_offsets_to_txn;
 st_handler_fn st_handle_end_txn;
 st_handler_fn st_handle_txn_offset_commit;
+/* txn_admin.c */
+st_handler_fn st_handle_describe_transactions;
+st_handler_fn st_handle_list_transactions;
 st_handler_fn st_handle_describe_log_dirs; /* log_dirs.c */
 st_handler_fn st_handle_describe_cluster;  /* describe_cluster.c */
 

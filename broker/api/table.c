@@ -91,6 +91,10 @@ static const st_api rows[] = {
      RES(CLUSTER), 0, 0, NULL},
     {60, "DescribeCluster", 0, 0, 0, st_handle_describe_cluster, OP(DESCRIBE), RES(CLUSTER), 0, 0,
      NULL},
+    {65, "DescribeTransactions", 0, 0, 0, st_handle_describe_transactions, OP(DESCRIBE),
+     RES(TRANSACTIONAL_ID), 0, 0, NULL},
+    {66, "ListTransactions", 0, 0, 0, st_handle_list_transactions, OP(DESCRIBE),
+     RES(TRANSACTIONAL_ID), 0, 0, NULL},
 };
 
 const st_api *st_api_rows(size_t *n)

@@ -45,6 +45,8 @@ void st_broker_config_defaults(st_broker_config *cfg)
     cfg->offsets_retention_check_interval_ms = 600000;
     cfg->producer_id_expiration_ms = 86400000;
     cfg->producer_id_expiration_check_interval_ms = 600000;
+    cfg->txn_max_timeout_ms = 900000;
+    cfg->txn_id_expiration_ms = 604800000;
     cfg->retention_check_interval_ms = 300000;
     st_log_config_defaults(&cfg->log_defaults);
     snprintf(cfg->mgmt_url, sizeof cfg->mgmt_url, "tcp://127.0.0.1:9192");
@@ -247,6 +249,8 @@ static const setting settings[] = {
     {"producer.id_expiration_ms", K_INT64, F(producer_id_expiration_ms), 8, 1, INT64_MAX},
     {"producer.id_expiration_check_interval_ms", K_INT64,
      F(producer_id_expiration_check_interval_ms), 8, 1, INT64_MAX},
+    {"transaction.max_timeout_ms", K_INT64, F(txn_max_timeout_ms), 8, 1, INT32_MAX},
+    {"transaction.id_expiration_ms", K_INT64, F(txn_id_expiration_ms), 8, 1, INT64_MAX},
     {"log.retention_check_interval_ms", K_INT64, F(retention_check_interval_ms), 8, 10, INT64_MAX},
     {"log.segment_bytes", K_INT64, L(segment_bytes), 8, 14, INT32_MAX},
     {"log.segment_ms", K_INT64, L(segment_ms), 8, 1, INT64_MAX},

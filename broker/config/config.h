@@ -75,9 +75,11 @@ typedef struct st_broker_config {
     int64_t producer_id_expiration_ms;           /* producer.id.expiration.ms [86400000: 1 day] */
     int64_t producer_id_expiration_check_interval_ms; /* producer.id.expiration.check.
                                                        * interval.ms [600000] */
-    int64_t retention_check_interval_ms;              /* log.retention.check.interval.ms [300000] */
-    st_log_config log_defaults;                       /* log.* broker-wide topic defaults */
-    char mgmt_url[256];        /* management endpoint [tcp://127.0.0.1:9192] */
+    int64_t txn_max_timeout_ms;          /* transaction.max.timeout.ms [900000: 15 min] */
+    int64_t txn_id_expiration_ms;        /* transactional.id.expiration.ms [604800000: 7 days] */
+    int64_t retention_check_interval_ms; /* log.retention.check.interval.ms [300000] */
+    st_log_config log_defaults;          /* log.* broker-wide topic defaults */
+    char mgmt_url[256];                  /* management endpoint [tcp://127.0.0.1:9192] */
     char mgmt_survey_url[256]; /* survey endpoint for the console ["": derived from mgmt_url] */
     char
         mgmt_token[256]; /* shared secret; empty → generated, written to data_dir/meta/mgmt.token */

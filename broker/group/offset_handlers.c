@@ -24,6 +24,7 @@
 #include "broker/broker_int.h"
 #include "broker/group/group_int.h"
 #include "broker/group/wire.h"
+#include "broker/txn/coordinator.h"
 #include "common/clock.h"
 #include "common/errors.h"
 #include "common/logging.h"
@@ -282,7 +283,7 @@ static void offset_fetch_all(const st_req *req, const grp_group *grp, st_buf *ou
  * code: the body of v1-7 and one group's entry of v8. A group or committed offset
  * already answered in this request (serial) is refused, not answered again (wire.h). */
 static void offset_fetch_group(const st_req *req, st_rd *rd, st_buf *out, st_str group_id,
-                               uint64_t serial)
+                               uint64_t serial, bool require_stable)
 {
     bool flex = req->flex;
     if (!grp_group_allowed(req, group_id)) {
@@ -312,6 +313,9 @@ static void offset_fetch_group(const st_req *req, st_rd *rd, st_buf *out, st_str
                     allowed && grp ? grp_offsets_find(grp, topic, partition) : NULL;
                 if (!allowed)
                     write_fetched(out, req, partition, NULL, ST_ERR_TOPIC_AUTHORIZATION_FAILED);
+                else if (require_stable &&
+                         st_txn_coord_offset_pending(req->broker->txn, group_id, topic, partition))
+                    write_fetched(out, req, partition, NULL, ST_ERR_UNSTABLE_OFFSET_COMMIT);
                 else if (o &&
                          !grp_first_answer(&grp->offsets[o - grp->offsets].answered_in, serial))
                     write_fetched(out, req, partition, NULL, ST_ERR_INVALID_REQUEST);
@@ -326,6 +330,36 @@ static void offset_fetch_group(const st_req *req, st_rd *rd, st_buf *out, st_str
         st_buf_put_i16(out, 0);
 }
 
+/* v7+'s require_stable stands after the groups, but the answer is written while they
+ * are read: read it ahead on a copy of the reader. A body that does not parse reads as
+ * false (the real pass then finds the error). */
+static bool peek_require_stable(const st_req *req)
+{
+    if (req->api_version < 7)
+        return false;
+    st_rd r = req->rd;
+    bool flex = req->flex;
+    int32_t ng = 1;
+    if (req->api_version >= 8)
+        ng = st_rd_array(&r, flex, GRP_STR_MIN(flex) + GRP_ARR_MIN(flex) + GRP_TAGS_MIN(flex));
+    for (int32_t g = 0; g < ng && !r.err; g++) {
+        st_rd_str(&r, flex);
+        int32_t nt =
+            st_rd_array(&r, flex, GRP_STR_MIN(flex) + GRP_ARR_MIN(flex) + GRP_TAGS_MIN(flex));
+        for (int32_t t = 0; t < nt && !r.err; t++) {
+            st_rd_str(&r, flex);
+            int32_t np = st_rd_array(&r, flex, 4);
+            for (int32_t p = 0; p < np && !r.err; p++)
+                st_rd_i32(&r);
+            st_rd_tags(&r, flex);
+        }
+        if (req->api_version >= 8)
+            st_rd_tags(&r, flex);
+    }
+    bool stable = st_rd_bool(&r);
+    return !r.err && stable;
+}
+
 st_req_result st_handle_offset_fetch(st_req *req)
 {
     st_rd *rd = &req->rd;
@@ -333,6 +367,7 @@ st_req_result st_handle_offset_fetch(st_req *req)
     bool flex = req->flex;
     st_buf *out = st_resp_buf(req->resp);
     uint64_t serial = grp_request_serial(req->broker->groups);
+    bool require_stable = peek_require_stable(req);
     grp_put_throttle(out, req, 3);
     if (v >= 8) {
         /* v8 (KIP-709): several groups, each answered as a v7 body would be. */
@@ -343,16 +378,16 @@ st_req_result st_handle_offset_fetch(st_req *req)
             st_str group_id = st_rd_str(rd, flex);
             st_wr_str(out, flex, group_id.ptr ? group_id.ptr : "",
                       group_id.len > 0 ? group_id.len : 0);
-            offset_fetch_group(req, rd, out, group_id, serial);
+            offset_fetch_group(req, rd, out, group_id, serial, require_stable);
             st_rd_tags(rd, flex);
             st_wr_tags(out, flex);
         }
     } else {
         st_str group_id = st_rd_str(rd, flex);
-        offset_fetch_group(req, rd, out, group_id, serial);
+        offset_fetch_group(req, rd, out, group_id, serial, require_stable);
     }
     if (v >= 7)
-        st_rd_bool(rd); /* require_stable: offsets are committed directly, so all are stable */
+        st_rd_bool(rd); /* require_stable: read ahead (peek_require_stable) */
     st_rd_tags(rd, flex);
     st_wr_tags(out, flex);
     return rd->err ? ST_REQ_MALFORMED : ST_REQ_DONE;

@@ -9,6 +9,12 @@
  * min.compaction.lag.ms, only over segments older than the lag). Not persisted: after
  * a restart the first pass treats everything as dirty, which costs one extra pass.
  *
+ * Transactions: a pass never rewrites a segment that reaches the last stable offset (a
+ * transaction open there may still abort), and takes a copy of the aborted transactions
+ * that began below it, whose data it drops (cleaner_pass.c). After the swap the
+ * partition forgets the aborted transactions whose ABORT marker lies in the rewritten
+ * range: their data is gone, which is also what a rebuild at the next open finds.
+ *
  * Swapping in, crash-safe (on the loop thread, once the pass's files are fsynced):
  *
  *   a. rename each output's <base>.range.cleaned (8 bytes: the end of the offsets it
@@ -40,6 +46,7 @@
 
 #include "broker/log/cleaner_int.h"
 #include "broker/log/log_int.h"
+#include "broker/txn/txn_partition.h"
 #include "common/errors.h"
 #include "common/logging.h"
 
@@ -87,6 +94,7 @@ static void free_job(st_clean_job *job)
         st_segment_free(job->outs[i]);
     free(job->inputs);
     free(job->outs);
+    free(job->aborted);
     free(job->dir);
     free(job);
 }
@@ -191,9 +199,12 @@ static void swap_in(st_log *log, st_clean_job *job)
     job->nouts = 0;
     log->nsegs += m - n;
     log->total_size += new_bytes - old_bytes;
+    /* the aborted transactions ending in the rewritten range have no data left */
+    if (log->txns)
+        st_txn_partition_trim(log->txns, job->clean_upto);
     st_info("%s: compacted %d segments (%" PRId64 " bytes) into %d (%" PRId64 " bytes), dropped "
-            "%" PRId64 " records",
-            log->dir, n, old_bytes, m, new_bytes, job->dropped);
+            "%" PRId64 " records and %" PRId64 " transaction markers",
+            log->dir, n, old_bytes, m, new_bytes, job->dropped, job->dropped_markers);
 }
 
 static void pass_done(void *arg)
@@ -255,6 +266,28 @@ static int cleanable_end(st_log *log, int first_dirty, int64_t now_ms)
     return end;
 }
 
+static int by_producer(const void *a, const void *b)
+{
+    const st_txn_aborted *x = a, *y = b;
+    if (x->producer_id != y->producer_id)
+        return x->producer_id < y->producer_id ? -1 : 1;
+    return x->first_offset < y->first_offset ? -1 : x->first_offset > y->first_offset;
+}
+
+/* The aborted transactions that began below the pass's stable bound, sorted for the
+ * pass's lookups. 0, or -1 when out of memory. */
+static int copy_aborted(st_log *log, st_clean_job *job)
+{
+    size_t n = st_log_aborted_txns(log, 0, job->stable_upto, NULL, 0);
+    if (n == 0)
+        return 0;
+    if (!(job->aborted = malloc(n * sizeof *job->aborted)))
+        return -1;
+    job->naborted = st_log_aborted_txns(log, 0, job->stable_upto, job->aborted, n);
+    qsort(job->aborted, job->naborted, sizeof *job->aborted, by_producer);
+    return 0;
+}
+
 static st_clean_job *snapshot(st_log *log, struct st_cleaner_state *st, int first_dirty,
                               int ncleanable, int64_t now_ms)
 {
@@ -289,6 +322,11 @@ static st_clean_job *snapshot(st_log *log, struct st_cleaner_state *st, int firs
     job->ncleanable = ncleanable;
     job->first_map = first_dirty;
     job->after_base = log->segs[ncleanable]->base;
+    job->stable_upto = st_log_last_stable_offset(log);
+    if (copy_aborted(log, job) < 0) {
+        free_job(job);
+        return NULL;
+    }
     job->bg = (st_bg_job){NULL, st_cleaner_work, pass_done, job};
     return job;
 }
@@ -313,8 +351,12 @@ void st_cleaner_tick(st_log *log, int64_t now_ms)
     if (dirty == 0 || (double)dirty / (double)total < log->cfg.min_cleanable_dirty_ratio)
         return;
     int ncleanable = cleanable_end(log, first_dirty, now_ms);
+    /* nor a segment that reaches the last stable offset: its open transaction may abort */
+    int64_t stable = st_log_last_stable_offset(log);
+    while (ncleanable > first_dirty && log->segs[ncleanable]->base > stable)
+        ncleanable--;
     if (ncleanable <= first_dirty)
-        return; /* the dirty data is younger than min.compaction.lag.ms */
+        return; /* the dirty data is younger than min.compaction.lag.ms, or not stable */
     st_clean_job *job = snapshot(log, st, first_dirty, ncleanable, now_ms);
     if (!job) {
         st->retry_after_ms = now_ms + RETRY_MS;

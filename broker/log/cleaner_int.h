@@ -77,6 +77,13 @@ typedef struct st_clean_job {
     int ncleanable;     /* inputs [0, ncleanable) may be rewritten (never the active one) */
     int first_map;      /* inputs [first_map, ninputs) are the dirty part, read into the map */
     int64_t after_base; /* base of the segment after the cleanable ones */
+    /* Transactions (see cleaner.c): records at or after stable_upto (the last stable
+     * offset at the snapshot) are neither mapped nor rewritten; aborted lists the
+     * aborted transactions that began below it, sorted by (producer_id, first_offset),
+     * whose data batches are dropped and never mapped. Owned. */
+    int64_t stable_upto;
+    struct st_txn_aborted *aborted;
+    size_t naborted;
 
     /* results, written by the worker */
     int err; /* 0, or -1 with why set */
@@ -86,6 +93,7 @@ typedef struct st_clean_job {
     st_segment **outs;  /* loaded segments whose files are <base>.*.cleaned */
     int nouts;
     int64_t in_bytes, out_bytes, dropped;
+    int64_t dropped_markers; /* transaction markers removed */
     bool map_full;
 } st_clean_job;
 

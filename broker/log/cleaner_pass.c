@@ -14,6 +14,16 @@
  *    the same offsets, timestamps and producer; empty ones vanish.
  * 3. Indexes for the outputs, then fsync of every file and of the directory: the loop
  *    thread renames the files into place without another fsync of their contents.
+ *
+ * Transactions (Kafka's rules): nothing at or after the last stable offset is mapped
+ * (an open transaction may still abort), and the loop thread never hands over a segment
+ * that reaches it. A data batch of an aborted transaction is dropped whole and never
+ * mapped, so aborted values neither survive nor shadow the committed ones. Committed
+ * transactional data compacts like any other. A transaction's marker (control batch)
+ * is kept while any record of its transaction is still in the log — the rebuild of a
+ * partition's transactions at open (log_txn.c) would otherwise take the survivors for
+ * an open transaction — and, once they are gone, until it is older than
+ * delete.retention.ms, like a tombstone.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +36,8 @@
 #include "broker/log/cleaner_int.h"
 #include "broker/log/log_int.h"
 #include "broker/log/records.h"
+#include "broker/txn/txn_log.h"
+#include "broker/txn/txn_partition.h"
 #include "common/buf.h"
 #include "common/errors.h"
 
@@ -116,6 +128,95 @@ static void fail(st_clean_job *job, const char *fmt, int64_t base, const char *w
     snprintf(job->why, sizeof job->why, fmt, base, what);
 }
 
+/* ---- transactions ---- */
+
+/* Whether the transactional data batch b belongs to an aborted transaction: an entry of
+ * its producer that began at or before it and whose ABORT marker comes after it. */
+static bool aborted_batch(const st_clean_job *job, const st_batch_info *b)
+{
+    if (!(b->attributes & ST_BATCH_ATTR_TRANSACTIONAL) || b->producer_id < 0)
+        return false;
+    size_t lo = 0, hi = job->naborted;
+    while (lo < hi) { /* the first entry after (producer_id, base_offset) */
+        size_t mid = lo + (hi - lo) / 2;
+        const st_txn_aborted *a = &job->aborted[mid];
+        if (a->producer_id < b->producer_id ||
+            (a->producer_id == b->producer_id && a->first_offset <= b->base_offset))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return false;
+    const st_txn_aborted *a = &job->aborted[lo - 1];
+    return a->producer_id == b->producer_id && b->base_offset < a->last_offset;
+}
+
+/* The producers whose current transaction still has a record in the pass's output: an
+ * open-addressing set of producer ids (>= 0; -1 marks a free slot), grown at 1/2 full. */
+typedef struct pid_set {
+    int64_t *slots;
+    size_t cap, n;
+} pid_set;
+
+static size_t pid_slot(const pid_set *s, int64_t pid)
+{
+    uint64_t h = (uint64_t)pid * 0x9E3779B97F4A7C15ull;
+    size_t i = (size_t)(h >> 17) & (s->cap - 1);
+    while (s->slots[i] != -1 && s->slots[i] != pid)
+        i = (i + 1) & (s->cap - 1);
+    return i;
+}
+
+/* 0, or -1 when out of memory. */
+static int pid_set_add(pid_set *s, int64_t pid)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        pid_set g = {NULL, s->cap ? s->cap * 2 : 16, 0};
+        if (!(g.slots = malloc(g.cap * sizeof *g.slots)))
+            return -1;
+        for (size_t i = 0; i < g.cap; i++)
+            g.slots[i] = -1;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i] != -1) {
+                g.slots[pid_slot(&g, s->slots[i])] = s->slots[i];
+                g.n++;
+            }
+        free(s->slots);
+        *s = g;
+    }
+    size_t i = pid_slot(s, pid);
+    if (s->slots[i] == -1) {
+        s->slots[i] = pid;
+        s->n++;
+    }
+    return 0;
+}
+
+/* Removes pid; returns whether it was there. Backward-shift deletion keeps every probe
+ * chain whole without tombstones. */
+static bool pid_set_remove(pid_set *s, int64_t pid)
+{
+    if (!s->cap)
+        return false;
+    size_t i = pid_slot(s, pid);
+    if (s->slots[i] == -1)
+        return false;
+    size_t mask = s->cap - 1;
+    for (size_t j = (i + 1) & mask; s->slots[j] != -1; j = (j + 1) & mask) {
+        uint64_t h = (uint64_t)s->slots[j] * 0x9E3779B97F4A7C15ull;
+        size_t home = (size_t)(h >> 17) & mask;
+        /* move slots[j] into the hole at i unless its home lies in (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            s->slots[i] = s->slots[j];
+            i = j;
+        }
+    }
+    s->slots[i] = -1;
+    s->n--;
+    return true;
+}
+
 /* ---- 1. the key map ---- */
 
 /* Maps one input. Returns 1 when read whole, 0 when the map filled up, -1 on error. */
@@ -131,8 +232,12 @@ static int map_input(st_clean_job *job, st_key_map *map, const st_clean_input *i
             result = -1;
             break;
         }
+        if (b.base_offset + b.last_offset_delta >= job->stable_upto)
+            break; /* not yet stable: an open transaction may still abort */
         if (b.attributes & ST_BATCH_ATTR_CONTROL)
-            continue; /* transaction markers: kept as they are, never keys */
+            continue; /* transaction markers: never keys */
+        if (aborted_batch(job, &b))
+            continue; /* aborted values shadow nothing */
         st_record_iter it;
         st_record rec;
         if (st_records_open(&it, p, (size_t)b.size, NULL, 0) == ST_ERR_NONE) {
@@ -293,14 +398,65 @@ static bool keep(const st_clean_job *job, const st_key_map *map, const st_record
     return job->delete_retention_ms == INT64_MAX || age <= job->delete_retention_ms;
 }
 
-/* Rewrites one batch into o: whole, rebuilt, or not at all. */
-static int filter_batch(st_clean_job *job, const st_key_map *map, output *o, const uint8_t *p,
-                        const st_batch_info *b, st_buf *scratch)
+/* Whether the control batch b (p) is a transaction marker that may go: its transaction
+ * has no record left before it (live says) and it is older than delete.retention.ms. */
+static bool marker_goes(const st_clean_job *job, pid_set *live, const uint8_t *p,
+                        const st_batch_info *b)
+{
+    if (b->producer_id < 0)
+        return false;
+    /* the marker ends its producer's transaction either way */
+    bool has_data = pid_set_remove(live, b->producer_id);
+    if (has_data || job->delete_retention_ms == INT64_MAX ||
+        job->now_ms - b->max_timestamp <= job->delete_retention_ms)
+        return false;
+    st_record_iter it;
+    st_record r;
+    bool commit, marker = st_records_open(&it, p, (size_t)b->size, NULL, 0) == ST_ERR_NONE &&
+                          st_records_next(&it, &r) == 1 &&
+                          st_txn_marker_key_decode(r.key, &commit) == 0;
+    st_records_close(&it);
+    return marker; /* anything else in a control batch is kept as it is */
+}
+
+/* Rewrites one batch into o: whole, rebuilt, or not at all. live: the producers whose
+ * transaction has records in the output so far (updated). */
+static int filter_batch(st_clean_job *job, const st_key_map *map, pid_set *live, output *o,
+                        const uint8_t *p, const st_batch_info *b, st_buf *scratch)
 {
     st_record_iter it;
     st_record r;
-    if (b->attributes & ST_BATCH_ATTR_CONTROL)
-        return append_batch(job, o, p, b);
+    if (b->base_offset + b->last_offset_delta >= job->stable_upto)
+        return append_batch(job, o, p, b); /* not stable: the loop thread never hands
+                                            * these over; kept whole if it did */
+    if (b->attributes & ST_BATCH_ATTR_CONTROL) {
+        if (!marker_goes(job, live, p, b))
+            return append_batch(job, o, p, b);
+        job->dropped_markers++;
+        return 0;
+    }
+    if (aborted_batch(job, b)) {
+        job->dropped += (int64_t)b->last_offset_delta + 1;
+        return 0;
+    }
+    /* every batch that keeps a record below keeps its transaction's marker too */
+    if ((b->attributes & ST_BATCH_ATTR_TRANSACTIONAL) && b->producer_id >= 0) {
+        int32_t kept = 0;
+        if (st_records_open(&it, p, (size_t)b->size, NULL, 0) == ST_ERR_NONE) {
+            int rc = 0;
+            while (kept == 0 && (rc = st_records_next(&it, &r)) == 1)
+                kept += keep(job, map, &r);
+            if (rc != 0 && rc != 1)
+                kept = 1; /* unreadable records are kept (below) */
+        } else {
+            kept = 1;
+        }
+        st_records_close(&it);
+        if (kept && pid_set_add(live, b->producer_id) < 0) {
+            fail(job, "segment %020" PRId64 ": %s", o->seg->base, "out of memory");
+            return -1;
+        }
+    }
     if (st_records_open(&it, p, (size_t)b->size, NULL, 0) != ST_ERR_NONE) {
         st_records_close(&it);
         return append_batch(job, o, p, b); /* cannot look inside: keep it whole */
@@ -355,7 +511,7 @@ static int filter_batch(st_clean_job *job, const st_key_map *map, output *o, con
     return append_batch(job, o, scratch->data, &nb);
 }
 
-static int clean_input(st_clean_job *job, const st_key_map *map, output *o,
+static int clean_input(st_clean_job *job, const st_key_map *map, pid_set *live, output *o,
                        const st_clean_input *in, st_buf *scratch)
 {
     batch_reader r = {in->file->fd, 0, in->size, NULL, 0, 0, 0};
@@ -363,7 +519,7 @@ static int clean_input(st_clean_job *job, const st_key_map *map, output *o,
     st_batch_info b;
     int rc;
     while ((rc = next_batch(&r, &p, &b)) == RD_BATCH) {
-        if (cancelled(job) || filter_batch(job, map, o, p, &b, scratch) < 0) {
+        if (cancelled(job) || filter_batch(job, map, live, o, p, &b, scratch) < 0) {
             free(r.buf);
             if (!job->err)
                 fail(job, "pass on segment %020" PRId64 " %s", in->base, "abandoned");
@@ -384,6 +540,7 @@ static void copy_all(st_clean_job *job, const st_key_map *map)
 {
     output o = {NULL, 0, ST_BUF_INIT, 0};
     st_buf scratch = ST_BUF_INIT;
+    pid_set live = {NULL, 0, 0};
     job->outs = calloc((size_t)job->ncleaned, sizeof *job->outs);
     if (!job->outs) {
         fail(job, "segment %020" PRId64 ": %s", job->inputs[0].base, "out of memory");
@@ -401,7 +558,7 @@ static void copy_all(st_clean_job *job, const st_key_map *map)
         if (!o.seg && start_output(job, &o, in->base) < 0)
             break;
         o.covers_end = end_bound;
-        clean_input(job, map, &o, in, &scratch);
+        clean_input(job, map, &live, &o, in, &scratch);
     }
     if (o.seg && !job->err)
         finish_output(job, &o);
@@ -411,6 +568,7 @@ static void copy_all(st_clean_job *job, const st_key_map *map)
     }
     st_buf_free(&o.pending);
     st_buf_free(&scratch);
+    free(live.slots);
 }
 
 void st_cleaner_work(void *arg)

@@ -22,10 +22,8 @@
 #include "common/logging.h"
 
 #define OFFSETS_TOPIC       "__consumer_offsets"
-#define MAX_TIMEOUT_MS      900000                   /* transaction.max.timeout.ms */
-#define ID_EXPIRATION_MS    (7LL * 24 * 3600 * 1000) /* transactional.id.expiration.ms */
-#define MAX_TXN_PARTITIONS  10000                    /* partitions of one transaction */
-#define MAX_PENDING_OFFSETS 10000                    /* offsets one transaction holds */
+#define MAX_TXN_PARTITIONS  10000 /* partitions of one transaction */
+#define MAX_PENDING_OFFSETS 10000 /* offsets one transaction holds */
 #define LOAD_READ_BYTES     (1 << 20)
 
 /* An offset committed inside a transaction, kept until it ends. All strings owned. */
@@ -331,7 +329,8 @@ st_txn_coord *st_txn_coord_open(st_broker *b, char *err, size_t errlen)
         return NULL;
     }
     c->b = b;
-    c->lim = (st_txn_limits){MAX_TIMEOUT_MS, ID_EXPIRATION_MS, MAX_TXN_PARTITIONS};
+    c->lim = (st_txn_limits){(int32_t)b->cfg.txn_max_timeout_ms, b->cfg.txn_id_expiration_ms,
+                             MAX_TXN_PARTITIONS};
     st_topic *t = state_topic(c, false);
     if (!t)
         return c;
@@ -565,4 +564,30 @@ int16_t st_txn_coord_check_produce(st_txn_coord *c, st_str txn_id, const uint8_t
             return ST_ERR_INVALID_TXN_STATE;
     }
     return 0;
+}
+
+const st_txn_meta *st_txn_coord_find(const st_txn_coord *c, st_str id)
+{
+    return st_txn_registry_get(c->reg, id);
+}
+
+const st_txn_meta *st_txn_coord_next(const st_txn_coord *c, size_t *cursor)
+{
+    return st_txn_registry_next(c->reg, cursor);
+}
+
+static bool str_is(st_str s, const char *z)
+{
+    return s.len >= 0 && strlen(z) == (size_t)s.len && memcmp(z, s.ptr, (size_t)s.len) == 0;
+}
+
+bool st_txn_coord_offset_pending(const st_txn_coord *c, st_str group, st_str topic,
+                                 int32_t partition)
+{
+    for (size_t i = 0; c && i < c->npending; i++) {
+        const pending_offset *o = &c->pending[i];
+        if (o->partition == partition && str_is(group, o->group) && str_is(topic, o->topic))
+            return true;
+    }
+    return false;
 }

@@ -30,6 +30,7 @@
 
 #include "broker/proto/codec.h"
 #include "broker/txn/txn_codec.h"
+#include "broker/txn/txn_state.h"
 
 typedef struct st_broker st_broker;
 typedef struct st_txn_coord st_txn_coord;
@@ -55,6 +56,19 @@ int16_t st_txn_coord_add_offsets(st_txn_coord *c, st_str id, int64_t pid, int16_
 /* Keeps the offsets until the transaction ends; every partition gets the one answer. */
 int16_t st_txn_coord_offset_commit(st_txn_coord *c, const st_txn_offset_commit_req *m);
 int16_t st_txn_coord_end(st_txn_coord *c, st_str id, int64_t pid, int16_t epoch, bool commit);
+
+/* For DescribeTransactions and ListTransactions: the state of id (NULL if unknown), and
+ * every id's state in turn (*cursor = 0 first; NULL at the end). Borrowed: valid until
+ * the coordinator next changes (no iteration may span a change). */
+const st_txn_meta *st_txn_coord_find(const st_txn_coord *c, st_str id);
+const st_txn_meta *st_txn_coord_next(const st_txn_coord *c, size_t *cursor);
+
+/* OffsetFetch's require_stable (KIP-447): whether an open transaction holds an offset for
+ * group's topic/partition not yet committed (the answer is then UNSTABLE_OFFSET_COMMIT
+ * and the consumer asks again). Walks the pending offsets: few, and none between
+ * transactions. */
+bool st_txn_coord_offset_pending(const st_txn_coord *c, st_str group, st_str topic,
+                                 int32_t partition);
 
 /* Produce's check of a client's record set (len bytes, not yet validated: only batch
  * headers within bounds are read) for topic/partition under transactional id txn_id

@@ -14,7 +14,8 @@
  *
  * Memory: one entry per open transaction (at most one per producer id) and 24 bytes per
  * aborted transaction still in the log; st_txn_partition_trim drops the aborted ones
- * whose marker is below the log start (retention, DeleteRecords).
+ * whose marker is below the log start (retention, DeleteRecords) or whose data
+ * compaction removed.
  */
 #ifndef ST_TXN_PARTITION_H
 #define ST_TXN_PARTITION_H
@@ -53,8 +54,10 @@ bool st_txn_partition_is_open(const st_txn_partition *p, int64_t producer_id, in
 size_t st_txn_partition_aborted(const st_txn_partition *p, int64_t from, int64_t upto,
                                 st_txn_aborted *out, size_t cap);
 
-/* Drops the aborted transactions whose marker is before log_start. */
-void st_txn_partition_trim(st_txn_partition *p, int64_t log_start);
+/* Drops the aborted transactions whose marker is before `offset`: the log start
+ * (retention, DeleteRecords), or the end of the range a compaction pass rewrote, which
+ * removed their data (broker/log/cleaner.c). */
+void st_txn_partition_trim(st_txn_partition *p, int64_t offset);
 /* How many transactions are open and how many aborted ones are kept. */
 void st_txn_partition_counts(const st_txn_partition *p, size_t *open, size_t *aborted);
 

@@ -452,6 +452,20 @@ static void batch_mixed(st_buf *b)
     compressed_batch(b, 4, ST_CODEC_ZSTD);
 }
 
+/* DescribeTransactions and ListTransactions v0 (flexible): fuzz_txn's samples behind a
+ * request header, so fuzz_request reaches their handlers. */
+static void describe_transactions_v0(st_buf *b)
+{
+    header(b, ST_API_DESCRIBE_TRANSACTIONS, 0, true);
+    txn_sample(12, 0, b);
+}
+
+static void list_transactions_v0(st_buf *b)
+{
+    header(b, ST_API_LIST_TRANSACTIONS, 0, true);
+    txn_sample(14, 0, b);
+}
+
 typedef struct seed {
     const char *name;
     void (*build)(st_buf *b);
@@ -482,6 +496,8 @@ static const seed request_seeds[] = {
     {"describe_log_dirs_v0", describe_log_dirs_v0},
     {"offset_delete_v0", offset_delete_v0},
     {"describe_cluster_v0", describe_cluster_v0},
+    {"describe_transactions_v0", describe_transactions_v0},
+    {"list_transactions_v0", list_transactions_v0},
 };
 
 static const seed batch_seeds[] = {

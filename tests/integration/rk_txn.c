@@ -31,6 +31,20 @@
  *       "out-<v>" to OUT, committing the records and the consumed offsets
  *       (send_offsets_to_transaction) together every BATCH inputs, until IN has nothing
  *       more for 3 s after the partitions are assigned. Prints "processed <n>".
+ *   rk_txn BOOTSTRAP ctp-assign IN OUT GROUP TXN_ID BATCH
+ *       the same with partition 0 of IN assigned (no group membership, so a run killed
+ *       with kill -9 leaves no member behind for the next to wait out): the producer
+ *       initialises first (fencing a killed run and aborting its open transaction), then
+ *       the consumer starts at the group's committed offset.
+ *       RK_TXN_DELAY_MS in the environment (both ctp modes): each record takes that long.
+ *   rk_txn BOOTSTRAP offsets-open TOPIC TXN_ID GROUP OFFSET
+ *       begins a transaction that only sends offsets (send_offsets_to_transaction: GROUP
+ *       at OFFSET on TOPIC partition 0), prints "open", waits for a line on stdin, then
+ *       commits it and prints "committed".
+ *   rk_txn BOOTSTRAP script TOPIC TXN_ID -
+ *       one producer runs the lines of stdin: "begin", "put KEY VALUE" (to partition 0),
+ *       "commit", "abort" (each transaction's records are delivered before it ends).
+ *       Prints "done <transactions>".
  *
  * RK_SASL_USER / RK_SASL_PASSWORD in the environment: SASL/PLAIN (SASL_PLAINTEXT).
  * Any unexpected error fails (exit 1) with the librdkafka error text.
@@ -112,9 +126,49 @@ static void one_txn(rd_kafka_t *rk, const char *topic, const char *prefix, int n
         check(rd_kafka_abort_transaction(rk, 30000), "abort_transaction");
 }
 
-static int ctp(const char *bootstrap, const char *in, const char *out, const char *group,
-               const char *txn_id, int batch)
+/* The script mode (see the top of the file). */
+static int script(const char *bootstrap, const char *topic, const char *txn_id)
 {
+    rd_kafka_t *rk = producer(bootstrap, txn_id, "60000", false);
+    char line[512], key[256], value[256];
+    int txns = 0;
+    while (fgets(line, sizeof line, stdin)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strcmp(line, "begin") == 0) {
+            check(rd_kafka_begin_transaction(rk), "begin_transaction");
+        } else if (sscanf(line, "put %255s %255s", key, value) == 2) {
+            rd_kafka_resp_err_t err;
+            while ((err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
+                                            RD_KAFKA_V_KEY(key, strlen(key)),
+                                            RD_KAFKA_V_VALUE(value, strlen(value)),
+                                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                            RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                rd_kafka_poll(rk, 100);
+            if (err)
+                rk_fail("produce %s: %s", key, rd_kafka_err2str(err));
+        } else if (strcmp(line, "commit") == 0 || strcmp(line, "abort") == 0) {
+            if (rd_kafka_flush(rk, 30000))
+                rk_fail("records not delivered within 30 s");
+            if (line[0] == 'c')
+                check(rd_kafka_commit_transaction(rk, 30000), "commit_transaction");
+            else
+                check(rd_kafka_abort_transaction(rk, 30000), "abort_transaction");
+            txns++;
+        } else if (line[0]) {
+            rk_fail("script line \"%s\": expected begin, put KEY VALUE, commit or abort", line);
+        }
+    }
+    rd_kafka_destroy(rk);
+    printf("done %d\n", txns);
+    return 0;
+}
+
+static int ctp(const char *bootstrap, const char *in, const char *out, const char *group,
+               const char *txn_id, int batch, bool assign)
+{
+    /* assign: the producer first, so its init_transactions aborts what a killed run left
+     * open before the group's committed offset is read (with require_stable) */
+    rd_kafka_t *rk = assign ? producer(bootstrap, txn_id, "60000", false) : NULL;
     rd_kafka_conf_t *cc = conf_for(bootstrap);
     rk_set(cc, "group.id", group);
     rk_set(cc, "isolation.level", "read_committed");
@@ -123,14 +177,25 @@ static int ctp(const char *bootstrap, const char *in, const char *out, const cha
     rd_kafka_t *consumer = rk_new(RD_KAFKA_CONSUMER, cc);
     rd_kafka_poll_set_consumer(consumer);
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(sub, in, RD_KAFKA_PARTITION_UA);
-    if (rd_kafka_subscribe(consumer, sub))
-        rk_fail("subscribe %s", in);
+    if (assign) {
+        rd_kafka_topic_partition_list_add(sub, in, 0)->offset = RD_KAFKA_OFFSET_STORED;
+        if (rd_kafka_assign(consumer, sub))
+            rk_fail("assign %s [0]", in);
+    } else {
+        rd_kafka_topic_partition_list_add(sub, in, RD_KAFKA_PARTITION_UA);
+        if (rd_kafka_subscribe(consumer, sub))
+            rk_fail("subscribe %s", in);
+    }
     rd_kafka_topic_partition_list_destroy(sub);
-    rd_kafka_t *rk = producer(bootstrap, txn_id, "60000", false);
+    if (!rk)
+        rk = producer(bootstrap, txn_id, "60000", false);
 
     long processed = 0;
     int in_txn = 0;
+    /* RK_TXN_DELAY_MS: time each record's "processing" takes (the kill test slows the
+     * loop so its kills land mid-transaction) */
+    const char *delay_env = getenv("RK_TXN_DELAY_MS");
+    int delay_ms = delay_env ? atoi(delay_env) : 0;
     /* idle counts from the first assignment: before it, nothing can arrive */
     int64_t idle_since = -1, started = rk_now_ms();
     while (idle_since < 0 ? rk_now_ms() - started < 30000 : rk_now_ms() - idle_since < 3000) {
@@ -153,6 +218,8 @@ static int ctp(const char *bootstrap, const char *in, const char *out, const cha
         idle_since = rk_now_ms();
         if (in_txn == 0)
             check(rd_kafka_begin_transaction(rk), "begin_transaction");
+        if (delay_ms > 0)
+            usleep((useconds_t)delay_ms * 1000);
         char v[256];
         int len = snprintf(v, sizeof v, "out-%.*s", (int)m->len, (const char *)m->payload);
         rd_kafka_resp_err_t err;
@@ -281,8 +348,28 @@ int main(int argc, char **argv)
         printf("%s\n", rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
         rd_kafka_destroy(rk);
-    } else if (strcmp(mode, "ctp") == 0 && argc == 8) {
-        return ctp(bootstrap, argv[3], argv[4], argv[5], argv[6], atoi(argv[7]));
+    } else if (strcmp(mode, "offsets-open") == 0 && argc == 7) {
+        rd_kafka_t *rk = producer(bootstrap, txn_id, "60000", false);
+        check(rd_kafka_begin_transaction(rk), "begin_transaction");
+        rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(pos, topic, 0)->offset = atoll(argv[6]);
+        rd_kafka_consumer_group_metadata_t *meta = rd_kafka_consumer_group_metadata_new(argv[5]);
+        check(rd_kafka_send_offsets_to_transaction(rk, pos, meta, 30000),
+              "send_offsets_to_transaction");
+        rd_kafka_consumer_group_metadata_destroy(meta);
+        rd_kafka_topic_partition_list_destroy(pos);
+        printf("open\n");
+        char line[64];
+        if (!fgets(line, sizeof line, stdin))
+            rk_fail("stdin closed before the go");
+        check(rd_kafka_commit_transaction(rk, 30000), "commit_transaction");
+        printf("committed\n");
+        rd_kafka_destroy(rk);
+    } else if (strcmp(mode, "script") == 0) {
+        return script(bootstrap, topic, txn_id);
+    } else if ((strcmp(mode, "ctp") == 0 || strcmp(mode, "ctp-assign") == 0) && argc == 8) {
+        return ctp(bootstrap, argv[3], argv[4], argv[5], argv[6], atoi(argv[7]),
+                   strcmp(mode, "ctp-assign") == 0);
     } else {
         rk_fail("unknown mode %s or wrong arguments (see the top of rk_txn.c)", mode);
     }
