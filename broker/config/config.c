@@ -23,6 +23,9 @@ void st_broker_config_defaults(st_broker_config *cfg)
     cfg->node_id = 0;
     snprintf(cfg->listen_host, sizeof cfg->listen_host, "127.0.0.1");
     cfg->port = 9092;
+    /* Kafka 2.5+'s zookeeper.session.timeout.ms and its connection timeout default */
+    cfg->zookeeper_session_timeout_ms = 18000;
+    cfg->zookeeper_connect_timeout_ms = 18000;
     snprintf(cfg->data_dir, sizeof cfg->data_dir, "./data");
     cfg->socket_request_max_bytes = 104857600;
     cfg->connections_max_idle_ms = 600000;
@@ -219,6 +222,12 @@ static const setting settings[] = {
     {"broker.advertised_port", K_INT, F(advertised_port), 0, 0, 65535},
     {"broker.data_dir", K_STR, F(data_dir), sizeof(((st_broker_config *)0)->data_dir), 0, 0},
     {"broker.cluster_id", K_STR, F(cluster_id), sizeof(((st_broker_config *)0)->cluster_id), 0, 0},
+    {"broker.rack", K_STR, F(rack), sizeof(((st_broker_config *)0)->rack), 0, 0},
+    {"cluster.zookeeper", K_STR, F(zookeeper), sizeof(((st_broker_config *)0)->zookeeper), 0, 0},
+    {"cluster.zookeeper_session_timeout_ms", K_INT, F(zookeeper_session_timeout_ms), 0, 400,
+     600000},
+    {"cluster.zookeeper_connect_timeout_ms", K_INT, F(zookeeper_connect_timeout_ms), 0, 100,
+     600000},
     {"broker.log_level", K_STR, F(log_level), sizeof(((st_broker_config *)0)->log_level), 0, 0},
     {"broker.log_format", K_STR, F(log_format), sizeof(((st_broker_config *)0)->log_format), 0, 0},
     {"socket.request_max_bytes", K_INT64, F(socket_request_max_bytes), sizeof(size_t), 1024,

@@ -49,8 +49,14 @@ typedef struct st_broker_config {
     int advertised_port;       /* what Metadata tells clients [0: the bound port]; a proxy in front
                                 * of the broker sets it */
     char data_dir[PATH_MAX];   /* log.dirs [./data] */
-    char cluster_id[64];       /* [generated once, kept in data_dir/meta] */
-    size_t socket_request_max_bytes; /* socket.request.max.bytes [104857600] */
+    char cluster_id[64];       /* [generated once, kept in data_dir/meta; in cluster mode
+                                * /cluster/id in ZooKeeper] */
+    char rack[64];             /* broker.rack ["": none] */
+    /* Cluster mode (docs/cluster.md): on when cluster.zookeeper is set. */
+    char zookeeper[1024];                 /* cluster.zookeeper "host:port[,...][/chroot]" [""] */
+    int32_t zookeeper_session_timeout_ms; /* cluster.zookeeper_session_timeout_ms [18000] */
+    int32_t zookeeper_connect_timeout_ms; /* cluster.zookeeper_connect_timeout_ms [18000] */
+    size_t socket_request_max_bytes;      /* socket.request.max.bytes [104857600] */
     /* Connection limits (docs/security.md, "Hostile clients"). */
     int64_t connections_max_idle_ms; /* connections.max.idle.ms [600000] */
     int64_t auth_timeout_ms;         /* socket.auth_timeout_ms: TLS + SASL deadline [10000] */
