@@ -330,7 +330,7 @@ st_broker *st_broker_new(const st_broker_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot watch the management socket: %s", strerror(errno));
         goto fail;
     }
-    if (open_survey(b, err, errlen))
+    if (open_survey(b, err, errlen) || st_broker_cluster_open(b, err, errlen))
         goto fail;
     return b;
 fail:
@@ -389,6 +389,7 @@ void st_broker_free(st_broker *b)
 {
     if (!b)
         return;
+    st_broker_cluster_close(b); /* first: our ephemerals go, another broker takes over */
     if (b->fetch_waiters)
         st_fetch_shutdown(b);
     if (b->mgmt) {

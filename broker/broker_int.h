@@ -45,6 +45,7 @@ struct st_broker {
     int64_t producer_id_limit;       /* end of the id block reserved in meta/producer_ids */
     int64_t next_producer_expiry_ms; /* when the tick next expires idle producers */
     st_mgmt_server *mgmt;            /* NULL in the fuzz harness */
+    struct st_cluster *cluster;      /* cluster mode's ZooKeeper side; NULL without it */
     st_dirlock *data_lock;           /* <data_dir>/.lock, held from the first step of opening */
     st_timer tick_timer;             /* housekeeping: flush.ms, checkpoints, compaction */
     st_timer retention_timer;        /* every log.retention.check.interval.ms */
@@ -61,6 +62,12 @@ st_topic *st_broker_auto_create(st_broker *b, const char *name, size_t len, int 
 /* A broker with its data directory, loop and flusher but no listener and no
  * management endpoint: for the fuzz harness and unit tests, which feed its pipeline
  * (st_pipeline_on_request on b->pipeline) directly. Free with st_broker_free. */
+/* Cluster mode (broker/cluster/broker_cluster.c): joins ZooKeeper when
+ * cluster.zookeeper is set and waits for the registration (0, or -1 with err saying
+ * why not); does nothing otherwise. Loop thread, before the loop runs. */
+int st_broker_cluster_open(st_broker *b, char *err, size_t errlen);
+void st_broker_cluster_close(st_broker *b);
+
 st_broker *st_broker_new_detached(const st_broker_config *cfg, char *err, size_t errlen);
 
 #endif
