@@ -68,6 +68,13 @@ static void start_finished(st_cluster *c, const char *refusal)
     st_loop_stop(c->loop);
 }
 
+/* The connect timeout, a session timeout for a previous life's registration to expire,
+ * and room for the requests themselves. */
+static int64_t start_deadline_ms(const st_cluster *c)
+{
+    return (int64_t)c->connect_timeout_ms + c->session_timeout_ms + 10000;
+}
+
 /* ---- the sequence ---- */
 
 static void create_parents(st_cluster *c);
@@ -632,11 +639,29 @@ fail:
     return NULL;
 }
 
+static void on_start_deadline(st_loop *loop, st_timer *t)
+{
+    st_cluster *c = t->arg;
+    char msg[1300];
+    (void)loop;
+    snprintf(msg, sizeof msg,
+             "ZooKeeper at %s did not let broker %d register within %" PRId64
+             " ms (a session came, but requests kept failing: see the warnings above); check "
+             "ZooKeeper's health and log",
+             c->connect, c->broker_id, start_deadline_ms(c));
+    start_finished(c, msg);
+}
+
 int st_cluster_wait_registered(st_cluster *c, char *err, size_t errlen)
 {
+    /* Bounded even when ZooKeeper connects but then fails every request. */
+    st_timer deadline = {.cb = on_start_deadline, .arg = c};
     c->starting = true;
+    st_loop_update_time(c->loop);
+    st_timer_start(c->loop, &deadline, start_deadline_ms(c));
     while (!c->start_done)
         st_loop_run(c->loop);
+    st_timer_stop(c->loop, &deadline);
     c->starting = false;
     if (c->start_err[0]) {
         snprintf(err, errlen, "%s", c->start_err);
