@@ -58,7 +58,7 @@ struct st_cluster {
     int32_t connect_timeout_ms;
     int32_t broker_id;
     char rack[64];
-    char *registration; /* our /brokers/ids/<id> JSON, owned */
+    st_zk_broker_info registration; /* our /brokers/ids/<id>, stamped at each registration */
     char cluster_id[64];
 
     /* membership */

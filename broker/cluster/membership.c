@@ -299,8 +299,15 @@ static void register_broker(st_cluster *c)
 {
     char path[64];
     st_zk_path_broker(path, sizeof path, c->broker_id);
-    st_zk_create(c->zk, path, c->registration, (int32_t)strlen(c->registration), ST_ZK_EPHEMERAL,
-                 on_register, cl_op_new(c, c->session_gen));
+    c->registration.timestamp_ms = st_wall_ms(); /* when this session registered, as Kafka */
+    char *json = st_zk_broker_encode(&c->registration);
+    if (!json) {
+        schedule_retry(c, "encoding the broker registration", ST_ZK_OTHER);
+        return;
+    }
+    st_zk_create(c->zk, path, json, (int32_t)strlen(json), ST_ZK_EPHEMERAL, on_register,
+                 cl_op_new(c, c->session_gen));
+    free(json);
 }
 
 /* ---- controller election ---- */
@@ -603,27 +610,27 @@ st_cluster *st_cluster_start(const st_cluster_config *cfg, char *err, size_t err
         seed = (uint64_t)st_mono_ms();
     c->rand_state = seed | 1;
 
-    st_zk_broker_info info;
-    memset(&info, 0, sizeof info);
-    info.id = cfg->broker_id;
-    info.jmx_port = -1;
-    info.timestamp_ms = st_wall_ms();
+    st_zk_broker_info *info = &c->registration;
+    info->id = cfg->broker_id;
+    info->jmx_port = -1;
     if (cfg->rack && cfg->rack[0]) {
-        if (strlen(cfg->rack) >= sizeof info.rack) {
+        if (strlen(cfg->rack) >= sizeof info->rack) {
             snprintf(err, errlen, "broker.rack is longer than %zu characters",
-                     sizeof info.rack - 1);
+                     sizeof info->rack - 1);
             goto fail;
         }
-        snprintf(info.rack, sizeof info.rack, "%s", cfg->rack);
+        snprintf(info->rack, sizeof info->rack, "%s", cfg->rack);
         snprintf(c->rack, sizeof c->rack, "%s", cfg->rack);
-        info.has_rack = true;
+        info->has_rack = true;
     }
-    info.nendpoints = cfg->nendpoints;
-    memcpy(info.endpoints, cfg->endpoints, sizeof info.endpoints);
-    if (!(c->registration = st_zk_broker_encode(&info))) {
+    info->nendpoints = cfg->nendpoints;
+    memcpy(info->endpoints, cfg->endpoints, sizeof info->endpoints);
+    char *probe = st_zk_broker_encode(info); /* a registration that cannot be written fails here */
+    if (!probe) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    free(probe);
     st_zk_config zc = {.connect = cfg->zookeeper,
                        .session_timeout_ms = cfg->session_timeout_ms,
                        .connect_timeout_ms = cfg->connect_timeout_ms,
@@ -634,7 +641,6 @@ st_cluster *st_cluster_start(const st_cluster_config *cfg, char *err, size_t err
         goto fail;
     return c;
 fail:
-    free(c->registration);
     free(c);
     return NULL;
 }
@@ -680,7 +686,6 @@ void st_cluster_free(st_cluster *c)
     st_zk_free(c->zk); /* drops the callbacks of what is still in flight */
     while (c->ops.next != &c->ops)
         cl_op_free(c->ops.next);
-    free(c->registration);
     free(c);
 }
 
