@@ -48,6 +48,7 @@ typedef struct cl_topic {
     int32_t npartitions;
     cl_partition *parts; /* owned */
     bool loaded;         /* assignment read */
+    bool gone;           /* no longer in /brokers/topics: no partitions, kept so indexes hold */
 } cl_topic;
 
 struct st_cluster {

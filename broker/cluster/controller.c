@@ -358,6 +358,20 @@ static int32_t find_topic(const st_cluster *c, const char *name)
     return -1;
 }
 
+/* A topic no longer in ZooKeeper: its partitions go (answers still in flight for them
+ * find none), its slot stays so other topics' indexes hold. */
+static void topic_gone(st_cluster *c, int32_t ti)
+{
+    cl_topic *t = &c->topics[ti];
+    for (int32_t p = 0; p < t->npartitions; p++)
+        free(t->parts[p].replicas);
+    free(t->parts);
+    t->parts = NULL;
+    t->npartitions = 0;
+    t->loaded = true;
+    t->gone = true;
+}
+
 static int32_t add_topic(st_cluster *c, const char *name)
 {
     cl_topic *grown = realloc(c->topics, sizeof *grown * (size_t)(c->ntopics + 1));
@@ -403,8 +417,10 @@ static void on_topic_get(void *arg, const st_zk_result *r)
     cl_op_free(op);
     if (!ok || c->topics[ti].loaded)
         return;
-    if (r->rc == ST_ZK_NONODE)
-        return; /* deleted meanwhile; the children watch tells us the rest */
+    if (r->rc == ST_ZK_NONODE) { /* deleted meanwhile */
+        topic_gone(c, ti);
+        return;
+    }
     if (r->rc != ST_ZK_OK) {
         sweep_later(c, "reading a topic's assignment", r->rc);
         return;
@@ -462,11 +478,29 @@ static void on_topics(void *arg, const st_zk_result *r)
         return;
     }
     c->topics_listed = true;
+    for (int32_t t = 0; t < c->ntopics; t++) {
+        bool listed = false;
+        for (int32_t i = 0; i < r->nchildren && !listed; i++)
+            listed = strcmp(c->topics[t].name, r->children[i]) == 0;
+        if (!listed && !c->topics[t].gone) {
+            st_info("controller: topic \"%s\" is gone from ZooKeeper", c->topics[t].name);
+            topic_gone(c, t);
+        }
+    }
     for (int32_t i = 0; i < r->nchildren; i++) {
         const char *name = r->children[i];
-        if (!st_zk_topic_name_ok(name) || find_topic(c, name) >= 0)
+        if (!st_zk_topic_name_ok(name))
             continue;
-        int32_t ti = add_topic(c, name);
+        int32_t ti = find_topic(c, name);
+        if (ti >= 0 && !c->topics[ti].gone)
+            continue;
+        if (ti >= 0) { /* deleted and made again */
+            c->topics[ti].gone = false;
+            c->topics[ti].loaded = false;
+            load_topic(c, ti);
+            continue;
+        }
+        ti = add_topic(c, name);
         if (ti < 0) {
             sweep_later(c, "out of memory for a topic", ST_ZK_OTHER);
             return;

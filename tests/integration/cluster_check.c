@@ -31,6 +31,7 @@
 #include "common/logging.h"
 
 static st_loop *loop;
+static st_zk *reader; /* the controller check's own session */
 static int passed;
 
 #define CHECK(cond, ...)                                                                           \
@@ -153,6 +154,30 @@ static answer *zwrite(st_zk *zk, bool create, const char *path, const char *data
         st_zk_set(zk, path, data, (int32_t)strlen(data), -1, on_answer, &a);
     wait_for(answered, &a, 10000, path);
     return &a;
+}
+
+static answer *zdelete(st_zk *zk, const char *path)
+{
+    static answer a;
+    memset(&a, 0, sizeof a);
+    st_zk_delete(zk, path, -1, on_answer, &a);
+    wait_for(answered, &a, 10000, path);
+    return &a;
+}
+
+/* Writes /brokers/topics/<topic> with one partition on `replicas`. */
+static void write_assignment(const char *topic, const int32_t *replicas, int32_t n)
+{
+    st_zk_topic_assignment t;
+    st_zk_topic_assignment_init(&t, 1);
+    st_zk_replica_list_set(&t.partitions[0].replicas, replicas, n);
+    char *json = st_zk_topic_encode(&t);
+    st_zk_topic_assignment_free(&t);
+    char path[600];
+    st_zk_path_topic(path, sizeof path, topic);
+    answer *a = zwrite(reader, true, path, json);
+    free(json);
+    CHECK(a->rc == ST_ZK_OK, "writing %s: %s", path, st_zk_rc_str(a->rc));
 }
 
 static bool session_up;
@@ -356,8 +381,6 @@ static created create(int32_t ctl, const char *topic, int32_t np, int32_t rf)
     return cr;
 }
 
-static st_zk *reader;
-
 static st_zk_partition_state read_state(const char *topic, int32_t p)
 {
     char path[600];
@@ -485,16 +508,8 @@ static int controller_test(const char *connect)
 
     /* A topic written by someone else (kafka-topics --zookeeper): the controller gives
      * it states. */
-    st_zk_topic_assignment ext;
-    st_zk_topic_assignment_init(&ext, 1);
     int32_t ext_ids[2] = {other, ctl};
-    st_zk_replica_list_set(&ext.partitions[0].replicas, ext_ids, 2);
-    char *json = st_zk_topic_encode(&ext);
-    st_zk_topic_assignment_free(&ext);
-    st_zk_path_topic(path, sizeof path, "external");
-    a = zwrite(reader, true, path, json);
-    free(json);
-    CHECK(a->rc == ST_ZK_OK, "writing %s: %s", path, st_zk_rc_str(a->rc));
+    write_assignment("external", ext_ids, 2);
     double t0 = now_ms();
     st_zk_partition_state s;
     for (;;) {
@@ -508,6 +523,34 @@ static int controller_test(const char *connect)
           "external-0: leader %d, %d in ISR, controller epoch %d", s.leader, s.nisr,
           s.controller_epoch);
     printf("cluster_check: external topic's state written after %.0f ms\n", now_ms() - t0);
+
+    /* Deleted (every znode, deepest first) and made again on another replica: the
+     * controller forgets the old topic and gives the new one its state. */
+    const char *ext_paths[4];
+    char p_state[600], p_part[600], p_parts[600], p_topic[600];
+    st_zk_path_partition_state(p_state, sizeof p_state, "external", 0);
+    st_zk_path_partition(p_part, sizeof p_part, "external", 0);
+    st_zk_path_partitions(p_parts, sizeof p_parts, "external");
+    st_zk_path_topic(p_topic, sizeof p_topic, "external");
+    ext_paths[0] = p_state, ext_paths[1] = p_part, ext_paths[2] = p_parts, ext_paths[3] = p_topic;
+    for (int i = 0; i < 4; i++) {
+        a = zdelete(reader, ext_paths[i]);
+        CHECK(a->rc == ST_ZK_OK, "deleting %s: %s", ext_paths[i], st_zk_rc_str(a->rc));
+    }
+    run_for(200); /* a window in which a confused controller would write it back */
+    CHECK(read_state("external", 0).leader == -2, "external-0's state came back after deletion");
+    int32_t again_ids[1] = {ctl};
+    write_assignment("external", again_ids, 1);
+    t0 = now_ms();
+    for (;;) {
+        s = read_state("external", 0);
+        if (s.leader != -2)
+            break;
+        CHECK(now_ms() - t0 < 10000, "no state for the re-created external-0 after 10 s");
+        run_for(50);
+    }
+    CHECK(s.leader == ctl && s.nisr == 1, "re-created external-0: leader %d, %d in ISR (want %d)",
+          s.leader, s.nisr, ctl);
 
     /* A follower-and-leader broker dies (its session closes): its leaderships move to
      * the other replica, it leaves every ISR, leader epochs go up. */
