@@ -68,11 +68,21 @@ static void start_finished(st_cluster *c, const char *refusal)
     st_loop_stop(c->loop);
 }
 
-/* The connect timeout, a session timeout for a previous life's registration to expire,
+/* How long a registration of another session may stand before we call it a live
+ * broker's: ZooKeeper expires a dead session one session timeout after its last
+ * heartbeat (up to a third of the timeout before the crash), rounded up to its tick;
+ * half a timeout more (at least 1 s) covers both. */
+static int64_t dup_wait_ms(const st_cluster *c)
+{
+    int64_t extra = c->session_timeout_ms / 2;
+    return (int64_t)c->session_timeout_ms + (extra < 1000 ? 1000 : extra);
+}
+
+/* The connect timeout, the wait for for a previous life's registration to expire,
  * and room for the requests themselves. */
 static int64_t start_deadline_ms(const st_cluster *c)
 {
-    return (int64_t)c->connect_timeout_ms + c->session_timeout_ms + 10000;
+    return (int64_t)c->connect_timeout_ms + dup_wait_ms(c) + 10000;
 }
 
 /* ---- the sequence ---- */
@@ -241,8 +251,9 @@ static void on_register_get(void *arg, const st_zk_result *r)
         return;
     }
     /* Another session holds our id: a live broker with the same broker.id, or this
-     * broker's previous life (kill -9) whose session has not timed out yet. Wait one
-     * session timeout for it to go; a live broker's does not. */
+     * broker's previous life (kill -9) whose session has not timed out yet. Wait a
+     * little longer than a session timeout (dup_wait_ms) for it to go; a live broker's
+     * does not. */
     st_zk_broker_info other;
     char why[200], where[300] = "endpoints unknown";
     if (r->data &&
@@ -255,22 +266,23 @@ static void on_register_get(void *arg, const st_zk_result *r)
     if (!c->dup_since_ms) {
         c->dup_since_ms = now;
         st_warn("broker id %d is registered in ZooKeeper by another session (0x%" PRIx64
-                ", %s); waiting up to %d ms for it to expire",
-                c->broker_id, (uint64_t)r->stat.ephemeral_owner, where, c->session_timeout_ms);
+                ", %s); waiting up to %" PRId64 " ms for it to expire (a previous life of "
+                "this broker?)",
+                c->broker_id, (uint64_t)r->stat.ephemeral_owner, where, dup_wait_ms(c));
     }
-    if (now - c->dup_since_ms >= c->session_timeout_ms) {
+    if (now - c->dup_since_ms >= dup_wait_ms(c)) {
         char msg[512];
         snprintf(msg, sizeof msg,
                  "broker id %d is already registered in ZooKeeper (%s/%d) by a live broker at %s "
-                 "(session 0x%" PRIx64 ", still there after %d ms): give this broker another "
-                 "broker.id, or stop the other broker",
+                 "(session 0x%" PRIx64 ", still there after %" PRId64 " ms): give this broker "
+                 "another broker.id, or stop the other broker",
                  c->broker_id, ST_ZK_PATH_BROKER_IDS, c->broker_id, where,
-                 (uint64_t)r->stat.ephemeral_owner, c->session_timeout_ms);
+                 (uint64_t)r->stat.ephemeral_owner, dup_wait_ms(c));
         if (c->starting && !c->start_done) {
             start_finished(c, msg);
             return;
         }
-        st_error("%s; trying again every %d ms", msg, DUP_POLL_MS * 4);
+        st_error("%s; trying again every %d ms", msg, DUP_POLL_MS);
         c->dup_since_ms = now; /* log again after another timeout, not every poll */
     }
     if (!st_timer_armed(&c->retry_timer))

@@ -2,15 +2,18 @@
 # Cluster mode, part 1 (tracker issue 13), against a real ZooKeeper:
 #
 #  - cluster_check controller: four brokers' st_cluster in one process (the module straitd
-#    runs): CreateTopics' assignment over racks, leader elections on a broker's death,
-#    a fenced controller, a new controller, an offline partition.
+#    runs): CreateTopics' assignment over racks, states for a topic written by others (and
+#    for one deleted and made again), leader elections on a broker's death, a fenced
+#    controller, a new controller, an offline partition.
 #  - three straitd processes (own ports and data dirs, stopped by pid): registrations
 #    and the controller as ZooKeeper shows them, the controller giving states to a
 #    topic written to ZooKeeper, kill -9 of the controller (a new one within the session
 #    timeout: the figure is printed) with its leaderships moved, a restart of the killed
-#    broker, a duplicate broker id refused with the reason, ZooKeeper unreachable at
-#    start refused clearly, and a controller whose session expired (SIGSTOP longer than
-#    the session timeout) registering again without a restart.
+#    broker, a broker killed and restarted at once (it waits out its old session), a
+#    duplicate broker id refused with the reason, ZooKeeper unreachable at start and a
+#    broker.cluster_id of another cluster refused clearly, and a controller whose session
+#    expired (SIGSTOP longer than the session timeout) registering again without a
+#    restart; every broker stopped by SIGTERM, exit 0, its registration gone at once.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/zk_lib.sh"
 
@@ -135,6 +138,19 @@ start_node "$ctl"
 has_broker "$ctl" || fail "broker $ctl did not register again"
 wait_until 10 "the controller to count broker $ctl live again" \
     grep -q "live brokers \[ 1 2 3 \]" "$ST_TMP/b$ctl2/straitd.log"
+
+# A broker killed and restarted at once (as systemd would) finds its previous life's
+# registration; it waits for that session to expire and registers, not refused.
+again=$((ctl2 == 3 ? 2 : 3))
+[ "$again" != "$ctl2" ] || again=1
+kill -KILL "${PID[$again]}"
+wait "${PID[$again]}" 2>/dev/null || true
+t0=$(ms_now)
+start_node "$again"
+log "broker $again killed (-9) and restarted at once: registered after $(($(ms_now) - t0)) ms"
+grep -q "broker id $again is registered in ZooKeeper by another session .* waiting up to" \
+    "$ST_TMP/b$again/straitd.log" || fail "broker $again did not find (and wait out) its previous registration"
+has_broker "$again" || fail "broker $again is not registered after its restart"
 
 # A second broker with a live broker's id is refused at start, with the reason.
 dup=$((ctl2 == 1 ? 2 : 1))
