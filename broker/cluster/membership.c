@@ -127,6 +127,20 @@ static void on_parent(void *arg, const st_zk_result *r)
     if (stale(op))
         return;
     cl_op_free(op);
+    const char *chroot = strchr(c->connect, '/');
+    if (r->rc == ST_ZK_NONODE && c->step == 0 && chroot) {
+        /* The first parent has no parent but the chroot: it does not exist. */
+        char msg[1300];
+        snprintf(msg, sizeof msg,
+                 "the chroot \"%s\" of cluster.zookeeper (%s) does not exist in ZooKeeper: "
+                 "create it first (zkCli.sh create %s), or fix cluster.zookeeper",
+                 chroot, c->connect, chroot);
+        if (c->starting && !c->start_done) {
+            start_finished(c, msg);
+            return;
+        }
+        st_error("%s", msg);
+    }
     if (r->rc != ST_ZK_OK && r->rc != ST_ZK_NODEEXISTS) {
         schedule_retry(c, "creating the cluster's persistent znodes", r->rc);
         return;

@@ -181,6 +181,15 @@ grep -q "cannot start: cannot reach ZooKeeper at 127.0.0.1:$dead_port (cluster.z
 }
 log "ZooKeeper unreachable: $(grep -o 'cannot reach .*' "$ST_TMP/unreach/straitd.log")"
 
+# A chroot that does not exist: a clear error saying to create it.
+mkdir -p "$ST_TMP/chroot"
+node_cfg 9 "$ST_TMP/chroot" "$ZK_CONNECT/no/such/chroot"
+rc=0
+timeout 30 "$STRAITD" -c "$ST_TMP/chroot/straitd.cfg" --port 0 >"$ST_TMP/chroot/straitd.log" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "a missing chroot: straitd exited $rc, expected 1"
+grep -q "cannot start: the chroot \"/no/such/chroot\" of cluster.zookeeper .* does not exist in ZooKeeper: create it first" \
+    "$ST_TMP/chroot/straitd.log" || fail "a missing chroot: no clear error"
+
 # A broker.cluster_id of another cluster is refused: the id is ZooKeeper's.
 mkdir -p "$ST_TMP/other"
 node_cfg 8 "$ST_TMP/other" "$ZK_CONNECT"
