@@ -4,6 +4,7 @@
  * lives in broker/proto (dispatch) and broker/api (handlers); this file only wires.
  */
 #include "broker/broker_int.h"
+#include "broker/shard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,14 +37,14 @@
 
 static int on_request(void *ctx, st_conn *c, uint8_t *frame, size_t len)
 {
-    st_broker *b = ctx;
-    return st_pipeline_on_request(b->pipeline, c, frame, len);
+    st_shard *sh = ctx;
+    return st_pipeline_on_request(sh->pipeline, c, frame, len);
 }
 
 static void on_close(void *ctx, st_conn *c)
 {
-    st_broker *b = ctx;
-    st_pipeline_on_close(b->pipeline, c);
+    st_shard *sh = ctx;
+    st_pipeline_on_close(sh->pipeline, c);
 }
 
 static void on_mgmt(st_loop *loop, int fd, uint32_t events, void *arg)
@@ -59,9 +60,12 @@ static void on_mgmt(st_loop *loop, int fd, uint32_t events, void *arg)
  * delay), then every log.retention.check.interval.ms. */
 #define FIRST_RETENTION_MS 30000
 
+/* The main shard's tick also runs the shared state's housekeeping (the topic directory
+ * ticks the partitions, which all belong to it today; the coordinators live there). */
 static void on_tick(st_loop *loop, st_timer *t)
 {
-    st_broker *b = t->arg;
+    st_shard *sh = t->arg;
+    st_broker *b = sh->broker;
     int64_t now = st_wall_ms();
     st_topics_tick(b->topics, now);
     st_groups_tick(b->groups, now);
@@ -77,7 +81,7 @@ static void on_tick(st_loop *loop, st_timer *t)
 
 static void on_retention(st_loop *loop, st_timer *t)
 {
-    st_broker *b = t->arg;
+    st_broker *b = ((st_shard *)t->arg)->broker;
     int deleted = st_topics_apply_retention(b->topics, st_wall_ms());
     st_debug("retention check: %d segments deleted; next in %" PRId64 " ms", deleted,
              b->cfg.retention_check_interval_ms);
@@ -128,6 +132,14 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
     }
     b->cfg = *cfg;
     b->started_ms = st_wall_ms();
+    if (!(b->shards = calloc(1, sizeof *b->shards))) {
+        free(b);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    b->nshards = 1;
+    st_shard *sh = &b->shards[0];
+    sh->broker = b;
     /* The lock comes before anything in the data directory is read or written: a second
      * broker on the same directory would rewrite meta/ and append at the same offsets. */
     if (st_mkdir_p(cfg->data_dir, 0755, err, errlen) ||
@@ -145,11 +157,11 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
                        fresh, err, errlen))
             goto fail;
     }
-    if (!(b->loop = st_loop_new(err, errlen)))
+    if (!(sh->loop = st_loop_new(err, errlen)))
         goto fail;
-    if (!(b->flusher = st_flusher_new(st_loop_post_fn, b->loop, err, errlen)))
+    if (!(sh->flusher = st_flusher_new(st_loop_post_fn, sh->loop, err, errlen)))
         goto fail;
-    if (!(b->batch_ws = st_batch_ws_new())) {
+    if (!(sh->batch_ws = st_batch_ws_new())) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -164,16 +176,16 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
                           .max_queued = WORKQ_MAX_QUEUED,
                           .name = "straitd-work",
                           .nice = WORKQ_NICE};
-    if (!(b->workq = st_workq_new(&wq, st_loop_post_fn, b->loop, err, errlen)))
+    if (!(b->workq = st_workq_new(&wq, st_loop_post_fn, sh->loop, err, errlen)))
         goto fail;
     if (!(b->dynconfig = st_dynconfig_open(cfg->data_dir, &b->cfg, err, errlen)))
         goto fail;
     st_log_config log_defaults; /* the file's, with those altered at run time over them */
     st_dynconfig_log_defaults(b->dynconfig, &log_defaults);
-    if (!(b->topics = st_topics_open(cfg->data_dir, &log_defaults, b->flusher, err, errlen)) ||
-        st_topics_start_worker(b->topics, st_loop_post_fn, b->loop, err, errlen) != 0)
+    if (!(b->topics = st_topics_open(cfg->data_dir, &log_defaults, sh->flusher, err, errlen)) ||
+        st_topics_start_worker(b->topics, st_loop_post_fn, sh->loop, err, errlen) != 0)
         goto fail;
-    if (!(b->groups = st_groups_open(b, err, errlen)))
+    if (!(b->groups = st_groups_open(b, sh->loop, err, errlen)))
         goto fail;
     if (!(b->txn = st_txn_coord_open(b, err, errlen)))
         goto fail;
@@ -181,23 +193,24 @@ static st_broker *open_common(const st_broker_config *cfg, char *err, size_t err
         goto fail;
     if (st_bquota_open(&b->cfg, b->security, b->topics, &b->bquota, err, errlen))
         goto fail;
-    b->fetch_waiters = st_fetch_waiters_new();
+    sh->fetch_waiters = st_fetch_waiters_new();
     size_t nrows;
     const st_api *rows = st_api_rows(&nrows);
     st_pipeline_config pc = {.table = rows,
                              .nrows = nrows,
-                             .loop = b->loop,
+                             .loop = sh->loop,
                              .security = b->security,
                              .quota = b->bquota,
-                             .broker = b};
-    b->pipeline = st_pipeline_new(&pc);
-    st_loop_update_time(b->loop); /* opening the logs may have taken a while */
-    b->tick_timer.cb = on_tick;
-    b->tick_timer.arg = b;
-    st_timer_start(b->loop, &b->tick_timer, TICK_MS);
-    b->retention_timer.cb = on_retention;
-    b->retention_timer.arg = b;
-    st_timer_start(b->loop, &b->retention_timer,
+                             .broker = b,
+                             .shard = sh};
+    sh->pipeline = st_pipeline_new(&pc);
+    st_loop_update_time(sh->loop); /* opening the logs may have taken a while */
+    sh->tick_timer.cb = on_tick;
+    sh->tick_timer.arg = sh;
+    st_timer_start(sh->loop, &sh->tick_timer, TICK_MS);
+    sh->retention_timer.cb = on_retention;
+    sh->retention_timer.arg = sh;
+    st_timer_start(sh->loop, &sh->retention_timer,
                    cfg->retention_check_interval_ms < FIRST_RETENTION_MS
                        ? cfg->retention_check_interval_ms
                        : FIRST_RETENTION_MS);
@@ -218,6 +231,7 @@ st_broker *st_broker_new_detached(const st_broker_config *cfg, char *err, size_t
 static int open_listeners(st_broker *b, char *err, size_t errlen)
 {
     st_broker_config *cfg = &b->cfg;
+    st_server *server = st_shard_main(b)->server;
     if (cfg->nlisteners == 0) {
         cfg->listeners[0].protocol = ST_SEC_PLAINTEXT;
         snprintf(cfg->listeners[0].host, sizeof cfg->listeners[0].host, "%s", cfg->listen_host);
@@ -241,11 +255,11 @@ static int open_listeners(st_broker *b, char *err, size_t errlen)
             }
             tls = b->tls;
         }
-        if (st_server_listen_ex(b->server, l->host, l->port, (int)l->protocol, tls,
+        if (st_server_listen_ex(server, l->host, l->port, (int)l->protocol, tls,
                                 l->protocol != ST_SEC_PLAINTEXT, err, errlen))
             return -1;
         st_info("listener %zu: %s on port %d", i, st_sec_protocol_name(l->protocol),
-                st_server_listener_port(b->server, i));
+                st_server_listener_port(server, i));
         if (l->protocol != ST_SEC_PLAINTEXT && !cfg->authorizer)
             st_warn("a %s listener without security.authorizer = true: authenticated users may "
                     "do everything (ACLs are stored but not enforced)",
@@ -256,11 +270,12 @@ static int open_listeners(st_broker *b, char *err, size_t errlen)
 
 int st_broker_listener(const st_broker *b, size_t i, st_sec_protocol *protocol)
 {
-    if (!b->server || i >= b->cfg.nlisteners)
+    const st_server *server = b->shards[0].server;
+    if (!server || i >= b->cfg.nlisteners)
         return -1;
     if (protocol)
         *protocol = b->cfg.listeners[i].protocol;
-    return st_server_listener_port(b->server, i);
+    return st_server_listener_port(server, i);
 }
 
 /* The survey endpoint beside the management one (common/mgmt.h), for the console. */
@@ -272,7 +287,8 @@ static int open_survey(st_broker *b, char *err, size_t errlen)
         return -1;
     if (st_mgmt_server_survey(b->mgmt, url, st_admin_readonly, err, errlen))
         return -1;
-    if (st_loop_watch(b->loop, st_mgmt_server_survey_fd(b->mgmt), EPOLLIN, on_mgmt, b)) {
+    if (st_loop_watch(st_shard_main(b)->loop, st_mgmt_server_survey_fd(b->mgmt), EPOLLIN, on_mgmt,
+                      b)) {
         snprintf(err, errlen, "cannot watch the survey socket: %s", strerror(errno));
         return -1;
     }
@@ -302,7 +318,8 @@ static int open_server(st_broker *b, char *err, size_t errlen)
     }
     lim.ip_overrides = overrides;
     st_server_callbacks cb = {on_request, on_close};
-    b->server = st_server_new(b->loop, &cb, b, &lim); /* copies the overrides */
+    st_shard *sh = st_shard_main(b);
+    sh->server = st_server_new(sh->loop, &cb, sh, &lim); /* copies the overrides */
     free(overrides);
     return 0;
 }
@@ -326,7 +343,7 @@ st_broker *st_broker_new(const st_broker_config *cfg, char *err, size_t errlen)
         st_mgmt_server_open(b->cfg.mgmt_url, b->cfg.mgmt_token, st_admin_handle, b, err, errlen);
     if (!b->mgmt)
         goto fail;
-    if (st_loop_watch(b->loop, st_mgmt_server_fd(b->mgmt), EPOLLIN, on_mgmt, b)) {
+    if (st_loop_watch(st_shard_main(b)->loop, st_mgmt_server_fd(b->mgmt), EPOLLIN, on_mgmt, b)) {
         snprintf(err, errlen, "cannot watch the management socket: %s", strerror(errno));
         goto fail;
     }
@@ -342,19 +359,21 @@ int st_broker_run(st_broker *b)
 {
     st_info("straitd node %d serving Kafka on %s:%d, data in %s, management on %s", b->cfg.node_id,
             b->cfg.listen_host, st_broker_port(b), b->cfg.data_dir, b->cfg.mgmt_url);
-    st_loop_run(b->loop);
+    st_loop_run(st_shard_main(b)->loop);
     st_info("shutting down");
     return 0;
 }
 
 void st_broker_stop(st_broker *b)
 {
-    st_loop_stop(b->loop);
+    for (uint32_t i = 0; i < b->nshards; i++)
+        st_loop_stop(b->shards[i].loop);
 }
 
 int st_broker_port(const st_broker *b)
 {
-    return b->server ? st_server_port(b->server) : b->cfg.port;
+    const st_server *server = b->shards[0].server;
+    return server ? st_server_port(server) : b->cfg.port;
 }
 
 st_topic *st_broker_auto_create(st_broker *b, const char *name, size_t len, int *refused)
@@ -385,21 +404,41 @@ st_topic *st_broker_auto_create(st_broker *b, const char *name, size_t len, int 
     return st_topics_find(b->topics, name, len);
 }
 
+/* A shard's own parts, after the shared state that borrows them is gone. */
+static void shard_free(st_shard *sh)
+{
+    if (sh->flusher)
+        st_flusher_free(sh->flusher);
+    st_batch_ws_free(sh->batch_ws);
+    /* A compaction pass that ended while the logs closed posted its completion, which
+     * frees the pass; the flusher thread is joined, so run it rather than drop it. */
+    if (sh->loop) {
+        st_loop_run_posted(sh->loop);
+        st_loop_free(sh->loop);
+    }
+    st_pipeline_free(sh->pipeline);
+}
+
 void st_broker_free(st_broker *b)
 {
     if (!b)
         return;
     st_broker_cluster_close(b); /* first: our ephemerals go, another broker takes over */
-    if (b->fetch_waiters)
-        st_fetch_shutdown(b);
+    /* Detaching: the shards' listeners and parked requests first, while every loop and
+     * the shared state they use are alive. */
+    st_shard *main_sh = b->shards; /* NULL: the allocation of the shards failed */
+    for (uint32_t i = 0; i < b->nshards; i++)
+        if (b->shards[i].fetch_waiters)
+            st_fetch_shutdown(&b->shards[i]);
     if (b->mgmt) {
-        st_loop_unwatch(b->loop, st_mgmt_server_fd(b->mgmt));
+        st_loop_unwatch(main_sh->loop, st_mgmt_server_fd(b->mgmt));
         if (st_mgmt_server_survey_fd(b->mgmt) >= 0)
-            st_loop_unwatch(b->loop, st_mgmt_server_survey_fd(b->mgmt));
+            st_loop_unwatch(main_sh->loop, st_mgmt_server_survey_fd(b->mgmt));
         st_mgmt_server_close(b->mgmt);
     }
-    if (b->server)
-        st_server_free(b->server);
+    for (uint32_t i = 0; i < b->nshards; i++)
+        if (b->shards[i].server)
+            st_server_free(b->shards[i].server);
     /* Requests woken but not yet resumed belong to closed connections now; their turn
      * comes in the run of posted work below. */
     /* Connections are gone; what the workers still hold finishes, and its completions
@@ -408,38 +447,35 @@ void st_broker_free(st_broker *b)
     if (b->workq) {
         st_workq_free(b->workq);
         b->workq = NULL;
-        st_loop_run_posted(b->loop);
+        st_loop_run_posted(main_sh->loop);
     }
     /* Topic creations still being made finish and register (their answers go nowhere). */
     if (b->topics) {
         st_topics_stop_worker(b->topics);
-        st_loop_run_posted(b->loop);
+        st_loop_run_posted(main_sh->loop);
     }
     st_tls_ctx_free(b->tls);
     st_bquota_close(b->bquota); /* it borrows the security context */
     b->bquota = NULL;
     st_security_free(b->security);
-    if (b->fetch_waiters)
-        st_fetch_waiters_free(b->fetch_waiters);
-    if (b->loop && st_timer_armed(&b->tick_timer))
-        st_timer_stop(b->loop, &b->tick_timer);
-    if (b->loop && st_timer_armed(&b->retention_timer))
-        st_timer_stop(b->loop, &b->retention_timer);
+    for (uint32_t i = 0; i < b->nshards; i++) {
+        st_shard *sh = &b->shards[i];
+        if (sh->fetch_waiters)
+            st_fetch_waiters_free(sh->fetch_waiters);
+        sh->fetch_waiters = NULL;
+        if (sh->loop && st_timer_armed(&sh->tick_timer))
+            st_timer_stop(sh->loop, &sh->tick_timer);
+        if (sh->loop && st_timer_armed(&sh->retention_timer))
+            st_timer_stop(sh->loop, &sh->retention_timer);
+    }
     st_txn_coord_close(b->txn);
     st_groups_close(b->groups);
     if (b->topics)
         st_topics_close(b->topics);
     st_dynconfig_free(b->dynconfig);
-    if (b->flusher)
-        st_flusher_free(b->flusher);
-    st_batch_ws_free(b->batch_ws);
-    /* A compaction pass that ended while the logs closed posted its completion, which
-     * frees the pass; the flusher thread is joined, so run it rather than drop it. */
-    if (b->loop)
-        st_loop_run_posted(b->loop);
-    if (b->loop)
-        st_loop_free(b->loop);
-    st_pipeline_free(b->pipeline);
+    for (uint32_t i = 0; i < b->nshards; i++)
+        shard_free(&b->shards[i]);
+    free(b->shards);
     st_dirlock_release(b->data_lock); /* last: the logs and the clean-shutdown marker are done */
     free(b);
 }

@@ -43,6 +43,7 @@
 #include "broker/api/handlers.h"
 #include "broker/txn/txn_partition.h"
 #include "broker/broker_int.h"
+#include "broker/shard.h"
 #include "broker/proto/codec.h"
 #include "broker/request/waitset.h"
 #include "broker/security/security.h"
@@ -76,6 +77,7 @@ typedef struct fetch_part {
 typedef struct fetch {
     st_req *req;
     st_broker *b;
+    st_shard *shard; /* the loop it runs on: its waiters and timer */
     st_timer timer;
     struct fetch *prev, *next; /* in the waiters list while parked */
     bool parked;               /* in the waiters list */
@@ -391,7 +393,7 @@ static void write_response(fetch *f, st_req *req)
             st_topic_count_out(topic, topic_bytes);
         bytes += topic_bytes;
     }
-    f->b->stats.bytes_out += bytes;
+    f->shard->stats.bytes_out += bytes;
     /* consumer_byte_rate: the bytes sent are charged (recorded first, then checked, as
      * Kafka); a fetch that found the client already over answered empty (owed_ms). */
     if (f->owed_ms > 0)
@@ -423,8 +425,8 @@ static void waiters_remove(st_fetch_waiters *w, fetch *f)
  * request that woke it. */
 static void ready(fetch *f)
 {
-    waiters_remove(f->b->fetch_waiters, f);
-    st_timer_stop(f->b->loop, &f->timer);
+    waiters_remove(f->shard->fetch_waiters, f);
+    st_timer_stop(f->shard->loop, &f->timer);
     st_req_wake(f->req);
 }
 
@@ -474,7 +476,7 @@ static void park(fetch *f, st_fetch_waiters *w)
     f->req->state = f;      /* for the cancel hook */
     f->timer.cb = on_timer; /* the rest of the timer is zero (calloc) */
     f->timer.arg = f;
-    st_timer_start(f->b->loop, &f->timer, f->max_wait_ms);
+    st_timer_start(f->shard->loop, &f->timer, f->max_wait_ms);
 }
 
 st_req_result st_handle_fetch(st_req *req)
@@ -488,6 +490,7 @@ st_req_result st_handle_fetch(st_req *req)
     fetch *f = fetch_alloc(&shape, &names);
     f->req = req;
     f->b = b;
+    f->shard = req->shard;
     fetch_decode(f, &req->rd, v, names);
     if (req->rd.err) { /* fetch_scan said it parses; never answer half a request */
         free(f);
@@ -510,8 +513,8 @@ st_req_result st_handle_fetch(st_req *req)
     size_t min_bytes = f->min_bytes > 0 ? (size_t)f->min_bytes : 0;
     bool all_denied = f->nparts > 0 && f->nallowed == 0; /* nothing to wait for */
     if (!f->error && !any_error && !all_denied && f->owed_ms == 0 && f->max_wait_ms > 0 &&
-        total < min_bytes && req->conn && b->fetch_waiters) {
-        park(f, b->fetch_waiters);
+        total < min_bytes && req->conn && f->shard->fetch_waiters) {
+        park(f, f->shard->fetch_waiters);
         return ST_REQ_DEFERRED;
     }
     write_response(f, req);
@@ -576,9 +579,9 @@ static bool remeasure(fetch *f, fetch_part *p, st_log *log)
     return f->avail >= (size_t)f->min_bytes;
 }
 
-void st_fetch_wake(st_broker *b, st_log *log)
+void st_fetch_wake(st_shard *owner, st_log *log)
 {
-    st_fetch_waiters *w = b->fetch_waiters;
+    st_fetch_waiters *w = owner->fetch_waiters;
     if (!w || !w->head)
         return;
     /* Collect first, wake after: waking takes a fetch's links out of the chain being
@@ -600,9 +603,9 @@ void st_fetch_wake(st_broker *b, st_log *log)
     }
 }
 
-size_t st_fetch_parked(const st_broker *b)
+size_t st_fetch_parked(const st_shard *sh)
 {
-    return b->fetch_waiters ? b->fetch_waiters->count : 0;
+    return sh->fetch_waiters ? sh->fetch_waiters->count : 0;
 }
 
 /* The row's cancel hook: the client left, so the parked fetch goes now rather than at
@@ -612,8 +615,8 @@ static void fetch_cancel(st_req *req)
     fetch *f = req->state;
     if (!f)
         return;
-    waiters_remove(f->b->fetch_waiters, f);
-    st_timer_stop(f->b->loop, &f->timer);
+    waiters_remove(f->shard->fetch_waiters, f);
+    st_timer_stop(f->shard->loop, &f->timer);
     req->state = NULL;
     free(f);
     st_req_finish_silent(req);
@@ -621,9 +624,9 @@ static void fetch_cancel(st_req *req)
 
 const st_api_hooks st_fetch_hooks = {.cancel = fetch_cancel, .resume = fetch_resume};
 
-void st_fetch_shutdown(st_broker *b)
+void st_fetch_shutdown(st_shard *sh)
 {
-    st_fetch_waiters *w = b->fetch_waiters;
+    st_fetch_waiters *w = sh->fetch_waiters;
     if (!w)
         return;
     /* Take the whole list first: answering may resume connections whose next
@@ -635,7 +638,7 @@ void st_fetch_shutdown(st_broker *b)
         fetch *f = left;
         left = f->next;
         f->parked = false;
-        st_timer_stop(b->loop, &f->timer);
+        st_timer_stop(sh->loop, &f->timer);
         st_req *req = f->req;
         answer(f);
         st_req_finish(req);

@@ -69,20 +69,21 @@ st_handler_fn st_handle_describe_groups;
 st_handler_fn st_handle_delete_groups;
 st_handler_fn st_handle_offset_delete; /* broker/group/offset_delete.c */
 
-/* Fetch long-polls (fetch.c). A produce that appended to a partition calls
- * st_fetch_wake so parked fetches re-check min_bytes. st_fetch_shutdown answers every
- * parked fetch (broker stop). */
+/* Fetch long-polls (fetch.c). A fetch parks in the waiters of the shard it runs on
+ * (req->shard). A produce that appended to a partition calls st_fetch_wake on the shard
+ * that owns it (st_shard_owner) so parked fetches re-check min_bytes. st_fetch_shutdown
+ * answers every fetch parked on a shard (broker stop). */
 typedef struct st_fetch_waiters st_fetch_waiters;
 st_fetch_waiters *st_fetch_waiters_new(void);
 void st_fetch_waiters_free(st_fetch_waiters *w);
 /* log (borrowed) was appended to: the fetches parked on it re-check min_bytes. */
-void st_fetch_wake(st_broker *b, st_log *log);
-void st_fetch_shutdown(st_broker *b);
+void st_fetch_wake(st_shard *owner, st_log *log);
+void st_fetch_shutdown(st_shard *sh);
 /* Fetch's row hooks: a parked fetch whose client left is freed at once (cancel). */
 extern const st_api_hooks st_fetch_hooks;
 /* ApiVersions' row hooks: an unsupported version is answered, in the v0 layout. */
 extern const st_api_hooks st_api_versions_hooks;
 /* Fetches parked now, waiting for min_bytes or max_wait_ms (for status). */
-size_t st_fetch_parked(const st_broker *b);
+size_t st_fetch_parked(const st_shard *sh);
 
 #endif

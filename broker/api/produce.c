@@ -30,6 +30,7 @@
  * topic implies IDEMPOTENT_WRITE. A transactional id needs WRITE on it, else every
  * partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 #include "broker/api/handlers.h"
 #include "broker/quota/quota.h"
 #include "broker/broker_int.h"
+#include "broker/shard.h"
 #include "broker/proto/codec.h"
 #include "broker/security/security.h"
 #include "broker/txn/coordinator.h"
@@ -176,9 +178,13 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
         return txn_rc;
     }
     st_log *log = st_topic_log(topic, index);
+    /* An append runs on the loop that owns the partition. With one loop it owns them all;
+     * a request for another loop's partition will be posted there first
+     * (docs/architecture.md), which is not built yet. */
+    assert(st_shard_owner(b, log) == req->shard);
     /* The frame is ours (req->frame is mutable); st_str only borrows it as const. */
     uint8_t *bytes = (uint8_t *)(uintptr_t)records.ptr;
-    int rc = st_log_append_with(log, b->batch_ws, bytes, (size_t)records.len, now_ms, res);
+    int rc = st_log_append_with(log, req->shard->batch_ws, bytes, (size_t)records.len, now_ms, res);
     if (rc < ST_ERR_UNKNOWN_SERVER_ERROR) /* internal (I/O): never on the wire */
         rc = ST_ERR_KAFKA_STORAGE_ERROR;
     if (rc == ST_ERR_KAFKA_STORAGE_ERROR)
@@ -188,11 +194,11 @@ static int append_partition(st_req *req, st_topic *topic, st_str name, int32_t i
                 index, st_err_name(rc), res->why);
         return rc;
     }
-    b->stats.bytes_in += (uint64_t)records.len;
+    req->shard->stats.bytes_in += (uint64_t)records.len;
     st_topic_count_in(topic, (uint64_t)records.len);
     st_req_charge(req, records.len);
-    b->stats.records_in += (uint64_t)res->records;
-    st_fetch_wake(b, st_topic_log(topic, index));
+    req->shard->stats.records_in += (uint64_t)res->records;
+    st_fetch_wake(st_shard_owner(b, log), log);
     return 0;
 }
 
@@ -220,7 +226,7 @@ st_req_result st_handle_produce(st_req *req)
     if (produce_scan(*rd, &nparts, &record_bytes))
         return ST_REQ_MALFORMED;
     /* Decompression while checking batches is charged to one budget per request. */
-    st_batch_ws_begin(req->broker->batch_ws, st_batch_inflate_budget(record_bytes));
+    st_batch_ws_begin(req->shard->batch_ws, st_batch_inflate_budget(record_bytes));
 
     st_str transactional_id = st_rd_str(rd, false);
     int16_t acks = st_rd_i16(rd);

@@ -26,6 +26,7 @@
 #include "broker/api/handlers.h"
 #include "broker/api/sasl_int.h"
 #include "broker/broker_int.h"
+#include "broker/shard.h"
 #include "broker/request/session.h"
 #include "broker/quota/quota.h"
 #include "broker/security/security.h"
@@ -252,11 +253,11 @@ st_req_result st_sasl_refuse(st_req *req, st_session *s, const char *msg, bool s
     if (!h)
         abort(); /* as st_buf */
     h->req = req;
-    h->loop = b->loop;
+    h->loop = req->shard->loop;
     h->timer.cb = delay_fired;
     h->timer.arg = h;
     req->state = h;
-    st_timer_start(b->loop, &h->timer, delay);
+    st_timer_start(h->loop, &h->timer, delay);
     return ST_REQ_DEFERRED;
 }
 

@@ -28,6 +28,7 @@
 #include "auth/plain.h"
 #include "broker/api/sasl_int.h"
 #include "broker/broker_int.h"
+#include "broker/shard.h"
 #include "broker/security/security.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -103,7 +104,7 @@ static void plain_done(void *arg)
         if (!s) {
             /* The client left while its password was checked: nobody to answer, but a
              * failure still counts towards the address's failed-login delay. */
-            b->stats.auth_abandoned++;
+            req->shard->stats.auth_abandoned++;
             if (failed)
                 st_security_auth_failure_delay(b->security, w->host, now);
             st_req_finish_silent(req); /* no connection: frees it */

@@ -8,6 +8,7 @@
 
 #include "broker/broker_int.h"
 #include "broker/cluster/cluster.h"
+#include "broker/shard.h"
 #include "common/logging.h"
 
 int st_broker_cluster_open(st_broker *b, char *err, size_t errlen)
@@ -20,7 +21,7 @@ int st_broker_cluster_open(st_broker *b, char *err, size_t errlen)
                             .connect_timeout_ms = cfg->zookeeper_connect_timeout_ms,
                             .broker_id = cfg->node_id,
                             .rack = cfg->rack,
-                            .loop = b->loop};
+                            .loop = st_shard_main(b)->loop};
     for (size_t i = 0; i < cfg->nlisteners && cc.nendpoints < ST_ZK_MAX_ENDPOINTS; i++) {
         st_zk_endpoint *ep = &cc.endpoints[cc.nendpoints++];
         const char *proto = st_sec_protocol_name(cfg->listeners[i].protocol);

@@ -740,11 +740,11 @@ void grp_remove(st_groups *g, grp_group *grp)
     group_destroy(g, grp);
 }
 
-st_groups *st_groups_open(st_broker *b, char *err, size_t errlen)
+st_groups *st_groups_open(st_broker *b, st_loop *loop, char *err, size_t errlen)
 {
     st_groups *g = grp_xcalloc(1, sizeof *g);
     g->b = b;
-    g->loop = b->loop;
+    g->loop = loop;
     if (grp_offsets_open(g, err, errlen)) {
         st_groups_close(g);
         return NULL;

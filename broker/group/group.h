@@ -16,6 +16,7 @@
 
 typedef struct st_broker st_broker;
 typedef struct st_groups st_groups;
+typedef struct st_loop st_loop;
 
 /* Kafka's group states (and their names in DescribeGroups / ListGroups). */
 typedef enum st_group_state {
@@ -30,8 +31,9 @@ const char *st_group_state_name(st_group_state s);
 
 /* Opens the coordinator: creates __consumer_offsets if missing (compacted, with the
  * broker's groups.offsets_topic_partitions partitions) and loads every committed
- * offset from it. Borrows b. NULL with err on failure. */
-st_groups *st_groups_open(st_broker *b, char *err, size_t errlen);
+ * offset from it. Borrows b (the shared state) and loop (the one the coordinator lives
+ * on: its timers and parked requests). NULL with err on failure. */
+st_groups *st_groups_open(st_broker *b, st_loop *loop, char *err, size_t errlen);
 /* Answers every parked JoinGroup/SyncGroup (the broker is stopping), stops timers,
  * frees. NULL is ignored. */
 void st_groups_close(st_groups *g);

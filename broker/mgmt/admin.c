@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "broker/broker_int.h"
+#include "broker/shard.h"
 #include "broker/request/pipeline.h"
 #include "broker/quota/quota.h"
 #include "broker/security/security.h"
@@ -68,7 +69,7 @@ static json_t *storage_status(st_broker *b)
 }
 
 /* The login guard's and the worker pool's counters (docs/security.md, "Hostile clients"). */
-static json_t *auth_status(st_broker *b)
+static json_t *auth_status(st_broker *b, const st_shard_stats *shards)
 {
     st_auth_guard_stats g;
     st_workq_stats w = {0};
@@ -80,9 +81,51 @@ static json_t *auth_status(st_broker *b)
                      "joined", (json_int_t)g.joined, "checks", (json_int_t)g.checks, "refused_rate",
                      (json_int_t)g.over_rate, "refused_in_flight", (json_int_t)g.over_inflight,
                      "refused_busy", (json_int_t)g.busy, "checks_in_flight", g.inflight,
-                     "abandoned", (json_int_t)b->stats.auth_abandoned, "workers", "queued",
+                     "abandoned", (json_int_t)shards->auth_abandoned, "workers", "queued",
                      (json_int_t)w.queued, "running", (json_int_t)w.running, "completed",
                      (json_int_t)w.completed);
+}
+
+/* The shards' pipelines, connections and parked fetches, summed. */
+typedef struct shards_sum {
+    st_pipeline_stats pipeline;
+    st_server_stats net;
+    bool listening; /* some shard has a server (none in the fuzz harness) */
+    size_t connections;
+    size_t parked_fetches;
+} shards_sum;
+
+static void sum_shards(st_broker *b, shards_sum *sum)
+{
+    *sum = (shards_sum){0};
+    for (uint32_t i = 0; i < b->nshards; i++) {
+        const st_shard *sh = &b->shards[i];
+        const st_pipeline_stats *ps = st_pipeline_stats_get(sh->pipeline);
+        sum->pipeline.requests += ps->requests;
+        sum->pipeline.bad_frames += ps->bad_frames;
+        sum->pipeline.connections_total += ps->connections_total;
+        for (size_t k = 0; k < sizeof ps->requests_by_key / sizeof ps->requests_by_key[0]; k++)
+            sum->pipeline.requests_by_key[k] += ps->requests_by_key[k];
+        sum->parked_fetches += st_fetch_parked(sh);
+        if (!sh->server)
+            continue;
+        st_server_stats ns;
+        st_server_get_stats(sh->server, &ns);
+        sum->listening = true;
+        sum->connections += st_server_conn_count(sh->server);
+        sum->net.accepted += ns.accepted;
+        sum->net.refused_max_connections += ns.refused_max_connections;
+        sum->net.refused_per_ip += ns.refused_per_ip;
+        sum->net.shed_no_fds += ns.shed_no_fds;
+        sum->net.closed_idle += ns.closed_idle;
+        sum->net.closed_auth_timeout += ns.closed_auth_timeout;
+        sum->net.closed_unauth_frame += ns.closed_unauth_frame;
+        sum->net.budget_waits += ns.budget_waits;
+        sum->net.queued_bytes += ns.queued_bytes;
+        sum->net.queued_unauth_bytes += ns.queued_unauth_bytes;
+        sum->net.budget_waiting += ns.budget_waiting;
+        sum->net.read_buffers += ns.read_buffers;
+    }
 }
 
 static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, size_t errlen)
@@ -91,21 +134,26 @@ static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, si
     int64_t npartitions = 0;
     for (size_t i = 0; i < ntopics; i++)
         npartitions += st_topic_partition_count(st_topics_at(b->topics, i));
-    int port = b->server ? st_server_port(b->server) : b->cfg.port;
+    const st_server *server = st_shard_main(b)->server; /* listeners on the main loop */
+    int port = server ? st_server_port(server) : b->cfg.port;
     char listener[300];
     snprintf(listener, sizeof(listener), "%s:%d", b->cfg.listen_host, port);
     int64_t uptime_s = (st_wall_ms() - b->started_ms) / 1000;
-    const st_broker_stats *st = &b->stats;
-    const st_pipeline_stats *ps = st_pipeline_stats_get(b->pipeline);
+    st_shard_stats shard_stats;
+    st_shard_stats_sum(b, &shard_stats);
+    const st_shard_stats *st = &shard_stats;
+    shards_sum sum;
+    sum_shards(b, &sum);
+    const st_pipeline_stats *ps = &sum.pipeline;
 
     *result = json_pack(
         "{s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "node_id",
         (int)b->cfg.node_id, "cluster_id", b->cfg.cluster_id, "listener", listener, "data_dir",
         b->cfg.data_dir, "uptime_s", (json_int_t)(uptime_s < 0 ? 0 : uptime_s), "topics",
         (json_int_t)ntopics, "partitions", (json_int_t)npartitions, "connections",
-        b->server ? json_integer((json_int_t)st_server_conn_count(b->server)) : json_null(),
-        "stats", "requests", (json_int_t)ps->requests, "bad_frames", (json_int_t)ps->bad_frames,
-        "bytes_in", (json_int_t)st->bytes_in, "bytes_out", (json_int_t)st->bytes_out, "records_in",
+        sum.listening ? json_integer((json_int_t)sum.connections) : json_null(), "stats",
+        "requests", (json_int_t)ps->requests, "bad_frames", (json_int_t)ps->bad_frames, "bytes_in",
+        (json_int_t)st->bytes_in, "bytes_out", (json_int_t)st->bytes_out, "records_in",
         (json_int_t)st->records_in, "connections_total", (json_int_t)ps->connections_total);
     if (!*result) {
         snprintf(err, errlen, "out of memory");
@@ -114,7 +162,7 @@ static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, si
     /* Requests per API by name, from the API table: only APIs that were called. */
     json_t *by_api = json_object();
     size_t napis;
-    const st_api *apis = st_pipeline_table(b->pipeline, &napis);
+    const st_api *apis = st_pipeline_table(st_shard_main(b)->pipeline, &napis);
     for (size_t i = 0; by_api && i < napis; i++) {
         int16_t key = apis[i].key;
         if (key >= 0 && (size_t)key < sizeof ps->requests_by_key / sizeof ps->requests_by_key[0] &&
@@ -124,13 +172,12 @@ static int cmd_status(st_broker *b, json_t *args, json_t **result, char *err, si
     }
     json_t *stats = json_object_get(*result, "stats");
     json_object_set_new(stats, "requests_by_api", by_api ? by_api : json_null());
-    json_object_set_new(stats, "parked_fetches", json_integer((json_int_t)st_fetch_parked(b)));
+    json_object_set_new(stats, "parked_fetches", json_integer((json_int_t)sum.parked_fetches));
     json_object_set_new(*result, "loop", st_admin_loop_turns(b));
     json_object_set_new(*result, "storage", storage_status(b));
-    json_object_set_new(*result, "auth", auth_status(b));
-    if (b->server) { /* the connection layer's limits at work (docs/security.md) */
-        st_server_stats ns;
-        st_server_get_stats(b->server, &ns);
+    json_object_set_new(*result, "auth", auth_status(b, st));
+    if (sum.listening) { /* the connection layer's limits at work (docs/security.md) */
+        const st_server_stats ns = sum.net;
         json_object_set_new(
             stats, "net",
             json_pack(

@@ -79,8 +79,9 @@ int st_admin_groups_delete(struct st_broker *b, json_t *args, json_t **result, c
 int st_admin_groups_reset_offsets(struct st_broker *b, json_t *args, json_t **result, char *err,
                                   size_t errlen);
 
-/* The event loop's turn lengths for status (stats.c): {"since_start":{turns,
- * longest_us, p50_us, p99_us, p999_us}, "last_minute":{...}}; a new reference. */
+/* The event loops' turn lengths for status (stats.c): {"since_start":{turns,
+ * longest_us, p50_us, p99_us, p999_us}, "last_minute":{...}} — turns summed over the
+ * shards, the rest the slowest shard's; a new reference. */
 json_t *st_admin_loop_turns(struct st_broker *b);
 
 /* The console's whole-broker reads (stats.c): topics.stats, groups.lag. */

@@ -231,6 +231,7 @@ int st_pipeline_on_request(st_pipeline *p, st_conn *conn, uint8_t *frame, size_t
     if (!req)
         abort();
     req->broker = p->cfg.broker;
+    req->shard = p->cfg.shard;
     req->pipeline = p;
     req->conn = conn;
     req->api = api;

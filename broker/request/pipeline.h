@@ -30,7 +30,8 @@ typedef struct st_pipeline_config {
     st_loop *loop;           /* borrowed: timers and the wake queue run on it */
     st_security *security;   /* borrowed; NULL: every request is allowed */
     struct st_bquota *quota; /* borrowed; NULL: nothing is metered */
-    st_broker *broker;       /* borrowed: handed to the handlers as req->broker */
+    st_broker *broker;       /* borrowed: the shared state, handed on as req->broker */
+    st_shard *shard;         /* borrowed: the loop's own state, handed on as req->shard */
 } st_pipeline_config;
 
 typedef struct st_pipeline_stats {

@@ -41,6 +41,7 @@
 #include "broker/proto/codec.h"
 
 typedef struct st_broker st_broker;
+typedef struct st_shard st_shard;
 typedef struct st_req st_req;
 typedef struct st_session st_session;
 typedef struct st_pipeline st_pipeline;
@@ -102,7 +103,12 @@ typedef struct st_api {
 const st_api *st_api_find(const st_api *table, size_t n, int16_t key);
 
 struct st_req {
+    /* What a handler works with: the state every loop shares (config, topic directory,
+     * security, quotas, coordinators; broker/broker_int.h), and the shard — the loop the
+     * request runs on, with its connections, parked requests, owned partitions and
+     * counters (broker/shard.h). Per-loop things come from the shard, never the broker. */
     st_broker *broker;
+    st_shard *shard;
     st_pipeline *pipeline;
     st_conn *conn; /* NULL once the connection is gone (or when fuzzing) */
     const st_api *api;

@@ -10,6 +10,7 @@
 
 #include "broker/api/handlers.h"
 #include "broker/broker_int.h"
+#include "broker/shard.h"
 #include "broker/group/group.h"
 #include "broker/log/log.h"
 #include "broker/log/records.h"
@@ -291,7 +292,7 @@ static bool finish(st_txn_coord *c, st_txn_meta *m)
                          st_err_name(rc), res.why);
             continue;
         }
-        st_fetch_wake(c->b, st_partition_log(part));
+        st_fetch_wake(st_shard_owner(c->b, st_partition_log(part)), st_partition_log(part));
     }
     if (failed)
         return false;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "broker/broker_int.h"
+#include "broker/shard.h"
 #include "broker/request/pipeline.h"
 #include "common/logging.h"
 
@@ -77,12 +78,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!frame)
         return 0;
     memcpy(frame, data, size);
-    st_pipeline_on_request(broker->pipeline, NULL, frame, size);
+    st_shard *sh = st_shard_main(broker);
+    st_pipeline_on_request(sh->pipeline, NULL, frame, size);
 
-    st_fetch_shutdown(broker);
+    st_fetch_shutdown(sh);
     /* One loop iteration: st_loop_stop before st_loop_run makes it run posted work and
      * due timers once and return (loop.h). */
-    st_loop_stop(broker->loop);
-    st_loop_run(broker->loop);
+    st_loop_stop(sh->loop);
+    st_loop_run(sh->loop);
     return 0;
 }

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "broker/broker_int.h"
+#include "broker/shard.h"
 #include "broker/group/group_int.h"
 #include "common/clock.h"
 #include "common/errors.h"
@@ -80,9 +81,10 @@ static inline void run_for(st_broker *b, int64_t ms)
 {
     st_timer t = {0};
     t.cb = stop_loop;
-    st_timer_start(b->loop, &t, ms);
-    st_loop_run(b->loop);
-    st_timer_stop(b->loop, &t);
+    st_loop *loop = st_shard_main(b)->loop;
+    st_timer_start(loop, &t, ms);
+    st_loop_run(loop);
+    st_timer_stop(loop, &t);
 }
 
 /* Runs the loop until *flag is set, at most max_ms. */
