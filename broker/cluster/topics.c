@@ -709,6 +709,16 @@ int st_topics_prepare(st_topics *t, const char *name, int32_t partitions,
                      name, t->topics[i]->name);
             return ST_ERR_INVALID_TOPIC_EXCEPTION;
         }
+    /* and with the names being made: they are registered only when made, so the loop
+     * above misses them, and two colliding topics asked together would both be made */
+    for (size_t i = 0; strpbrk(name, "._") && i < t->nreserved; i++)
+        if (names_collide(name, t->reserved[i])) {
+            snprintf(err, errlen,
+                     "topic \"%s\" collides with topic \"%s\", being created: names that differ "
+                     "only in '.' and '_' would share metric names",
+                     name, t->reserved[i]);
+            return ST_ERR_INVALID_TOPIC_EXCEPTION;
+        }
     if (partitions == -1)
         partitions = 1; /* callers pass the broker's num.partitions; this is Kafka's */
     if ((rc = check_partitions(partitions, err, errlen)) != 0)

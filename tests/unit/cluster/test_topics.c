@@ -795,6 +795,33 @@ static void test_delete_off_loop(void **state)
     drain(f);
 }
 
+/* Names that differ only in '.' and '_' collide with the names being made, not only with
+ * registered topics: two asked together (one CreateTopics, or a creation on the loop
+ * while a job is in flight) were both made. */
+static void test_job_names_collide(void **state)
+{
+    fixture *f = *state;
+    char err[256];
+    assert_int_equal(st_topics_start_worker(f->topics, post, f, err, sizeof(err)), 0);
+    st_topics_job *j = st_topics_job_new(f->topics);
+    assert_int_equal(st_topics_job_add(j, "a.b", 1, -1, NULL, 0, err, sizeof(err)), 0);
+    assert_int_equal(st_topics_job_add(j, "a_b", 1, -1, NULL, 0, err, sizeof(err)),
+                     ST_ERR_INVALID_TOPIC_EXCEPTION);
+    assert_non_null(strstr(err, "collides with topic \"a.b\", being created"));
+    int done = 0;
+    assert_int_equal(st_topics_job_start(j, job_done, &done), 0);
+    assert_int_equal(create(f, "a_b", 1, NULL, 0, err, sizeof(err)),
+                     ST_ERR_INVALID_TOPIC_EXCEPTION);
+    wait_done(f, &done);
+    assert_int_equal(st_topics_job_result(j, 0, err, sizeof(err)), 0);
+    st_topics_job_free(j);
+    assert_null(st_topics_find(f->topics, "a_b", 3));
+    assert_false(exists(f, "a_b-0"));
+    assert_int_equal(st_topics_count(f->topics), 1);
+    st_topics_stop_worker(f->topics);
+    drain(f);
+}
+
 /* Duplicate config names are found by sorting, so 200,000 of them cost milliseconds (a
  * pairwise check took minutes on the event loop for an IncrementalAlterConfigs). */
 static void test_config_duplicates(void **state)
@@ -837,6 +864,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_persist_undoes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_off_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_off_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_names_collide, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
