@@ -822,6 +822,38 @@ static void test_job_names_collide(void **state)
     drain(f);
 }
 
+/* A deleted topic's directories that the broker had not removed when it died (kill -9
+ * while the worker was deleting them) are removed at the next start: topics.json names
+ * the topic under "removing". Other strays, and another topic's directories, stay. */
+static void test_delete_leftovers_removed_at_start(void **state)
+{
+    fixture *f = *state;
+    char err[256], path[512];
+    assert_int_equal(create(f, "gone", 2, NULL, 0, err, sizeof(err)), 0);
+    assert_int_equal(create(f, "gone-1", 1, NULL, 0, err, sizeof(err)), 0);
+    assert_int_equal(st_topics_delete(f->topics, "gone", err, sizeof(err)), 0);
+    assert_false(exists(f, "gone-0"));
+    /* what a kill -9 leaves: partition directories of the deleted topic, with files */
+    const char *left[] = {"gone-0", "gone-7"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s", f->dir, left[i]);
+        assert_int_equal(mkdir(path, 0755), 0);
+        strcat(path, "/00000000000000000000.log");
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fclose(fp);
+    }
+    snprintf(path, sizeof(path), "%s/other-0", f->dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    close_registry(f);
+    f->topics = open_registry(f);
+    assert_false(exists(f, "gone-0"));
+    assert_false(exists(f, "gone-7"));
+    assert_true(exists(f, "gone-1-0")); /* topic "gone-1"'s */
+    assert_true(exists(f, "other-0"));  /* not known to be deleted: left alone */
+    assert_int_equal(create(f, "gone", 8, NULL, 0, err, sizeof(err)), 0);
+}
+
 /* Duplicate config names are found by sorting, so 200,000 of them cost milliseconds (a
  * pairwise check took minutes on the event loop for an IncrementalAlterConfigs). */
 static void test_config_duplicates(void **state)
@@ -865,6 +897,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_job_off_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_off_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_names_collide, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_leftovers_removed_at_start, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
