@@ -468,7 +468,22 @@ int st_topics_persist(st_topics *t, char *err, size_t errlen)
     if (!t->dirty)
         return 0;
     char why[512];
-    if (st_topics_store_save(t->meta_dir, t->topics, t->count, why, sizeof(why)) != 0) {
+    /* The topics deleted now and those whose directories are still being removed: if the
+     * broker dies before the worker is done, the next start removes the rest. */
+    size_t nremoving = st_topics_removing_names(t, NULL, 0), ndeleted = 0;
+    for (size_t i = 0; i < t->nchanges; i++)
+        ndeleted += t->changes[i].kind == CH_DELETED;
+    const char **removing = calloc(nremoving + ndeleted + 1, sizeof(*removing));
+    if (removing == NULL)
+        abort(); /* as insert_at */
+    nremoving = st_topics_removing_names(t, removing, nremoving);
+    for (size_t i = 0; i < t->nchanges; i++)
+        if (t->changes[i].kind == CH_DELETED)
+            removing[nremoving++] = t->changes[i].topic->name;
+    int saved = st_topics_store_save(t->meta_dir, t->topics, t->count, removing, nremoving, why,
+                                     sizeof(why));
+    free(removing);
+    if (saved != 0) {
         /* Whether the file holds the old or the new list is not known (the rename may
          * have happened): stay dirty so the next persist writes it again. */
         st_error("saving the topic registry failed: %s; undoing %zu changes", why, t->nchanges);
@@ -517,6 +532,17 @@ static int load_topic(void *arg, st_topic *topic, char *err, size_t errlen)
 out:
     st_topic_free(topic);
     return rc;
+}
+
+/* A deleted topic in topics.json's "removing": the worker may not have removed all of
+ * its directories before the broker stopped (kill -9). Unless the name was made again
+ * (then its directories are the new topic's), remove what is left. */
+static void load_removing(void *arg, const char *name)
+{
+    struct load_ctx *ctx = arg;
+    size_t idx;
+    if (!find_index(ctx->t, name, strlen(name), &idx))
+        st_topics_remove_leftovers(ctx->t->data_dir, name);
 }
 
 /* Warns about <name>-<n> directories that belong to no known partition. */
@@ -605,7 +631,7 @@ st_topics *st_topics_open(const char *data_dir, const st_log_config *defaults, s
         st_info("%s: no clean-shutdown marker: partition logs will be checked", data_dir);
     }
     struct load_ctx ctx = {t, clean};
-    if (st_topics_store_load(t->meta_dir, load_topic, &ctx, err, errlen) != 0)
+    if (st_topics_store_load(t->meta_dir, load_topic, load_removing, &ctx, err, errlen) != 0)
         goto fail;
     report_strays(t);
     st_info("%s: %zu topics open", data_dir, t->count);
@@ -707,6 +733,16 @@ int st_topics_prepare(st_topics *t, const char *name, int32_t partitions,
                      "topic \"%s\" collides with existing topic \"%s\": names that differ only "
                      "in '.' and '_' would share metric names",
                      name, t->topics[i]->name);
+            return ST_ERR_INVALID_TOPIC_EXCEPTION;
+        }
+    /* and with the names being made: they are registered only when made, so the loop
+     * above misses them, and two colliding topics asked together would both be made */
+    for (size_t i = 0; strpbrk(name, "._") && i < t->nreserved; i++)
+        if (names_collide(name, t->reserved[i])) {
+            snprintf(err, errlen,
+                     "topic \"%s\" collides with topic \"%s\", being created: names that differ "
+                     "only in '.' and '_' would share metric names",
+                     name, t->reserved[i]);
             return ST_ERR_INVALID_TOPIC_EXCEPTION;
         }
     if (partitions == -1)

@@ -45,19 +45,25 @@ void st_topic_free(st_topic *topic);
 /* Frees n overrides and the array. Takes ownership. */
 void st_config_kv_free(st_config_kv *kv, size_t n);
 
-/* Rewrites <meta_dir>/topics.json atomically from topics[0..n). Borrows all. 0, or -1
+/* Rewrites <meta_dir>/topics.json atomically from topics[0..n), and the names of deleted
+ * topics whose partition directories may not be removed yet (removing[0..nremoving), as
+ * "removing": a start after a crash removes what is left of them). Borrows all. 0, or -1
  * with err saying which step failed on which file. */
-int st_topics_store_save(const char *meta_dir, st_topic *const *topics, size_t n, char *err,
-                         size_t errlen);
+int st_topics_store_save(const char *meta_dir, st_topic *const *topics, size_t n,
+                         const char *const *removing, size_t nremoving, char *err, size_t errlen);
 
 /* Called once per topic read from topics.json, which it takes ownership of: name, id,
  * npartitions, overrides and internal are set; partitions is NULL and cfg unset.
  * Returns 0 to go on, or -1 (with err set) to stop the load. */
 typedef int st_topics_store_cb(void *arg, st_topic *topic, char *err, size_t errlen);
 
+/* Called once per name of topics.json's "removing" (borrowed), after every topic. */
+typedef void st_topics_store_removing_cb(void *arg, const char *name);
+
 /* Reads <meta_dir>/topics.json (a missing file means no topics). 0, or -1 with err
  * naming the file and what is wrong with it. */
-int st_topics_store_load(const char *meta_dir, st_topics_store_cb *cb, void *arg, char *err,
+int st_topics_store_load(const char *meta_dir, st_topics_store_cb *cb,
+                         st_topics_store_removing_cb *removing_cb, void *arg, char *err,
                          size_t errlen);
 
 /* ---- creation in steps (topics.c), for the creation jobs (topics_create.c) ---- */
@@ -97,6 +103,12 @@ struct st_topics_removal **st_topics_removals(st_topics *t);
 void st_topics_remove_partitions(st_topics *t, st_topic *topic, int32_t from, int32_t to);
 /* Are some of name's partition directories still being deleted? */
 bool st_topics_removing(st_topics *t, const char *name);
+/* Puts the names of the removals in flight into out[0..cap) (borrowed: valid until the
+ * loop runs completions) and returns how many there are (cap 0: only counts). */
+size_t st_topics_removing_names(st_topics *t, const char **out, size_t cap);
+/* At start, before any topic of the name is made: deletes what is left of the deleted
+ * topic name's partition directories (<data_dir>/<name>-<n>) and says how many. */
+void st_topics_remove_leftovers(const char *data_dir, const char *name);
 /* The registry is going: removals in flight forget it (their completions only free). */
 void st_topics_removals_orphan(st_topics *t);
 

@@ -13,9 +13,11 @@
  * make a directory the worker may be deleting (st_topics_removing). With no worker
  * (tests, tools, shutdown) or a full queue the files go at once, on this thread.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "broker/cluster/topics_int.h"
 #include "common/logging.h"
@@ -101,6 +103,45 @@ bool st_topics_removing(st_topics *t, const char *name)
         if (strcmp(r->name, name) == 0)
             return true;
     return false;
+}
+
+size_t st_topics_removing_names(st_topics *t, const char **out, size_t cap)
+{
+    size_t n = 0;
+    for (struct st_topics_removal *r = *st_topics_removals(t); r; r = r->next, n++)
+        if (n < cap)
+            out[n] = r->name;
+    return n;
+}
+
+void st_topics_remove_leftovers(const char *data_dir, const char *name)
+{
+    DIR *d = opendir(data_dir);
+    if (d == NULL)
+        return;
+    size_t len = strlen(name), removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *num = e->d_name + len + 1;
+        if (strncmp(e->d_name, name, len) != 0 || e->d_name[len] != '-' || *num == '\0' ||
+            strspn(num, "0123456789") != strlen(num) || strlen(num) > 9)
+            continue;
+        char *path = NULL;
+        struct stat st;
+        if (asprintf(&path, "%s/%s", data_dir, e->d_name) < 0)
+            break;
+        if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            free(path);
+            continue;
+        }
+        st_log_remove_dir(path); /* frees path */
+        removed++;
+    }
+    closedir(d);
+    if (removed > 0)
+        st_info("removed %zu partition directories left of deleted topic \"%s\" (the broker "
+                "stopped before they were deleted)",
+                removed, name);
 }
 
 void st_topics_removals_orphan(st_topics *t)

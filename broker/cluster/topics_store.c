@@ -41,8 +41,8 @@ void st_topic_free(st_topic *topic)
     free(topic);
 }
 
-int st_topics_store_save(const char *meta_dir, st_topic *const *topics, size_t n, char *err,
-                         size_t errlen)
+int st_topics_store_save(const char *meta_dir, st_topic *const *topics, size_t n,
+                         const char *const *removing, size_t nremoving, char *err, size_t errlen)
 {
     int rc = -1;
     char *text = NULL;
@@ -65,6 +65,12 @@ int st_topics_store_save(const char *meta_dir, st_topic *const *topics, size_t n
         json_object_set_new(o, "partitions", json_integer(topic->npartitions));
         json_object_set_new(o, "overrides", ov);
         json_array_append_new(arr, o);
+    }
+    if (nremoving > 0) { /* older versions ignore the key */
+        json_t *rm = json_array();
+        for (size_t i = 0; i < nremoving; i++)
+            json_array_append_new(rm, json_string(removing[i]));
+        json_object_set_new(root, "removing", rm);
     }
     text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text == NULL) {
@@ -148,7 +154,8 @@ fail:
     return NULL;
 }
 
-int st_topics_store_load(const char *meta_dir, st_topics_store_cb *cb, void *arg, char *err,
+int st_topics_store_load(const char *meta_dir, st_topics_store_cb *cb,
+                         st_topics_store_removing_cb *removing_cb, void *arg, char *err,
                          size_t errlen)
 {
     char path[PATH_MAX];
@@ -171,6 +178,14 @@ int st_topics_store_load(const char *meta_dir, st_topics_store_cb *cb, void *arg
         st_topic *topic = topic_from_json(path, json_array_get(arr, i), i, err, errlen);
         if (topic == NULL || cb(arg, topic, err, errlen) != 0)
             goto out;
+    }
+    json_t *rm = json_object_get(root, "removing");
+    for (size_t i = 0; json_is_array(rm) && i < json_array_size(rm); i++) {
+        const char *name = json_string_value(json_array_get(rm, i));
+        char why[256];
+        /* a name that is not one cannot name a directory of ours: skip it */
+        if (name && st_topic_name_check(name, strlen(name), why, sizeof(why)) == 0)
+            removing_cb(arg, name);
     }
     rc = 0;
 out:

@@ -68,4 +68,26 @@ longest=$(longest_us)
 log "longest loop turn since the restart: $((longest / 1000)) ms ($PARTITIONS partitions deleted; bound $MAX_TURN_MS ms)"
 [ "$longest" -le $((MAX_TURN_MS * 1000)) ] ||
     fail "a loop turn took $((longest / 1000)) ms while $PARTITIONS partitions were deleted (bound $MAX_TURN_MS ms)"
+
+# A deletion cut short: straitd killed (SIGKILL) as soon as it answered, before the worker
+# removed the files. topics.json lists the topic as being removed, so the next start
+# removes what is left (before, the directories stayed, warned about at every start,
+# and creating the name again over them failed until they were deleted by hand).
+"$RK_BIN/rk_admin" "$BOOTSTRAP" create doomed 1000 >/dev/null 2>"$ST_TMP/doomed.err" ||
+    fail "creating doomed: $(cat "$ST_TMP/doomed.err")"
+"$STRAIT" --mgmt "$ST_MGMT" --data-dir "$ST_DATA" --bootstrap "$BOOTSTRAP" topics delete doomed >/dev/null ||
+    fail "strait topics delete doomed"
+kill9_broker
+doomed_left() { find "$ST_DATA" -maxdepth 1 -type d -regex '.*/doomed-[0-9]+' | wc -l; }
+left=$(doomed_left)
+log "doomed: $left of 1000 partition directories left by the kill (0: the worker won the race)"
+start_broker
+[ "$(doomed_left)" -eq 0 ] || fail "$(doomed_left) directories of the deleted topic doomed left after a restart"
+if [ "$left" -gt 0 ]; then
+    broker_log_since_start >"$ST_TMP/restart.log"
+    assert_contains "$ST_TMP/restart.log" "removed $left partition directories left of deleted topic \"doomed\"" \
+        "the start's note of the leftovers it removed"
+fi
+"$RK_BIN/rk_admin" "$BOOTSTRAP" create doomed 1000 >/dev/null 2>"$ST_TMP/doomed2.err" ||
+    fail "creating doomed again after the restart: $(cat "$ST_TMP/doomed2.err")"
 log "ok"

@@ -795,6 +795,65 @@ static void test_delete_off_loop(void **state)
     drain(f);
 }
 
+/* Names that differ only in '.' and '_' collide with the names being made, not only with
+ * registered topics: two asked together (one CreateTopics, or a creation on the loop
+ * while a job is in flight) were both made. */
+static void test_job_names_collide(void **state)
+{
+    fixture *f = *state;
+    char err[256];
+    assert_int_equal(st_topics_start_worker(f->topics, post, f, err, sizeof(err)), 0);
+    st_topics_job *j = st_topics_job_new(f->topics);
+    assert_int_equal(st_topics_job_add(j, "a.b", 1, -1, NULL, 0, err, sizeof(err)), 0);
+    assert_int_equal(st_topics_job_add(j, "a_b", 1, -1, NULL, 0, err, sizeof(err)),
+                     ST_ERR_INVALID_TOPIC_EXCEPTION);
+    assert_non_null(strstr(err, "collides with topic \"a.b\", being created"));
+    int done = 0;
+    assert_int_equal(st_topics_job_start(j, job_done, &done), 0);
+    assert_int_equal(create(f, "a_b", 1, NULL, 0, err, sizeof(err)),
+                     ST_ERR_INVALID_TOPIC_EXCEPTION);
+    wait_done(f, &done);
+    assert_int_equal(st_topics_job_result(j, 0, err, sizeof(err)), 0);
+    st_topics_job_free(j);
+    assert_null(st_topics_find(f->topics, "a_b", 3));
+    assert_false(exists(f, "a_b-0"));
+    assert_int_equal(st_topics_count(f->topics), 1);
+    st_topics_stop_worker(f->topics);
+    drain(f);
+}
+
+/* A deleted topic's directories that the broker had not removed when it died (kill -9
+ * while the worker was deleting them) are removed at the next start: topics.json names
+ * the topic under "removing". Other strays, and another topic's directories, stay. */
+static void test_delete_leftovers_removed_at_start(void **state)
+{
+    fixture *f = *state;
+    char err[256], path[512];
+    assert_int_equal(create(f, "gone", 2, NULL, 0, err, sizeof(err)), 0);
+    assert_int_equal(create(f, "gone-1", 1, NULL, 0, err, sizeof(err)), 0);
+    assert_int_equal(st_topics_delete(f->topics, "gone", err, sizeof(err)), 0);
+    assert_false(exists(f, "gone-0"));
+    /* what a kill -9 leaves: partition directories of the deleted topic, with files */
+    const char *left[] = {"gone-0", "gone-7"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s", f->dir, left[i]);
+        assert_int_equal(mkdir(path, 0755), 0);
+        strcat(path, "/00000000000000000000.log");
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fclose(fp);
+    }
+    snprintf(path, sizeof(path), "%s/other-0", f->dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    close_registry(f);
+    f->topics = open_registry(f);
+    assert_false(exists(f, "gone-0"));
+    assert_false(exists(f, "gone-7"));
+    assert_true(exists(f, "gone-1-0")); /* topic "gone-1"'s */
+    assert_true(exists(f, "other-0"));  /* not known to be deleted: left alone */
+    assert_int_equal(create(f, "gone", 8, NULL, 0, err, sizeof(err)), 0);
+}
+
 /* Duplicate config names are found by sorting, so 200,000 of them cost milliseconds (a
  * pairwise check took minutes on the event loop for an IncrementalAlterConfigs). */
 static void test_config_duplicates(void **state)
@@ -837,6 +896,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_persist_undoes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_off_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_off_loop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_names_collide, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_leftovers_removed_at_start, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
