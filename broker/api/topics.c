@@ -477,7 +477,11 @@ st_req_result st_handle_create_topics(st_req *req)
         } else {
             for (int32_t i = 0; i < n; i++)
                 if (slot[i] >= 0)
-                    fail_ask(&asks[i], ST_ERR_THROTTLING_QUOTA_EXCEEDED,
+                    /* THROTTLING_QUOTA_EXCEEDED exists from CreateTopics v6; older
+                     * clients know REQUEST_TIMED_OUT as "retry". */
+                    fail_ask(&asks[i],
+                             req->api_version >= 6 ? ST_ERR_THROTTLING_QUOTA_EXCEEDED
+                                                   : ST_ERR_REQUEST_TIMED_OUT,
                              "topic \"%.*s\" not created: the broker is already making the "
                              "topics of %d requests; retry",
                              ASK_NAME(&asks[i]), ST_TOPICS_QUEUE_MAX);
@@ -617,6 +621,10 @@ st_req_result st_handle_create_partitions(st_req *req)
                 if (!a->err)
                     a->err = st_topics_create_partitions(b->topics, name, a->count, validate_only,
                                                          a->msg, sizeof(a->msg));
+                /* THROTTLING_QUOTA_EXCEEDED exists from CreatePartitions v3 (we serve 0-1):
+                 * older clients know REQUEST_TIMED_OUT as "retry". */
+                if (a->err == ST_ERR_THROTTLING_QUOTA_EXCEEDED)
+                    a->err = ST_ERR_REQUEST_TIMED_OUT;
             }
         }
     }
