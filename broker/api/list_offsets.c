@@ -26,17 +26,20 @@
 #define EARLIEST_TIMESTAMP (-2)
 
 /* The offset for `timestamp` in log, its record's timestamp (by time only) and the leader
- * epoch it was written in; -1 for each when no record is that late. */
-static void lookup(st_log *log, int64_t timestamp, int64_t *offset, int64_t *found_timestamp,
-                   int32_t *epoch)
+ * epoch it was written in; -1 for each when no record is that late. read_committed
+ * (isolation_level 1) sees the log only up to its last stable offset, as Kafka: latest
+ * is the LSO, and a record found by time at or past it is not answered. */
+static void lookup(st_log *log, int64_t timestamp, bool read_committed, int64_t *offset,
+                   int64_t *found_timestamp, int32_t *epoch)
 {
+    int64_t end = read_committed ? st_log_last_stable_offset(log) : st_log_end_offset(log);
     if (timestamp == LATEST_TIMESTAMP)
-        *offset = st_log_end_offset(log);
+        *offset = end;
     else if (timestamp == EARLIEST_TIMESTAMP)
         *offset = st_log_start_offset(log);
     else
         st_log_offset_for_time(log, timestamp, offset, found_timestamp);
-    if (*offset < 0) { /* no record that late: Kafka answers -1 / -1 */
+    if (*offset < 0 || (timestamp >= 0 && *offset >= end)) { /* none: Kafka answers -1 / -1 */
         *offset = *found_timestamp = -1;
         return;
     }
@@ -52,8 +55,7 @@ st_req_result st_handle_list_offsets(st_req *req)
     st_buf *out = st_resp_buf(req->resp);
 
     st_rd_i32(rd); /* replica_id: no followers on a single node */
-    if (v >= 2)
-        st_rd_i8(rd); /* isolation_level: no transactions, so LSO == high watermark */
+    bool read_committed = v >= 2 && st_rd_i8(rd) == 1; /* isolation_level */
     if (v >= 2)
         st_buf_put_i32(out, 0); /* throttle_time_ms */
 
@@ -83,7 +85,7 @@ st_req_result st_handle_list_offsets(st_req *req)
                 st_log *log = st_topic_log(topic, index);
                 error = (int16_t)st_log_check_leader_epoch(log, current_epoch);
                 if (!error)
-                    lookup(log, timestamp, &offset, &found_timestamp, &epoch);
+                    lookup(log, timestamp, read_committed, &offset, &found_timestamp, &epoch);
             }
             st_buf_put_i32(out, index);
             st_buf_put_i16(out, error);

@@ -1,7 +1,10 @@
 /*
  * rk_offset_reset MODE BOOTSTRAP TOPIC PARTITION
  *
- *   watermarks  prints "<low> <high>" (ListOffsets through query_watermark_offsets)
+ *   watermarks  prints "<low> <high>" (ListOffsets through query_watermark_offsets),
+ *               read_uncommitted: high is the end of the log
+ *   watermarks-committed  the same read_committed (librdkafka's default): high is the
+ *               last stable offset
  *   earliest    reads from offset 0 with auto.offset.reset=earliest; offset 0 must be
  *               gone (low watermark > 0): the consumer must land on the new log start
  *               and read every record from there to the high watermark, contiguously.
@@ -14,6 +17,7 @@
 #include "rk_util.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 
 static void watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t *low,
                        int64_t *high)
@@ -116,15 +120,18 @@ static int read_error(rd_kafka_t *rk, const char *topic, int32_t partition)
 int main(int argc, char **argv)
 {
     if (argc != 5) {
-        fprintf(stderr, "usage: rk_offset_reset watermarks|earliest|error BOOTSTRAP TOPIC "
-                        "PARTITION\n");
+        fprintf(stderr, "usage: rk_offset_reset watermarks|watermarks-committed|earliest|error "
+                        "BOOTSTRAP TOPIC PARTITION\n");
         return 2;
     }
     const char *mode = argv[1], *topic = argv[3];
     int32_t partition = atoi(argv[4]);
-    rd_kafka_t *rk = rk_new(RD_KAFKA_CONSUMER, rk_conf(argv[2]));
+    rd_kafka_conf_t *conf = rk_conf(argv[2]);
+    bool committed = strcmp(mode, "watermarks-committed") == 0;
+    rk_set(conf, "isolation.level", committed ? "read_committed" : "read_uncommitted");
+    rd_kafka_t *rk = rk_new(RD_KAFKA_CONSUMER, conf);
     int rc = 2;
-    if (strcmp(mode, "watermarks") == 0) {
+    if (committed || strcmp(mode, "watermarks") == 0) {
         int64_t low, high;
         watermarks(rk, topic, partition, &low, &high);
         printf("%" PRId64 " %" PRId64 "\n", low, high);

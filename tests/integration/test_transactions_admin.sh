@@ -3,6 +3,7 @@
 # (issue 19), against transactions librdkafka's producer (rk_txn) left open or ended:
 #  1. list: every id with its producer id and state (Ongoing, CompleteCommit,
 #     CompleteAbort); --state and --producer-id filter; an unknown state is an error;
+#  1b. ListOffsets latest for read_committed is the last stable offset;
 #  2. describe: the open transaction's state, epoch, timeout, start time and partitions;
 #     a committed one has none; an unknown id is an error naming it, exit 1;
 #  2b. OffsetFetch v7 with require_stable while a transaction holds a group's offset:
@@ -29,6 +30,13 @@ wait_until 30 "the transaction of acme.open open" is_open
     fail "rk_txn commit: $(tail -n 3 "$ST_TMP/c.err")"
 "$RK_BIN/rk_txn" "$BOOTSTRAP" commit-abort acme.t acme.done 1 >/dev/null 2>"$ST_TMP/ca.err" ||
     fail "rk_txn commit-abort: $(tail -n 3 "$ST_TMP/ca.err")"
+# ListOffsets latest with isolation_level read_committed (librdkafka's watermarks) is the
+# last stable offset: 0, where acme.open's records begin, not the end of acme.t-0 — a
+# read_committed consumer reset to latest must not start past an open transaction.
+read -r _ high_rc < <("$RK_BIN/rk_offset_reset" watermarks-committed "$BOOTSTRAP" acme.t 0)
+read -r _ high_ru < <("$RK_BIN/rk_offset_reset" watermarks "$BOOTSTRAP" acme.t 0)
+[ "${high_ru:-0}" -gt 2 ] || fail "acme.t-0 ends at ${high_ru:-?}, want past acme.open's 2 records"
+assert_eq 0 "$high_rc" "latest offset of acme.t-0 for read_committed (end $high_ru)"
 
 # ---- 1. list ----
 st transactions list >"$ST_TMP/list.txt" 2>&1 || fail "strait transactions list: $(cat "$ST_TMP/list.txt")"
