@@ -221,7 +221,11 @@ static void pass_done(void *arg)
         free(st);
         return;
     }
-    if (job->err) {
+    if (job->truncated) {
+        /* its key map saw records that are gone: a value it drops may be the latest now */
+        st_info("%s: compaction pass discarded: the log was truncated while it ran", log->dir);
+        discard_outputs(job);
+    } else if (job->err) {
         st_error("%s: compaction pass failed: %s; retrying in %d s", log->dir, job->why,
                  RETRY_MS / 1000);
         st->retry_after_ms = job->now_ms + RETRY_MS;
@@ -382,6 +386,17 @@ void st_cleaner_detach(st_log *log)
         __atomic_store_n(&st->job->cancelled, 1, __ATOMIC_RELEASE); /* pass_done frees st */
     else
         free(st);
+}
+
+void st_cleaner_truncated(st_log *log)
+{
+    struct st_cleaner_state *st = log->cleaner;
+    if (!st)
+        return;
+    if (st->clean_upto > log->end_offset)
+        st->clean_upto = log->end_offset; /* what is appended next is dirty */
+    if (st->job)
+        st->job->truncated = true;
 }
 
 /* ---- crash leftovers ---- */

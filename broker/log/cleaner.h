@@ -23,6 +23,10 @@ void st_cleaner_tick(st_log *log, int64_t now_ms);
 /* From st_log_close / st_log_remove (loop thread), before the segments go away: a
  * pass in flight is abandoned and its output deleted when it comes back. */
 void st_cleaner_detach(st_log *log);
+/* From st_log_truncate_to (loop thread), after the cut: a pass in flight is discarded
+ * when it comes back (its key map holds records that are gone, so it would drop values
+ * that are the latest again), and the offsets past the new end count as dirty. */
+void st_cleaner_truncated(st_log *log);
 
 /*
  * Resolves what a crash during a swap left in dir; st_log_open must call it before it

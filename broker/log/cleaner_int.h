@@ -94,6 +94,7 @@ typedef struct st_clean_job {
     int nouts;
     int64_t in_bytes, out_bytes, dropped;
     int64_t dropped_markers; /* transaction markers removed */
+    bool truncated;          /* loop thread only: the log was truncated meanwhile */
     bool map_full;
 } st_clean_job;
 

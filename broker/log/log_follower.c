@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/log/cleaner.h"
 #include "broker/log/leader_epoch.h"
 #include "broker/log/log_int.h"
 #include "broker/log/producer_state.h"
@@ -125,6 +126,7 @@ int st_log_truncate_to(st_log *log, int64_t offset, char *why, size_t whylen)
     st_info("%s: truncated to offset %" PRId64 " (asked %" PRId64 ", was %" PRId64 ")", log->dir,
             log->end_offset, offset, old_end);
     st_log_epochs_end_moved(log);
+    st_cleaner_truncated(log);
     if (st_producers_truncated(log) < 0) {
         snprintf(why, whylen, "%s: out of memory rebuilding the producer state", log->dir);
         return ST_ERR_KAFKA_STORAGE_ERROR;

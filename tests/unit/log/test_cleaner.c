@@ -386,6 +386,70 @@ static void test_background_and_race(void **state)
     st_log_close(log, true);
 }
 
+/* A background job that only says it ran: queued behind a pass on the one background
+ * thread, it tells the pass's work is over (its completion not yet taken). */
+typedef struct barrier {
+    st_bg_job bg;
+    int ran;
+} barrier;
+
+static void barrier_work(void *arg)
+{
+    __atomic_store_n(&((barrier *)arg)->ran, 1, __ATOMIC_RELEASE);
+}
+
+static void barrier_done(void *arg)
+{
+    (void)arg;
+}
+
+/* A follower's truncation while a pass runs: the pass mapped the newest values (in the
+ * active segment), which the truncation removes; swapped in, it would have dropped the
+ * older values, the latest again — every key lost. */
+static void test_truncated_during_pass(void **state)
+{
+    fixture *f = *state;
+    post_queue q = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    char err[200];
+    st_flusher *fl = st_flusher_new(test_post, &q, err, sizeof err);
+    assert_non_null(fl);
+    st_log_config c = compact_config();
+    st_log *log = open_log(f, &c, true, fl);
+    char ignored[NKEYS + 3][32] = {{0}};
+    write_updates(log, 400, 0, ignored);
+    int64_t cut = log->segs[log->nsegs - 1]->base; /* the active segment's records go */
+    write_updates(log, NKEYS, 400, ignored);
+    assert_true(cut > NKEYS && cut < st_log_end_offset(log));
+    assert_int_equal(log->segs[log->nsegs - 1]->base, cut);
+    run_posted(&q);
+    char expected[NKEYS + 3][32] = {{0}};
+    for (int64_t i = cut - NKEYS; i < cut; i++) /* record i: key k(i % 7), value-<i> */
+        snprintf(expected[i % NKEYS], 32, "value-%06d", (int)i);
+
+    st_log_tick(log, NOW);
+    assert_true(st_cleaner_busy(log));
+    barrier b = {.bg = {NULL, barrier_work, barrier_done, &b}};
+    st_flusher_run_background(fl, &b.bg);
+    for (int i = 0; i < 10000 && !__atomic_load_n(&b.ran, __ATOMIC_ACQUIRE); i++)
+        usleep(1000);
+    assert_true(__atomic_load_n(&b.ran, __ATOMIC_ACQUIRE));
+    char why[200];
+    assert_int_equal(st_log_truncate_to(log, cut, why, sizeof why), ST_ERR_NONE);
+    assert_int_equal(st_log_end_offset(log), cut);
+    drain_until_idle(&q, log);
+    assert_true(logged(f, "compaction pass discarded: the log was truncated"));
+    assert_int_equal(count_files(f->dir, ".cleaned"), 0);
+    check_latest(log, expected);
+
+    /* the next pass, on what is left, keeps them */
+    st_log_tick(log, NOW);
+    drain_until_idle(&q, log);
+    check_latest(log, expected);
+    st_log_close(log, true);
+    st_flusher_free(fl);
+    run_posted(&q);
+}
+
 /* ---- crash leftovers ---- */
 
 static void copy_file(const char *from, const char *to)
@@ -664,6 +728,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tombstones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compressed_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_and_race, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_during_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_leftovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_small_map, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_compacted_without_policy, setup, teardown),
