@@ -87,11 +87,32 @@ static int fill_topics(st_req *req, st_arena *a, const st_txn_meta *m, st_descri
     return 0;
 }
 
+/* Kafka sets no limit on these lists; a real tool names a few entries. An entry costs
+ * 16 to ~100 bytes of memory (and a described id ~28 bytes of answer) for as little as
+ * one request byte, and each ListTransactions producer-id filter is compared with every
+ * transaction: a 100 MiB request could take gigabytes or hold the loop. Past the limit the
+ * request is refused before anything is allocated and the connection closed, with a log
+ * line saying why (peeked from a copy of the reader: every list is the first field or
+ * bounded before it). */
+#define TXN_ADMIN_MAX_ENTRIES 10000
+
+static bool too_many(const char *api, const char *what, int32_t n)
+{
+    if (n <= TXN_ADMIN_MAX_ENTRIES)
+        return false;
+    st_warn("%s naming %d %s (at most %d): closing the connection", api, (int)n, what,
+            TXN_ADMIN_MAX_ENTRIES);
+    return true;
+}
+
 st_req_result st_handle_describe_transactions(st_req *req)
 {
     int16_t v = req->api_version;
     st_arena a = ST_ARENA_INIT;
     st_describe_txns_req m;
+    st_rd peek = req->rd; /* every version is flexible */
+    if (too_many("DescribeTransactions", "transactional ids", st_rd_array(&peek, true, 1)))
+        return ST_REQ_CLOSE;
     if (st_describe_txns_req_decode(&req->rd, v, &a, &m)) {
         st_arena_free(&a);
         return ST_REQ_MALFORMED;
@@ -151,9 +172,16 @@ st_req_result st_handle_list_transactions(st_req *req)
     int16_t v = req->api_version;
     st_arena a = ST_ARENA_INIT;
     st_list_txns_req m;
+    st_rd peek = req->rd; /* every version is flexible */
+    if (too_many("ListTransactions", "state filters", st_rd_array(&peek, true, 1)))
+        return ST_REQ_CLOSE;
     if (st_list_txns_req_decode(&req->rd, v, &a, &m)) {
         st_arena_free(&a);
         return ST_REQ_MALFORMED;
+    }
+    if (too_many("ListTransactions", "producer id filters", m.nproducer_id_filters)) {
+        st_arena_free(&a);
+        return ST_REQ_CLOSE;
     }
     st_list_txns_resp resp = {0};
     resp.unknown_state_filters =

@@ -58,9 +58,11 @@ assert_contains "$ST_TMP/run.log" "DescribeConfigs: 99999 of 100000 resources na
 
 for case in metadata-ids offset-fetch-groups offset-fetch-partitions describe-groups \
     offset-delete-subscribed list-groups-states metadata-repeats \
-    offset-delete-repeats; do
+    offset-delete-repeats txn-admin-lists; do
     timeout 120 /usr/bin/python3 "$PY_DIR/heavy_answers.py" "$BOOTSTRAP" "$case" ||
         fail "heavy_answers.py $case (see above)"
 done
+refusal_logged() { broker_log_since_start | grep -q "DescribeTransactions naming 10001 transactional ids (at most 10000): closing"; }
+wait_until 10 "the refusal of a DescribeTransactions list past the limit in the broker's log" refusal_logged
 
 stop_broker

@@ -43,6 +43,12 @@ size prefix before reading it, so a broker that still amplifies fails fast:
                     (2 x 10^9 compares on the loop); the answer must come within 3 s and
                     list the 2,000 Empty groups once each.
 
+  txn-admin-lists  DescribeTransactions naming 10,001 empty transactional ids (10 KB):
+                    each cost ~100 bytes of memory and ~28 bytes of answer per request
+                    byte (a 100 MiB request: gigabytes). The request is refused and the
+                    connection closed; 10,000 are still answered, and so is the next
+                    connection. ListTransactions with 10,001 state filters: the same.
+
 Exits 1 naming what failed; prints each case's request and answer sizes and time.
 """
 import struct
@@ -368,7 +374,36 @@ def list_groups_states(c):
           (len(mine), ngroups, sorted(set(x[2] for x in listed))))
 
 
-CASES = {"metadata-ids": metadata_ids, "offset-fetch-groups": offset_fetch_groups,
+def txn_admin_lists(c):
+    def closed(body, key, what):
+        c2 = Conn(c.bootstrap)
+        c2.cid += 1
+        frame = i16(key) + i16(0) + i32(c2.cid) + string("heavy-answers") + TAGS + body
+        c2.s.sendall(i32(len(frame)) + frame)
+        try:
+            got = c2.s.recv(4)
+        except ConnectionResetError:
+            got = b""
+        check(got == b"", "%s: answered (%r...) instead of refused" % (what, got))
+        print("heavy_answers: txn-admin-lists: %s: connection closed" % what)
+    closed(carray([cstr("")] * 10001) + TAGS, 65, "DescribeTransactions of 10,001 ids")
+    closed(carray([cstr("")] * 10001) + carray([]) + TAGS, 66,
+           "ListTransactions of 10,001 state filters")
+    # at the limit: answered, each id unknown (105)
+    size, secs = send(c, 65, 0, carray([cstr("")] * 10000) + TAGS)
+    r = read_rest(c, size, "DescribeTransactions of 10,000 ids")
+    r.i32()
+    got = r.carray(lambda r: (r.i16(), r.cstr(), r.cstr(), r.i32(), r.i64(), r.i64(), r.i16(),
+                              r.carray(lambda r: (r.cstr(), r.carray(lambda r: r.i32()),
+                                                  r.tags())), r.tags())[0])
+    r.tags()
+    r.done()
+    check(got == [105] * 10000, "DescribeTransactions of 10,000 ids: %d answered, errors %r" %
+          (len(got), sorted(set(got))))
+    print("heavy_answers: txn-admin-lists: 10,000 ids answered, %d bytes" % size)
+
+
+CASES = {"txn-admin-lists": txn_admin_lists, "metadata-ids": metadata_ids, "offset-fetch-groups": offset_fetch_groups,
          "offset-fetch-partitions": offset_fetch_partitions, "describe-groups": describe_groups,
          "offset-delete-subscribed": offset_delete_subscribed,
          "list-groups-states": list_groups_states, "metadata-repeats": metadata_repeats,
