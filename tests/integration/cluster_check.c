@@ -9,6 +9,8 @@
  *   cluster_check assign CONNECT TOPIC "1,2|2,3|3,1"
  *       writes /brokers/topics/TOPIC with that assignment (partition 0 first), as
  *       `kafka-topics.sh --zookeeper` does; the controller then writes the states
+ *   cluster_check set CONNECT PATH DATA
+ *       sets an existing znode's data (any version): hostile data for the brokers
  *   cluster_check controller CONNECT
  *       runs four brokers' st_cluster (the module straitd runs) in this process against
  *       ZooKeeper, in a fresh chroot: one controller, CreateTopics' assignment over
@@ -221,12 +223,25 @@ static int cmp_str(const void *a, const void *b)
 
 /* ---- dump ---- */
 
+/* A read that neither answered nor found the znode missing: the dump would be partial,
+ * and a check that something is absent would pass on it. */
+static bool read_failed(const answer *a, const char *path)
+{
+    if (a->rc == ST_ZK_OK || a->rc == ST_ZK_NONODE)
+        return false;
+    fprintf(stderr, "cluster_check dump: reading %s: %s\n", path, st_zk_rc_str(a->rc));
+    return true;
+}
+
 static int dump(const char *connect)
 {
     st_zk *zk = connect_zk(connect);
+    int rc = 0;
     answer *a = zget(zk, ST_ZK_PATH_CLUSTER_ID);
+    rc |= read_failed(a, ST_ZK_PATH_CLUSTER_ID);
     printf("cluster_id %s\n", a->rc == ST_ZK_OK ? a->data : "none");
     a = zchildren(zk, ST_ZK_PATH_BROKER_IDS);
+    rc |= read_failed(a, ST_ZK_PATH_BROKER_IDS);
     int n = a->nchildren;
     static char ids[256][256];
     memcpy(ids, a->children, sizeof ids);
@@ -235,10 +250,12 @@ static int dump(const char *connect)
         char path[300];
         snprintf(path, sizeof path, "%s/%s", ST_ZK_PATH_BROKER_IDS, ids[i]);
         a = zget(zk, path);
+        rc |= read_failed(a, path);
         if (a->rc == ST_ZK_OK)
             printf("broker %s %s\n", ids[i], a->data);
     }
     a = zget(zk, ST_ZK_PATH_CONTROLLER);
+    rc |= read_failed(a, ST_ZK_PATH_CONTROLLER);
     int32_t id = -1;
     char why[200];
     if (a->rc == ST_ZK_OK &&
@@ -247,8 +264,10 @@ static int dump(const char *connect)
     else
         printf("controller none\n");
     a = zget(zk, ST_ZK_PATH_CONTROLLER_EPOCH);
+    rc |= read_failed(a, ST_ZK_PATH_CONTROLLER_EPOCH);
     printf("controller_epoch %s\n", a->rc == ST_ZK_OK ? a->data : "none");
     a = zchildren(zk, ST_ZK_PATH_TOPICS);
+    rc |= read_failed(a, ST_ZK_PATH_TOPICS);
     static char topics[256][256];
     int ntopics = a->nchildren;
     memcpy(topics, a->children, sizeof topics);
@@ -257,16 +276,31 @@ static int dump(const char *connect)
         char path[600];
         st_zk_path_partitions(path, sizeof path, topics[t]);
         a = zchildren(zk, path);
+        rc |= read_failed(a, path);
         int np = a->nchildren;
         for (int p = 0; p < np; p++) {
             st_zk_path_partition_state(path, sizeof path, topics[t], p);
             a = zget(zk, path);
+            rc |= read_failed(a, path);
             if (a->rc == ST_ZK_OK)
                 printf("state %s %d %s\n", topics[t], p, a->data);
         }
     }
     st_zk_free(zk);
-    return 0;
+    return rc ? 1 : 0;
+}
+
+/* ---- set ---- */
+
+static int set_znode(const char *connect, const char *path, const char *data)
+{
+    st_zk *zk = connect_zk(connect);
+    answer *a = zwrite(zk, false, path, data);
+    if (a->rc != ST_ZK_OK)
+        fprintf(stderr, "cluster_check set: %s: %s\n", path, st_zk_rc_str(a->rc));
+    int rc = a->rc == ST_ZK_OK ? 0 : 1;
+    st_zk_free(zk);
+    return rc;
 }
 
 /* ---- assign ---- */
@@ -640,7 +674,7 @@ static int controller_test(const char *connect)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: cluster_check dump|assign|controller CONNECT [...]\n");
+        fprintf(stderr, "usage: cluster_check dump|assign|set|controller CONNECT [...]\n");
         return 2;
     }
     st_logging_setup(ST_LOG_INFO, stderr);
@@ -652,6 +686,8 @@ int main(int argc, char **argv)
         rc = dump(argv[2]);
     else if (strcmp(argv[1], "assign") == 0 && argc == 5)
         rc = assign(argv[2], argv[3], argv[4]);
+    else if (strcmp(argv[1], "set") == 0 && argc == 5)
+        rc = set_znode(argv[2], argv[3], argv[4]);
     else if (strcmp(argv[1], "controller") == 0) {
         rc = controller_test(argv[2]);
         printf("%d passed, 0 failed\n", passed);

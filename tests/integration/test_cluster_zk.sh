@@ -73,14 +73,15 @@ start_node() {
     log "straitd $id (pid ${PID[$id]}) ready on 127.0.0.1:$port"
 }
 
-dump() { timeout 20 "$CHECK" dump "$ZK_CONNECT" 2>/dev/null; }
+# dump fails when a read failed: a partial dump must not make an absence check pass.
+dump() { timeout 20 "$CHECK" dump "$ZK_CONNECT" 2>>"$ST_TMP/dump.err"; }
 controller_now() { dump | sed -n 's/^controller //p'; }
 has_broker() { dump | grep -q "^broker $1 "; }
-lacks_broker() { ! dump | grep -q "^broker $1 "; }
+lacks_broker() { local d; d=$(dump) || return 1; ! grep -q "^broker $1 " <<<"$d"; }
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
 
 for id in 1 2 3; do start_node "$id"; done
-dump >"$ST_TMP/dump1"
+dump >"$ST_TMP/dump1" || fail "cannot read ZooKeeper: $(tail -n 1 "$ST_TMP/dump.err")"
 cat "$ST_TMP/dump1"
 for id in 1 2 3; do
     grep -q "^broker $id .*\"endpoints\":\[\"PLAINTEXT://127.0.0.1:${PORT[$id]}\"\],\"rack\":\"r$((id % 2))\"" \
@@ -124,7 +125,7 @@ ctl2=$(controller_now)
 log "controller broker $ctl killed (-9) -> broker $ctl2 is the controller after $took ms (session timeout $SESSION_MS ms, limit $FAILOVER_LIMIT_MS ms)"
 [ "$took" -le "$FAILOVER_LIMIT_MS" ] || fail "new controller after $took ms, limit $FAILOVER_LIMIT_MS"
 lacks_broker "$ctl" || fail "the killed broker $ctl is still registered"
-moved() { ! dump | grep "^state t1 " | grep -q "\"leader\":$ctl,\|\"isr\":\[[0-9,]*\b$ctl\b"; }
+moved() { local d; d=$(dump) || return 1; ! grep "^state t1 " <<<"$d" | grep -q "\"leader\":$ctl,\|\"isr\":\[[0-9,]*\b$ctl\b"; }
 wait_until 10 "t1's leaderships off broker $ctl" moved
 dump | grep '^state t1 ' >"$ST_TMP/states2"
 cat "$ST_TMP/states2"
@@ -220,7 +221,8 @@ grep -q "broker $frozen is no longer the controller" "$ST_TMP/b$frozen/straitd.l
 [ "$(grep -c "registered as broker $frozen in ZooKeeper" "$ST_TMP/b$frozen/straitd.log")" -ge 2 ] ||
     fail "broker $frozen did not register again"
 [ "$(controller_now)" != "$frozen" ] || fail "the thawed broker took /controller back"
-n=$(grep -c '^broker ' <(dump))
+d=$(dump) || fail "cannot read ZooKeeper to count the brokers: $(tail -n 1 "$ST_TMP/dump.err")"
+n=$(grep -c '^broker ' <<<"$d" || true)
 [ "$n" -eq 3 ] || fail "$n brokers registered after the expiry, expected 3"
 
 # Every broker stops cleanly by pid, and its registration goes at once.
@@ -231,6 +233,7 @@ for id in 1 2 3; do
     wait "${PID[$id]}" || rc=$?
     [ "$rc" -eq 0 ] || fail "straitd $id exited $rc after SIGTERM"
 done
-n=$(grep -c '^broker ' <(dump) || true)
+d=$(dump) || fail "cannot read ZooKeeper to count what is left: $(tail -n 1 "$ST_TMP/dump.err")"
+n=$(grep -c '^broker ' <<<"$d" || true)
 [ "$n" -eq 0 ] || fail "$n registrations left after every broker stopped"
 zk_stop
