@@ -415,7 +415,7 @@ static void on_epoch_get(void *arg, const st_zk_result *r)
         return;
     }
     int32_t epoch = 0;
-    char why[200];
+    char why[200] = "2147483647 is the last epoch: no election can make a higher one";
     if (r->rc != ST_ZK_OK) {
         c->electing = false;
         schedule_retry(c, "reading " ST_ZK_PATH_CONTROLLER_EPOCH, r->rc);

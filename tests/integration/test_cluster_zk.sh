@@ -236,4 +236,16 @@ done
 d=$(dump) || fail "cannot read ZooKeeper to count what is left: $(tail -n 1 "$ST_TMP/dump.err")"
 n=$(grep -c '^broker ' <<<"$d" || true)
 [ "$n" -eq 0 ] || fail "$n registrations left after every broker stopped"
+
+# Hostile data: a /controller_epoch no election can raise. A broker registers, says why
+# it does not run for controller, and nobody holds /controller.
+"$CHECK" set "$ZK_CONNECT" /controller_epoch 2147483647 || fail "cannot set /controller_epoch"
+start_node 4
+wait_until 10 "broker 4 to refuse the last controller epoch" grep -q \
+    "/controller_epoch in ZooKeeper is not a controller epoch (2147483647 is the last epoch" \
+    "$ST_TMP/b4/straitd.log"
+[ "$(controller_now)" = none ] || fail "a controller was elected past the last epoch"
+kill -TERM "${PID[4]}"
+st_wait_pid "${PID[4]}" 20 || fail "straitd 4 still running 20 s after SIGTERM"
+wait "${PID[4]}" || fail "straitd 4 did not exit 0 after SIGTERM"
 zk_stop
