@@ -116,10 +116,13 @@ static void write_named(st_buf *w, bool flex, st_broker *b, const asked *topics,
 static void absolute_dir(const char *dir, char *out, size_t cap)
 {
     char cwd[PATH_MAX];
-    if (dir[0] == '/' || !getcwd(cwd, sizeof cwd))
-        snprintf(out, cap, "%s", dir);
-    else
-        snprintf(out, cap, "%s/%s", cwd, strncmp(dir, "./", 2) == 0 ? dir + 2 : dir);
+    if (dir[0] != '/' && getcwd(cwd, sizeof cwd)) {
+        int n = snprintf(out, cap, "%s/%s", cwd, strncmp(dir, "./", 2) == 0 ? dir + 2 : dir);
+        if (n >= 0 && (size_t)n < cap)
+            return;
+        /* longer than a path can be: the directory as configured, not a cut one */
+    }
+    snprintf(out, cap, "%s", dir);
 }
 
 st_req_result st_handle_describe_log_dirs(st_req *req)

@@ -64,7 +64,7 @@ static void start_finished(st_cluster *c, const char *refusal)
         return;
     c->start_done = true;
     if (refusal)
-        snprintf(c->start_err, sizeof c->start_err, "%s", refusal);
+        snprintf(c->start_err, sizeof c->start_err, "%.*s", (int)sizeof c->start_err - 1, refusal);
     st_loop_stop(c->loop);
 }
 
