@@ -302,6 +302,21 @@ int cli_raw_call(const char *host, int port, int16_t key, int16_t version, const
 int cli_raw_call_flex(const char *host, int port, int16_t key, int16_t version, const uint8_t *body,
                       size_t len, uint8_t **resp, size_t *resp_len, char *err, size_t errlen);
 
+/* A bounds-checked reader over a raw call's answer (cli_kafka.c): a read past the end
+ * sets bad and yields 0, NULL or ""; check bad once after reading. */
+typedef struct cli_rd {
+    const uint8_t *p, *end;
+    bool bad;
+} cli_rd;
+int64_t cli_rd_int(cli_rd *r, int bytes); /* a signed 1-, 2-, 4- or 8-byte integer */
+uint64_t cli_rd_uvarint(cli_rd *r);
+int64_t cli_rd_count(cli_rd *r); /* a compact array's length, -1 for null */
+/* A (NULLABLE_)STRING as a new string, NULL for null, past the end or out of memory. */
+char *cli_rd_str(cli_rd *r);
+/* A COMPACT_(NULLABLE_)STRING as a new string, "" for null (NULL out of memory). */
+char *cli_rd_cstr(cli_rd *r);
+void cli_rd_skip_tags(cli_rd *r);
+
 /* A topic's configs as a JSON array of {name, value, source, override} (cli_configs.c).
  * CLI_OK or CLI_FAIL (reported); *out is set either way (caller decrefs). */
 int cli_configs_topic(cli_kadmin *a, const char *topic, json_t **out);

@@ -213,36 +213,6 @@ static void put_str(wbuf *w, const char *s)
     put(w, s, strlen(s));
 }
 
-typedef struct rbuf {
-    const uint8_t *p, *end;
-    bool bad;
-} rbuf;
-
-static int64_t get_int(rbuf *r, int bytes)
-{
-    if (r->bad || r->end - r->p < bytes) {
-        r->bad = true;
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v = v << 8 | *r->p++;
-    return bytes == 1 ? (int8_t)v : bytes == 2 ? (int16_t)v : bytes == 4 ? (int32_t)v : (int64_t)v;
-}
-
-/* A NULLABLE_STRING as a new string (NULL for null). */
-static char *get_str(rbuf *r)
-{
-    int64_t n = get_int(r, 2);
-    if (n < 0 || r->bad || r->end - r->p < n) {
-        r->bad = r->bad || n >= 0;
-        return NULL;
-    }
-    char *s = strndup((const char *)r->p, (size_t)n);
-    r->p += n;
-    return s;
-}
-
 /* One raw call to the first broker of the metadata. */
 static int raw_call(cli_kadmin *a, int16_t key, int16_t version, const wbuf *req, uint8_t **resp,
                     size_t *len)
@@ -281,25 +251,25 @@ static int describe_cluster_raw(cli_kadmin *a, const target *t, entries *out)
     free(w.p);
     if (rc != CLI_OK)
         return rc;
-    rbuf r = {resp, resp + len, false};
-    get_int(&r, 4); /* throttle */
-    int64_t nres = get_int(&r, 4);
+    cli_rd r = {resp, resp + len, false};
+    cli_rd_int(&r, 4); /* throttle */
+    int64_t nres = cli_rd_int(&r, 4);
     for (int64_t i = 0; i < nres && !r.bad; i++) {
-        int16_t error = (int16_t)get_int(&r, 2);
-        char *msg = get_str(&r);
-        get_int(&r, 1);
-        free(get_str(&r));
-        int64_t n = get_int(&r, 4);
+        int16_t error = (int16_t)cli_rd_int(&r, 2);
+        char *msg = cli_rd_str(&r);
+        cli_rd_int(&r, 1);
+        free(cli_rd_str(&r));
+        int64_t n = cli_rd_int(&r, 4);
         for (int64_t k = 0; k < n && !r.bad; k++) {
-            char *name = get_str(&r), *value = get_str(&r);
-            bool read_only = get_int(&r, 1) != 0;
-            int8_t source = (int8_t)get_int(&r, 1);
-            bool sensitive = get_int(&r, 1) != 0;
-            int64_t nsyn = get_int(&r, 4);
+            char *name = cli_rd_str(&r), *value = cli_rd_str(&r);
+            bool read_only = cli_rd_int(&r, 1) != 0;
+            int8_t source = (int8_t)cli_rd_int(&r, 1);
+            bool sensitive = cli_rd_int(&r, 1) != 0;
+            int64_t nsyn = cli_rd_int(&r, 4);
             for (int64_t y = 0; y < nsyn && !r.bad; y++) {
-                free(get_str(&r));
-                free(get_str(&r));
-                get_int(&r, 1);
+                free(cli_rd_str(&r));
+                free(cli_rd_str(&r));
+                cli_rd_int(&r, 1);
             }
             if (name)
                 entries_add(out, name, value, (rd_kafka_ConfigSource_t)source, read_only,
@@ -335,14 +305,14 @@ static int alter_cluster_raw(cli_kadmin *a, const target *t, const entries *set)
     free(w.p);
     if (rc != CLI_OK)
         return rc;
-    rbuf r = {resp, resp + len, false};
-    get_int(&r, 4);
-    int64_t nres = get_int(&r, 4);
+    cli_rd r = {resp, resp + len, false};
+    cli_rd_int(&r, 4);
+    int64_t nres = cli_rd_int(&r, 4);
     for (int64_t i = 0; i < nres && !r.bad; i++) {
-        int16_t error = (int16_t)get_int(&r, 2);
-        char *msg = get_str(&r);
-        get_int(&r, 1);
-        free(get_str(&r));
+        int16_t error = (int16_t)cli_rd_int(&r, 2);
+        char *msg = cli_rd_str(&r);
+        cli_rd_int(&r, 1);
+        free(cli_rd_str(&r));
         if (error)
             rc = cli_fail("%s: not changed: %s", t->label, msg ? msg : rd_kafka_err2str(error));
         free(msg);

@@ -376,3 +376,78 @@ int cli_broker_supports(const char *bootstrap, const int16_t *keys, size_t nkeys
     free(list);
     return rc;
 }
+
+/* ---- reading raw answers ---- */
+
+int64_t cli_rd_int(cli_rd *r, int bytes)
+{
+    if (r->bad || r->end - r->p < bytes) {
+        r->bad = true;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v = v << 8 | *r->p++;
+    return bytes == 1 ? (int8_t)v : bytes == 2 ? (int16_t)v : bytes == 4 ? (int32_t)v : (int64_t)v;
+}
+
+uint64_t cli_rd_uvarint(cli_rd *r)
+{
+    uint64_t v = 0;
+    for (int shift = 0; !r->bad; shift += 7) {
+        if (r->p >= r->end || shift > 56) {
+            r->bad = true;
+            break;
+        }
+        v |= (uint64_t)(*r->p & 0x7f) << shift;
+        if (!(*r->p++ & 0x80))
+            break;
+    }
+    return v;
+}
+
+int64_t cli_rd_count(cli_rd *r)
+{
+    uint64_t n = cli_rd_uvarint(r);
+    if (n > (uint64_t)(r->end - r->p) + 1)
+        r->bad = true;
+    return r->bad ? 0 : (int64_t)n - 1;
+}
+
+char *cli_rd_str(cli_rd *r)
+{
+    int64_t n = cli_rd_int(r, 2);
+    if (n < 0 || r->bad || r->end - r->p < n) {
+        r->bad = r->bad || n >= 0;
+        return NULL;
+    }
+    char *s = strndup((const char *)r->p, (size_t)n);
+    r->p += n;
+    return s;
+}
+
+char *cli_rd_cstr(cli_rd *r)
+{
+    uint64_t n = cli_rd_uvarint(r);
+    if (r->bad || (n > 0 && n - 1 > (uint64_t)(r->end - r->p))) {
+        r->bad = true;
+        return strdup("");
+    }
+    size_t len = n ? (size_t)(n - 1) : 0;
+    char *s = strndup((const char *)r->p, len);
+    r->p += len;
+    return s;
+}
+
+void cli_rd_skip_tags(cli_rd *r)
+{
+    uint64_t n = cli_rd_uvarint(r);
+    for (uint64_t i = 0; i < n && !r->bad; i++) {
+        cli_rd_uvarint(r);
+        uint64_t size = cli_rd_uvarint(r);
+        if (size > (uint64_t)(r->end - r->p))
+            r->bad = true;
+        else
+            r->p += size;
+    }
+}

@@ -32,44 +32,12 @@ static void usage_logdirs(FILE *out)
     fputs("\nExample:\n  strait logdirs --topic orders\n", out);
 }
 
-/* A bounds-checked reader over a response body. */
-typedef struct rd {
-    const uint8_t *p, *end;
-    bool bad;
-} rd;
-
-static bool need(rd *r, size_t n)
+/* A STRING into out (cut to cap; "" for null or past the end). */
+static void get_str(cli_rd *r, char *out, size_t cap)
 {
-    if (r->bad || (size_t)(r->end - r->p) < n) {
-        r->bad = true;
-        return false;
-    }
-    return true;
-}
-
-static int64_t get(rd *r, int bytes)
-{
-    if (!need(r, (size_t)bytes))
-        return 0;
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v = v << 8 | *r->p++;
-    if (bytes == 2)
-        return (int16_t)v;
-    if (bytes == 4)
-        return (int32_t)v;
-    return (int64_t)v;
-}
-
-/* A STRING into out (truncated to cap). */
-static void get_str(rd *r, char *out, size_t cap)
-{
-    int64_t n = get(r, 2);
-    out[0] = '\0';
-    if (n < 0 || !need(r, (size_t)n))
-        return;
-    snprintf(out, cap, "%.*s", (int)n, (const char *)r->p);
-    r->p += n;
+    char *s = cli_rd_str(r);
+    snprintf(out, cap, "%s", s ? s : "");
+    free(s);
 }
 
 static int cmp_rows(const void *x, const void *y)
@@ -142,9 +110,9 @@ static int ask_broker(const struct rd_kafka_metadata_broker *br, const uint8_t *
         return quiet ? CLI_FAIL
                      : cli_fail("broker %d (%s:%d): %s (does it serve DescribeLogDirs?)",
                                 (int)br->id, br->host, br->port, err);
-    rd r = {resp, resp + resp_len, false};
-    get(&r, 4); /* throttle_time_ms */
-    int64_t ndirs = get(&r, 4);
+    cli_rd r = {resp, resp + resp_len, false};
+    cli_rd_int(&r, 4); /* throttle_time_ms */
+    int64_t ndirs = cli_rd_int(&r, 4);
     int rc = CLI_OK;
     if (ndirs == 0 && quiet)
         rc = CLI_FAIL;
@@ -152,19 +120,19 @@ static int ask_broker(const struct rd_kafka_metadata_broker *br, const uint8_t *
         rc = cli_fail("broker %d lists no log directory: DESCRIBE on the cluster is needed",
                       (int)br->id);
     for (int64_t d = 0; d < ndirs && !r.bad; d++) {
-        int16_t error = (int16_t)get(&r, 2);
+        int16_t error = (int16_t)cli_rd_int(&r, 2);
         char dir[4096];
         get_str(&r, dir, sizeof dir);
         json_t *parts = json_array();
-        int64_t ntopics = get(&r, 4), total = 0;
+        int64_t ntopics = cli_rd_int(&r, 4), total = 0;
         for (int64_t t = 0; t < ntopics && !r.bad; t++) {
             char topic[256];
             get_str(&r, topic, sizeof topic);
-            int64_t np = get(&r, 4);
+            int64_t np = cli_rd_int(&r, 4);
             for (int64_t p = 0; p < np && !r.bad; p++) {
-                int32_t partition = (int32_t)get(&r, 4);
-                int64_t size = get(&r, 8), lag = get(&r, 8);
-                bool future = get(&r, 1) != 0;
+                int32_t partition = (int32_t)cli_rd_int(&r, 4);
+                int64_t size = cli_rd_int(&r, 8), lag = cli_rd_int(&r, 8);
+                bool future = cli_rd_int(&r, 1) != 0;
                 total += size;
                 json_array_append_new(parts, json_pack("{s:s,s:i,s:I,s:I,s:b}", "topic", topic,
                                                        "partition", partition, "size_bytes",

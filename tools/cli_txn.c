@@ -120,79 +120,9 @@ static void put_be(req_buf *b, uint64_t v, int bytes)
 }
 
 /* A bounds-checked reader over an answer. */
-typedef struct rd {
-    const uint8_t *p, *end;
-    bool bad;
-} rd;
-
-static int64_t get(rd *r, int bytes)
-{
-    if (r->bad || r->end - r->p < bytes) {
-        r->bad = true;
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v = v << 8 | *r->p++;
-    return bytes == 2 ? (int16_t)v : bytes == 4 ? (int32_t)v : (int64_t)v;
-}
-
-static uint64_t get_uvarint(rd *r)
-{
-    uint64_t v = 0;
-    for (int shift = 0; !r->bad; shift += 7) {
-        if (r->p >= r->end || shift > 56) {
-            r->bad = true;
-            break;
-        }
-        v |= (uint64_t)(*r->p & 0x7f) << shift;
-        if (!(*r->p++ & 0x80))
-            break;
-    }
-    return v;
-}
-
-/* A compact array's length (-1 null), bounded by the bytes left. */
-static int64_t get_count(rd *r)
-{
-    uint64_t n = get_uvarint(r);
-    if (n > (uint64_t)(r->end - r->p) + 1)
-        r->bad = true;
-    return r->bad ? 0 : (int64_t)n - 1;
-}
-
-/* A compact string, as a new string ("" for null). */
-static char *get_cstr(rd *r)
-{
-    uint64_t n = get_uvarint(r);
-    if (r->bad || (n > 0 && n - 1 > (uint64_t)(r->end - r->p))) {
-        r->bad = true;
-        return strdup("");
-    }
-    size_t len = n ? (size_t)(n - 1) : 0;
-    char *s = malloc(len + 1);
-    memcpy(s, r->p, len);
-    s[len] = '\0';
-    r->p += len;
-    return s;
-}
-
-static void skip_tags(rd *r)
-{
-    uint64_t n = get_uvarint(r);
-    for (uint64_t i = 0; i < n && !r->bad; i++) {
-        get_uvarint(r);
-        uint64_t size = get_uvarint(r);
-        if (size > (uint64_t)(r->end - r->p))
-            r->bad = true;
-        else
-            r->p += size;
-    }
-}
-
 /* Sends body to every broker of the cluster; calls each(answer) for every answer.
  * CLI_OK, or CLI_FAIL (said) when no broker answered. */
-typedef int answer_fn(rd *r, const char *broker, void *arg);
+typedef int answer_fn(cli_rd *r, const char *broker, void *arg);
 static int ask_all(cli_ctx *c, int16_t key, const req_buf *body, answer_fn *each, void *arg)
 {
     if (cli_kafka_secured(c, NULL))
@@ -217,7 +147,7 @@ static int ask_all(cli_ctx *c, int16_t key, const req_buf *body, answer_fn *each
                           key == LIST_TRANSACTIONS ? "ListTransactions" : "DescribeTransactions");
             continue;
         }
-        rd r = {resp, resp + len, false};
+        cli_rd r = {resp, resp + len, false};
         if (each(&r, name, arg) != CLI_OK)
             rc = CLI_FAIL;
         else
@@ -235,33 +165,33 @@ out:
 
 /* ---- list ---- */
 
-static int list_answer(rd *r, const char *broker, void *arg)
+static int list_answer(cli_rd *r, const char *broker, void *arg)
 {
     json_t *rows = arg;
-    get(r, 4); /* throttle_time_ms */
-    int16_t error = (int16_t)get(r, 2);
-    int64_t nunknown = get_count(r);
+    cli_rd_int(r, 4); /* throttle_time_ms */
+    int16_t error = (int16_t)cli_rd_int(r, 2);
+    int64_t nunknown = cli_rd_count(r);
     int rc = CLI_OK;
     for (int64_t i = 0; i < nunknown && !r->bad; i++) {
-        char *s = get_cstr(r);
+        char *s = cli_rd_cstr(r);
         rc = cli_fail("%s: \"%s\" is not a transaction state (Empty, Ongoing, PrepareCommit, "
                       "PrepareAbort, CompleteCommit, CompleteAbort, PrepareEpochFence)",
                       broker, s);
         free(s);
     }
-    int64_t n = get_count(r);
+    int64_t n = cli_rd_count(r);
     for (int64_t i = 0; i < n && !r->bad; i++) {
-        char *id = get_cstr(r);
-        int64_t pid = get(r, 8);
-        char *state = get_cstr(r);
-        skip_tags(r);
+        char *id = cli_rd_cstr(r);
+        int64_t pid = cli_rd_int(r, 8);
+        char *state = cli_rd_cstr(r);
+        cli_rd_skip_tags(r);
         if (!r->bad)
             json_array_append_new(rows, json_pack("{s:s,s:I,s:s}", "transactional_id", id,
                                                   "producer_id", (json_int_t)pid, "state", state));
         free(id);
         free(state);
     }
-    skip_tags(r);
+    cli_rd_skip_tags(r);
     if (r->bad || r->p != r->end)
         return cli_fail("%s: its ListTransactions answer does not parse", broker);
     if (error)
@@ -371,29 +301,29 @@ typedef struct describe_ctx {
     json_t *errors; /* id -> the first other error code */
 } describe_ctx;
 
-static int describe_answer(rd *r, const char *broker, void *arg)
+static int describe_answer(cli_rd *r, const char *broker, void *arg)
 {
     describe_ctx *d = arg;
-    get(r, 4); /* throttle_time_ms */
-    int64_t n = get_count(r);
+    cli_rd_int(r, 4); /* throttle_time_ms */
+    int64_t n = cli_rd_count(r);
     for (int64_t i = 0; i < n && !r->bad; i++) {
-        int16_t error = (int16_t)get(r, 2);
-        char *id = get_cstr(r), *state = get_cstr(r);
-        int32_t timeout = (int32_t)get(r, 4);
-        int64_t start = get(r, 8), pid = get(r, 8);
-        int16_t epoch = (int16_t)get(r, 2);
+        int16_t error = (int16_t)cli_rd_int(r, 2);
+        char *id = cli_rd_cstr(r), *state = cli_rd_cstr(r);
+        int32_t timeout = (int32_t)cli_rd_int(r, 4);
+        int64_t start = cli_rd_int(r, 8), pid = cli_rd_int(r, 8);
+        int16_t epoch = (int16_t)cli_rd_int(r, 2);
         json_t *parts = json_array();
-        int64_t ntopics = get_count(r);
+        int64_t ntopics = cli_rd_count(r);
         for (int64_t t = 0; t < ntopics && !r->bad; t++) {
-            char *topic = get_cstr(r);
-            int64_t np = get_count(r);
+            char *topic = cli_rd_cstr(r);
+            int64_t np = cli_rd_count(r);
             for (int64_t p = 0; p < np && !r->bad; p++)
-                json_array_append_new(
-                    parts, json_pack("{s:s,s:i}", "topic", topic, "partition", (int)get(r, 4)));
-            skip_tags(r);
+                json_array_append_new(parts, json_pack("{s:s,s:i}", "topic", topic, "partition",
+                                                       (int)cli_rd_int(r, 4)));
+            cli_rd_skip_tags(r);
             free(topic);
         }
-        skip_tags(r);
+        cli_rd_skip_tags(r);
         /* the coordinator's answer wins; others say NOT_COORDINATOR (16) or are not
          * ready (14, 15) */
         bool not_ours = error == 14 || error == 15 || error == 16;
@@ -414,7 +344,7 @@ static int describe_answer(rd *r, const char *broker, void *arg)
         free(id);
         free(state);
     }
-    skip_tags(r);
+    cli_rd_skip_tags(r);
     if (r->bad || r->p != r->end)
         return cli_fail("%s: its DescribeTransactions answer does not parse", broker);
     return CLI_OK;
